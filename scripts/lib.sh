@@ -1,0 +1,55 @@
+# Shared set-up steps for start.sh and test.sh. Sourced, not executed.
+# Each step is idempotent and fast when already done, so both commands can call all of them.
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+TOOLS="$ROOT/.tools"
+
+log() { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }
+
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"
+  elif command -v sudo >/dev/null 2>&1; then sudo "$@"
+  else log "need root to run: $* (install sudo or run as root)"; return 1; fi
+}
+
+apt_install() {
+  log "installing Debian packages: $*"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+# Node.js >= 22: the system one when new enough, else node@24 from the npm registry into .tools.
+ensure_node() {
+  local major
+  major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+  if [ "$major" -ge 22 ]; then NODE=$(command -v node); else
+    NODE="$TOOLS/node/node_modules/node/bin/node"
+    if ! "$NODE" -v >/dev/null 2>&1; then
+      log "system Node.js is $(node -v 2>/dev/null || echo missing); installing Node.js 24 into .tools/node"
+      mkdir -p "$TOOLS/node"
+      npm install --no-save --no-package-lock --no-audit --no-fund --prefix "$TOOLS/node" node@24 >/dev/null
+    fi
+  fi
+  export NODE
+  export PATH="$(dirname "$NODE"):$PATH"
+}
+
+ensure_postgres() {
+  if [ -n "${DATABASE_URL:-}" ]; then return; fi
+  if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1; then return; fi
+  apt_install postgresql postgresql-contrib
+}
+
+ensure_npm_packages() {
+  local stamp="$ROOT/node_modules/.install-stamp"
+  if [ ! -f "$stamp" ] || [ "$ROOT/package-lock.json" -nt "$stamp" ]; then
+    log "installing npm packages"
+    (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error)
+    touch "$stamp"
+  fi
+}
+
+build() {
+  log "building"
+  (cd "$ROOT" && "$NODE" node_modules/typescript/bin/tsc -p tsconfig.build.json)
+}

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Installs what the platform needs, builds it and serves it (PORT, default 8080).
+source "$(dirname "$0")/lib.sh"
+ensure_node
+ensure_postgres
+ensure_npm_packages
+build
+cd "$ROOT"
+exec "$NODE" dist/cli/main.js serve "$@"

@@ -1,0 +1,190 @@
+import { randomUUID } from 'node:crypto';
+import fastifyCookie from '@fastify/cookie';
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyBaseLogger, type FastifyRequest } from 'fastify';
+import {
+  jsonSchemaTransform,
+  jsonSchemaTransformObject,
+  serializerCompiler,
+  validatorCompiler,
+  type ZodTypeProvider,
+} from 'fastify-type-provider-zod';
+import type { AccountService } from '../accounts/index.js';
+import type { AuditLog } from '../audit/index.js';
+import type { AuthService } from '../auth/index.js';
+import type { Config } from '../config/index.js';
+import { AuthenticationError, ForbiddenError } from '../errors/index.js';
+import { type Logger, loggerOptions } from '../logging/index.js';
+import type { Metrics } from '../metrics/index.js';
+import type { PlanService } from '../plans/index.js';
+import { installErrorHandling, sendProblem } from './errors.js';
+import type { Api } from './route.js';
+import { registerAccountRoutes } from './routes/accounts.js';
+import { registerApiKeyRoutes } from './routes/api-keys.js';
+import { registerAuditRoutes } from './routes/audit.js';
+import { registerAuthRoutes } from './routes/auth.js';
+import { registerHealthRoutes } from './routes/health.js';
+import { registerPlanRoutes } from './routes/plans.js';
+
+export const SESSION_COOKIE = 'saas_session';
+
+export interface ApiDependencies {
+  config: Pick<Config, 'bodyLimitBytes' | 'logLevel' | 'trustProxy' | 'sessionTtlDays' | 'publicUrl'>;
+  logger?: Logger;
+  auth: AuthService;
+  plans: PlanService;
+  accounts: AccountService;
+  audit: AuditLog;
+  metrics: Metrics;
+  readiness: () => Promise<{ ready: boolean; checks: Record<string, string> }>;
+}
+
+const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
+
+export async function buildApiServer(deps: ApiDependencies): Promise<Api> {
+  const app = Fastify({
+    logger: deps.logger ? undefined : loggerOptions(deps.config.logLevel),
+    ...(deps.logger ? { loggerInstance: deps.logger as FastifyBaseLogger } : {}),
+    bodyLimit: deps.config.bodyLimitBytes,
+    trustProxy: deps.config.trustProxy,
+    requestIdHeader: false,
+    genReqId: (req) => {
+      const incoming = req.headers['x-request-id'];
+      return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    },
+    disableRequestLogging: true,
+    routerOptions: { maxParamLength: 200 },
+    ajv: { customOptions: { removeAdditional: false } },
+  }).withTypeProvider<ZodTypeProvider>();
+
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  installErrorHandling(app);
+  await app.register(fastifyCookie);
+
+  // Routes added by plugins (the API reference page) declare no access: they are public pages.
+  app.addHook('onRoute', (route) => {
+    if (route.url.startsWith('/api/v1/docs')) route.config = { ...route.config, access: 'public' };
+  });
+  app.decorateRequest('principal', undefined);
+  app.decorateRequest('auditTarget', undefined);
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+    await authenticateRequest(deps.auth, request);
+  });
+
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    deps.metrics.httpRequests.inc({ method: request.method, route, status: String(reply.statusCode) });
+    deps.metrics.httpDuration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
+    const level = reply.statusCode >= 500 ? 'error' : 'info';
+    request.log[level]({ method: request.method, url: route, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
+    if (UNSAFE_METHODS.has(request.method) && request.routeOptions.url) await recordAudit(deps.audit, request, reply.statusCode);
+  });
+
+  await app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Odoo SaaS platform API',
+        version: '1.0.0',
+        description:
+          'Manage accounts, plans and Odoo tenants. Authenticate with `Authorization: Bearer <access token or API key>`. ' +
+          'Errors are `application/problem+json` with the offending `field`. Each operation states who may call it in `x-access` ' +
+          '(`public`, `user`: any logged-in user, limited to their own account; `operator`).',
+      },
+      components: {
+        securitySchemes: {
+          bearerAuth: { type: 'http', scheme: 'bearer', description: 'Access token from /auth/login, or an API key (sk_...)' },
+          sessionCookie: { type: 'apiKey', in: 'cookie', name: SESSION_COOKIE },
+        },
+      },
+    },
+    transform: jsonSchemaTransform,
+    transformObject: jsonSchemaTransformObject,
+  });
+  await app.register(fastifySwaggerUi, { routePrefix: '/api/v1/docs', uiConfig: { docExpansion: 'list' } });
+
+  registerHealthRoutes(app, deps);
+  await app.register(
+    async (v1) => {
+      const api = v1.withTypeProvider<ZodTypeProvider>();
+      api.get('/openapi.json', { config: { access: 'public' }, schema: { hide: true } }, async () => app.swagger());
+      registerAuthRoutes(api, deps);
+      registerApiKeyRoutes(api, deps);
+      registerPlanRoutes(api, deps);
+      registerAccountRoutes(api, deps);
+      registerAuditRoutes(api, deps);
+    },
+    { prefix: '/api/v1' },
+  );
+  return app;
+}
+
+/**
+ * Resolves the caller and enforces the route's declared access before the body is even parsed,
+ * so an anonymous caller learns nothing from validation errors.
+ */
+async function authenticateRequest(auth: AuthService, request: FastifyRequest): Promise<void> {
+  const header = request.headers.authorization;
+  let bearer: string | undefined;
+  if (header !== undefined) {
+    const match = /^Bearer\s+(\S+)$/i.exec(header);
+    if (!match) throw new AuthenticationError('Malformed Authorization header: expected "Bearer <token>".');
+    bearer = match[1];
+  }
+  const sessionToken = bearer ? undefined : request.cookies[SESSION_COOKIE];
+  const access = request.routeOptions.config.access ?? (request.routeOptions.url ? 'operator' : 'public');
+  if (access === 'public' && !bearer && !sessionToken) return;
+  request.principal = await auth.authenticate({ bearer, sessionToken }).catch((error: unknown) => {
+    if (access === 'public' && !bearer) return undefined;
+    throw error;
+  });
+  if (access === 'public') return;
+  if (!request.principal) throw new AuthenticationError();
+  if (access === 'operator' && request.principal.role !== 'operator') throw new ForbiddenError('Only operators may do this.');
+  if (request.principal.via === 'session' && UNSAFE_METHODS.has(request.method)) assertSameOrigin(request);
+}
+
+/** Cookie-authenticated changes must come from our own pages (CSRF defence besides SameSite). */
+function assertSameOrigin(request: FastifyRequest): void {
+  const origin = request.headers.origin;
+  if (origin === undefined) return;
+  const host = request.headers.host;
+  let originHost: string | undefined;
+  try {
+    originHost = new URL(origin).host;
+  } catch {
+    originHost = undefined;
+  }
+  if (!host || originHost !== host) throw new ForbiddenError('Cross-site request refused: use a bearer token from other origins.');
+}
+
+async function recordAudit(audit: AuditLog, request: FastifyRequest, statusCode: number): Promise<void> {
+  const principal = request.principal;
+  const params = (request.params ?? {}) as Record<string, unknown>;
+  const [firstParamName, firstParamValue] = Object.entries(params)[0] ?? [];
+  const target = request.auditTarget;
+  try {
+    await audit.record({
+      actorType: principal ? (principal.via === 'api_key' ? 'api_key' : 'user') : 'anonymous',
+      actorUserId: principal?.userId ?? null,
+      actorLabel: principal?.email ?? null,
+      accountId: target?.accountId ?? principal?.accountId ?? null,
+      action: request.routeOptions.config.auditAction ?? `${request.method} ${request.routeOptions.url}`,
+      targetType: target?.type ?? (firstParamName ? firstParamName : null),
+      targetId: target?.id ?? (firstParamValue === undefined ? null : String(firstParamValue).slice(0, 200)),
+      outcome: statusCode < 400 ? 'success' : 'failure',
+      statusCode,
+      requestId: String(request.id),
+      ip: request.ip,
+    });
+  } catch (error) {
+    request.log.error({ err: error }, 'could not write the audit log entry');
+  }
+}
+
+export { sendProblem };

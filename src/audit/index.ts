@@ -1,0 +1,78 @@
+import type { Db } from '../db/index.js';
+
+export interface AuditEntry {
+  actorType: 'user' | 'api_key' | 'anonymous' | 'system';
+  actorUserId?: string | null;
+  actorLabel?: string | null;
+  accountId?: string | null;
+  action: string;
+  targetType?: string | null;
+  targetId?: string | null;
+  outcome: 'success' | 'failure';
+  statusCode?: number | null;
+  requestId?: string | null;
+  ip?: string | null;
+  details?: Record<string, unknown> | null;
+}
+
+export interface AuditQuery {
+  accountId?: string | undefined;
+  actorUserId?: string | undefined;
+  action?: string | undefined;
+  before?: number | undefined;
+  limit: number;
+}
+
+export type AuditLog = ReturnType<typeof createAuditLog>;
+
+/** The audit trail of every state-changing call: who did what to which target, when, and how it ended. */
+export function createAuditLog(deps: { db: Db }) {
+  const { db } = deps;
+  return {
+    async record(entry: AuditEntry): Promise<void> {
+      await db
+        .insertInto('audit_log')
+        .values({
+          actor_type: entry.actorType,
+          actor_user_id: entry.actorUserId ?? null,
+          actor_label: entry.actorLabel ?? null,
+          account_id: entry.accountId ?? null,
+          action: entry.action,
+          target_type: entry.targetType ?? null,
+          target_id: entry.targetId ?? null,
+          outcome: entry.outcome,
+          status_code: entry.statusCode ?? null,
+          request_id: entry.requestId ?? null,
+          ip: entry.ip ?? null,
+          details: entry.details ? JSON.stringify(entry.details) : null,
+        })
+        .execute();
+    },
+
+    /** Newest first; `before` is the id of the last entry of the previous page. */
+    async list(query: AuditQuery) {
+      let q = db.selectFrom('audit_log').selectAll().orderBy('id', 'desc').limit(query.limit);
+      if (query.accountId) q = q.where('account_id', '=', query.accountId);
+      if (query.actorUserId) q = q.where('actor_user_id', '=', query.actorUserId);
+      if (query.action) q = q.where('action', '=', query.action);
+      if (query.before) q = q.where('id', '<', String(query.before));
+      const rows = await q.execute();
+      return rows.map((row) => ({
+        id: Number(row.id),
+        at: row.at.toISOString(),
+        actorType: row.actor_type,
+        actorUserId: row.actor_user_id,
+        actorLabel: row.actor_label,
+        accountId: row.account_id,
+        action: row.action,
+        targetType: row.target_type,
+        targetId: row.target_id,
+        outcome: row.outcome,
+        statusCode: row.status_code,
+        requestId: row.request_id,
+        ip: row.ip,
+        details: row.details,
+      }));
+    },
+  };
+}

@@ -1,0 +1,88 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { delimiter, join } from 'node:path';
+import { findPostgresBinaries } from '../postgres/index.js';
+
+export interface DoctorCheck {
+  name: string;
+  status: 'ok' | 'missing' | 'warning';
+  found: string;
+  enables: string;
+  fix?: string;
+}
+
+function onPath(program: string, env: NodeJS.ProcessEnv): string | undefined {
+  for (const dir of (env.PATH ?? '').split(delimiter)) {
+    if (dir && existsSync(join(dir, program))) return join(dir, program);
+  }
+  return undefined;
+}
+
+function versionOf(file: string, args: string[]): string | undefined {
+  try {
+    return execFileSync(file, args, { stdio: ['ignore', 'pipe', 'pipe'], timeout: 15_000 }).toString().trim().split('\n')[0];
+  } catch {
+    return undefined;
+  }
+}
+
+/** What is installed, what is missing, and what each piece enables. */
+export function runDoctor(env: NodeJS.ProcessEnv = process.env): DoctorCheck[] {
+  const checks: DoctorCheck[] = [];
+  const nodeMajor = Number(process.versions.node.split('.')[0]);
+  checks.push({
+    name: 'Node.js',
+    status: nodeMajor >= 22 ? 'ok' : 'missing',
+    found: process.version,
+    enables: 'the platform itself (needs >= 22)',
+    ...(nodeMajor >= 22 ? {} : { fix: 'run `npm start` once: it installs Node.js 24 into .tools/' }),
+  });
+
+  const pg = findPostgresBinaries(env);
+  checks.push({
+    name: 'PostgreSQL server binaries',
+    status: pg ? 'ok' : env.DATABASE_URL ? 'warning' : 'missing',
+    found: pg ? `${pg.binDir} (PostgreSQL ${pg.major})` : 'not found',
+    enables: 'the embedded platform database, dedicated database servers, pg_dump/pg_restore for backups',
+    ...(pg ? {} : { fix: 'apt-get install postgresql (or set DATABASE_URL for the platform database)' }),
+  });
+
+  const odoo = env.ODOO_BIN ?? onPath('odoo', env) ?? onPath('odoo-bin', env);
+  const odooVersion = odoo ? versionOf(odoo, ['--version']) : undefined;
+  checks.push({
+    name: 'Odoo',
+    status: odoo && odooVersion ? 'ok' : 'missing',
+    found: odoo ? `${odoo}${odooVersion ? ` (${odooVersion})` : ' (does not run)'}` : 'not found (ODOO_BIN unset, no odoo/odoo-bin on PATH)',
+    enables: 'the process runtime: tenants served by local Odoo 16/17/18 processes',
+    ...(odoo && odooVersion ? {} : { fix: 'install Odoo 16, 17 or 18 and set ODOO_BIN to its odoo-bin' }),
+  });
+
+  const dockerSocket = env.DOCKER_HOST ?? (existsSync('/var/run/docker.sock') ? 'unix:///var/run/docker.sock' : undefined);
+  checks.push({
+    name: 'Docker engine',
+    status: dockerSocket ? 'ok' : 'missing',
+    found: dockerSocket ?? (onPath('docker', env) ? 'docker client only, no engine socket' : 'not found'),
+    enables: 'the docker runtime: a container per tenant or pool with CPU/memory limits',
+    ...(dockerSocket ? {} : { fix: 'install and start a Docker engine, or set DOCKER_HOST' }),
+  });
+
+  const kubeconfig = env.KUBECONFIG ?? (existsSync(join(homedir(), '.kube', 'config')) ? join(homedir(), '.kube', 'config') : undefined);
+  const inCluster = Boolean(env.KUBERNETES_SERVICE_HOST);
+  checks.push({
+    name: 'Kubernetes',
+    status: kubeconfig || inCluster ? 'ok' : 'missing',
+    found: inCluster ? 'in-cluster service account' : (kubeconfig ?? 'no KUBECONFIG, no ~/.kube/config'),
+    enables: 'the kubernetes runtime: namespace per tenant, quotas, network policies, ingress with TLS',
+    ...(kubeconfig || inCluster ? {} : { fix: 'set KUBECONFIG to a cluster admin config' }),
+  });
+
+  checks.push({
+    name: 'SMTP',
+    status: env.SMTP_URL ? 'ok' : 'warning',
+    found: env.SMTP_URL ? 'SMTP_URL set' : 'SMTP_URL unset: mails are written to DATA_DIR/mail-outbox',
+    enables: 'password reset, verification and notification emails',
+    ...(env.SMTP_URL ? {} : { fix: 'set SMTP_URL=smtp://user:pass@host:587' }),
+  });
+  return checks;
+}

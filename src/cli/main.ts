@@ -1,0 +1,176 @@
+#!/usr/bin/env node
+import { Command } from 'commander';
+import type { Plan } from '../plans/index.js';
+import { createAccessTokenSigner, createAuthService } from '../auth/index.js';
+import { loadConfig, resolveSecretKey } from '../config/index.js';
+import { openPlatformDatabase } from '../db/index.js';
+import { ConfigError } from '../errors/index.js';
+import { createLogger } from '../logging/index.js';
+import { startPlatform } from '../main.js';
+import { createMailer } from '../notifications/index.js';
+import { createSecretBox } from '../secrets/index.js';
+import { ApiError, createApiClient } from './client.js';
+import { credentialsPath, readCredentials, writeCredentials } from './credentials.js';
+import { runDoctor } from './doctor.js';
+import { readPassword } from './prompt.js';
+
+const program = new Command();
+program
+  .name('saasctl')
+  .description('Operate the Odoo SaaS platform: serve it, check the machine, manage operators, plans and tenants.')
+  .option('--url <url>', 'platform URL for API commands (default: the one you logged in to, or SAASCTL_URL, or http://localhost:8080)')
+  .showHelpAfterError();
+
+function apiUrl(): string {
+  const explicit = program.opts<{ url?: string }>().url;
+  return explicit ?? process.env.SAASCTL_URL ?? readCredentials()?.url ?? `http://localhost:${process.env.PORT ?? 8080}`;
+}
+
+function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+function printTable(rows: Record<string, string | number>[]): void {
+  if (rows.length === 0) return;
+  const columns = Object.keys(rows[0] as object);
+  const widths = columns.map((c) => Math.max(c.length, ...rows.map((r) => String(r[c]).length)));
+  const line = (cells: string[]) => cells.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
+  process.stdout.write(`${line(columns.map((c) => c.toUpperCase()))}\n`);
+  for (const row of rows) process.stdout.write(`${line(columns.map((c) => String(row[c])))}\n`);
+}
+
+program
+  .command('serve')
+  .description('Serve the API, dashboard and gateway (PORT, default 8080); starts the embedded PostgreSQL when DATABASE_URL is unset')
+  .action(async () => {
+    const config = loadConfig();
+    const platform = await startPlatform(config);
+    const shutdown = (signal: string) => {
+      platform.app.log.info({ signal }, 'shutting down');
+      platform.stop().then(
+        () => process.exit(0),
+        (error: unknown) => {
+          platform.app.log.error({ err: error }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
+    };
+    process.once('SIGINT', () => shutdown('SIGINT'));
+    process.once('SIGTERM', () => shutdown('SIGTERM'));
+  });
+
+program
+  .command('doctor')
+  .description('Show what is installed or missing (PostgreSQL, Odoo, Docker, Kubernetes, SMTP) and what each enables')
+  .option('--json', 'machine-readable output')
+  .action((options: { json?: boolean }) => {
+    const checks = runDoctor();
+    if (options.json) return printJson(checks);
+    const mark = { ok: '✔', missing: '✘', warning: '!' } as const;
+    for (const check of checks) {
+      process.stdout.write(`${mark[check.status]} ${check.name}: ${check.found}\n    enables: ${check.enables}\n`);
+      if (check.fix) process.stdout.write(`    to fix: ${check.fix}\n`);
+    }
+  });
+
+const operator = program.command('operator').description('Manage operator users');
+operator
+  .command('create')
+  .description('Create an operator user directly in the platform database (works before any operator exists)')
+  .requiredOption('--email <email>', 'login email')
+  .requiredOption('--name <name>', 'display name')
+  .option('--password-stdin', 'read the password from standard input instead of asking')
+  .option('--json', 'machine-readable output')
+  .action(async (options: { email: string; name: string; passwordStdin?: boolean; json?: boolean }) => {
+    const password = await readPassword(options);
+    const config = loadConfig();
+    const logger = createLogger(process.env.LOG_LEVEL ?? 'warn');
+    const database = await openPlatformDatabase(config, logger);
+    const wasRunning = database.localServer ? !database.localServer.startedByUs : true;
+    try {
+      const secretBox = createSecretBox(resolveSecretKey(config), config.previousSecretKeys);
+      const auth = createAuthService({
+        db: database.db,
+        config,
+        signer: createAccessTokenSigner(secretBox.deriveKey('access-token'), config.accessTokenTtlSeconds),
+        mailer: createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, outboxDir: `${config.dataDir}/mail-outbox`, logger }),
+        logger,
+      });
+      const user = await auth.createOperator({ email: options.email, name: options.name, password });
+      if (options.json) printJson(user);
+      else process.stdout.write(`Operator ${user.email} created (id ${user.id}). Log in with: saasctl login --email ${user.email}\n`);
+    } finally {
+      // Leave the embedded PostgreSQL running if the platform had it running already.
+      await database.close({ stopLocalServer: !wasRunning });
+    }
+  });
+
+program
+  .command('login')
+  .description('Log in to the platform API and store the tokens for later commands')
+  .requiredOption('--email <email>', 'login email')
+  .option('--password-stdin', 'read the password from standard input instead of asking')
+  .option('--json', 'machine-readable output')
+  .action(async (options: { email: string; passwordStdin?: boolean; json?: boolean }) => {
+    const password = await readPassword(options);
+    const url = apiUrl();
+    const client = createApiClient({ url });
+    const result = await client.post<{ accessToken: string; refreshToken: string; user: { email: string; role: string } }>('/auth/login', {
+      email: options.email,
+      password,
+    });
+    const path = writeCredentials({ url, email: result.user.email, accessToken: result.accessToken, refreshToken: result.refreshToken });
+    if (options.json) printJson({ url, email: result.user.email, role: result.user.role, credentials: path });
+    else process.stdout.write(`Logged in to ${url} as ${result.user.email} (${result.user.role}). Tokens saved in ${path}\n`);
+  });
+
+const plans = program.command('plans').description('Plans on offer');
+plans
+  .command('list')
+  .description('List the plans')
+  .option('--json', 'machine-readable output')
+  .option('--all', 'include archived plans (operators)')
+  .action(async (options: { json?: boolean; all?: boolean }) => {
+    const client = createApiClient({ url: apiUrl(), credentials: readCredentials() });
+    const list = await client.get<Plan[]>(`/plans${options.all ? '?includeArchived=true' : ''}`);
+    if (options.json) return printJson(list);
+    printTable(
+      list.map((p) => ({
+        code: p.code,
+        name: p.name,
+        cpu: p.limits.cpu,
+        memory: `${p.limits.memoryMiB / 1024} GiB`,
+        storage: `${p.limits.storageGiB} GiB`,
+        users: p.limits.odooUsers,
+        database: p.placement.databaseStrategy,
+        odoo: p.placement.processStrategy,
+        price: p.prices.length === 0 ? 'free' : p.prices.map((x) => `${x.amountCents / 100} ${x.currency}/${x.interval}`).join(', '),
+        status: p.archived ? 'archived' : 'offered',
+      })),
+    );
+  });
+
+program
+  .command('whoami')
+  .description('Show who the stored credentials belong to')
+  .option('--json', 'machine-readable output')
+  .action(async (options: { json?: boolean }) => {
+    const client = createApiClient({ url: apiUrl(), credentials: readCredentials() });
+    const me = await client.get<{ user: { email: string; role: string } }>('/me');
+    if (options.json) return printJson(me);
+    process.stdout.write(`${me.user.email} (${me.user.role}) at ${apiUrl()} — credentials in ${credentialsPath()}\n`);
+  });
+
+program.parseAsync(process.argv).catch((error: unknown) => {
+  if (error instanceof ConfigError) {
+    process.stderr.write(`saasctl: ${error.message}\n`);
+    process.exit(78); // EX_CONFIG
+  }
+  if (error instanceof ApiError) {
+    process.stderr.write(`saasctl: ${error.message}${error.field ? ` (field: ${error.field})` : ''}\n`);
+    process.exit(error.status === 0 ? 69 : 1);
+  }
+  const appError = error as { field?: string; message?: string };
+  process.stderr.write(`saasctl: ${appError.message ?? String(error)}${appError.field ? ` (field: ${appError.field})` : ''}\n`);
+  process.exit(1);
+});

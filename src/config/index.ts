@@ -1,0 +1,78 @@
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { join, resolve } from 'node:path';
+import { ConfigError } from '../errors/index.js';
+import { type Config, configSchema } from './schema.js';
+
+export type { Config } from './schema.js';
+
+/**
+ * Builds the one config object from environment variables, optionally layered over a JSON file
+ * named by CONFIG_FILE (environment wins). Invalid values stop start-up with a ConfigError that
+ * names each offending variable.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const fromFile = env.CONFIG_FILE ? readConfigFile(env.CONFIG_FILE) : {};
+  const merged: Record<string, unknown> = { ...fromFile };
+  for (const [key, value] of Object.entries(env)) {
+    if (value !== undefined && value !== '') merged[key] = value;
+  }
+  const parsed = configSchema.safeParse(merged);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => ({ variable: String(issue.path[0]), message: issue.message }));
+    const text = problems.map((p) => `  ${p.variable}: ${p.message}`).join('\n');
+    throw new ConfigError(`Invalid configuration:\n${text}`, problems.map((p) => p.variable));
+  }
+  const e = parsed.data;
+  return {
+    dataDir: resolve(e.DATA_DIR),
+    databaseUrl: e.DATABASE_URL,
+    host: e.HOST,
+    port: e.PORT,
+    baseDomain: e.BASE_DOMAIN.toLowerCase(),
+    publicUrl: e.PUBLIC_URL ?? `http://app.${e.BASE_DOMAIN.toLowerCase()}:${e.PORT}`,
+    secretKey: e.SECRET_KEY,
+    previousSecretKeys: (e.SECRET_KEY_PREVIOUS ?? '').split(',').map((s) => s.trim()).filter(Boolean),
+    smtpUrl: e.SMTP_URL,
+    mailFrom: e.MAIL_FROM,
+    logLevel: e.LOG_LEVEL,
+    accessTokenTtlSeconds: e.ACCESS_TOKEN_TTL_SECONDS,
+    refreshTokenTtlDays: e.REFRESH_TOKEN_TTL_DAYS,
+    sessionTtlDays: e.SESSION_TTL_DAYS,
+    loginRateLimitPerMinute: e.LOGIN_RATE_LIMIT_PER_MINUTE,
+    passwordResetTtlMinutes: e.PASSWORD_RESET_TTL_MINUTES,
+    bodyLimitBytes: e.BODY_LIMIT_BYTES,
+    trustProxy: e.TRUST_PROXY,
+  };
+}
+
+function readConfigFile(path: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`CONFIG_FILE: cannot read ${path}: ${(error as Error).message}`, ['CONFIG_FILE']);
+  }
+  try {
+    const value: unknown = JSON.parse(text);
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new Error('expected a JSON object');
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]));
+  } catch (error) {
+    throw new ConfigError(`CONFIG_FILE: ${path} is not a JSON object of settings: ${(error as Error).message}`, ['CONFIG_FILE']);
+  }
+}
+
+/**
+ * SECRET_KEY when set; otherwise the key persisted in DATA_DIR (generated on first run, mode 0600),
+ * so encrypted values and tokens survive restarts without any set-up.
+ */
+export function resolveSecretKey(config: Config): string {
+  if (config.secretKey) return config.secretKey;
+  mkdirSync(config.dataDir, { recursive: true });
+  const file = join(config.dataDir, 'secret.key');
+  if (!existsSync(file)) {
+    writeFileSync(file, randomBytes(48).toString('base64url'), { mode: 0o600, flag: 'wx' });
+  }
+  chmodSync(file, 0o600);
+  return readFileSync(file, 'utf8').trim();
+}

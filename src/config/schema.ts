@@ -1,0 +1,64 @@
+import { z } from 'zod';
+
+const port = z.coerce.number().int().min(1).max(65_535);
+const positiveInt = z.coerce.number().int().positive();
+
+/** Every setting of the platform, by its environment variable name. */
+export const configSchema = z
+  .object({
+    DATA_DIR: z.string().min(1).default('./data'),
+    DATABASE_URL: z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+      .optional(),
+    HOST: z.string().min(1).default('0.0.0.0'),
+    PORT: port.default(8080),
+    BASE_DOMAIN: z
+      .string()
+      .regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i, 'must be a domain name such as example.com')
+      .default('lvh.me'),
+    PUBLIC_URL: z.url().optional(),
+    SECRET_KEY: z.string().min(32, 'must be at least 32 characters (e.g. `openssl rand -base64 48`)').optional(),
+    SECRET_KEY_PREVIOUS: z.string().optional(),
+    SMTP_URL: z
+      .string()
+      .regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL')
+      .optional(),
+    MAIL_FROM: z.string().min(3).default('Odoo SaaS <no-reply@localhost>'),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    ACCESS_TOKEN_TTL_SECONDS: positiveInt.default(900),
+    REFRESH_TOKEN_TTL_DAYS: positiveInt.default(30),
+    SESSION_TTL_DAYS: positiveInt.default(7),
+    LOGIN_RATE_LIMIT_PER_MINUTE: positiveInt.default(5),
+    PASSWORD_RESET_TTL_MINUTES: positiveInt.default(60),
+    BODY_LIMIT_BYTES: positiveInt.default(64 * 1024),
+    TRUST_PROXY: z
+      .enum(['true', 'false'])
+      .default('false')
+      .transform((v) => v === 'true'),
+  })
+  .strip();
+
+export type ConfigInput = z.input<typeof configSchema>;
+export type ParsedEnv = z.output<typeof configSchema>;
+
+export interface Config {
+  dataDir: string;
+  databaseUrl: string | undefined;
+  host: string;
+  port: number;
+  baseDomain: string;
+  publicUrl: string;
+  secretKey: string | undefined;
+  previousSecretKeys: string[];
+  smtpUrl: string | undefined;
+  mailFrom: string;
+  logLevel: ParsedEnv['LOG_LEVEL'];
+  accessTokenTtlSeconds: number;
+  refreshTokenTtlDays: number;
+  sessionTtlDays: number;
+  loginRateLimitPerMinute: number;
+  passwordResetTtlMinutes: number;
+  bodyLimitBytes: number;
+  trustProxy: boolean;
+}

@@ -1,0 +1,51 @@
+import { join } from 'node:path';
+import type { Config } from '../config/index.js';
+import type { Logger } from '../logging/index.js';
+import { ensureDatabase, LocalPostgresServer } from '../postgres/index.js';
+import { createDb, type Db, migrateToLatest } from './index.js';
+
+export const PLATFORM_DATABASE = 'saas_platform';
+
+export interface PlatformDatabase {
+  db: Db;
+  /** The managed local cluster when DATABASE_URL is not set. */
+  localServer: LocalPostgresServer | undefined;
+  /** Admin URL of the server holding the platform database (the managed cluster's superuser). */
+  adminUrl: string | undefined;
+  /** Closes the pool and stops the managed cluster, unless asked to leave it running. */
+  close(options?: { stopLocalServer?: boolean }): Promise<void>;
+}
+
+/**
+ * Connects to the platform database: DATABASE_URL when given, otherwise the private cluster
+ * under DATA_DIR/postgres (initialised and started as needed). Applies migrations.
+ */
+export async function openPlatformDatabase(config: Pick<Config, 'databaseUrl' | 'dataDir'>, logger: Logger): Promise<PlatformDatabase> {
+  let localServer: LocalPostgresServer | undefined;
+  let url = config.databaseUrl;
+  let adminUrl: string | undefined;
+  if (!url) {
+    localServer = new LocalPostgresServer({ directory: join(config.dataDir, 'postgres'), logger });
+    const connection = await localServer.start();
+    adminUrl = connection.url;
+    await ensureDatabase(connection.url, PLATFORM_DATABASE);
+    url = connection.urlFor(PLATFORM_DATABASE);
+  }
+  const db = createDb(url);
+  try {
+    const applied = await migrateToLatest(db);
+    if (applied.length > 0) logger.info({ applied }, 'database migrations applied');
+  } catch (error) {
+    await db.destroy();
+    throw error;
+  }
+  return {
+    db,
+    localServer,
+    adminUrl,
+    async close(options = {}) {
+      await db.destroy();
+      if (localServer && options.stopLocalServer !== false) await localServer.stop();
+    },
+  };
+}

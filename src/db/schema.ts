@@ -1,0 +1,124 @@
+import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
+
+type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+type Json<T> = ColumnType<T, string, string>;
+
+export type Role = 'customer' | 'operator';
+
+export interface AccountsTable {
+  id: Generated<string>;
+  name: string;
+  created_at: Generated<Date>;
+}
+
+export interface UsersTable {
+  id: Generated<string>;
+  account_id: string | null;
+  email: string;
+  name: string;
+  password_hash: string;
+  role: Role;
+  email_verified_at: NullableTimestamp;
+  disabled_at: NullableTimestamp;
+  created_at: Generated<Date>;
+  password_changed_at: Generated<Date>;
+}
+
+export interface RefreshTokensTable {
+  id: Generated<string>;
+  user_id: string;
+  family_id: string;
+  token_hash: string;
+  created_at: Generated<Date>;
+  expires_at: Timestamp;
+  used_at: NullableTimestamp;
+  revoked_at: NullableTimestamp;
+}
+
+export interface SessionsTable {
+  id: Generated<string>;
+  user_id: string;
+  token_hash: string;
+  created_at: Generated<Date>;
+  expires_at: Timestamp;
+  revoked_at: NullableTimestamp;
+}
+
+export interface ApiKeysTable {
+  id: Generated<string>;
+  user_id: string;
+  name: string;
+  prefix: string;
+  key_hash: string;
+  created_at: Generated<Date>;
+  last_used_at: NullableTimestamp;
+  revoked_at: NullableTimestamp;
+}
+
+export type OneTimeTokenPurpose = 'password_reset' | 'email_verification';
+
+export interface OneTimeTokensTable {
+  id: Generated<string>;
+  user_id: string;
+  purpose: OneTimeTokenPurpose;
+  token_hash: string;
+  created_at: Generated<Date>;
+  expires_at: Timestamp;
+  used_at: NullableTimestamp;
+}
+
+export interface RateLimitHitsTable {
+  id: Generated<string>;
+  bucket: string;
+  hit_at: Generated<Date>;
+}
+
+export interface PlansTable {
+  code: string;
+  name: string;
+  description: string;
+  limits: Json<import('../plans/catalog.js').PlanLimits>;
+  placement: Json<import('../plans/catalog.js').PlanPlacement>;
+  prices: Json<import('../plans/catalog.js').PlanPrice[]>;
+  trial_days: number;
+  sort_order: number;
+  archived_at: NullableTimestamp;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+}
+
+export interface AuditLogTable {
+  id: Generated<string>;
+  at: Generated<Date>;
+  actor_type: 'user' | 'api_key' | 'anonymous' | 'system';
+  actor_user_id: string | null;
+  actor_label: string | null;
+  account_id: string | null;
+  action: string;
+  target_type: string | null;
+  target_id: string | null;
+  outcome: 'success' | 'failure';
+  status_code: number | null;
+  request_id: string | null;
+  ip: string | null;
+  details: Json<Record<string, unknown>> | null;
+}
+
+export interface Database {
+  accounts: AccountsTable;
+  users: UsersTable;
+  refresh_tokens: RefreshTokensTable;
+  sessions: SessionsTable;
+  api_keys: ApiKeysTable;
+  one_time_tokens: OneTimeTokensTable;
+  rate_limit_hits: RateLimitHitsTable;
+  plans: PlansTable;
+  audit_log: AuditLogTable;
+}
+
+export type UserRow = Selectable<UsersTable>;
+export type NewUser = Insertable<UsersTable>;
+export type UserUpdate = Updateable<UsersTable>;
+export type PlanRow = Selectable<PlansTable>;
+export type AuditRow = Selectable<AuditLogTable>;

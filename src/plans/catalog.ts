@@ -1,0 +1,79 @@
+import { z } from 'zod';
+
+/** Plan codes are short lowercase identifiers used in URLs, the CLI and billing. */
+export const planCodeSchema = z
+  .string()
+  .min(2)
+  .max(32)
+  .regex(/^[a-z][a-z0-9-]*$/, 'must be lowercase letters, digits and hyphens, starting with a letter');
+
+export const planLimitsSchema = z
+  .object({
+    cpu: z.number().positive().max(256).describe('CPU cores'),
+    memoryMiB: z.number().int().min(256).max(1_048_576).describe('memory in MiB'),
+    storageGiB: z.number().int().min(1).max(100_000).describe('database + filestore size in GiB'),
+    odooUsers: z.number().int().min(1).max(100_000).describe('active internal Odoo users'),
+  })
+  .strict();
+
+export const planPlacementSchema = z
+  .object({
+    databaseStrategy: z.enum(['shared', 'dedicated']).describe('shared database server or a dedicated one per tenant'),
+    processStrategy: z.enum(['pool', 'dedicated']).describe('shared Odoo pool or dedicated Odoo processes'),
+    replicas: z.number().int().min(1).max(20).describe('Odoo replicas (dedicated only)'),
+    limitPolicy: z.enum(['warn', 'block', 'suspend']).describe('what happens when a limit is crossed'),
+  })
+  .strict()
+  .refine((p) => p.processStrategy === 'dedicated' || p.replicas === 1, {
+    message: 'a pool plan runs exactly one replica',
+    path: ['replicas'],
+  });
+
+export const planPriceSchema = z
+  .object({
+    interval: z.enum(['month', 'year']),
+    amountCents: z.number().int().min(0).max(100_000_000),
+    currency: z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as USD'),
+  })
+  .strict();
+
+export const planSchema = z
+  .object({
+    code: planCodeSchema,
+    name: z.string().trim().min(1).max(80),
+    description: z.string().max(1000).default(''),
+    limits: planLimitsSchema,
+    placement: planPlacementSchema,
+    prices: z
+      .array(planPriceSchema)
+      .max(4)
+      .refine((prices) => new Set(prices.map((p) => p.interval)).size === prices.length, 'one price per interval'),
+    trialDays: z.number().int().min(0).max(365).default(0),
+    sortOrder: z.number().int().min(0).max(10_000).default(0),
+  })
+  .strict();
+
+export type PlanLimits = z.infer<typeof planLimitsSchema>;
+export type PlanPlacement = z.infer<typeof planPlacementSchema>;
+export type PlanPrice = z.infer<typeof planPriceSchema>;
+export type PlanDefinition = z.infer<typeof planSchema>;
+
+export interface Plan extends PlanDefinition {
+  archived: boolean;
+  free: boolean;
+}
+
+export const catalogSchema = z.object({ plans: z.array(planSchema).min(1) }).strict();
+
+/** Validates a catalog document (such as default-catalog.json); throws naming the bad entry. */
+export function parseCatalog(document: unknown): PlanDefinition[] {
+  const result = catalogSchema.safeParse(document);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    throw new Error(`Invalid plan catalog at ${issue?.path.join('.')}: ${issue?.message}`);
+  }
+  const codes = result.data.plans.map((p) => p.code);
+  const duplicate = codes.find((code, index) => codes.indexOf(code) !== index);
+  if (duplicate) throw new Error(`Invalid plan catalog: plan code ${duplicate} appears twice`);
+  return result.data.plans;
+}

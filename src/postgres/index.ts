@@ -1,0 +1,5 @@
+export { findPostgresBinaries, type PostgresBinaries } from './binaries.js';
+export { LocalPostgresServer, freePort, type LocalPostgresConnection, type LocalPostgresOptions } from './local-server.js';
+export { quoteIdentifier, quoteLiteral } from './identifiers.js';
+export { withConnection, databaseExists, ensureDatabase } from './admin.js';
+export { runCommand, type RunAs } from './process.js';

@@ -1,0 +1,138 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type Config, loadConfig } from '../../src/config/index.js';
+import { createLogger } from '../../src/logging/index.js';
+import { type Platform, startPlatform } from '../../src/main.js';
+import { createTestDatabase, type TestDatabase } from './postgres.js';
+
+export interface TestPlatform {
+  platform: Platform;
+  url: string;
+  database: TestDatabase;
+  config: Config;
+  http: HttpClient;
+  stop(): Promise<void>;
+}
+
+/**
+ * The whole platform (real PostgreSQL, real HTTP listener on a free port) with its own database
+ * and data directory. `env` overrides settings as environment variables would.
+ */
+export async function startTestPlatform(env: Record<string, string> = {}): Promise<TestPlatform> {
+  const database = await createTestDatabase('platform');
+  const dataDir = mkdtempSync(join(tmpdir(), 'saas-test-data-'));
+  const config: Config = {
+    ...loadConfig({
+      DATA_DIR: dataDir,
+      DATABASE_URL: database.url,
+      SECRET_KEY: 'test-secret-key-that-is-at-least-32-characters-long',
+      LOGIN_RATE_LIMIT_PER_MINUTE: '1000',
+      LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+      ...env,
+    }),
+    host: '127.0.0.1',
+    port: 0,
+  };
+  const platform = await startPlatform(config, { logger: createLogger(config.logLevel) });
+  const url = platform.url ?? '';
+  return {
+    platform,
+    url,
+    database,
+    config,
+    http: createHttpClient(url),
+    async stop() {
+      await platform.stop();
+      await database.drop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface HttpResponse<T = any> {
+  status: number;
+  headers: Headers;
+  body: T;
+  text: string;
+}
+
+export interface RequestOptions {
+  token?: string | undefined;
+  headers?: Record<string, string>;
+  /** Raw body sent as is (for malformed-input tests); otherwise `body` is JSON-encoded. */
+  raw?: string | Buffer;
+}
+
+export function createHttpClient(baseUrl: string) {
+  async function request<T = any>(method: string, path: string, body?: unknown, options: RequestOptions = {}): Promise<HttpResponse<T>> {
+    const headers: Record<string, string> = { ...options.headers };
+    if (options.token) headers.authorization = `Bearer ${options.token}`;
+    let payload: string | Buffer | undefined;
+    if (options.raw !== undefined) payload = options.raw;
+    else if (body !== undefined) payload = JSON.stringify(body);
+    if (payload !== undefined && !headers['content-type']) headers['content-type'] = 'application/json';
+    const response = await fetch(`${baseUrl}${path}`, { method, headers, body: payload });
+    const text = await response.text();
+    let parsed: unknown = text;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      // not JSON: keep the text
+    }
+    return { status: response.status, headers: response.headers, body: parsed as T, text };
+  }
+  return {
+    request,
+    get: <T = any>(path: string, options?: RequestOptions) => request<T>('GET', path, undefined, options),
+    post: <T = any>(path: string, body?: unknown, options?: RequestOptions) => request<T>('POST', path, body, options),
+    put: <T = any>(path: string, body?: unknown, options?: RequestOptions) => request<T>('PUT', path, body, options),
+    delete: <T = any>(path: string, options?: RequestOptions) => request<T>('DELETE', path, undefined, options),
+  };
+}
+
+export type HttpClient = ReturnType<typeof createHttpClient>;
+
+let counter = 0;
+/** A unique email per call, so tests never collide on the unique index. */
+export function uniqueEmail(label = 'user'): string {
+  counter += 1;
+  return `${label}-${process.pid}-${Date.now().toString(36)}-${counter}@example.com`;
+}
+
+export const GOOD_PASSWORD = 'Correct-Horse-42';
+
+/** Registers a customer and logs in; returns its tokens and ids. */
+export async function registerCustomer(http: HttpClient, label = 'customer') {
+  const email = uniqueEmail(label);
+  const registered = await http.post('/api/v1/auth/register', { email, password: GOOD_PASSWORD, name: `${label} user`, organization: `${label} org` });
+  if (registered.status !== 201) throw new Error(`register failed: ${registered.status} ${registered.text}`);
+  const login = await http.post('/api/v1/auth/login', { email, password: GOOD_PASSWORD });
+  if (login.status !== 200) throw new Error(`login failed: ${login.status} ${login.text}`);
+  return {
+    email,
+    userId: registered.body.user.id as string,
+    accountId: registered.body.account.id as string,
+    accessToken: login.body.accessToken as string,
+    refreshToken: login.body.refreshToken as string,
+  };
+}
+
+/** Creates an operator directly through the auth service (as `saasctl operator create` does) and logs in. */
+export async function createOperator(test: TestPlatform) {
+  const { createAccessTokenSigner, createAuthService } = await import('../../src/auth/index.js');
+  const { createMailer } = await import('../../src/notifications/index.js');
+  const { createSecretBox } = await import('../../src/secrets/index.js');
+  const logger = createLogger('silent');
+  const auth = createAuthService({
+    db: test.platform.database.db,
+    config: test.config,
+    signer: createAccessTokenSigner(createSecretBox(test.config.secretKey ?? '').deriveKey('access-token'), 900),
+    mailer: createMailer({ smtpUrl: undefined, from: 'x@example.com', outboxDir: join(test.config.dataDir, 'outbox'), logger }),
+    logger,
+  });
+  const email = uniqueEmail('operator');
+  await auth.createOperator({ email, password: GOOD_PASSWORD, name: 'Operator' });
+  const login = await test.http.post('/api/v1/auth/login', { email, password: GOOD_PASSWORD });
+  return { email, accessToken: login.body.accessToken as string, refreshToken: login.body.refreshToken as string, userId: login.body.user.id as string };
+}
