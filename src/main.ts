@@ -1,29 +1,53 @@
+import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { sql } from 'kysely';
 import { createAccountService } from './accounts/index.js';
-import { type Api, buildApiServer } from './api/index.js';
+import { type Api, buildApiServer, type SharedPortGateway } from './api/index.js';
 import { createAuditLog } from './audit/index.js';
 import { createAccessTokenSigner, createAuthService } from './auth/index.js';
 import { type Config, resolveSecretKey } from './config/index.js';
-import { type PlatformDatabase, openPlatformDatabase, pendingMigrations } from './db/index.js';
+import { createNotificationHub, openPlatformDatabase, pendingMigrations, type PlatformDatabase } from './db/index.js';
+import { createGateway, createRouteTable } from './gateway/index.js';
+import { createJobQueue } from './jobs/index.js';
 import { createLogger, type Logger } from './logging/index.js';
 import { createMetrics } from './metrics/index.js';
 import { createMailer } from './notifications/index.js';
+import { findOdoo } from './odoo/index.js';
 import { createPlanService } from './plans/index.js';
+import { createDatabaseServerRegistry } from './postgres/index.js';
+import { createLifecycleSweep, createPoolAccess, createTenantOperations } from './provisioning/index.js';
+import type { Runtime } from './runtimes/index.js';
+import { createProcessRuntime } from './runtimes/process/index.js';
 import { createSecretBox } from './secrets/index.js';
+import { createTemplateService } from './templates/index.js';
+import { createTenantService, TENANT_EVENTS_CHANNEL } from './tenants/index.js';
 
 export interface Platform {
   app: Api;
   database: PlatformDatabase;
-  /** Where the HTTP server listens, once `listen` was asked for. */
+  runtime: Runtime | undefined;
+  /** Where the API (and, without GATEWAY_PORT, the gateway) listens, once `listen` was asked for. */
   url: string | undefined;
+  /** Where the gateway listens when it has a port of its own. */
+  gatewayUrl: string | undefined;
   stop(): Promise<void>;
 }
 
-/** Composition root: builds every service from the config and wires them into the API. */
+/** `http://acme.example.com:8080`: the scheme and port of PUBLIC_URL (or of the gateway's own port). */
+export function tenantUrlBuilder(config: Pick<Config, 'publicUrl' | 'baseDomain' | 'gatewayPort'>) {
+  const publicUrl = new URL(config.publicUrl);
+  const port = config.gatewayPort ? String(config.gatewayPort) : publicUrl.port;
+  return {
+    hostName: (name: string) => `${name}.${config.baseDomain}`,
+    baseUrl: (name: string) => `${publicUrl.protocol}//${name}.${config.baseDomain}${port ? `:${port}` : ''}`,
+  };
+}
+
+/** Composition root: builds every service from the config and wires them into the API, workers and gateway. */
 export async function startPlatform(config: Config, options: { logger?: Logger; listen?: boolean } = {}): Promise<Platform> {
   const logger = options.logger ?? createLogger(config.logLevel);
-  const secretBox = createSecretBox(resolveSecretKey(config), config.previousSecretKeys);
+  const secretKey = resolveSecretKey(config);
+  const secretBox = createSecretBox(secretKey, config.previousSecretKeys);
   const database = await openPlatformDatabase(config, logger);
   const { db } = database;
   const mailer = createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, outboxDir: join(config.dataDir, 'mail-outbox'), logger });
@@ -38,6 +62,74 @@ export async function startPlatform(config: Config, options: { logger?: Logger; 
     logger,
   });
 
+  const notifications = await createNotificationHub(database.url, [TENANT_EVENTS_CHANNEL], logger);
+  const jobs = createJobQueue({ connectionString: database.url, logger });
+  await jobs.start();
+
+  const servers = createDatabaseServerRegistry({ db, secretBox, logger, dataDir: config.dataDir });
+  const defaultServerUrl = config.tenantDatabaseUrl ?? database.adminUrl;
+  if (defaultServerUrl) await servers.registerDefault(defaultServerUrl, database.localServer ? join(config.dataDir, 'postgres') : undefined);
+  await servers.startAllManaged();
+
+  const odoo = findOdoo({ ...process.env, ...(config.odooBin ? { ODOO_BIN: config.odooBin } : {}) });
+  if (odoo && config.odooAddonsPath) odoo.addonsPath = config.odooAddonsPath;
+  const odooDataDir = join(config.dataDir, 'odoo');
+  const templates = createTemplateService({ db, jobs, servers, odoo, odooDataDir, logDir: join(config.dataDir, 'logs'), logger });
+  await templates.seed();
+  await templates.registerJobs(config.runWorkers);
+
+  const urls = tenantUrlBuilder(config);
+  let operationsRef: ReturnType<typeof createTenantOperations> | undefined;
+  const runtime: Runtime | undefined = odoo
+    ? createProcessRuntime({
+        odooBin: odoo.bin,
+        ...(odoo.addonsPath ? { addonsPath: odoo.addonsPath } : {}),
+        workDir: join(config.dataDir, 'runtime'),
+        odooDataDir,
+        logger,
+        poolAccess: createPoolAccess({ servers, secret: secretBox.deriveKey('pool-roles') }),
+        desiredTenants: () => operationsRef?.desiredTenants() ?? Promise.resolve([]),
+      })
+    : undefined;
+  if (!odoo) logger.warn('Odoo not found (set ODOO_BIN): templates cannot be built and tenants cannot be served');
+
+  const operations = createTenantOperations({
+    db,
+    jobs,
+    servers,
+    templates,
+    plans,
+    runtime,
+    secretBox,
+    odoo,
+    odooDataDir,
+    workDir: join(config.dataDir, 'runtime'),
+    tenantBaseUrl: urls.baseUrl,
+    tenantHostName: urls.hostName,
+    logger,
+    crashAfterStep: config.crashAfterStep,
+  });
+  operationsRef = operations;
+  await operations.registerJobs(config.runWorkers);
+  const sweep = createLifecycleSweep({ db, jobs, operations, logger });
+  await sweep.register(config.runWorkers);
+  const tenants = createTenantService({ db, secretBox, operations, tenantHostName: urls.hostName, tenantBaseUrl: urls.baseUrl });
+
+  const routes = await createRouteTable({ db, notifications, upstreamOf: (id) => runtime?.upstream(id), logger });
+  const gateway = createGateway({
+    baseDomain: config.baseDomain,
+    resolveRoute: routes.resolve,
+    logger,
+    trustProxy: config.trustProxy,
+  });
+  const sharedPortGateway: SharedPortGateway | undefined = config.gatewayPort
+    ? undefined
+    : {
+        claims: (req) => gateway.classify(req).kind !== 'platform',
+        handleRequest: (req, res) => gateway.handleRequest(req, res),
+        handleUpgrade: (req, socket, head) => gateway.handleUpgrade(req, socket, head),
+      };
+
   const app = await buildApiServer({
     config,
     logger,
@@ -46,6 +138,13 @@ export async function startPlatform(config: Config, options: { logger?: Logger; 
     accounts: createAccountService({ db }),
     audit: createAuditLog({ db }),
     metrics,
+    tenants,
+    templates,
+    servers,
+    jobs,
+    runtime,
+    notifications,
+    gateway: sharedPortGateway,
     readiness: async (): Promise<{ ready: boolean; checks: Record<string, string> }> => {
       try {
         await sql`SELECT 1`.execute(db);
@@ -65,20 +164,53 @@ export async function startPlatform(config: Config, options: { logger?: Logger; 
   pruneTimer.unref();
 
   let url: string | undefined;
+  let gatewayUrl: string | undefined;
+  let gatewayServer: Server | undefined;
   if (options.listen !== false) {
     url = await app.listen({ host: config.host, port: config.port });
-    logger.info({ url, baseDomain: config.baseDomain }, 'platform is serving');
+    if (config.gatewayPort) {
+      const server = createServer((req, res) => gateway.handleRequest(req, res));
+      server.on('upgrade', (req, socket, head) => gateway.handleUpgrade(req, socket, head));
+      await new Promise<void>((resolvePromise) => server.listen(config.gatewayPort, config.host, resolvePromise));
+      gatewayServer = server;
+      gatewayUrl = `http://${config.host}:${config.gatewayPort}`;
+    }
+    logger.info({ url, gatewayUrl, baseDomain: config.baseDomain }, 'platform is serving');
+  }
+
+  // Bring back every Odoo that should run (after a restart of the platform), then build the
+  // default templates the first time; both in the background so the API answers at once.
+  if (runtime && config.runWorkers) {
+    runtime.start().catch((error: unknown) => logger.error({ err: error }, 'restoring tenant processes failed'));
+  }
+  if (odoo && config.runWorkers && config.templatesAutobuild.length > 0) {
+    (async () => {
+      const existing = await templates.list();
+      const defaultServer = (await servers.list()).find((s) => s.isDefault);
+      if (!defaultServer) return;
+      for (const code of config.templatesAutobuild) {
+        const template = existing.find((t) => t.code === code);
+        if (template && !template.builds.some((b) => b.serverId === defaultServer.id)) await templates.requestBuild(code, [defaultServer.id]);
+      }
+    })().catch((error: unknown) => logger.error({ err: error }, 'automatic template build failed to start'));
   }
 
   let stopping: Promise<void> | undefined;
   return {
     app,
     database,
+    runtime,
     url,
+    gatewayUrl,
     stop() {
       stopping ??= (async () => {
         clearInterval(pruneTimer);
         await app.close();
+        if (gatewayServer) await new Promise((r) => gatewayServer.close(r));
+        await jobs.stop();
+        await runtime?.stop();
+        await notifications.close();
+        await servers.stopAllManaged();
         mailer.close();
         await database.close();
       })();

@@ -1,2 +1,2 @@
-export { buildApiServer, SESSION_COOKIE, type ApiDependencies } from './server.js';
+export { buildApiServer, SESSION_COOKIE, type ApiDependencies, type SharedPortGateway } from './server.js';
 export type { Api } from './route.js';

@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import fastifyCookie from '@fastify/cookie';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
@@ -18,6 +20,12 @@ import { AuthenticationError, ForbiddenError } from '../errors/index.js';
 import { type Logger, loggerOptions } from '../logging/index.js';
 import type { Metrics } from '../metrics/index.js';
 import type { PlanService } from '../plans/index.js';
+import type { DatabaseServerRegistry } from '../postgres/index.js';
+import type { Runtime } from '../runtimes/index.js';
+import type { TemplateService } from '../templates/index.js';
+import type { TenantService } from '../tenants/index.js';
+import type { JobQueue } from '../jobs/index.js';
+import type { NotificationHub } from '../db/index.js';
 import { installErrorHandling, sendProblem } from './errors.js';
 import type { Api } from './route.js';
 import { registerAccountRoutes } from './routes/accounts.js';
@@ -26,6 +34,11 @@ import { registerAuditRoutes } from './routes/audit.js';
 import { registerAuthRoutes } from './routes/auth.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerPlanRoutes } from './routes/plans.js';
+import { registerDatabaseServerRoutes } from './routes/database-servers.js';
+import { registerJobRoutes } from './routes/jobs.js';
+import { registerTemplateRoutes } from './routes/templates.js';
+import { registerTenantRoutes } from './routes/tenants.js';
+import { installTextGuard, storableText } from './text-guard.js';
 
 export const SESSION_COOKIE = 'saas_session';
 
@@ -37,14 +50,44 @@ export interface ApiDependencies {
   accounts: AccountService;
   audit: AuditLog;
   metrics: Metrics;
+  tenants: TenantService;
+  templates: TemplateService;
+  servers: DatabaseServerRegistry;
+  jobs: JobQueue;
+  runtime: Runtime | undefined;
+  notifications: NotificationHub;
+  /** Tenant traffic on the API's own port: requests for tenant hosts go to the gateway. */
+  gateway?: SharedPortGateway | undefined;
   readiness: () => Promise<{ ready: boolean; checks: Record<string, string> }>;
+}
+
+/** What the API server needs from the gateway to share its port. */
+export interface SharedPortGateway {
+  /** True when the request is for a tenant (or an unknown) host, not for the platform. */
+  claims(req: IncomingMessage): boolean;
+  handleRequest(req: IncomingMessage, res: ServerResponse): void;
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
 }
 
 const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 
 export async function buildApiServer(deps: ApiDependencies): Promise<Api> {
+  const gateway = deps.gateway;
   const app = Fastify({
+    // With a shared port, tenant hosts never reach Fastify: the gateway takes them first.
+    ...(gateway
+      ? {
+          serverFactory: (handler: (req: IncomingMessage, res: ServerResponse) => void) => {
+            const server = createServer((req, res) => (gateway.claims(req) ? gateway.handleRequest(req, res) : handler(req, res)));
+            server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+              if (gateway.claims(req)) gateway.handleUpgrade(req, socket, head);
+              else socket.end('HTTP/1.1 404 Not Found\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+            });
+            return server;
+          },
+        }
+      : {}),
     logger: deps.logger ? undefined : loggerOptions(deps.config.logLevel),
     ...(deps.logger ? { loggerInstance: deps.logger as FastifyBaseLogger } : {}),
     bodyLimit: deps.config.bodyLimitBytes,
@@ -56,12 +99,28 @@ export async function buildApiServer(deps: ApiDependencies): Promise<Api> {
     },
     disableRequestLogging: true,
     routerOptions: { maxParamLength: 200 },
+    // Errors raised while routing (before any hook runs) get the same problem+json as the rest.
+    frameworkErrors: (error, request, reply) => {
+      reply.header('x-request-id', request.id);
+      if (error.code === 'FST_ERR_MAX_PARAM_LENGTH') {
+        return sendProblem(request, reply, 414, 'A path segment is too long.', { field: 'path', code: 'uri_too_long' });
+      }
+      if (error.code === 'FST_ERR_BAD_URL') {
+        return sendProblem(request, reply, 400, 'The URL is not valid (malformed percent-encoding?).', { field: 'path', code: 'bad_url' });
+      }
+      request.log.error({ err: error }, 'routing error');
+      return sendProblem(request, reply, 500, `Something went wrong on our side. Quote request id ${request.id} when you report it.`);
+    },
     ajv: { customOptions: { removeAdditional: false } },
   }).withTypeProvider<ZodTypeProvider>();
 
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   installErrorHandling(app);
+  // JSON only: without this, a text/plain body (which a cross-site form can send without a CORS
+  // preflight) would be parsed as a string and reach validation instead of getting a 415.
+  app.removeContentTypeParser('text/plain');
+  installTextGuard(app);
   await app.register(fastifyCookie);
 
   // Routes added by plugins (the API reference page) declare no access: they are public pages.
@@ -118,6 +177,10 @@ export async function buildApiServer(deps: ApiDependencies): Promise<Api> {
       registerPlanRoutes(api, deps);
       registerAccountRoutes(api, deps);
       registerAuditRoutes(api, deps);
+      registerTenantRoutes(api, deps);
+      registerTemplateRoutes(api, deps);
+      registerDatabaseServerRoutes(api, deps);
+      registerJobRoutes(api, deps);
     },
     { prefix: '/api/v1' },
   );
@@ -176,7 +239,7 @@ async function recordAudit(audit: AuditLog, request: FastifyRequest, statusCode:
       accountId: target?.accountId ?? principal?.accountId ?? null,
       action: request.routeOptions.config.auditAction ?? `${request.method} ${request.routeOptions.url}`,
       targetType: target?.type ?? (firstParamName ? firstParamName : null),
-      targetId: target?.id ?? (firstParamValue === undefined ? null : String(firstParamValue).slice(0, 200)),
+      targetId: target?.id ?? (firstParamValue === undefined ? null : storableText(String(firstParamValue).slice(0, 200))),
       outcome: statusCode < 400 ? 'success' : 'failure',
       statusCode,
       requestId: String(request.id),

@@ -53,7 +53,8 @@ export function createApiClient(options: { url: string; credentials?: StoredCred
     const parsed: unknown = text ? JSON.parse(text) : undefined;
     if (!response.ok) {
       const problem = (parsed ?? {}) as { detail?: string; field?: string };
-      const hint = response.status === 401 ? ' Run `saasctl login` first.' : '';
+      // Logging in again helps with a missing or expired session, not with a refused login.
+      const hint = response.status === 401 && !path.startsWith('/auth/') ? ' Run `saasctl login` first.' : '';
       throw new ApiError(response.status, `${problem.detail ?? response.statusText}${hint}`, problem.field);
     }
     return parsed as T;

@@ -13,6 +13,7 @@ import { ApiError, createApiClient } from './client.js';
 import { credentialsPath, readCredentials, writeCredentials } from './credentials.js';
 import { runDoctor } from './doctor.js';
 import { readPassword } from './prompt.js';
+import { registerTenantCommands } from './tenant-commands.js';
 
 const program = new Command();
 program
@@ -84,7 +85,8 @@ operator
   .action(async (options: { email: string; name: string; passwordStdin?: boolean; json?: boolean }) => {
     const password = await readPassword(options);
     const config = loadConfig();
-    const logger = createLogger(process.env.LOG_LEVEL ?? 'warn');
+    // Logs go to stderr: stdout carries the command's output (--json must stay parseable).
+    const logger = createLogger(process.env.LOG_LEVEL ?? 'warn', process.stderr);
     const database = await openPlatformDatabase(config, logger);
     const wasRunning = database.localServer ? !database.localServer.startedByUs : true;
     try {
@@ -160,6 +162,14 @@ program
     if (options.json) return printJson(me);
     process.stdout.write(`${me.user.email} (${me.user.role}) at ${apiUrl()} — credentials in ${credentialsPath()}\n`);
   });
+
+registerTenantCommands(program, {
+  client: () => createApiClient({ url: apiUrl(), credentials: readCredentials() }),
+  url: apiUrl,
+  token: () => readCredentials()?.accessToken,
+  printJson,
+  printTable,
+});
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   if (error instanceof ConfigError) {

@@ -43,6 +43,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     passwordResetTtlMinutes: e.PASSWORD_RESET_TTL_MINUTES,
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
     trustProxy: e.TRUST_PROXY,
+    gatewayPort: e.GATEWAY_PORT,
+    tenantDatabaseUrl: e.TENANT_DATABASE_URL,
+    odooBin: e.ODOO_BIN,
+    odooAddonsPath: e.ODOO_ADDONS_PATH ? e.ODOO_ADDONS_PATH.split(',').map((p) => p.trim()).filter(Boolean) : undefined,
+    runWorkers: e.RUN_WORKERS,
+    templatesAutobuild: e.TEMPLATES_AUTOBUILD.split(',').filter(Boolean),
+    crashAfterStep: e.SAAS_TEST_CRASH_AFTER_STEP,
   };
 }
 

@@ -32,6 +32,23 @@ export const configSchema = z
     LOGIN_RATE_LIMIT_PER_MINUTE: positiveInt.default(5),
     PASSWORD_RESET_TTL_MINUTES: positiveInt.default(60),
     BODY_LIMIT_BYTES: positiveInt.default(64 * 1024),
+    GATEWAY_PORT: port.optional(),
+    TENANT_DATABASE_URL: z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL of an admin role')
+      .optional(),
+    ODOO_BIN: z.string().min(1).optional(),
+    ODOO_ADDONS_PATH: z.string().optional(),
+    RUN_WORKERS: z
+      .enum(['true', 'false'])
+      .default('true')
+      .transform((v) => v === 'true'),
+    TEMPLATES_AUTOBUILD: z
+      .string()
+      .regex(/^[a-z0-9_,]*$/, 'must be a comma-separated list of template codes')
+      .default('blank'),
+    /** Test-only fault injection: exit right after this provisioning step. */
+    SAAS_TEST_CRASH_AFTER_STEP: z.string().optional(),
     TRUST_PROXY: z
       .enum(['true', 'false'])
       .default('false')
@@ -61,4 +78,15 @@ export interface Config {
   passwordResetTtlMinutes: number;
   bodyLimitBytes: number;
   trustProxy: boolean;
+  /** Tenant traffic on its own listener; unset: the gateway shares the API port. */
+  gatewayPort: number | undefined;
+  /** Admin URL of the default shared tenant server; the embedded cluster when unset. */
+  tenantDatabaseUrl: string | undefined;
+  odooBin: string | undefined;
+  odooAddonsPath: string[] | undefined;
+  /** Run job workers in this process (false: an API-only replica). */
+  runWorkers: boolean;
+  /** Templates built on the default server at start when not built yet. */
+  templatesAutobuild: string[];
+  crashAfterStep: string | undefined;
 }

@@ -40,3 +40,4 @@ export async function pendingMigrations(db: Db): Promise<string[]> {
 }
 
 export { openPlatformDatabase, PLATFORM_DATABASE, type PlatformDatabase } from './platform-database.js';
+export { createNotificationHub, type NotificationHub } from './notifications.js';

@@ -2,12 +2,15 @@ import { join } from 'node:path';
 import type { Config } from '../config/index.js';
 import type { Logger } from '../logging/index.js';
 import { ensureDatabase, LocalPostgresServer } from '../postgres/index.js';
+import { sql } from 'kysely';
 import { createDb, type Db, migrateToLatest } from './index.js';
 
 export const PLATFORM_DATABASE = 'saas_platform';
 
 export interface PlatformDatabase {
   db: Db;
+  /** Connection URL of the platform database (for the job queue and LISTEN/NOTIFY). */
+  url: string;
   /** The managed local cluster when DATABASE_URL is not set. */
   localServer: LocalPostgresServer | undefined;
   /** Admin URL of the server holding the platform database (the managed cluster's superuser). */
@@ -39,8 +42,13 @@ export async function openPlatformDatabase(config: Pick<Config, 'databaseUrl' | 
     await db.destroy();
     throw error;
   }
+  // Tenant roles may live on this same server: nobody but its owner may connect to the platform's database.
+  await sql`DO $$ BEGIN EXECUTE format('REVOKE CONNECT, TEMPORARY ON DATABASE %I FROM PUBLIC', current_database()); END $$`
+    .execute(db)
+    .catch((error: unknown) => logger.warn({ err: error }, 'could not revoke CONNECT on the platform database from PUBLIC'));
   return {
     db,
+    url,
     localServer,
     adminUrl,
     async close(options = {}) {

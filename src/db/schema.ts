@@ -122,3 +122,97 @@ export type NewUser = Insertable<UsersTable>;
 export type UserUpdate = Updateable<UsersTable>;
 export type PlanRow = Selectable<PlansTable>;
 export type AuditRow = Selectable<AuditLogTable>;
+
+export interface DatabaseServersTable {
+  id: Generated<string>;
+  name: string;
+  kind: 'shared' | 'dedicated';
+  admin_url_encrypted: string;
+  host: string;
+  port: number;
+  capacity: Generated<number>;
+  status: Generated<'active' | 'draining' | 'disabled'>;
+  is_default: Generated<boolean>;
+  managed_directory: string | null;
+  created_at: Generated<Date>;
+}
+
+export interface TemplatesTable {
+  code: string;
+  name: string;
+  description: string;
+  modules: Json<string[]>;
+  sort_order: number;
+  created_at: Generated<Date>;
+}
+
+export type TemplateBuildStatus = 'building' | 'ready' | 'failed';
+
+export interface TemplateBuildsTable {
+  id: Generated<string>;
+  template_code: string;
+  server_id: string;
+  database_name: string;
+  status: TemplateBuildStatus;
+  error: string | null;
+  odoo_version: string | null;
+  job_id: string | null;
+  started_at: Generated<Date>;
+  finished_at: NullableTimestamp;
+}
+
+export interface TenantsTable {
+  id: Generated<string>;
+  name: string;
+  account_id: string;
+  plan_code: string;
+  template_code: string;
+  state: string;
+  state_reason: string | null;
+  state_changed_at: Generated<Date>;
+  database_name: string;
+  role_name: string;
+  role_password_encrypted: string;
+  server_id: string | null;
+  process_strategy: 'pool' | 'dedicated';
+  admin_email: string;
+  admin_login: string;
+  pending_admin_password_hash: string | null;
+  admin_password_check_encrypted: string | null;
+  source_tenant_id: string | null;
+  provisioning_step: string | null;
+  job_id: string | null;
+  delete_after: NullableTimestamp;
+  terminated_at: NullableTimestamp;
+  deleted_at: NullableTimestamp;
+  provision_started_at: NullableTimestamp;
+  provision_finished_at: NullableTimestamp;
+  created_by: string | null;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+}
+
+export interface TenantEventsTable {
+  id: Generated<string>;
+  tenant_id: string;
+  at: Generated<Date>;
+  type: 'state' | 'step' | 'info' | 'error';
+  from_state: string | null;
+  to_state: string | null;
+  step: string | null;
+  message: string | null;
+  actor_user_id: string | null;
+}
+
+export interface Database {
+  database_servers: DatabaseServersTable;
+  templates: TemplatesTable;
+  template_builds: TemplateBuildsTable;
+  tenants: TenantsTable;
+  tenant_events: TenantEventsTable;
+}
+
+export type DatabaseServerRow = Selectable<DatabaseServersTable>;
+export type TemplateBuildRow = Selectable<TemplateBuildsTable>;
+export type TenantRow = Selectable<TenantsTable>;
+export type TenantEventRow = Selectable<TenantEventsTable>;

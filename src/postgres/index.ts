@@ -3,3 +3,5 @@ export { LocalPostgresServer, freePort, type LocalPostgresConnection, type Local
 export { quoteIdentifier, quoteLiteral } from './identifiers.js';
 export { withConnection, databaseExists, ensureDatabase } from './admin.js';
 export { runCommand, type RunAs } from './process.js';
+export { databaseServerOperations, type DatabaseServerOperations } from './tenant-databases.js';
+export { createDatabaseServerRegistry, type DatabaseServerRegistry, type DatabaseServerView } from './registry.js';

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, readFileSync, readlinkSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import type { Logger } from '../logging/index.js';
@@ -117,6 +117,9 @@ export class LocalPostgresServer {
   }
 
   private prepareDirectory(): void {
+    // Only our own directory is private: parents created here keep the usual mode, or the
+    // service user could not walk through a fresh DATA_DIR to reach it.
+    mkdirSync(dirname(this.directory), { recursive: true });
     mkdirSync(this.directory, { recursive: true, mode: 0o700 });
     if (this.runAs) {
       chownSync(this.directory, this.runAs.uid, this.runAs.gid);
@@ -188,7 +191,7 @@ export class LocalPostgresServer {
     const lines = readFileSync(pidFile, 'utf8').split('\n');
     const pid = Number(lines[0]);
     const port = Number(lines[3]);
-    if (!Number.isInteger(pid) || pid <= 0 || !isPostgresProcess(pid)) return undefined;
+    if (!Number.isInteger(pid) || pid <= 0 || !isPostgresProcessOf(pid, this.pgdata)) return undefined;
     return { pid, port };
   }
 
@@ -216,10 +219,16 @@ export class LocalPostgresServer {
   }
 }
 
-function isPostgresProcess(pid: number): boolean {
+/**
+ * Whether `pid` is a live PostgreSQL process of the cluster in `pgdata`. The command line alone
+ * is not enough (a reused pid may belong to psql, an exporter, a test runner...): the postmaster
+ * and its children work in their data directory, so their cwd must be it. Zombies and processes
+ * we may not inspect have no readable cwd and do not count.
+ */
+function isPostgresProcessOf(pid: number, pgdata: string): boolean {
   try {
-    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-    return /postgres/.test(cmdline);
+    if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('postgres')) return false;
+    return readlinkSync(`/proc/${pid}/cwd`) === realpathSync(pgdata);
   } catch {
     return false;
   }

@@ -1,0 +1,196 @@
+import { z } from 'zod';
+import { TENANT_STATES, type TenantRequest } from '../../tenants/index.js';
+import { type Api, principalOf, routeOptions } from '../route.js';
+import { emailSchema, passwordInputSchema, paginationQuery, uuidParam } from '../schemas.js';
+import type { ApiDependencies } from '../server.js';
+import { streamTenantEvents } from '../tenant-events-stream.js';
+
+const tenantName = z.string().min(1).max(63).describe('the subdomain, e.g. acme');
+const nameParams = z.object({ name: tenantName }).strict();
+
+export const tenantSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  hostName: z.string(),
+  url: z.string(),
+  accountId: z.string(),
+  plan: z.string(),
+  template: z.string(),
+  state: z.string(),
+  stateReason: z.string().nullable(),
+  stateChangedAt: z.string(),
+  databaseName: z.string(),
+  databaseServerId: z.string().nullable(),
+  processStrategy: z.enum(['pool', 'dedicated']),
+  adminEmail: z.string(),
+  adminLogin: z.string(),
+  provisioningStep: z.string().nullable(),
+  jobId: z.string().nullable(),
+  duplicateOf: z.string().nullable(),
+  deleteAfter: z.string().nullable(),
+  terminatedAt: z.string().nullable(),
+  provisionSeconds: z.number().nullable(),
+  createdAt: z.string(),
+  allowedActions: z.array(z.string()),
+});
+
+const eventSchema = z.object({
+  id: z.number(),
+  at: z.string(),
+  type: z.string(),
+  fromState: z.string().nullable(),
+  toState: z.string().nullable(),
+  step: z.string().nullable(),
+  message: z.string().nullable(),
+});
+
+const acceptedSchema = z.object({ tenant: tenantSchema, jobId: z.string().nullable() });
+
+/** Lifecycle requests with their URL segment and who may make them. */
+const ACTION_ROUTES: Array<{ segment: string; action: TenantRequest; access: 'user' | 'operator'; summary: string }> = [
+  { segment: 'start', action: 'start', access: 'user', summary: 'Start a stopped tenant' },
+  { segment: 'stop', action: 'stop', access: 'user', summary: 'Stop a running tenant (data kept)' },
+  { segment: 'restart', action: 'restart', access: 'user', summary: 'Restart the Odoo of a running tenant' },
+  { segment: 'schedule-delete', action: 'schedule_delete', access: 'user', summary: 'Soft delete: stop now, terminate after 12 h unless cancelled' },
+  { segment: 'cancel-delete', action: 'cancel_delete', access: 'user', summary: 'Cancel a scheduled deletion within its 12 h' },
+  { segment: 'reactivate', action: 'reactivate', access: 'user', summary: 'Bring back a tenant terminated less than 30 days ago' },
+  { segment: 'retry', action: 'retry', access: 'user', summary: 'Retry the operation that left the tenant in error' },
+  { segment: 'suspend', action: 'suspend', access: 'operator', summary: 'Suspend (billing or limits): stops serving, data kept' },
+  { segment: 'resume', action: 'resume', access: 'operator', summary: 'Lift a suspension' },
+  { segment: 'terminate', action: 'terminate', access: 'operator', summary: 'Terminate now: data kept 30 days, reactivatable' },
+  { segment: 'force-delete', action: 'force_delete', access: 'operator', summary: 'Delete at once: database, role, filestore and processes' },
+];
+
+export function registerTenantRoutes(api: Api, deps: Pick<ApiDependencies, 'tenants' | 'runtime' | 'notifications'>): void {
+  const tags = ['tenants'];
+  const { tenants } = deps;
+
+  api.post(
+    '/tenants',
+    routeOptions('user', {
+      summary: 'Create a tenant: answers 202 at once; follow GET /tenants/{name}/events until running',
+      tags,
+      body: z
+        .object({
+          name: tenantName,
+          plan: z.string().min(1).max(32),
+          template: z.string().min(1).max(32),
+          adminEmail: emailSchema,
+          adminPassword: passwordInputSchema,
+          accountId: uuidParam.optional().describe('operators only: the account to create it for'),
+        })
+        .strict(),
+      response: { 202: acceptedSchema },
+    }),
+    async (request, reply) => {
+      const result = await tenants.create(principalOf(request), request.body);
+      request.auditTarget = { type: 'tenant', id: result.tenant.name, accountId: result.tenant.accountId };
+      return reply.code(202).send(result);
+    },
+  );
+
+  api.get(
+    '/tenants',
+    routeOptions('user', {
+      summary: 'Tenants (customers: their own; operators: all, with filters)',
+      tags,
+      querystring: paginationQuery.extend({
+        state: z.enum(TENANT_STATES).optional(),
+        plan: z.string().max(32).optional(),
+        serverId: uuidParam.optional(),
+        accountId: uuidParam.optional(),
+        search: z.string().max(63).optional(),
+      }),
+      response: { 200: z.array(tenantSchema) },
+    }),
+    async (request) => tenants.list(principalOf(request), request.query),
+  );
+
+  api.get(
+    '/tenant-names/:name',
+    routeOptions('user', {
+      summary: 'Is this subdomain valid and free?',
+      tags,
+      params: nameParams,
+      response: { 200: z.object({ name: z.string(), available: z.boolean(), reason: z.string().optional() }) },
+    }),
+    async (request) => tenants.checkName(request.params.name),
+  );
+
+  api.get(
+    '/tenants/:name',
+    routeOptions('user', { summary: 'One tenant with its state and database', tags, params: nameParams, response: { 200: tenantSchema } }),
+    async (request) => tenants.get(principalOf(request), request.params.name),
+  );
+
+  for (const route of ACTION_ROUTES) {
+    api.post(
+      `/tenants/:name/${route.segment}`,
+      routeOptions(route.access, {
+        summary: route.summary,
+        tags,
+        params: nameParams,
+        body: z.object({ reason: z.string().max(500).optional() }).strict().nullish(),
+        response: { 202: acceptedSchema },
+      }, `tenant.${route.action}`),
+      async (request, reply) => {
+        const result = await tenants.act(principalOf(request), request.params.name, route.action, request.body?.reason);
+        request.auditTarget = { type: 'tenant', id: result.tenant.name, accountId: result.tenant.accountId };
+        return reply.code(202).send(result);
+      },
+    );
+  }
+
+  api.post(
+    '/tenants/:name/duplicate',
+    routeOptions('user', {
+      summary: 'Make a neutralised staging copy (no crons, no outgoing mail) under a new name',
+      tags,
+      params: nameParams,
+      body: z.object({ name: tenantName, adminPassword: passwordInputSchema }).strict(),
+      response: { 202: acceptedSchema },
+    }, 'tenant.duplicate'),
+    async (request, reply) => {
+      const result = await tenants.duplicate(principalOf(request), request.params.name, request.body);
+      request.auditTarget = { type: 'tenant', id: result.tenant.name, accountId: result.tenant.accountId };
+      return reply.code(202).send(result);
+    },
+  );
+
+  api.get(
+    '/tenants/:name/events',
+    routeOptions('user', {
+      summary: 'Timeline of the tenant: JSON list, or a live server-sent event stream with Accept: text/event-stream',
+      description: 'The stream sends `tenant` (a snapshot) and `event` messages; reconnect with Last-Event-ID to resume.',
+      tags,
+      params: nameParams,
+      querystring: z.object({ after: z.coerce.number().int().min(0).optional() }).strict(),
+      response: { 200: z.array(eventSchema) },
+    }),
+    async (request, reply) => {
+      const principal = principalOf(request);
+      if (!(request.headers.accept ?? '').includes('text/event-stream')) {
+        return tenants.events(principal, request.params.name, { afterId: request.query.after ?? 0 });
+      }
+      const row = await tenants.visibleRow(principal, request.params.name);
+      const lastEventId = Number(request.headers['last-event-id'] ?? request.query.after ?? 0) || 0;
+      streamTenantEvents({ request, reply, principal, tenant: row, afterId: lastEventId, tenants, notifications: deps.notifications });
+      return reply;
+    },
+  );
+
+  api.get(
+    '/tenants/:name/logs',
+    routeOptions('user', {
+      summary: 'The last lines of the tenant Odoo log (pool tenants see only their own lines)',
+      tags,
+      params: nameParams,
+      querystring: z.object({ lines: z.coerce.number().int().min(1).max(5000).default(200) }).strict(),
+      response: { 200: z.object({ lines: z.array(z.string()) }) },
+    }),
+    async (request) => {
+      const row = await tenants.visibleRow(principalOf(request), request.params.name);
+      return { lines: deps.runtime ? await deps.runtime.logs(row.id, { lines: request.query.lines }) : [] };
+    },
+  );
+}

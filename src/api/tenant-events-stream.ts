@@ -1,0 +1,69 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Principal } from '../auth/index.js';
+import type { NotificationHub, TenantRow } from '../db/index.js';
+import { TENANT_EVENTS_CHANNEL, type TenantService } from '../tenants/index.js';
+
+/**
+ * Server-sent events for one tenant: first every event after `afterId` (so a reconnecting
+ * client with Last-Event-ID misses nothing), then live ones as any replica records them
+ * (PostgreSQL NOTIFY), each state change followed by a fresh `tenant` snapshot.
+ */
+export function streamTenantEvents(input: {
+  request: FastifyRequest;
+  reply: FastifyReply;
+  principal: Principal;
+  tenant: TenantRow;
+  afterId: number;
+  tenants: TenantService;
+  notifications: NotificationHub;
+}): void {
+  const { reply, tenant, tenants } = input;
+  reply.hijack();
+  const raw = reply.raw;
+  raw.writeHead(200, {
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-cache, no-transform',
+    connection: 'keep-alive',
+    'x-accel-buffering': 'no',
+    'x-request-id': String(input.request.id),
+  });
+  let lastSent = input.afterId;
+  let queue: Promise<void> = Promise.resolve();
+  const send = (event: string, data: unknown, id?: number) => {
+    raw.write(`${id === undefined ? '' : `id: ${id}\n`}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+  };
+  const sendSnapshot = async () => {
+    const row = await tenants.rowById(tenant.id);
+    if (row) send('tenant', tenants.toView(row, input.principal.role));
+  };
+  // Events are delivered in order: each catch-up runs after the previous one.
+  const catchUp = () => {
+    queue = queue
+      .then(async () => {
+        const events = await tenants.events(input.principal, tenant.name, { afterId: lastSent });
+        for (const event of events) {
+          send('event', event, event.id);
+          lastSent = event.id;
+        }
+        if (events.some((e) => e.type === 'state')) await sendSnapshot();
+      })
+      .catch(() => undefined);
+  };
+  const unsubscribe = input.notifications.subscribe(TENANT_EVENTS_CHANNEL, (payload) => {
+    try {
+      const message = JSON.parse(payload) as { tenantId?: string };
+      if (message.tenantId === tenant.id) catchUp();
+    } catch {
+      // not ours
+    }
+  });
+  input.notifications.onReconnect(catchUp);
+  const heartbeat = setInterval(() => raw.write(': keep-alive\n\n'), 15_000);
+  const close = () => {
+    clearInterval(heartbeat);
+    unsubscribe();
+  };
+  raw.on('close', close);
+  queue = queue.then(sendSnapshot).catch(() => undefined);
+  catchUp();
+}

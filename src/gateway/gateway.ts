@@ -1,0 +1,299 @@
+/**
+ * The tenant gateway: host -> tenant -> upstream, for plain HTTP and for upgrades. The platform's
+ * HTTP server classifies each request with `classify` and hands tenant (and unknown) hosts to
+ * `handleRequest` / `handleUpgrade`; with GATEWAY_PORT a listener of its own does the same.
+ */
+import { Agent, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Logger } from '../logging/index.js';
+import type { Upstream } from '../runtimes/index.js';
+import { decide, type GatewayDecision } from './decide.js';
+import { forwardRequestHeaders, isWebsocketUpgrade } from './headers.js';
+import { type CustomDomainResolver, classifyHost, type HostClass, parseHostHeader } from './host.js';
+import { type ProxyTarget, proxyHttp, proxyOverSocket, sendResponse, type UpstreamFailure, writeRawResponse } from './proxy.js';
+import { readBody } from './read-body.js';
+import { rpcRefusal } from './refusals.js';
+import { checkRpcBody } from './rpc-guard.js';
+import { normaliseRequestPath, type RpcRoute, routeRpc } from './rpc-paths.js';
+import { renderStatusPage, type StatusPage, type StatusPageKind } from './status-pages.js';
+import type { RouteResolver, TenantRoute } from './types.js';
+
+export const DEFAULT_RPC_BODY_LIMIT_BYTES = 10 * 1024 * 1024;
+/** Odoo's own deployment guide sets proxy_read_timeout 720s; long polls wait ~50 s. */
+export const DEFAULT_UPSTREAM_IDLE_TIMEOUT_MS = 720_000;
+export const DEFAULT_UPSTREAM_CONNECT_TIMEOUT_MS = 10_000;
+
+export interface GatewayOptions {
+  baseDomain: string;
+  resolveRoute: RouteResolver;
+  logger: Logger;
+  /** Behind a TLS edge (Caddy, a load balancer): take X-Forwarded-Proto/-For from it. */
+  trustProxy?: boolean;
+  /** Called once per request to a known tenant with the status sent and the time taken. */
+  onProxied?: (tenantName: string, statusCode: number, ms: number) => void;
+  /** Custom domains (`erp.acme.com`) -> tenant name; see host.ts. */
+  resolveCustomDomain?: CustomDomainResolver;
+  /** Labels under the base domain served by the platform itself; default `['app']`. */
+  platformLabels?: readonly string[];
+  rpcBodyLimitBytes?: number;
+  upstreamIdleTimeoutMs?: number;
+  upstreamConnectTimeoutMs?: number;
+  /** Connection pool towards Odoo; one is created (and closed by `close`) when not given. */
+  agent?: Agent;
+}
+
+export interface Gateway {
+  classify(req: IncomingMessage): HostClass;
+  /** For tenant and unknown hosts (anything else gets the "no such site" page). */
+  handleRequest(req: IncomingMessage, res: ServerResponse): void;
+  /** For every upgrade request the platform does not handle itself. */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  /** Closes the idle upstream connections of the gateway's own agent. */
+  close(): void;
+}
+
+const LONG_POLLING = /^\/longpolling(?:\/|$)/;
+
+/**
+ * The upstream port for a path. Odoo in workers mode serves `/websocket` (16+) and the legacy
+ * `/longpolling/*` on its gevent port; in threaded mode `websocketPort` is unset.
+ */
+function targetFor(upstream: Upstream, useEventPort: boolean): ProxyTarget {
+  return { host: upstream.host, port: useEventPort && upstream.websocketPort !== undefined ? upstream.websocketPort : upstream.port };
+}
+
+/** The tenant host sent to Odoo: lower-cased, without trailing dot, port kept for its redirects. */
+function forwardedHost(req: IncomingMessage): string {
+  const parsed = parseHostHeader(req.headers.host ?? '');
+  if (!parsed) return '';
+  return parsed.port === undefined ? parsed.hostname : `${parsed.hostname}:${parsed.port}`;
+}
+
+function hasBody(req: IncomingMessage): boolean {
+  const length = req.headers['content-length'];
+  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+}
+
+export function createGateway(options: GatewayOptions): Gateway {
+  const { logger } = options;
+  const agent =
+    options.agent ??
+    new Agent({
+      keepAlive: true,
+      // Idle pooled sockets are dropped after this; a request sets its own, longer timeout.
+      timeout: 15_000,
+      maxSockets: 512,
+      maxFreeSockets: 64,
+      scheduling: 'lifo',
+    });
+  const rpcLimit = options.rpcBodyLimitBytes ?? DEFAULT_RPC_BODY_LIMIT_BYTES;
+  const timeouts = {
+    idleMs: options.upstreamIdleTimeoutMs ?? DEFAULT_UPSTREAM_IDLE_TIMEOUT_MS,
+    connectMs: options.upstreamConnectTimeoutMs ?? DEFAULT_UPSTREAM_CONNECT_TIMEOUT_MS,
+  };
+  const hostOptions = {
+    baseDomain: options.baseDomain,
+    ...(options.platformLabels ? { platformLabels: options.platformLabels } : {}),
+    ...(options.resolveCustomDomain ? { resolveCustomDomain: options.resolveCustomDomain } : {}),
+  };
+
+  function classify(req: IncomingMessage): HostClass {
+    return classifyHost(req.headers.host, hostOptions);
+  }
+
+  function decideFor(req: IncomingMessage): GatewayDecision {
+    try {
+      return decide(classify(req), options.resolveRoute);
+    } catch (error) {
+      // The route table failing is the platform's fault; say so without guessing a tenant.
+      logger.error({ err: error, host: req.headers.host }, 'gateway route lookup failed');
+      return { action: 'page', page: 'error' };
+    }
+  }
+
+  function page(kind: StatusPageKind, req: IncomingMessage): StatusPage {
+    return renderStatusPage(kind, { host: forwardedHost(req) });
+  }
+
+  function reportUpstreamFailure(route: TenantRoute, target: ProxyTarget, req: IncomingMessage) {
+    return (failure: UpstreamFailure, error: unknown) => {
+      logger.warn(
+        { tenant: route.tenantName, upstream: `${target.host}:${target.port}`, failure, err: error, method: req.method },
+        'gateway could not reach the tenant upstream',
+      );
+    };
+  }
+
+  function logRefusal(route: TenantRoute, req: IncomingMessage, reason: string): void {
+    logger.warn({ tenant: route.tenantName, method: req.method, path: req.url, reason }, 'gateway refused an RPC');
+  }
+
+  function count(route: TenantRoute | undefined, status: number, started: number): void {
+    if (!route || !options.onProxied) return;
+    try {
+      options.onProxied(route.tenantName, status, performance.now() - started);
+    } catch (error) {
+      logger.error({ err: error }, 'gateway onProxied callback failed');
+    }
+  }
+
+  function countOn(res: ServerResponse, route: TenantRoute | undefined, started: number): void {
+    if (!route || !options.onProxied) return;
+    // 499 (nginx's convention): the visitor left before any response was sent.
+    res.once('close', () => count(route, res.headersSent ? res.statusCode : 499, started));
+  }
+
+  /** `body`: the buffered RPC body (sent with its exact length), an empty buffer, or undefined to stream. */
+  function forward(
+    req: IncomingMessage,
+    res: ServerResponse,
+    route: TenantRoute,
+    upstream: Upstream,
+    path: string,
+    body: Buffer | undefined,
+    buffered: boolean,
+  ) {
+    const target = targetFor(upstream, LONG_POLLING.test(path));
+    const headers = forwardRequestHeaders(req.rawHeaders, {
+      remoteAddress: req.socket.remoteAddress ?? '',
+      host: forwardedHost(req),
+      trustProxy: options.trustProxy ?? false,
+      websocket: false,
+      ...(buffered && body !== undefined ? { contentLength: body.length } : {}),
+    });
+    proxyHttp({
+      req,
+      res,
+      target,
+      headers,
+      body,
+      agent,
+      timeouts,
+      pageHost: forwardedHost(req),
+      onFailure: reportUpstreamFailure(route, target, req),
+    });
+  }
+
+  async function inspectThenForward(
+    req: IncomingMessage,
+    res: ServerResponse,
+    route: TenantRoute,
+    upstream: Upstream,
+    path: string,
+    rpc: Extract<RpcRoute, { kind: 'inspect' }>,
+  ): Promise<void> {
+    const read = await readBody(req, rpcLimit);
+    if (read.kind === 'aborted') {
+      res.destroy();
+      return;
+    }
+    if (read.kind === 'too_large') {
+      logRefusal(route, req, `body over ${rpcLimit} bytes`);
+      sendResponse(res, rpcRefusal(rpc.endpoint.protocol, 'too_large'), true);
+      return;
+    }
+    const verdict = checkRpcBody(rpc.endpoint, read.body, route.databaseName);
+    if (!verdict.allow) {
+      logRefusal(route, req, verdict.reason);
+      sendResponse(res, rpcRefusal(verdict.protocol, 'forbidden', verdict.requestId ?? null));
+      return;
+    }
+    forward(req, res, route, upstream, path, read.body, true);
+  }
+
+  function handleRequest(req: IncomingMessage, res: ServerResponse): void {
+    const started = performance.now();
+    req.on('error', () => res.destroy());
+    const decision = decideFor(req);
+    countOn(res, decision.route, started);
+    if (decision.action === 'page') {
+      sendResponse(res, page(decision.page, req), hasBody(req));
+      return;
+    }
+    const { route, upstream } = decision;
+    const path = normaliseRequestPath(req.url ?? '');
+    if (path === undefined) {
+      sendResponse(res, page('bad_request', req), true);
+      return;
+    }
+    const rpc = routeRpc(path);
+    if (rpc.kind === 'deny') {
+      logRefusal(route, req, rpc.reason);
+      sendResponse(res, rpcRefusal(rpc.protocol, 'forbidden'), hasBody(req));
+      return;
+    }
+    if (rpc.kind === 'inspect') {
+      inspectThenForward(req, res, route, upstream, path, rpc).catch((error: unknown) => {
+        logger.error({ err: error, tenant: route.tenantName }, 'gateway failed while checking an RPC');
+        sendResponse(res, page('error', req), true);
+      });
+      return;
+    }
+    // Without a body there is nothing to stream, and an empty buffer lets a request that met a
+    // stale pooled connection be replayed.
+    forward(req, res, route, upstream, path, hasBody(req) ? undefined : Buffer.alloc(0), false);
+  }
+
+  function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const started = performance.now();
+    // The HTTP server no longer watches this socket: an unhandled error would crash the process.
+    socket.on('error', () => socket.destroy());
+    const decision = decideFor(req);
+    const report = (status: number) => count(decision.route, status, started);
+    const refuse = (kind: StatusPageKind) => {
+      const response = page(kind, req);
+      report(response.status);
+      writeRawResponse(socket, response);
+    };
+    if (decision.action === 'page') {
+      refuse(decision.page);
+      return;
+    }
+    const { route, upstream } = decision;
+    const path = normaliseRequestPath(req.url ?? '');
+    if (path === undefined) {
+      refuse('bad_request');
+      return;
+    }
+    // Upgrades carry no body the guard could read, so RPC paths are never upgraded.
+    if (routeRpc(path).kind !== 'open') {
+      logRefusal(route, req, 'upgrade on an RPC path');
+      refuse('forbidden');
+      return;
+    }
+    const websocket = isWebsocketUpgrade(req.method, req.rawHeaders);
+    // Other upgrades (h2c from `curl --http2`, ...) are ignored as RFC 9110 allows: a bodiless
+    // request is answered as plain HTTP; one with a body cannot be relayed safely from here.
+    if (!websocket && hasBody(req)) {
+      refuse('bad_request');
+      return;
+    }
+    const target = targetFor(upstream, websocket || LONG_POLLING.test(path));
+    const headers = forwardRequestHeaders(req.rawHeaders, {
+      remoteAddress: req.socket.remoteAddress ?? '',
+      host: forwardedHost(req),
+      trustProxy: options.trustProxy ?? false,
+      websocket,
+    });
+    proxyOverSocket({
+      req,
+      socket,
+      head,
+      target,
+      headers,
+      timeouts,
+      pageHost: forwardedHost(req),
+      onFailure: reportUpstreamFailure(route, target, req),
+      onStatus: report,
+    });
+  }
+
+  return {
+    classify,
+    handleRequest,
+    handleUpgrade,
+    close: () => {
+      if (!options.agent) agent.destroy();
+    },
+  };
+}

@@ -1,0 +1,38 @@
+/**
+ * The tenant gateway: routes `<name>.<BASE_DOMAIN>` to the tenant's Odoo, passes websockets and
+ * long polling through, binds RPC calls to the host's database, and answers with status pages
+ * when a tenant is not served.
+ */
+
+export { decide, type GatewayDecision } from './decide.js';
+export {
+  createGateway,
+  DEFAULT_RPC_BODY_LIMIT_BYTES,
+  DEFAULT_UPSTREAM_CONNECT_TIMEOUT_MS,
+  DEFAULT_UPSTREAM_IDLE_TIMEOUT_MS,
+  type Gateway,
+  type GatewayOptions,
+} from './gateway.js';
+export { clientAddress, type ForwardingInfo, forwardRequestHeaders, forwardResponseHeaders, isWebsocketUpgrade } from './headers.js';
+export {
+  type CustomDomainResolver,
+  classifyHost,
+  type HostClass,
+  type HostClassifierOptions,
+  type ParsedHost,
+  parseHostHeader,
+} from './host.js';
+export { type RefusalCause, type RefusalResponse, rpcRefusal } from './refusals.js';
+export { createRouteTable } from './route-table.js';
+export { checkRpcBody, guardRpc, type RpcGuardInput, type RpcVerdict } from './rpc-guard.js';
+export { normaliseRequestPath, type RpcEndpoint, type RpcRoute, routeRpc } from './rpc-paths.js';
+export {
+  escapeHtml,
+  pageForTenantState,
+  renderStatusPage,
+  type StatusPage,
+  type StatusPageKind,
+  type StatusPageOptions,
+} from './status-pages.js';
+export type { RouteResolver, TenantRoute } from './types.js';
+export { parseXmlRpcCall, type XmlRpcCall, type XmlRpcValue } from './xmlrpc-call.js';

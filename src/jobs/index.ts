@@ -1,0 +1,132 @@
+import { PgBoss } from 'pg-boss';
+import type { Logger } from '../logging/index.js';
+
+/**
+ * The one job runner: pg-boss queues in the platform database, so jobs survive a crash of any
+ * replica and any replica may run them. Workers are woken by LISTEN/NOTIFY the moment a job is
+ * sent (no polling delay on the provisioning path); polling remains as a backstop. A job whose
+ * worker died stops sending heartbeats and is retried by whichever replica supervises next.
+ */
+export interface JobDefinition<T extends object> {
+  queue: string;
+  /** Jobs with the same key run one after another, in order (e.g. one tenant's operations). */
+  keyed?: boolean;
+  concurrency?: number;
+  retryLimit?: number;
+  retryDelaySeconds?: number;
+  expireInSeconds?: number;
+  handler: (data: T, job: { id: string; retryCount: number }) => Promise<void>;
+}
+
+export interface JobRecord {
+  id: string;
+  queue: string;
+  state: string;
+  data: unknown;
+  output: unknown;
+  retryCount: number;
+  createdOn: Date;
+  startedOn: Date | null;
+  completedOn: Date | null;
+}
+
+export type JobQueue = ReturnType<typeof createJobQueue>;
+
+export function createJobQueue(options: { connectionString: string; logger: Logger; superviseIntervalSeconds?: number }) {
+  const boss = new PgBoss({
+    connectionString: options.connectionString,
+    schema: 'pgboss',
+    useListenNotify: true,
+    superviseIntervalSeconds: options.superviseIntervalSeconds ?? 5,
+    monitorIntervalSeconds: options.superviseIntervalSeconds ?? 5,
+    max: 6,
+  });
+  boss.on('error', (error: unknown) => options.logger.error({ err: error }, 'job queue error'));
+  boss.on('warning', (warning: unknown) => options.logger.debug({ warning }, 'job queue warning'));
+  const queues = new Set<string>();
+  let started = false;
+
+  async function ensureQueue(definition: Pick<JobDefinition<object>, 'queue' | 'keyed' | 'retryLimit' | 'retryDelaySeconds' | 'expireInSeconds'>) {
+    if (queues.has(definition.queue)) return;
+    await boss.createQueue(definition.queue, {
+      policy: definition.keyed ? 'key_strict_fifo' : 'standard',
+      notify: true,
+      retryLimit: definition.retryLimit ?? 3,
+      retryDelay: definition.retryDelaySeconds ?? 2,
+      retryBackoff: true,
+      expireInSeconds: definition.expireInSeconds ?? 15 * 60,
+      heartbeatSeconds: 10,
+    });
+    queues.add(definition.queue);
+  }
+
+  return {
+    async start(): Promise<void> {
+      await boss.start();
+      started = true;
+    },
+
+    /** Registers a queue and (when `work` is true) a worker for it on this replica. */
+    async define<T extends object>(definition: JobDefinition<T>, work = true): Promise<void> {
+      await ensureQueue(definition);
+      if (!work) return;
+      await boss.work<T>(
+        definition.queue,
+        { localConcurrency: definition.concurrency ?? 2, pollingIntervalSeconds: 2, notifyPollingIntervalSeconds: 10 },
+        async ([job]) => {
+          if (!job) return;
+          const meta = job as unknown as { retryCount?: number };
+          try {
+            await definition.handler(job.data, { id: job.id, retryCount: meta.retryCount ?? 0 });
+          } catch (error) {
+            options.logger.warn({ err: error, queue: definition.queue, jobId: job.id }, 'job failed');
+            throw error;
+          }
+        },
+      );
+    },
+
+    async send<T extends object>(queue: string, data: T, sendOptions: { key?: string; startAfterSeconds?: number } = {}): Promise<string> {
+      const id = await boss.send(queue, data, {
+        ...(sendOptions.key ? { singletonKey: sendOptions.key } : {}),
+        ...(sendOptions.startAfterSeconds ? { startAfter: sendOptions.startAfterSeconds } : {}),
+      });
+      if (!id) throw new Error(`job not queued on ${queue}`);
+      return id;
+    },
+
+    async schedule(queue: string, cron: string, data: object = {}): Promise<void> {
+      await boss.schedule(queue, cron, data, { tz: 'UTC' });
+    },
+
+    async find(queue: string, id: string): Promise<JobRecord | undefined> {
+      const [job] = await boss.findJobs(queue, { id });
+      if (!job) return undefined;
+      const j = job as unknown as {
+        id: string;
+        state: string;
+        data: unknown;
+        output: unknown;
+        retryCount: number;
+        createdOn: Date;
+        startedOn: Date | null;
+        completedOn: Date | null;
+      };
+      return { id: j.id, queue, state: j.state, data: j.data, output: j.output, retryCount: j.retryCount, createdOn: j.createdOn, startedOn: j.startedOn, completedOn: j.completedOn };
+    },
+
+    queues(): string[] {
+      return [...queues];
+    },
+
+    async retry(queue: string, id: string): Promise<void> {
+      await boss.retry(queue, id);
+    },
+
+    async stop(): Promise<void> {
+      if (!started) return;
+      started = false;
+      await boss.stop({ graceful: true, timeout: 10_000 });
+    },
+  };
+}

@@ -1,0 +1,61 @@
+import { cp, link, mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+
+/** Odoo keeps attachments at `<data_dir>/filestore/<database>`. */
+export function filestorePath(odooDataDir: string, database: string): string {
+  return join(odooDataDir, 'filestore', database);
+}
+
+/**
+ * Copies a filestore with hard links where possible. Odoo names attachment files by their
+ * checksum and never rewrites one in place (a change writes a new file), so sharing the inode
+ * of a template's files between clones is safe, instant and costs no disk. Falls back to a real
+ * copy across file systems. A missing source (template without attachments) gives an empty store.
+ */
+export async function copyFilestore(odooDataDir: string, sourceDatabase: string, targetDatabase: string): Promise<void> {
+  const source = filestorePath(odooDataDir, sourceDatabase);
+  const target = filestorePath(odooDataDir, targetDatabase);
+  await mkdir(target, { recursive: true });
+  const exists = await stat(source).then(
+    () => true,
+    () => false,
+  );
+  if (!exists) return;
+  await linkTree(source, target);
+}
+
+async function linkTree(source: string, target: string): Promise<void> {
+  for (const entry of await readdir(source, { withFileTypes: true })) {
+    const from = join(source, entry.name);
+    const to = join(target, entry.name);
+    if (entry.isDirectory()) {
+      await mkdir(to, { recursive: true });
+      await linkTree(from, to);
+    } else if (entry.isFile()) {
+      await link(from, to).catch(async (error: NodeJS.ErrnoException) => {
+        if (error.code === 'EEXIST') return; // copied by an earlier attempt of the same job
+        if (error.code === 'EXDEV' || error.code === 'EPERM') await cp(from, to);
+        else throw error;
+      });
+    }
+  }
+}
+
+export async function removeFilestore(odooDataDir: string, database: string): Promise<void> {
+  await rm(filestorePath(odooDataDir, database), { recursive: true, force: true });
+}
+
+/** Bytes used by a filestore (for storage limits). */
+export async function filestoreSize(odooDataDir: string, database: string): Promise<number> {
+  async function size(path: string): Promise<number> {
+    let total = 0;
+    const entries = await readdir(path, { withFileTypes: true }).catch(() => []);
+    for (const entry of entries) {
+      const full = join(path, entry.name);
+      if (entry.isDirectory()) total += await size(full);
+      else if (entry.isFile()) total += (await stat(full)).size;
+    }
+    return total;
+  }
+  return size(filestorePath(odooDataDir, database));
+}

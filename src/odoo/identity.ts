@@ -1,0 +1,78 @@
+import { randomUUID } from 'node:crypto';
+import type pg from 'pg';
+
+/**
+ * What makes a clone of a template (or of a live tenant) a tenant of its own. Written straight
+ * into the new database, as Odoo's own `db.py` duplicate/neutralise do: a fresh database uuid
+ * and secret (else sessions, signed URLs and the publisher warranty contract are shared between
+ * clones), the base URL *frozen* (else Odoo rewrites it on the first admin login, from whatever
+ * host that request came through), the company name, and the admin's login, email and password.
+ */
+export interface TenantIdentity {
+  baseUrl: string;
+  companyName: string;
+  adminLogin: string;
+  adminEmail: string;
+  /** A `$pbkdf2-sha512$...` hash (odoo/password.ts), never the plain password. */
+  adminPasswordHash: string;
+}
+
+/** Odoo's admin user is id 2 (id 1 is the inactive `__system__` superuser). */
+export const ODOO_ADMIN_USER_ID = 2;
+/** The main company created by `base`. */
+export const ODOO_MAIN_COMPANY_ID = 1;
+
+function odooDatetime(date: Date): string {
+  return date.toISOString().replace('T', ' ').slice(0, 19);
+}
+
+export async function applyTenantIdentity(client: pg.Client, identity: TenantIdentity, now = new Date()): Promise<void> {
+  const parameters: Array<[string, string]> = [
+    ['database.uuid', randomUUID()],
+    ['database.secret', randomUUID()],
+    ['database.create_date', odooDatetime(now)],
+    ['web.base.url', identity.baseUrl],
+    ['web.base.url.freeze', 'True'],
+  ];
+  await client.query('BEGIN');
+  try {
+    for (const [key, value] of parameters) {
+      await client.query(
+        `INSERT INTO ir_config_parameter (key, value, create_date, write_date)
+         VALUES ($1, $2, now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC')
+         ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, write_date = EXCLUDED.write_date`,
+        [key, value],
+      );
+    }
+    await client.query('UPDATE res_company SET name = $1 WHERE id = $2', [identity.companyName, ODOO_MAIN_COMPANY_ID]);
+    await client.query('UPDATE res_partner SET name = $1 WHERE id = (SELECT partner_id FROM res_company WHERE id = $2)', [
+      identity.companyName,
+      ODOO_MAIN_COMPANY_ID,
+    ]);
+    const updated = await client.query('UPDATE res_users SET login = $1, password = $2, active = true WHERE id = $3', [
+      identity.adminLogin,
+      identity.adminPasswordHash,
+      ODOO_ADMIN_USER_ID,
+    ]);
+    if (updated.rowCount !== 1) throw new Error('The template has no admin user (res_users id 2): rebuild the template.');
+    await client.query('UPDATE res_partner SET email = $1 WHERE id = (SELECT partner_id FROM res_users WHERE id = $2)', [
+      identity.adminEmail,
+      ODOO_ADMIN_USER_ID,
+    ]);
+    await client.query('COMMIT');
+  } catch (error) {
+    await client.query('ROLLBACK');
+    throw error;
+  }
+}
+
+/** Active internal users (what plans limit): not portal/public (`share`), not archived. */
+export async function countActiveInternalUsers(client: pg.Client): Promise<number> {
+  const result = await client.query<{ count: string }>('SELECT count(*)::text AS count FROM res_users WHERE active AND NOT share');
+  return Number(result.rows[0]?.count ?? 0);
+}
+
+export async function readConfigParameter(client: pg.Client, key: string): Promise<string | undefined> {
+  const result = await client.query<{ value: string }>('SELECT value FROM ir_config_parameter WHERE key = $1', [key]);
+  return result.rows[0]?.value;
+}

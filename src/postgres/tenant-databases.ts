@@ -1,0 +1,188 @@
+import type pg from 'pg';
+import { withConnection } from './admin.js';
+import { quoteIdentifier, quoteLiteral } from './identifiers.js';
+
+/**
+ * Operations on one PostgreSQL server, run as its admin role. Each is idempotent, so a job
+ * retried after a crash can run it again. Names always go through quoteIdentifier.
+ */
+export interface DatabaseServerOperations {
+  /** Creates the login role, or resets its password when it exists. */
+  ensureRole(name: string, password: string, options?: { connectionLimit?: number }): Promise<void>;
+  dropRole(name: string): Promise<void>;
+  roleExists(name: string): Promise<boolean>;
+  databaseExists(name: string): Promise<boolean>;
+  /** An empty database owned by `owner` (template builds). */
+  createDatabase(name: string, owner: string): Promise<void>;
+  /**
+   * `CREATE DATABASE name TEMPLATE template OWNER owner`, after ending every connection to the
+   * template (PostgreSQL refuses a template in use), then makes `owner` own every object in it.
+   */
+  cloneDatabase(input: { template: string; name: string; owner: string; objectsOwner?: string }): Promise<void>;
+  /** CONNECT only for `owner` (and the roles granted it), a connection limit. */
+  restrictDatabase(name: string, owner: string, connectionLimit: number): Promise<void>;
+  /** Marks a built template: cloneable, no connections (running Odoo crons would block clones). */
+  lockTemplate(name: string): Promise<void>;
+  unlockTemplate(name: string): Promise<void>;
+  /** Ends sessions on a database (only those of `user` when given). */
+  terminateConnections(name: string, user?: string): Promise<number>;
+  /**
+   * Changes who owns a database (not its objects). PostgreSQL hands the old owner's database
+   * privileges to the new owner, so roles in `keepConnect` get CONNECT granted again.
+   */
+  setDatabaseOwner(name: string, owner: string, keepConnect?: string[]): Promise<void>;
+  /** `DROP DATABASE ... WITH (FORCE)`; missing is fine. */
+  dropDatabase(name: string): Promise<void>;
+  databaseSize(name: string): Promise<number>;
+  /** Lets `member` act as `role` (pool roles reach their tenants' databases this way). */
+  grantRole(role: string, member: string): Promise<void>;
+  revokeRole(role: string, member: string): Promise<void>;
+  /** Runs statements inside one database as the admin (identity reset of a clone...). */
+  withDatabase<T>(name: string, fn: (client: pg.Client) => Promise<T>): Promise<T>;
+}
+
+export function databaseServerOperations(adminUrl: string): DatabaseServerOperations {
+  const admin = <T>(fn: (client: pg.Client) => Promise<T>) => withConnection(adminUrl, fn);
+  const urlFor = (database: string) => {
+    const url = new URL(adminUrl);
+    url.pathname = `/${encodeURIComponent(database)}`;
+    return url.toString();
+  };
+
+  async function exists(client: pg.Client, table: 'pg_roles' | 'pg_database', name: string): Promise<boolean> {
+    const column = table === 'pg_roles' ? 'rolname' : 'datname';
+    const result = await client.query(`SELECT 1 FROM ${table} WHERE ${column} = $1`, [name]);
+    return result.rowCount === 1;
+  }
+
+  async function terminate(client: pg.Client, name: string, user?: string): Promise<number> {
+    const result = user
+      ? await client.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND usename = $2 AND pid <> pg_backend_pid()', [name, user])
+      : await client.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [name]);
+    return result.rowCount ?? 0;
+  }
+
+  return {
+    async ensureRole(name, password, options = {}) {
+      await admin(async (client) => {
+        const limit = options.connectionLimit ?? -1;
+        const clause = `LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION CONNECTION LIMIT ${Number(limit)} PASSWORD ${quoteLiteral(password)}`;
+        if (await exists(client, 'pg_roles', name)) {
+          await client.query(`ALTER ROLE ${quoteIdentifier(name)} WITH ${clause}`);
+          return;
+        }
+        try {
+          await client.query(`CREATE ROLE ${quoteIdentifier(name)} WITH ${clause}`);
+        } catch (error) {
+          if ((error as { code?: string }).code !== '42710') throw error; // created concurrently
+          await client.query(`ALTER ROLE ${quoteIdentifier(name)} WITH ${clause}`);
+        }
+      });
+    },
+
+    async dropRole(name) {
+      await admin(async (client) => {
+        if (!(await exists(client, 'pg_roles', name))) return;
+        await client.query(`DROP ROLE IF EXISTS ${quoteIdentifier(name)}`);
+      });
+    },
+
+    roleExists: (name) => admin((client) => exists(client, 'pg_roles', name)),
+    databaseExists: (name) => admin((client) => exists(client, 'pg_database', name)),
+
+    async createDatabase(name, owner) {
+      await admin(async (client) => {
+        if (await exists(client, 'pg_database', name)) return;
+        await client.query(`CREATE DATABASE ${quoteIdentifier(name)} OWNER ${quoteIdentifier(owner)} ENCODING 'UTF8' TEMPLATE template0`);
+      });
+    },
+
+    async cloneDatabase({ template, name, owner, objectsOwner }) {
+      await admin(async (client) => {
+        if (!(await exists(client, 'pg_database', name))) {
+          // A connection sneaking in between terminate and CREATE makes CREATE fail: retry a few times.
+          for (let attempt = 1; ; attempt++) {
+            await terminate(client, template);
+            try {
+              await client.query(`CREATE DATABASE ${quoteIdentifier(name)} TEMPLATE ${quoteIdentifier(template)} OWNER ${quoteIdentifier(owner)}`);
+              break;
+            } catch (error) {
+              const code = (error as { code?: string }).code;
+              if (code === '42P04') break; // exists: created by an earlier attempt
+              if (code !== '55006' || attempt >= 5) throw error; // 55006: source database is being accessed
+              await new Promise((r) => setTimeout(r, 50 * attempt));
+            }
+          }
+        }
+      });
+      if (objectsOwner && objectsOwner !== owner) {
+        // Tables in the clone belong to the template's owner: hand them to the tenant role so the
+        // tenant's Odoo, which connects as that role, can use them.
+        await withConnection(urlFor(name), (client) =>
+          client.query(`REASSIGN OWNED BY ${quoteIdentifier(objectsOwner)} TO ${quoteIdentifier(owner)}`),
+        );
+      }
+    },
+
+    async restrictDatabase(name, owner, connectionLimit) {
+      await admin(async (client) => {
+        await client.query(`REVOKE ALL ON DATABASE ${quoteIdentifier(name)} FROM PUBLIC`);
+        await client.query(`GRANT CONNECT, TEMPORARY ON DATABASE ${quoteIdentifier(name)} TO ${quoteIdentifier(owner)}`);
+        await client.query(`ALTER DATABASE ${quoteIdentifier(name)} WITH CONNECTION LIMIT ${Number(connectionLimit)}`);
+      });
+      // The public schema grants CREATE to PUBLIC on PostgreSQL < 15; close it too.
+      await withConnection(urlFor(name), (client) => client.query('REVOKE CREATE ON SCHEMA public FROM PUBLIC'));
+    },
+
+    async lockTemplate(name) {
+      await admin(async (client) => {
+        await client.query(`ALTER DATABASE ${quoteIdentifier(name)} WITH IS_TEMPLATE true ALLOW_CONNECTIONS false`);
+        await terminate(client, name);
+      });
+    },
+
+    async unlockTemplate(name) {
+      await admin((client) => client.query(`ALTER DATABASE ${quoteIdentifier(name)} WITH IS_TEMPLATE false ALLOW_CONNECTIONS true`));
+    },
+
+    terminateConnections: (name, user) => admin((client) => terminate(client, name, user)),
+
+    async setDatabaseOwner(name, owner, keepConnect = []) {
+      await admin(async (client) => {
+        if (!(await exists(client, 'pg_database', name))) return;
+        await client.query(`ALTER DATABASE ${quoteIdentifier(name)} OWNER TO ${quoteIdentifier(owner)}`);
+        for (const role of keepConnect) await client.query(`GRANT CONNECT, TEMPORARY ON DATABASE ${quoteIdentifier(name)} TO ${quoteIdentifier(role)}`);
+      });
+    },
+
+    async dropDatabase(name) {
+      await admin(async (client) => {
+        if (!(await exists(client, 'pg_database', name))) return;
+        // A template cannot be dropped; unlock first (no-op for ordinary databases).
+        await client.query(`ALTER DATABASE ${quoteIdentifier(name)} WITH IS_TEMPLATE false`);
+        await client.query(`DROP DATABASE IF EXISTS ${quoteIdentifier(name)} WITH (FORCE)`);
+      });
+    },
+
+    async databaseSize(name) {
+      return admin(async (client) => {
+        const result = await client.query<{ size: string }>('SELECT pg_database_size($1)::text AS size', [name]);
+        return Number(result.rows[0]?.size ?? 0);
+      });
+    },
+
+    async grantRole(role, member) {
+      await admin((client) => client.query(`GRANT ${quoteIdentifier(role)} TO ${quoteIdentifier(member)}`));
+    },
+
+    async revokeRole(role, member) {
+      await admin(async (client) => {
+        if ((await exists(client, 'pg_roles', role)) && (await exists(client, 'pg_roles', member))) {
+          await client.query(`REVOKE ${quoteIdentifier(role)} FROM ${quoteIdentifier(member)}`);
+        }
+      });
+    },
+
+    withDatabase: (name, fn) => withConnection(urlFor(name), fn),
+  };
+}

@@ -1,0 +1,29 @@
+export { type BackoffPolicy, DEFAULT_BACKOFF, failuresAfterExit, resolveBackoff, restartDelayMs } from './backoff.js';
+export {
+  cpuQuotaUs,
+  detectResourceLimiter,
+  type OsLimits,
+  parseOomKills,
+  parseProcCgroup,
+  type ResourceLimiter,
+  type ResourceLimiterOptions,
+  type ResourceLimitMechanism,
+  type WorkloadCgroup,
+} from './cgroups.js';
+export { type Clock, systemClock } from './clock.js';
+export {
+  type DedicatedProcessSettings,
+  dedicatedConfig,
+  exactDatabaseFilter,
+  type OdooFiles,
+  type PoolProcessSettings,
+  planMemoryLimits,
+  poolCronConfig,
+  poolWebConfig,
+} from './config.js';
+export { databaseOfLogLine, lastLines, linesOfDatabase, splitTail } from './log-filter.js';
+export { childEnvironment, type ProcessRuntimeOptions, resolveProcessRuntimeOptions } from './options.js';
+export { choosePool, DEFAULT_POOL_MAX_TENANTS, type PoolChoice, type PoolSummary, poolName, serverTag } from './pool-placement.js';
+export { PortAllocator, type PortRange } from './ports.js';
+export { createProcessRuntime, DEFAULT_LOG_LINES, MAX_LOG_LINES, type ProcessRuntime, poolFilterSelects } from './runtime.js';
+export { DEFAULT_HEALTH_CHECK, type HealthCheckPolicy } from './supervisor.js';

@@ -1,0 +1,125 @@
+/** Settings of the process runtime, with their defaults. */
+import type { Logger } from '../../logging/index.js';
+import type { PoolAccess, TenantServeSpec } from '../types.js';
+import { type BackoffPolicy, resolveBackoff } from './backoff.js';
+import type { ResourceLimiterOptions } from './cgroups.js';
+import { type Clock, systemClock } from './clock.js';
+import { DEFAULT_POOL_MAX_TENANTS } from './pool-placement.js';
+import type { PortRange } from './ports.js';
+import { DEFAULT_HEALTH_CHECK, type HealthCheckPolicy } from './supervisor.js';
+
+export interface ProcessRuntimeOptions {
+  /** The Odoo executable (`odoo-bin`, or a launcher that passes its arguments on). */
+  odooBin: string;
+  addonsPath?: readonly string[];
+  /** Directory of the runtime: a subdirectory per workload (config, log, pid files) and state.json. */
+  workDir: string;
+  /** Odoo's data_dir, shared by every workload: filestores live in `<odooDataDir>/filestore/<db>`. */
+  odooDataDir: string;
+  logger: Logger;
+  poolAccess: PoolAccess;
+  /** The tenants that should be served: what start() restores. */
+  desiredTenants(): Promise<TenantServeSpec[]>;
+  /** Odoo workers of a pool's web process (0 = threaded). Default 2. */
+  poolWorkers?: number;
+  /** Tenants per pool before a new pool is started. Default 100. */
+  poolMaxTenants?: number;
+  /** A separate cron-only process per pool (default true); false runs one cron thread in the web process. */
+  poolCronProcess?: boolean;
+  /** Odoo's own per-process limits for pools (limit_memory_soft / _hard). Default Odoo's: 2048 / 2560 MiB. */
+  poolOdooMemoryMiB?: { soft: number; hard: number };
+  /** Operating-system limits of a whole pool (web and cron together), where cgroups are available. */
+  poolOsLimits?: { cpu?: number; memoryMiB?: number };
+  /** Odoo workers of a dedicated process (0 = threaded, the default). */
+  dedicatedWorkers?: number;
+  /** Interface Odoo listens on. Default 127.0.0.1: tenants are reached through the gateway only. */
+  httpInterface?: string;
+  /** Ports for Odoo; default: ports the kernel picks. */
+  portRange?: PortRange;
+  /** How long a starting Odoo may take to answer /web/health. Default 60 s. */
+  healthTimeoutMs?: number;
+  healthCheck?: Partial<HealthCheckPolicy>;
+  backoff?: Partial<BackoffPolicy>;
+  /** Crashes or failed starts in a row after which a process is left `failed`. Default 10. */
+  maxFailuresInARow?: number;
+  /** Time between SIGTERM and SIGKILL when stopping. Default 10 s. */
+  stopGraceMs?: number;
+  clock?: Clock;
+  /** Where to look for cgroups, or false to rely on Odoo's own limits only. */
+  cgroups?: ResourceLimiterOptions | false;
+  /** Extra environment for Odoo; it otherwise gets only PATH, HOME, locale and Python variables. */
+  env?: Record<string, string>;
+  /** A log larger than this is moved aside when its workload starts. Default 100 MiB. */
+  maxLogBytes?: number;
+  /** Workloads started at once by start(). Default 4. */
+  restoreConcurrency?: number;
+}
+
+export interface ResolvedProcessRuntimeOptions
+  extends Required<
+    Omit<ProcessRuntimeOptions, 'addonsPath' | 'poolOsLimits' | 'portRange' | 'healthCheck' | 'backoff' | 'cgroups' | 'env'>
+  > {
+  addonsPath: readonly string[] | undefined;
+  poolOsLimits: { cpu?: number; memoryMiB?: number };
+  portRange: PortRange | undefined;
+  healthCheck: HealthCheckPolicy;
+  backoff: BackoffPolicy;
+  cgroups: ResourceLimiterOptions | false;
+  env: Record<string, string>;
+}
+
+function count(name: string, value: number, minimum: number): number {
+  if (!Number.isInteger(value) || value < minimum) throw new RangeError(`${name} must be an integer >= ${minimum}, got ${value}`);
+  return value;
+}
+
+function positive(name: string, value: number): number {
+  if (!Number.isFinite(value) || value <= 0) throw new RangeError(`${name} must be a positive number, got ${value}`);
+  return value;
+}
+
+export function resolveProcessRuntimeOptions(options: ProcessRuntimeOptions): ResolvedProcessRuntimeOptions {
+  const poolOdooMemoryMiB = options.poolOdooMemoryMiB ?? { soft: 2048, hard: 2560 };
+  positive('poolOdooMemoryMiB.soft', poolOdooMemoryMiB.soft);
+  positive('poolOdooMemoryMiB.hard', poolOdooMemoryMiB.hard);
+  const healthCheck = { ...DEFAULT_HEALTH_CHECK, ...options.healthCheck };
+  for (const [key, value] of Object.entries(healthCheck)) positive(`healthCheck.${key}`, value);
+  return {
+    odooBin: options.odooBin,
+    addonsPath: options.addonsPath,
+    workDir: options.workDir,
+    odooDataDir: options.odooDataDir,
+    logger: options.logger,
+    poolAccess: options.poolAccess,
+    desiredTenants: options.desiredTenants,
+    poolWorkers: count('poolWorkers', options.poolWorkers ?? 2, 0),
+    poolMaxTenants: count('poolMaxTenants', options.poolMaxTenants ?? DEFAULT_POOL_MAX_TENANTS, 1),
+    poolCronProcess: options.poolCronProcess ?? true,
+    poolOdooMemoryMiB,
+    poolOsLimits: options.poolOsLimits ?? {},
+    dedicatedWorkers: count('dedicatedWorkers', options.dedicatedWorkers ?? 0, 0),
+    httpInterface: options.httpInterface ?? '127.0.0.1',
+    portRange: options.portRange,
+    healthTimeoutMs: positive('healthTimeoutMs', options.healthTimeoutMs ?? 60_000),
+    healthCheck,
+    backoff: resolveBackoff(options.backoff),
+    maxFailuresInARow: count('maxFailuresInARow', options.maxFailuresInARow ?? 10, 1),
+    stopGraceMs: positive('stopGraceMs', options.stopGraceMs ?? 10_000),
+    clock: options.clock ?? systemClock,
+    cgroups: options.cgroups ?? {},
+    env: options.env ?? {},
+    maxLogBytes: positive('maxLogBytes', options.maxLogBytes ?? 100 * 1024 * 1024),
+    restoreConcurrency: count('restoreConcurrency', options.restoreConcurrency ?? 4, 1),
+  };
+}
+
+/** Variables Odoo needs from the platform's environment; everything else (secrets) stays out. */
+const INHERITED_VARIABLES = /^(PATH|HOME|USER|LANG|LANGUAGE|LC_[A-Z]+|TZ|TMPDIR|PYTHON[A-Z_]*|VIRTUAL_ENV)$/;
+
+export function childEnvironment(platform: NodeJS.ProcessEnv, extra: Record<string, string>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [name, value] of Object.entries(platform)) {
+    if (value !== undefined && INHERITED_VARIABLES.test(name)) env[name] = value;
+  }
+  return { ...env, ...extra };
+}

@@ -1,0 +1,470 @@
+/**
+ * The `process` runtime: real odoo-bin processes on this host.
+ *
+ * - Pools (`processStrategy: 'pool'`): one multi-database Odoo per group of up to
+ *   `poolMaxTenants` tenants of one database server; the request's host selects the database
+ *   (POOL_DBFILTER) and the pool's database role reaches only the databases of its tenants
+ *   (PoolAccess). A cron-only process per pool keeps cron work off the web workers.
+ * - Dedicated (`processStrategy: 'dedicated'`): one Odoo per tenant, with the tenant's own role,
+ *   its database only, and the plan's limits.
+ *
+ * Every process is supervised (see supervisor.ts); pool memberships are recorded on disk so that
+ * a restarted platform puts tenants back where their grants are (see state-file.ts).
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { ValidationError } from '../../errors/index.js';
+import { POOL_DBFILTER } from '../../tenants/index.js';
+import type { Runtime, TenantServeSpec, Upstream, WorkloadStatus } from '../types.js';
+import { detectResourceLimiter, disabledResourceLimiter, type ResourceLimiter } from './cgroups.js';
+import { dedicatedConfig, type PoolProcessSettings, poolCronConfig, poolWebConfig } from './config.js';
+import { KeyedLock } from './keyed-lock.js';
+import { killLeftovers } from './leftovers.js';
+import { readTailLines } from './log-file.js';
+import { lastLines, linesOfDatabase } from './log-filter.js';
+import {
+  childEnvironment,
+  type ProcessRuntimeOptions,
+  type ResolvedProcessRuntimeOptions,
+  resolveProcessRuntimeOptions,
+} from './options.js';
+import { choosePool } from './pool-placement.js';
+import { PortAllocator } from './ports.js';
+import { loadRuntimeState, type PoolMemberRecord, type PoolRecord, saveRuntimeState } from './state-file.js';
+import { randomAdminPassword, releaseWorkload, reserveWorkload, type UnitDefinition, Workload, type WorkloadDeps } from './workload.js';
+
+const MIB = 1024 * 1024;
+export const DEFAULT_LOG_LINES = 100;
+export const MAX_LOG_LINES = 10_000;
+
+export interface ProcessRuntime extends Runtime {
+  readonly kind: 'process';
+  /** How OS limits are applied on this host (`none`: Odoo's own limits only). */
+  readonly resourceLimits: { mechanism: ResourceLimiter['mechanism']; detail: string };
+}
+
+interface Pool {
+  name: string;
+  databaseServerId: string;
+  tenants: Map<string, PoolMemberRecord>;
+  /** Absent while the pool has no processes (not started yet, or stopped with the platform). */
+  workload?: Workload;
+}
+
+type Served =
+  | { kind: 'pool'; spec: TenantServeSpec; pool: string; ready: boolean }
+  | { kind: 'dedicated'; spec: TenantServeSpec; workload: Workload; fingerprint: string; ready: boolean };
+
+const ODOO_DATABASE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
+const DNS_LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+
+/** Whether a pool's host-based filter selects this database for this host, as Odoo evaluates it. */
+export function poolFilterSelects(hostName: string, databaseName: string): boolean {
+  const host = hostName.toLowerCase().split(':')[0] ?? '';
+  const firstLabel = host.split('.')[0] ?? '';
+  const pattern = POOL_DBFILTER.replaceAll('%h', host).replaceAll('%d', firstLabel);
+  return new RegExp(pattern).test(databaseName);
+}
+
+function validateSpec(spec: TenantServeSpec): void {
+  if (typeof spec.tenantId !== 'string' || spec.tenantId.length === 0)
+    throw new ValidationError('tenantId is required', { field: 'tenantId' });
+  if (!ODOO_DATABASE_NAME.test(spec.databaseName)) {
+    throw new ValidationError(`"${spec.databaseName}" is not a database name Odoo accepts`, { field: 'databaseName' });
+  }
+  if (spec.processStrategy === 'pool') {
+    if (!poolFilterSelects(spec.hostName, spec.databaseName)) {
+      throw new ValidationError(
+        `a pool selects databases by host with ${POOL_DBFILTER}; host ${spec.hostName} does not select database ${spec.databaseName}`,
+        { field: 'hostName' },
+      );
+    }
+  } else if (spec.processStrategy === 'dedicated') {
+    if (!DNS_LABEL.test(spec.tenantName))
+      throw new ValidationError(`"${spec.tenantName}" is not a valid tenant name`, { field: 'tenantName' });
+    if (!(spec.limits.memoryMiB > 0) || !(spec.limits.cpu > 0)) {
+      throw new ValidationError('a dedicated process needs positive cpu and memory limits', { field: 'limits' });
+    }
+  } else {
+    throw new ValidationError(`unknown process strategy ${JSON.stringify(spec.processStrategy)}`, { field: 'processStrategy' });
+  }
+}
+
+/** What a dedicated process is configured from: a change means restarting it with a new config. */
+function dedicatedFingerprint(spec: TenantServeSpec): string {
+  const { databaseName, tenantRole, limits } = spec;
+  return JSON.stringify({ databaseName, tenantRole, limits });
+}
+
+async function inBatches<T>(items: readonly T[], size: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    for (let index = next++; index < items.length; index = next++) await work(items[index] as T);
+  };
+  await Promise.all(Array.from({ length: Math.min(size, items.length) }, worker));
+}
+
+class ProcessRuntimeImpl implements ProcessRuntime {
+  readonly kind = 'process' as const;
+  readonly resourceLimits: { mechanism: ResourceLimiter['mechanism']; detail: string };
+  private readonly options: ResolvedProcessRuntimeOptions;
+  private readonly deps: WorkloadDeps;
+  private readonly pools = new Map<string, Pool>();
+  private readonly served = new Map<string, Served>();
+  private readonly lock = new KeyedLock();
+  private readonly statePath: string;
+  private leftoversHandled = false;
+
+  constructor(options: ProcessRuntimeOptions) {
+    this.options = resolveProcessRuntimeOptions(options);
+    const { logger } = this.options;
+    mkdirSync(this.options.workDir, { recursive: true, mode: 0o700 });
+    mkdirSync(this.options.odooDataDir, { recursive: true, mode: 0o700 });
+    this.statePath = join(this.options.workDir, 'state.json');
+    const limiter =
+      this.options.cgroups === false ? disabledResourceLimiter('disabled by configuration') : detectResourceLimiter(this.options.cgroups);
+    this.resourceLimits = { mechanism: limiter.mechanism, detail: limiter.detail };
+    logger.info(
+      this.resourceLimits,
+      limiter.mechanism === 'none'
+        ? "process runtime: no OS resource limits, only Odoo's own limit_memory_*"
+        : `process runtime: OS resource limits through ${limiter.mechanism}`,
+    );
+    this.deps = {
+      options: this.options,
+      ports: new PortAllocator(this.options.httpInterface, this.options.portRange),
+      limiter,
+      env: childEnvironment(process.env, this.options.env),
+    };
+    for (const record of loadRuntimeState(this.statePath).pools) {
+      this.pools.set(record.name, {
+        name: record.name,
+        databaseServerId: record.databaseServerId,
+        tenants: new Map(record.tenants.map((member) => [member.tenantId, member])),
+      });
+    }
+  }
+
+  async start(): Promise<void> {
+    const { logger } = this.options;
+    if (!this.leftoversHandled) {
+      const keep = new Set(this.allWorkloads().flatMap((workload) => workload.pids()));
+      await killLeftovers(this.options.workDir, { graceMs: this.options.stopGraceMs, clock: this.options.clock, logger, keep });
+      this.leftoversHandled = true;
+    }
+    const desired = await this.options.desiredTenants();
+    await this.revokeUndesiredMemberships(desired);
+    const failures: string[] = [];
+    await inBatches(desired, this.options.restoreConcurrency, async (spec) => {
+      try {
+        await this.serve(spec);
+      } catch (error) {
+        failures.push(spec.tenantId);
+        logger.error({ tenantId: spec.tenantId, err: error }, 'could not restore the tenant; its processes keep being retried');
+      }
+    });
+    logger.info({ tenants: desired.length, failed: failures.length }, 'process runtime restored its workloads');
+  }
+
+  async serve(spec: TenantServeSpec): Promise<Upstream> {
+    validateSpec(spec);
+    return this.lock.run(`tenant:${spec.tenantId}`, async () => {
+      const current = this.served.get(spec.tenantId);
+      const member = this.poolOf(spec.tenantId);
+      const samePool =
+        spec.processStrategy === 'pool' &&
+        member !== undefined &&
+        member.pool.databaseServerId === spec.databaseServerId &&
+        member.record.roleName === spec.tenantRole.user &&
+        member.record.databaseName === spec.databaseName;
+      const sameDedicated =
+        spec.processStrategy === 'dedicated' && current?.kind === 'dedicated' && current.fingerprint === dedicatedFingerprint(spec);
+      // A tenant that moves (pool <-> dedicated, another server, another role) leaves first.
+      if ((member && !samePool) || (current?.kind === 'dedicated' && !sameDedicated)) await this.detach(spec.tenantId);
+      return spec.processStrategy === 'pool' ? this.servePoolTenant(spec) : this.serveDedicated(spec);
+    });
+  }
+
+  async unserve(tenantId: string): Promise<void> {
+    await this.lock.run(`tenant:${tenantId}`, () => this.detach(tenantId));
+  }
+
+  upstream(tenantId: string): Upstream | undefined {
+    const served = this.served.get(tenantId);
+    if (!served?.ready) return undefined;
+    return this.workloadOf(served)?.upstream;
+  }
+
+  async status(tenantId: string): Promise<WorkloadStatus | undefined> {
+    const served = this.served.get(tenantId);
+    if (!served) return undefined;
+    const workload = this.workloadOf(served);
+    const name = served.kind === 'pool' ? served.pool : (workload?.name ?? '');
+    if (!workload) return { state: 'stopped', workload: name, restarts: 0 };
+    const { state, pid, restarts, lastExitReason, memoryBytes } = workload.status();
+    return { state, workload: name, pid, restarts, lastExitReason, memoryBytes };
+  }
+
+  async logs(tenantId: string, options: { lines?: number } = {}): Promise<string[]> {
+    const served = this.served.get(tenantId);
+    const workload = served ? this.workloadOf(served) : undefined;
+    if (!served || !workload) return [];
+    const count = Math.min(MAX_LOG_LINES, Math.max(1, Math.floor(options.lines ?? DEFAULT_LOG_LINES)));
+    const lines = readTailLines(workload.logFile);
+    // A pool's log is shared: a tenant sees only the records of its own database.
+    return lastLines(served.kind === 'pool' ? linesOfDatabase(lines, served.spec.databaseName) : lines, count);
+  }
+
+  async stop(): Promise<void> {
+    // Pool memberships (and their grants) stay: the tenants are still meant to be served when
+    // the platform comes back, and start() restores them into the same pools.
+    // No locks taken: a serve() waiting for a process to become healthy would hold them for up
+    // to the health timeout; stopping the process makes that wait fail at once instead.
+    const stops = [...this.pools.values()].map((pool) => this.stopPoolProcesses(pool, 'the platform is shutting down'));
+    const dedicated = [...this.served.values()].flatMap((served) => (served.kind === 'dedicated' ? [served.workload] : []));
+    await Promise.all([...stops, ...dedicated.map((workload) => workload.stop())]);
+    this.served.clear();
+    this.deps.limiter.release();
+  }
+
+  // --- pools ---
+
+  private async servePoolTenant(spec: TenantServeSpec): Promise<Upstream> {
+    return this.lock.run(`server:${spec.databaseServerId}`, async () => {
+      const { poolAccess } = this.options;
+      const pool = this.poolOf(spec.tenantId)?.pool ?? this.placeInPool(spec);
+      const roleName = spec.tenantRole.user;
+      // Recorded before the grant: a crash right after it leaves a record that start() revokes.
+      pool.tenants.set(spec.tenantId, { tenantId: spec.tenantId, roleName, databaseName: spec.databaseName });
+      this.saveState();
+      const served: Served = { kind: 'pool', spec, pool: pool.name, ready: false };
+      this.served.set(spec.tenantId, served);
+      try {
+        // Creating the workload asks for the pool's credentials, which creates its role: that
+        // comes before the first grant to it.
+        pool.workload ??= await this.createPoolWorkload(pool);
+        await poolAccess.grantTenant(pool.databaseServerId, pool.name, roleName);
+      } catch (error) {
+        pool.tenants.delete(spec.tenantId);
+        if (pool.tenants.size === 0) {
+          await this.stopPoolProcesses(pool, 'its first tenant could not be attached');
+          this.pools.delete(pool.name);
+        }
+        this.saveState();
+        this.served.delete(spec.tenantId);
+        throw error;
+      }
+      const upstream = await pool.workload.ensureRunning();
+      served.ready = true;
+      return upstream;
+    });
+  }
+
+  private placeInPool(spec: TenantServeSpec): Pool {
+    const summaries = [...this.pools.values()].map((pool) => ({
+      name: pool.name,
+      databaseServerId: pool.databaseServerId,
+      tenantCount: pool.tenants.size,
+    }));
+    const choice = choosePool(summaries, spec.databaseServerId, this.options.poolMaxTenants);
+    const existing = this.pools.get(choice.name);
+    if (existing) return existing;
+    const pool: Pool = { name: choice.name, databaseServerId: spec.databaseServerId, tenants: new Map() };
+    this.pools.set(pool.name, pool);
+    this.options.logger.info({ pool: pool.name, databaseServerId: pool.databaseServerId }, 'new Odoo pool');
+    return pool;
+  }
+
+  private async createPoolWorkload(pool: Pool): Promise<Workload> {
+    const { options } = this;
+    const credentials = await options.poolAccess.poolCredentials(pool.databaseServerId, pool.name);
+    const workers = options.poolWorkers;
+    const resources = await reserveWorkload(this.deps, pool.name, {
+      gevent: workers > 0,
+      cronHttp: options.poolCronProcess,
+      limits: {
+        cpu: options.poolOsLimits.cpu,
+        memoryBytes: options.poolOsLimits.memoryMiB === undefined ? undefined : options.poolOsLimits.memoryMiB * MIB,
+      },
+    });
+    try {
+      const settings: PoolProcessSettings = {
+        credentials,
+        httpInterface: options.httpInterface,
+        httpPort: resources.ports.http,
+        geventPort: resources.ports.gevent,
+        workers,
+        limitMemorySoftBytes: options.poolOdooMemoryMiB.soft * MIB,
+        limitMemoryHardBytes: options.poolOdooMemoryMiB.hard * MIB,
+        adminPassword: randomAdminPassword(),
+        cronInWebProcess: !options.poolCronProcess,
+        files: { dataDir: options.odooDataDir, logFile: resources.paths.logFile, addonsPath: options.addonsPath },
+      };
+      const units: UnitDefinition[] = [{ unit: 'web', config: poolWebConfig(settings), healthCheck: true }];
+      if (options.poolCronProcess && resources.ports.cronHttp !== undefined) {
+        units.push({ unit: 'cron', config: poolCronConfig(settings, resources.ports.cronHttp), healthCheck: false });
+      }
+      return new Workload(pool.name, this.deps, resources, this.upstreamFor(resources.ports.http, resources.ports.gevent), units);
+    } catch (error) {
+      releaseWorkload(this.deps, resources);
+      throw error;
+    }
+  }
+
+  private async leavePool(pool: Pool, tenantId: string): Promise<void> {
+    const member = pool.tenants.get(tenantId);
+    if (member) {
+      await this.options.poolAccess.revokeTenant(pool.databaseServerId, pool.name, member.roleName);
+      pool.tenants.delete(tenantId);
+      this.saveState();
+    }
+    if (pool.tenants.size === 0) {
+      await this.stopPoolProcesses(pool, `its last tenant (${tenantId}) left`);
+      this.pools.delete(pool.name);
+      this.saveState();
+    }
+  }
+
+  private async stopPoolProcesses(pool: Pool, reason: string): Promise<void> {
+    const workload = pool.workload;
+    if (!workload) return;
+    this.options.logger.info({ pool: pool.name, reason }, `stopping Odoo pool ${pool.name}: ${reason}`);
+    pool.workload = undefined;
+    await workload.stop();
+  }
+
+  /**
+   * Grants recorded for tenants that are no longer meant to be in that pool (deleted, moved to
+   * another strategy or server while the platform was down) are revoked before anything starts.
+   */
+  private async revokeUndesiredMemberships(desired: readonly TenantServeSpec[]): Promise<void> {
+    const wanted = new Map(desired.map((spec) => [spec.tenantId, spec]));
+    for (const pool of [...this.pools.values()]) {
+      await this.lock.run(`server:${pool.databaseServerId}`, async () => {
+        for (const member of [...pool.tenants.values()]) {
+          const spec = wanted.get(member.tenantId);
+          const stillWanted =
+            this.served.has(member.tenantId) ||
+            (spec?.processStrategy === 'pool' &&
+              spec.databaseServerId === pool.databaseServerId &&
+              spec.tenantRole.user === member.roleName &&
+              spec.databaseName === member.databaseName);
+          if (stillWanted) continue;
+          this.options.logger.info(
+            { pool: pool.name, tenantId: member.tenantId },
+            'revoking a pool grant of a tenant no longer served there',
+          );
+          try {
+            await this.leavePool(pool, member.tenantId);
+          } catch (error) {
+            this.options.logger.error({ pool: pool.name, tenantId: member.tenantId, err: error }, 'could not revoke a stale pool grant');
+          }
+        }
+      });
+    }
+  }
+
+  // --- dedicated processes ---
+
+  private async serveDedicated(spec: TenantServeSpec): Promise<Upstream> {
+    const current = this.served.get(spec.tenantId);
+    if (current?.kind === 'dedicated') {
+      current.spec = spec;
+      const upstream = await current.workload.ensureRunning();
+      current.ready = true;
+      return upstream;
+    }
+    if (spec.replicas > 1) {
+      this.options.logger.info(
+        { tenantId: spec.tenantId, replicas: spec.replicas },
+        'the process runtime runs one process per dedicated tenant; replicas are honoured by the kubernetes runtime only',
+      );
+    }
+    const workload = await this.createDedicatedWorkload(spec);
+    const served: Served = { kind: 'dedicated', spec, workload, fingerprint: dedicatedFingerprint(spec), ready: false };
+    this.served.set(spec.tenantId, served);
+    const upstream = await workload.ensureRunning();
+    served.ready = true;
+    return upstream;
+  }
+
+  private async createDedicatedWorkload(spec: TenantServeSpec): Promise<Workload> {
+    const { options } = this;
+    const name = `tenant-${spec.tenantName}`;
+    const workers = options.dedicatedWorkers;
+    const resources = await reserveWorkload(this.deps, name, {
+      gevent: workers > 0,
+      cronHttp: false,
+      limits: { cpu: spec.limits.cpu, memoryBytes: spec.limits.memoryMiB * MIB },
+    });
+    try {
+      const config = dedicatedConfig({
+        spec,
+        httpInterface: options.httpInterface,
+        httpPort: resources.ports.http,
+        geventPort: resources.ports.gevent,
+        workers,
+        adminPassword: randomAdminPassword(),
+        files: { dataDir: options.odooDataDir, logFile: resources.paths.logFile, addonsPath: options.addonsPath },
+      });
+      return new Workload(name, this.deps, resources, this.upstreamFor(resources.ports.http, resources.ports.gevent), [
+        { unit: 'web', config, healthCheck: true },
+      ]);
+    } catch (error) {
+      releaseWorkload(this.deps, resources);
+      throw error;
+    }
+  }
+
+  // --- shared helpers ---
+
+  /** Stops serving: leaves the pool (revoking access) or stops the dedicated process. */
+  private async detach(tenantId: string): Promise<void> {
+    const served = this.served.get(tenantId);
+    const member = this.poolOf(tenantId);
+    if (member) await this.lock.run(`server:${member.pool.databaseServerId}`, () => this.leavePool(member.pool, tenantId));
+    if (served?.kind === 'dedicated') {
+      this.options.logger.info({ tenantId, workload: served.workload.name }, 'stopping dedicated Odoo');
+      await served.workload.stop();
+    }
+    this.served.delete(tenantId);
+  }
+
+  private poolOf(tenantId: string): { pool: Pool; record: PoolMemberRecord } | undefined {
+    for (const pool of this.pools.values()) {
+      const record = pool.tenants.get(tenantId);
+      if (record) return { pool, record };
+    }
+    return undefined;
+  }
+
+  private workloadOf(served: Served): Workload | undefined {
+    return served.kind === 'pool' ? this.pools.get(served.pool)?.workload : served.workload;
+  }
+
+  private allWorkloads(): Workload[] {
+    const pools = [...this.pools.values()].flatMap((pool) => pool.workload ?? []);
+    const dedicated = [...this.served.values()].flatMap((served) => (served.kind === 'dedicated' ? [served.workload] : []));
+    return [...pools, ...dedicated];
+  }
+
+  private upstreamFor(httpPort: number, geventPort: number | undefined): Upstream {
+    const interfaceHost = this.options.httpInterface;
+    const host = interfaceHost === '0.0.0.0' || interfaceHost === '::' ? '127.0.0.1' : interfaceHost;
+    return geventPort === undefined ? { host, port: httpPort } : { host, port: httpPort, websocketPort: geventPort };
+  }
+
+  private saveState(): void {
+    const pools: PoolRecord[] = [...this.pools.values()].map((pool) => ({
+      name: pool.name,
+      databaseServerId: pool.databaseServerId,
+      tenants: [...pool.tenants.values()],
+    }));
+    saveRuntimeState(this.statePath, { version: 1, pools });
+  }
+}
+
+/** The `process` runtime (see the module comment). Call start() before serving. */
+export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRuntime {
+  return new ProcessRuntimeImpl(options);
+}

@@ -1,0 +1,89 @@
+/**
+ * The runtime seam: what runs Odoo for tenants. Callers (provisioning jobs, the tenant service,
+ * the gateway) only see this interface; `process` (local odoo-bin), `docker` and `kubernetes`
+ * implement it, one folder each.
+ */
+export type RuntimeKind = 'process' | 'docker' | 'kubernetes';
+
+/** How the Odoo of one tenant reaches its database. */
+export interface DatabaseCredentials {
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+}
+
+export interface TenantServeSpec {
+  tenantId: string;
+  /** The subdomain, e.g. `acme`. */
+  tenantName: string;
+  /** The tenant's public host name, e.g. `acme.example.com` (what the gateway sends as Host). */
+  hostName: string;
+  databaseName: string;
+  /** `pool`: attach to a shared multi-database Odoo; `dedicated`: processes of its own. */
+  processStrategy: 'pool' | 'dedicated';
+  /** Identifies the database server: pools serve tenants of one server only. */
+  databaseServerId: string;
+  /** Credentials of the tenant's own role (dedicated processes connect with them). */
+  tenantRole: DatabaseCredentials;
+  /** Limits from the plan; the runtime applies what it can (Odoo's limit_memory_*, OS limits). */
+  limits: { cpu: number; memoryMiB: number };
+  replicas: number;
+}
+
+/**
+ * How a runtime gets database access for its shared pools. The caller implements it with
+ * PostgreSQL role membership: each pool connects as a login role of its own, and serving a
+ * tenant grants the tenant's role to the pool's role, so a pool process reaches only the
+ * databases of the tenants it serves (never the platform's database, never other tenants').
+ * Every method is idempotent: runtimes call them again after crashes and restarts. A runtime
+ * asks for a pool's credentials before its first grant, so the role exists by then.
+ */
+export interface PoolAccess {
+  /** The pool's own login role (created on first use); the pool's Odoo connects with it. */
+  poolCredentials(databaseServerId: string, poolName: string): Promise<DatabaseCredentials>;
+  /** Lets the pool's role reach the tenant's database (`GRANT <tenant role> TO <pool role>`). */
+  grantTenant(databaseServerId: string, poolName: string, tenantRoleName: string): Promise<void>;
+  /**
+   * Takes that access back. CONNECT is only checked when a session starts, so this must
+   * also end the pool role's open sessions on the tenant's database (`pg_terminate_backend`).
+   */
+  revokeTenant(databaseServerId: string, poolName: string, tenantRoleName: string): Promise<void>;
+}
+
+/** Where the gateway sends a tenant's traffic. */
+export interface Upstream {
+  host: string;
+  port: number;
+  /** Odoo 16+ `/websocket` (and legacy long polling) when served on another port (workers mode). */
+  websocketPort?: number;
+}
+
+export type WorkloadState = 'starting' | 'running' | 'restarting' | 'stopped' | 'failed';
+
+export interface WorkloadStatus {
+  state: WorkloadState;
+  /** Which workload serves the tenant, e.g. `pool:3f2a...` or `tenant:acme`. */
+  workload: string;
+  pid?: number;
+  restarts: number;
+  lastExitReason?: string;
+  memoryBytes?: number;
+}
+
+export interface Runtime {
+  readonly kind: RuntimeKind;
+  /** Restores every workload that should run (after a platform restart); idempotent. */
+  start(): Promise<void>;
+  /** Makes Odoo serve the tenant and returns its upstream once healthy. Idempotent. */
+  serve(spec: TenantServeSpec): Promise<Upstream>;
+  /** Stops serving the tenant (detach from its pool, or stop its processes). Idempotent. */
+  unserve(tenantId: string): Promise<void>;
+  /** Current upstream of a tenant that is served, else undefined. */
+  upstream(tenantId: string): Upstream | undefined;
+  status(tenantId: string): Promise<WorkloadStatus | undefined>;
+  /** The last lines of the Odoo log of the workload serving the tenant. */
+  logs(tenantId: string, options?: { lines?: number }): Promise<string[]>;
+  /** Stops everything this runtime started (platform shutdown). */
+  stop(): Promise<void>;
+}

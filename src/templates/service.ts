@@ -1,0 +1,228 @@
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import type { Db, TemplateBuildRow } from '../db/index.js';
+import { ConflictError, NotFoundError } from '../errors/index.js';
+import type { JobQueue } from '../jobs/index.js';
+import type { Logger } from '../logging/index.js';
+import {
+  detectOdooVersion,
+  initialiseDatabase,
+  type OdooInstallation,
+  removeFilestore,
+  warmWebAssets,
+  writeOdooConfig,
+} from '../odoo/index.js';
+import { type DatabaseServerRegistry, freePort } from '../postgres/index.js';
+import { defaultTemplateCatalog, type TemplateDefinition, templateDatabaseName } from './catalog.js';
+
+export const TEMPLATE_BUILD_QUEUE = 'template-build';
+/** The role that owns template databases; clones hand its objects to the tenant role. */
+export const TEMPLATE_OWNER_ROLE = 'saas_template_owner';
+
+export interface TemplateBuildView {
+  serverId: string;
+  status: 'building' | 'ready' | 'failed';
+  databaseName: string;
+  odooVersion: string | null;
+  error: string | null;
+  jobId: string | null;
+  startedAt: string;
+  finishedAt: string | null;
+}
+
+export interface TemplateView extends TemplateDefinition {
+  builds: TemplateBuildView[];
+}
+
+function toBuildView(row: TemplateBuildRow): TemplateBuildView {
+  return {
+    serverId: row.server_id,
+    status: row.status,
+    databaseName: row.database_name,
+    odooVersion: row.odoo_version,
+    error: row.error,
+    jobId: row.job_id,
+    startedAt: row.started_at.toISOString(),
+    finishedAt: row.finished_at?.toISOString() ?? null,
+  };
+}
+
+export type TemplateService = ReturnType<typeof createTemplateService>;
+
+export function createTemplateService(deps: {
+  db: Db;
+  jobs: JobQueue;
+  servers: DatabaseServerRegistry;
+  odoo: OdooInstallation | undefined;
+  odooDataDir: string;
+  logDir: string;
+  logger: Logger;
+}) {
+  const { db, jobs, servers, logger } = deps;
+
+  async function definition(code: string): Promise<TemplateDefinition> {
+    const row = await db.selectFrom('templates').selectAll().where('code', '=', code).executeTakeFirst();
+    if (!row) throw new NotFoundError(`Template ${code}`, { field: 'template' });
+    return { code: row.code, name: row.name, description: row.description, modules: row.modules, sortOrder: row.sort_order };
+  }
+
+  async function buildOn(code: string, serverId: string, jobId: string): Promise<void> {
+    const odoo = deps.odoo;
+    const build = await db.selectFrom('template_builds').selectAll().where('template_code', '=', code).where('server_id', '=', serverId).executeTakeFirst();
+    if (!build || build.job_id !== jobId) return; // superseded by a newer build request
+    const fail = async (error: unknown) => {
+      // A failed rebuild leaves the previous template usable: ready, with the error to read.
+      const message = (error as Error).message.slice(0, 4000);
+      await db
+        .updateTable('template_builds')
+        .set({ status: build.odoo_version !== null && build.database_name !== '' ? 'ready' : 'failed', error: message, finished_at: new Date() })
+        .where('id', '=', build.id)
+        .execute();
+    };
+    if (!odoo) {
+      await fail(new Error('Odoo is not installed: set ODOO_BIN to an odoo-bin (see saasctl doctor), then rebuild the template.'));
+      return;
+    }
+    const template = await definition(code);
+    const ops = await servers.operations(serverId);
+    const adminUrl = new URL(await servers.adminUrl(serverId));
+    // The database of the previous successful build stays in use until this one is ready.
+    const previousReady = build.odoo_version !== null && build.database_name !== '' ? build.database_name : undefined;
+    const databaseName = templateDatabaseName(code, jobId);
+    const workDir = join(deps.logDir, 'templates', `${code}-${serverId.slice(0, 8)}`);
+    const logFile = join(workDir, 'build.log');
+    try {
+      const password = randomBytes(24).toString('base64url');
+      await ops.ensureRole(TEMPLATE_OWNER_ROLE, password);
+      // A retried job starts the database afresh: a half-initialised one cannot be trusted.
+      await ops.dropDatabase(databaseName);
+      await removeFilestore(deps.odooDataDir, databaseName);
+      await ops.createDatabase(databaseName, TEMPLATE_OWNER_ROLE);
+      const configFile = join(workDir, 'odoo.conf');
+      await writeOdooConfig(configFile, {
+        db_host: adminUrl.hostname,
+        db_port: Number(adminUrl.port || 5432),
+        db_user: TEMPLATE_OWNER_ROLE,
+        db_password: password,
+        data_dir: deps.odooDataDir,
+        list_db: false,
+        without_demo: 'all',
+        ...(odoo.addonsPath ? { addons_path: odoo.addonsPath } : {}),
+      });
+      logger.info({ template: code, serverId, databaseName }, 'building template');
+      await initialiseDatabase(odoo, { configFile, database: databaseName, modules: template.modules }, { logFile });
+      await warmWebAssets(odoo, { configFile, database: databaseName, port: await freePort() }, { logFile });
+      const version = await detectOdooVersion(odoo);
+      await ops.lockTemplate(databaseName);
+      await db
+        .updateTable('template_builds')
+        .set({ status: 'ready', database_name: databaseName, odoo_version: version, error: null, finished_at: new Date() })
+        .where('id', '=', build.id)
+        .execute();
+      if (previousReady && previousReady !== databaseName) {
+        await ops.dropDatabase(previousReady).catch((error: unknown) => logger.warn({ err: error }, 'could not drop the previous template database'));
+        await removeFilestore(deps.odooDataDir, previousReady);
+      }
+      logger.info({ template: code, serverId, databaseName, version }, 'template ready');
+    } catch (error) {
+      await ops.dropDatabase(databaseName).catch(() => undefined);
+      await removeFilestore(deps.odooDataDir, databaseName).catch(() => undefined);
+      await fail(error);
+      logger.error({ err: error, template: code, serverId, logFile }, 'template build failed');
+    }
+  }
+
+  return {
+    /** Inserts catalog templates that do not exist yet. */
+    async seed(catalog: TemplateDefinition[] = defaultTemplateCatalog): Promise<void> {
+      await db
+        .insertInto('templates')
+        .values(catalog.map((t) => ({ code: t.code, name: t.name, description: t.description, modules: JSON.stringify(t.modules), sort_order: t.sortOrder })))
+        .onConflict((oc) => oc.column('code').doNothing())
+        .execute();
+    },
+
+    async registerJobs(work: boolean): Promise<void> {
+      await jobs.define<{ template: string; serverId: string }>(
+        {
+          queue: TEMPLATE_BUILD_QUEUE,
+          keyed: true,
+          concurrency: 1,
+          retryLimit: 1,
+          expireInSeconds: 60 * 60,
+          handler: async (data, job) => buildOn(data.template, data.serverId, job.id),
+        },
+        work,
+      );
+    },
+
+    async list(): Promise<TemplateView[]> {
+      const [rows, builds] = await Promise.all([
+        db.selectFrom('templates').selectAll().orderBy('sort_order').orderBy('code').execute(),
+        db.selectFrom('template_builds').selectAll().execute(),
+      ]);
+      return rows.map((row) => ({
+        code: row.code,
+        name: row.name,
+        description: row.description,
+        modules: row.modules,
+        sortOrder: row.sort_order,
+        builds: builds.filter((b) => b.template_code === row.code).map(toBuildView),
+      }));
+    },
+
+    async get(code: string): Promise<TemplateView> {
+      const template = await definition(code);
+      const builds = await db.selectFrom('template_builds').selectAll().where('template_code', '=', code).execute();
+      return { ...template, builds: builds.map(toBuildView) };
+    },
+
+    /** Queues a (re)build of a template on a server (all shared servers when none is named). */
+    async requestBuild(code: string, serverIds?: string[]): Promise<TemplateBuildView[]> {
+      await definition(code);
+      const targets = serverIds ?? (await servers.list()).filter((s) => s.kind === 'shared' && s.status === 'active').map((s) => s.id);
+      const views: TemplateBuildView[] = [];
+      for (const serverId of targets) {
+        await servers.get(serverId);
+        const current = await db.selectFrom('template_builds').selectAll().where('template_code', '=', code).where('server_id', '=', serverId).executeTakeFirst();
+        if (current?.status === 'building') {
+          views.push(toBuildView(current));
+          continue;
+        }
+        const jobId = await jobs.send(TEMPLATE_BUILD_QUEUE, { template: code, serverId }, { key: `${code}:${serverId}` });
+        const row = await db
+          .insertInto('template_builds')
+          .values({ template_code: code, server_id: serverId, database_name: '', status: 'building', job_id: jobId })
+          .onConflict((oc) =>
+            oc.columns(['template_code', 'server_id']).doUpdateSet({ status: 'building', job_id: jobId, error: null, started_at: new Date(), finished_at: null }),
+          )
+          .returningAll()
+          .executeTakeFirstOrThrow();
+        views.push(toBuildView(row));
+      }
+      return views;
+    },
+
+    /**
+     * The template database to clone on that server: the last successful build (still usable
+     * while a rebuild runs), or a 409 saying why there is none.
+     */
+    async readyDatabase(code: string, serverId: string): Promise<string> {
+      const build = await db.selectFrom('template_builds').selectAll().where('template_code', '=', code).where('server_id', '=', serverId).executeTakeFirst();
+      if (!build || build.odoo_version === null || build.database_name === '') {
+        throw new ConflictError(
+          `Template ${code} is not ready on this database server (${build?.status ?? 'never built'}${build?.error ? `: ${build.error}` : ''}). ` +
+            `Build it with: saasctl templates build ${code}`,
+          { field: 'template' },
+        );
+      }
+      return build.database_name;
+    },
+
+    /** Whether a ready build exists on at least one of the given servers. */
+    async readyServers(code: string): Promise<string[]> {
+      const rows = await db.selectFrom('template_builds').select('server_id').where('template_code', '=', code).where('odoo_version', 'is not', null).where('database_name', '<>', '').execute();
+      return rows.map((r) => r.server_id);
+    },
+  };
+}

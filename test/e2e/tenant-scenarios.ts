@@ -1,0 +1,301 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { followEvents } from '../../src/cli/events.js';
+import { hostRequest, odooLogin, waitFor } from '../helpers/gateway-client.js';
+import { createOperator, GOOD_PASSWORD, registerCustomer, startTestPlatform, type TestPlatform } from '../helpers/platform.js';
+import { postgresAdminUrl } from '../helpers/postgres.js';
+
+/**
+ * The tenant scenarios of issue 3, written once and run twice: against the fake Odoo (always)
+ * and against a real Odoo when ODOO_BIN is set (tenants.real-odoo.test.ts).
+ */
+export function defineTenantScenarios(label: string, odooBin: string, options: { templateTimeoutMs: number }) {
+  let test: TestPlatform;
+  let port: number;
+  let operator: Awaited<ReturnType<typeof createOperator>>;
+  const ADMIN_PASSWORD = 'Odoo-Admin-Pass-1';
+
+  function tenantHost(name: string): string {
+    return `${name}.lvh.me:${port}`;
+  }
+
+  /** Follows the tenant's event stream until its snapshot is in `state`; returns the states seen. */
+  async function untilState(name: string, token: string, state: string, timeoutMs = 60_000): Promise<string[]> {
+    const seen: string[] = [];
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), timeoutMs);
+    let reached = false;
+    try {
+      await followEvents(
+        `${test.url}/api/v1/tenants/${name}/events`,
+        token,
+        (event, data) => {
+          if (event === 'event') {
+            const e = data as { type: string; toState: string | null };
+            if (e.type === 'state' && e.toState) seen.push(e.toState);
+          }
+          if (event === 'tenant') {
+            const t = data as { state: string; stateReason: string | null };
+            if (t.state === 'error' && state !== 'error') throw new Error(`tenant ${name} went to error: ${t.stateReason}`);
+            reached = t.state === state;
+          }
+          return reached;
+        },
+        { signal: controller.signal },
+      );
+    } catch (error) {
+      if (!controller.signal.aborted) throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+    if (!reached) throw new Error(`tenant ${name} did not reach ${state} within ${timeoutMs} ms (saw ${seen.join(' -> ')})`);
+    return seen;
+  }
+
+  async function createTenant(token: string, name: string, plan = 'basic') {
+    const response = await test.http.post(
+      '/api/v1/tenants',
+      { name, plan, template: 'blank', adminEmail: `admin@${name}.example.com`, adminPassword: ADMIN_PASSWORD },
+      { token },
+    );
+    expect(response.status, response.text).toBe(202);
+    return response.body as { tenant: { name: string; databaseName: string; state: string }; jobId: string };
+  }
+
+  async function canConnect(url: string): Promise<boolean> {
+    const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
+    try {
+      await client.connect();
+      await client.query('SELECT 1');
+      return true;
+    } catch (error) {
+      if (process.env.DEBUG_E2E) console.log(`cannot connect: ${(error as Error).message}`);
+      return false;
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+  }
+
+  describe(`tenants end to end (${label})`, () => {
+    beforeAll(async () => {
+      test = await startTestPlatform({
+        ODOO_BIN: odooBin,
+        TENANT_DATABASE_URL: postgresAdminUrl(),
+        TEMPLATES_AUTOBUILD: 'blank',
+        BASE_DOMAIN: 'lvh.me',
+      });
+      port = Number(new URL(test.url).port);
+      operator = await createOperator(test);
+      await waitFor(
+        'the blank template to be built',
+        async () => {
+          const templates = await test.http.get('/api/v1/templates', { token: operator.accessToken });
+          const blank = templates.body.find((t: { code: string }) => t.code === 'blank');
+          const build = blank?.builds[0];
+          if (build?.status === 'failed') throw new Error(`template build failed: ${build.error}`);
+          return build?.status === 'ready' ? build : undefined;
+        },
+        options.templateTimeoutMs,
+        200,
+      );
+    }, options.templateTimeoutMs + 60_000);
+
+    afterAll(async () => {
+      await test?.stop();
+    });
+
+    it('creates a tenant: 202, the events stream reaches running, the admin logs in through the gateway', async () => {
+      const customer = await registerCustomer(test.http, 'e2e');
+      const name = `acme${Date.now().toString(36)}`;
+      const created = await createTenant(customer.accessToken, name);
+      expect(created.tenant.state).toBe('provisioning');
+      expect(created.tenant.databaseName).toBe(`t_${name}`);
+      const states = await untilState(name, customer.accessToken, 'running');
+      expect(states).toEqual(expect.arrayContaining(['starting', 'running']));
+
+      const tenant = await test.http.get(`/api/v1/tenants/${name}`, { token: customer.accessToken });
+      expect(tenant.body).toMatchObject({ state: 'running', databaseName: `t_${name}`, adminLogin: `admin@${name}.example.com` });
+
+      const login = await odooLogin(port, tenantHost(name), `t_${name}`, `admin@${name}.example.com`, ADMIN_PASSWORD);
+      expect(login.status).toBe(200);
+      expect(login.body.result?.uid).toBe(2);
+      const wrong = await odooLogin(port, tenantHost(name), `t_${name}`, `admin@${name}.example.com`, 'wrong-password');
+      expect(wrong.body.error?.data?.name).toBe('odoo.exceptions.AccessDenied');
+
+      const timeline = await test.http.get(`/api/v1/tenants/${name}/events`, { token: customer.accessToken });
+      const steps = timeline.body.filter((e: { type: string }) => e.type === 'step').map((e: { step: string }) => e.step);
+      expect(steps).toEqual(['placement', 'role', 'clone', 'filestore', 'identity', 'serve', 'login_check']);
+      // The admin password is not kept once the login check passed.
+      const row = await test.platform.database.db.selectFrom('tenants').selectAll().where('name', '=', name).executeTakeFirstOrThrow();
+      expect(row.admin_password_check_encrypted).toBeNull();
+    });
+
+    it('walks every lifecycle action, with the gateway following each state', async () => {
+      const customer = await registerCustomer(test.http, 'lifecycle');
+      const name = `life${Date.now().toString(36)}`;
+      await createTenant(customer.accessToken, name);
+      await untilState(name, customer.accessToken, 'running');
+      const act = async (action: string, token = customer.accessToken) => {
+        const response = await test.http.post(`/api/v1/tenants/${name}/${action}`, undefined, { token });
+        expect(response.status, `${action}: ${response.text}`).toBe(202);
+        return response.body;
+      };
+
+      await act('stop');
+      await untilState(name, customer.accessToken, 'stopped');
+      const stoppedPage = await hostRequest(port, tenantHost(name), 'GET', '/web/login');
+      expect(stoppedPage.status).toBe(503);
+      expect(stoppedPage.text).toMatch(/stopped/i);
+
+      const refused = await test.http.post(`/api/v1/tenants/${name}/stop`, undefined, { token: customer.accessToken });
+      expect(refused.status).toBe(409);
+      expect(refused.body.detail).toMatch(/stopped/);
+
+      await act('start');
+      await untilState(name, customer.accessToken, 'running');
+      expect((await odooLogin(port, tenantHost(name), `t_${name}`, `admin@${name}.example.com`, ADMIN_PASSWORD)).body.result?.uid).toBe(2);
+
+      await act('restart');
+      await untilState(name, customer.accessToken, 'running');
+
+      expect((await test.http.post(`/api/v1/tenants/${name}/suspend`, undefined, { token: customer.accessToken })).status).toBe(403);
+      await act('suspend', operator.accessToken);
+      await untilState(name, customer.accessToken, 'suspended');
+      const suspendedPage = await hostRequest(port, tenantHost(name), 'GET', '/web/login');
+      expect(suspendedPage.text).toMatch(/suspended/i);
+      await act('resume', operator.accessToken);
+      await untilState(name, customer.accessToken, 'running');
+
+      await act('schedule-delete');
+      await untilState(name, customer.accessToken, 'scheduled_for_deletion');
+      const scheduled = await test.http.get(`/api/v1/tenants/${name}`, { token: customer.accessToken });
+      expect(new Date(scheduled.body.deleteAfter).getTime() - Date.now()).toBeGreaterThan(11.9 * 3600_000);
+      await act('cancel-delete');
+      await untilState(name, customer.accessToken, 'running');
+
+      await act('force-delete', operator.accessToken);
+      await untilState(name, operator.accessToken, 'deleted');
+      const admin = postgresAdminUrl();
+      await waitFor('database, role and filestore to be removed', async () => {
+        const client = new pg.Client({ connectionString: admin });
+        await client.connect();
+        try {
+          const db = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [`t_${name}`]);
+          const role = await client.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [`r_${name}`]);
+          const filestore = existsSync(join(test.config.dataDir, 'odoo', 'filestore', `t_${name}`));
+          return db.rowCount === 0 && role.rowCount === 0 && !filestore ? true : undefined;
+        } finally {
+          await client.end();
+        }
+      });
+      const gone = await hostRequest(port, tenantHost(name), 'GET', '/web/login');
+      expect(gone.status).toBe(404);
+      // The name is free again.
+      expect((await test.http.get(`/api/v1/tenant-names/${name}`, { token: customer.accessToken })).body.available).toBe(true);
+    });
+
+    it('keeps tenants apart: host A cannot open database B through /web, /jsonrpc or /xmlrpc; role A reaches only database A', async () => {
+      const customerA = await registerCustomer(test.http, 'iso-a');
+      const customerB = await registerCustomer(test.http, 'iso-b');
+      const a = `isoa${Date.now().toString(36)}`;
+      const b = `isob${Date.now().toString(36)}`;
+      await createTenant(customerA.accessToken, a);
+      await createTenant(customerB.accessToken, b);
+      await untilState(a, customerA.accessToken, 'running');
+      await untilState(b, customerB.accessToken, 'running');
+
+      // Customer A cannot even see tenant B.
+      expect((await test.http.get(`/api/v1/tenants/${b}`, { token: customerA.accessToken })).status).toBe(404);
+
+      const webLogin = await odooLogin(port, tenantHost(a), `t_${b}`, `admin@${b}.example.com`, ADMIN_PASSWORD);
+      expect(webLogin.body.result?.uid).toBeUndefined();
+
+      const jsonrpc = await hostRequest(port, tenantHost(a), 'POST', '/jsonrpc', {
+        jsonrpc: '2.0',
+        method: 'call',
+        id: 1,
+        params: { service: 'common', method: 'authenticate', args: [`t_${b}`, `admin@${b}.example.com`, ADMIN_PASSWORD, {}] },
+      });
+      expect(jsonrpc.status).toBe(403);
+      const ownJsonrpc = await hostRequest(port, tenantHost(a), 'POST', '/jsonrpc', {
+        jsonrpc: '2.0',
+        method: 'call',
+        id: 1,
+        params: { service: 'common', method: 'authenticate', args: [`t_${a}`, `admin@${a}.example.com`, ADMIN_PASSWORD, {}] },
+      });
+      expect(ownJsonrpc.status).toBe(200);
+      expect(ownJsonrpc.json().result).toBe(2);
+
+      const xml = (db: string) =>
+        `<?xml version="1.0"?><methodCall><methodName>authenticate</methodName><params><param><value><string>${db}</string></value></param><param><value><string>admin@${b}.example.com</string></value></param><param><value><string>${ADMIN_PASSWORD}</string></value></param><param><value><struct></struct></value></param></params></methodCall>`;
+      const xmlrpc = await hostRequest(port, tenantHost(a), 'POST', '/xmlrpc/2/common', xml(`t_${b}`));
+      expect(xmlrpc.status).toBe(403);
+      const dbList = await hostRequest(port, tenantHost(a), 'POST', '/jsonrpc', {
+        jsonrpc: '2.0',
+        method: 'call',
+        params: { service: 'db', method: 'list', args: [] },
+      });
+      expect(dbList.status).toBe(403);
+
+      // Role A: its own database yes; database B and the platform database no.
+      const rowA = await test.platform.database.db.selectFrom('tenants').selectAll().where('name', '=', a).executeTakeFirstOrThrow();
+      const { createSecretBox } = await import('../../src/secrets/index.js');
+      const password = createSecretBox(test.config.secretKey ?? '').decrypt(rowA.role_password_encrypted);
+      const roleUrl = (database: string) => {
+        const url = new URL(postgresAdminUrl());
+        url.username = rowA.role_name;
+        url.password = password;
+        url.pathname = `/${database}`;
+        return url.toString();
+      };
+      expect(await canConnect(roleUrl(`t_${a}`))).toBe(true);
+      expect(await canConnect(roleUrl(`t_${b}`))).toBe(false);
+      expect(await canConnect(roleUrl(test.database.name))).toBe(false);
+    });
+
+    it('refuses bad tenant requests with a 4xx naming the field and creates nothing', async () => {
+      const customer = await registerCustomer(test.http, 'badtenant');
+      const base = { name: 'goodname', plan: 'basic', template: 'blank', adminEmail: 'a@example.com', adminPassword: ADMIN_PASSWORD };
+      const cases: Array<[Record<string, unknown>, number, string]> = [
+        [{ ...base, name: 'ab' }, 400, 'name'],
+        [{ ...base, name: 'www' }, 400, 'name'],
+        [{ ...base, name: 'Bad_Name!' }, 400, 'name'],
+        [{ ...base, plan: 'gold' }, 400, 'plan'],
+        [{ ...base, template: 'nope' }, 400, 'template'],
+        [{ ...base, adminEmail: 'not-an-email' }, 400, 'adminEmail'],
+        [{ ...base, adminPassword: 'short' }, 400, 'adminPassword'],
+        [{ ...base, extra: 1 }, 400, 'extra'],
+      ];
+      for (const [body, status, field] of cases) {
+        const response = await test.http.post('/api/v1/tenants', body, { token: customer.accessToken });
+        expect(response.status, JSON.stringify(body)).toBe(status);
+        expect(response.body.field, JSON.stringify(body)).toBe(field);
+      }
+      const list = await test.http.get('/api/v1/tenants', { token: customer.accessToken });
+      expect(list.body).toEqual([]);
+      expect((await test.http.get('/api/v1/tenants/nosuchtenant', { token: customer.accessToken })).status).toBe(404);
+      expect((await test.http.post('/api/v1/tenants/nosuchtenant/stop', undefined, { token: customer.accessToken })).status).toBe(404);
+      const taken = `taken${Date.now().toString(36)}`;
+      await createTenant(customer.accessToken, taken);
+      const duplicate = await test.http.post('/api/v1/tenants', { ...base, name: taken }, { token: customer.accessToken });
+      expect(duplicate.status).toBe(409);
+      expect(duplicate.body.field).toBe('name');
+      await untilState(taken, customer.accessToken, 'running');
+    });
+
+    it('unknown hosts get a page that names no tenant', async () => {
+      const unknown = await hostRequest(port, tenantHost('nosuchtenant'), 'GET', '/web/login');
+      expect(unknown.status).toBe(404);
+      expect(unknown.text).not.toMatch(/t_|acme|iso/);
+    });
+
+    it('serves the platform itself on localhost and app.<base domain>', async () => {
+      expect((await hostRequest(port, `localhost:${port}`, 'GET', '/healthz')).status).toBe(200);
+      expect((await hostRequest(port, `app.lvh.me:${port}`, 'GET', '/api/v1/plans')).status).toBe(200);
+    });
+
+    void GOOD_PASSWORD;
+  });
+}

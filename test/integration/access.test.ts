@@ -1,0 +1,285 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fillPath, listOperations, type OpenApiDocument, type Operation, paramKey, problemDeviations } from '../helpers/openapi.js';
+import { createOperator, type HttpResponse, registerCustomer, startTestPlatform, type TestPlatform } from '../helpers/platform.js';
+
+/**
+ * Role enforcement on every route, driven by the published OpenAPI document: a route added later
+ * is walked automatically, and a route whose path parameter this file cannot fill fails the walk
+ * until the parameter table below says which resource it names.
+ */
+
+type Customer = Awaited<ReturnType<typeof registerCustomer>>;
+type CallerKind = 'anonymous' | 'other' | 'owner' | 'operator';
+
+let test: TestPlatform;
+let document: OpenApiDocument;
+let operations: Operation[];
+let owner: Customer;
+let other: Customer;
+let operator: Awaited<ReturnType<typeof createOperator>>;
+/** The owner's key that the walk targets through /api-keys/{id} (the owner's own pass revokes it). */
+let targetKey: { id: string; key: string };
+/** Credentials used as callers (never targeted). */
+const apiKeys: Record<'owner' | 'other' | 'operator', string> = { owner: '', other: '', operator: '' };
+
+/** Path parameter values by paramKey, and whether they name something the owner's account owns. */
+let paramValues: Record<string, string>;
+const ownerOwnedParams = new Set(['accounts/{id}', 'api-keys/{id}']);
+
+async function createKey(token: string, name: string): Promise<{ id: string; key: string }> {
+  const response = await test.http.post('/api/v1/api-keys', { name }, { token });
+  if (response.status !== 201) throw new Error(`could not create an API key: ${response.status} ${response.text}`);
+  return { id: response.body.id, key: response.body.key };
+}
+
+beforeAll(async () => {
+  test = await startTestPlatform();
+  const response = await test.http.get('/api/v1/openapi.json');
+  expect(response.status).toBe(200);
+  document = response.body;
+  operations = listOperations(document);
+  owner = await registerCustomer(test.http, 'owner');
+  other = await registerCustomer(test.http, 'other');
+  operator = await createOperator(test);
+  targetKey = await createKey(owner.accessToken, 'walk target');
+  apiKeys.owner = (await createKey(owner.accessToken, 'owner caller')).key;
+  apiKeys.other = (await createKey(other.accessToken, 'other caller')).key;
+  apiKeys.operator = (await createKey(operator.accessToken, 'operator caller')).key;
+  paramValues = {
+    'accounts/{id}': owner.accountId,
+    'api-keys/{id}': targetKey.id,
+    'plans/{code}': 'basic',
+  };
+});
+afterAll(async () => {
+  await test?.stop();
+});
+
+describe('the OpenAPI document declares access on every operation', () => {
+  it('lists the fixed routes and all three access levels', () => {
+    const keys = operations.map((o) => o.key);
+    for (const required of [
+      'POST /api/v1/auth/register',
+      'POST /api/v1/auth/login',
+      'GET /api/v1/me',
+      'GET /api/v1/plans',
+      'POST /api/v1/plans',
+    ]) {
+      expect(keys).toContain(required);
+    }
+    expect(new Set(operations.map((o) => o.operation['x-access']))).toEqual(new Set(['public', 'user', 'operator']));
+  });
+
+  it('gives every operation x-access, and security [] exactly for public ones', () => {
+    const wrong: string[] = [];
+    for (const { key, operation } of operations) {
+      const access = operation['x-access'];
+      if (access !== 'public' && access !== 'user' && access !== 'operator') wrong.push(`${key}: x-access ${String(access)}`);
+      const security = operation.security;
+      if (access === 'public' && !(Array.isArray(security) && security.length === 0))
+        wrong.push(`${key}: public but security ${JSON.stringify(security)}`);
+      if (access !== 'public' && !(Array.isArray(security) && security.length > 0))
+        wrong.push(`${key}: ${access} but security ${JSON.stringify(security)}`);
+    }
+    expect(wrong).toEqual([]);
+  });
+
+  it('has a test value for every path parameter (add new ones to the table in this file)', () => {
+    const missing = operations.flatMap((o) =>
+      o.pathParams
+        .map((name) => paramKey(o.path, name))
+        .filter((key) => !(key in paramValues))
+        .map((key) => `${o.key}: ${key}`),
+    );
+    expect(missing).toEqual([]);
+  });
+});
+
+/** Values under these keys anywhere in a response identify whose data it is. */
+const IDENTIFYING_KEYS = new Set(['id', 'accountId', 'userId', 'actorUserId', 'email', 'actorLabel']);
+
+function ownerIdentifiers(): Set<string> {
+  return new Set([owner.accountId, owner.userId, owner.email, targetKey.id]);
+}
+
+/** Paths in `value` where an identifying key holds one of the owner's identifiers. */
+function ownerDataIn(value: unknown, identifiers: Set<string>, path = '$'): string[] {
+  if (Array.isArray(value)) return value.flatMap((item, index) => ownerDataIn(item, identifiers, `${path}[${index}]`));
+  if (value === null || typeof value !== 'object') return [];
+  return Object.entries(value).flatMap(([key, child]) => {
+    const here = `${path}.${key}`;
+    const leak = IDENTIFYING_KEYS.has(key) && typeof child === 'string' && identifiers.has(child) ? [here] : [];
+    return [...leak, ...ownerDataIn(child, identifiers, here)];
+  });
+}
+
+function credentialFor(caller: { kind: CallerKind; via: 'token' | 'key' }): string | undefined {
+  if (caller.kind === 'anonymous') return undefined;
+  if (caller.via === 'key') return apiKeys[caller.kind];
+  return { owner: owner.accessToken, other: other.accessToken, operator: operator.accessToken }[caller.kind];
+}
+
+/** What the rules say about one answer; returns the violations. */
+function violations(kind: CallerKind, op: Operation, response: HttpResponse): string[] {
+  const access = op.operation['x-access'];
+  const status = response.status;
+  const found = problemDeviations(response);
+  const ownsParam = op.pathParams.some((name) => ownerOwnedParams.has(paramKey(op.path, name)));
+  switch (kind) {
+    case 'anonymous':
+      if (access === 'public' && (status === 401 || status === 403)) found.push(`public route refused anonymous with ${status}`);
+      if (access !== 'public') {
+        if (status !== 401) found.push(`expected 401, got ${status}`);
+        if (response.headers.get('www-authenticate') !== 'Bearer') found.push('401 without WWW-Authenticate: Bearer');
+      }
+      break;
+    case 'other':
+      if (status === 401) found.push('a valid customer credential was refused with 401');
+      if (access === 'operator' && status !== 403) found.push(`operator route: expected 403, got ${status}`);
+      if (access !== 'operator' && ownsParam && status !== 404 && status !== 403)
+        found.push(`owner's resource: expected 404 or 403, got ${status}`);
+      for (const leak of ownerDataIn(response.body, ownerIdentifiers())) found.push(`owner's data visible at ${leak}`);
+      break;
+    case 'owner':
+      if (status === 401) found.push('the owner was refused with 401');
+      if (access === 'operator' && status !== 403) found.push(`operator route: expected 403, got ${status}`);
+      if (access !== 'operator' && status === 403) found.push('the owner was refused with 403');
+      if (access !== 'operator' && op.method === 'GET' && (status < 200 || status > 299)) found.push(`GET expected 2xx, got ${status}`);
+      break;
+    case 'operator':
+      if (status === 401 || status === 403) found.push(`operator refused with ${status}`);
+      if (op.method === 'GET' && (status < 200 || status > 299)) found.push(`GET expected 2xx, got ${status}`);
+      break;
+  }
+  return found.map((v) => `${op.key} as ${kind}: ${v}`);
+}
+
+async function walk(caller: { kind: CallerKind; via: 'token' | 'key' }): Promise<string[]> {
+  const token = credentialFor(caller);
+  const found: string[] = [];
+  for (const op of operations) {
+    const response = await test.http.request(op.method, fillPath(op, paramValues), undefined, { token });
+    found.push(...violations(caller.kind, op, response));
+  }
+  return found;
+}
+
+// Tests in a file run in order: the other customer's attempts come before the owner's own calls
+// (which revoke the target key) and the operator's (which archive a plan).
+describe('walking every route of the document', () => {
+  const callers: Array<{ kind: CallerKind; via: 'token' | 'key' }> = [
+    { kind: 'anonymous', via: 'token' },
+    { kind: 'other', via: 'token' },
+    { kind: 'other', via: 'key' },
+    { kind: 'owner', via: 'token' },
+    { kind: 'owner', via: 'key' },
+    { kind: 'operator', via: 'token' },
+    { kind: 'operator', via: 'key' },
+  ];
+
+  it('the owner data the isolation checks look for exists and operators see it (control)', async () => {
+    const key = await test.http.get('/api/v1/me', { token: targetKey.key });
+    expect(key.status).toBe(200);
+    const accounts = await test.http.get('/api/v1/accounts?limit=500', { token: operator.accessToken });
+    expect(accounts.body.map((a: { id: string }) => a.id)).toContain(owner.accountId);
+    const users = await test.http.get('/api/v1/users?limit=500', { token: operator.accessToken });
+    expect(users.body.map((u: { id: string }) => u.id)).toContain(owner.userId);
+    const audit = await test.http.get('/api/v1/audit-log?limit=500', { token: operator.accessToken });
+    expect(ownerDataIn(audit.body, ownerIdentifiers()).length).toBeGreaterThan(0);
+    const keys = await test.http.get('/api/v1/api-keys', { token: owner.accessToken });
+    expect(ownerDataIn(keys.body, ownerIdentifiers())).toEqual([expect.stringMatching(/^\$\[\d\]\.id$/)]);
+    // The detector itself: the owner's own view of its account is full of its identifiers.
+    const account = await test.http.get(`/api/v1/accounts/${owner.accountId}`, { token: owner.accessToken });
+    expect(ownerDataIn(account.body, ownerIdentifiers())).toEqual(expect.arrayContaining(['$.id', '$.users[0].id', '$.users[0].email']));
+  });
+
+  for (const caller of callers) {
+    const label =
+      caller.kind === 'anonymous'
+        ? 'anonymous'
+        : `${caller.kind === 'other' ? 'a customer of another account' : caller.kind === 'owner' ? 'the owning customer' : 'an operator'} (${caller.via === 'key' ? 'API key' : 'access token'})`;
+    it(`calls every route as ${label}`, async () => {
+      expect(operations.length).toBeGreaterThan(10);
+      expect(await walk(caller)).toEqual([]);
+      if (caller.kind === 'other') {
+        // The attempt on DELETE /api-keys/{owner's key} changed nothing.
+        expect((await test.http.get('/api/v1/me', { token: targetKey.key })).status).toBe(200);
+      }
+    });
+  }
+
+  it("the owner's pass revoked the target key, which is now refused everywhere, public routes included", async () => {
+    const me = await test.http.get('/api/v1/me', { token: targetKey.key });
+    expect(me.status).toBe(401);
+    const plans = await test.http.get('/api/v1/plans', { token: targetKey.key });
+    expect(plans.status).toBe(401);
+    expect(plans.body.detail).toMatch(/API key/);
+  });
+});
+
+describe('authentication happens before anything else', () => {
+  it('answers 401 to anonymous calls with a malformed or invalid body, before parsing or validating it', async () => {
+    const checked: string[] = [];
+    const found: string[] = [];
+    for (const op of operations) {
+      if (op.operation['x-access'] === 'public' || op.method === 'GET') continue;
+      for (const raw of ['{bad', '{"unexpected": [1, 2, 3]}', '[]']) {
+        const response = await test.http.request(op.method, fillPath(op, paramValues), undefined, { raw });
+        checked.push(op.key);
+        if (response.status !== 401) found.push(`${op.key} with body ${raw}: ${response.status} ${response.text.slice(0, 120)}`);
+        found.push(...problemDeviations(response).map((d) => `${op.key}: ${d}`));
+      }
+    }
+    expect(checked).toContain('POST /api/v1/plans');
+    expect(checked).toContain('POST /api/v1/api-keys');
+    expect(found).toEqual([]);
+  });
+
+  it('answers 403 to a customer on operator routes whatever the body', async () => {
+    const found: string[] = [];
+    for (const op of operations) {
+      if (op.operation['x-access'] !== 'operator' || op.method === 'GET') continue;
+      const response = await test.http.request(op.method, fillPath(op, paramValues), undefined, { raw: '{bad', token: other.accessToken });
+      if (response.status !== 403) found.push(`${op.key}: ${response.status}`);
+    }
+    expect(found).toEqual([]);
+  });
+
+  it('refuses a garbage or malformed bearer credential with 401 even on public routes', async () => {
+    const cases: Array<Record<string, string>> = [
+      { authorization: 'Bearer garbage' },
+      { authorization: 'Bearer sk_not-a-real-api-key' },
+      { authorization: 'Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl' },
+      { authorization: 'Basic dXNlcjpwYXNz' },
+      { authorization: 'Bearer' },
+    ];
+    for (const headers of cases) {
+      for (const path of ['/api/v1/plans', '/api/v1/plans/basic']) {
+        const response = await test.http.get(path, { headers });
+        expect(response.status, `${headers.authorization} on ${path}`).toBe(401);
+        expect(problemDeviations(response)).toEqual([]);
+      }
+      const login = await test.http.post('/api/v1/auth/login', { email: owner.email, password: 'irrelevant' }, { headers });
+      expect(login.status).toBe(401);
+    }
+  });
+
+  it('treats a stale session cookie like no cookie on public routes, and as unauthenticated elsewhere', async () => {
+    const cookie = 'saas_session=ss_stale-or-forged-session-token';
+    expect((await test.http.get('/api/v1/plans', { headers: { cookie } })).status).toBe(200);
+    const me = await test.http.get('/api/v1/me', { headers: { cookie } });
+    expect(me.status).toBe(401);
+  });
+
+  it('does not let query filters widen a customer view of the audit log', async () => {
+    const byAccount = await test.http.get(`/api/v1/audit-log?accountId=${owner.accountId}`, { token: other.accessToken });
+    expect(byAccount.status).toBe(200);
+    expect(byAccount.body.length).toBeGreaterThan(0);
+    expect(byAccount.body.every((e: { accountId: string }) => e.accountId === other.accountId)).toBe(true);
+    const byActor = await test.http.get(`/api/v1/audit-log?actorUserId=${owner.userId}`, { token: other.accessToken });
+    expect(byActor.status).toBe(200);
+    expect(byActor.body).toEqual([]);
+    const asOperator = await test.http.get(`/api/v1/audit-log?actorUserId=${owner.userId}`, { token: operator.accessToken });
+    expect(asOperator.body.length).toBeGreaterThan(0);
+  });
+});

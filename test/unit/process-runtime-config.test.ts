@@ -1,0 +1,160 @@
+import { describe, expect, it } from 'vitest';
+import { renderOdooConfig } from '../../src/odoo/index.js';
+import type { TenantServeSpec } from '../../src/runtimes/index.js';
+import {
+  childEnvironment,
+  dedicatedConfig,
+  exactDatabaseFilter,
+  type PoolProcessSettings,
+  planMemoryLimits,
+  poolCronConfig,
+  poolWebConfig,
+} from '../../src/runtimes/process/index.js';
+import { POOL_DBFILTER } from '../../src/tenants/index.js';
+
+const MIB = 1024 * 1024;
+
+function poolSettings(overrides: Partial<PoolProcessSettings> = {}): PoolProcessSettings {
+  return {
+    credentials: { host: '127.0.0.1', port: 5433, user: 'p_pool_3f2a9c1e_1', password: 'pool-secret' },
+    httpInterface: '127.0.0.1',
+    httpPort: 20001,
+    geventPort: 20002,
+    workers: 2,
+    limitMemorySoftBytes: 2048 * MIB,
+    limitMemoryHardBytes: 2560 * MIB,
+    adminPassword: 'f'.repeat(48),
+    cronInWebProcess: false,
+    files: { dataDir: '/srv/odoo-data', logFile: '/srv/runtime/pool-3f2a9c1e-1/odoo.log', addonsPath: ['/opt/addons'] },
+    ...overrides,
+  };
+}
+
+const SPEC: TenantServeSpec = {
+  tenantId: 'a6f1c2d4-0000-4000-8000-000000000001',
+  tenantName: 'acme',
+  hostName: 'acme.example.com',
+  databaseName: 't_acme',
+  processStrategy: 'dedicated',
+  databaseServerId: 'server-1',
+  tenantRole: { host: '10.0.0.5', port: 5432, user: 'r_acme', password: 'tenant-secret' },
+  limits: { cpu: 1, memoryMiB: 1024 },
+  replicas: 1,
+};
+
+describe('pool web process configuration', () => {
+  const config = poolWebConfig(poolSettings());
+
+  it('serves the databases the request host selects, never lists them, behind the proxy', () => {
+    expect(config.dbfilter).toBe(POOL_DBFILTER);
+    expect(config.list_db).toBe(false);
+    expect(config.proxy_mode).toBe(true);
+    expect(config.db_name).toBeUndefined();
+  });
+
+  it("connects with the pool's own role", () => {
+    expect(config).toMatchObject({ db_host: '127.0.0.1', db_port: 5433, db_user: 'p_pool_3f2a9c1e_1', db_password: 'pool-secret' });
+  });
+
+  it('runs workers with a websocket port of its own, and leaves cron to the cron process', () => {
+    expect(config).toMatchObject({ workers: 2, http_port: 20001, gevent_port: 20002, http_interface: '127.0.0.1', max_cron_threads: 0 });
+  });
+
+  it("sets Odoo's memory limits in bytes, a private master password and the shared data_dir", () => {
+    expect(config.limit_memory_soft).toBe(2048 * MIB);
+    expect(config.limit_memory_hard).toBe(2560 * MIB);
+    expect(config.admin_passwd).toBe('f'.repeat(48));
+    expect(config.data_dir).toBe('/srv/odoo-data');
+    expect(config.logfile).toBe('/srv/runtime/pool-3f2a9c1e-1/odoo.log');
+    expect(config.addons_path).toEqual(['/opt/addons']);
+  });
+
+  it('renders to a file Odoo reads', () => {
+    const text = renderOdooConfig(config);
+    expect(text).toContain('dbfilter = ^t_%d$\n');
+    expect(text).toContain('list_db = False\n');
+    expect(text).toContain('proxy_mode = True\n');
+    expect(text).toContain('max_cron_threads = 0\n');
+  });
+
+  it('runs cron in the web process when there is no cron process', () => {
+    expect(poolWebConfig(poolSettings({ cronInWebProcess: true })).max_cron_threads).toBe(1);
+  });
+
+  it('in threaded mode writes no gevent port (the websocket is on the HTTP port)', () => {
+    const threaded = poolWebConfig(poolSettings({ workers: 0, geventPort: undefined }));
+    expect(threaded.workers).toBe(0);
+    expect(renderOdooConfig(threaded)).not.toContain('gevent_port');
+  });
+
+  it('refuses workers without a gevent port (Odoo would take 8072 and clash)', () => {
+    expect(() => poolWebConfig(poolSettings({ geventPort: undefined }))).toThrow(/gevent port/);
+  });
+});
+
+describe('pool cron process configuration', () => {
+  const config = poolCronConfig(poolSettings(), 20003);
+
+  it('has no HTTP service and one cron thread, for the same databases with the same role', () => {
+    expect(config).toMatchObject({ http_enable: false, max_cron_threads: 1, workers: 0, dbfilter: POOL_DBFILTER, list_db: false });
+    expect(config.db_user).toBe('p_pool_3f2a9c1e_1');
+    expect(config.gevent_port).toBeUndefined();
+  });
+
+  it('still names a port of its own, so it cannot clash on the default port', () => {
+    expect(config.http_port).toBe(20003);
+  });
+});
+
+describe('dedicated process configuration', () => {
+  const config = dedicatedConfig({
+    spec: SPEC,
+    httpInterface: '127.0.0.1',
+    httpPort: 20010,
+    workers: 0,
+    adminPassword: 'a'.repeat(48),
+    files: { dataDir: '/srv/odoo-data', logFile: '/srv/runtime/tenant-acme/odoo.log' },
+  });
+
+  it("serves exactly the tenant's database with the tenant's own role", () => {
+    expect(config).toMatchObject({ db_name: 't_acme', dbfilter: '^t_acme$', list_db: false, proxy_mode: true });
+    expect(config).toMatchObject({ db_host: '10.0.0.5', db_port: 5432, db_user: 'r_acme', db_password: 'tenant-secret' });
+  });
+
+  it("takes Odoo's memory limits from the plan (hard = plan, soft = 80 %) and runs its own cron", () => {
+    expect(config.limit_memory_hard).toBe(1024 * MIB);
+    expect(config.limit_memory_soft).toBe(Math.floor(1024 * MIB * 0.8));
+    expect(config.max_cron_threads).toBe(1);
+    expect(config.workers).toBe(0);
+    expect(config.addons_path).toBeUndefined();
+  });
+
+  it('escapes regex characters of the database name', () => {
+    expect(exactDatabaseFilter('t_my-shop')).toBe('^t_my\\-shop$');
+    expect(exactDatabaseFilter('a.b')).toBe('^a\\.b$');
+    expect(new RegExp(exactDatabaseFilter('t_my-shop')).test('t_my-shop')).toBe(true);
+    expect(new RegExp(exactDatabaseFilter('a.b')).test('axb')).toBe(false);
+  });
+
+  it('refuses a plan without memory', () => {
+    expect(() => planMemoryLimits(0)).toThrow(RangeError);
+    expect(planMemoryLimits(512)).toEqual({ hard: 512 * MIB, soft: Math.floor(512 * MIB * 0.8) });
+  });
+});
+
+describe('environment of Odoo processes', () => {
+  it("passes PATH, locale and Python settings on, and none of the platform's secrets", () => {
+    const env = childEnvironment(
+      {
+        PATH: '/usr/bin',
+        LANG: 'C.UTF-8',
+        LC_ALL: 'C.UTF-8',
+        PYTHONPATH: '/opt/odoo',
+        DATABASE_URL: 'postgres://x:y@h/db',
+        JWT_SECRET: 's',
+      },
+      { NODE: '/usr/local/bin/node' },
+    );
+    expect(env).toEqual({ PATH: '/usr/bin', LANG: 'C.UTF-8', LC_ALL: 'C.UTF-8', PYTHONPATH: '/opt/odoo', NODE: '/usr/local/bin/node' });
+  });
+});
