@@ -76,8 +76,8 @@ export function createTenantOperations(deps: ProvisioningDependencies) {
     await db.updateTable('tenants').set({ provisioning_step: name, updated_at: new Date() }).where('id', '=', tenant.id).execute();
     await recordTenantEvent(db, tenant.id, { type: 'step', step: name, message: `${name.replace('_', ' ')} done in ${Math.round(performance.now() - started)} ms` });
     if (deps.crashAfterStep === name) {
-      logger.fatal({ step: name }, 'SAAS_TEST_CRASH_AFTER_STEP: exiting on purpose');
-      process.exit(137);
+      logger.fatal({ step: name }, 'SAAS_TEST_CRASH_AFTER_STEP: killing this process on purpose');
+      process.kill(process.pid, 'SIGKILL');
     }
   }
 

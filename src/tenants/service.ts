@@ -239,8 +239,11 @@ export function createTenantService(deps: {
       }
       const now = new Date();
       const check = transition(tenant.state as TenantState, action, await transitionContext(db, tenant, now));
-      if (!check.ok && check.code !== 'missing_context') {
-        throw new ConflictError(`${check.reason} (current state: ${tenant.state})`, { details: { state: tenant.state } });
+      if (!check.ok) {
+        // missing_context: the history does not say what to retry or return to (e.g. a retry
+        // after a cancelled deletion of a failed tenant); the caller can start or delete it.
+        const hint = check.code === 'missing_context' ? ' Start or delete the tenant instead.' : '';
+        throw new ConflictError(`${check.reason}${hint} (current state: ${tenant.state})`, { details: { state: tenant.state } });
       }
       const extra: Record<string, unknown> = {};
       if (action === 'schedule_delete') extra.delete_after = new Date(now.getTime() + DELETION_GRACE_HOURS * 3600_000);

@@ -1,3 +1,4 @@
+import { postgresAdminUrl } from '../helpers/postgres.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fillPath, listOperations, type OpenApiDocument, type Operation, paramKey, problemDeviations } from '../helpers/openapi.js';
 import { createOperator, type HttpResponse, registerCustomer, startTestPlatform, type TestPlatform } from '../helpers/platform.js';
@@ -24,7 +25,7 @@ const apiKeys: Record<'owner' | 'other' | 'operator', string> = { owner: '', oth
 
 /** Path parameter values by paramKey, and whether they name something the owner's account owns. */
 let paramValues: Record<string, string>;
-const ownerOwnedParams = new Set(['accounts/{id}', 'api-keys/{id}']);
+const ownerOwnedParams = new Set(['accounts/{id}', 'api-keys/{id}', 'tenants/{name}', 'jobs/{id}']);
 
 async function createKey(token: string, name: string): Promise<{ id: string; key: string }> {
   const response = await test.http.post('/api/v1/api-keys', { name }, { token });
@@ -33,7 +34,7 @@ async function createKey(token: string, name: string): Promise<{ id: string; key
 }
 
 beforeAll(async () => {
-  test = await startTestPlatform();
+  test = await startTestPlatform({ TENANT_DATABASE_URL: postgresAdminUrl() });
   const response = await test.http.get('/api/v1/openapi.json');
   expect(response.status).toBe(200);
   document = response.body;
@@ -45,10 +46,37 @@ beforeAll(async () => {
   apiKeys.owner = (await createKey(owner.accessToken, 'owner caller')).key;
   apiKeys.other = (await createKey(other.accessToken, 'other caller')).key;
   apiKeys.operator = (await createKey(operator.accessToken, 'operator caller')).key;
+  // A tenant of the owner's account, written directly: this suite has no Odoo to provision one.
+  const ownerTenant = `owned${Date.now().toString(36)}`;
+  await test.platform.database.db
+    .insertInto('tenants')
+    .values({
+      name: ownerTenant,
+      account_id: owner.accountId,
+      plan_code: 'basic',
+      template_code: 'blank',
+      state: 'stopped',
+      database_name: `t_${ownerTenant}`,
+      role_name: `r_${ownerTenant}`,
+      role_password_encrypted: 'v1.unused',
+      process_strategy: 'pool',
+      admin_email: owner.email,
+      admin_login: owner.email,
+    })
+    .execute();
+  // A job of that tenant (it fails for want of Odoo, which does not matter here).
+  const started = await test.http.post(`/api/v1/tenants/${ownerTenant}/start`, undefined, { token: owner.accessToken });
+  if (started.status !== 202) throw new Error(`could not start the owner's tenant: ${started.text}`);
+  const servers = await test.http.get('/api/v1/database-servers', { token: operator.accessToken });
   paramValues = {
     'accounts/{id}': owner.accountId,
     'api-keys/{id}': targetKey.id,
     'plans/{code}': 'basic',
+    'tenants/{name}': ownerTenant,
+    'tenant-names/{name}': ownerTenant,
+    'templates/{code}': 'blank',
+    'database-servers/{id}': servers.body[0].id,
+    'jobs/{id}': started.body.jobId,
   };
 });
 afterAll(async () => {

@@ -10,6 +10,7 @@ import {
   problemDeviations,
   schemaTypes,
 } from '../helpers/openapi.js';
+import { postgresAdminUrl } from '../helpers/postgres.js';
 import {
   createOperator,
   GOOD_PASSWORD,
@@ -68,7 +69,48 @@ const sampleBodies: Record<string, () => Record<string, unknown>> = {
   'POST /api/v1/api-keys': () => ({ name: 'bad input key' }),
   'POST /api/v1/plans': () => planBody('bad-input-new'),
   'PUT /api/v1/plans/{code}': () => structuredClone(planUpdateBody),
+  'POST /api/v1/tenants': () => ({
+    name: 'badinputtenant',
+    plan: 'basic',
+    template: 'blank',
+    adminEmail: 'admin@example.com',
+    adminPassword: GOOD_PASSWORD,
+    accountId: sampleIds.accountId,
+  }),
+  'POST /api/v1/tenants/{name}/duplicate': () => ({ name: 'badinputcopy', adminPassword: GOOD_PASSWORD }),
+  'POST /api/v1/templates/{code}/build': () => ({ serverId: sampleIds.serverId }),
+  'POST /api/v1/database-servers': () => ({ name: 'bad-input-server', url: 'postgres://nobody:secret@127.0.0.1:1/postgres', kind: 'shared', capacity: 10 }),
+  'PATCH /api/v1/database-servers/{id}': () => ({ capacity: 60, status: 'active' }),
+  ...Object.fromEntries(
+    ['start', 'stop', 'restart', 'schedule-delete', 'cancel-delete', 'reactivate', 'retry', 'suspend', 'resume', 'terminate', 'force-delete'].map((action) => [
+      `POST /api/v1/tenants/{name}/${action}`,
+      () => ({ reason: 'bad input suite' }),
+    ]),
+  ),
 };
+
+/** Ids the sample bodies refer to, known once the platforms run. */
+const sampleIds = { accountId: '', serverId: '' };
+
+/** A tenant row written directly (this suite has no Odoo): the target of /tenants/{name} routes. */
+async function insertTenant(target: TestPlatform, accountId: string, name: string): Promise<void> {
+  await target.platform.database.db
+    .insertInto('tenants')
+    .values({
+      name,
+      account_id: accountId,
+      plan_code: 'basic',
+      template_code: 'blank',
+      state: 'stopped',
+      database_name: `t_${name}`,
+      role_name: `r_${name}`,
+      role_password_encrypted: 'v1.unused',
+      process_strategy: 'pool',
+      admin_email: 'admin@example.com',
+      admin_login: 'admin@example.com',
+    })
+    .execute();
+}
 
 function sampleFor(op: Operation): Record<string, unknown> {
   const sample = sampleBodies[op.key];
@@ -77,7 +119,10 @@ function sampleFor(op: Operation): Record<string, unknown> {
 }
 
 beforeAll(async () => {
-  [test, roomy] = await Promise.all([startTestPlatform(), startTestPlatform({ BODY_LIMIT_BYTES: String(1024 * 1024) })]);
+  [test, roomy] = await Promise.all([
+    startTestPlatform({ TENANT_DATABASE_URL: postgresAdminUrl() }),
+    startTestPlatform({ BODY_LIMIT_BYTES: String(1024 * 1024), TENANT_DATABASE_URL: postgresAdminUrl() }),
+  ]);
   const document: OpenApiDocument = (await test.http.get('/api/v1/openapi.json')).body;
   operations = listOperations(document);
   operatorToken = (await createOperator(test)).accessToken;
@@ -89,7 +134,25 @@ beforeAll(async () => {
     const created = await target.http.post('/api/v1/plans', planBody('bad-input-put'), { token });
     if (created.status !== 201) throw new Error(`could not create the plan: ${created.status} ${created.text}`);
   }
-  paramValues = { 'accounts/{id}': customer.accountId, 'api-keys/{id}': key.body.id, 'plans/{code}': 'bad-input-put' };
+  // Each platform registers its own default server row; the path walk targets `test`'s.
+  const servers = await test.http.get('/api/v1/database-servers', { token: operatorToken });
+  sampleIds.accountId = customer.accountId;
+  sampleIds.serverId = servers.body[0].id;
+  for (const target of [test, roomy]) {
+    const owner = target === test ? customer : await registerCustomer(roomy.http, 'params');
+    await insertTenant(target, owner.accountId, 'badinputtarget');
+  }
+  const job = await test.http.post('/api/v1/tenants/badinputtarget/start', undefined, { token: operatorToken });
+  paramValues = {
+    'accounts/{id}': customer.accountId,
+    'api-keys/{id}': key.body.id,
+    'plans/{code}': 'bad-input-put',
+    'tenants/{name}': 'badinputtarget',
+    'tenant-names/{name}': 'badinputtarget',
+    'templates/{code}': 'blank',
+    'database-servers/{id}': sampleIds.serverId,
+    'jobs/{id}': job.body.jobId,
+  };
 });
 afterAll(async () => {
   await Promise.all([test?.stop(), roomy?.stop()]);
@@ -474,6 +537,11 @@ describe('path parameters', () => {
           const raw = op.bodySchema ? JSON.stringify(sampleFor(op)) : undefined;
           const response = await test.http.request(op.method, path, undefined, { token: operatorToken, raw });
           const label = `${op.key} ${name}=${value.slice(0, 40)}`;
+          if (op.key === 'GET /api/v1/tenant-names/{name}' && response.status === 200) {
+            // The availability check answers any name with a verdict: an invalid one must be unavailable.
+            if (response.body.available !== (value === 'not-a-uuid')) found.push(`${label}: availability ${response.body.available}`);
+            continue;
+          }
           found.push(...expect4xx(label, response));
           if (response.body?.type === '/problems/validation' && response.body.field !== `params.${name}`) {
             found.push(`${label}: field ${response.body.field}, expected params.${name}`);

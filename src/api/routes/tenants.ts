@@ -65,6 +65,15 @@ export function registerTenantRoutes(api: Api, deps: Pick<ApiDependencies, 'tena
   const tags = ['tenants'];
   const { tenants } = deps;
 
+  // On /tenants/{name}/..., another account's tenant answers 404 before the body is even
+  // validated, so callers learn nothing about tenants that are not theirs.
+  api.addHook('preValidation', async (request) => {
+    const url = request.routeOptions.url ?? '';
+    const name = (request.params as { name?: unknown } | undefined)?.name;
+    if (!url.includes('/tenants/:name') || typeof name !== 'string' || !request.principal) return;
+    if (request.principal.role !== 'operator') await tenants.visibleRow(request.principal, name);
+  });
+
   api.post(
     '/tenants',
     routeOptions('user', {
