@@ -30,6 +30,15 @@ export interface JobRecord {
   completedOn: Date | null;
 }
 
+export const JOB_STATES = ['created', 'retry', 'active', 'completed', 'cancelled', 'failed'] as const;
+export type JobState = (typeof JOB_STATES)[number];
+
+export interface JobListQuery {
+  state?: JobState | undefined;
+  queue?: string | undefined;
+  limit?: number | undefined;
+}
+
 export type JobQueue = ReturnType<typeof createJobQueue>;
 
 export function createJobQueue(options: { connectionString: string; logger: Logger; superviseIntervalSeconds?: number }) {
@@ -113,6 +122,36 @@ export function createJobQueue(options: { connectionString: string; logger: Logg
         completedOn: Date | null;
       };
       return { id: j.id, queue, state: j.state, data: j.data, output: j.output, retryCount: j.retryCount, createdOn: j.createdOn, startedOn: j.startedOn, completedOn: j.completedOn };
+    },
+
+    /**
+     * Recent jobs of every queue, newest first (the operator console's job list). pg-boss has no
+     * cross-queue listing, so this reads its job table (partitioned by queue) directly.
+     */
+    async list(query: JobListQuery = {}): Promise<JobRecord[]> {
+      const values: unknown[] = [];
+      const where = ["name NOT LIKE '\\_\\_pgboss%'"];
+      if (query.state) {
+        values.push(query.state);
+        where.push(`state::text = $${values.length}`);
+      }
+      if (query.queue) {
+        values.push(query.queue);
+        where.push(`name = $${values.length}`);
+      }
+      values.push(Math.min(Math.max(query.limit ?? 50, 1), 500));
+      const { rows } = await boss.getDb().executeSql(
+        `SELECT id, name AS queue, state::text AS state, data, output, retry_count AS "retryCount",
+                created_on AS "createdOn", started_on AS "startedOn", completed_on AS "completedOn"
+           FROM pgboss.job WHERE ${where.join(' AND ')} ORDER BY created_on DESC, id LIMIT $${values.length}`,
+        values,
+      );
+      return (rows as JobRecord[]).map((row) => ({
+        ...row,
+        createdOn: new Date(row.createdOn),
+        startedOn: row.startedOn ? new Date(row.startedOn) : null,
+        completedOn: row.completedOn ? new Date(row.completedOn) : null,
+      }));
     },
 
     queues(): string[] {

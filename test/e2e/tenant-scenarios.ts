@@ -285,6 +285,39 @@ export function defineTenantScenarios(label: string, odooBin: string, options: {
       await untilState(taken, customer.accessToken, 'running');
     });
 
+    it('serves a standard tenant with its own Odoo process and a premium tenant on its own PostgreSQL server', async () => {
+      const customer = await registerCustomer(test.http, 'dedicated');
+      const standard = `std${Date.now().toString(36)}`;
+      const premium = `prem${Date.now().toString(36)}`;
+      await createTenant(customer.accessToken, standard, 'standard');
+      await createTenant(customer.accessToken, premium, 'premium');
+      await untilState(standard, customer.accessToken, 'running', 120_000);
+      await untilState(premium, customer.accessToken, 'running', 120_000);
+      for (const name of [standard, premium]) {
+        const login = await odooLogin(port, tenantHost(name), `t_${name}`, `admin@${name}.example.com`, ADMIN_PASSWORD);
+        expect(login.body.result?.uid, name).toBe(2);
+      }
+      const standardView = (await test.http.get(`/api/v1/tenants/${standard}`, { token: customer.accessToken })).body;
+      const premiumView = (await test.http.get(`/api/v1/tenants/${premium}`, { token: customer.accessToken })).body;
+      expect(standardView.processStrategy).toBe('dedicated');
+      const servers = (await test.http.get('/api/v1/database-servers', { token: operator.accessToken })).body as Array<{ id: string; kind: string; isDefault: boolean }>;
+      expect(servers.find((s) => s.id === standardView.databaseServerId)?.isDefault).toBe(true);
+      const dedicatedServer = servers.find((s) => s.id === premiumView.databaseServerId);
+      expect(dedicatedServer?.kind).toBe('dedicated');
+
+      const logs = await test.http.get(`/api/v1/tenants/${standard}/logs?lines=50`, { token: customer.accessToken });
+      expect(logs.status).toBe(200);
+      expect(logs.body.lines.length).toBeGreaterThan(0);
+
+      // Deleting the premium tenant removes its dedicated server too.
+      expect((await test.http.post(`/api/v1/tenants/${premium}/force-delete`, undefined, { token: operator.accessToken })).status).toBe(202);
+      await untilState(premium, operator.accessToken, 'deleted');
+      await waitFor('the dedicated server to be removed', async () => {
+        const after = (await test.http.get('/api/v1/database-servers', { token: operator.accessToken })).body as Array<{ id: string }>;
+        return after.some((s) => s.id === dedicatedServer?.id) ? undefined : true;
+      });
+    }, 240_000);
+
     it('unknown hosts get a page that names no tenant', async () => {
       const unknown = await hostRequest(port, tenantHost('nosuchtenant'), 'GET', '/web/login');
       expect(unknown.status).toBe(404);

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Config, loadConfig } from '../../src/config/index.js';
@@ -22,6 +22,8 @@ export interface TestPlatform {
 export async function startTestPlatform(env: Record<string, string> = {}): Promise<TestPlatform> {
   const database = await createTestDatabase('platform');
   const dataDir = mkdtempSync(join(tmpdir(), 'saas-test-data-'));
+  // Dedicated PostgreSQL servers run as the postgres user when tests run as root: let it walk in.
+  chmodSync(dataDir, 0o755);
   const config: Config = {
     ...loadConfig({
       DATA_DIR: dataDir,

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { NotFoundError } from '../../errors/index.js';
+import { JOB_STATES, type JobRecord } from '../../jobs/index.js';
 import { type Api, principalOf, routeOptions } from '../route.js';
 import type { ApiDependencies } from '../server.js';
 
@@ -14,6 +15,18 @@ const jobSchema = z.object({
   tenant: z.string().nullable(),
 });
 
+const jobListItemSchema = jobSchema.extend({ error: z.string().nullable().describe('why a failed job failed (its last error)') });
+
+/** pg-boss keeps a failed job's error in its output: `{ message, stack }` or a plain value. */
+function jobError(job: JobRecord): string | null {
+  if (job.state !== 'failed' && job.state !== 'retry') return null;
+  const output = job.output as { message?: unknown } | string | null | undefined;
+  if (output === null || output === undefined) return null;
+  if (typeof output === 'string') return output.slice(0, 2000);
+  return typeof output.message === 'string' ? output.message.slice(0, 2000) : JSON.stringify(output).slice(0, 2000);
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const jobIdParams = z.object({ id: z.string().regex(/^[0-9a-f-]{36}$/i, 'must be a job id (UUID)') }).strict();
 
 export function registerJobRoutes(api: Api, deps: Pick<ApiDependencies, 'jobs' | 'tenants'>): void {
@@ -26,6 +39,45 @@ export function registerJobRoutes(api: Api, deps: Pick<ApiDependencies, 'jobs' |
     }
     throw new NotFoundError('Job', { field: 'id' });
   }
+
+  api.get(
+    '/jobs',
+    routeOptions('operator', {
+      summary: 'Recent durable jobs of every queue, newest first (filter by state and queue)',
+      tags,
+      querystring: z
+        .object({
+          state: z.enum(JOB_STATES).optional(),
+          queue: z.string().min(1).max(100).optional(),
+          limit: z.coerce.number().int().min(1).max(500).default(50),
+        })
+        .strict(),
+      response: { 200: z.array(jobListItemSchema) },
+    }),
+    async (request) => {
+      const jobs = await deps.jobs.list(request.query);
+      const tenantIds = [...new Set(jobs.map((job) => (job.data as { tenantId?: unknown } | null)?.tenantId).filter((id): id is string => typeof id === 'string' && UUID.test(id)))];
+      const names = new Map<string, string>();
+      for (const id of tenantIds) {
+        const row = await deps.tenants.rowById(id);
+        if (row) names.set(id, row.name);
+      }
+      return jobs.map((job) => {
+        const tenantId = (job.data as { tenantId?: unknown } | null)?.tenantId;
+        return {
+          id: job.id,
+          queue: job.queue,
+          state: job.state,
+          retryCount: job.retryCount,
+          createdOn: job.createdOn.toISOString(),
+          startedOn: job.startedOn?.toISOString() ?? null,
+          completedOn: job.completedOn?.toISOString() ?? null,
+          tenant: typeof tenantId === 'string' ? (names.get(tenantId) ?? null) : null,
+          error: jobError(job),
+        };
+      });
+    },
+  );
 
   api.get(
     '/jobs/:id',
