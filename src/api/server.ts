@@ -38,6 +38,7 @@ import { registerDatabaseServerRoutes } from './routes/database-servers.js';
 import { registerJobRoutes } from './routes/jobs.js';
 import { registerTemplateRoutes } from './routes/templates.js';
 import { registerTenantRoutes } from './routes/tenants.js';
+import { registerStaticRoutes } from './static.js';
 import { installTextGuard, storableText } from './text-guard.js';
 
 export const SESSION_COOKIE = 'saas_session';
@@ -185,6 +186,8 @@ export async function buildApiServer(deps: ApiDependencies): Promise<Api> {
     },
     { prefix: '/api/v1' },
   );
+  // The dashboard (web/dist) at / with SPA fallback; API paths keep their problem+json 404s.
+  registerStaticRoutes(app);
   return app;
 }
 
