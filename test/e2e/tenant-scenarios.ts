@@ -1,8 +1,10 @@
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { followEvents } from '../../src/cli/events.js';
+import { runCli } from '../helpers/cli.js';
 import { hostRequest, odooLogin, waitFor } from '../helpers/gateway-client.js';
 import { createOperator, GOOD_PASSWORD, registerCustomer, startTestPlatform, type TestPlatform } from '../helpers/platform.js';
 import { postgresAdminUrl } from '../helpers/postgres.js';
@@ -316,6 +318,34 @@ export function defineTenantScenarios(label: string, odooBin: string, options: {
         const after = (await test.http.get('/api/v1/database-servers', { token: operator.accessToken })).body as Array<{ id: string }>;
         return after.some((s) => s.id === dedicatedServer?.id) ? undefined : true;
       });
+    }, 240_000);
+
+    it('drives tenants from the CLI: create follows the events stream, list, stop, show', async () => {
+      const customer = await registerCustomer(test.http, 'cli');
+      const dir = mkdtempSync(join(tmpdir(), 'saasctl-'));
+      const env = { SAASCTL_CONFIG: join(dir, 'credentials.json') };
+      try {
+        const login = await runCli(['--url', test.url, 'login', '--email', customer.email, '--password-stdin'], { env, input: GOOD_PASSWORD });
+        expect(login.code, login.stderr).toBe(0);
+        const name = `cli${Date.now().toString(36)}`;
+        const created = await runCli(
+          ['tenant', 'create', name, '--plan', 'basic', '--template', 'blank', '--admin-email', `admin@${name}.example.com`, '--admin-password-stdin', '--json'],
+          { env, input: ADMIN_PASSWORD, timeoutMs: 120_000 },
+        );
+        expect(created.code, created.stderr).toBe(0);
+        expect(JSON.parse(created.stdout)).toMatchObject({ name, state: 'running' });
+        const list = await runCli(['tenant', 'list', '--json'], { env });
+        expect(JSON.parse(list.stdout).map((t: { name: string }) => t.name)).toContain(name);
+        const stopped = await runCli(['tenant', 'stop', name, '--json'], { env, timeoutMs: 120_000 });
+        expect(JSON.parse(stopped.stdout).state).toBe('stopped');
+        const refused = await runCli(['tenant', 'stop', name], { env });
+        expect(refused.code).not.toBe(0);
+        expect(refused.stderr).toMatch(/stopped/);
+        const table = await runCli(['tenant', 'list'], { env });
+        expect(table.stdout).toMatch(new RegExp(`${name}\\s+stopped`));
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     }, 240_000);
 
     it('unknown hosts get a page that names no tenant', async () => {
