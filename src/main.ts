@@ -30,6 +30,8 @@ export interface Platform {
   url: string | undefined;
   /** Where the gateway listens when it has a port of its own. */
   gatewayUrl: string | undefined;
+  /** Runs the lifecycle timers now (as the scheduled job does), with `now` for tests. */
+  sweepLifecycle(now?: Date): Promise<{ terminated: number; deleted: number }>;
   stop(): Promise<void>;
 }
 
@@ -139,6 +141,7 @@ export async function startPlatform(config: Config, options: { logger?: Logger; 
     audit: createAuditLog({ db }),
     metrics,
     tenants,
+    tenantUsage: (id) => operations.usage(id),
     templates,
     servers,
     jobs,
@@ -202,6 +205,7 @@ export async function startPlatform(config: Config, options: { logger?: Logger; 
     runtime,
     url,
     gatewayUrl,
+    sweepLifecycle: (now) => sweep.sweep(now),
     stop() {
       stopping ??= (async () => {
         clearInterval(pruneTimer);

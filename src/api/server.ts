@@ -52,6 +52,7 @@ export interface ApiDependencies {
   audit: AuditLog;
   metrics: Metrics;
   tenants: TenantService;
+  tenantUsage: (tenantId: string) => Promise<{ odooUsers: number | null; databaseBytes: number | null; filestoreBytes: number }>;
   templates: TemplateService;
   servers: DatabaseServerRegistry;
   jobs: JobQueue;

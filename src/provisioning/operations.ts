@@ -7,6 +7,8 @@ import {
   applyTenantIdentity,
   authenticateSession,
   copyFilestore,
+  countActiveInternalUsers,
+  filestoreSize,
   hashOdooPassword,
   neutraliseDatabase,
   type OdooInstallation,
@@ -349,6 +351,24 @@ export function createTenantOperations(deps: ProvisioningDependencies) {
       const jobId = await deps.jobs.send<TenantOperationJob>(TENANT_OPS_QUEUE, { tenantId, operation }, { key: tenantId });
       await db.updateTable('tenants').set({ job_id: jobId }).where('id', '=', tenantId).execute();
       return jobId;
+    },
+
+    /**
+     * What a tenant uses against its plan's limits: active internal Odoo users (what plans count),
+     * database size and filestore size.
+     */
+    async usage(tenantId: string): Promise<{ odooUsers: number | null; databaseBytes: number | null; filestoreBytes: number }> {
+      const tenant = await load(tenantId);
+      if (!tenant) throw new Error('no such tenant');
+      const filestoreBytes = await filestoreSize(deps.odooDataDir, tenant.database_name);
+      if (!tenant.server_id) return { odooUsers: null, databaseBytes: null, filestoreBytes };
+      const ops = await servers.operations(tenant.server_id);
+      if (!(await ops.databaseExists(tenant.database_name))) return { odooUsers: null, databaseBytes: null, filestoreBytes };
+      const [databaseBytes, odooUsers] = await Promise.all([
+        ops.databaseSize(tenant.database_name),
+        ops.withDatabase(tenant.database_name, (client) => countActiveInternalUsers(client)),
+      ]);
+      return { odooUsers, databaseBytes, filestoreBytes };
     },
 
     /** The serve spec of every tenant that should be served (runtime restore after a restart). */

@@ -25,7 +25,7 @@ export function createLifecycleSweep(deps: { db: Db; jobs: JobQueue; operations:
       .where('state_changed_at', '<=', new Date(now.getTime() - DELETION_GRACE_MS))
       .execute();
     for (const { id } of dueForTermination) {
-      await changeTenantState(db, id, 'deletion_grace_expired', { reason: '12-hour cancellation period over', extra: { terminated_at: now } });
+      await changeTenantState(db, id, 'deletion_grace_expired', { reason: '12-hour cancellation period over', extra: { terminated_at: now }, now });
       terminated++;
     }
     const dueForDeletion = await db
@@ -35,7 +35,7 @@ export function createLifecycleSweep(deps: { db: Db; jobs: JobQueue; operations:
       .where('terminated_at', '<=', new Date(now.getTime() - TERMINATED_RETENTION_MS))
       .execute();
     for (const { id } of dueForDeletion) {
-      await changeTenantState(db, id, 'retention_expired', { reason: '30-day retention over' });
+      await changeTenantState(db, id, 'retention_expired', { reason: '30-day retention over', now });
       await deps.operations.enqueue(id, 'deprovision');
       deleted++;
     }

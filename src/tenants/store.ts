@@ -84,12 +84,13 @@ export async function changeTenantState(
   db: Db,
   tenantId: string,
   action: TenantAction,
-  options: { actorUserId?: string | null; reason?: string; extra?: Partial<Record<keyof TenantRow, unknown>> } = {},
+  options: { actorUserId?: string | null; reason?: string; extra?: Partial<Record<keyof TenantRow, unknown>>; now?: Date } = {},
 ): Promise<TenantRow> {
   return db.transaction().execute(async (trx) => {
     const tenant = await trx.selectFrom('tenants').selectAll().where('id', '=', tenantId).forUpdate().executeTakeFirst();
     if (!tenant) throw new NotFoundError('Tenant');
-    const now = new Date();
+    // `now` is the caller's clock for the time-window rules (the lifecycle sweep passes its own).
+    const now = options.now ?? new Date();
     const next = requireTransition(tenant.state as TenantState, action, await transitionContext(trx, tenant, now));
     const updated = await trx
       .updateTable('tenants')

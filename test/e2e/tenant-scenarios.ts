@@ -348,6 +348,84 @@ export function defineTenantScenarios(label: string, odooBin: string, options: {
       }
     }, 240_000);
 
+    it('makes a neutralised staging copy with its own identity, and reports usage', async () => {
+      const customer = await registerCustomer(test.http, 'dup');
+      const source = `src${Date.now().toString(36)}`;
+      const copy = `${source}-staging`;
+      await createTenant(customer.accessToken, source);
+      await untilState(source, customer.accessToken, 'running');
+      const usage = await test.http.get(`/api/v1/tenants/${source}/usage`, { token: customer.accessToken });
+      expect(usage.status).toBe(200);
+      expect(usage.body.odooUsers).toBe(1);
+      expect(usage.body.databaseBytes).toBeGreaterThan(1_000_000);
+      expect(usage.body.limits).toEqual({ odooUsers: 3, storageBytes: 5 * 1024 ** 3 });
+
+      const requested = await test.http.post(`/api/v1/tenants/${source}/duplicate`, { name: copy, adminPassword: 'Staging-Pass-22' }, { token: customer.accessToken });
+      expect(requested.status, requested.text).toBe(202);
+      await untilState(copy, customer.accessToken, 'running', 120_000);
+      const view = (await test.http.get(`/api/v1/tenants/${copy}`, { token: customer.accessToken })).body;
+      expect(view.duplicateOf).toBeTruthy();
+      const login = await odooLogin(port, tenantHost(copy), `t_${copy}`, `admin@${source}.example.com`, 'Staging-Pass-22');
+      expect(login.body.result?.uid).toBe(2);
+      // The source keeps working, with its own password.
+      expect((await odooLogin(port, tenantHost(source), `t_${source}`, `admin@${source}.example.com`, ADMIN_PASSWORD)).body.result?.uid).toBe(2);
+      const params = async (database: string) => {
+        const url = new URL(postgresAdminUrl());
+        url.pathname = `/${database}`;
+        const client = new pg.Client({ connectionString: url.toString() });
+        await client.connect();
+        try {
+          const rows = (await client.query<{ key: string; value: string }>('SELECT key, value FROM ir_config_parameter')).rows;
+          return Object.fromEntries(rows.map((r) => [r.key, r.value]));
+        } finally {
+          await client.end();
+        }
+      };
+      const [sourceParams, copyParams] = await Promise.all([params(`t_${source}`), params(`t_${copy}`)]);
+      expect(copyParams['database.is_neutralized']).toMatch(/true/i);
+      expect(sourceParams['database.is_neutralized']).toBeUndefined();
+      expect(copyParams['database.uuid']).not.toBe(sourceParams['database.uuid']);
+      expect(copyParams['web.base.url']).toContain(copy);
+      expect(copyParams['web.base.url.freeze']).toBe('True');
+    }, 240_000);
+
+    it('soft delete: terminated after 12 h, reactivatable, deleted with its data after 30 days (lifecycle sweep)', async () => {
+      const customer = await registerCustomer(test.http, 'sweep');
+      const name = `sweep${Date.now().toString(36)}`;
+      await createTenant(customer.accessToken, name);
+      await untilState(name, customer.accessToken, 'running');
+      const hour = 3600_000;
+      expect((await test.http.post(`/api/v1/tenants/${name}/schedule-delete`, undefined, { token: customer.accessToken })).status).toBe(202);
+      await untilState(name, customer.accessToken, 'scheduled_for_deletion');
+      // Not yet: the 12 hours are not over.
+      await test.platform.sweepLifecycle(new Date(Date.now() + 11 * hour));
+      expect((await test.http.get(`/api/v1/tenants/${name}`, { token: customer.accessToken })).body.state).toBe('scheduled_for_deletion');
+      await test.platform.sweepLifecycle(new Date(Date.now() + 13 * hour));
+      const terminated = (await test.http.get(`/api/v1/tenants/${name}`, { token: customer.accessToken })).body;
+      expect(terminated.state).toBe('terminated');
+      expect(terminated.allowedActions).toContain('reactivate');
+      expect((await test.http.post(`/api/v1/tenants/${name}/reactivate`, undefined, { token: customer.accessToken })).status).toBe(202);
+      await untilState(name, customer.accessToken, 'running');
+      expect((await odooLogin(port, tenantHost(name), `t_${name}`, `admin@${name}.example.com`, ADMIN_PASSWORD)).body.result?.uid).toBe(2);
+
+      await test.http.post(`/api/v1/tenants/${name}/schedule-delete`, undefined, { token: customer.accessToken });
+      await untilState(name, customer.accessToken, 'scheduled_for_deletion');
+      await test.platform.sweepLifecycle(new Date(Date.now() + 13 * hour));
+      await test.platform.sweepLifecycle(new Date(Date.now() + 13 * hour + 29 * 24 * hour));
+      expect((await test.http.get(`/api/v1/tenants/${name}`, { token: customer.accessToken })).body.state).toBe('terminated');
+      await test.platform.sweepLifecycle(new Date(Date.now() + 13 * hour + 31 * 24 * hour));
+      await untilState(name, customer.accessToken, 'deleted');
+      await waitFor('the database to be dropped', async () => {
+        const client = new pg.Client({ connectionString: postgresAdminUrl() });
+        await client.connect();
+        try {
+          return (await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [`t_${name}`])).rowCount === 0 ? true : undefined;
+        } finally {
+          await client.end();
+        }
+      });
+    }, 240_000);
+
     it('unknown hosts get a page that names no tenant', async () => {
       const unknown = await hostRequest(port, tenantHost('nosuchtenant'), 'GET', '/web/login');
       expect(unknown.status).toBe(404);

@@ -61,7 +61,7 @@ const ACTION_ROUTES: Array<{ segment: string; action: TenantRequest; access: 'us
   { segment: 'force-delete', action: 'force_delete', access: 'operator', summary: 'Delete at once: database, role, filestore and processes' },
 ];
 
-export function registerTenantRoutes(api: Api, deps: Pick<ApiDependencies, 'tenants' | 'runtime' | 'notifications'>): void {
+export function registerTenantRoutes(api: Api, deps: Pick<ApiDependencies, 'tenants' | 'runtime' | 'notifications' | 'tenantUsage' | 'plans'>): void {
   const tags = ['tenants'];
   const { tenants } = deps;
 
@@ -185,6 +185,28 @@ export function registerTenantRoutes(api: Api, deps: Pick<ApiDependencies, 'tena
       const lastEventId = Number(request.headers['last-event-id'] ?? request.query.after ?? 0) || 0;
       streamTenantEvents({ request, reply, principal, tenant: row, afterId: lastEventId, tenants, notifications: deps.notifications });
       return reply;
+    },
+  );
+
+  api.get(
+    '/tenants/:name/usage',
+    routeOptions('user', {
+      summary: 'What the tenant uses against its plan: active internal Odoo users, database and filestore size',
+      tags,
+      params: nameParams,
+      response: {
+        200: z.object({
+          odooUsers: z.number().nullable(),
+          databaseBytes: z.number().nullable(),
+          filestoreBytes: z.number(),
+          limits: z.object({ odooUsers: z.number(), storageBytes: z.number() }),
+        }),
+      },
+    }),
+    async (request) => {
+      const row = await tenants.visibleRow(principalOf(request), request.params.name);
+      const [usage, plan] = await Promise.all([deps.tenantUsage(row.id), deps.plans.get(row.plan_code)]);
+      return { ...usage, limits: { odooUsers: plan.limits.odooUsers, storageBytes: plan.limits.storageGiB * 1024 ** 3 } };
     },
   );
 
