@@ -44,7 +44,9 @@ ensure_npm_packages() {
   local stamp="$ROOT/node_modules/.install-stamp"
   if [ ! -f "$stamp" ] || [ "$ROOT/package-lock.json" -nt "$stamp" ]; then
     log "installing npm packages"
-    (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error)
+    # npm ci refuses a lock file that lacks other platforms' optional packages (some npm 11
+    # releases leave them out); npm install then installs the same locked versions.
+    (cd "$ROOT" && { npm ci --no-audit --no-fund --loglevel=error 2>/dev/null || npm install --no-save --no-audit --no-fund --loglevel=error; })
     touch "$stamp"
   fi
 }
