@@ -111,7 +111,23 @@ export async function warmWebAssets(
   const log = createWriteStream(options.logFile, { flags: 'a' });
   const child = spawn(
     odoo.bin,
-    ['-c', input.configFile, '-d', input.database, '--db-filter', `^${input.database}$`, '--http-port', String(input.port), '--max-cron-threads', '0', '--workers', '0'],
+    [
+      '-c',
+      input.configFile,
+      '-d',
+      input.database,
+      '--db-filter',
+      `^${input.database}$`,
+      // Odoo binds every interface unless told otherwise.
+      '--http-interface',
+      '127.0.0.1',
+      '--http-port',
+      String(input.port),
+      '--max-cron-threads',
+      '0',
+      '--workers',
+      '0',
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'], env: options.env ?? process.env },
   );
   child.stdout.pipe(log, { end: false });
