@@ -125,6 +125,19 @@ async function main(): Promise<void> {
     );
     report(`${concurrency} at a time`, parallelTimes, performance.now() - parallelStart);
 
+    // Where the time goes: each provisioning step records "<step> done in N ms" on the timeline.
+    const stepTimes = new Map<string, number[]>();
+    for (const tenant of (await json<Array<{ name: string }>>(base, 'GET', '/api/v1/tenants?limit=500', undefined, token)).body) {
+      const events = await json<Array<{ type: string; step: string | null; message: string | null }>>(base, 'GET', `/api/v1/tenants/${tenant.name}/events`, undefined, token);
+      for (const event of events.body) {
+        const ms = /done in (\d+) ms/.exec(event.message ?? '')?.[1];
+        if (event.type === 'step' && event.step && ms) stepTimes.set(event.step, [...(stepTimes.get(event.step) ?? []), Number(ms)]);
+      }
+    }
+    console.log(
+      `step medians: ${[...stepTimes].map(([step, times]) => `${step} ${percentile([...times].sort((a, b) => a - b), 50)} ms`).join(', ')}`,
+    );
+
     // Memory of the pool serving these tenants (web + cron processes, RSS with children).
     const tenants = await json<Array<{ id: string; processStrategy: string }>>(base, 'GET', '/api/v1/tenants?limit=500', undefined, token);
     const poolTenants = tenants.body.filter((t) => t.processStrategy === 'pool');

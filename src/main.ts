@@ -15,7 +15,7 @@ import { createMailer } from './notifications/index.js';
 import { findOdoo } from './odoo/index.js';
 import { createPlanService } from './plans/index.js';
 import { createDatabaseServerRegistry } from './postgres/index.js';
-import { createLifecycleSweep, createPoolAccess, createTenantOperations } from './provisioning/index.js';
+import { createLifecycleSweep, createPoolAccess, createSpareDatabases, createTenantOperations, type SpareDatabases } from './provisioning/index.js';
 import type { Runtime } from './runtimes/index.js';
 import { createProcessRuntime } from './runtimes/process/index.js';
 import { createSecretBox } from './secrets/index.js';
@@ -76,9 +76,22 @@ export async function startPlatform(config: Config, options: { logger?: Logger; 
   const odoo = findOdoo({ ...process.env, ...(config.odooBin ? { ODOO_BIN: config.odooBin } : {}) });
   if (odoo && config.odooAddonsPath) odoo.addonsPath = config.odooAddonsPath;
   const odooDataDir = join(config.dataDir, 'odoo');
-  const templates = createTemplateService({ db, jobs, servers, odoo, odooDataDir, logDir: join(config.dataDir, 'logs'), logger });
+  let sparesRef: SpareDatabases | undefined;
+  const templates = createTemplateService({
+    db,
+    jobs,
+    servers,
+    odoo,
+    odooDataDir,
+    logDir: join(config.dataDir, 'logs'),
+    logger,
+    onReady: async (_code, serverId) => sparesRef?.requestRefill(serverId),
+  });
   await templates.seed();
   await templates.registerJobs(config.runWorkers);
+  const spares = createSpareDatabases({ db, jobs, servers, templates, logger, perTemplate: config.spareDatabases });
+  sparesRef = spares;
+  await spares.registerJobs(config.runWorkers);
 
   const urls = tenantUrlBuilder(config);
   let operationsRef: ReturnType<typeof createTenantOperations> | undefined;
@@ -102,6 +115,7 @@ export async function startPlatform(config: Config, options: { logger?: Logger; 
     templates,
     plans,
     runtime,
+    spares,
     secretBox,
     odoo,
     odooDataDir,
@@ -185,6 +199,10 @@ export async function startPlatform(config: Config, options: { logger?: Logger; 
   // default templates the first time; both in the background so the API answers at once.
   if (runtime && config.runWorkers) {
     runtime.start().catch((error: unknown) => logger.error({ err: error }, 'restoring tenant processes failed'));
+  }
+  if (config.runWorkers) {
+    // Top up spare databases (a crash may have left half-made ones, a rebuild stale ones).
+    for (const server of await servers.list()) if (server.kind === 'shared') await spares.requestRefill(server.id);
   }
   if (odoo && config.runWorkers && config.templatesAutobuild.length > 0) {
     (async () => {

@@ -48,6 +48,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     odooBin: e.ODOO_BIN,
     odooAddonsPath: e.ODOO_ADDONS_PATH ? e.ODOO_ADDONS_PATH.split(',').map((p) => p.trim()).filter(Boolean) : undefined,
     runWorkers: e.RUN_WORKERS,
+    spareDatabases: e.SPARE_DATABASES,
     templatesAutobuild: e.TEMPLATES_AUTOBUILD.split(',').filter(Boolean),
     crashAfterStep: e.SAAS_TEST_CRASH_AFTER_STEP,
   };

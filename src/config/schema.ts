@@ -43,6 +43,7 @@ export const configSchema = z
       .enum(['true', 'false'])
       .default('true')
       .transform((v) => v === 'true'),
+    SPARE_DATABASES: z.coerce.number().int().min(0).max(50).default(2),
     TEMPLATES_AUTOBUILD: z
       .string()
       .regex(/^[a-z0-9_,]*$/, 'must be a comma-separated list of template codes')
@@ -86,6 +87,8 @@ export interface Config {
   odooAddonsPath: string[] | undefined;
   /** Run job workers in this process (false: an API-only replica). */
   runWorkers: boolean;
+  /** Pre-made copies of each ready template per shared server (provisioning/spares.ts). */
+  spareDatabases: number;
   /** Templates built on the default server at start when not built yet. */
   templatesAutobuild: string[];
   crashAfterStep: string | undefined;

@@ -188,8 +188,20 @@ export interface TenantsTable {
   provision_started_at: NullableTimestamp;
   provision_finished_at: NullableTimestamp;
   created_by: string | null;
+  /** The pre-made database this tenant took (provisioning resumes the rename after a crash). */
+  spare_database: Generated<string | null>;
   created_at: Generated<Date>;
   updated_at: Generated<Date>;
+}
+
+export interface SpareDatabasesTable {
+  id: Generated<string>;
+  server_id: string;
+  template_database: string;
+  database_name: string;
+  role_name: string;
+  status: 'creating' | 'ready';
+  created_at: Generated<Date>;
 }
 
 export interface TenantEventsTable {
@@ -210,6 +222,7 @@ export interface Database {
   template_builds: TemplateBuildsTable;
   tenants: TenantsTable;
   tenant_events: TenantEventsTable;
+  spare_databases: SpareDatabasesTable;
 }
 
 export type DatabaseServerRow = Selectable<DatabaseServersTable>;

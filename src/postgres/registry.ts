@@ -143,6 +143,12 @@ export function createDatabaseServerRegistry(deps: { db: Db; secretBox: SecretBo
       if (row.is_default) throw new ConflictError('The default server cannot be removed.', { field: 'id' });
       const count = (await tenantCounts()).get(id) ?? 0;
       if (count > 0) throw new ConflictError(`This server still holds ${count} tenant(s); migrate them first.`, { field: 'id' });
+      // The server's pre-made spare databases (provisioning/spares.ts) go with it.
+      const ops = databaseServerOperations(secretBox.decrypt(row.admin_url_encrypted));
+      for (const spare of await db.selectFrom('spare_databases').selectAll().where('server_id', '=', id).execute()) {
+        await ops.dropDatabase(spare.database_name).catch(() => undefined);
+        await ops.dropRole(spare.role_name).catch(() => undefined);
+      }
       await db.deleteFrom('template_builds').where('server_id', '=', id).execute();
       await db.deleteFrom('database_servers').where('id', '=', id).execute();
       const managed = managedServers.get(id);

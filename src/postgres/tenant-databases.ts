@@ -19,6 +19,10 @@ export interface DatabaseServerOperations {
    * template (PostgreSQL refuses a template in use), then makes `owner` own every object in it.
    */
   cloneDatabase(input: { template: string; name: string; owner: string; objectsOwner?: string }): Promise<void>;
+  /** Renames a database (nobody may be connected to it). */
+  renameDatabase(from: string, to: string): Promise<void>;
+  /** Inside `database`: every object of `fromRole` now belongs to `toRole`; also the database itself. */
+  reassignOwned(database: string, fromRole: string, toRole: string): Promise<void>;
   /** CONNECT only for `owner` (and the roles granted it), a connection limit. */
   restrictDatabase(name: string, owner: string, connectionLimit: number): Promise<void>;
   /** Marks a built template: cloneable, no connections (running Odoo crons would block clones). */
@@ -122,6 +126,17 @@ export function databaseServerOperations(adminUrl: string): DatabaseServerOperat
           client.query(`REASSIGN OWNED BY ${quoteIdentifier(objectsOwner)} TO ${quoteIdentifier(owner)}`),
         );
       }
+    },
+
+    async renameDatabase(from, to) {
+      await admin(async (client) => {
+        await terminate(client, from);
+        await client.query(`ALTER DATABASE ${quoteIdentifier(from)} RENAME TO ${quoteIdentifier(to)}`);
+      });
+    },
+
+    async reassignOwned(database, fromRole, toRole) {
+      await withConnection(urlFor(database), (client) => client.query(`REASSIGN OWNED BY ${quoteIdentifier(fromRole)} TO ${quoteIdentifier(toRole)}`));
     },
 
     async restrictDatabase(name, owner, connectionLimit) {

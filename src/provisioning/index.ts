@@ -11,3 +11,4 @@ export {
 export { createPoolAccess, type PoolAccess, poolRoleName } from './pool-access.js';
 export { createLifecycleSweep, LIFECYCLE_SWEEP_QUEUE } from './schedules.js';
 export { copyTemplateToServer } from './template-copy.js';
+export { createSpareDatabases, SPARE_REFILL_QUEUE, type SpareDatabases } from './spares.js';

@@ -21,6 +21,7 @@ import type { Runtime, TenantServeSpec } from '../runtimes/index.js';
 import type { SecretBox } from '../secrets/index.js';
 import { changeTenantState, recordTenantEvent, type TenantAction, type TenantState } from '../tenants/index.js';
 import { TEMPLATE_OWNER_ROLE, type TemplateService } from '../templates/index.js';
+import type { SpareDatabases } from './spares.js';
 import { copyTemplateToServer } from './template-copy.js';
 
 export const TENANT_OPS_QUEUE = 'tenant-ops';
@@ -47,6 +48,7 @@ export interface ProvisioningDependencies {
   templates: TemplateService;
   plans: PlanService;
   runtime: Runtime | undefined;
+  spares: SpareDatabases;
   secretBox: SecretBox;
   odoo: OdooInstallation | undefined;
   odooDataDir: string;
@@ -118,6 +120,8 @@ export function createTenantOperations(deps: ProvisioningDependencies) {
     // Ensure the database exists (a retried step finds it made) and is closed to everyone else.
     const ops = await servers.operations(tenant.server_id);
     if (await ops.databaseExists(tenant.database_name)) {
+      // Made by an earlier attempt; a spare may still need its objects handed over.
+      if (tenant.spare_database) await deps.spares.adopt(ops, { spare: tenant.spare_database, database: tenant.database_name, role: tenant.role_name });
       await ops.restrictDatabase(tenant.database_name, tenant.role_name, TENANT_CONNECTION_LIMIT);
       return;
     }
@@ -141,12 +145,15 @@ export function createTenantOperations(deps: ProvisioningDependencies) {
         templateOwner: TEMPLATE_OWNER_ROLE,
       });
     } else {
-      await ops.cloneDatabase({
-        template: await templates.readyDatabase(tenant.template_code, tenant.server_id),
-        name: tenant.database_name,
-        owner: tenant.role_name,
-        objectsOwner: TEMPLATE_OWNER_ROLE,
-      });
+      const templateDatabase = await templates.readyDatabase(tenant.template_code, tenant.server_id);
+      const spare = tenant.spare_database ?? (await deps.spares.claim({ tenantId: tenant.id, serverId: tenant.server_id, templateDatabase }));
+      if (spare) {
+        await deps.spares.adopt(ops, { spare, database: tenant.database_name, role: tenant.role_name });
+      } else {
+        await ops.cloneDatabase({ template: templateDatabase, name: tenant.database_name, owner: tenant.role_name, objectsOwner: TEMPLATE_OWNER_ROLE });
+      }
+      // Make the next spare (or the first ones, when none was left) in the background.
+      await deps.spares.requestRefill(tenant.server_id);
     }
     await ops.restrictDatabase(tenant.database_name, tenant.role_name, TENANT_CONNECTION_LIMIT);
   }

@@ -57,6 +57,8 @@ export function createTemplateService(deps: {
   odooDataDir: string;
   logDir: string;
   logger: Logger;
+  /** Called when a build becomes ready (e.g. to make spare copies of it). */
+  onReady?: (code: string, serverId: string) => Promise<void>;
 }) {
   const { db, jobs, servers, logger } = deps;
 
@@ -124,6 +126,7 @@ export function createTemplateService(deps: {
         await removeFilestore(deps.odooDataDir, previousReady);
       }
       logger.info({ template: code, serverId, databaseName, version }, 'template ready');
+      await deps.onReady?.(code, serverId).catch((error: unknown) => logger.warn({ err: error }, 'after-build hook failed'));
     } catch (error) {
       await ops.dropDatabase(databaseName).catch(() => undefined);
       await removeFilestore(deps.odooDataDir, databaseName).catch(() => undefined);

@@ -102,7 +102,17 @@ export function defineTenantScenarios(label: string, odooBin: string, options: {
         options.templateTimeoutMs,
         200,
       );
-    }, options.templateTimeoutMs + 60_000);
+      // Pre-made copies of the template are made right after it is built.
+      await waitFor(
+        'two spare databases',
+        async () => {
+          const spares = await test.platform.database.db.selectFrom('spare_databases').select('status').where('status', '=', 'ready').execute();
+          return spares.length >= 2 ? true : undefined;
+        },
+        120_000,
+        200,
+      );
+    }, options.templateTimeoutMs + 180_000);
 
     afterAll(async () => {
       await test?.stop();
@@ -132,6 +142,25 @@ export function defineTenantScenarios(label: string, odooBin: string, options: {
       // The admin password is not kept once the login check passed.
       const row = await test.platform.database.db.selectFrom('tenants').selectAll().where('name', '=', name).executeTakeFirstOrThrow();
       expect(row.admin_password_check_encrypted).toBeNull();
+      // The tenant took a pre-made spare: its placeholder role is gone, the tenant role owns everything.
+      expect(row.spare_database).toMatch(/^spare_/);
+      const ownership = await new Promise<{ owners: string[]; spareRole: number }>((resolve, reject) => {
+        const url = new URL(postgresAdminUrl());
+        url.pathname = `/t_${name}`;
+        const client = new pg.Client({ connectionString: url.toString() });
+        client
+          .connect()
+          .then(async () => {
+            const owners = await client.query<{ owner: string }>(
+              "SELECT DISTINCT pg_get_userbyid(relowner) AS owner FROM pg_class WHERE relnamespace = 'public'::regnamespace",
+            );
+            const role = await client.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [row.spare_database]);
+            resolve({ owners: owners.rows.map((r) => r.owner), spareRole: role.rowCount ?? 0 });
+          })
+          .catch(reject)
+          .finally(() => client.end());
+      });
+      expect(ownership).toEqual({ owners: [`r_${name}`], spareRole: 0 });
     });
 
     it('walks every lifecycle action, with the gateway following each state', async () => {

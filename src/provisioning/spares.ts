@@ -1,0 +1,140 @@
+import { randomBytes } from 'node:crypto';
+import { sql } from 'kysely';
+import type { Db } from '../db/index.js';
+import type { JobQueue } from '../jobs/index.js';
+import type { Logger } from '../logging/index.js';
+import type { DatabaseServerOperations, DatabaseServerRegistry } from '../postgres/index.js';
+import { TEMPLATE_OWNER_ROLE, type TemplateService } from '../templates/index.js';
+
+export const SPARE_REFILL_QUEUE = 'spare-refill';
+/** A spare still `creating` after this long was left by a crash: it is removed. */
+const STALE_CREATING_MS = 10 * 60_000;
+
+/**
+ * Pre-made tenant databases. Copying a template is the slowest step of provisioning
+ * (`CREATE DATABASE ... TEMPLATE` copies and fsyncs every page: ~0.65 s for Odoo 16's base on
+ * this project's machines), so each shared server keeps a few copies of each ready template,
+ * each owned by a placeholder role. Provisioning takes one by renaming it to the tenant's
+ * database and handing its objects to the tenant role (~0.05 s), and a refill job makes the
+ * next copy in the background. Copies of an outdated template build are dropped at refill.
+ */
+export function createSpareDatabases(deps: {
+  db: Db;
+  jobs: JobQueue;
+  servers: DatabaseServerRegistry;
+  templates: TemplateService;
+  logger: Logger;
+  /** Spares kept per (server, template); 0 disables them. */
+  perTemplate: number;
+}) {
+  const { db, servers, templates, logger } = deps;
+
+  async function dropSpare(ops: DatabaseServerOperations, spare: { id: string; database_name: string; role_name: string }): Promise<void> {
+    await ops.dropDatabase(spare.database_name);
+    await ops.dropRole(spare.role_name);
+    await db.deleteFrom('spare_databases').where('id', '=', spare.id).execute();
+  }
+
+  async function refill(serverId: string): Promise<void> {
+    const server = await servers.get(serverId).catch(() => undefined);
+    if (!server) return;
+    const ops = await servers.operations(serverId);
+    const readyTemplates = new Map<string, string>();
+    for (const template of await templates.list()) {
+      if (server.kind !== 'shared' || server.status !== 'active') break;
+      if ((await templates.readyServers(template.code)).includes(serverId)) {
+        readyTemplates.set(await templates.readyDatabase(template.code, serverId), template.code);
+      }
+    }
+    const spares = await db.selectFrom('spare_databases').selectAll().where('server_id', '=', serverId).execute();
+    for (const spare of spares) {
+      const stale = spare.status === 'creating' && Date.now() - spare.created_at.getTime() > STALE_CREATING_MS;
+      if (stale || !readyTemplates.has(spare.template_database)) await dropSpare(ops, spare);
+    }
+    for (const templateDatabase of readyTemplates.keys()) {
+      const count = await db
+        .selectFrom('spare_databases')
+        .select(sql<number>`count(*)::int`.as('n'))
+        .where('server_id', '=', serverId)
+        .where('template_database', '=', templateDatabase)
+        .executeTakeFirstOrThrow();
+      for (let i = count.n; i < deps.perTemplate; i++) {
+        const name = `spare_${randomBytes(6).toString('hex')}`;
+        // Recorded first, so a crash mid-way leaves a row that the next refill cleans up.
+        const row = await db
+          .insertInto('spare_databases')
+          .values({ server_id: serverId, template_database: templateDatabase, database_name: name, role_name: name, status: 'creating' })
+          .returningAll()
+          .executeTakeFirstOrThrow();
+        await ops.ensureRole(name, randomBytes(24).toString('base64url'));
+        await ops.cloneDatabase({ template: templateDatabase, name, owner: name, objectsOwner: TEMPLATE_OWNER_ROLE });
+        await ops.restrictDatabase(name, name, 0);
+        await db.updateTable('spare_databases').set({ status: 'ready' }).where('id', '=', row.id).execute();
+      }
+    }
+  }
+
+  return {
+    async registerJobs(work: boolean): Promise<void> {
+      await deps.jobs.define<{ serverId: string }>(
+        { queue: SPARE_REFILL_QUEUE, keyed: true, concurrency: 1, retryLimit: 2, handler: async ({ serverId }) => refill(serverId) },
+        work,
+      );
+    },
+
+    /** Queues a refill (one at a time per server; a refill already queued covers this one). */
+    async requestRefill(serverId: string): Promise<void> {
+      if (deps.perTemplate <= 0) return;
+      await deps.jobs.send(SPARE_REFILL_QUEUE, { serverId }, { key: serverId });
+    },
+
+    /**
+     * Takes a ready spare of this template for the tenant and records which one, so a retried
+     * step after a crash finishes the same spare. Returns its name, or undefined when none is left.
+     */
+    async claim(input: { tenantId: string; serverId: string; templateDatabase: string }): Promise<string | undefined> {
+      if (deps.perTemplate <= 0) return undefined;
+      return db.transaction().execute(async (trx) => {
+        const spare = await trx
+          .selectFrom('spare_databases')
+          .selectAll()
+          .where('server_id', '=', input.serverId)
+          .where('template_database', '=', input.templateDatabase)
+          .where('status', '=', 'ready')
+          .forUpdate()
+          .skipLocked()
+          .limit(1)
+          .executeTakeFirst();
+        if (!spare) return undefined;
+        await trx.deleteFrom('spare_databases').where('id', '=', spare.id).execute();
+        await trx.updateTable('tenants').set({ spare_database: spare.database_name }).where('id', '=', input.tenantId).execute();
+        return spare.database_name;
+      });
+    },
+
+    /**
+     * Turns a claimed spare into the tenant's database: rename, hand its objects (and itself)
+     * to the tenant role, drop the placeholder role. Idempotent: each part checks what is done.
+     */
+    async adopt(ops: DatabaseServerOperations, input: { spare: string; database: string; role: string }): Promise<void> {
+      if (!(await ops.databaseExists(input.database))) {
+        if (!(await ops.databaseExists(input.spare))) throw new Error(`The spare database ${input.spare} disappeared.`);
+        await ops.renameDatabase(input.spare, input.database);
+      }
+      if (await ops.roleExists(input.spare)) {
+        await ops.reassignOwned(input.database, input.spare, input.role);
+        await ops.dropRole(input.spare);
+      }
+    },
+
+    /** Drops every spare of a server (before the server is forgotten). */
+    async dropAll(serverId: string): Promise<void> {
+      const ops = await servers.operations(serverId);
+      for (const spare of await db.selectFrom('spare_databases').selectAll().where('server_id', '=', serverId).execute()) await dropSpare(ops, spare);
+    },
+
+    refill,
+  };
+}
+
+export type SpareDatabases = ReturnType<typeof createSpareDatabases>;
