@@ -228,7 +228,11 @@ export async function startPlatform(config: Config, options: { logger?: Logger; 
       stopping ??= (async () => {
         clearInterval(pruneTimer);
         await app.close();
-        if (gatewayServer) await new Promise((r) => gatewayServer.close(r));
+        if (gatewayServer) {
+          gatewayServer.closeAllConnections();
+          await new Promise((r) => gatewayServer.close(r));
+        }
+        gateway.close();
         await jobs.stop();
         await runtime?.stop();
         await notifications.close();

@@ -27,6 +27,7 @@ import type { TenantService } from '../tenants/index.js';
 import type { JobQueue } from '../jobs/index.js';
 import type { NotificationHub } from '../db/index.js';
 import { installErrorHandling, sendProblem } from './errors.js';
+import { endAllEventStreams } from './tenant-events-stream.js';
 import type { Api } from './route.js';
 import { registerAccountRoutes } from './routes/accounts.js';
 import { registerApiKeyRoutes } from './routes/api-keys.js';
@@ -130,6 +131,8 @@ export async function buildApiServer(deps: ApiDependencies): Promise<Api> {
   app.addHook('onRoute', (route) => {
     if (route.url.startsWith('/api/v1/docs')) route.config = { ...route.config, access: 'public' };
   });
+  // Event streams never end by themselves: end them so closing the server does not wait forever.
+  app.addHook('preClose', async () => endAllEventStreams());
   app.decorateRequest('principal', undefined);
   app.decorateRequest('auditTarget', undefined);
 
@@ -188,7 +191,7 @@ export async function buildApiServer(deps: ApiDependencies): Promise<Api> {
     { prefix: '/api/v1' },
   );
   // The dashboard (web/dist) at / with SPA fallback; API paths keep their problem+json 404s.
-  registerStaticRoutes(app);
+  registerStaticRoutes(app, { maxParamLength: 200 });
   return app;
 }
 

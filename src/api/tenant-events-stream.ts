@@ -3,6 +3,13 @@ import type { Principal } from '../auth/index.js';
 import type { NotificationHub, TenantRow } from '../db/index.js';
 import { TENANT_EVENTS_CHANNEL, type TenantService } from '../tenants/index.js';
 
+/** Open streams, ended when the server shuts down (they would otherwise keep it open forever). */
+const openStreams = new Set<() => void>();
+
+export function endAllEventStreams(): void {
+  for (const end of [...openStreams]) end();
+}
+
 /**
  * Server-sent events for one tenant: first every event after `afterId` (so a reconnecting
  * client with Last-Event-ID misses nothing), then live ones as any replica records them
@@ -62,7 +69,13 @@ export function streamTenantEvents(input: {
   const close = () => {
     clearInterval(heartbeat);
     unsubscribe();
+    openStreams.delete(end);
   };
+  const end = () => {
+    close();
+    raw.end();
+  };
+  openStreams.add(end);
   raw.on('close', close);
   queue = queue.then(sendSnapshot).catch(() => undefined);
   catchUp();
