@@ -39,7 +39,10 @@ function percentile(sorted: number[], p: number): number {
 async function json<T>(base: string, method: string, path: string, body?: unknown, token?: string): Promise<{ status: number; body: T }> {
   const response = await fetch(`${base}${path}`, {
     method,
-    headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    headers: {
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+    },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await response.text();
@@ -59,7 +62,9 @@ async function main(): Promise<void> {
     LOGIN_RATE_LIMIT_PER_MINUTE: '100000',
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
   });
-  console.log(`Odoo: ${usingFake ? 'the fake Odoo test double' : odooBin}; plan ${plan}; ${sequential} sequential + ${parallel} at ${concurrency} concurrent`);
+  console.log(
+    `Odoo: ${usingFake ? 'the fake Odoo test double' : odooBin}; plan ${plan}; ${sequential} sequential + ${parallel} at ${concurrency} concurrent`,
+  );
   const platform = await startPlatform(config);
   const base = `http://127.0.0.1:${port}`;
   try {
@@ -69,7 +74,13 @@ async function main(): Promise<void> {
 
     const templateStart = performance.now();
     for (;;) {
-      const templates = await json<Array<{ code: string; builds: Array<{ status: string; error: string | null }> }>>(base, 'GET', '/api/v1/templates', undefined, token);
+      const templates = await json<Array<{ code: string; builds: Array<{ status: string; error: string | null }> }>>(
+        base,
+        'GET',
+        '/api/v1/templates',
+        undefined,
+        token,
+      );
       const build = templates.body.find((t) => t.code === 'blank')?.builds[0];
       if (build?.status === 'ready') break;
       if (build?.status === 'failed') throw new Error(`template build failed: ${build.error}`);
@@ -77,7 +88,10 @@ async function main(): Promise<void> {
     }
     console.log(`blank template built in ${((performance.now() - templateStart) / 1000).toFixed(1)} s`);
     // Start measuring in the steady state: the pre-made spare copies of the template exist.
-    while ((await platform.database.db.selectFrom('spare_databases').select('id').where('status', '=', 'ready').execute()).length < config.spareDatabases) {
+    while (
+      (await platform.database.db.selectFrom('spare_databases').select('id').where('status', '=', 'ready').execute()).length <
+      config.spareDatabases
+    ) {
       await new Promise((r) => setTimeout(r, 200));
     }
 
@@ -86,7 +100,13 @@ async function main(): Promise<void> {
       counter += 1;
       const name = `bench${counter}${Date.now().toString(36)}`;
       const started = performance.now();
-      const created = await json(base, 'POST', '/api/v1/tenants', { name, plan, template: 'blank', adminEmail: `admin@${name}.example.com`, adminPassword }, token);
+      const created = await json(
+        base,
+        'POST',
+        '/api/v1/tenants',
+        { name, plan, template: 'blank', adminEmail: `admin@${name}.example.com`, adminPassword },
+        token,
+      );
       if (created.status !== 202) throw new Error(`create ${name}: ${created.status} ${JSON.stringify(created.body)}`);
       // Poll the gateway itself: the tenant counts as ready when its admin can log in there.
       for (;;) {
@@ -133,14 +153,28 @@ async function main(): Promise<void> {
     // Where the time goes: each provisioning step records "<step> done in N ms" on the timeline.
     const stepTimes = new Map<string, number[]>();
     for (const tenant of (await json<Array<{ name: string }>>(base, 'GET', '/api/v1/tenants?limit=500', undefined, token)).body) {
-      const events = await json<Array<{ type: string; step: string | null; message: string | null }>>(base, 'GET', `/api/v1/tenants/${tenant.name}/events`, undefined, token);
+      const events = await json<Array<{ type: string; step: string | null; message: string | null }>>(
+        base,
+        'GET',
+        `/api/v1/tenants/${tenant.name}/events`,
+        undefined,
+        token,
+      );
       for (const event of events.body) {
         const ms = /done in (\d+) ms/.exec(event.message ?? '')?.[1];
         if (event.type === 'step' && event.step && ms) stepTimes.set(event.step, [...(stepTimes.get(event.step) ?? []), Number(ms)]);
       }
     }
     console.log(
-      `step medians: ${[...stepTimes].map(([step, times]) => `${step} ${percentile([...times].sort((a, b) => a - b), 50)} ms`).join(', ')}`,
+      `step medians: ${[...stepTimes]
+        .map(
+          ([step, times]) =>
+            `${step} ${percentile(
+              [...times].sort((a, b) => a - b),
+              50,
+            )} ms`,
+        )
+        .join(', ')}`,
     );
 
     // Memory of the pool serving these tenants (web + cron processes, RSS with children).
@@ -155,7 +189,9 @@ async function main(): Promise<void> {
       byWorkload.set(status.workload, entry);
     }
     for (const [workload, { memory, tenants: count }] of byWorkload) {
-      console.log(`pool ${workload}: ${(memory / 1048576).toFixed(1)} MiB RSS for ${count} tenants = ${(memory / count / 1048576).toFixed(2)} MiB per tenant`);
+      console.log(
+        `pool ${workload}: ${(memory / 1048576).toFixed(1)} MiB RSS for ${count} tenants = ${(memory / count / 1048576).toFixed(2)} MiB per tenant`,
+      );
     }
   } finally {
     await platform.stop();

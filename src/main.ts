@@ -6,7 +6,7 @@ import { type Api, buildApiServer, type SharedPortGateway } from './api/index.js
 import { createAuditLog } from './audit/index.js';
 import { createAccessTokenSigner, createAuthService } from './auth/index.js';
 import { type Config, resolveSecretKey } from './config/index.js';
-import { createNotificationHub, openPlatformDatabase, pendingMigrations, type PlatformDatabase } from './db/index.js';
+import { createNotificationHub, openPlatformDatabase, type PlatformDatabase, pendingMigrations } from './db/index.js';
 import { createGateway, createRouteTable } from './gateway/index.js';
 import { createJobQueue } from './jobs/index.js';
 import { createLogger, type Logger } from './logging/index.js';
@@ -15,7 +15,13 @@ import { createMailer } from './notifications/index.js';
 import { findOdoo } from './odoo/index.js';
 import { createPlanService } from './plans/index.js';
 import { createDatabaseServerRegistry } from './postgres/index.js';
-import { createLifecycleSweep, createPoolAccess, createSpareDatabases, createTenantOperations, type SpareDatabases } from './provisioning/index.js';
+import {
+  createLifecycleSweep,
+  createPoolAccess,
+  createSpareDatabases,
+  createTenantOperations,
+  type SpareDatabases,
+} from './provisioning/index.js';
 import type { Runtime } from './runtimes/index.js';
 import { createProcessRuntime } from './runtimes/process/index.js';
 import { createSecretBox } from './secrets/index.js';
@@ -70,7 +76,8 @@ export async function startPlatform(config: Config, options: { logger?: Logger; 
 
   const servers = createDatabaseServerRegistry({ db, secretBox, logger, dataDir: config.dataDir });
   const defaultServerUrl = config.tenantDatabaseUrl ?? database.adminUrl;
-  if (defaultServerUrl) await servers.registerDefault(defaultServerUrl, database.localServer ? join(config.dataDir, 'postgres') : undefined);
+  if (defaultServerUrl)
+    await servers.registerDefault(defaultServerUrl, database.localServer ? join(config.dataDir, 'postgres') : undefined);
   await servers.startAllManaged();
 
   const odoo = findOdoo({ ...process.env, ...(config.odooBin ? { ODOO_BIN: config.odooBin } : {}) });
@@ -211,7 +218,8 @@ export async function startPlatform(config: Config, options: { logger?: Logger; 
       if (!defaultServer) return;
       for (const code of config.templatesAutobuild) {
         const template = existing.find((t) => t.code === code);
-        if (template && !template.builds.some((b) => b.serverId === defaultServer.id)) await templates.requestBuild(code, [defaultServer.id]);
+        if (template && !template.builds.some((b) => b.serverId === defaultServer.id))
+          await templates.requestBuild(code, [defaultServer.id]);
       }
     })().catch((error: unknown) => logger.error({ err: error }, 'automatic template build failed to start'));
   }

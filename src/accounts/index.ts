@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
-import { toPublicUser } from '../auth/index.js';
 import type { Principal } from '../auth/index.js';
+import { toPublicUser } from '../auth/index.js';
 import type { Db } from '../db/index.js';
 import { NotFoundError } from '../errors/index.js';
 

@@ -100,16 +100,26 @@ export function installErrorHandling(app: FastifyInstance): void {
     if (error instanceof AppError) {
       if (error instanceof RateLimitError) reply.header('retry-after', String(error.retryAfterSeconds));
       if (error.kind === 'authentication') reply.header('www-authenticate', 'Bearer');
-      return sendProblem(request, reply, statusByKind[error.kind], error.message, { field: error.field, errors: error.issues, code: error.kind });
+      return sendProblem(request, reply, statusByKind[error.kind], error.message, {
+        field: error.field,
+        errors: error.issues,
+        code: error.kind,
+      });
     }
     switch (error.code) {
       case 'FST_ERR_CTP_INVALID_JSON_BODY':
       case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-        return sendProblem(request, reply, 400, `The request body is not valid JSON: ${error.message}`, { field: 'body', code: 'malformed_json' });
+        return sendProblem(request, reply, 400, `The request body is not valid JSON: ${error.message}`, {
+          field: 'body',
+          code: 'malformed_json',
+        });
       case 'FST_ERR_CTP_BODY_TOO_LARGE':
         return sendProblem(request, reply, 413, 'The request body is too large.', { field: 'body', code: 'payload_too_large' });
       case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-        return sendProblem(request, reply, 415, 'Send the body as application/json.', { field: 'content-type', code: 'unsupported_media_type' });
+        return sendProblem(request, reply, 415, 'Send the body as application/json.', {
+          field: 'content-type',
+          code: 'unsupported_media_type',
+        });
     }
     if (error instanceof SyntaxError || (error.statusCode && error.statusCode >= 400 && error.statusCode < 500)) {
       return sendProblem(request, reply, error.statusCode ?? 400, error.message, { field: 'body' });

@@ -1,2 +1,2 @@
-export { buildApiServer, SESSION_COOKIE, type ApiDependencies, type SharedPortGateway } from './server.js';
 export type { Api } from './route.js';
+export { type ApiDependencies, buildApiServer, SESSION_COOKIE, type SharedPortGateway } from './server.js';

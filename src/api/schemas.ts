@@ -6,7 +6,12 @@ const noControlCharacters = /^[^\p{Cc}]*$/u;
 export const emailSchema = z.email('must be an email address such as name@example.com').max(254).describe('Email address');
 export const passwordInputSchema = z.string().max(1024, 'must be at most 1024 characters');
 export const displayName = (max: number) =>
-  z.string().trim().min(1, 'must not be empty').max(max, `must be at most ${max} characters`).regex(noControlCharacters, 'must not contain control characters');
+  z
+    .string()
+    .trim()
+    .min(1, 'must not be empty')
+    .max(max, `must be at most ${max} characters`)
+    .regex(noControlCharacters, 'must not contain control characters');
 export const uuidParam = z.uuid('must be a UUID');
 export const paginationQuery = z
   .object({

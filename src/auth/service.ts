@@ -153,7 +153,8 @@ export function createAuthService(deps: { db: Db; config: AuthConfig; signer: Ac
 
     async createOperator(input: { email: string; password: string; name: string }): Promise<PublicUser> {
       assertPasswordPolicy(input.password, input.email);
-      if (await findUserByEmail(input.email)) throw new ConflictError(`A user with email ${input.email} already exists.`, { field: 'email' });
+      if (await findUserByEmail(input.email))
+        throw new ConflictError(`A user with email ${input.email} already exists.`, { field: 'email' });
       const user = await db
         .insertInto('users')
         .values({
@@ -181,7 +182,11 @@ export function createAuthService(deps: { db: Db; config: AuthConfig; signer: Ac
         throw new AuthenticationError('Wrong email or password.');
       }
       if (needsRehash(user.password_hash)) {
-        await db.updateTable('users').set({ password_hash: await hashPassword(input.password) }).where('id', '=', user.id).execute();
+        await db
+          .updateTable('users')
+          .set({ password_hash: await hashPassword(input.password) })
+          .where('id', '=', user.id)
+          .execute();
       }
       return { user: toPublicUser(user), tokens: await issueTokenPair(user) };
     },
@@ -199,11 +204,22 @@ export function createAuthService(deps: { db: Db; config: AuthConfig; signer: Ac
         .returning(['user_id', 'family_id'])
         .executeTakeFirst();
       if (!rotated) {
-        const known = await db.selectFrom('refresh_tokens').select(['family_id', 'used_at', 'user_id']).where('token_hash', '=', tokenHash).executeTakeFirst();
+        const known = await db
+          .selectFrom('refresh_tokens')
+          .select(['family_id', 'used_at', 'user_id'])
+          .where('token_hash', '=', tokenHash)
+          .executeTakeFirst();
         if (known?.used_at) {
-          await db.updateTable('refresh_tokens').set({ revoked_at: new Date() }).where('family_id', '=', known.family_id).where('revoked_at', 'is', null).execute();
+          await db
+            .updateTable('refresh_tokens')
+            .set({ revoked_at: new Date() })
+            .where('family_id', '=', known.family_id)
+            .where('revoked_at', 'is', null)
+            .execute();
           logger.warn({ userId: known.user_id, familyId: known.family_id }, 'refresh token reuse detected: token family revoked');
-          throw new AuthenticationError('This refresh token was already used; for safety all sessions from that login were ended. Log in again.');
+          throw new AuthenticationError(
+            'This refresh token was already used; for safety all sessions from that login were ended. Log in again.',
+          );
         }
         throw new AuthenticationError('Invalid or expired refresh token; log in again.');
       }
@@ -214,8 +230,18 @@ export function createAuthService(deps: { db: Db; config: AuthConfig; signer: Ac
     async logout(input: { refreshToken?: string | undefined; sessionToken?: string | undefined }): Promise<void> {
       const now = new Date();
       if (input.refreshToken) {
-        const row = await db.selectFrom('refresh_tokens').select('family_id').where('token_hash', '=', digestToken(input.refreshToken)).executeTakeFirst();
-        if (row) await db.updateTable('refresh_tokens').set({ revoked_at: now }).where('family_id', '=', row.family_id).where('revoked_at', 'is', null).execute();
+        const row = await db
+          .selectFrom('refresh_tokens')
+          .select('family_id')
+          .where('token_hash', '=', digestToken(input.refreshToken))
+          .executeTakeFirst();
+        if (row)
+          await db
+            .updateTable('refresh_tokens')
+            .set({ revoked_at: now })
+            .where('family_id', '=', row.family_id)
+            .where('revoked_at', 'is', null)
+            .execute();
       }
       if (input.sessionToken) {
         await db.updateTable('sessions').set({ revoked_at: now }).where('token_hash', '=', digestToken(input.sessionToken)).execute();
@@ -225,7 +251,10 @@ export function createAuthService(deps: { db: Db; config: AuthConfig; signer: Ac
     async createSession(userId: string): Promise<{ token: string; expiresAt: Date }> {
       const token = generateOpaqueToken('ss');
       const expiresAt = new Date(Date.now() + config.sessionTtlDays * day);
-      await db.insertInto('sessions').values({ user_id: userId, token_hash: digestToken(token), expires_at: expiresAt }).execute();
+      await db
+        .insertInto('sessions')
+        .values({ user_id: userId, token_hash: digestToken(token), expires_at: expiresAt })
+        .execute();
       return { token, expiresAt };
     },
 
@@ -308,7 +337,12 @@ export function createAuthService(deps: { db: Db; config: AuthConfig; signer: Ac
 
     async verifyEmail(token: string): Promise<void> {
       const userId = await consumeOneTimeToken(token, 'email_verification');
-      await db.updateTable('users').set({ email_verified_at: new Date() }).where('id', '=', userId).where('email_verified_at', 'is', null).execute();
+      await db
+        .updateTable('users')
+        .set({ email_verified_at: new Date() })
+        .where('id', '=', userId)
+        .where('email_verified_at', 'is', null)
+        .execute();
     },
 
     async resendVerification(userId: string): Promise<void> {
@@ -339,7 +373,12 @@ export function createAuthService(deps: { db: Db; config: AuthConfig; signer: Ac
     },
 
     async revokeApiKey(principal: Principal, id: string): Promise<void> {
-      const row = await db.selectFrom('api_keys').select(['id', 'user_id']).where('id', '=', id).where('revoked_at', 'is', null).executeTakeFirst();
+      const row = await db
+        .selectFrom('api_keys')
+        .select(['id', 'user_id'])
+        .where('id', '=', id)
+        .where('revoked_at', 'is', null)
+        .executeTakeFirst();
       // Someone else's key is reported as missing, so its existence does not leak.
       if (!row || (row.user_id !== principal.userId && principal.role !== 'operator')) throw new NotFoundError('API key', { field: 'id' });
       await db.updateTable('api_keys').set({ revoked_at: new Date() }).where('id', '=', id).execute();

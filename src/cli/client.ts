@@ -30,7 +30,10 @@ export function createApiClient(options: { url: string; credentials?: StoredCred
         body: body === undefined ? undefined : JSON.stringify(body),
       });
     } catch (error) {
-      throw new ApiError(0, `Cannot reach the platform at ${base}: ${(error as Error).message}. Is it running (saasctl serve)? Use --url to point elsewhere.`);
+      throw new ApiError(
+        0,
+        `Cannot reach the platform at ${base}: ${(error as Error).message}. Is it running (saasctl serve)? Use --url to point elsewhere.`,
+      );
     }
   }
 

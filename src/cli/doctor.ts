@@ -21,7 +21,10 @@ function onPath(program: string, env: NodeJS.ProcessEnv): string | undefined {
 
 function versionOf(file: string, args: string[]): string | undefined {
   try {
-    return execFileSync(file, args, { stdio: ['ignore', 'pipe', 'pipe'], timeout: 15_000 }).toString().trim().split('\n')[0];
+    return execFileSync(file, args, { stdio: ['ignore', 'pipe', 'pipe'], timeout: 15_000 })
+      .toString()
+      .trim()
+      .split('\n')[0];
   } catch {
     return undefined;
   }
@@ -53,7 +56,9 @@ export function runDoctor(env: NodeJS.ProcessEnv = process.env): DoctorCheck[] {
   checks.push({
     name: 'Odoo',
     status: odoo && odooVersion ? 'ok' : 'missing',
-    found: odoo ? `${odoo}${odooVersion ? ` (${odooVersion})` : ' (does not run)'}` : 'not found (ODOO_BIN unset, no odoo/odoo-bin on PATH)',
+    found: odoo
+      ? `${odoo}${odooVersion ? ` (${odooVersion})` : ' (does not run)'}`
+      : 'not found (ODOO_BIN unset, no odoo/odoo-bin on PATH)',
     enables: 'the process runtime: tenants served by local Odoo 16/17/18 processes',
     ...(odoo && odooVersion ? {} : { fix: 'install Odoo 16, 17 or 18 and set ODOO_BIN to its odoo-bin' }),
   });

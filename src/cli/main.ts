@@ -1,6 +1,5 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
-import type { Plan } from '../plans/index.js';
 import { createAccessTokenSigner, createAuthService } from '../auth/index.js';
 import { loadConfig, resolveSecretKey } from '../config/index.js';
 import { openPlatformDatabase } from '../db/index.js';
@@ -8,6 +7,7 @@ import { ConfigError } from '../errors/index.js';
 import { createLogger } from '../logging/index.js';
 import { startPlatform } from '../main.js';
 import { createMailer } from '../notifications/index.js';
+import type { Plan } from '../plans/index.js';
 import { createSecretBox } from '../secrets/index.js';
 import { ApiError, createApiClient } from './client.js';
 import { credentialsPath, readCredentials, writeCredentials } from './credentials.js';
@@ -35,7 +35,11 @@ function printTable(rows: Record<string, string | number>[]): void {
   if (rows.length === 0) return;
   const columns = Object.keys(rows[0] as object);
   const widths = columns.map((c) => Math.max(c.length, ...rows.map((r) => String(r[c]).length)));
-  const line = (cells: string[]) => cells.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, i) => cell.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd();
   process.stdout.write(`${line(columns.map((c) => c.toUpperCase()))}\n`);
   for (const row of rows) process.stdout.write(`${line(columns.map((c) => String(row[c])))}\n`);
 }

@@ -18,26 +18,34 @@ const SETTLED = new Set(['running', 'stopped', 'suspended', 'scheduled_for_delet
 
 /** Follows a tenant's events with a progress bar until it settles; resolves with its final state. */
 async function watch(io: Io, name: string, options: { quiet?: boolean; timeoutSeconds: number }): Promise<TenantView> {
-  const bar = options.quiet || !process.stderr.isTTY ? undefined : new SingleBar({ format: ' {bar} {percentage}% | {state} {step}', stream: process.stderr, hideCursor: true });
+  const bar =
+    options.quiet || !process.stderr.isTTY
+      ? undefined
+      : new SingleBar({ format: ' {bar} {percentage}% | {state} {step}', stream: process.stderr, hideCursor: true });
   bar?.start(STEPS.length + 1, 0, { state: 'provisioning', step: '' });
   let last: TenantView | undefined;
   let done = 0;
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), options.timeoutSeconds * 1000);
   try {
-    await followEvents(`${io.url()}/api/v1/tenants/${encodeURIComponent(name)}/events`, io.token(), (event, data) => {
-      if (event === 'event') {
-        const e = data as { type: string; step: string | null; message: string | null; toState: string | null };
-        if (e.type === 'step' && e.step) done = Math.max(done, STEPS.indexOf(e.step) + 1);
-        if (!bar && !options.quiet) process.stderr.write(`  ${e.type === 'step' ? `step ${e.step}` : e.type}: ${e.message ?? ''}\n`);
-        bar?.update(done, { step: e.step ?? '', state: e.toState ?? last?.state ?? '' });
-      } else if (event === 'tenant') {
-        last = data as TenantView;
-        bar?.update(last.state === 'running' ? STEPS.length + 1 : done, { state: last.state });
-        return SETTLED.has(last.state);
-      }
-      return false;
-    }, { signal: controller.signal });
+    await followEvents(
+      `${io.url()}/api/v1/tenants/${encodeURIComponent(name)}/events`,
+      io.token(),
+      (event, data) => {
+        if (event === 'event') {
+          const e = data as { type: string; step: string | null; message: string | null; toState: string | null };
+          if (e.type === 'step' && e.step) done = Math.max(done, STEPS.indexOf(e.step) + 1);
+          if (!bar && !options.quiet) process.stderr.write(`  ${e.type === 'step' ? `step ${e.step}` : e.type}: ${e.message ?? ''}\n`);
+          bar?.update(done, { step: e.step ?? '', state: e.toState ?? last?.state ?? '' });
+        } else if (event === 'tenant') {
+          last = data as TenantView;
+          bar?.update(last.state === 'running' ? STEPS.length + 1 : done, { state: last.state });
+          return SETTLED.has(last.state);
+        }
+        return false;
+      },
+      { signal: controller.signal },
+    );
   } catch (error) {
     if (!controller.signal.aborted) throw error;
   } finally {
@@ -48,7 +56,14 @@ async function watch(io: Io, name: string, options: { quiet?: boolean; timeoutSe
 }
 
 function row(t: TenantView): Record<string, string | number> {
-  return { name: t.name, state: t.state, plan: t.plan, template: t.template, url: t.url, created: t.createdAt.slice(0, 19).replace('T', ' ') };
+  return {
+    name: t.name,
+    state: t.state,
+    plan: t.plan,
+    template: t.template,
+    url: t.url,
+    created: t.createdAt.slice(0, 19).replace('T', ' '),
+  };
 }
 
 const ACTIONS: Array<[string, string]> = [
@@ -79,27 +94,42 @@ export function registerTenantCommands(program: Command, io: Io): void {
     .option('--no-wait', 'return at once instead of following the provisioning')
     .option('--timeout <seconds>', 'give up waiting after this long', '600')
     .option('--json', 'machine-readable output')
-    .action(async (name: string, options: { plan: string; template: string; adminEmail: string; adminPasswordStdin?: boolean; account?: string; wait: boolean; timeout: string; json?: boolean }) => {
-      const adminPassword = await readPassword({ passwordStdin: options.adminPasswordStdin }, 'Odoo admin password: ');
-      const created = await io.client().post<{ tenant: TenantView; jobId: string }>('/tenants', {
-        name,
-        plan: options.plan,
-        template: options.template,
-        adminEmail: options.adminEmail,
-        adminPassword,
-        ...(options.account ? { accountId: options.account } : {}),
-      });
-      if (!options.wait) {
-        if (options.json) io.printJson(created);
-        else process.stdout.write(`Tenant ${name} is being provisioned (job ${created.jobId}).\n`);
-        return;
-      }
-      const final = await watch(io, name, { quiet: options.json, timeoutSeconds: Number(options.timeout) });
-      if (options.json) io.printJson(final);
-      else if (final.state === 'running') process.stdout.write(`Tenant ${name} is running at ${final.url} (admin login ${final.adminLogin}).\n`);
-      else process.stdout.write(`Tenant ${name} is ${final.state}${final.stateReason ? `: ${final.stateReason}` : ''}.\n`);
-      if (final.state !== 'running') process.exitCode = 1;
-    });
+    .action(
+      async (
+        name: string,
+        options: {
+          plan: string;
+          template: string;
+          adminEmail: string;
+          adminPasswordStdin?: boolean;
+          account?: string;
+          wait: boolean;
+          timeout: string;
+          json?: boolean;
+        },
+      ) => {
+        const adminPassword = await readPassword({ passwordStdin: options.adminPasswordStdin }, 'Odoo admin password: ');
+        const created = await io.client().post<{ tenant: TenantView; jobId: string }>('/tenants', {
+          name,
+          plan: options.plan,
+          template: options.template,
+          adminEmail: options.adminEmail,
+          adminPassword,
+          ...(options.account ? { accountId: options.account } : {}),
+        });
+        if (!options.wait) {
+          if (options.json) io.printJson(created);
+          else process.stdout.write(`Tenant ${name} is being provisioned (job ${created.jobId}).\n`);
+          return;
+        }
+        const final = await watch(io, name, { quiet: options.json, timeoutSeconds: Number(options.timeout) });
+        if (options.json) io.printJson(final);
+        else if (final.state === 'running')
+          process.stdout.write(`Tenant ${name} is running at ${final.url} (admin login ${final.adminLogin}).\n`);
+        else process.stdout.write(`Tenant ${name} is ${final.state}${final.stateReason ? `: ${final.stateReason}` : ''}.\n`);
+        if (final.state !== 'running') process.exitCode = 1;
+      },
+    );
 
   tenant
     .command('list')
@@ -108,7 +138,11 @@ export function registerTenantCommands(program: Command, io: Io): void {
     .option('--plan <code>', 'only tenants on this plan')
     .option('--json', 'machine-readable output')
     .action(async (options: { state?: string; plan?: string; json?: boolean }) => {
-      const query = new URLSearchParams({ limit: '500', ...(options.state ? { state: options.state } : {}), ...(options.plan ? { plan: options.plan } : {}) });
+      const query = new URLSearchParams({
+        limit: '500',
+        ...(options.state ? { state: options.state } : {}),
+        ...(options.plan ? { plan: options.plan } : {}),
+      });
       const list = await io.client().get<TenantView[]>(`/tenants?${query}`);
       if (options.json) return io.printJson(list);
       if (list.length === 0) return void process.stdout.write('No tenants.\n');
@@ -122,7 +156,8 @@ export function registerTenantCommands(program: Command, io: Io): void {
     .action(async (name: string, options: { json?: boolean }) => {
       const t = await io.client().get<TenantView>(`/tenants/${encodeURIComponent(name)}`);
       if (options.json) return io.printJson(t);
-      for (const [key, value] of Object.entries(t)) process.stdout.write(`${key.padEnd(18)} ${Array.isArray(value) ? value.join(', ') : String(value ?? '')}\n`);
+      for (const [key, value] of Object.entries(t))
+        process.stdout.write(`${key.padEnd(18)} ${Array.isArray(value) ? value.join(', ') : String(value ?? '')}\n`);
     });
 
   tenant
@@ -142,8 +177,16 @@ export function registerTenantCommands(program: Command, io: Io): void {
       .option('--no-wait', 'return at once instead of following the operation')
       .option('--json', 'machine-readable output')
       .action(async (name: string, options: { reason?: string; wait: boolean; json?: boolean }) => {
-        const result = await io.client().post<{ tenant: TenantView }>(`/tenants/${encodeURIComponent(name)}/${segment}`, options.reason ? { reason: options.reason } : undefined);
-        const final = options.wait && !SETTLED.has(result.tenant.state) ? await watch(io, name, { quiet: options.json, timeoutSeconds: 600 }) : result.tenant;
+        const result = await io
+          .client()
+          .post<{ tenant: TenantView }>(
+            `/tenants/${encodeURIComponent(name)}/${segment}`,
+            options.reason ? { reason: options.reason } : undefined,
+          );
+        const final =
+          options.wait && !SETTLED.has(result.tenant.state)
+            ? await watch(io, name, { quiet: options.json, timeoutSeconds: 600 })
+            : result.tenant;
         if (options.json) io.printJson(final);
         else process.stdout.write(`Tenant ${name} is ${final.state}.\n`);
       });
@@ -167,9 +210,20 @@ export function registerTenantCommands(program: Command, io: Io): void {
     .command('list')
     .option('--json', 'machine-readable output')
     .action(async (options: { json?: boolean }) => {
-      const list = await io.client().get<Array<{ code: string; name: string; modules: string[]; builds: Array<{ status: string; odooVersion: string | null }> }>>('/templates');
+      const list = await io
+        .client()
+        .get<Array<{ code: string; name: string; modules: string[]; builds: Array<{ status: string; odooVersion: string | null }> }>>(
+          '/templates',
+        );
       if (options.json) return io.printJson(list);
-      io.printTable(list.map((t) => ({ code: t.code, name: t.name, modules: t.modules.length, builds: t.builds.map((b) => `${b.status}${b.odooVersion ? ` (${b.odooVersion})` : ''}`).join(', ') || 'never built' })));
+      io.printTable(
+        list.map((t) => ({
+          code: t.code,
+          name: t.name,
+          modules: t.modules.length,
+          builds: t.builds.map((b) => `${b.status}${b.odooVersion ? ` (${b.odooVersion})` : ''}`).join(', ') || 'never built',
+        })),
+      );
     });
   templates
     .command('build <code>')
@@ -178,18 +232,28 @@ export function registerTenantCommands(program: Command, io: Io): void {
     .option('--no-wait', 'return at once')
     .option('--json', 'machine-readable output')
     .action(async (code: string, options: { server?: string; wait: boolean; json?: boolean }) => {
-      const builds = await io.client().post<Array<{ serverId: string; status: string }>>(`/templates/${code}/build`, options.server ? { serverId: options.server } : undefined);
+      const builds = await io
+        .client()
+        .post<Array<{ serverId: string; status: string }>>(
+          `/templates/${code}/build`,
+          options.server ? { serverId: options.server } : undefined,
+        );
       if (!options.wait) {
         if (options.json) io.printJson(builds);
         else process.stdout.write(`Building ${code} on ${builds.length} server(s).\n`);
         return;
       }
-      const bar = process.stderr.isTTY && !options.json ? new SingleBar({ format: ` building ${code} {bar} {value}/{total} servers | {duration}s`, stream: process.stderr }) : undefined;
+      const bar =
+        process.stderr.isTTY && !options.json
+          ? new SingleBar({ format: ` building ${code} {bar} {value}/{total} servers | {duration}s`, stream: process.stderr })
+          : undefined;
       bar?.start(builds.length, 0);
       const deadline = Date.now() + 60 * 60_000;
       let current: Array<{ serverId: string; status: string; error: string | null }> = [];
       for (;;) {
-        const template = await io.client().get<{ builds: Array<{ serverId: string; status: string; error: string | null }> }>(`/templates/${code}`);
+        const template = await io
+          .client()
+          .get<{ builds: Array<{ serverId: string; status: string; error: string | null }> }>(`/templates/${code}`);
         current = template.builds.filter((b) => builds.some((x) => x.serverId === b.serverId));
         const finished = current.filter((b) => b.status !== 'building').length;
         bar?.update(finished);
@@ -207,9 +271,31 @@ export function registerTenantCommands(program: Command, io: Io): void {
     .command('list')
     .option('--json', 'machine-readable output')
     .action(async (options: { json?: boolean }) => {
-      const list = await io.client().get<Array<{ id: string; name: string; kind: string; host: string; port: number; tenantCount: number; capacity: number; status: string }>>('/database-servers');
+      const list = await io
+        .client()
+        .get<
+          Array<{
+            id: string;
+            name: string;
+            kind: string;
+            host: string;
+            port: number;
+            tenantCount: number;
+            capacity: number;
+            status: string;
+          }>
+        >('/database-servers');
       if (options.json) return io.printJson(list);
-      io.printTable(list.map((s) => ({ id: s.id, name: s.name, kind: s.kind, address: `${s.host}:${s.port}`, tenants: `${s.tenantCount}/${s.capacity}`, status: s.status })));
+      io.printTable(
+        list.map((s) => ({
+          id: s.id,
+          name: s.name,
+          kind: s.kind,
+          address: `${s.host}:${s.port}`,
+          tenants: `${s.tenantCount}/${s.capacity}`,
+          status: s.status,
+        })),
+      );
     });
   servers
     .command('add <name>')
@@ -218,8 +304,12 @@ export function registerTenantCommands(program: Command, io: Io): void {
     .option('--capacity <n>', 'tenants it may hold', '50')
     .option('--json', 'machine-readable output')
     .action(async (name: string, options: { kind: string; capacity: string; json?: boolean }) => {
-      const url = (await readPassword({ passwordStdin: !process.stdin.isTTY }, 'Admin URL (postgres://user:password@host:port/postgres): ')).trim();
-      const server = await io.client().post<{ id: string; name: string }>('/database-servers', { name, url, kind: options.kind, capacity: Number(options.capacity) });
+      const url = (
+        await readPassword({ passwordStdin: !process.stdin.isTTY }, 'Admin URL (postgres://user:password@host:port/postgres): ')
+      ).trim();
+      const server = await io
+        .client()
+        .post<{ id: string; name: string }>('/database-servers', { name, url, kind: options.kind, capacity: Number(options.capacity) });
       if (options.json) return io.printJson(server);
       process.stdout.write(`Server ${server.name} registered (id ${server.id}).\n`);
     });

@@ -1,5 +1,5 @@
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ConfigError } from '../errors/index.js';
 import { type Config, configSchema } from './schema.js';
@@ -21,7 +21,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => ({ variable: String(issue.path[0]), message: issue.message }));
     const text = problems.map((p) => `  ${p.variable}: ${p.message}`).join('\n');
-    throw new ConfigError(`Invalid configuration:\n${text}`, problems.map((p) => p.variable));
+    throw new ConfigError(
+      `Invalid configuration:\n${text}`,
+      problems.map((p) => p.variable),
+    );
   }
   const e = parsed.data;
   return {
@@ -32,7 +35,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     baseDomain: e.BASE_DOMAIN.toLowerCase(),
     publicUrl: e.PUBLIC_URL ?? `http://app.${e.BASE_DOMAIN.toLowerCase()}:${e.PORT}`,
     secretKey: e.SECRET_KEY,
-    previousSecretKeys: (e.SECRET_KEY_PREVIOUS ?? '').split(',').map((s) => s.trim()).filter(Boolean),
+    previousSecretKeys: (e.SECRET_KEY_PREVIOUS ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
     smtpUrl: e.SMTP_URL,
     mailFrom: e.MAIL_FROM,
     logLevel: e.LOG_LEVEL,
@@ -46,7 +52,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     gatewayPort: e.GATEWAY_PORT,
     tenantDatabaseUrl: e.TENANT_DATABASE_URL,
     odooBin: e.ODOO_BIN,
-    odooAddonsPath: e.ODOO_ADDONS_PATH ? e.ODOO_ADDONS_PATH.split(',').map((p) => p.trim()).filter(Boolean) : undefined,
+    odooAddonsPath: e.ODOO_ADDONS_PATH
+      ? e.ODOO_ADDONS_PATH.split(',')
+          .map((p) => p.trim())
+          .filter(Boolean)
+      : undefined,
     runWorkers: e.RUN_WORKERS,
     spareDatabases: e.SPARE_DATABASES,
     templatesAutobuild: e.TEMPLATES_AUTOBUILD.split(',').filter(Boolean),

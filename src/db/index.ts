@@ -23,9 +23,12 @@ export async function migrateToLatest(db: Db): Promise<string[]> {
   const { error, results } = await migrator.migrateToLatest();
   const failed = results?.find((r) => r.status === 'Error');
   if (error || failed) {
-    throw new Error(`Database migration ${failed?.migrationName ?? ''} failed: ${(error as Error | undefined)?.message ?? 'unknown error'}`, {
-      cause: error,
-    });
+    throw new Error(
+      `Database migration ${failed?.migrationName ?? ''} failed: ${(error as Error | undefined)?.message ?? 'unknown error'}`,
+      {
+        cause: error,
+      },
+    );
   }
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }
@@ -39,5 +42,5 @@ export async function pendingMigrations(db: Db): Promise<string[]> {
   return Object.keys(migrations).filter((name) => !applied.has(name));
 }
 
-export { openPlatformDatabase, PLATFORM_DATABASE, type PlatformDatabase } from './platform-database.js';
 export { createNotificationHub, type NotificationHub } from './notifications.js';
+export { openPlatformDatabase, PLATFORM_DATABASE, type PlatformDatabase } from './platform-database.js';

@@ -1,8 +1,8 @@
 import { join } from 'node:path';
+import { sql } from 'kysely';
 import type { Config } from '../config/index.js';
 import type { Logger } from '../logging/index.js';
 import { ensureDatabase, LocalPostgresServer } from '../postgres/index.js';
-import { sql } from 'kysely';
 import { createDb, type Db, migrateToLatest } from './index.js';
 
 export const PLATFORM_DATABASE = 'saas_platform';

@@ -55,7 +55,9 @@ export function createJobQueue(options: { connectionString: string; logger: Logg
   const queues = new Set<string>();
   let started = false;
 
-  async function ensureQueue(definition: Pick<JobDefinition<object>, 'queue' | 'keyed' | 'retryLimit' | 'retryDelaySeconds' | 'expireInSeconds'>) {
+  async function ensureQueue(
+    definition: Pick<JobDefinition<object>, 'queue' | 'keyed' | 'retryLimit' | 'retryDelaySeconds' | 'expireInSeconds'>,
+  ) {
     if (queues.has(definition.queue)) return;
     await boss.createQueue(definition.queue, {
       policy: definition.keyed ? 'key_strict_fifo' : 'standard',
@@ -121,7 +123,17 @@ export function createJobQueue(options: { connectionString: string; logger: Logg
         startedOn: Date | null;
         completedOn: Date | null;
       };
-      return { id: j.id, queue, state: j.state, data: j.data, output: j.output, retryCount: j.retryCount, createdOn: j.createdOn, startedOn: j.startedOn, completedOn: j.completedOn };
+      return {
+        id: j.id,
+        queue,
+        state: j.state,
+        data: j.data,
+        output: j.output,
+        retryCount: j.retryCount,
+        createdOn: j.createdOn,
+        startedOn: j.startedOn,
+        completedOn: j.completedOn,
+      };
     },
 
     /**

@@ -73,7 +73,11 @@ export async function initialiseDatabase(
 }
 
 /** `odoo-bin neutralize`: disables crons, outgoing mail servers, payment providers... of a copy. */
-export async function neutraliseDatabase(odoo: OdooInstallation, input: { configFile: string; database: string }, options: OdooRunOptions): Promise<void> {
+export async function neutraliseDatabase(
+  odoo: OdooInstallation,
+  input: { configFile: string; database: string },
+  options: OdooRunOptions,
+): Promise<void> {
   await runOdooCommand(odoo, ['neutralize', '-c', input.configFile, '-d', input.database], options);
 }
 

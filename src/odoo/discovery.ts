@@ -4,7 +4,11 @@ import type { OdooInstallation } from './commands.js';
 
 /** ODOO_BIN, else `odoo` or `odoo-bin` on PATH; undefined when Odoo is not installed. */
 export function findOdoo(env: NodeJS.ProcessEnv = process.env): OdooInstallation | undefined {
-  const addonsPath = env.ODOO_ADDONS_PATH ? env.ODOO_ADDONS_PATH.split(',').map((p) => p.trim()).filter(Boolean) : undefined;
+  const addonsPath = env.ODOO_ADDONS_PATH
+    ? env.ODOO_ADDONS_PATH.split(',')
+        .map((p) => p.trim())
+        .filter(Boolean)
+    : undefined;
   if (env.ODOO_BIN) return { bin: env.ODOO_BIN, addonsPath };
   for (const dir of (env.PATH ?? '').split(delimiter)) {
     for (const name of ['odoo', 'odoo-bin']) {

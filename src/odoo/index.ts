@@ -1,38 +1,4 @@
 export {
-  ODOO_PBKDF2_DEFAULT_ROUNDS,
-  type OdooPasswordHashOptions,
-  type ParsedOdooPasswordHash,
-  adaptedBase64Decode,
-  adaptedBase64Encode,
-  hashOdooPassword,
-  parseOdooPasswordHash,
-  verifyOdooPassword,
-} from './password.js';
-export {
-  InvalidOdooConfigError,
-  type OdooLogLevel,
-  type OdooServerOptions,
-  type PostgresSslMode,
-  renderOdooConfig,
-} from './config-file.js';
-export {
-  applyTenantIdentity,
-  countActiveInternalUsers,
-  ODOO_ADMIN_USER_ID,
-  ODOO_MAIN_COMPANY_ID,
-  readConfigParameter,
-  type TenantIdentity,
-} from './identity.js';
-export {
-  authenticateSession,
-  executeKw,
-  type OdooEndpoint,
-  OdooRpcError,
-  odooHealthy,
-  odooVersion,
-  type OdooVersionInfo,
-} from './rpc-client.js';
-export {
   detectOdooVersion,
   initialiseDatabase,
   neutraliseDatabase,
@@ -42,5 +8,39 @@ export {
   warmWebAssets,
   writeOdooConfig,
 } from './commands.js';
-export { copyFilestore, filestorePath, filestoreSize, removeFilestore } from './filestore.js';
+export {
+  InvalidOdooConfigError,
+  type OdooLogLevel,
+  type OdooServerOptions,
+  type PostgresSslMode,
+  renderOdooConfig,
+} from './config-file.js';
 export { findOdoo } from './discovery.js';
+export { copyFilestore, filestorePath, filestoreSize, removeFilestore } from './filestore.js';
+export {
+  applyTenantIdentity,
+  countActiveInternalUsers,
+  ODOO_ADMIN_USER_ID,
+  ODOO_MAIN_COMPANY_ID,
+  readConfigParameter,
+  type TenantIdentity,
+} from './identity.js';
+export {
+  adaptedBase64Decode,
+  adaptedBase64Encode,
+  hashOdooPassword,
+  ODOO_PBKDF2_DEFAULT_ROUNDS,
+  type OdooPasswordHashOptions,
+  type ParsedOdooPasswordHash,
+  parseOdooPasswordHash,
+  verifyOdooPassword,
+} from './password.js';
+export {
+  authenticateSession,
+  executeKw,
+  type OdooEndpoint,
+  OdooRpcError,
+  type OdooVersionInfo,
+  odooHealthy,
+  odooVersion,
+} from './rpc-client.js';

@@ -45,7 +45,9 @@ function httpCall(endpoint: OdooEndpoint, method: string, path: string, body?: u
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () => resolvePromise({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
+        res.on('end', () =>
+          resolvePromise({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }),
+        );
         res.on('error', reject);
       },
     );
@@ -55,7 +57,11 @@ function httpCall(endpoint: OdooEndpoint, method: string, path: string, body?: u
   });
 }
 
-async function jsonRpc<T>(endpoint: OdooEndpoint, path: string, params: Record<string, unknown>): Promise<{ result: T; headers: HttpResult['headers'] }> {
+async function jsonRpc<T>(
+  endpoint: OdooEndpoint,
+  path: string,
+  params: Record<string, unknown>,
+): Promise<{ result: T; headers: HttpResult['headers'] }> {
   const response = await httpCall(endpoint, 'POST', path, { jsonrpc: '2.0', method: 'call', id: 1, params });
   if (response.status !== 200) throw new OdooRpcError(`Odoo answered HTTP ${response.status} on ${path}`);
   let parsed: { result?: T; error?: { message?: string; data?: { name?: string; message?: string } } };
@@ -112,7 +118,15 @@ export async function authenticateSession(
 /** `object.execute_kw` over `/jsonrpc`. */
 export async function executeKw<T>(
   endpoint: OdooEndpoint,
-  input: { database: string; uid: number; password: string; model: string; method: string; args: unknown[]; kwargs?: Record<string, unknown> },
+  input: {
+    database: string;
+    uid: number;
+    password: string;
+    model: string;
+    method: string;
+    args: unknown[];
+    kwargs?: Record<string, unknown>;
+  },
 ): Promise<T> {
   const { result } = await jsonRpc<T>(endpoint, '/jsonrpc', {
     service: 'object',

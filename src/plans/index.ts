@@ -4,8 +4,8 @@ export {
   type PlanLimits,
   type PlanPlacement,
   type PlanPrice,
-  planSchema,
-  planCodeSchema,
   parseCatalog,
+  planCodeSchema,
+  planSchema,
 } from './catalog.js';
 export { createPlanService, defaultCatalog, type PlanService } from './service.js';

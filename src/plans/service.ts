@@ -1,7 +1,7 @@
 import type { Db, PlanRow } from '../db/index.js';
 import { ConflictError, NotFoundError } from '../errors/index.js';
-import defaultCatalogDocument from './default-catalog.json' with { type: 'json' };
 import { type Plan, type PlanDefinition, parseCatalog } from './catalog.js';
+import defaultCatalogDocument from './default-catalog.json' with { type: 'json' };
 
 export const defaultCatalog: PlanDefinition[] = parseCatalog(defaultCatalogDocument);
 

@@ -1,7 +1,7 @@
+export { databaseExists, ensureDatabase, withConnection } from './admin.js';
 export { findPostgresBinaries, type PostgresBinaries } from './binaries.js';
-export { LocalPostgresServer, freePort, type LocalPostgresConnection, type LocalPostgresOptions } from './local-server.js';
 export { quoteIdentifier, quoteLiteral } from './identifiers.js';
-export { withConnection, databaseExists, ensureDatabase } from './admin.js';
-export { runCommand, type RunAs } from './process.js';
-export { databaseServerOperations, type DatabaseServerOperations } from './tenant-databases.js';
+export { freePort, type LocalPostgresConnection, type LocalPostgresOptions, LocalPostgresServer } from './local-server.js';
+export { type RunAs, runCommand } from './process.js';
 export { createDatabaseServerRegistry, type DatabaseServerRegistry, type DatabaseServerView } from './registry.js';
+export { type DatabaseServerOperations, databaseServerOperations } from './tenant-databases.js';

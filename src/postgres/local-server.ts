@@ -137,7 +137,18 @@ export class LocalPostgresServer {
     this.options.logger.info({ directory: this.directory, version: binaries.major }, 'initialising PostgreSQL cluster');
     await runCommand(
       join(binaries.binDir, 'initdb'),
-      ['-D', this.pgdata, '-U', this.superuser, '--auth=scram-sha-256', `--pwfile=${passwordFile}`, '-E', 'UTF8', '--no-locale', '--no-instructions'],
+      [
+        '-D',
+        this.pgdata,
+        '-U',
+        this.superuser,
+        '--auth=scram-sha-256',
+        `--pwfile=${passwordFile}`,
+        '-E',
+        'UTF8',
+        '--no-locale',
+        '--no-instructions',
+      ],
       { runAs: this.runAs, env: { ...process.env, LC_ALL: 'C' } },
     );
     // Our own settings live in one included file rewritten at every start.
@@ -169,11 +180,10 @@ export class LocalPostgresServer {
     // PostgreSQL refuses to start until they are gone, so retry briefly.
     for (let attempt = 1; ; attempt++) {
       try {
-        await runCommand(
-          join(binaries.binDir, 'pg_ctl'),
-          ['start', '-D', this.pgdata, '-l', this.logFile, '-w', '-t', '60', '-s'],
-          { runAs: this.runAs, detached: true },
-        );
+        await runCommand(join(binaries.binDir, 'pg_ctl'), ['start', '-D', this.pgdata, '-l', this.logFile, '-w', '-t', '60', '-s'], {
+          runAs: this.runAs,
+          detached: true,
+        });
         this.options.logger.info({ directory: this.directory }, 'PostgreSQL server started');
         return;
       } catch (error) {
@@ -204,9 +214,7 @@ export class LocalPostgresServer {
   }
 
   private async choosePort(): Promise<number> {
-    const remembered = existsSync(join(this.directory, 'port'))
-      ? Number(readFileSync(join(this.directory, 'port'), 'utf8'))
-      : undefined;
+    const remembered = existsSync(join(this.directory, 'port')) ? Number(readFileSync(join(this.directory, 'port'), 'utf8')) : undefined;
     for (const candidate of [this.options.port, remembered]) {
       if (candidate && (await isPortFree(candidate))) return candidate;
     }
@@ -288,4 +296,3 @@ function assertReachableBy(user: RunAs, directory: string): void {
     );
   }
 }
-

@@ -34,9 +34,7 @@ export function runCommand(file: string, args: string[], options: RunOptions = {
     child.stderr.on('data', (chunk: Buffer) => {
       stderr += chunk.toString();
     });
-    const timer = options.timeoutMs
-      ? setTimeout(() => child.kill('SIGKILL'), options.timeoutMs)
-      : undefined;
+    const timer = options.timeoutMs ? setTimeout(() => child.kill('SIGKILL'), options.timeoutMs) : undefined;
     child.on('error', (error) => {
       if (timer) clearTimeout(timer);
       reject(new CommandError(`${file} ${args.join(' ')}`, null, error.message));

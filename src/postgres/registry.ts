@@ -6,7 +6,7 @@ import type { Logger } from '../logging/index.js';
 import type { SecretBox } from '../secrets/index.js';
 import { withConnection } from './admin.js';
 import { LocalPostgresServer } from './local-server.js';
-import { databaseServerOperations, type DatabaseServerOperations } from './tenant-databases.js';
+import { type DatabaseServerOperations, databaseServerOperations } from './tenant-databases.js';
 
 export interface DatabaseServerView {
   id: string;
@@ -65,7 +65,14 @@ export function createDatabaseServerRegistry(deps: { db: Db; secretBox: SecretBo
     return row;
   }
 
-  async function insert(input: { name: string; kind: 'shared' | 'dedicated'; adminUrl: string; capacity: number; isDefault?: boolean; managedDirectory?: string }) {
+  async function insert(input: {
+    name: string;
+    kind: 'shared' | 'dedicated';
+    adminUrl: string;
+    capacity: number;
+    isDefault?: boolean;
+    managedDirectory?: string;
+  }) {
     const url = new URL(input.adminUrl);
     return db
       .insertInto('database_servers')
@@ -95,12 +102,26 @@ export function createDatabaseServerRegistry(deps: { db: Db; secretBox: SecretBo
         const url = new URL(adminUrl);
         await db
           .updateTable('database_servers')
-          .set({ admin_url_encrypted: secretBox.encrypt(adminUrl), host: url.hostname, port: Number(url.port || 5432), managed_directory: managedDirectory ?? null })
+          .set({
+            admin_url_encrypted: secretBox.encrypt(adminUrl),
+            host: url.hostname,
+            port: Number(url.port || 5432),
+            managed_directory: managedDirectory ?? null,
+          })
           .where('id', '=', existing.id)
           .execute();
         return existing.id;
       }
-      return (await insert({ name: 'local', kind: 'shared', adminUrl, capacity: 50, isDefault: true, ...(managedDirectory ? { managedDirectory } : {}) })).id;
+      return (
+        await insert({
+          name: 'local',
+          kind: 'shared',
+          adminUrl,
+          capacity: 50,
+          isDefault: true,
+          ...(managedDirectory ? { managedDirectory } : {}),
+        })
+      ).id;
     },
 
     /** Adds an operator's server after checking that its admin URL works and may create databases and roles. */
@@ -110,17 +131,27 @@ export function createDatabaseServerRegistry(deps: { db: Db; secretBox: SecretBo
           const result = await client.query<{ ok: boolean }>(
             'SELECT (rolsuper OR (rolcreatedb AND rolcreaterole)) AS ok FROM pg_roles WHERE rolname = current_user',
           );
-          if (!result.rows[0]?.ok) throw new ValidationError('This role may not create databases and roles: use a superuser or a role with CREATEDB and CREATEROLE.', { field: 'url' });
+          if (!result.rows[0]?.ok)
+            throw new ValidationError(
+              'This role may not create databases and roles: use a superuser or a role with CREATEDB and CREATEROLE.',
+              { field: 'url' },
+            );
         });
       } catch (error) {
         if (error instanceof ValidationError) throw error;
         throw new ValidationError(`Cannot connect with this URL: ${(error as Error).message}`, { field: 'url' });
       }
-      return toView(await insert({ name: input.name, kind: input.kind, adminUrl: input.url, capacity: input.capacity }), await tenantCounts());
+      return toView(
+        await insert({ name: input.name, kind: input.kind, adminUrl: input.url, capacity: input.capacity }),
+        await tenantCounts(),
+      );
     },
 
     async list(): Promise<DatabaseServerView[]> {
-      const [rows, counts] = await Promise.all([db.selectFrom('database_servers').selectAll().orderBy('created_at').execute(), tenantCounts()]);
+      const [rows, counts] = await Promise.all([
+        db.selectFrom('database_servers').selectAll().orderBy('created_at').execute(),
+        tenantCounts(),
+      ]);
       return rows.map((row) => toView(row, counts));
     },
 
@@ -128,11 +159,17 @@ export function createDatabaseServerRegistry(deps: { db: Db; secretBox: SecretBo
       return toView(await getRow(id), await tenantCounts());
     },
 
-    async update(id: string, changes: { capacity?: number | undefined; status?: 'active' | 'draining' | 'disabled' | undefined }): Promise<DatabaseServerView> {
+    async update(
+      id: string,
+      changes: { capacity?: number | undefined; status?: 'active' | 'draining' | 'disabled' | undefined },
+    ): Promise<DatabaseServerView> {
       await getRow(id);
       await db
         .updateTable('database_servers')
-        .set({ ...(changes.capacity === undefined ? {} : { capacity: changes.capacity }), ...(changes.status ? { status: changes.status } : {}) })
+        .set({
+          ...(changes.capacity === undefined ? {} : { capacity: changes.capacity }),
+          ...(changes.status ? { status: changes.status } : {}),
+        })
         .where('id', '=', id)
         .execute();
       return this.get(id);
@@ -156,7 +193,8 @@ export function createDatabaseServerRegistry(deps: { db: Db; secretBox: SecretBo
     },
 
     adminUrl: async (id: string): Promise<string> => secretBox.decrypt((await getRow(id)).admin_url_encrypted),
-    operations: async (id: string): Promise<DatabaseServerOperations> => databaseServerOperations(secretBox.decrypt((await getRow(id)).admin_url_encrypted)),
+    operations: async (id: string): Promise<DatabaseServerOperations> =>
+      databaseServerOperations(secretBox.decrypt((await getRow(id)).admin_url_encrypted)),
 
     /**
      * The active shared server with the fewest tenants and room left. Callers hold the placement
@@ -164,7 +202,12 @@ export function createDatabaseServerRegistry(deps: { db: Db; secretBox: SecretBo
      */
     async pickShared(): Promise<DatabaseServerRow> {
       const counts = await tenantCounts();
-      const rows = await db.selectFrom('database_servers').selectAll().where('kind', '=', 'shared').where('status', '=', 'active').execute();
+      const rows = await db
+        .selectFrom('database_servers')
+        .selectAll()
+        .where('kind', '=', 'shared')
+        .where('status', '=', 'active')
+        .execute();
       const candidates = rows
         .map((row) => ({ row, load: counts.get(row.id) ?? 0 }))
         .filter(({ row, load }) => load < row.capacity)
@@ -196,12 +239,21 @@ export function createDatabaseServerRegistry(deps: { db: Db; secretBox: SecretBo
       const connection = await server.start();
       managedServers.set(row.id, server);
       // The port may have changed since last time: keep the stored URL true.
-      await db.updateTable('database_servers').set({ admin_url_encrypted: secretBox.encrypt(connection.url), port: connection.port }).where('id', '=', row.id).execute();
+      await db
+        .updateTable('database_servers')
+        .set({ admin_url_encrypted: secretBox.encrypt(connection.url), port: connection.port })
+        .where('id', '=', row.id)
+        .execute();
     },
 
     /** Starts every managed dedicated server (platform start). */
     async startAllManaged(): Promise<void> {
-      const rows = await db.selectFrom('database_servers').selectAll().where('managed_directory', 'is not', null).where('is_default', '=', false).execute();
+      const rows = await db
+        .selectFrom('database_servers')
+        .selectAll()
+        .where('managed_directory', 'is not', null)
+        .where('is_default', '=', false)
+        .execute();
       for (const row of rows) await this.startManaged(row);
     },
 
@@ -214,7 +266,9 @@ export function createDatabaseServerRegistry(deps: { db: Db; secretBox: SecretBo
     async destroyDedicated(id: string): Promise<void> {
       const row = await db.selectFrom('database_servers').selectAll().where('id', '=', id).executeTakeFirst();
       if (!row || row.kind !== 'dedicated') return;
-      const server = managedServers.get(id) ?? (row.managed_directory ? new LocalPostgresServer({ directory: row.managed_directory, logger }) : undefined);
+      const server =
+        managedServers.get(id) ??
+        (row.managed_directory ? new LocalPostgresServer({ directory: row.managed_directory, logger }) : undefined);
       await db.deleteFrom('template_builds').where('server_id', '=', id).execute();
       await db.updateTable('tenants').set({ server_id: null }).where('server_id', '=', id).where('state', '=', 'deleted').execute();
       await db.deleteFrom('database_servers').where('id', '=', id).execute();

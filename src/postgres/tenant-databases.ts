@@ -61,7 +61,10 @@ export function databaseServerOperations(adminUrl: string): DatabaseServerOperat
 
   async function terminate(client: pg.Client, name: string, user?: string): Promise<number> {
     const result = user
-      ? await client.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND usename = $2 AND pid <> pg_backend_pid()', [name, user])
+      ? await client.query(
+          'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND usename = $2 AND pid <> pg_backend_pid()',
+          [name, user],
+        )
       : await client.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [name]);
     return result.rowCount ?? 0;
   }
@@ -108,7 +111,9 @@ export function databaseServerOperations(adminUrl: string): DatabaseServerOperat
           for (let attempt = 1; ; attempt++) {
             await terminate(client, template);
             try {
-              await client.query(`CREATE DATABASE ${quoteIdentifier(name)} TEMPLATE ${quoteIdentifier(template)} OWNER ${quoteIdentifier(owner)}`);
+              await client.query(
+                `CREATE DATABASE ${quoteIdentifier(name)} TEMPLATE ${quoteIdentifier(template)} OWNER ${quoteIdentifier(owner)}`,
+              );
               break;
             } catch (error) {
               const code = (error as { code?: string }).code;
@@ -136,7 +141,9 @@ export function databaseServerOperations(adminUrl: string): DatabaseServerOperat
     },
 
     async reassignOwned(database, fromRole, toRole) {
-      await withConnection(urlFor(database), (client) => client.query(`REASSIGN OWNED BY ${quoteIdentifier(fromRole)} TO ${quoteIdentifier(toRole)}`));
+      await withConnection(urlFor(database), (client) =>
+        client.query(`REASSIGN OWNED BY ${quoteIdentifier(fromRole)} TO ${quoteIdentifier(toRole)}`),
+      );
     },
 
     async restrictDatabase(name, owner, connectionLimit) {
@@ -166,7 +173,8 @@ export function databaseServerOperations(adminUrl: string): DatabaseServerOperat
       await admin(async (client) => {
         if (!(await exists(client, 'pg_database', name))) return;
         await client.query(`ALTER DATABASE ${quoteIdentifier(name)} OWNER TO ${quoteIdentifier(owner)}`);
-        for (const role of keepConnect) await client.query(`GRANT CONNECT, TEMPORARY ON DATABASE ${quoteIdentifier(name)} TO ${quoteIdentifier(role)}`);
+        for (const role of keepConnect)
+          await client.query(`GRANT CONNECT, TEMPORARY ON DATABASE ${quoteIdentifier(name)} TO ${quoteIdentifier(role)}`);
       });
     },
 

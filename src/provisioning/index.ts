@@ -10,5 +10,5 @@ export {
 } from './operations.js';
 export { createPoolAccess, type PoolAccess, poolRoleName } from './pool-access.js';
 export { createLifecycleSweep, LIFECYCLE_SWEEP_QUEUE } from './schedules.js';
-export { copyTemplateToServer } from './template-copy.js';
 export { createSpareDatabases, SPARE_REFILL_QUEUE, type SpareDatabases } from './spares.js';
+export { copyTemplateToServer } from './template-copy.js';

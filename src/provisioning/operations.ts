@@ -19,8 +19,8 @@ import type { PlanPlacement, PlanService } from '../plans/index.js';
 import type { DatabaseServerRegistry } from '../postgres/index.js';
 import type { Runtime, TenantServeSpec } from '../runtimes/index.js';
 import type { SecretBox } from '../secrets/index.js';
-import { changeTenantState, recordTenantEvent, type TenantAction, type TenantState } from '../tenants/index.js';
 import { TEMPLATE_OWNER_ROLE, type TemplateService } from '../templates/index.js';
+import { changeTenantState, recordTenantEvent, type TenantAction, type TenantState } from '../tenants/index.js';
 import type { SpareDatabases } from './spares.js';
 import { copyTemplateToServer } from './template-copy.js';
 
@@ -78,7 +78,11 @@ export function createTenantOperations(deps: ProvisioningDependencies) {
     const started = performance.now();
     await work();
     await db.updateTable('tenants').set({ provisioning_step: name, updated_at: new Date() }).where('id', '=', tenant.id).execute();
-    await recordTenantEvent(db, tenant.id, { type: 'step', step: name, message: `${name.replace('_', ' ')} done in ${Math.round(performance.now() - started)} ms` });
+    await recordTenantEvent(db, tenant.id, {
+      type: 'step',
+      step: name,
+      message: `${name.replace('_', ' ')} done in ${Math.round(performance.now() - started)} ms`,
+    });
     if (deps.crashAfterStep === name) {
       logger.fatal({ step: name }, 'SAAS_TEST_CRASH_AFTER_STEP: killing this process on purpose');
       process.kill(process.pid, 'SIGKILL');
@@ -91,7 +95,12 @@ export function createTenantOperations(deps: ProvisioningDependencies) {
       // A staging copy is cloned inside its source's server (CREATE DATABASE ... TEMPLATE source).
       const source = await load(tenant.source_tenant_id);
       if (!source?.server_id) throw new Error('The tenant to duplicate has no database any more.');
-      return db.updateTable('tenants').set({ server_id: source.server_id }).where('id', '=', tenant.id).returningAll().executeTakeFirstOrThrow();
+      return db
+        .updateTable('tenants')
+        .set({ server_id: source.server_id })
+        .where('id', '=', tenant.id)
+        .returningAll()
+        .executeTakeFirstOrThrow();
     }
     const plan = await deps.plans.get(tenant.plan_code);
     // Serialise placement across replicas so two creations never take the last slot of a server.
@@ -121,7 +130,8 @@ export function createTenantOperations(deps: ProvisioningDependencies) {
     const ops = await servers.operations(tenant.server_id);
     if (await ops.databaseExists(tenant.database_name)) {
       // Made by an earlier attempt; a spare may still need its objects handed over.
-      if (tenant.spare_database) await deps.spares.adopt(ops, { spare: tenant.spare_database, database: tenant.database_name, role: tenant.role_name });
+      if (tenant.spare_database)
+        await deps.spares.adopt(ops, { spare: tenant.spare_database, database: tenant.database_name, role: tenant.role_name });
       await ops.restrictDatabase(tenant.database_name, tenant.role_name, TENANT_CONNECTION_LIMIT);
       return;
     }
@@ -129,7 +139,12 @@ export function createTenantOperations(deps: ProvisioningDependencies) {
     const source = tenant.source_tenant_id ? await load(tenant.source_tenant_id) : undefined;
     if (source) {
       // PostgreSQL needs the source unconnected for the copy: its Odoo reconnects a moment later.
-      await ops.cloneDatabase({ template: source.database_name, name: tenant.database_name, owner: tenant.role_name, objectsOwner: source.role_name });
+      await ops.cloneDatabase({
+        template: source.database_name,
+        name: tenant.database_name,
+        owner: tenant.role_name,
+        objectsOwner: source.role_name,
+      });
     } else if (server.kind === 'dedicated') {
       const sourceServerId = (await templates.readyServers(tenant.template_code))[0];
       if (!sourceServerId) throw new Error(`Template ${tenant.template_code} is ready nowhere to copy from.`);
@@ -146,11 +161,17 @@ export function createTenantOperations(deps: ProvisioningDependencies) {
       });
     } else {
       const templateDatabase = await templates.readyDatabase(tenant.template_code, tenant.server_id);
-      const spare = tenant.spare_database ?? (await deps.spares.claim({ tenantId: tenant.id, serverId: tenant.server_id, templateDatabase }));
+      const spare =
+        tenant.spare_database ?? (await deps.spares.claim({ tenantId: tenant.id, serverId: tenant.server_id, templateDatabase }));
       if (spare) {
         await deps.spares.adopt(ops, { spare, database: tenant.database_name, role: tenant.role_name });
       } else {
-        await ops.cloneDatabase({ template: templateDatabase, name: tenant.database_name, owner: tenant.role_name, objectsOwner: TEMPLATE_OWNER_ROLE });
+        await ops.cloneDatabase({
+          template: templateDatabase,
+          name: tenant.database_name,
+          owner: tenant.role_name,
+          objectsOwner: TEMPLATE_OWNER_ROLE,
+        });
       }
       // Make the next spare (or the first ones, when none was left) in the background.
       await deps.spares.requestRefill(tenant.server_id);
@@ -203,7 +224,11 @@ export function createTenantOperations(deps: ProvisioningDependencies) {
     });
     const placed = tenant as TenantRow & { server_id: string };
     const ops = await servers.operations(placed.server_id);
-    await step(placed, 'role', () => ops.ensureRole(placed.role_name, deps.secretBox.decrypt(placed.role_password_encrypted), { connectionLimit: TENANT_CONNECTION_LIMIT }));
+    await step(placed, 'role', () =>
+      ops.ensureRole(placed.role_name, deps.secretBox.decrypt(placed.role_password_encrypted), {
+        connectionLimit: TENANT_CONNECTION_LIMIT,
+      }),
+    );
     // The Odoo password hash (~0.35 s of PBKDF2 on the thread pool) overlaps the clone.
     const passwordHash = hashOdooPassword(adminPassword);
     passwordHash.catch(() => undefined);
@@ -215,7 +240,8 @@ export function createTenantOperations(deps: ProvisioningDependencies) {
         await copyFilestore(deps.odooDataDir, source.database_name, placed.database_name);
       } else if ((await servers.get(placed.server_id)).kind === 'dedicated') {
         const source = (await templates.readyServers(placed.template_code))[0];
-        if (source) await copyFilestore(deps.odooDataDir, await templates.readyDatabase(placed.template_code, source), placed.database_name);
+        if (source)
+          await copyFilestore(deps.odooDataDir, await templates.readyDatabase(placed.template_code, source), placed.database_name);
       } else {
         await copyFilestore(deps.odooDataDir, await templates.readyDatabase(placed.template_code, placed.server_id), placed.database_name);
       }
@@ -278,7 +304,11 @@ export function createTenantOperations(deps: ProvisioningDependencies) {
       data_dir: deps.odooDataDir,
       ...(deps.odoo.addonsPath ? { addons_path: deps.odoo.addonsPath } : {}),
     });
-    await neutraliseDatabase(deps.odoo, { configFile, database: tenant.database_name }, { logFile: join(deps.workDir, 'neutralise', `${tenant.name}.log`) });
+    await neutraliseDatabase(
+      deps.odoo,
+      { configFile, database: tenant.database_name },
+      { logFile: join(deps.workDir, 'neutralise', `${tenant.name}.log`) },
+    );
   }
 
   const handlers: Record<TenantOperation, (tenant: TenantRow) => Promise<void>> = {
@@ -323,7 +353,10 @@ export function createTenantOperations(deps: ProvisioningDependencies) {
       const finalAttempt = job.operation !== 'provision' || attempt.retryCount >= PROVISION_RETRY_LIMIT;
       logger.warn({ err: error, tenant: tenant.name, operation: job.operation, attempt: attempt.retryCount }, 'tenant operation failed');
       if (!finalAttempt) {
-        await recordTenantEvent(db, tenant.id, { type: 'error', message: `attempt ${attempt.retryCount + 1} failed, retrying: ${(error as Error).message}` });
+        await recordTenantEvent(db, tenant.id, {
+          type: 'error',
+          message: `attempt ${attempt.retryCount + 1} failed, retrying: ${(error as Error).message}`,
+        });
         throw error;
       }
       if (job.operation === 'provision') {
@@ -380,10 +413,14 @@ export function createTenantOperations(deps: ProvisioningDependencies) {
 
     /** The serve spec of every tenant that should be served (runtime restore after a restart). */
     async desiredTenants(): Promise<TenantServeSpec[]> {
-      const rows = await db.selectFrom('tenants').selectAll().where('state', 'in', ['running', 'starting']).where('server_id', 'is not', null).execute();
+      const rows = await db
+        .selectFrom('tenants')
+        .selectAll()
+        .where('state', 'in', ['running', 'starting'])
+        .where('server_id', 'is not', null)
+        .execute();
       return Promise.all(rows.map(serveSpec));
     },
-
   };
 }
 

@@ -25,7 +25,11 @@ export function createLifecycleSweep(deps: { db: Db; jobs: JobQueue; operations:
       .where('state_changed_at', '<=', new Date(now.getTime() - DELETION_GRACE_MS))
       .execute();
     for (const { id } of dueForTermination) {
-      await changeTenantState(db, id, 'deletion_grace_expired', { reason: '12-hour cancellation period over', extra: { terminated_at: now }, now });
+      await changeTenantState(db, id, 'deletion_grace_expired', {
+        reason: '12-hour cancellation period over',
+        extra: { terminated_at: now },
+        now,
+      });
       terminated++;
     }
     const dueForDeletion = await db

@@ -130,7 +130,8 @@ export function createSpareDatabases(deps: {
     /** Drops every spare of a server (before the server is forgotten). */
     async dropAll(serverId: string): Promise<void> {
       const ops = await servers.operations(serverId);
-      for (const spare of await db.selectFrom('spare_databases').selectAll().where('server_id', '=', serverId).execute()) await dropSpare(ops, spare);
+      for (const spare of await db.selectFrom('spare_databases').selectAll().where('server_id', '=', serverId).execute())
+        await dropSpare(ops, spare);
     },
 
     refill,

@@ -30,7 +30,10 @@ export async function copyTemplateToServer(input: {
     const targetUrl = withDatabase(input.targetAdminUrl, `${input.targetDatabase}_restoring`);
     await pipe(
       [join(binaries.binDir, 'pg_dump'), ['--format=custom', '--no-owner', '--no-privileges', `--dbname=${sourceUrl}`]],
-      [join(binaries.binDir, 'pg_restore'), ['--no-owner', '--no-privileges', `--role=${input.owner}`, '--exit-on-error', `--dbname=${targetUrl}`]],
+      [
+        join(binaries.binDir, 'pg_restore'),
+        ['--no-owner', '--no-privileges', `--role=${input.owner}`, '--exit-on-error', `--dbname=${targetUrl}`],
+      ],
     );
     // Restore into a side name, then rename: a crash mid-restore never leaves a half database
     // under the tenant's name (the next attempt drops the side one and starts again).
@@ -61,7 +64,10 @@ function pipe(from: [string, string[]], to: [string, string[]]): Promise<void> {
       errors += c.toString();
     });
   }
-  const exitOf = (child: { on(event: 'error', l: (e: Error) => void): unknown; on(event: 'close', l: (code: number | null) => void): unknown }) =>
+  const exitOf = (child: {
+    on(event: 'error', l: (e: Error) => void): unknown;
+    on(event: 'close', l: (code: number | null) => void): unknown;
+  }) =>
     new Promise<number | null>((resolvePromise, reject) => {
       child.on('error', reject);
       child.on('close', resolvePromise);

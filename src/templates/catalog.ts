@@ -16,7 +16,10 @@ export const templateDefinitionSchema = z
 export type TemplateDefinition = z.infer<typeof templateDefinitionSchema>;
 
 export function parseTemplateCatalog(document: unknown): TemplateDefinition[] {
-  const parsed = z.object({ templates: z.array(templateDefinitionSchema).min(1) }).strict().safeParse(document);
+  const parsed = z
+    .object({ templates: z.array(templateDefinitionSchema).min(1) })
+    .strict()
+    .safeParse(document);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     throw new Error(`Invalid template catalog at ${issue?.path.join('.')}: ${issue?.message}`);
@@ -32,5 +35,8 @@ export const defaultTemplateCatalog = parseTemplateCatalog(catalogDocument);
  * database is dropped once the new one is ready).
  */
 export function templateDatabaseName(code: string, jobId: string): string {
-  return `tpl_${code}_${jobId.replace(/[^a-z0-9]/gi, '').slice(0, 12).toLowerCase()}`;
+  return `tpl_${code}_${jobId
+    .replace(/[^a-z0-9]/gi, '')
+    .slice(0, 12)
+    .toLowerCase()}`;
 }

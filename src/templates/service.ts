@@ -70,14 +70,23 @@ export function createTemplateService(deps: {
 
   async function buildOn(code: string, serverId: string, jobId: string): Promise<void> {
     const odoo = deps.odoo;
-    const build = await db.selectFrom('template_builds').selectAll().where('template_code', '=', code).where('server_id', '=', serverId).executeTakeFirst();
+    const build = await db
+      .selectFrom('template_builds')
+      .selectAll()
+      .where('template_code', '=', code)
+      .where('server_id', '=', serverId)
+      .executeTakeFirst();
     if (!build || build.job_id !== jobId) return; // superseded by a newer build request
     const fail = async (error: unknown) => {
       // A failed rebuild leaves the previous template usable: ready, with the error to read.
       const message = (error as Error).message.slice(0, 4000);
       await db
         .updateTable('template_builds')
-        .set({ status: build.odoo_version !== null && build.database_name !== '' ? 'ready' : 'failed', error: message, finished_at: new Date() })
+        .set({
+          status: build.odoo_version !== null && build.database_name !== '' ? 'ready' : 'failed',
+          error: message,
+          finished_at: new Date(),
+        })
         .where('id', '=', build.id)
         .execute();
     };
@@ -122,7 +131,9 @@ export function createTemplateService(deps: {
         .where('id', '=', build.id)
         .execute();
       if (previousReady && previousReady !== databaseName) {
-        await ops.dropDatabase(previousReady).catch((error: unknown) => logger.warn({ err: error }, 'could not drop the previous template database'));
+        await ops
+          .dropDatabase(previousReady)
+          .catch((error: unknown) => logger.warn({ err: error }, 'could not drop the previous template database'));
         await removeFilestore(deps.odooDataDir, previousReady);
       }
       logger.info({ template: code, serverId, databaseName, version }, 'template ready');
@@ -140,7 +151,15 @@ export function createTemplateService(deps: {
     async seed(catalog: TemplateDefinition[] = defaultTemplateCatalog): Promise<void> {
       await db
         .insertInto('templates')
-        .values(catalog.map((t) => ({ code: t.code, name: t.name, description: t.description, modules: JSON.stringify(t.modules), sort_order: t.sortOrder })))
+        .values(
+          catalog.map((t) => ({
+            code: t.code,
+            name: t.name,
+            description: t.description,
+            modules: JSON.stringify(t.modules),
+            sort_order: t.sortOrder,
+          })),
+        )
         .onConflict((oc) => oc.column('code').doNothing())
         .execute();
     },
@@ -187,7 +206,12 @@ export function createTemplateService(deps: {
       const views: TemplateBuildView[] = [];
       for (const serverId of targets) {
         await servers.get(serverId);
-        const current = await db.selectFrom('template_builds').selectAll().where('template_code', '=', code).where('server_id', '=', serverId).executeTakeFirst();
+        const current = await db
+          .selectFrom('template_builds')
+          .selectAll()
+          .where('template_code', '=', code)
+          .where('server_id', '=', serverId)
+          .executeTakeFirst();
         if (current?.status === 'building') {
           views.push(toBuildView(current));
           continue;
@@ -197,7 +221,9 @@ export function createTemplateService(deps: {
           .insertInto('template_builds')
           .values({ template_code: code, server_id: serverId, database_name: '', status: 'building', job_id: jobId })
           .onConflict((oc) =>
-            oc.columns(['template_code', 'server_id']).doUpdateSet({ status: 'building', job_id: jobId, error: null, started_at: new Date(), finished_at: null }),
+            oc
+              .columns(['template_code', 'server_id'])
+              .doUpdateSet({ status: 'building', job_id: jobId, error: null, started_at: new Date(), finished_at: null }),
           )
           .returningAll()
           .executeTakeFirstOrThrow();
@@ -211,7 +237,12 @@ export function createTemplateService(deps: {
      * while a rebuild runs), or a 409 saying why there is none.
      */
     async readyDatabase(code: string, serverId: string): Promise<string> {
-      const build = await db.selectFrom('template_builds').selectAll().where('template_code', '=', code).where('server_id', '=', serverId).executeTakeFirst();
+      const build = await db
+        .selectFrom('template_builds')
+        .selectAll()
+        .where('template_code', '=', code)
+        .where('server_id', '=', serverId)
+        .executeTakeFirst();
       if (!build || build.odoo_version === null || build.database_name === '') {
         throw new ConflictError(
           `Template ${code} is not ready on this database server (${build?.status ?? 'never built'}${build?.error ? `: ${build.error}` : ''}). ` +
@@ -224,7 +255,13 @@ export function createTemplateService(deps: {
 
     /** Whether a ready build exists on at least one of the given servers. */
     async readyServers(code: string): Promise<string[]> {
-      const rows = await db.selectFrom('template_builds').select('server_id').where('template_code', '=', code).where('odoo_version', 'is not', null).where('database_name', '<>', '').execute();
+      const rows = await db
+        .selectFrom('template_builds')
+        .select('server_id')
+        .where('template_code', '=', code)
+        .where('odoo_version', 'is not', null)
+        .where('database_name', '<>', '')
+        .execute();
       return rows.map((r) => r.server_id);
     },
   };

@@ -86,7 +86,9 @@ export function createTenantService(deps: {
 
   function toView(row: TenantRow, role: 'customer' | 'operator'): TenantView {
     const provisionMs =
-      row.provision_started_at && row.provision_finished_at ? row.provision_finished_at.getTime() - row.provision_started_at.getTime() : null;
+      row.provision_started_at && row.provision_finished_at
+        ? row.provision_finished_at.getTime() - row.provision_started_at.getTime()
+        : null;
     return {
       id: row.id,
       name: row.name,
@@ -129,18 +131,25 @@ export function createTenantService(deps: {
       .orderBy(sql`state = 'deleted'`)
       .orderBy('created_at', 'desc')
       .executeTakeFirst();
-    if (!row || (principal.role !== 'operator' && row.account_id !== principal.accountId)) throw new NotFoundError(`Tenant ${name}`, { field: 'name' });
+    if (!row || (principal.role !== 'operator' && row.account_id !== principal.accountId))
+      throw new NotFoundError(`Tenant ${name}`, { field: 'name' });
     return row;
   }
 
   async function validateNewTenant(input: { name: string; plan: string; template?: string }) {
     const checked = validateSubdomain(input.name);
     if (!checked.ok) throw new ValidationError(`Name: ${checked.reason}`, { field: 'name' });
-    const plan = await db.selectFrom('plans').select(['code', 'archived_at', 'placement']).where('code', '=', input.plan).executeTakeFirst();
-    if (!plan || plan.archived_at) throw new ValidationError(`Plan ${input.plan} is not offered; see GET /api/v1/plans.`, { field: 'plan' });
+    const plan = await db
+      .selectFrom('plans')
+      .select(['code', 'archived_at', 'placement'])
+      .where('code', '=', input.plan)
+      .executeTakeFirst();
+    if (!plan || plan.archived_at)
+      throw new ValidationError(`Plan ${input.plan} is not offered; see GET /api/v1/plans.`, { field: 'plan' });
     if (input.template) {
       const template = await db.selectFrom('templates').select('code').where('code', '=', input.template).executeTakeFirst();
-      if (!template) throw new ValidationError(`Template ${input.template} does not exist; see GET /api/v1/templates.`, { field: 'template' });
+      if (!template)
+        throw new ValidationError(`Template ${input.template} does not exist; see GET /api/v1/templates.`, { field: 'template' });
       const ready = await db
         .selectFrom('template_builds')
         .select('id')
@@ -149,23 +158,35 @@ export function createTenantService(deps: {
         .where('database_name', '<>', '')
         .executeTakeFirst();
       if (!ready) {
-        throw new ConflictError(`Template ${input.template} is not built yet; an operator can build it with: saasctl templates build ${input.template}`, {
-          field: 'template',
-        });
+        throw new ConflictError(
+          `Template ${input.template} is not built yet; an operator can build it with: saasctl templates build ${input.template}`,
+          {
+            field: 'template',
+          },
+        );
       }
     }
-    const taken = await db.selectFrom('tenants').select('id').where('name', '=', checked.subdomain).where('state', '<>', 'deleted').executeTakeFirst();
+    const taken = await db
+      .selectFrom('tenants')
+      .select('id')
+      .where('name', '=', checked.subdomain)
+      .where('state', '<>', 'deleted')
+      .executeTakeFirst();
     if (taken) throw new ConflictError(`The name ${checked.subdomain} is taken; choose another.`, { field: 'name' });
     return { name: checked.subdomain, placement: plan.placement };
   }
 
   async function insertTenant(values: Parameters<ReturnType<Db['insertInto']>['values']>[0]): Promise<TenantRow> {
-    return (db.insertInto('tenants').values(values as never).returningAll().executeTakeFirstOrThrow() as Promise<TenantRow>).catch(
-      (error: { code?: string }) => {
-        if (error.code === '23505') throw new ConflictError('This name was just taken; choose another.', { field: 'name' });
-        throw error;
-      },
-    );
+    return (
+      db
+        .insertInto('tenants')
+        .values(values as never)
+        .returningAll()
+        .executeTakeFirstOrThrow() as Promise<TenantRow>
+    ).catch((error: { code?: string }) => {
+      if (error.code === '23505') throw new ConflictError('This name was just taken; choose another.', { field: 'name' });
+      throw error;
+    });
   }
 
   return {
@@ -173,8 +194,15 @@ export function createTenantService(deps: {
     async checkName(name: string): Promise<{ name: string; available: boolean; reason?: string }> {
       const checked = validateSubdomain(name);
       if (!checked.ok) return { name, available: false, reason: checked.reason };
-      const taken = await db.selectFrom('tenants').select('id').where('name', '=', checked.subdomain).where('state', '<>', 'deleted').executeTakeFirst();
-      return taken ? { name: checked.subdomain, available: false, reason: 'This name is taken.' } : { name: checked.subdomain, available: true };
+      const taken = await db
+        .selectFrom('tenants')
+        .select('id')
+        .where('name', '=', checked.subdomain)
+        .where('state', '<>', 'deleted')
+        .executeTakeFirst();
+      return taken
+        ? { name: checked.subdomain, available: false, reason: 'This name is taken.' }
+        : { name: checked.subdomain, available: true };
     },
 
     async create(principal: Principal, input: CreateTenantInput): Promise<{ tenant: TenantView; jobId: string }> {
@@ -204,7 +232,12 @@ export function createTenantService(deps: {
         admin_password_check_encrypted: secretBox.encrypt(input.adminPassword),
         created_by: principal.userId,
       });
-      await recordTenantEvent(db, tenant.id, { type: 'state', toState: 'provisioning', message: 'tenant requested', actorUserId: principal.userId });
+      await recordTenantEvent(db, tenant.id, {
+        type: 'state',
+        toState: 'provisioning',
+        message: 'tenant requested',
+        actorUserId: principal.userId,
+      });
       const jobId = await operations.enqueue(tenant.id, 'provision');
       return { tenant: toView({ ...tenant, job_id: jobId }, principal.role), jobId };
     },
@@ -231,7 +264,12 @@ export function createTenantService(deps: {
     },
 
     /** Applies a lifecycle request: checks role and state (409 naming the state), then queues the work. */
-    async act(principal: Principal, name: string, action: TenantRequest, reason?: string): Promise<{ tenant: TenantView; jobId: string | null }> {
+    async act(
+      principal: Principal,
+      name: string,
+      action: TenantRequest,
+      reason?: string,
+    ): Promise<{ tenant: TenantView; jobId: string | null }> {
       const tenant = await findVisible(principal, name);
       if (!mayRequest(principal.role, action)) throw new ForbiddenError(`Only operators may ${action.replaceAll('_', ' ')} a tenant.`);
       if (action === 'duplicate' || action === 'create' || action === 'change_plan') {
@@ -251,14 +289,22 @@ export function createTenantService(deps: {
       if (action === 'terminate') extra.terminated_at = now;
       if (action === 'reactivate') extra.terminated_at = null;
       if (action === 'retry') Object.assign(extra, { provisioning_step: null });
-      const updated = await changeTenantState(db, tenant.id, action, { actorUserId: principal.userId, reason: reason ?? `${action.replaceAll('_', ' ')} requested`, extra: extra as never });
+      const updated = await changeTenantState(db, tenant.id, action, {
+        actorUserId: principal.userId,
+        reason: reason ?? `${action.replaceAll('_', ' ')} requested`,
+        extra: extra as never,
+      });
       const operation = operationFor(action, updated.state as TenantState);
       const jobId = operation ? await operations.enqueue(tenant.id, operation) : null;
       return { tenant: toView({ ...updated, job_id: jobId ?? updated.job_id }, principal.role), jobId };
     },
 
     /** A neutralised staging copy of a running or stopped tenant, under a new name. */
-    async duplicate(principal: Principal, name: string, input: { name: string; adminPassword: string }): Promise<{ tenant: TenantView; jobId: string }> {
+    async duplicate(
+      principal: Principal,
+      name: string,
+      input: { name: string; adminPassword: string },
+    ): Promise<{ tenant: TenantView; jobId: string }> {
       const source = await findVisible(principal, name);
       const check = transition(source.state as TenantState, 'duplicate');
       if (!check.ok) throw new ConflictError(`${check.reason} (current state: ${source.state})`, { details: { state: source.state } });
@@ -282,8 +328,17 @@ export function createTenantService(deps: {
         source_tenant_id: source.id,
         created_by: principal.userId,
       });
-      await recordTenantEvent(db, copy.id, { type: 'state', toState: 'provisioning', message: `staging copy of ${source.name}`, actorUserId: principal.userId });
-      await recordTenantEvent(db, source.id, { type: 'info', message: `staging copy ${copyName} requested`, actorUserId: principal.userId });
+      await recordTenantEvent(db, copy.id, {
+        type: 'state',
+        toState: 'provisioning',
+        message: `staging copy of ${source.name}`,
+        actorUserId: principal.userId,
+      });
+      await recordTenantEvent(db, source.id, {
+        type: 'info',
+        message: `staging copy ${copyName} requested`,
+        actorUserId: principal.userId,
+      });
       const jobId = await operations.enqueue(copy.id, 'provision');
       return { tenant: toView({ ...copy, job_id: jobId }, principal.role), jobId };
     },
@@ -302,7 +357,12 @@ export function createTenantService(deps: {
     },
 
     async eventById(tenantId: string, eventId: number): Promise<TenantEventView | undefined> {
-      const row = await db.selectFrom('tenant_events').selectAll().where('tenant_id', '=', tenantId).where('id', '=', String(eventId)).executeTakeFirst();
+      const row = await db
+        .selectFrom('tenant_events')
+        .selectAll()
+        .where('tenant_id', '=', tenantId)
+        .where('id', '=', String(eventId))
+        .executeTakeFirst();
       return row ? toEventView(row) : undefined;
     },
 

@@ -34,7 +34,14 @@ type Executor = Db | Transaction<Database>;
 export async function recordTenantEvent(
   db: Executor,
   tenantId: string,
-  event: { type: TenantEventRow['type']; fromState?: string; toState?: string; step?: string; message?: string; actorUserId?: string | null },
+  event: {
+    type: TenantEventRow['type'];
+    fromState?: string;
+    toState?: string;
+    step?: string;
+    message?: string;
+    actorUserId?: string | null;
+  },
 ): Promise<TenantEventView> {
   const row = await db
     .insertInto('tenant_events')

@@ -37,13 +37,18 @@ function startPlatformProcess(extraEnv: Record<string, string> = {}): ChildProce
     PATH: `${dirname(process.execPath)}${delimiter}${process.env.PATH ?? ''}`,
     ...extraEnv,
   });
-  const started = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve'], { cwd: repositoryRoot, env, stdio: ['ignore', 'inherit', 'inherit'] });
+  const started = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve'], {
+    cwd: repositoryRoot,
+    env,
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
   child = started;
   return started;
 }
 
 function exited(process: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-  if (process.exitCode !== null || process.signalCode !== null) return Promise.resolve({ code: process.exitCode, signal: process.signalCode });
+  if (process.exitCode !== null || process.signalCode !== null)
+    return Promise.resolve({ code: process.exitCode, signal: process.signalCode });
   return new Promise((r) => process.once('exit', (code, signal) => r({ code, signal })));
 }
 
@@ -107,7 +112,11 @@ describe('provisioning survives a crash of the platform', () => {
         'the blank template',
         async () => {
           const templates = await http().get('/api/v1/templates', { token });
-          return templates.body.find((t: { code: string }) => t.code === 'blank')?.builds.some((b: { status: string }) => b.status === 'ready') ? true : undefined;
+          return templates.body
+            .find((t: { code: string }) => t.code === 'blank')
+            ?.builds.some((b: { status: string }) => b.status === 'ready')
+            ? true
+            : undefined;
         },
         60_000,
       );
@@ -124,12 +133,19 @@ describe('provisioning survives a crash of the platform', () => {
       // Killed mid-way: still provisioning, with exactly the steps up to the crash done.
       const client = new pg.Client({ connectionString: database.url });
       await client.connect();
-      const { rows } = await client.query<{ state: string; provisioning_step: string }>('SELECT state, provisioning_step FROM tenants WHERE name = $1', [name]);
+      const { rows } = await client.query<{ state: string; provisioning_step: string }>(
+        'SELECT state, provisioning_step FROM tenants WHERE name = $1',
+        [name],
+      );
       await client.end();
       expect(rows[0]).toEqual({ state: 'provisioning', provisioning_step: step });
 
       const second = startPlatformProcess();
-      await waitFor('the restarted platform to be ready', async () => ((await http().get('/readyz')).status === 200 ? true : undefined), 60_000);
+      await waitFor(
+        'the restarted platform to be ready',
+        async () => ((await http().get('/readyz')).status === 200 ? true : undefined),
+        60_000,
+      );
       const tenant = await waitFor(
         `tenant ${name} to be running after the restart`,
         async () => {
@@ -150,7 +166,11 @@ describe('provisioning survives a crash of the platform', () => {
       const roles = await adminQuery<{ rolname: string }>(`SELECT rolname FROM pg_roles WHERE rolname LIKE $1`, [`%${name}%`]);
       expect(roles.map((r) => r.rolname)).toEqual([`r_${name}`]);
       expect(existsSync(join(dataDir, 'odoo', 'filestore', `t_${name}`))).toBe(true);
-      const timeline = (await http().get(`/api/v1/tenants/${name}/events`, { token })).body as Array<{ type: string; step: string | null; toState: string | null }>;
+      const timeline = (await http().get(`/api/v1/tenants/${name}/events`, { token })).body as Array<{
+        type: string;
+        step: string | null;
+        toState: string | null;
+      }>;
       expect(timeline.filter((e) => e.type === 'state' && e.toState === 'running')).toHaveLength(1);
       // Every Odoo process of this data directory belongs to the new platform: the crashed
       // platform's processes were stopped, not left running beside the new ones.

@@ -106,7 +106,11 @@ export function defineTenantScenarios(label: string, odooBin: string, options: {
       await waitFor(
         'two spare databases',
         async () => {
-          const spares = await test.platform.database.db.selectFrom('spare_databases').select('status').where('status', '=', 'ready').execute();
+          const spares = await test.platform.database.db
+            .selectFrom('spare_databases')
+            .select('status')
+            .where('status', '=', 'ready')
+            .execute();
           return spares.length >= 2 ? true : undefined;
         },
         120_000,
@@ -331,7 +335,11 @@ export function defineTenantScenarios(label: string, odooBin: string, options: {
       const standardView = (await test.http.get(`/api/v1/tenants/${standard}`, { token: customer.accessToken })).body;
       const premiumView = (await test.http.get(`/api/v1/tenants/${premium}`, { token: customer.accessToken })).body;
       expect(standardView.processStrategy).toBe('dedicated');
-      const servers = (await test.http.get('/api/v1/database-servers', { token: operator.accessToken })).body as Array<{ id: string; kind: string; isDefault: boolean }>;
+      const servers = (await test.http.get('/api/v1/database-servers', { token: operator.accessToken })).body as Array<{
+        id: string;
+        kind: string;
+        isDefault: boolean;
+      }>;
       expect(servers.find((s) => s.id === standardView.databaseServerId)?.isDefault).toBe(true);
       const dedicatedServer = servers.find((s) => s.id === premiumView.databaseServerId);
       expect(dedicatedServer?.kind).toBe('dedicated');
@@ -341,7 +349,9 @@ export function defineTenantScenarios(label: string, odooBin: string, options: {
       expect(logs.body.lines.length).toBeGreaterThan(0);
 
       // Deleting the premium tenant removes its dedicated server too.
-      expect((await test.http.post(`/api/v1/tenants/${premium}/force-delete`, undefined, { token: operator.accessToken })).status).toBe(202);
+      expect((await test.http.post(`/api/v1/tenants/${premium}/force-delete`, undefined, { token: operator.accessToken })).status).toBe(
+        202,
+      );
       await untilState(premium, operator.accessToken, 'deleted');
       await waitFor('the dedicated server to be removed', async () => {
         const after = (await test.http.get('/api/v1/database-servers', { token: operator.accessToken })).body as Array<{ id: string }>;
@@ -354,11 +364,26 @@ export function defineTenantScenarios(label: string, odooBin: string, options: {
       const dir = mkdtempSync(join(tmpdir(), 'saasctl-'));
       const env = { SAASCTL_CONFIG: join(dir, 'credentials.json') };
       try {
-        const login = await runCli(['--url', test.url, 'login', '--email', customer.email, '--password-stdin'], { env, input: GOOD_PASSWORD });
+        const login = await runCli(['--url', test.url, 'login', '--email', customer.email, '--password-stdin'], {
+          env,
+          input: GOOD_PASSWORD,
+        });
         expect(login.code, login.stderr).toBe(0);
         const name = `cli${Date.now().toString(36)}`;
         const created = await runCli(
-          ['tenant', 'create', name, '--plan', 'basic', '--template', 'blank', '--admin-email', `admin@${name}.example.com`, '--admin-password-stdin', '--json'],
+          [
+            'tenant',
+            'create',
+            name,
+            '--plan',
+            'basic',
+            '--template',
+            'blank',
+            '--admin-email',
+            `admin@${name}.example.com`,
+            '--admin-password-stdin',
+            '--json',
+          ],
           { env, input: ADMIN_PASSWORD, timeoutMs: 120_000 },
         );
         expect(created.code, created.stderr).toBe(0);
@@ -389,7 +414,11 @@ export function defineTenantScenarios(label: string, odooBin: string, options: {
       expect(usage.body.databaseBytes).toBeGreaterThan(1_000_000);
       expect(usage.body.limits).toEqual({ odooUsers: 3, storageBytes: 5 * 1024 ** 3 });
 
-      const requested = await test.http.post(`/api/v1/tenants/${source}/duplicate`, { name: copy, adminPassword: 'Staging-Pass-22' }, { token: customer.accessToken });
+      const requested = await test.http.post(
+        `/api/v1/tenants/${source}/duplicate`,
+        { name: copy, adminPassword: 'Staging-Pass-22' },
+        { token: customer.accessToken },
+      );
       expect(requested.status, requested.text).toBe(202);
       await untilState(copy, customer.accessToken, 'running', 120_000);
       const view = (await test.http.get(`/api/v1/tenants/${copy}`, { token: customer.accessToken })).body;
@@ -397,7 +426,9 @@ export function defineTenantScenarios(label: string, odooBin: string, options: {
       const login = await odooLogin(port, tenantHost(copy), `t_${copy}`, `admin@${source}.example.com`, 'Staging-Pass-22');
       expect(login.body.result?.uid).toBe(2);
       // The source keeps working, with its own password.
-      expect((await odooLogin(port, tenantHost(source), `t_${source}`, `admin@${source}.example.com`, ADMIN_PASSWORD)).body.result?.uid).toBe(2);
+      expect(
+        (await odooLogin(port, tenantHost(source), `t_${source}`, `admin@${source}.example.com`, ADMIN_PASSWORD)).body.result?.uid,
+      ).toBe(2);
       const params = async (database: string) => {
         const url = new URL(postgresAdminUrl());
         url.pathname = `/${database}`;
@@ -424,7 +455,9 @@ export function defineTenantScenarios(label: string, odooBin: string, options: {
       await createTenant(customer.accessToken, name);
       await untilState(name, customer.accessToken, 'running');
       const hour = 3600_000;
-      expect((await test.http.post(`/api/v1/tenants/${name}/schedule-delete`, undefined, { token: customer.accessToken })).status).toBe(202);
+      expect((await test.http.post(`/api/v1/tenants/${name}/schedule-delete`, undefined, { token: customer.accessToken })).status).toBe(
+        202,
+      );
       await untilState(name, customer.accessToken, 'scheduled_for_deletion');
       // Not yet: the 12 hours are not over.
       await test.platform.sweepLifecycle(new Date(Date.now() + 11 * hour));

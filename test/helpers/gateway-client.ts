@@ -29,7 +29,9 @@ export function hostRequest(
         path,
         headers: {
           host,
-          ...(payload ? { 'content-type': typeof body === 'string' ? 'text/xml' : 'application/json', 'content-length': String(payload.length) } : {}),
+          ...(payload
+            ? { 'content-type': typeof body === 'string' ? 'text/xml' : 'application/json', 'content-length': String(payload.length) }
+            : {}),
           ...headers,
         },
       },
@@ -55,7 +57,10 @@ export async function odooLogin(port: number, host: string, database: string, lo
     id: 1,
     params: { db: database, login, password },
   });
-  return { status: response.status, body: response.text ? (JSON.parse(response.text) as { result?: { uid?: number }; error?: { data?: { name?: string } } }) : {} };
+  return {
+    status: response.status,
+    body: response.text ? (JSON.parse(response.text) as { result?: { uid?: number }; error?: { data?: { name?: string } } }) : {},
+  };
 }
 
 /** Polls `check` until it returns a value (not undefined) or the deadline passes. */

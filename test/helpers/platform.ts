@@ -107,7 +107,12 @@ export const GOOD_PASSWORD = 'Correct-Horse-42';
 /** Registers a customer and logs in; returns its tokens and ids. */
 export async function registerCustomer(http: HttpClient, label = 'customer') {
   const email = uniqueEmail(label);
-  const registered = await http.post('/api/v1/auth/register', { email, password: GOOD_PASSWORD, name: `${label} user`, organization: `${label} org` });
+  const registered = await http.post('/api/v1/auth/register', {
+    email,
+    password: GOOD_PASSWORD,
+    name: `${label} user`,
+    organization: `${label} org`,
+  });
   if (registered.status !== 201) throw new Error(`register failed: ${registered.status} ${registered.text}`);
   const login = await http.post('/api/v1/auth/login', { email, password: GOOD_PASSWORD });
   if (login.status !== 200) throw new Error(`login failed: ${login.status} ${login.text}`);
@@ -136,5 +141,10 @@ export async function createOperator(test: TestPlatform) {
   const email = uniqueEmail('operator');
   await auth.createOperator({ email, password: GOOD_PASSWORD, name: 'Operator' });
   const login = await test.http.post('/api/v1/auth/login', { email, password: GOOD_PASSWORD });
-  return { email, accessToken: login.body.accessToken as string, refreshToken: login.body.refreshToken as string, userId: login.body.user.id as string };
+  return {
+    email,
+    accessToken: login.body.accessToken as string,
+    refreshToken: login.body.refreshToken as string,
+    userId: login.body.user.id as string,
+  };
 }

@@ -22,7 +22,10 @@ export function postgresAdminUrl(): string {
 /** A fresh, empty database on the suite's real PostgreSQL server. */
 export async function createTestDatabase(prefix: string): Promise<TestDatabase> {
   const adminUrl = postgresAdminUrl();
-  const name = `${prefix.replace(/[^a-z0-9_]/gi, '_').toLowerCase().slice(0, 40)}_${randomBytes(4).toString('hex')}`;
+  const name = `${prefix
+    .replace(/[^a-z0-9_]/gi, '_')
+    .toLowerCase()
+    .slice(0, 40)}_${randomBytes(4).toString('hex')}`;
   await withConnection(adminUrl, (client) => client.query(`CREATE DATABASE ${quoteIdentifier(name)}`));
   const parsed = new URL(adminUrl);
   const url = new URL(adminUrl);

@@ -1,7 +1,7 @@
-import { postgresAdminUrl } from '../helpers/postgres.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fillPath, listOperations, type OpenApiDocument, type Operation, paramKey, problemDeviations } from '../helpers/openapi.js';
 import { createOperator, type HttpResponse, registerCustomer, startTestPlatform, type TestPlatform } from '../helpers/platform.js';
+import { postgresAdminUrl } from '../helpers/postgres.js';
 
 /**
  * Role enforcement on every route, driven by the published OpenAPI document: a route added later

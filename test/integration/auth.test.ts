@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestSmtpServer } from '../helpers/smtp.js';
 import { GOOD_PASSWORD, registerCustomer, startTestPlatform, type TestPlatform, uniqueEmail } from '../helpers/platform.js';
+import { startTestSmtpServer } from '../helpers/smtp.js';
 
 let smtp: Awaited<ReturnType<typeof startTestSmtpServer>>;
 let test: TestPlatform;
@@ -36,7 +36,12 @@ describe('register and login', () => {
   it('treats the email case-insensitively and refuses a second registration', async () => {
     const email = uniqueEmail('dup');
     await test.http.post('/api/v1/auth/register', { email, password: GOOD_PASSWORD, name: 'A', organization: 'B' });
-    const again = await test.http.post('/api/v1/auth/register', { email: email.toUpperCase(), password: GOOD_PASSWORD, name: 'A', organization: 'B' });
+    const again = await test.http.post('/api/v1/auth/register', {
+      email: email.toUpperCase(),
+      password: GOOD_PASSWORD,
+      name: 'A',
+      organization: 'B',
+    });
     expect(again.status).toBe(409);
     expect(again.body.field).toBe('email');
     const login = await test.http.post('/api/v1/auth/login', { email: email.toUpperCase(), password: GOOD_PASSWORD });
@@ -63,7 +68,12 @@ describe('password policy', () => {
   ];
   for (const [password, message] of cases) {
     it(`refuses ${JSON.stringify(password)}`, async () => {
-      const response = await test.http.post('/api/v1/auth/register', { email: uniqueEmail('policy'), password, name: 'A', organization: 'B' });
+      const response = await test.http.post('/api/v1/auth/register', {
+        email: uniqueEmail('policy'),
+        password,
+        name: 'A',
+        organization: 'B',
+      });
       expect(response.status).toBe(400);
       expect(response.body.field).toBe('password');
       expect(response.body.detail).toMatch(message);
@@ -175,10 +185,16 @@ describe('password reset through a real SMTP server', () => {
     expect(weak.status).toBe(400);
 
     const newPassword = 'Brand-New-Secret-7';
-    const confirmed = await test.http.post('/api/v1/auth/password-reset/confirm', { token: decodeURIComponent(token ?? ''), password: newPassword });
+    const confirmed = await test.http.post('/api/v1/auth/password-reset/confirm', {
+      token: decodeURIComponent(token ?? ''),
+      password: newPassword,
+    });
     expect(confirmed.status).toBe(204);
 
-    const reused = await test.http.post('/api/v1/auth/password-reset/confirm', { token: decodeURIComponent(token ?? ''), password: 'Another-Secret-8' });
+    const reused = await test.http.post('/api/v1/auth/password-reset/confirm', {
+      token: decodeURIComponent(token ?? ''),
+      password: 'Another-Secret-8',
+    });
     expect(reused.status).toBe(400);
     expect(reused.body.field).toBe('token');
 
@@ -223,7 +239,11 @@ describe('API keys', () => {
     expect(list.body[0]).toMatchObject({ name: 'deploy script', prefix: key.slice(0, 10) });
     expect(list.body[0].lastUsedAt).not.toBeNull();
 
-    const stored = await test.platform.database.db.selectFrom('api_keys').select('key_hash').where('id', '=', created.body.id).executeTakeFirstOrThrow();
+    const stored = await test.platform.database.db
+      .selectFrom('api_keys')
+      .select('key_hash')
+      .where('id', '=', created.body.id)
+      .executeTakeFirstOrThrow();
     expect(stored.key_hash).not.toContain(key.slice(3));
 
     const revoked = await test.http.delete(`/api/v1/api-keys/${created.body.id}`, { token: customer.accessToken });
@@ -248,7 +268,9 @@ describe('audit log', () => {
     await test.http.post('/api/v1/api-keys', { name: '' }, { token: customer.accessToken });
     const entries = await test.http.get('/api/v1/audit-log', { token: customer.accessToken });
     expect(entries.status).toBe(200);
-    const actions = entries.body.map((e: { action: string; outcome: string; targetId: string | null }) => `${e.action} ${e.outcome} ${e.targetId}`);
+    const actions = entries.body.map(
+      (e: { action: string; outcome: string; targetId: string | null }) => `${e.action} ${e.outcome} ${e.targetId}`,
+    );
     expect(actions).toContain(`POST /api/v1/api-keys success ${created.body.id}`);
     expect(actions).toContain('POST /api/v1/api-keys failure null');
     const success = entries.body.find((e: { targetId: string }) => e.targetId === created.body.id);

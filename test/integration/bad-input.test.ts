@@ -10,7 +10,6 @@ import {
   problemDeviations,
   schemaTypes,
 } from '../helpers/openapi.js';
-import { postgresAdminUrl } from '../helpers/postgres.js';
 import {
   createOperator,
   GOOD_PASSWORD,
@@ -20,6 +19,7 @@ import {
   type TestPlatform,
   uniqueEmail,
 } from '../helpers/platform.js';
+import { postgresAdminUrl } from '../helpers/postgres.js';
 
 /**
  * Hostile and broken input on every route with a body, a query or a path parameter, walked from
@@ -79,13 +79,27 @@ const sampleBodies: Record<string, () => Record<string, unknown>> = {
   }),
   'POST /api/v1/tenants/{name}/duplicate': () => ({ name: 'badinputcopy', adminPassword: GOOD_PASSWORD }),
   'POST /api/v1/templates/{code}/build': () => ({ serverId: sampleIds.serverId }),
-  'POST /api/v1/database-servers': () => ({ name: 'bad-input-server', url: 'postgres://nobody:secret@127.0.0.1:1/postgres', kind: 'shared', capacity: 10 }),
+  'POST /api/v1/database-servers': () => ({
+    name: 'bad-input-server',
+    url: 'postgres://nobody:secret@127.0.0.1:1/postgres',
+    kind: 'shared',
+    capacity: 10,
+  }),
   'PATCH /api/v1/database-servers/{id}': () => ({ capacity: 60, status: 'active' }),
   ...Object.fromEntries(
-    ['start', 'stop', 'restart', 'schedule-delete', 'cancel-delete', 'reactivate', 'retry', 'suspend', 'resume', 'terminate', 'force-delete'].map((action) => [
-      `POST /api/v1/tenants/{name}/${action}`,
-      () => ({ reason: 'bad input suite' }),
-    ]),
+    [
+      'start',
+      'stop',
+      'restart',
+      'schedule-delete',
+      'cancel-delete',
+      'reactivate',
+      'retry',
+      'suspend',
+      'resume',
+      'terminate',
+      'force-delete',
+    ].map((action) => [`POST /api/v1/tenants/{name}/${action}`, () => ({ reason: 'bad input suite' })]),
   ),
 };
 

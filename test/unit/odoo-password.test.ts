@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import {
-  ODOO_PBKDF2_DEFAULT_ROUNDS,
   adaptedBase64Decode,
   adaptedBase64Encode,
   hashOdooPassword,
+  ODOO_PBKDF2_DEFAULT_ROUNDS,
   parseOdooPasswordHash,
   verifyOdooPassword,
 } from '../../src/odoo/index.js';

@@ -1,15 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { ConflictError } from '../../src/errors/index.js';
 import {
-  type TenantAction,
-  type TenantState,
-  type TransitionContext,
-  TENANT_ACTIONS,
-  TENANT_STATES,
   allowedActions,
   initialTenantState,
   mayRequest,
   requireTransition,
+  TENANT_ACTIONS,
+  TENANT_STATES,
+  type TenantAction,
+  type TenantState,
+  type TransitionContext,
   transition,
 } from '../../src/tenants/index.js';
 

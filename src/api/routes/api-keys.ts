@@ -3,7 +3,13 @@ import { type Api, principalOf, routeOptions } from '../route.js';
 import { displayName, uuidParam } from '../schemas.js';
 import type { ApiDependencies } from '../server.js';
 
-const apiKeySchema = z.object({ id: z.string(), name: z.string(), prefix: z.string(), createdAt: z.string(), lastUsedAt: z.string().nullable() });
+const apiKeySchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  prefix: z.string(),
+  createdAt: z.string(),
+  lastUsedAt: z.string().nullable(),
+});
 
 export function registerApiKeyRoutes(api: Api, deps: Pick<ApiDependencies, 'auth'>): void {
   const tags = ['api-keys'];

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { type Api, principalOf, routeOptions } from '../route.js';
-import { displayName, emailSchema, passwordInputSchema, userSchema, accountSummarySchema } from '../schemas.js';
-import { SESSION_COOKIE, type ApiDependencies } from '../server.js';
+import { accountSummarySchema, displayName, emailSchema, passwordInputSchema, userSchema } from '../schemas.js';
+import { type ApiDependencies, SESSION_COOKIE } from '../server.js';
 
 const tokenPairSchema = z.object({
   accessToken: z.string(),
@@ -37,16 +37,19 @@ export function registerAuthRoutes(api: Api, deps: Pick<ApiDependencies, 'auth' 
     '/auth/login',
     routeOptions('public', {
       summary: 'Log in: returns an access token and a rotating refresh token',
-      description: 'With `setCookie: true` it also sets an HttpOnly session cookie for the dashboard. At most 5 attempts per minute per IP and email.',
+      description:
+        'With `setCookie: true` it also sets an HttpOnly session cookie for the dashboard. At most 5 attempts per minute per IP and email.',
       tags,
       body: z.object({ email: emailSchema, password: passwordInputSchema, setCookie: z.boolean().optional() }).strict(),
       response: { 200: tokenPairSchema.extend({ user: userSchema }) },
     }),
     async (request, reply) => {
-      const result = await auth.login({ email: request.body.email, password: request.body.password, ip: request.ip }).catch((error: unknown) => {
-        deps.metrics.authEvents.inc({ event: 'login_failed' });
-        throw error;
-      });
+      const result = await auth
+        .login({ email: request.body.email, password: request.body.password, ip: request.ip })
+        .catch((error: unknown) => {
+          deps.metrics.authEvents.inc({ event: 'login_failed' });
+          throw error;
+        });
       deps.metrics.authEvents.inc({ event: 'login' });
       request.auditTarget = { type: 'user', id: result.user.id, accountId: result.user.accountId };
       if (request.body.setCookie) {
@@ -117,7 +120,11 @@ export function registerAuthRoutes(api: Api, deps: Pick<ApiDependencies, 'auth' 
 
   api.post(
     '/auth/verify-email',
-    routeOptions('public', { summary: 'Confirm an email address with the token from the welcome mail', tags, body: z.object({ token: opaqueToken }).strict() }),
+    routeOptions('public', {
+      summary: 'Confirm an email address with the token from the welcome mail',
+      tags,
+      body: z.object({ token: opaqueToken }).strict(),
+    }),
     async (request, reply) => {
       await auth.verifyEmail(request.body.token);
       return reply.code(204).send();
@@ -135,7 +142,11 @@ export function registerAuthRoutes(api: Api, deps: Pick<ApiDependencies, 'auth' 
 
   api.get(
     '/me',
-    routeOptions('user', { summary: 'The calling user and their account', tags, response: { 200: z.object({ user: userSchema, via: z.string() }) } }),
+    routeOptions('user', {
+      summary: 'The calling user and their account',
+      tags,
+      response: { 200: z.object({ user: userSchema, via: z.string() }) },
+    }),
     async (request) => {
       const principal = principalOf(request);
       return { user: await auth.getUser(principal.userId), via: principal.via };

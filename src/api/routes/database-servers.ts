@@ -23,24 +23,35 @@ export function registerDatabaseServerRoutes(api: Api, deps: Pick<ApiDependencie
   const tags = ['database-servers'];
   api.get(
     '/database-servers',
-    routeOptions('operator', { summary: 'PostgreSQL servers tenants are placed on, with their load', tags, response: { 200: z.array(serverSchema) } }),
+    routeOptions('operator', {
+      summary: 'PostgreSQL servers tenants are placed on, with their load',
+      tags,
+      response: { 200: z.array(serverSchema) },
+    }),
     async () => deps.servers.list(),
   );
   api.post(
     '/database-servers',
-    routeOptions('operator', {
-      summary: 'Register a PostgreSQL server by its admin URL (checked, then stored encrypted)',
-      tags,
-      body: z
-        .object({
-          name: displayName(60).regex(/^[a-z0-9][a-z0-9-]*$/, 'must be lowercase letters, digits and hyphens'),
-          url: z.string().max(2000).regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL with an admin role'),
-          kind: z.enum(['shared', 'dedicated']).default('shared'),
-          capacity: z.number().int().min(1).max(10_000).default(50),
-        })
-        .strict(),
-      response: { 201: serverSchema },
-    }, 'database-server.add'),
+    routeOptions(
+      'operator',
+      {
+        summary: 'Register a PostgreSQL server by its admin URL (checked, then stored encrypted)',
+        tags,
+        body: z
+          .object({
+            name: displayName(60).regex(/^[a-z0-9][a-z0-9-]*$/, 'must be lowercase letters, digits and hyphens'),
+            url: z
+              .string()
+              .max(2000)
+              .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL with an admin role'),
+            kind: z.enum(['shared', 'dedicated']).default('shared'),
+            capacity: z.number().int().min(1).max(10_000).default(50),
+          })
+          .strict(),
+        response: { 201: serverSchema },
+      },
+      'database-server.add',
+    ),
     async (request, reply) => {
       const server = await deps.servers.add(request.body);
       request.auditTarget = { type: 'database_server', id: server.id };
@@ -58,7 +69,9 @@ export function registerDatabaseServerRoutes(api: Api, deps: Pick<ApiDependencie
       summary: 'Change capacity or status (draining: no new tenants)',
       tags,
       params: idParams,
-      body: z.object({ capacity: z.number().int().min(1).max(10_000).optional(), status: z.enum(['active', 'draining', 'disabled']).optional() }).strict(),
+      body: z
+        .object({ capacity: z.number().int().min(1).max(10_000).optional(), status: z.enum(['active', 'draining', 'disabled']).optional() })
+        .strict(),
       response: { 200: serverSchema },
     }),
     async (request) => deps.servers.update(request.params.id, request.body),

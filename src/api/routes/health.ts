@@ -1,5 +1,5 @@
-import type { ApiDependencies } from '../server.js';
 import type { Api } from '../route.js';
+import type { ApiDependencies } from '../server.js';
 
 export function registerHealthRoutes(app: Api, deps: Pick<ApiDependencies, 'readiness' | 'metrics'>): void {
   const hidden = { config: { access: 'public' as const }, schema: { hide: true } };

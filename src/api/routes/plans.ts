@@ -45,7 +45,12 @@ export function registerPlanRoutes(api: Api, deps: Pick<ApiDependencies, 'plans'
   );
   api.post(
     '/plans/:code/archive',
-    routeOptions('operator', { summary: 'Stop offering a plan (existing tenants keep it)', tags, params: codeParams, response: { 200: planResponse } }),
+    routeOptions('operator', {
+      summary: 'Stop offering a plan (existing tenants keep it)',
+      tags,
+      params: codeParams,
+      response: { 200: planResponse },
+    }),
     async (request) => deps.plans.archive(request.params.code),
   );
 }

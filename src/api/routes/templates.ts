@@ -29,7 +29,11 @@ export function registerTemplateRoutes(api: Api, deps: Pick<ApiDependencies, 'te
   const tags = ['templates'];
   api.get(
     '/templates',
-    routeOptions('user', { summary: 'Templates new tenants are cloned from, with their build status per database server', tags, response: { 200: z.array(templateSchema) } }),
+    routeOptions('user', {
+      summary: 'Templates new tenants are cloned from, with their build status per database server',
+      tags,
+      response: { 200: z.array(templateSchema) },
+    }),
     async () => deps.templates.list(),
   );
   api.get(
@@ -39,13 +43,17 @@ export function registerTemplateRoutes(api: Api, deps: Pick<ApiDependencies, 'te
   );
   api.post(
     '/templates/:code/build',
-    routeOptions('operator', {
-      summary: '(Re)build a template on one database server, or on every shared server',
-      tags,
-      params: codeParams,
-      body: z.object({ serverId: uuidParam.optional() }).strict().nullish(),
-      response: { 202: z.array(buildSchema) },
-    }, 'template.build'),
+    routeOptions(
+      'operator',
+      {
+        summary: '(Re)build a template on one database server, or on every shared server',
+        tags,
+        params: codeParams,
+        body: z.object({ serverId: uuidParam.optional() }).strict().nullish(),
+        response: { 202: z.array(buildSchema) },
+      },
+      'template.build',
+    ),
     async (request, reply) => {
       const serverId = request.body?.serverId;
       return reply.code(202).send(await deps.templates.requestBuild(request.params.code, serverId ? [serverId] : undefined));

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { TENANT_STATES, type TenantRequest } from '../../tenants/index.js';
 import { type Api, principalOf, routeOptions } from '../route.js';
-import { emailSchema, passwordInputSchema, paginationQuery, uuidParam } from '../schemas.js';
+import { emailSchema, paginationQuery, passwordInputSchema, uuidParam } from '../schemas.js';
 import type { ApiDependencies } from '../server.js';
 import { streamTenantEvents } from '../tenant-events-stream.js';
 
@@ -51,17 +51,30 @@ const ACTION_ROUTES: Array<{ segment: string; action: TenantRequest; access: 'us
   { segment: 'start', action: 'start', access: 'user', summary: 'Start a stopped tenant' },
   { segment: 'stop', action: 'stop', access: 'user', summary: 'Stop a running tenant (data kept)' },
   { segment: 'restart', action: 'restart', access: 'user', summary: 'Restart the Odoo of a running tenant' },
-  { segment: 'schedule-delete', action: 'schedule_delete', access: 'user', summary: 'Soft delete: stop now, terminate after 12 h unless cancelled' },
+  {
+    segment: 'schedule-delete',
+    action: 'schedule_delete',
+    access: 'user',
+    summary: 'Soft delete: stop now, terminate after 12 h unless cancelled',
+  },
   { segment: 'cancel-delete', action: 'cancel_delete', access: 'user', summary: 'Cancel a scheduled deletion within its 12 h' },
   { segment: 'reactivate', action: 'reactivate', access: 'user', summary: 'Bring back a tenant terminated less than 30 days ago' },
   { segment: 'retry', action: 'retry', access: 'user', summary: 'Retry the operation that left the tenant in error' },
   { segment: 'suspend', action: 'suspend', access: 'operator', summary: 'Suspend (billing or limits): stops serving, data kept' },
   { segment: 'resume', action: 'resume', access: 'operator', summary: 'Lift a suspension' },
   { segment: 'terminate', action: 'terminate', access: 'operator', summary: 'Terminate now: data kept 30 days, reactivatable' },
-  { segment: 'force-delete', action: 'force_delete', access: 'operator', summary: 'Delete at once: database, role, filestore and processes' },
+  {
+    segment: 'force-delete',
+    action: 'force_delete',
+    access: 'operator',
+    summary: 'Delete at once: database, role, filestore and processes',
+  },
 ];
 
-export function registerTenantRoutes(api: Api, deps: Pick<ApiDependencies, 'tenants' | 'runtime' | 'notifications' | 'tenantUsage' | 'plans'>): void {
+export function registerTenantRoutes(
+  api: Api,
+  deps: Pick<ApiDependencies, 'tenants' | 'runtime' | 'notifications' | 'tenantUsage' | 'plans'>,
+): void {
   const tags = ['tenants'];
   const { tenants } = deps;
 
@@ -135,13 +148,20 @@ export function registerTenantRoutes(api: Api, deps: Pick<ApiDependencies, 'tena
   for (const route of ACTION_ROUTES) {
     api.post(
       `/tenants/:name/${route.segment}`,
-      routeOptions(route.access, {
-        summary: route.summary,
-        tags,
-        params: nameParams,
-        body: z.object({ reason: z.string().max(500).optional() }).strict().nullish(),
-        response: { 202: acceptedSchema },
-      }, `tenant.${route.action}`),
+      routeOptions(
+        route.access,
+        {
+          summary: route.summary,
+          tags,
+          params: nameParams,
+          body: z
+            .object({ reason: z.string().max(500).optional() })
+            .strict()
+            .nullish(),
+          response: { 202: acceptedSchema },
+        },
+        `tenant.${route.action}`,
+      ),
       async (request, reply) => {
         const result = await tenants.act(principalOf(request), request.params.name, route.action, request.body?.reason);
         request.auditTarget = { type: 'tenant', id: result.tenant.name, accountId: result.tenant.accountId };
@@ -152,13 +172,17 @@ export function registerTenantRoutes(api: Api, deps: Pick<ApiDependencies, 'tena
 
   api.post(
     '/tenants/:name/duplicate',
-    routeOptions('user', {
-      summary: 'Make a neutralised staging copy (no crons, no outgoing mail) under a new name',
-      tags,
-      params: nameParams,
-      body: z.object({ name: tenantName, adminPassword: passwordInputSchema }).strict(),
-      response: { 202: acceptedSchema },
-    }, 'tenant.duplicate'),
+    routeOptions(
+      'user',
+      {
+        summary: 'Make a neutralised staging copy (no crons, no outgoing mail) under a new name',
+        tags,
+        params: nameParams,
+        body: z.object({ name: tenantName, adminPassword: passwordInputSchema }).strict(),
+        response: { 202: acceptedSchema },
+      },
+      'tenant.duplicate',
+    ),
     async (request, reply) => {
       const result = await tenants.duplicate(principalOf(request), request.params.name, request.body);
       request.auditTarget = { type: 'tenant', id: result.tenant.name, accountId: result.tenant.accountId };

@@ -122,7 +122,17 @@ export async function up(db: Kysely<any>): Promise<void> {
 
 // biome-ignore lint/suspicious/noExplicitAny: see up()
 export async function down(db: Kysely<any>): Promise<void> {
-  for (const table of ['audit_log', 'plans', 'rate_limit_hits', 'one_time_tokens', 'api_keys', 'sessions', 'refresh_tokens', 'users', 'accounts']) {
+  for (const table of [
+    'audit_log',
+    'plans',
+    'rate_limit_hits',
+    'one_time_tokens',
+    'api_keys',
+    'sessions',
+    'refresh_tokens',
+    'users',
+    'accounts',
+  ]) {
     await db.schema.dropTable(table).ifExists().execute();
   }
 }

@@ -12,7 +12,11 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('status', 'text', (c) => c.notNull().check(sql`status IN ('creating', 'ready')`))
     .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
     .execute();
-  await db.schema.createIndex('spare_databases_lookup_idx').on('spare_databases').columns(['server_id', 'template_database', 'status']).execute();
+  await db.schema
+    .createIndex('spare_databases_lookup_idx')
+    .on('spare_databases')
+    .columns(['server_id', 'template_database', 'status'])
+    .execute();
   await db.schema.alterTable('tenants').addColumn('spare_database', 'text').execute();
 }
 
