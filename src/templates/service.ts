@@ -68,14 +68,18 @@ export function createTemplateService(deps: {
     return { code: row.code, name: row.name, description: row.description, modules: row.modules, sortOrder: row.sort_order };
   }
 
-  async function buildOn(code: string, serverId: string, jobId: string): Promise<void> {
-    const odoo = deps.odoo;
-    const build = await db
+  function findBuild(code: string, serverId: string): Promise<TemplateBuildRow | undefined> {
+    return db
       .selectFrom('template_builds')
       .selectAll()
       .where('template_code', '=', code)
       .where('server_id', '=', serverId)
       .executeTakeFirst();
+  }
+
+  async function buildOn(code: string, serverId: string, jobId: string): Promise<void> {
+    const odoo = deps.odoo;
+    const build = await findBuild(code, serverId);
     if (!build || build.job_id !== jobId) return; // superseded by a newer build request
     const fail = async (error: unknown) => {
       // A failed rebuild leaves the previous template usable: ready, with the error to read.
@@ -206,12 +210,7 @@ export function createTemplateService(deps: {
       const views: TemplateBuildView[] = [];
       for (const serverId of targets) {
         await servers.get(serverId);
-        const current = await db
-          .selectFrom('template_builds')
-          .selectAll()
-          .where('template_code', '=', code)
-          .where('server_id', '=', serverId)
-          .executeTakeFirst();
+        const current = await findBuild(code, serverId);
         if (current?.status === 'building') {
           views.push(toBuildView(current));
           continue;
@@ -237,12 +236,7 @@ export function createTemplateService(deps: {
      * while a rebuild runs), or a 409 saying why there is none.
      */
     async readyDatabase(code: string, serverId: string): Promise<string> {
-      const build = await db
-        .selectFrom('template_builds')
-        .selectAll()
-        .where('template_code', '=', code)
-        .where('server_id', '=', serverId)
-        .executeTakeFirst();
+      const build = await findBuild(code, serverId);
       if (!build || build.odoo_version === null || build.database_name === '') {
         throw new ConflictError(
           `Template ${code} is not ready on this database server (${build?.status ?? 'never built'}${build?.error ? `: ${build.error}` : ''}). ` +

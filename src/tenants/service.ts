@@ -136,6 +136,12 @@ export function createTenantService(deps: {
     return row;
   }
 
+  /** A name stays taken while its tenant exists in any state but `deleted` (terminated ones can come back). */
+  async function nameTaken(name: string): Promise<boolean> {
+    const row = await db.selectFrom('tenants').select('id').where('name', '=', name).where('state', '<>', 'deleted').executeTakeFirst();
+    return row !== undefined;
+  }
+
   async function validateNewTenant(input: { name: string; plan: string; template?: string }) {
     const checked = validateSubdomain(input.name);
     if (!checked.ok) throw new ValidationError(`Name: ${checked.reason}`, { field: 'name' });
@@ -166,12 +172,7 @@ export function createTenantService(deps: {
         );
       }
     }
-    const taken = await db
-      .selectFrom('tenants')
-      .select('id')
-      .where('name', '=', checked.subdomain)
-      .where('state', '<>', 'deleted')
-      .executeTakeFirst();
+    const taken = await nameTaken(checked.subdomain);
     if (taken) throw new ConflictError(`The name ${checked.subdomain} is taken; choose another.`, { field: 'name' });
     return { name: checked.subdomain, placement: plan.placement };
   }
@@ -194,12 +195,7 @@ export function createTenantService(deps: {
     async checkName(name: string): Promise<{ name: string; available: boolean; reason?: string }> {
       const checked = validateSubdomain(name);
       if (!checked.ok) return { name, available: false, reason: checked.reason };
-      const taken = await db
-        .selectFrom('tenants')
-        .select('id')
-        .where('name', '=', checked.subdomain)
-        .where('state', '<>', 'deleted')
-        .executeTakeFirst();
+      const taken = await nameTaken(checked.subdomain);
       return taken
         ? { name: checked.subdomain, available: false, reason: 'This name is taken.' }
         : { name: checked.subdomain, available: true };
