@@ -152,19 +152,24 @@ async function main(): Promise<void> {
 
     // Where the time goes: each provisioning step records "<step> done in N ms" on the timeline.
     const stepTimes = new Map<string, number[]>();
-    for (const tenant of (await json<Array<{ name: string }>>(base, 'GET', '/api/v1/tenants?limit=500', undefined, token)).body) {
-      const events = await json<Array<{ type: string; step: string | null; message: string | null }>>(
+    const pickups: number[] = [];
+    for (const tenant of (await json<Array<{ name: string; createdAt: string }>>(base, 'GET', '/api/v1/tenants?limit=500', undefined, token)).body) {
+      const events = await json<Array<{ type: string; step: string | null; message: string | null; at: string }>>(
         base,
         'GET',
         `/api/v1/tenants/${tenant.name}/events`,
         undefined,
         token,
       );
+      // Job pick-up: from the tenant row's creation to the end of the first (few ms) step.
+      const placement = events.body.find((e) => e.step === 'placement');
+      if (placement) pickups.push(new Date(placement.at).getTime() - new Date(tenant.createdAt).getTime());
       for (const event of events.body) {
         const ms = /done in (\d+) ms/.exec(event.message ?? '')?.[1];
         if (event.type === 'step' && event.step && ms) stepTimes.set(event.step, [...(stepTimes.get(event.step) ?? []), Number(ms)]);
       }
     }
+    console.log(`job pick-up (request to first step done): median ${percentile([...pickups].sort((a, b) => a - b), 50)} ms`);
     console.log(
       `step medians: ${[...stepTimes]
         .map(
