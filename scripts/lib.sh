@@ -54,4 +54,28 @@ ensure_npm_packages() {
 build() {
   log "building"
   (cd "$ROOT" && "$NODE" node_modules/typescript/bin/tsc -p tsconfig.build.json)
+  build_web
+}
+
+# The dashboard (web/) built by Vite into web/dist, which the platform serves at /. Skipped when
+# no file under web/ (nor the lock file) changed since the last build.
+build_web() {
+  local built="$ROOT/web/dist/index.html"
+  if [ -f "$built" ] && [ -z "$(find "$ROOT/web" "$ROOT/package-lock.json" -type f -newer "$built" -not -path "$ROOT/web/dist/*" -print -quit)" ]; then
+    return
+  fi
+  log "building the dashboard"
+  (cd "$ROOT" && "$NODE" node_modules/vite/bin/vite.js build --config web/vite.config.ts --logLevel warn)
+}
+
+# Chromium for the browser tests: Debian's package (CHROMIUM_PATH may name another binary).
+# When it cannot be installed the browser tests say why instead of passing silently.
+ensure_chromium() {
+  if [ -n "${CHROMIUM_PATH:-}" ] && [ -x "$CHROMIUM_PATH" ]; then return; fi
+  if [ -x /usr/bin/chromium ]; then return; fi
+  if ! command -v apt-get >/dev/null 2>&1; then
+    log "Chromium is missing and there is no apt-get to install it: the browser tests will fail and say so"
+    return
+  fi
+  apt_install chromium || log "could not install Chromium: the browser tests will fail and say so"
 }

@@ -4,6 +4,9 @@ source "$(dirname "$0")/lib.sh"
 ensure_node
 ensure_postgres
 ensure_npm_packages
+ensure_chromium
 cd "$ROOT"
 "$NODE" node_modules/typescript/bin/tsc -p tsconfig.json --noEmit
+"$NODE" node_modules/typescript/bin/tsc -p web/tsconfig.json --noEmit
+build_web
 exec "$NODE" scripts/run-tests.mjs "$@"

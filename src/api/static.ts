@@ -3,6 +3,7 @@ import { stat } from 'node:fs/promises';
 import { extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { sendProblem } from './errors.js';
 import type { Api } from './route.js';
 
 /**
@@ -65,6 +66,8 @@ const NOT_BUILT_PAGE = `<!DOCTYPE html>
 export interface StaticOptions {
   /** Directory holding the built dashboard (index.html + assets/). */
   root?: string;
+  /** The router's maxParamLength (server.ts): longer API path segments answer 414 as before. */
+  maxParamLength?: number;
 }
 
 function setPageHeaders(reply: FastifyReply): void {
@@ -89,6 +92,7 @@ export function resolveStaticPath(root: string, urlPath: string): string | undef
 
 export function registerStaticRoutes(api: Api, options: StaticOptions = {}): void {
   const root = resolve(options.root ?? DEFAULT_WEB_ROOT);
+  const maxParamLength = options.maxParamLength ?? 200;
 
   async function sendFile(request: FastifyRequest, reply: FastifyReply, file: string, size: number, mtime: Date, cacheControl: string) {
     const etag = `W/"${size.toString(16)}-${Math.floor(mtime.getTime()).toString(16)}"`;
@@ -100,7 +104,7 @@ export function registerStaticRoutes(api: Api, options: StaticOptions = {}): voi
     else reply.header('x-content-type-options', 'nosniff');
     if (request.headers['if-none-match'] === etag) return reply.code(304).send();
     reply.header('content-length', String(size));
-    if (request.method === 'HEAD') return reply.send();
+    // HEAD: Fastify's HEAD route runs this handler and drops the body, keeping the headers.
     return reply.send(createReadStream(file));
   }
 
@@ -115,8 +119,14 @@ export function registerStaticRoutes(api: Api, options: StaticOptions = {}): voi
 
   async function handler(request: FastifyRequest, reply: FastifyReply) {
     const path = (request.url.split('?')[0] ?? '/').replace(/\/{2,}/g, '/');
-    // The API, probes and metrics answer their own 404s (problem+json), never the app.
-    if (NOT_SPA.test(path)) return reply.callNotFound();
+    // The API, probes and metrics answer their own 404s (problem+json), never the app. The router
+    // falls back to this catch-all when a path parameter is too long; keep the API's 414 for it.
+    if (NOT_SPA.test(path)) {
+      if (path.split('/').some((segment) => segment.length > maxParamLength)) {
+        return sendProblem(request, reply, 414, 'A path segment is too long.', { field: 'path', code: 'uri_too_long' });
+      }
+      return reply.callNotFound();
+    }
     const index = join(root, 'index.html');
     if (!existsSync(index)) {
       setPageHeaders(reply);

@@ -17,6 +17,12 @@ const jobSchema = z.object({
 
 const jobListItemSchema = jobSchema.extend({ error: z.string().nullable().describe('why a failed job failed (its last error)') });
 
+/** The tenant a job works on (provisioning and lifecycle jobs carry its id). */
+function tenantIdOf(job: JobRecord): string | undefined {
+  const id = (job.data as { tenantId?: unknown } | null)?.tenantId;
+  return typeof id === 'string' && UUID.test(id) ? id : undefined;
+}
+
 /** pg-boss keeps a failed job's error in its output: `{ message, stack }` or a plain value. */
 function jobError(job: JobRecord): string | null {
   if (job.state !== 'failed' && job.state !== 'retry') return null;
@@ -56,14 +62,13 @@ export function registerJobRoutes(api: Api, deps: Pick<ApiDependencies, 'jobs' |
     }),
     async (request) => {
       const jobs = await deps.jobs.list(request.query);
-      const tenantIds = [...new Set(jobs.map((job) => (job.data as { tenantId?: unknown } | null)?.tenantId).filter((id): id is string => typeof id === 'string' && UUID.test(id)))];
       const names = new Map<string, string>();
-      for (const id of tenantIds) {
-        const row = await deps.tenants.rowById(id);
-        if (row) names.set(id, row.name);
+      for (const id of new Set(jobs.map(tenantIdOf))) {
+        const row = id ? await deps.tenants.rowById(id) : undefined;
+        if (id && row) names.set(id, row.name);
       }
       return jobs.map((job) => {
-        const tenantId = (job.data as { tenantId?: unknown } | null)?.tenantId;
+        const tenantId = tenantIdOf(job);
         return {
           id: job.id,
           queue: job.queue,
@@ -72,7 +77,7 @@ export function registerJobRoutes(api: Api, deps: Pick<ApiDependencies, 'jobs' |
           createdOn: job.createdOn.toISOString(),
           startedOn: job.startedOn?.toISOString() ?? null,
           completedOn: job.completedOn?.toISOString() ?? null,
-          tenant: typeof tenantId === 'string' ? (names.get(tenantId) ?? null) : null,
+          tenant: tenantId ? (names.get(tenantId) ?? null) : null,
           error: jobError(job),
         };
       });

@@ -1,0 +1,277 @@
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useEffect, useState } from 'react';
+import { ProvisioningProgress } from '../../components/provisioning';
+import { ErrorState, Loading, Notice, PageHeader } from '../../components/ui';
+import { api } from '../../lib/api';
+import { planPriceLabel } from '../../lib/format';
+import { Field, FormError, PasswordChecklist, useForm, validateEmail, validatePassword } from '../../lib/forms';
+import { Link, useLocation } from '../../lib/router';
+import { storeTenant, useTenant, useTenantStream } from '../../lib/tenants';
+import { useTitle } from '../../lib/title';
+import type { Accepted, NameCheck, Plan, Template, User } from '../../lib/types';
+
+/** The platform's subdomain rules, checked before asking the server (which also checks reserved names and uniqueness). */
+export function validateSubdomain(name: string): string | undefined {
+  if (!name) return 'Choose a name for your instance.';
+  if (name.length < 3) return 'At least 3 characters.';
+  if (name.length > 61) return 'At most 61 characters.';
+  if (!/^[a-z0-9-]+$/.test(name)) return 'Use only lower-case letters, digits and hyphens.';
+  if (name.startsWith('-') || name.endsWith('-')) return 'It cannot start or end with a hyphen.';
+  if (name.includes('--')) return 'No two hyphens in a row.';
+  return undefined;
+}
+
+/** `app.example.com` -> `.example.com`: tenants live next to the dashboard. */
+function tenantSuffix(): string | undefined {
+  const host = window.location.hostname;
+  return host.startsWith('app.') ? `.${host.slice(4)}` : undefined;
+}
+
+export function templateIsUsable(template: Template): boolean {
+  return template.builds.some((build) => build.status === 'ready' || (build.odooVersion !== null && build.databaseName !== ''));
+}
+
+function useDebounced<T>(value: T, delayMs: number): T {
+  const [debounced, setDebounced] = useState(value);
+  useEffect(() => {
+    const timer = window.setTimeout(() => setDebounced(value), delayMs);
+    return () => window.clearTimeout(timer);
+  }, [value, delayMs]);
+  return debounced;
+}
+
+export function CreateInstancePage({ user }: { user: User }) {
+  const [created, setCreated] = useState<string | undefined>();
+  useTitle(created ? `Creating ${created}` : 'Create instance');
+  return created ? <CreationProgress name={created} /> : <CreateForm user={user} onCreated={setCreated} />;
+}
+
+function CreateForm({ user, onCreated }: { user: User; onCreated: (name: string) => void }) {
+  const client = useQueryClient();
+  const { search } = useLocation();
+  const templates = useQuery({ queryKey: ['templates'], queryFn: () => api.get<Template[]>('/templates') });
+  const plans = useQuery({ queryKey: ['plans'], queryFn: () => api.get<Plan[]>('/plans') });
+  const form = useForm({ name: '', template: '', plan: search.get('plan') ?? '', adminEmail: user.email, adminPassword: '' }, (v) => ({
+    name: validateSubdomain(v.name),
+    template: v.template ? undefined : 'Choose a template.',
+    plan: v.plan ? undefined : 'Choose a plan.',
+    adminEmail: validateEmail(v.adminEmail),
+    adminPassword: validatePassword(v.adminPassword, v.adminEmail),
+  }));
+  const { set } = form;
+
+  // Sensible defaults once the catalogues arrive: the first usable template, the first plan.
+  useEffect(() => {
+    const usable = templates.data?.filter(templateIsUsable) ?? [];
+    if (!form.values.template && usable[0]) set('template', usable[0].code);
+  }, [templates.data, form.values.template, set]);
+  useEffect(() => {
+    if (!form.values.plan && plans.data?.[0]) set('plan', plans.data[0].code);
+  }, [plans.data, form.values.plan, set]);
+
+  const name = form.values.name;
+  const debouncedName = useDebounced(name, 250);
+  const nameProblem = validateSubdomain(name);
+  const availability = useQuery({
+    queryKey: ['tenant-name', debouncedName],
+    queryFn: ({ signal }) => api.get<NameCheck>(`/tenant-names/${encodeURIComponent(debouncedName)}`, { signal }),
+    enabled: !validateSubdomain(debouncedName),
+    staleTime: 5_000,
+  });
+  const checking = !nameProblem && (debouncedName !== name || availability.isFetching);
+  const taken =
+    !nameProblem && !checking && availability.data && !availability.data.available
+      ? (availability.data.reason ?? 'This name is taken.')
+      : undefined;
+  const nameError = form.error('name') ?? (name && nameProblem && name.length >= 3 ? nameProblem : undefined) ?? taken;
+  const suffix = tenantSuffix();
+
+  const create = useMutation({
+    mutationFn: (values: typeof form.values) =>
+      api.post<Accepted>('/tenants', {
+        name: values.name,
+        template: values.template,
+        plan: values.plan,
+        adminEmail: values.adminEmail.trim(),
+        adminPassword: values.adminPassword,
+      }),
+  });
+
+  if (templates.isPending || plans.isPending) return <Loading label="Loading templates and plans…" />;
+  if (templates.isError) return <ErrorState error={templates.error} onRetry={() => void templates.refetch()} />;
+  if (plans.isError) return <ErrorState error={plans.error} onRetry={() => void plans.refetch()} />;
+  const usableTemplates = templates.data.filter(templateIsUsable);
+
+  return (
+    <>
+      <PageHeader title="Create instance" subtitle="Your own Odoo, ready in seconds." />
+      {search.get('welcome') ? (
+        <Notice tone="ok">Welcome, {user.name}! Your account is ready. Create your first Odoo instance below.</Notice>
+      ) : null}
+      {usableTemplates.length === 0 ? (
+        <Notice tone="warn">No template is ready yet: the platform is still preparing them. Try again in a minute.</Notice>
+      ) : null}
+      <form
+        className="card form-card"
+        noValidate
+        onSubmit={form.handleSubmit(async (values) => {
+          if (taken) throw new Error(taken);
+          const result = await create.mutateAsync(values);
+          storeTenant(client, result.tenant);
+          void client.invalidateQueries({ queryKey: ['tenants'] });
+          onCreated(result.tenant.name);
+        })}
+      >
+        <FormError message={form.formError} />
+        <Field
+          label="Name (subdomain)"
+          autoComplete="off"
+          autoCapitalize="none"
+          spellCheck={false}
+          inputMode="url"
+          maxLength={61}
+          required
+          {...form.bind('name')}
+          onChange={(event) => set('name', event.target.value.trim().toLowerCase())}
+          error={nameError}
+          hint={`Lower-case letters, digits and hyphens; 3 to 61 characters.${suffix ? ` Your Odoo's address: <name>${suffix}` : ''}`}
+          after={
+            <p className="field__status" aria-live="polite">
+              {checking && name ? 'Checking…' : null}
+              {!checking && !nameProblem && availability.data?.available ? (
+                <span className="ok-text">
+                  <span aria-hidden="true">✓</span> {availability.data.name}
+                  {suffix} is available
+                </span>
+              ) : null}
+            </p>
+          }
+        />
+
+        <fieldset className="choice-group" aria-describedby={form.error('template') ? 'template-error' : undefined}>
+          <legend>Template</legend>
+          <div className="choices">
+            {templates.data.map((template) => {
+              const usable = templateIsUsable(template);
+              return (
+                <label key={template.code} className={`choice${usable ? '' : ' choice--disabled'}`}>
+                  <input
+                    type="radio"
+                    name="template"
+                    value={template.code}
+                    checked={form.values.template === template.code}
+                    disabled={!usable}
+                    onChange={() => set('template', template.code)}
+                  />
+                  <span className="choice__body">
+                    <span className="choice__title">{template.name}</span>
+                    <span className="choice__text">{template.description}</span>
+                    {!usable ? (
+                      <span className="choice__note">
+                        {template.builds.some((b) => b.status === 'building') ? 'Being prepared' : 'Not available yet'}
+                      </span>
+                    ) : null}
+                  </span>
+                </label>
+              );
+            })}
+          </div>
+          {form.error('template') ? (
+            <p className="field__error" id="template-error">
+              {form.error('template')}
+            </p>
+          ) : null}
+        </fieldset>
+
+        <fieldset className="choice-group" aria-describedby={form.error('plan') ? 'plan-error' : undefined}>
+          <legend>Plan</legend>
+          <div className="choices">
+            {plans.data.map((plan) => (
+              <label key={plan.code} className="choice">
+                <input
+                  type="radio"
+                  name="plan"
+                  value={plan.code}
+                  checked={form.values.plan === plan.code}
+                  onChange={() => set('plan', plan.code)}
+                />
+                <span className="choice__body">
+                  <span className="choice__title">
+                    {plan.name} <span className="choice__price">{planPriceLabel(plan)}</span>
+                  </span>
+                  <span className="choice__text">
+                    {plan.limits.odooUsers} users · {plan.limits.storageGiB} GiB ·{' '}
+                    {plan.placement.processStrategy === 'pool' ? 'shared Odoo' : 'dedicated Odoo'}
+                  </span>
+                </span>
+              </label>
+            ))}
+          </div>
+          {form.error('plan') ? (
+            <p className="field__error" id="plan-error">
+              {form.error('plan')}
+            </p>
+          ) : null}
+        </fieldset>
+
+        <div className="form-grid">
+          <Field
+            label="Odoo admin email"
+            type="email"
+            autoComplete="email"
+            required
+            {...form.bind('adminEmail')}
+            error={form.error('adminEmail')}
+            hint="You log in to your Odoo with this email."
+          />
+          <Field
+            label="Odoo admin password"
+            type="password"
+            autoComplete="new-password"
+            required
+            {...form.bind('adminPassword')}
+            error={form.error('adminPassword')}
+            after={<PasswordChecklist password={form.values.adminPassword} email={form.values.adminEmail} />}
+          />
+        </div>
+        <div className="form-actions">
+          <Link to="/instances" className="button button--ghost">
+            Cancel
+          </Link>
+          <button type="submit" className="button button--primary" disabled={form.submitting || usableTemplates.length === 0}>
+            {form.submitting ? 'Creating…' : 'Create instance'}
+          </button>
+        </div>
+      </form>
+    </>
+  );
+}
+
+function CreationProgress({ name }: { name: string }) {
+  const tenant = useTenant(name);
+  const stream = useTenantStream(name, tenant.isSuccess);
+  if (!tenant.data) return <Loading label="Starting…" />;
+  const t = tenant.data;
+  return (
+    <>
+      <PageHeader title={t.state === 'running' ? t.name : `Creating ${t.name}`} subtitle={t.hostName} />
+      <ProvisioningProgress tenant={t} events={stream.events} status={stream.status} />
+      <div className="form-actions form-actions--start">
+        {t.state === 'running' ? (
+          <a className="button button--primary button--large" href={t.url} target="_blank" rel="noopener noreferrer">
+            Open {t.name}
+            <span className="visually-hidden"> (opens in a new tab)</span>
+          </a>
+        ) : null}
+        <Link to={`/instances/${t.name}`} className="button button--secondary">
+          Go to the instance page
+        </Link>
+      </div>
+      {t.state === 'running' ? (
+        <p className="muted">
+          Log in to Odoo as <strong>{t.adminLogin}</strong> with the password you chose.
+        </p>
+      ) : null}
+    </>
+  );
+}
