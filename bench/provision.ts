@@ -153,7 +153,9 @@ async function main(): Promise<void> {
     // Where the time goes: each provisioning step records "<step> done in N ms" on the timeline.
     const stepTimes = new Map<string, number[]>();
     const pickups: number[] = [];
-    for (const tenant of (await json<Array<{ name: string; createdAt: string }>>(base, 'GET', '/api/v1/tenants?limit=500', undefined, token)).body) {
+    for (const tenant of (
+      await json<Array<{ name: string; createdAt: string }>>(base, 'GET', '/api/v1/tenants?limit=500', undefined, token)
+    ).body) {
       const events = await json<Array<{ type: string; step: string | null; message: string | null; at: string }>>(
         base,
         'GET',
@@ -169,7 +171,12 @@ async function main(): Promise<void> {
         if (event.type === 'step' && event.step && ms) stepTimes.set(event.step, [...(stepTimes.get(event.step) ?? []), Number(ms)]);
       }
     }
-    console.log(`job pick-up (request to first step done): median ${percentile([...pickups].sort((a, b) => a - b), 50)} ms`);
+    console.log(
+      `job pick-up (request to first step done): median ${percentile(
+        [...pickups].sort((a, b) => a - b),
+        50,
+      )} ms`,
+    );
     console.log(
       `step medians: ${[...stepTimes]
         .map(

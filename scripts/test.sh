@@ -8,5 +8,6 @@ ensure_chromium
 cd "$ROOT"
 "$NODE" node_modules/typescript/bin/tsc -p tsconfig.json --noEmit
 "$NODE" node_modules/typescript/bin/tsc -p web/tsconfig.json --noEmit
+"$NODE" node_modules/@biomejs/biome/bin/biome check src test bench web/src
 build_web
 exec "$NODE" scripts/run-tests.mjs "$@"

@@ -271,20 +271,18 @@ export function registerTenantCommands(program: Command, io: Io): void {
     .command('list')
     .option('--json', 'machine-readable output')
     .action(async (options: { json?: boolean }) => {
-      const list = await io
-        .client()
-        .get<
-          Array<{
-            id: string;
-            name: string;
-            kind: string;
-            host: string;
-            port: number;
-            tenantCount: number;
-            capacity: number;
-            status: string;
-          }>
-        >('/database-servers');
+      const list = await io.client().get<
+        Array<{
+          id: string;
+          name: string;
+          kind: string;
+          host: string;
+          port: number;
+          tenantCount: number;
+          capacity: number;
+          status: string;
+        }>
+      >('/database-servers');
       if (options.json) return io.printJson(list);
       io.printTable(
         list.map((s) => ({

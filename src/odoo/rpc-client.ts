@@ -109,7 +109,7 @@ export async function authenticateSession(
     login: input.login,
     password: input.password,
   });
-  if (!result || !result.uid) throw new OdooRpcError('Odoo refused the login', 'odoo.exceptions.AccessDenied');
+  if (!result?.uid) throw new OdooRpcError('Odoo refused the login', 'odoo.exceptions.AccessDenied');
   const setCookie = headers['set-cookie'];
   const cookie = (Array.isArray(setCookie) ? setCookie : setCookie ? [setCookie] : []).find((c) => c.startsWith('session_id='));
   return { uid: result.uid, sessionCookie: cookie?.split(';')[0] };

@@ -265,7 +265,7 @@ export function createDatabaseServerRegistry(deps: { db: Db; secretBox: SecretBo
     /** Stops and deletes a dedicated managed server (its tenant is gone). */
     async destroyDedicated(id: string): Promise<void> {
       const row = await db.selectFrom('database_servers').selectAll().where('id', '=', id).executeTakeFirst();
-      if (!row || row.kind !== 'dedicated') return;
+      if (row?.kind !== 'dedicated') return;
       const server =
         managedServers.get(id) ??
         (row.managed_directory ? new LocalPostgresServer({ directory: row.managed_directory, logger }) : undefined);

@@ -212,7 +212,7 @@ export function createTenantOperations(deps: ProvisioningDependencies) {
 
   async function provision(tenantId: string): Promise<void> {
     let tenant = await load(tenantId);
-    if (!tenant || tenant.state !== 'provisioning') return; // done already, or deleted meanwhile
+    if (tenant?.state !== 'provisioning') return; // done already, or deleted meanwhile
     if (!tenant.admin_password_check_encrypted) throw new Error('The admin password is gone: delete this tenant and create it again.');
     const adminPassword = deps.secretBox.decrypt(tenant.admin_password_check_encrypted);
     if (!tenant.provision_started_at) {

@@ -70,6 +70,7 @@ export function createSpareDatabases(deps: {
         await ops.cloneDatabase({ template: templateDatabase, name, owner: name, objectsOwner: TEMPLATE_OWNER_ROLE });
         await ops.restrictDatabase(name, name, 0);
         await db.updateTable('spare_databases').set({ status: 'ready' }).where('id', '=', row.id).execute();
+        logger.debug({ serverId, templateDatabase, spare: name }, 'spare database ready');
       }
     }
   }

@@ -86,14 +86,20 @@ export function registerJobRoutes(api: Api, deps: Pick<ApiDependencies, 'jobs' |
 
   api.get(
     '/jobs/:id',
-    routeOptions('user', { summary: 'A durable job (provisioning, operations, template builds)', tags, params: jobIdParams, response: { 200: jobSchema } }),
+    routeOptions('user', {
+      summary: 'A durable job (provisioning, operations, template builds)',
+      tags,
+      params: jobIdParams,
+      response: { 200: jobSchema },
+    }),
     async (request) => {
       const principal = principalOf(request);
       const job = await findJob(request.params.id);
       const tenantId = (job.data as { tenantId?: string } | null)?.tenantId;
       const tenant = tenantId ? await deps.tenants.rowById(tenantId) : undefined;
       // Customers see jobs of their own tenants only; anything else answers like a missing job.
-      if (principal.role !== 'operator' && (!tenant || tenant.account_id !== principal.accountId)) throw new NotFoundError('Job', { field: 'id' });
+      if (principal.role !== 'operator' && (!tenant || tenant.account_id !== principal.accountId))
+        throw new NotFoundError('Job', { field: 'id' });
       return {
         id: job.id,
         queue: job.queue,
