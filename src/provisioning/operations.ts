@@ -15,12 +15,12 @@ import {
   removeFilestore,
   writeOdooConfig,
 } from '../odoo/index.js';
-import type { PlanPlacement, PlanService } from '../plans/index.js';
+import type { PlanService } from '../plans/index.js';
 import type { DatabaseServerRegistry } from '../postgres/index.js';
 import type { Runtime, TenantServeSpec } from '../runtimes/index.js';
 import type { SecretBox } from '../secrets/index.js';
 import { TEMPLATE_OWNER_ROLE, type TemplateService } from '../templates/index.js';
-import { changeTenantState, recordTenantEvent, type TenantAction, type TenantState } from '../tenants/index.js';
+import { changeTenantState, recordTenantEvent } from '../tenants/index.js';
 import type { SpareDatabases } from './spares.js';
 import { copyTemplateToServer } from './template-copy.js';
 
@@ -423,5 +423,3 @@ export function createTenantOperations(deps: ProvisioningDependencies) {
     },
   };
 }
-
-export type { PlanPlacement, TenantAction, TenantState };

@@ -498,7 +498,5 @@ export function defineTenantScenarios(label: string, odooBin: string, options: {
       expect((await hostRequest(port, `localhost:${port}`, 'GET', '/healthz')).status).toBe(200);
       expect((await hostRequest(port, `app.lvh.me:${port}`, 'GET', '/api/v1/plans')).status).toBe(200);
     });
-
-    void GOOD_PASSWORD;
   });
 }
