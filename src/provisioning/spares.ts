@@ -78,15 +78,17 @@ export function createSpareDatabases(deps: {
   return {
     async registerJobs(work: boolean): Promise<void> {
       await deps.jobs.define<{ serverId: string }>(
-        { queue: SPARE_REFILL_QUEUE, keyed: true, concurrency: 1, retryLimit: 2, handler: async ({ serverId }) => refill(serverId) },
+        // Not keyed (a failed refill must not hold later ones back); one at a time per replica, and
+        // each refill re-counts, so extra queued refills find nothing to do.
+        { queue: SPARE_REFILL_QUEUE, concurrency: 1, retryLimit: 2, handler: async ({ serverId }) => refill(serverId) },
         work,
       );
     },
 
-    /** Queues a refill (one at a time per server; a refill already queued covers this one). */
+    /** Queues a refill of a server's spares. */
     async requestRefill(serverId: string): Promise<void> {
       if (deps.perTemplate <= 0) return;
-      await deps.jobs.send(SPARE_REFILL_QUEUE, { serverId }, { key: serverId });
+      await deps.jobs.send(SPARE_REFILL_QUEUE, { serverId });
     },
 
     /**

@@ -171,8 +171,9 @@ export function createTemplateService(deps: {
     async registerJobs(work: boolean): Promise<void> {
       await jobs.define<{ template: string; serverId: string }>(
         {
+          // Not keyed: a keyed queue holds later jobs of a key behind a failed one, and a rebuild must
+          // always be possible. Superseded builds notice it (job id) and stop.
           queue: TEMPLATE_BUILD_QUEUE,
-          keyed: true,
           concurrency: 1,
           retryLimit: 1,
           expireInSeconds: 60 * 60,
@@ -215,7 +216,7 @@ export function createTemplateService(deps: {
           views.push(toBuildView(current));
           continue;
         }
-        const jobId = await jobs.send(TEMPLATE_BUILD_QUEUE, { template: code, serverId }, { key: `${code}:${serverId}` });
+        const jobId = await jobs.send(TEMPLATE_BUILD_QUEUE, { template: code, serverId });
         const row = await db
           .insertInto('template_builds')
           .values({ template_code: code, server_id: serverId, database_name: '', status: 'building', job_id: jobId })
