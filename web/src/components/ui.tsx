@@ -41,6 +41,19 @@ export function ErrorState({ error, onRetry }: { error: unknown; onRetry?: () =>
   );
 }
 
+/** What a page shows while its query loads or after it failed (with a retry button); nothing otherwise. */
+export function QueryStatus({
+  query,
+  loading,
+}: {
+  query: { isPending: boolean; isError: boolean; error: unknown; refetch: () => unknown };
+  loading?: string;
+}) {
+  if (query.isPending) return <Loading {...(loading ? { label: loading } : {})} />;
+  if (query.isError) return <ErrorState error={query.error} onRetry={() => void query.refetch()} />;
+  return null;
+}
+
 const STATE_TONE: Record<string, string> = {
   running: 'ok',
   ready: 'ok',

@@ -1,6 +1,6 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
-import { DefinitionList, EmptyState, ErrorState, Loading, Notice, PageHeader, StateBadge } from '../../components/ui';
+import { DefinitionList, EmptyState, Loading, Notice, PageHeader, QueryStatus, StateBadge } from '../../components/ui';
 import { ApiError, api, errorMessage, query } from '../../lib/api';
 import { formatDateTime, formatRelative, formatSeconds } from '../../lib/format';
 import { Link, setSearch, useLocation } from '../../lib/router';
@@ -76,8 +76,7 @@ export function JobsPage() {
       </form>
       {retried ? <Notice tone="ok">Job {retried.slice(0, 8)} queued again.</Notice> : null}
       {retry.isError ? <Notice tone="error">{errorMessage(retry.error)}</Notice> : null}
-      {jobs.isPending ? <Loading label="Loading jobs…" /> : null}
-      {jobs.isError ? <ErrorState error={jobs.error} onRetry={() => void jobs.refetch()} /> : null}
+      <QueryStatus query={jobs} loading="Loading jobs…" />
       {jobs.data && jobs.data.length === 0 ? (
         <EmptyState title="No jobs">
           {state || queue ? 'None match these filters.' : 'Jobs appear as tenants are created and changed.'}

@@ -1,6 +1,6 @@
 import { useInfiniteQuery, useQuery } from '@tanstack/react-query';
 import { useEffect, useState } from 'react';
-import { EmptyState, ErrorState, Loading, PageHeader, StateBadge } from '../../components/ui';
+import { EmptyState, ErrorState, Loading, PageHeader, QueryStatus, StateBadge } from '../../components/ui';
 import { api, query } from '../../lib/api';
 import { formatDateTime, formatRelative } from '../../lib/format';
 import { Link, setSearch, useLocation } from '../../lib/router';
@@ -38,8 +38,7 @@ export function AccountsPage() {
           <input id="account-search" type="search" value={text} onChange={(e) => setText(e.target.value)} maxLength={100} />
         </div>
       </form>
-      {accounts.isPending ? <Loading label="Loading accounts…" /> : null}
-      {accounts.isError ? <ErrorState error={accounts.error} onRetry={() => void accounts.refetch()} /> : null}
+      <QueryStatus query={accounts} loading="Loading accounts…" />
       {accounts.data && accounts.data.length === 0 ? <EmptyState title={q ? 'No account matches' : 'No accounts yet'} /> : null}
       {accounts.data && accounts.data.length > 0 ? (
         <div className="table-wrap">
@@ -157,8 +156,7 @@ export function UsersPage() {
           </select>
         </div>
       </form>
-      {users.isPending ? <Loading label="Loading users…" /> : null}
-      {users.isError ? <ErrorState error={users.error} onRetry={() => void users.refetch()} /> : null}
+      <QueryStatus query={users} loading="Loading users…" />
       {users.data && users.data.length === 0 ? <EmptyState title="No users" /> : null}
       {users.data && users.data.length > 0 ? (
         <div className="table-wrap">
@@ -240,8 +238,7 @@ export function AuditPage() {
           </p>
         ) : null}
       </form>
-      {audit.isPending ? <Loading label="Loading the audit log…" /> : null}
-      {audit.isError ? <ErrorState error={audit.error} onRetry={() => void audit.refetch()} /> : null}
+      <QueryStatus query={audit} loading="Loading the audit log…" />
       {audit.isSuccess && entries.length === 0 ? <EmptyState title="Nothing recorded" /> : null}
       {entries.length > 0 ? (
         <div className="table-wrap">

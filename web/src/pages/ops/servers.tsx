@@ -1,6 +1,6 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
-import { CapacityBar, EmptyState, ErrorState, Loading, PageHeader, StateBadge } from '../../components/ui';
+import { CapacityBar, EmptyState, PageHeader, QueryStatus, StateBadge } from '../../components/ui';
 import { api, errorMessage } from '../../lib/api';
 import { formatRelative } from '../../lib/format';
 import { Field, FormError, SelectField, useForm } from '../../lib/forms';
@@ -39,8 +39,7 @@ export function ServersPage() {
         </button>
       </PageHeader>
       {adding ? <AddServerForm onDone={() => setAdding(false)} /> : null}
-      {servers.isPending ? <Loading label="Loading servers…" /> : null}
-      {servers.isError ? <ErrorState error={servers.error} onRetry={() => void servers.refetch()} /> : null}
+      <QueryStatus query={servers} loading="Loading servers…" />
       {servers.data && servers.data.length === 0 ? (
         <EmptyState title="No database servers">Add one to place tenants on it.</EmptyState>
       ) : null}

@@ -1,6 +1,6 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
-import { EmptyState, ErrorState, Loading, PageHeader, Spinner, StateBadge } from '../../components/ui';
+import { EmptyState, PageHeader, QueryStatus, Spinner, StateBadge } from '../../components/ui';
 import { api, errorMessage } from '../../lib/api';
 import { formatDateTime, formatRelative, formatSeconds } from '../../lib/format';
 import { Link } from '../../lib/router';
@@ -39,8 +39,7 @@ export function TemplatesPage() {
   return (
     <>
       <PageHeader title="Templates" subtitle="Prebuilt Odoo databases new tenants are cloned from, one build per database server." />
-      {templates.isPending ? <Loading label="Loading templates…" /> : null}
-      {templates.isError ? <ErrorState error={templates.error} onRetry={() => void templates.refetch()} /> : null}
+      <QueryStatus query={templates} loading="Loading templates…" />
       {templates.data && templates.data.length === 0 ? <EmptyState title="No templates" /> : null}
       {templates.data ? (
         <ul className="template-list">

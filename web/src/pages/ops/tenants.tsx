@@ -1,6 +1,6 @@
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useState } from 'react';
-import { ConfirmDialog, EmptyState, ErrorState, Loading, Notice, PageHeader, StateBadge } from '../../components/ui';
+import { ConfirmDialog, EmptyState, Notice, PageHeader, QueryStatus, StateBadge } from '../../components/ui';
 import { api, errorMessage, query } from '../../lib/api';
 import { formatRelative, humanize } from '../../lib/format';
 import { Link, setSearch, useLocation } from '../../lib/router';
@@ -229,8 +229,7 @@ export function OpsTenantsPage() {
         </Notice>
       ) : null}
 
-      {tenants.isPending ? <Loading label="Loading tenants…" /> : null}
-      {tenants.isError ? <ErrorState error={tenants.error} onRetry={() => void tenants.refetch()} /> : null}
+      <QueryStatus query={tenants} loading="Loading tenants…" />
       {tenants.data && rows.length === 0 ? (
         <EmptyState title={filterCount > 0 ? 'No tenant matches these filters' : 'No tenants yet'}>
           {filterCount > 0 ? 'Change or clear the filters.' : 'Tenants appear here as customers create them.'}

@@ -2,7 +2,7 @@ import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { type ReactNode, useState } from 'react';
 import { ProvisioningProgress } from '../../components/provisioning';
 import { TenantActions } from '../../components/tenant-actions';
-import { DefinitionList, Dialog, EmptyState, ErrorState, Loading, Notice, PageHeader, StateBadge } from '../../components/ui';
+import { DefinitionList, Dialog, EmptyState, ErrorState, Loading, Notice, PageHeader, QueryStatus, StateBadge } from '../../components/ui';
 import { ApiError, api } from '../../lib/api';
 import { formatDateTime, formatRelative, formatSeconds, formatTime, humanize } from '../../lib/format';
 import { Field, FormError, PasswordChecklist, useForm, validatePassword } from '../../lib/forms';
@@ -275,8 +275,7 @@ function Logs({ name }: { name: string }) {
           </button>
         </div>
       </div>
-      {logs.isPending ? <Loading label="Loading the log…" /> : null}
-      {logs.isError ? <ErrorState error={logs.error} onRetry={() => void logs.refetch()} /> : null}
+      <QueryStatus query={logs} loading="Loading the log…" />
       {logs.data && logs.data.lines.length === 0 ? <p className="muted">No log lines yet.</p> : null}
       {logs.data && logs.data.lines.length > 0 ? (
         // biome-ignore lint/a11y/noNoninteractiveTabindex: the log scrolls; keyboard users need to reach it.

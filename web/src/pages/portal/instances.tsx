@@ -1,6 +1,6 @@
 import { useQuery } from '@tanstack/react-query';
 import { TenantActions } from '../../components/tenant-actions';
-import { EmptyState, ErrorState, Loading, PageHeader, StateBadge } from '../../components/ui';
+import { EmptyState, PageHeader, QueryStatus, StateBadge } from '../../components/ui';
 import { api } from '../../lib/api';
 import { formatRelative } from '../../lib/format';
 import { Link } from '../../lib/router';
@@ -23,8 +23,7 @@ export function InstancesPage() {
           Create instance
         </Link>
       </PageHeader>
-      {tenants.isPending ? <Loading label="Loading your instances…" /> : null}
-      {tenants.isError ? <ErrorState error={tenants.error} onRetry={() => void tenants.refetch()} /> : null}
+      <QueryStatus query={tenants} loading="Loading your instances…" />
       {tenants.data && tenants.data.length === 0 ? (
         <EmptyState
           title="No instances yet"

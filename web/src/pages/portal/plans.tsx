@@ -1,5 +1,5 @@
 import { useQuery } from '@tanstack/react-query';
-import { ErrorState, Loading, PageHeader } from '../../components/ui';
+import { PageHeader, QueryStatus } from '../../components/ui';
 import { api } from '../../lib/api';
 import { formatMemory, formatPrice } from '../../lib/format';
 import { Link } from '../../lib/router';
@@ -12,8 +12,7 @@ export function PlansPage({ user }: { user: User | null }) {
   return (
     <>
       <PageHeader title="Plans" subtitle="Every plan runs the same Odoo; they differ in resources and isolation." />
-      {plans.isPending ? <Loading label="Loading plans…" /> : null}
-      {plans.isError ? <ErrorState error={plans.error} onRetry={() => void plans.refetch()} /> : null}
+      <QueryStatus query={plans} loading="Loading plans…" />
       {plans.data ? (
         <ul className="plan-grid">
           {plans.data.map((plan) => (
