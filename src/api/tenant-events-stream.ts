@@ -41,7 +41,7 @@ export function streamTenantEvents(input: {
   };
   const sendSnapshot = async () => {
     const row = await tenants.rowById(tenant.id);
-    if (row) send('tenant', tenants.toView(row, input.principal.role));
+    if (row) send('tenant', await tenants.view(row, input.principal.role));
   };
   // Events are delivered in order: each catch-up runs after the previous one.
   const catchUp = () => {

@@ -84,7 +84,34 @@ export function createTenantService(deps: {
 }) {
   const { db, secretBox, operations } = deps;
 
-  function toView(row: TenantRow, role: 'customer' | 'operator'): TenantView {
+  /**
+   * The state each tenant was in before its current one (from its latest state event), in one
+   * query for a whole list: the lifecycle needs it to offer cancel_delete and retry.
+   */
+  async function previousStates(ids: string[]): Promise<Map<string, TenantState>> {
+    if (ids.length === 0) return new Map();
+    const rows = await db
+      .selectFrom('tenant_events')
+      .select(['tenant_id', 'from_state'])
+      .distinctOn('tenant_id')
+      .where('tenant_id', 'in', ids)
+      .where('type', '=', 'state')
+      .orderBy('tenant_id')
+      .orderBy('id', 'desc')
+      .execute();
+    return new Map(rows.filter((r) => r.from_state).map((r) => [r.tenant_id, r.from_state as TenantState]));
+  }
+
+  async function views(rows: TenantRow[], role: 'customer' | 'operator'): Promise<TenantView[]> {
+    const previous = await previousStates(rows.map((r) => r.id));
+    return rows.map((row) => toView(row, role, previous.get(row.id) ?? null));
+  }
+
+  async function view(row: TenantRow, role: 'customer' | 'operator'): Promise<TenantView> {
+    return (await views([row], role))[0] as TenantView;
+  }
+
+  function toView(row: TenantRow, role: 'customer' | 'operator', previousState: TenantState | null): TenantView {
     const provisionMs =
       row.provision_started_at && row.provision_finished_at
         ? row.provision_finished_at.getTime() - row.provision_started_at.getTime()
@@ -117,7 +144,7 @@ export function createTenantService(deps: {
         createdAt: row.created_at,
         deletionScheduledAt: row.state === 'scheduled_for_deletion' ? row.state_changed_at : null,
         terminatedAt: row.terminated_at,
-        previousState: null,
+        previousState,
       }),
     };
   }
@@ -235,11 +262,11 @@ export function createTenantService(deps: {
         actorUserId: principal.userId,
       });
       const jobId = await operations.enqueue(tenant.id, 'provision');
-      return { tenant: toView({ ...tenant, job_id: jobId }, principal.role), jobId };
+      return { tenant: await view({ ...tenant, job_id: jobId }, principal.role), jobId };
     },
 
     async get(principal: Principal, name: string): Promise<TenantView> {
-      return toView(await findVisible(principal, name), principal.role);
+      return view(await findVisible(principal, name), principal.role);
     },
 
     /** The tenant row for internal callers that already checked visibility (events, logs). */
@@ -256,7 +283,7 @@ export function createTenantService(deps: {
       if (query.plan) q = q.where('plan_code', '=', query.plan);
       if (query.serverId) q = q.where('server_id', '=', query.serverId);
       if (query.search) q = q.where('name', 'like', `%${query.search.toLowerCase().replace(/[\\%_]/g, '\\$&')}%`);
-      return (await q.execute()).map((row) => toView(row, principal.role));
+      return views(await q.execute(), principal.role);
     },
 
     /** Applies a lifecycle request: checks role and state (409 naming the state), then queues the work. */
@@ -292,7 +319,7 @@ export function createTenantService(deps: {
       });
       const operation = operationFor(action, updated.state as TenantState);
       const jobId = operation ? await operations.enqueue(tenant.id, operation) : null;
-      return { tenant: toView({ ...updated, job_id: jobId ?? updated.job_id }, principal.role), jobId };
+      return { tenant: await view({ ...updated, job_id: jobId ?? updated.job_id }, principal.role), jobId };
     },
 
     /** A neutralised staging copy of a running or stopped tenant, under a new name. */
@@ -336,7 +363,7 @@ export function createTenantService(deps: {
         actorUserId: principal.userId,
       });
       const jobId = await operations.enqueue(copy.id, 'provision');
-      return { tenant: toView({ ...copy, job_id: jobId }, principal.role), jobId };
+      return { tenant: await view({ ...copy, job_id: jobId }, principal.role), jobId };
     },
 
     async events(principal: Principal, name: string, options: { afterId?: number; limit?: number } = {}): Promise<TenantEventView[]> {
@@ -366,6 +393,6 @@ export function createTenantService(deps: {
       return db.selectFrom('tenants').selectAll().where('id', '=', id).executeTakeFirst();
     },
 
-    toView,
+    view,
   };
 }

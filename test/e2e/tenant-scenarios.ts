@@ -207,6 +207,8 @@ export function defineTenantScenarios(label: string, odooBin: string, options: {
       await untilState(name, customer.accessToken, 'scheduled_for_deletion');
       const scheduled = await test.http.get(`/api/v1/tenants/${name}`, { token: customer.accessToken });
       expect(new Date(scheduled.body.deleteAfter).getTime() - Date.now()).toBeGreaterThan(11.9 * 3600_000);
+      // The history says where a cancel returns to, so the cancel is offered (the dashboard's button).
+      expect(scheduled.body.allowedActions).toContain('cancel_delete');
       await act('cancel-delete');
       await untilState(name, customer.accessToken, 'running');
 
