@@ -97,8 +97,14 @@ export function createJobQueue(options: { connectionString: string; logger: Logg
       );
     },
 
-    async send<T extends object>(queue: string, data: T, sendOptions: { key?: string; startAfterSeconds?: number } = {}): Promise<string> {
+    /** `id` lets a caller record the job's id before a worker can pick the job up. */
+    async send<T extends object>(
+      queue: string,
+      data: T,
+      sendOptions: { key?: string; startAfterSeconds?: number; id?: string } = {},
+    ): Promise<string> {
       const id = await boss.send(queue, data, {
+        ...(sendOptions.id ? { id: sendOptions.id } : {}),
         ...(sendOptions.key ? { singletonKey: sendOptions.key } : {}),
         ...(sendOptions.startAfterSeconds ? { startAfter: sendOptions.startAfterSeconds } : {}),
       });

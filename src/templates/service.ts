@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import type { Db, TemplateBuildRow } from '../db/index.js';
 import { ConflictError, NotFoundError } from '../errors/index.js';
@@ -216,7 +216,9 @@ export function createTemplateService(deps: {
           views.push(toBuildView(current));
           continue;
         }
-        const jobId = await jobs.send(TEMPLATE_BUILD_QUEUE, { template: code, serverId });
+        // The row names its job before the job exists: a worker woken at once by NOTIFY must find
+        // it, or it would take the build for a superseded one and leave it `building` forever.
+        const jobId = randomUUID();
         const row = await db
           .insertInto('template_builds')
           .values({ template_code: code, server_id: serverId, database_name: '', status: 'building', job_id: jobId })
@@ -227,6 +229,7 @@ export function createTemplateService(deps: {
           )
           .returningAll()
           .executeTakeFirstOrThrow();
+        await jobs.send(TEMPLATE_BUILD_QUEUE, { template: code, serverId }, { id: jobId });
         views.push(toBuildView(row));
       }
       return views;
