@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import pg from 'pg';
@@ -8,7 +8,7 @@ import { type ChildCommandWatch, commandsLeaking, watchChildCommandLines } from 
 import { runCli } from '../helpers/cli.js';
 import { hostRequest, odooLogin, waitFor } from '../helpers/gateway-client.js';
 import { createOperator, GOOD_PASSWORD, registerCustomer, startTestPlatform, type TestPlatform } from '../helpers/platform.js';
-import { trackPlatformSecrets } from '../helpers/platform-secrets.js';
+import { filesUnder, trackPlatformSecrets } from '../helpers/platform-secrets.js';
 import { postgresAdminUrl } from '../helpers/postgres.js';
 
 /**
@@ -543,6 +543,15 @@ export function defineTenantScenarios(label: string, odooBin: string, options: {
       // The default server's and the premium tenant's dedicated server's.
       expect(kinds.filter((kind) => kind === 'database server admin password').length).toBeGreaterThanOrEqual(2);
       expect(commandsLeaking(commands, secrets)).toEqual([]);
+      // Files are the other place to read secrets from: the ones holding any are the platform
+      // user's only, and logs hold none.
+      const holdsSecret = (file: string) => {
+        const text = readFileSync(file, 'utf8');
+        return [...secrets.keys()].some((secret) => secret.length >= 8 && text.includes(secret));
+      };
+      const files = filesUnder(test.config.dataDir);
+      expect(files.filter((file) => (statSync(file).mode & 0o077) !== 0 && holdsSecret(file))).toEqual([]);
+      expect(files.filter((file) => file.endsWith('.log') && holdsSecret(file))).toEqual([]);
     });
   });
 }

@@ -14,7 +14,8 @@ function urlPassword(url: string | undefined): string[] {
   return password ? [password] : [];
 }
 
-function filesUnder(directory: string): string[] {
+/** Every file below `directory` (none when it is gone). */
+export function filesUnder(directory: string): string[] {
   try {
     return readdirSync(directory, { recursive: true, withFileTypes: true })
       .filter((entry) => entry.isFile())
