@@ -525,7 +525,7 @@ export function defineTenantScenarios(label: string, odooBin: string, options: {
       }
       // The scan is not vacuous: it saw the processes where secrets would go, and knows the secrets.
       const programs = new Set(commands.filter((c) => c.source === 'spawn').map((c) => basename(c.argv[0] ?? '')));
-      expect([...programs]).toEqual(expect.arrayContaining(['pg_dump', 'pg_restore', 'initdb', 'pg_ctl', 'odoo-bin']));
+      expect([...programs]).toEqual(expect.arrayContaining(['pg_dump', 'pg_restore', 'initdb', 'pg_ctl', basename(odooBin)]));
       expect(commands.some((c) => c.source === 'proc' && /postgres/.test(c.argv[0] ?? ''))).toBe(true);
       const kinds = [...secrets.values()].flatMap((of) => [...of]);
       expect([...new Set(kinds)]).toEqual(

@@ -116,7 +116,6 @@ export function watchChildCommandLines(options: { pollMs?: number } = {}): Child
       if (stat) stats.push(stat);
     }
     const isOurs = (stat: ProcStat) => {
-      if (ours.get(stat.pid) === stat.startTime) return true;
       const parent = ours.get(stat.ppid);
       if (parent !== undefined && parent <= stat.startTime) return true;
       const leader = ours.get(stat.session);
