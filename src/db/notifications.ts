@@ -1,5 +1,6 @@
 import pg from 'pg';
 import type { Logger } from '../logging/index.js';
+import { quoteIdentifier } from '../postgres/index.js';
 
 /**
  * PostgreSQL LISTEN/NOTIFY, so every control-plane replica learns at once that a tenant changed
@@ -29,7 +30,7 @@ export async function createNotificationHub(url: string, channels: string[], log
     });
     next.on('end', () => scheduleReconnect());
     await next.connect();
-    for (const channel of channels) await next.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+    for (const channel of channels) await next.query(`LISTEN ${quoteIdentifier(channel)}`);
     client = next;
   }
 

@@ -1,3 +1,5 @@
+import { redactCredentials } from '../secrets/index.js';
+
 /**
  * The one error hierarchy of the platform. Domain and service code throws these; the API maps
  * them to HTTP once (api/errors.ts) and the CLI prints their message. `field` names the input
@@ -92,16 +94,22 @@ export class ConfigError extends Error {
   }
 }
 
-/** A failed external command, with what is needed to diagnose it (stderr is kept short). */
+/**
+ * A failed external command, with what is needed to diagnose it (stderr is kept short). Its
+ * message ends up in tenant events, API answers and logs: credentials in the command or its
+ * output are masked here, whatever the caller passed.
+ */
 export class CommandError extends Error {
   readonly command: string;
   readonly exitCode: number | null;
   readonly stderr: string;
   constructor(command: string, exitCode: number | null, stderr: string) {
-    super(`${command} failed (exit ${exitCode ?? 'signal'}): ${stderr.trim().slice(-2000)}`);
+    const safeCommand = redactCredentials(command);
+    const safeStderr = redactCredentials(stderr);
+    super(`${safeCommand} failed (exit ${exitCode ?? 'signal'}): ${safeStderr.trim().slice(-2000)}`);
     this.name = 'CommandError';
-    this.command = command;
+    this.command = safeCommand;
     this.exitCode = exitCode;
-    this.stderr = stderr;
+    this.stderr = safeStderr;
   }
 }

@@ -1,9 +1,10 @@
 import { spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { CommandError } from '../errors/index.js';
 import { type OdooServerOptions, renderOdooConfig } from './config-file.js';
+import { odooEnvironment } from './environment.js';
 import { type OdooEndpoint, odooHealthy } from './rpc-client.js';
 
 /** Where the Odoo executable is and how to run it. */
@@ -14,22 +15,29 @@ export interface OdooInstallation {
 }
 
 export interface OdooRunOptions {
-  /** Output of the command is appended here (and its tail is put in errors). */
+  /** Output of the command is appended here, readable by the platform's user only (and its tail is put in errors). */
   logFile: string;
   timeoutMs?: number;
+  /** Default: the platform's environment without its secrets (odooEnvironment). */
   env?: NodeJS.ProcessEnv;
 }
 
 /** Writes an Odoo config file with mode 0600 (it holds database passwords). */
 export async function writeOdooConfig(path: string, options: OdooServerOptions): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
+  // Removed first: the mode applies only to a new file, and an older one may have another.
+  await rm(path, { force: true });
   await writeFile(path, renderOdooConfig(options), { mode: 0o600 });
+}
+
+function openLog(path: string) {
+  return createWriteStream(path, { flags: 'a', mode: 0o600 });
 }
 
 /** Runs odoo-bin to completion with an argument vector; rejects with CommandError and the output's tail. */
 export async function runOdooCommand(odoo: OdooInstallation, args: string[], options: OdooRunOptions): Promise<void> {
   await mkdir(dirname(options.logFile), { recursive: true });
-  const log = createWriteStream(options.logFile, { flags: 'a' });
+  const log = openLog(options.logFile);
   let tail = '';
   const keepTail = (chunk: Buffer) => {
     tail = (tail + chunk.toString()).slice(-4000);
@@ -37,7 +45,7 @@ export async function runOdooCommand(odoo: OdooInstallation, args: string[], opt
   };
   try {
     await new Promise<void>((resolvePromise, reject) => {
-      const child = spawn(odoo.bin, args, { stdio: ['ignore', 'pipe', 'pipe'], env: options.env ?? process.env });
+      const child = spawn(odoo.bin, args, { stdio: ['ignore', 'pipe', 'pipe'], env: options.env ?? odooEnvironment(process.env) });
       child.stdout.on('data', keepTail);
       child.stderr.on('data', keepTail);
       const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 30 * 60_000);
@@ -84,7 +92,7 @@ export async function neutraliseDatabase(
 /** `odoo-bin --version` -> e.g. `16.0`. */
 export async function detectOdooVersion(odoo: OdooInstallation): Promise<string> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(odoo.bin, ['--version'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(odoo.bin, ['--version'], { stdio: ['ignore', 'pipe', 'pipe'], env: odooEnvironment(process.env) });
     let out = '';
     child.stdout.on('data', (c: Buffer) => {
       out += c.toString();
@@ -112,7 +120,7 @@ export async function warmWebAssets(
   options: OdooRunOptions & { fetchPaths?: string[] },
 ): Promise<void> {
   await mkdir(dirname(options.logFile), { recursive: true });
-  const log = createWriteStream(options.logFile, { flags: 'a' });
+  const log = openLog(options.logFile);
   const child = spawn(
     odoo.bin,
     [
@@ -132,7 +140,7 @@ export async function warmWebAssets(
       '--workers',
       '0',
     ],
-    { stdio: ['ignore', 'pipe', 'pipe'], env: options.env ?? process.env },
+    { stdio: ['ignore', 'pipe', 'pipe'], env: options.env ?? odooEnvironment(process.env) },
   );
   child.stdout.pipe(log, { end: false });
   child.stderr.pipe(log, { end: false });

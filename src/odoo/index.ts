@@ -16,6 +16,7 @@ export {
   renderOdooConfig,
 } from './config-file.js';
 export { findOdoo } from './discovery.js';
+export { odooEnvironment } from './environment.js';
 export { copyFilestore, filestorePath, filestoreSize, removeFilestore } from './filestore.js';
 export {
   applyTenantIdentity,

@@ -1,5 +1,6 @@
 export { databaseExists, ensureDatabase, withConnection } from './admin.js';
 export { findPostgresBinaries, type PostgresBinaries } from './binaries.js';
+export { type PostgresClientCommand, postgresClientCommand } from './client-command.js';
 export { quoteIdentifier, quoteLiteral } from './identifiers.js';
 export { freePort, type LocalPostgresConnection, type LocalPostgresOptions, LocalPostgresServer } from './local-server.js';
 export { type RunAs, runCommand } from './process.js';

@@ -1,13 +1,30 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { CommandError } from '../errors/index.js';
-import { type DatabaseServerOperations, findPostgresBinaries } from '../postgres/index.js';
+import {
+  type DatabaseServerOperations,
+  findPostgresBinaries,
+  type PostgresClientCommand,
+  postgresClientCommand,
+} from '../postgres/index.js';
+
+/** PostgreSQL's limit on names; the side database must differ from the target whatever its length. */
+const MAX_IDENTIFIER_BYTES = 63;
+const RESTORING_SUFFIX = '_restoring';
+
+/** The side name a copy is restored under before it takes the target's name. */
+function restoringDatabaseName(target: string): string {
+  let prefix = target;
+  while (Buffer.byteLength(prefix) + RESTORING_SUFFIX.length > MAX_IDENTIFIER_BYTES) prefix = prefix.slice(0, -1);
+  return `${prefix}${RESTORING_SUFFIX}`;
+}
 
 /**
  * Copies a template database to another server (dedicated servers have no template builds of
  * their own): the template is cloned to a scratch database on its server (templates refuse
  * connections, and dumping a clone never blocks other clones), dumped with pg_dump and restored
- * with pg_restore into the target database, owned by the tenant role.
+ * with pg_restore into the target database, owned by the tenant role. Both tools get their
+ * connection without the password on the command line (postgresClientCommand).
  */
 export async function copyTemplateToServer(input: {
   source: DatabaseServerOperations;
@@ -24,24 +41,27 @@ export async function copyTemplateToServer(input: {
   if (!binaries) throw new Error('pg_dump/pg_restore not found: install the postgresql package.');
   if (await input.target.databaseExists(input.targetDatabase)) return;
   await input.source.cloneDatabase({ template: input.templateDatabase, name: input.scratchName, owner: input.templateOwner });
+  const restoring = restoringDatabaseName(input.targetDatabase);
   try {
-    await input.target.createDatabase(`${input.targetDatabase}_restoring`, input.owner);
-    const sourceUrl = withDatabase(input.sourceAdminUrl, input.scratchName);
-    const targetUrl = withDatabase(input.targetAdminUrl, `${input.targetDatabase}_restoring`);
-    await pipe(
-      [join(binaries.binDir, 'pg_dump'), ['--format=custom', '--no-owner', '--no-privileges', `--dbname=${sourceUrl}`]],
-      [
-        join(binaries.binDir, 'pg_restore'),
-        ['--no-owner', '--no-privileges', `--role=${input.owner}`, '--exit-on-error', `--dbname=${targetUrl}`],
-      ],
-    );
     // Restore into a side name, then rename: a crash mid-restore never leaves a half database
-    // under the tenant's name (the next attempt drops the side one and starts again).
-    await input.target.withDatabase('postgres', (client) =>
-      client.query(`ALTER DATABASE "${input.targetDatabase}_restoring" RENAME TO "${input.targetDatabase}"`),
+    // under the tenant's name. What a crashed attempt left under the side name is not trusted.
+    await input.target.dropDatabase(restoring);
+    await input.target.createDatabase(restoring, input.owner);
+    await pipe(
+      postgresClientCommand(
+        join(binaries.binDir, 'pg_dump'),
+        ['--format=custom', '--no-owner', '--no-privileges'],
+        withDatabase(input.sourceAdminUrl, input.scratchName),
+      ),
+      postgresClientCommand(
+        join(binaries.binDir, 'pg_restore'),
+        ['--no-owner', '--no-privileges', `--role=${input.owner}`, '--exit-on-error'],
+        withDatabase(input.targetAdminUrl, restoring),
+      ),
     );
+    await input.target.renameDatabase(restoring, input.targetDatabase);
   } catch (error) {
-    await input.target.dropDatabase(`${input.targetDatabase}_restoring`).catch(() => undefined);
+    await input.target.dropDatabase(restoring).catch(() => undefined);
     throw error;
   } finally {
     await input.source.dropDatabase(input.scratchName).catch(() => undefined);
@@ -54,10 +74,13 @@ function withDatabase(adminUrl: string, database: string): string {
   return url.toString();
 }
 
-function pipe(from: [string, string[]], to: [string, string[]]): Promise<void> {
-  const producer = spawn(from[0], from[1], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const consumer = spawn(to[0], to[1], { stdio: ['pipe', 'ignore', 'pipe'] });
+function pipe(from: PostgresClientCommand, to: PostgresClientCommand): Promise<void> {
+  const producer = spawn(from.file, from.args, { env: from.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const consumer = spawn(to.file, to.args, { env: to.env, stdio: ['pipe', 'ignore', 'pipe'] });
   producer.stdout.pipe(consumer.stdin);
+  // pg_restore failing early makes writes to its stdin fail (EPIPE): its exit code tells, and an
+  // unhandled stream error would take the whole platform down.
+  consumer.stdin.on('error', () => undefined);
   let errors = '';
   for (const child of [producer, consumer]) {
     child.stderr.on('data', (c: Buffer) => {

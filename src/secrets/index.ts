@@ -1,5 +1,7 @@
 import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto';
 
+export { redactCredentials } from './redact.js';
+
 /**
  * Authenticated encryption (AES-256-GCM) for secrets stored in the database, such as database
  * server admin URLs. Ciphertexts name the key they were made with, so keys can be rotated:

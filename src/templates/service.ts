@@ -1,4 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Db, TemplateBuildRow } from '../db/index.js';
 import { ConflictError, NotFoundError } from '../errors/index.js';
@@ -106,6 +107,8 @@ export function createTemplateService(deps: {
     const databaseName = templateDatabaseName(code, jobId);
     const workDir = join(deps.logDir, 'templates', `${code}-${serverId.slice(0, 8)}`);
     const logFile = join(workDir, 'build.log');
+    // Holds the template owner's password: it lives only as long as the build.
+    const configFile = join(workDir, 'odoo.conf');
     try {
       const password = randomBytes(24).toString('base64url');
       await ops.ensureRole(TEMPLATE_OWNER_ROLE, password);
@@ -113,7 +116,6 @@ export function createTemplateService(deps: {
       await ops.dropDatabase(databaseName);
       await removeFilestore(deps.odooDataDir, databaseName);
       await ops.createDatabase(databaseName, TEMPLATE_OWNER_ROLE);
-      const configFile = join(workDir, 'odoo.conf');
       await writeOdooConfig(configFile, {
         db_host: adminUrl.hostname,
         db_port: Number(adminUrl.port || 5432),
@@ -147,6 +149,8 @@ export function createTemplateService(deps: {
       await removeFilestore(deps.odooDataDir, databaseName).catch(() => undefined);
       await fail(error);
       logger.error({ err: error, template: code, serverId, logFile }, 'template build failed');
+    } finally {
+      await rm(configFile, { force: true });
     }
   }
 

@@ -1,12 +1,14 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { followEvents } from '../../src/cli/events.js';
+import { type ChildCommandWatch, commandsLeaking, watchChildCommandLines } from '../helpers/child-command-lines.js';
 import { runCli } from '../helpers/cli.js';
 import { hostRequest, odooLogin, waitFor } from '../helpers/gateway-client.js';
 import { createOperator, GOOD_PASSWORD, registerCustomer, startTestPlatform, type TestPlatform } from '../helpers/platform.js';
+import { filesUnder, trackPlatformSecrets } from '../helpers/platform-secrets.js';
 import { postgresAdminUrl } from '../helpers/postgres.js';
 
 /**
@@ -18,6 +20,9 @@ export function defineTenantScenarios(label: string, odooBin: string, options: {
   let port: number;
   let operator: Awaited<ReturnType<typeof createOperator>>;
   const ADMIN_PASSWORD = 'Odoo-Admin-Pass-1';
+  const STAGING_PASSWORD = 'Staging-Pass-22';
+  let commandLines: ChildCommandWatch;
+  let platformSecrets: ReturnType<typeof trackPlatformSecrets>;
 
   function tenantHost(name: string): string {
     return `${name}.lvh.me:${port}`;
@@ -84,6 +89,8 @@ export function defineTenantScenarios(label: string, odooBin: string, options: {
 
   describe(`tenants end to end (${label})`, () => {
     beforeAll(async () => {
+      // Before the platform starts: its first children (PostgreSQL tools, template builds) count too.
+      commandLines = watchChildCommandLines();
       test = await startTestPlatform({
         ODOO_BIN: odooBin,
         TENANT_DATABASE_URL: postgresAdminUrl(),
@@ -91,6 +98,10 @@ export function defineTenantScenarios(label: string, odooBin: string, options: {
         BASE_DOMAIN: 'lvh.me',
       });
       port = Number(new URL(test.url).port);
+      // Secrets are snapshotted at every spawn: some (a dedicated server's) are gone by the end.
+      platformSecrets = trackPlatformSecrets(test);
+      commandLines.onSpawn(() => platformSecrets.refresh());
+      platformSecrets.refresh();
       operator = await createOperator(test);
       await waitFor(
         'the blank template to be built',
@@ -121,6 +132,7 @@ export function defineTenantScenarios(label: string, odooBin: string, options: {
     }, options.templateTimeoutMs + 180_000);
 
     afterAll(async () => {
+      commandLines?.stop();
       await test?.stop();
     });
 
@@ -420,14 +432,14 @@ export function defineTenantScenarios(label: string, odooBin: string, options: {
 
       const requested = await test.http.post(
         `/api/v1/tenants/${source}/duplicate`,
-        { name: copy, adminPassword: 'Staging-Pass-22' },
+        { name: copy, adminPassword: STAGING_PASSWORD },
         { token: customer.accessToken },
       );
       expect(requested.status, requested.text).toBe(202);
       await untilState(copy, customer.accessToken, 'running', 120_000);
       const view = (await test.http.get(`/api/v1/tenants/${copy}`, { token: customer.accessToken })).body;
       expect(view.duplicateOf).toBeTruthy();
-      const login = await odooLogin(port, tenantHost(copy), `t_${copy}`, `admin@${source}.example.com`, 'Staging-Pass-22');
+      const login = await odooLogin(port, tenantHost(copy), `t_${copy}`, `admin@${source}.example.com`, STAGING_PASSWORD);
       expect(login.body.result?.uid).toBe(2);
       // The source keeps working, with its own password.
       expect(
@@ -501,6 +513,45 @@ export function defineTenantScenarios(label: string, odooBin: string, options: {
     it('serves the platform itself on localhost and app.<base domain>', async () => {
       expect((await hostRequest(port, `localhost:${port}`, 'GET', '/healthz')).status).toBe(200);
       expect((await hostRequest(port, `app.lvh.me:${port}`, 'GET', '/api/v1/plans')).status).toBe(200);
+    });
+
+    // Runs last: it checks what every scenario above made the platform start. Issue 15 item 3.
+    it('puts no secret on the command line of any process it started (argv scan)', async () => {
+      const commands = commandLines.commands();
+      const secrets = await platformSecrets.all();
+      // Odoo admin and account passwords, chosen by users (the platform keeps them only briefly).
+      for (const password of [ADMIN_PASSWORD, STAGING_PASSWORD, GOOD_PASSWORD]) {
+        secrets.set(password, new Set([...(secrets.get(password) ?? []), 'user-chosen password']));
+      }
+      // The scan is not vacuous: it saw the processes where secrets would go, and knows the secrets.
+      const programs = new Set(commands.filter((c) => c.source === 'spawn').map((c) => basename(c.argv[0] ?? '')));
+      expect([...programs]).toEqual(expect.arrayContaining(['pg_dump', 'pg_restore', 'initdb', 'pg_ctl', basename(odooBin)]));
+      expect(commands.some((c) => c.source === 'proc' && /postgres/.test(c.argv[0] ?? ''))).toBe(true);
+      const kinds = [...secrets.values()].flatMap((of) => [...of]);
+      expect([...new Set(kinds)]).toEqual(
+        expect.arrayContaining([
+          'SECRET_KEY',
+          'platform database password',
+          'database server admin password',
+          'tenant role password',
+          'Odoo config db_password',
+          'Odoo config admin_passwd',
+          'managed PostgreSQL superuser password',
+          'user-chosen password',
+        ]),
+      );
+      // The default server's and the premium tenant's dedicated server's.
+      expect(kinds.filter((kind) => kind === 'database server admin password').length).toBeGreaterThanOrEqual(2);
+      expect(commandsLeaking(commands, secrets)).toEqual([]);
+      // Files are the other place to read secrets from: the ones holding any are the platform
+      // user's only, and logs hold none.
+      const holdsSecret = (file: string) => {
+        const text = readFileSync(file, 'utf8');
+        return [...secrets.keys()].some((secret) => secret.length >= 8 && text.includes(secret));
+      };
+      const files = filesUnder(test.config.dataDir);
+      expect(files.filter((file) => (statSync(file).mode & 0o077) !== 0 && holdsSecret(file))).toEqual([]);
+      expect(files.filter((file) => file.endsWith('.log') && holdsSecret(file))).toEqual([]);
     });
   });
 }

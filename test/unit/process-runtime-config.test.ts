@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { renderOdooConfig } from '../../src/odoo/index.js';
+import { odooEnvironment, renderOdooConfig } from '../../src/odoo/index.js';
 import type { TenantServeSpec } from '../../src/runtimes/index.js';
 import {
-  childEnvironment,
   dedicatedConfig,
   exactDatabaseFilter,
   type PoolProcessSettings,
@@ -144,7 +143,7 @@ describe('dedicated process configuration', () => {
 
 describe('environment of Odoo processes', () => {
   it("passes PATH, locale and Python settings on, and none of the platform's secrets", () => {
-    const env = childEnvironment(
+    const env = odooEnvironment(
       {
         PATH: '/usr/bin',
         LANG: 'C.UTF-8',

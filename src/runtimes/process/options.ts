@@ -112,14 +112,3 @@ export function resolveProcessRuntimeOptions(options: ProcessRuntimeOptions): Re
     restoreConcurrency: count('restoreConcurrency', options.restoreConcurrency ?? 4, 1),
   };
 }
-
-/** Variables Odoo needs from the platform's environment; everything else (secrets) stays out. */
-const INHERITED_VARIABLES = /^(PATH|HOME|USER|LANG|LANGUAGE|LC_[A-Z]+|TZ|TMPDIR|PYTHON[A-Z_]*|VIRTUAL_ENV)$/;
-
-export function childEnvironment(platform: NodeJS.ProcessEnv, extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [name, value] of Object.entries(platform)) {
-    if (value !== undefined && INHERITED_VARIABLES.test(name)) env[name] = value;
-  }
-  return { ...env, ...extra };
-}

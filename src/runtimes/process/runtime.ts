@@ -14,6 +14,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ValidationError } from '../../errors/index.js';
+import { odooEnvironment } from '../../odoo/index.js';
 import { POOL_DBFILTER } from '../../tenants/index.js';
 import type { Runtime, TenantServeSpec, Upstream, WorkloadStatus } from '../types.js';
 import { detectResourceLimiter, disabledResourceLimiter, type ResourceLimiter } from './cgroups.js';
@@ -22,12 +23,7 @@ import { KeyedLock } from './keyed-lock.js';
 import { killLeftovers } from './leftovers.js';
 import { readTailLines } from './log-file.js';
 import { lastLines, linesOfDatabase } from './log-filter.js';
-import {
-  childEnvironment,
-  type ProcessRuntimeOptions,
-  type ResolvedProcessRuntimeOptions,
-  resolveProcessRuntimeOptions,
-} from './options.js';
+import { type ProcessRuntimeOptions, type ResolvedProcessRuntimeOptions, resolveProcessRuntimeOptions } from './options.js';
 import { choosePool } from './pool-placement.js';
 import { PortAllocator } from './ports.js';
 import { loadRuntimeState, type PoolMemberRecord, type PoolRecord, saveRuntimeState } from './state-file.js';
@@ -134,7 +130,7 @@ class ProcessRuntimeImpl implements ProcessRuntime {
       options: this.options,
       ports: new PortAllocator(this.options.httpInterface, this.options.portRange),
       limiter,
-      env: childEnvironment(process.env, this.options.env),
+      env: odooEnvironment(process.env, this.options.env),
     };
     for (const record of loadRuntimeState(this.statePath).pools) {
       this.pools.set(record.name, {
