@@ -14,7 +14,7 @@ import { type ProxyTarget, proxyHttp, proxyOverSocket, sendResponse, type Upstre
 import { readBody } from './read-body.js';
 import { rpcRefusal } from './refusals.js';
 import { checkRpcBody } from './rpc-guard.js';
-import { normaliseRequestPath, type RpcRoute, routeRpc } from './rpc-paths.js';
+import { type RpcRoute, routeRequestTarget } from './rpc-paths.js';
 import { renderStatusPage, type StatusPage, type StatusPageKind } from './status-pages.js';
 import type { RouteResolver, TenantRoute } from './types.js';
 
@@ -52,7 +52,7 @@ export interface Gateway {
   close(): void;
 }
 
-const LONG_POLLING = /^\/longpolling(?:\/|$)/;
+const LONG_POLLING = /^\/longpolling(?:[/?]|$)/;
 
 /**
  * The upstream port for a path. Odoo in workers mode serves `/websocket` (16+) and the legacy
@@ -143,7 +143,10 @@ export function createGateway(options: GatewayOptions): Gateway {
     res.once('close', () => count(route, res.headersSent ? res.statusCode : 499, started));
   }
 
-  /** `body`: the buffered RPC body (sent with its exact length), an empty buffer, or undefined to stream. */
+  /**
+   * `path`: the canonical target (never the raw one). `body`: the buffered RPC body (sent with its
+   * exact length), an empty buffer, or undefined to stream.
+   */
   function forward(
     req: IncomingMessage,
     res: ServerResponse,
@@ -165,6 +168,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       req,
       res,
       target,
+      path,
       headers,
       body,
       agent,
@@ -211,12 +215,13 @@ export function createGateway(options: GatewayOptions): Gateway {
       return;
     }
     const { route, upstream } = decision;
-    const path = normaliseRequestPath(req.url ?? '');
-    if (path === undefined) {
-      sendResponse(res, page('bad_request', req), true);
+    const routed = routeRequestTarget(req.url ?? '');
+    if (!routed.ok) {
+      logRefusal(route, req, routed.reason);
+      sendResponse(res, page('bad_path', req), true);
       return;
     }
-    const rpc = routeRpc(path);
+    const { route: rpc, upstreamTarget: path } = routed;
     if (rpc.kind === 'deny') {
       logRefusal(route, req, rpc.reason);
       sendResponse(res, rpcRefusal(rpc.protocol, 'forbidden'), hasBody(req));
@@ -250,13 +255,15 @@ export function createGateway(options: GatewayOptions): Gateway {
       return;
     }
     const { route, upstream } = decision;
-    const path = normaliseRequestPath(req.url ?? '');
-    if (path === undefined) {
-      refuse('bad_request');
+    const routed = routeRequestTarget(req.url ?? '');
+    if (!routed.ok) {
+      logRefusal(route, req, routed.reason);
+      refuse('bad_path');
       return;
     }
+    const path = routed.upstreamTarget;
     // Upgrades carry no body the guard could read, so RPC paths are never upgraded.
-    if (routeRpc(path).kind !== 'open') {
+    if (routed.route.kind !== 'open') {
       logRefusal(route, req, 'upgrade on an RPC path');
       refuse('forbidden');
       return;
@@ -280,6 +287,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       socket,
       head,
       target,
+      path,
       headers,
       timeouts,
       pageHost: forwardedHost(req),

@@ -25,7 +25,7 @@ export {
 export { type RefusalCause, type RefusalResponse, rpcRefusal } from './refusals.js';
 export { createRouteTable } from './route-table.js';
 export { checkRpcBody, guardRpc, type RpcGuardInput, type RpcVerdict } from './rpc-guard.js';
-export { normaliseRequestPath, type RpcEndpoint, type RpcRoute, routeRpc } from './rpc-paths.js';
+export { type RoutedTarget, type RpcEndpoint, type RpcRoute, routeRequestTarget } from './rpc-paths.js';
 export {
   escapeHtml,
   pageForTenantState,

@@ -75,6 +75,8 @@ export interface HttpProxyRequest {
   req: IncomingMessage;
   res: ServerResponse;
   target: ProxyTarget;
+  /** The request target sent to Odoo: the gateway's canonical one, not `req.url`. */
+  path: string;
   /** Flat raw header list for Odoo (headers.ts). */
   headers: string[];
   /** The whole body when it was buffered (or there is none); undefined streams `req`. */
@@ -93,7 +95,7 @@ export function proxyHttp(options: HttpProxyRequest, attempt = 1): void {
     host: target.host,
     port: target.port,
     method: req.method,
-    path: req.url,
+    path: options.path,
     headers: options.headers,
     agent: options.agent,
     setHost: false,
@@ -146,6 +148,8 @@ export interface SocketProxyRequest {
   socket: Duplex;
   head: Buffer;
   target: ProxyTarget;
+  /** The request target sent to Odoo: the gateway's canonical one, not `req.url`. */
+  path: string;
   headers: string[];
   timeouts: UpstreamTimeouts;
   pageHost: string;
@@ -179,7 +183,7 @@ export function proxyOverSocket(options: SocketProxyRequest): void {
     host: target.host,
     port: target.port,
     method: req.method,
-    path: req.url,
+    path: options.path,
     headers: options.headers,
     // A dedicated connection: an upgraded socket never goes back to a pool.
     agent: false,

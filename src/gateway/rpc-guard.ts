@@ -18,7 +18,7 @@
  * trusting it would let a client make the guard and Odoo read the same bytes differently.
  */
 
-import { normaliseRequestPath, type RpcEndpoint, routeRpc } from './rpc-paths.js';
+import { type RpcEndpoint, routeRequestTarget } from './rpc-paths.js';
 import { parseXmlRpcCall } from './xmlrpc-call.js';
 
 export type RpcVerdict =
@@ -115,7 +115,7 @@ function checkXmlRpc(text: string, service: 'common' | 'object', databaseName: s
   return { allow: false, protocol: 'xmlrpc', reason };
 }
 
-/** Checks a buffered body for an endpoint that `routeRpc` said to inspect. */
+/** Checks a buffered body for an endpoint that `routeRequestTarget` said to inspect. */
 export function checkRpcBody(endpoint: RpcEndpoint, body: Uint8Array, databaseName: string): RpcVerdict {
   const text = decodeBody(body);
   if (text === undefined) return { allow: false, protocol: endpoint.protocol, reason: 'body is not valid UTF-8', requestId: null };
@@ -133,13 +133,14 @@ export interface RpcGuardInput {
 }
 
 /**
- * The whole decision for one request in one call (the gateway itself uses `routeRpc` first so
- * that only RPC bodies are buffered, then `checkRpcBody`). Paths that are not RPC are allowed.
+ * The whole decision for one request in one call (the gateway itself uses `routeRequestTarget`
+ * first so that only RPC bodies are buffered, then `checkRpcBody`). Paths that are not RPC are
+ * allowed; a target whose route depends on how it is read is refused (`http`, the gateway's 400).
  */
 export function guardRpc(input: RpcGuardInput): RpcVerdict {
-  const path = normaliseRequestPath(input.url);
-  if (path === undefined) return { allow: false, protocol: 'http', reason: 'request target is not a path' };
-  const route = routeRpc(path);
+  const routed = routeRequestTarget(input.url);
+  if (!routed.ok) return { allow: false, protocol: 'http', reason: routed.reason };
+  const { route } = routed;
   if (route.kind === 'open') return { allow: true };
   if (route.kind === 'deny') return { allow: false, protocol: route.protocol, reason: route.reason };
   return checkRpcBody(route.endpoint, input.body, input.databaseName);

@@ -2,12 +2,20 @@
  * Which request paths name an Odoo database themselves. Odoo's `dbfilter` (bound to the host
  * name) protects the session-based `/web/*` routes, but the RPC endpoints take the database from
  * the request body and open any database the Odoo process can reach. The gateway therefore
- * recognises those paths here and checks their bodies (rpc-guard.ts). Pure.
+ * recognises those routes here and checks their bodies (rpc-guard.ts). Pure.
  *
- * Matching is done on a normalised copy of the path (percent-decoded once, as the WSGI server
- * does, slashes merged, dot segments resolved, lower-cased), so encoded or padded spellings of a
- * guarded path are still guarded. Normalising more than Odoo does only ever guards more.
+ * A route is decided on every reading of the path (request-target.ts) and must be the same on
+ * all of them, otherwise the request is refused (400): the gateway never guesses which route an
+ * upstream will pick. The table follows Odoo 16-18 (werkzeug rules, exact and case-sensitive):
+ * `/jsonrpc`, `/xmlrpc/<service>`, `/xmlrpc/2/<service>`, `/web/session/authenticate`, and the
+ * database manager `/web/database/<action>`. Other paths under those names are not Odoo routes;
+ * they are refused rather than passed, so that no spelling near an RPC route is ever let through
+ * unread. Odoo's language router (`http_routing`, installed with most apps) serves a path it
+ * does not know without its first segment when that segment is a language's URL code, which a
+ * tenant's admin may set to anything: `/fr/jsonrpc` is `/jsonrpc` there, so a path that is not
+ * routed as it is is also read without its first segment.
  */
+import { readRequestTarget } from './request-target.js';
 
 export type RpcEndpoint =
   /** `/jsonrpc`: `{ params: { service, method, args } }`. */
@@ -25,42 +33,79 @@ export type RpcRoute =
   /** The body names the database: buffer it and call `checkRpcBody`. */
   | { kind: 'inspect'; endpoint: RpcEndpoint };
 
-/**
- * The path of an origin-form request target (`/path?query`), normalised for matching; undefined
- * for any other form. Absolute-form targets (`http://other/...`) are refused by the caller:
- * werkzeug would take the host from such a URL, which would defeat the host-based `dbfilter`.
- */
-export function normaliseRequestPath(target: string): string | undefined {
-  if (!target.startsWith('/')) return undefined;
-  const end = target.search(/[?#]/);
-  const raw = end < 0 ? target : target.slice(0, end);
-  // Decode each valid %XX once (like the WSGI server); invalid escapes stay as they are.
-  const decoded = raw.replace(/%([0-9a-fA-F]{2})/g, (_match, hex: string) => String.fromCharCode(Number.parseInt(hex, 16)));
-  const segments: string[] = [];
-  for (const segment of decoded.toLowerCase().split('/')) {
-    if (segment === '' || segment === '.') continue;
-    if (segment === '..') segments.pop();
-    else segments.push(segment);
-  }
-  return `/${segments.join('/')}`;
-}
+export type RoutedTarget =
+  /** Send `upstreamTarget` (the canonical path and the query as received) instead of the raw target. */
+  | { ok: true; route: RpcRoute; upstreamTarget: string }
+  /** Answer 400: the target is malformed or its route depends on how it is read. */
+  | { ok: false; reason: string };
 
-const DATABASE_MANAGER = /^\/web\/database(?:\/|$)/;
-const XMLRPC = /^\/xmlrpc(?:\/2)?\/([^/]+)$/;
+/** Odoo's database manager routes (addons/web/controllers/database.py). */
+const DATABASE_MANAGER_ACTIONS = new Set([
+  'selector',
+  'manager',
+  'create',
+  'duplicate',
+  'drop',
+  'backup',
+  'restore',
+  'change_password',
+  'list',
+]);
 
-/** Classifies a normalised path (see `normaliseRequestPath`). */
-export function routeRpc(path: string): RpcRoute {
-  if (DATABASE_MANAGER.test(path)) {
-    return { kind: 'deny', protocol: 'http', reason: 'the database manager is not reachable through the gateway' };
-  }
-  if (path === '/jsonrpc' || path.startsWith('/jsonrpc/')) return { kind: 'inspect', endpoint: { protocol: 'jsonrpc', kind: 'service' } };
-  if (path === '/web/session/authenticate') return { kind: 'inspect', endpoint: { protocol: 'jsonrpc', kind: 'session-authenticate' } };
-  if (path === '/xmlrpc' || path.startsWith('/xmlrpc/')) {
-    const service = XMLRPC.exec(path)?.[1];
+/** Near an RPC route but not one: refused, never passed. */
+const RESERVED = 'reserved';
+
+/** The route of one reading of the path, as the list of its segments. */
+function routeOfSegments(segments: readonly string[]): RpcRoute | typeof RESERVED {
+  const [first, second, third] = segments;
+  if (first === 'jsonrpc')
+    return segments.length === 1 ? { kind: 'inspect', endpoint: { protocol: 'jsonrpc', kind: 'service' } } : RESERVED;
+  if (first === 'xmlrpc') {
+    // werkzeug tries the static `2` first, then `<service>` (`[^/]+`): `/xmlrpc/2` is service "2".
+    const service = segments.length === 2 ? second : segments.length === 3 && second === '2' ? third : undefined;
+    if (!service) return RESERVED;
     if (service === 'common' || service === 'object')
       return { kind: 'inspect', endpoint: { protocol: 'xmlrpc', kind: 'service', service } };
     if (service === 'db') return { kind: 'deny', protocol: 'xmlrpc', reason: 'the db service is not reachable through the gateway' };
-    return { kind: 'deny', protocol: 'xmlrpc', reason: `unknown XML-RPC endpoint ${path}` };
+    return { kind: 'deny', protocol: 'xmlrpc', reason: 'unknown XML-RPC service' };
+  }
+  if (first === 'web' && second === 'session' && third === 'authenticate') {
+    return segments.length === 3 ? { kind: 'inspect', endpoint: { protocol: 'jsonrpc', kind: 'session-authenticate' } } : RESERVED;
+  }
+  if (first === 'web' && second === 'database') {
+    if (segments.length === 3 && third !== undefined && DATABASE_MANAGER_ACTIONS.has(third)) {
+      return { kind: 'deny', protocol: 'http', reason: 'the database manager is not reachable through the gateway' };
+    }
+    return RESERVED;
   }
   return { kind: 'open' };
+}
+
+function sameRoute(a: RpcRoute | typeof RESERVED, b: RpcRoute | typeof RESERVED): boolean {
+  if (a === RESERVED || b === RESERVED) return a === b;
+  if (a.kind !== b.kind) return false;
+  if (a.kind === 'inspect' && b.kind === 'inspect') return JSON.stringify(a.endpoint) === JSON.stringify(b.endpoint);
+  return a.kind !== 'deny' || (b.kind === 'deny' && a.protocol === b.protocol);
+}
+
+/** Classifies a request target (`/path?query`) and gives the target to send upstream. */
+export function routeRequestTarget(target: string): RoutedTarget {
+  const read = readRequestTarget(target);
+  if (!read.ok) return read;
+  let agreed: RpcRoute | typeof RESERVED | undefined;
+  const consider = (segments: readonly string[]): boolean => {
+    const route = routeOfSegments(segments);
+    if (agreed === undefined) agreed = route;
+    return sameRoute(agreed, route);
+  };
+  for (const segments of read.readings) {
+    if (!consider(segments)) return { ok: false, reason: 'the path reads as different routes depending on the server' };
+    // http_routing's language prefix: only for a path not routed as it is.
+    const unrouted = agreed !== RESERVED && agreed?.kind === 'open';
+    if (unrouted && segments.length >= 2 && !consider(segments.slice(1))) {
+      return { ok: false, reason: 'the path reads as an RPC route behind a language prefix' };
+    }
+  }
+  if (agreed === undefined || agreed === RESERVED) return { ok: false, reason: 'the path is near an RPC route but is not one' };
+  return { ok: true, route: agreed, upstreamTarget: read.upstreamTarget };
 }

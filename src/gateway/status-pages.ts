@@ -14,6 +14,7 @@
  * - not_found (unknown host, deleted tenant): 404 with one fixed body that names no host, so
  *   probing names tells nothing about which tenants exist or existed;
  * - forbidden (database manager paths): 403; bad_request (malformed request target): 400;
+ * - bad_path (a path whose route depends on how a server reads it, see request-target.ts): 400;
  * - bad_gateway (Odoo unreachable): 502 + Retry-After 5; gateway_timeout (Odoo silent too long): 504.
  * Every page is `Cache-Control: no-store`: routes change live, a cached 404 would outlive them.
  */
@@ -27,6 +28,7 @@ export type StatusPageKind =
   | 'not_found'
   | 'forbidden'
   | 'bad_request'
+  | 'bad_path'
   | 'bad_gateway'
   | 'gateway_timeout';
 
@@ -99,6 +101,14 @@ const PAGES: Record<StatusPageKind, PageSpec> = {
     status: 400,
     title: 'Bad request',
     message: 'The request could not be understood.',
+    namesHost: false,
+  },
+  bad_path: {
+    status: 400,
+    title: 'Bad request',
+    message:
+      'The address of this request is written in a way this site does not accept (backslashes, encoded or doubled slashes, ' +
+      'dot segments, or unusual characters). Please use the plain address.',
     namesHost: false,
   },
   bad_gateway: {

@@ -531,10 +531,20 @@ describe('gateway: RPC bound to the tenant database', () => {
     expect((await post('/xmlrpc/2/common', xmlrpc('authenticate', 't_acme'), 'text/xml')).status).toBe(200);
   });
 
-  it('guards disguised spellings of the RPC paths', async () => {
-    for (const path of ['//jsonrpc', '/jsonrpc/', '/json%72pc', '/web/../jsonrpc']) {
-      expect((await post(path, jsonrpc('object', 'execute_kw', ['t_beta']))).status, path).toBe(403);
+  it('refuses disguised spellings of the RPC paths with a 400 page naming no tenant', async () => {
+    const forwardedBefore = seen.length;
+    for (const path of ['//jsonrpc', '/jsonrpc/', '/json%72pc', '/web/../jsonrpc', '/x\\..\\jsonrpc', '/fr/jsonrpc']) {
+      const reply = await post(path, jsonrpc('object', 'execute_kw', ['t_beta']));
+      expect(reply.status, path).toBe(400);
+      expect(reply.body, path).not.toMatch(/acme|beta/);
     }
+    expect(seen).toHaveLength(forwardedBefore);
+  });
+
+  it('sends the canonical path upstream, with the query as received', async () => {
+    const reply = await send({ host: `acme.${BASE}`, path: '/web/./static/..\\login?next=%2F..%2Fx' });
+    expect(reply.status).toBe(200);
+    expect((JSON.parse(reply.body) as Echo).url).toBe('/web/login?next=%2F..%2Fx');
   });
 
   it('refuses an unparseable RPC body whatever its Content-Type', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { guardRpc, normaliseRequestPath, parseXmlRpcCall, routeRpc, rpcRefusal } from '../../src/gateway/index.js';
+import { guardRpc, parseXmlRpcCall, routeRequestTarget, rpcRefusal } from '../../src/gateway/index.js';
 
 const DB = 't_acme';
 const OTHER = 't_beta';
@@ -22,30 +22,32 @@ function xmlCall(method: string, firstParam: string, extraParams = ''): string {
 const str = (value: string) => `<value><string>${value}</string></value>`;
 const intParam = (value: number) => `<param><value><int>${value}</int></value></param>\n`;
 
-describe('normaliseRequestPath', () => {
-  it('strips the query, merges slashes, resolves dot segments, decodes once and lower-cases', () => {
-    expect(normaliseRequestPath('/jsonrpc?x=1')).toBe('/jsonrpc');
-    expect(normaliseRequestPath('//jsonrpc')).toBe('/jsonrpc');
-    expect(normaliseRequestPath('/jsonrpc/')).toBe('/jsonrpc');
-    expect(normaliseRequestPath('/web/../jsonrpc')).toBe('/jsonrpc');
-    expect(normaliseRequestPath('/./xmlrpc/2/./object')).toBe('/xmlrpc/2/object');
-    expect(normaliseRequestPath('/json%72pc')).toBe('/jsonrpc');
-    expect(normaliseRequestPath('/xmlrpc%2F2%2Fobject')).toBe('/xmlrpc/2/object');
-    expect(normaliseRequestPath('/json%2572pc')).toBe('/json%72pc');
-    expect(normaliseRequestPath('/JSONRPC')).toBe('/jsonrpc');
-    expect(normaliseRequestPath('/web/%zz')).toBe('/web/%zz');
-    expect(normaliseRequestPath('/')).toBe('/');
-    expect(normaliseRequestPath('/../..')).toBe('/');
+const classOf = (target: string) => {
+  const routed = routeRequestTarget(target);
+  return routed.ok ? routed.route : { kind: 'refused' };
+};
+
+describe('routeRequestTarget', () => {
+  it('sends the canonical path upstream: decoded once, backslashes and dot segments resolved, slashes merged, query as received', () => {
+    const upstream = (target: string) => {
+      const routed = routeRequestTarget(target);
+      return routed.ok ? routed.upstreamTarget : undefined;
+    };
+    expect(upstream('/jsonrpc?x=1')).toBe('/jsonrpc?x=1');
+    expect(upstream('/web/./static/../login')).toBe('/web/login');
+    expect(upstream('/web//login')).toBe('/web/login');
+    expect(upstream('/web\\login')).toBe('/web/login');
+    expect(upstream('/web/log%69n?next=%2F..%2F')).toBe('/web/login?next=%2F..%2F');
+    expect(upstream('/Web/Login/')).toBe('/Web/Login/');
+    expect(upstream('/web/%zz')).toBe('/web/%25zz');
+    expect(upstream('/../..')).toBe('/');
   });
 
   it('refuses request targets that are not origin-form', () => {
-    expect(normaliseRequestPath('http://beta.example.com/jsonrpc')).toBeUndefined();
-    expect(normaliseRequestPath('*')).toBeUndefined();
-    expect(normaliseRequestPath('')).toBeUndefined();
+    for (const target of ['http://beta.example.com/jsonrpc', '*', '', 'jsonrpc', '\\jsonrpc'])
+      expect(classOf(target), target).toEqual({ kind: 'refused' });
   });
-});
 
-describe('routeRpc', () => {
   it('leaves ordinary Odoo paths open', () => {
     for (const path of [
       '/',
@@ -58,46 +60,73 @@ describe('routeRpc', () => {
       '/web/session/get_session_info',
       '/jsonrpcx',
       '/xmlrpcx',
+      '/fr/web/login',
+      '/Web/Login',
     ]) {
-      expect(routeRpc(path), path).toEqual({ kind: 'open' });
+      expect(classOf(path), path).toEqual({ kind: 'open' });
     }
   });
 
   it('inspects the RPC endpoints that name a database in their body', () => {
-    expect(routeRpc('/jsonrpc')).toEqual({ kind: 'inspect', endpoint: { protocol: 'jsonrpc', kind: 'service' } });
-    expect(routeRpc('/web/session/authenticate')).toEqual({
+    expect(classOf('/jsonrpc')).toEqual({ kind: 'inspect', endpoint: { protocol: 'jsonrpc', kind: 'service' } });
+    expect(classOf('/web/session/authenticate')).toEqual({
       kind: 'inspect',
       endpoint: { protocol: 'jsonrpc', kind: 'session-authenticate' },
     });
     for (const path of ['/xmlrpc/2/common', '/xmlrpc/common']) {
-      expect(routeRpc(path)).toEqual({ kind: 'inspect', endpoint: { protocol: 'xmlrpc', kind: 'service', service: 'common' } });
+      expect(classOf(path)).toEqual({ kind: 'inspect', endpoint: { protocol: 'xmlrpc', kind: 'service', service: 'common' } });
     }
     for (const path of ['/xmlrpc/2/object', '/xmlrpc/object']) {
-      expect(routeRpc(path)).toEqual({ kind: 'inspect', endpoint: { protocol: 'xmlrpc', kind: 'service', service: 'object' } });
+      expect(classOf(path)).toEqual({ kind: 'inspect', endpoint: { protocol: 'xmlrpc', kind: 'service', service: 'object' } });
     }
   });
 
   it('refuses the database manager, the XML-RPC db service and unknown XML-RPC services by path', () => {
     for (const path of [
-      '/web/database',
       '/web/database/manager',
       '/web/database/list',
       '/web/database/create',
       '/web/database/backup',
       '/web/database/selector',
     ]) {
-      expect(routeRpc(path)).toMatchObject({ kind: 'deny', protocol: 'http' });
+      expect(classOf(path), path).toMatchObject({ kind: 'deny', protocol: 'http' });
     }
+    for (const path of ['/xmlrpc/2/db', '/xmlrpc/db', '/xmlrpc/2/report', '/xmlrpc/2']) {
+      expect(classOf(path), path).toMatchObject({ kind: 'deny', protocol: 'xmlrpc' });
+    }
+  });
+
+  it('refuses (400) paths near an RPC route that are not Odoo routes', () => {
+    for (const path of ['/web/database', '/web/database/foo', '/xmlrpc', '/xmlrpc/2/object/extra', '/xmlrpc/3/object', '/jsonrpc/x']) {
+      expect(classOf(path), path).toEqual({ kind: 'refused' });
+    }
+  });
+
+  it('refuses (400) spellings that servers read as different routes', () => {
     for (const path of [
-      '/xmlrpc/2/db',
-      '/xmlrpc/db',
-      '/xmlrpc/2/report',
-      '/xmlrpc/2',
-      '/xmlrpc',
-      '/xmlrpc/2/object/extra',
-      '/xmlrpc/3/object',
+      '/x\\..\\jsonrpc',
+      '/xmlrpc\\2\\db',
+      '//jsonrpc',
+      '/\\jsonrpc',
+      '/jsonrpc/',
+      '/JSONRPC',
+      '/json%72pc',
+      '/web/../jsonrpc',
+      '/x/%2e%2e/jsonrpc',
+      '/xmlrpc%2F2%2Fobject',
+      '/json%2572pc',
+      '/jsonrpc;x',
+      '/..;/jsonrpc',
+      '/fr/jsonrpc',
+      '/fr/xmlrpc/2/db',
+      '/j%C5%BFonrpc',
+      '/%EF%BC%8Fjsonrpc',
+      '/%c0%afjsonrpc',
+      '/jsonrpc#x',
+      '/json rpc',
+      '/jsonrpc\u0000',
     ]) {
-      expect(routeRpc(path), path).toMatchObject({ kind: 'deny', protocol: 'xmlrpc' });
+      expect(classOf(path), path).toEqual({ kind: 'refused' });
     }
   });
 });
@@ -342,8 +371,12 @@ describe('guardRpc: XML-RPC', () => {
   });
 
   it('refuses everything on the XML-RPC db service, even well-formed calls for the tenant database', () => {
-    for (const url of ['/xmlrpc/2/db', '/xmlrpc/db', '/xmlrpc/2/DB', '/xmlrpc//2/db']) {
+    for (const url of ['/xmlrpc/2/db', '/xmlrpc/db', '/xmlrpc/2/DB']) {
       expect(guard(url, xmlCall('list', str(DB))), url).toMatchObject({ allow: false, protocol: 'xmlrpc' });
+    }
+    // Spellings whose route depends on the server are refused before the service is even looked at.
+    for (const url of ['/xmlrpc//2/db', '/xmlrpc\\2\\db']) {
+      expect(guard(url, xmlCall('list', str(DB))), url).toMatchObject({ allow: false, protocol: 'http' });
     }
   });
 

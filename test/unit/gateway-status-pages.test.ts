@@ -18,6 +18,7 @@ const KINDS: StatusPageKind[] = [
   'not_found',
   'forbidden',
   'bad_request',
+  'bad_path',
   'bad_gateway',
   'gateway_timeout',
 ];
@@ -33,6 +34,7 @@ describe('renderStatusPage', () => {
       not_found: [404, undefined],
       forbidden: [403, undefined],
       bad_request: [400, undefined],
+      bad_path: [400, undefined],
       bad_gateway: [502, '5'],
       gateway_timeout: [504, undefined],
     };
