@@ -18,6 +18,7 @@ import type { AuthService } from '../auth/index.js';
 import type { Config } from '../config/index.js';
 import type { NotificationHub } from '../db/index.js';
 import { AuthenticationError, ForbiddenError } from '../errors/index.js';
+import { writeRawResponse } from '../gateway/index.js';
 import type { JobQueue } from '../jobs/index.js';
 import { type Logger, loggerOptions } from '../logging/index.js';
 import type { Metrics } from '../metrics/index.js';
@@ -85,7 +86,12 @@ export async function buildApiServer(deps: ApiDependencies): Promise<Api> {
             const server = createServer((req, res) => (gateway.claims(req) ? gateway.handleRequest(req, res) : handler(req, res)));
             server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
               if (gateway.claims(req)) gateway.handleUpgrade(req, socket, head);
-              else socket.end('HTTP/1.1 404 Not Found\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+              else
+                writeRawResponse(socket, {
+                  status: 404,
+                  headers: { 'content-length': '0', 'x-content-type-options': 'nosniff' },
+                  body: '',
+                });
             });
             return server;
           },

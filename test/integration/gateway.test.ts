@@ -112,6 +112,8 @@ function startUpstream(name: string, seen: Echo[], closedEarly: string[]): Promi
     }
     upgradedSockets.add(socket);
     socket.on('close', () => upgradedSockets.delete(socket));
+    // The gateway resets the connection when it ends a websocket (shutdown).
+    socket.on('error', () => socket.destroy());
     // Like a websocket server: when the peer closes, close too.
     socket.on('end', () => socket.end());
     const accept = createHash('sha1')
@@ -617,6 +619,52 @@ describe('gateway: websocket', () => {
     expect(raw).toContain('"server":"http"');
     expect(raw).not.toMatch(/"upgrade"/i);
   });
+});
+
+/**
+ * Sends `text` and keeps writing frames without ever closing its side (as a stuck or hostile
+ * client would); resolves with what it received once the gateway closed the connection for good.
+ */
+function stubbornExchange(text: string, onAnswer?: () => void): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = connect({ port: gatewayPort, host: '127.0.0.1', allowHalfOpen: true });
+    let received = '';
+    const keepWriting = setInterval(() => {
+      if (socket.writable) socket.write(maskedTextFrame('still here'));
+    }, 20);
+    socket.on('error', () => undefined);
+    socket.on('data', (chunk: Buffer) => {
+      if (received === '') onAnswer?.();
+      received += chunk.toString('latin1');
+    });
+    socket.on('close', () => {
+      clearInterval(keepWriting);
+      resolve(received);
+    });
+    socket.write(text);
+    socket.write(maskedTextFrame('sent right behind the handshake'));
+  });
+}
+
+describe('gateway: ending upgraded connections', () => {
+  const handshake = (host: string, path = '/websocket', key = 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n') =>
+    `GET ${path} HTTP/1.1\r\nHost: ${host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n${key}\r\n`;
+
+  it('closes the socket for good after every non-101 answer, even when the visitor keeps it open', async () => {
+    const answers = await Promise.all([
+      // Odoo's refusal (relayed), the gateway's 404 page, its 502, its refusal of an RPC path.
+      stubbornExchange(handshake(`acme.${BASE}`, '/websocket', '')),
+      stubbornExchange(handshake(`nobody.${BASE}`)),
+      stubbornExchange(handshake(`down.${BASE}`)),
+      stubbornExchange(handshake(`acme.${BASE}`, '/jsonrpc')),
+    ]);
+    expect(answers.map((answer) => answer.slice(0, 12))).toEqual(['HTTP/1.1 400', 'HTTP/1.1 404', 'HTTP/1.1 502', 'HTTP/1.1 403']);
+  }, 10_000);
+
+  it('ends open websockets on demand (shutdown)', async () => {
+    const closed = stubbornExchange(handshake(`acme.${BASE}`), () => gateway.endUpgradedConnections());
+    expect((await closed).startsWith('HTTP/1.1 101')).toBe(true);
+  }, 10_000);
 });
 
 describe('gateway: status pages', () => {
