@@ -372,7 +372,15 @@ describe('gateway: proxying', () => {
     const reply = await send({
       host: `ACME.${BASE}:${gatewayPort}`,
       path: '/web/login?redirect=%2Fodoo',
-      headers: { 'x-forwarded-for': '198.51.100.9', 'x-forwarded-proto': 'https', connection: 'keep-alive, x-drop-me', 'x-drop-me': '1' },
+      headers: {
+        'x-forwarded-for': '198.51.100.9',
+        'x-forwarded-proto': 'https',
+        connection: 'keep-alive, x-drop-me',
+        'x-drop-me': '1',
+        // Read as X-Forwarded-Host / X-Real-IP by CGI-style servers.
+        x_forwarded_host: `other.${BASE}`,
+        x_real_ip: '10.6.6.6',
+      },
     });
     expect(reply.status).toBe(200);
     const echo = JSON.parse(reply.body) as Echo;
@@ -384,6 +392,7 @@ describe('gateway: proxying', () => {
     expect(echo.headers['x-forwarded-for']).toBe('198.51.100.9, 127.0.0.1');
     expect(echo.headers['x-real-ip']).toBe('127.0.0.1');
     expect(echo.headers['x-drop-me']).toBeUndefined();
+    expect(echo.rawHeaders.filter((name, i) => i % 2 === 0 && name.includes('_'))).toEqual([]);
     // Response: repeated Set-Cookie kept, hop-by-hop headers dropped.
     expect(reply.headers['set-cookie']).toEqual(['session_id=abc; Path=/', 'other=1; Path=/']);
     expect(reply.headers['x-hop']).toBeUndefined();
