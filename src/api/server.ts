@@ -206,6 +206,11 @@ export async function buildApiServer(deps: ApiDependencies): Promise<Api> {
  * so an anonymous caller learns nothing from validation errors.
  */
 async function authenticateRequest(auth: AuthService, request: FastifyRequest): Promise<void> {
+  const access = request.routeOptions.config.access ?? (request.routeOptions.url ? 'operator' : 'public');
+  // Public writes (register, login, refresh, logout, password reset, email verification) are made
+  // by someone without credentials yet: a token or session riding along is not read at all, so
+  // its owner never becomes the call's actor in the audit log, nor can a stale one make it fail.
+  if (access === 'public' && UNSAFE_METHODS.has(request.method)) return;
   const header = request.headers.authorization;
   let bearer: string | undefined;
   if (header !== undefined) {
@@ -214,7 +219,6 @@ async function authenticateRequest(auth: AuthService, request: FastifyRequest): 
     bearer = match[1];
   }
   const sessionToken = bearer ? undefined : request.cookies[SESSION_COOKIE];
-  const access = request.routeOptions.config.access ?? (request.routeOptions.url ? 'operator' : 'public');
   if (access === 'public' && !bearer && !sessionToken) return;
   request.principal = await auth.authenticate({ bearer, sessionToken }).catch((error: unknown) => {
     if (access === 'public' && !bearer) return undefined;
