@@ -4,7 +4,7 @@ import type { Duplex } from 'node:stream';
 import fastifyCookie from '@fastify/cookie';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyBaseLogger, type FastifyRequest, LogController } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyReply, type FastifyRequest, LogController } from 'fastify';
 import {
   jsonSchemaTransform,
   jsonSchemaTransformObject,
@@ -46,7 +46,7 @@ import { installTextGuard, storableText } from './text-guard.js';
 export const SESSION_COOKIE = 'saas_session';
 
 export interface ApiDependencies {
-  config: Pick<Config, 'bodyLimitBytes' | 'logLevel' | 'trustProxy' | 'sessionTtlDays' | 'publicUrl'>;
+  config: Pick<Config, 'bodyLimitBytes' | 'logLevel' | 'trustProxy' | 'sessionTtlDays' | 'publicUrl' | 'metricsToken'>;
   logger?: Logger;
   auth: AuthService;
   plans: PlanService;
@@ -74,6 +74,38 @@ export interface SharedPortGateway {
 }
 
 const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+/**
+ * Sent with every answer of the API (JSON, problem+json, errors of every kind): no MIME sniffing,
+ * no framing, no referrer. Pages with a policy of their own (dashboard, API reference) keep it.
+ */
+const SECURITY_HEADERS: Record<string, string> = {
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'x-frame-options': 'DENY',
+  'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
+};
+
+function addSecurityHeaders(reply: FastifyReply): void {
+  for (const [name, value] of Object.entries(SECURITY_HEADERS)) if (!reply.hasHeader(name)) reply.header(name, value);
+}
+
+/**
+ * The API reference (swagger-ui): its scripts and styles are files served beside it, but the UI
+ * sets inline style attributes; it fetches the OpenAPI document from this origin. Not framable.
+ */
+const DOCS_CONTENT_SECURITY_POLICY = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data:",
+  "font-src 'self' data:",
+  "connect-src 'self'",
+  "object-src 'none'",
+  "base-uri 'self'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+].join('; ');
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 
 export async function buildApiServer(deps: ApiDependencies): Promise<Api> {
@@ -112,6 +144,8 @@ export async function buildApiServer(deps: ApiDependencies): Promise<Api> {
     // Errors raised while routing (before any hook runs) get the same problem+json as the rest.
     frameworkErrors: (error, request, reply) => {
       reply.header('x-request-id', request.id);
+      // Routing errors are answered before any hook runs, onSend included.
+      addSecurityHeaders(reply);
       if (error.code === 'FST_ERR_MAX_PARAM_LENGTH') {
         return sendProblem(request, reply, 414, 'A path segment is too long.', { field: 'path', code: 'uri_too_long' });
       }
@@ -141,6 +175,11 @@ export async function buildApiServer(deps: ApiDependencies): Promise<Api> {
   app.addHook('preClose', async () => endAllEventStreams());
   app.decorateRequest('principal', undefined);
   app.decorateRequest('auditTarget', undefined);
+
+  app.addHook('onSend', async (_request, reply, payload) => {
+    addSecurityHeaders(reply);
+    return payload;
+  });
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
@@ -177,7 +216,12 @@ export async function buildApiServer(deps: ApiDependencies): Promise<Api> {
     transform: jsonSchemaTransform,
     transformObject: jsonSchemaTransformObject,
   });
-  await app.register(fastifySwaggerUi, { routePrefix: '/api/v1/docs', uiConfig: { docExpansion: 'list' } });
+  await app.register(fastifySwaggerUi, {
+    routePrefix: '/api/v1/docs',
+    // No validator badge: it would send the document's address to validator.swagger.io.
+    uiConfig: { docExpansion: 'list', validatorUrl: null },
+    staticCSP: DOCS_CONTENT_SECURITY_POLICY,
+  });
 
   registerHealthRoutes(app, deps);
   await app.register(
@@ -210,7 +254,7 @@ async function authenticateRequest(auth: AuthService, request: FastifyRequest): 
   // Public writes (register, login, refresh, logout, password reset, email verification) are made
   // by someone without credentials yet: a token or session riding along is not read at all, so
   // its owner never becomes the call's actor in the audit log, nor can a stale one make it fail.
-  if (access === 'public' && UNSAFE_METHODS.has(request.method)) return;
+  if (request.routeOptions.config.ownCredentials || (access === 'public' && UNSAFE_METHODS.has(request.method))) return;
   const header = request.headers.authorization;
   let bearer: string | undefined;
   if (header !== undefined) {
