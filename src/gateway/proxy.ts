@@ -159,23 +159,30 @@ export interface SocketProxyRequest {
 }
 
 /**
- * How long a connection the gateway is ending may still read (and drop) what the visitor sends,
- * so that the answer is not reset away before the visitor read it (a "lingering close").
+ * How long a connection the gateway is ending may still read (and drop) what the visitor sends
+ * once the answer is written, so that the answer is not reset away before the visitor read it
+ * (a "lingering close", as nginx does).
  */
 const LINGER_MS = 2_000;
+/** A visitor that does not even read the answer gets this long before its socket is destroyed. */
+const FLUSH_MS = 30_000;
 
 /**
  * Ends a socket the HTTP server handed over (an upgrade), after writing `data`, and destroys it
- * for good: once the visitor closed too, or after LINGER_MS. Ending alone is not enough: a
- * visitor that keeps its side open, or whose unread input holds the socket paused, would keep it
- * half-open forever and the server's `close()` with it.
+ * for good: once the visitor closed too, or LINGER_MS after the answer left. Ending alone is not
+ * enough: a visitor that keeps its side open, or whose unread input holds the socket paused,
+ * would keep it half-open forever, and the server's `close()` with it.
  */
 export function endSocket(socket: Duplex, data?: string): void {
   if (socket.destroyed) return;
-  const timer = setTimeout(() => socket.destroy(), LINGER_MS);
-  timer.unref();
+  const destroyLater = (ms: number) => setTimeout(() => socket.destroy(), ms).unref();
+  let timer = destroyLater(FLUSH_MS);
+  socket.once('finish', () => {
+    clearTimeout(timer);
+    timer = destroyLater(LINGER_MS);
+  });
   socket.once('close', () => clearTimeout(timer));
-  // With both sides ended, the socket destroys itself (autoDestroy); reading is what lets the
+  // With both sides ended the socket destroys itself (autoDestroy); reading is what lets the
   // visitor's end arrive at all.
   socket.resume();
   if (socket.writable) socket.end(data);
