@@ -106,6 +106,7 @@ const DOCS_CONTENT_SECURITY_POLICY = [
   "form-action 'self'",
   "frame-ancestors 'none'",
 ].join('; ');
+
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 
 export async function buildApiServer(deps: ApiDependencies): Promise<Api> {

@@ -173,7 +173,7 @@ const FLUSH_MS = 30_000;
  * enough: a visitor that keeps its side open, or whose unread input holds the socket paused,
  * would keep it half-open forever, and the server's `close()` with it.
  */
-export function endSocket(socket: Duplex, data?: string): void {
+function endSocket(socket: Duplex, data?: string): void {
   if (socket.destroyed) return;
   const destroyLater = (ms: number) => setTimeout(() => socket.destroy(), ms).unref();
   let timer = destroyLater(FLUSH_MS);

@@ -676,6 +676,22 @@ describe('gateway: ending upgraded connections', () => {
   }, 10_000);
 });
 
+describe('gateway: its own answers on tenant hosts', () => {
+  it('refuse RPC calls with nosniff, as its pages do', async () => {
+    const body = JSON.stringify({ jsonrpc: '2.0', method: 'call', id: 1, params: { service: 'db', method: 'list', args: [] } });
+    const refusal = await send({
+      host: `acme.${BASE}`,
+      method: 'POST',
+      path: '/jsonrpc',
+      body,
+      headers: { 'content-type': 'application/json' },
+    });
+    const page = await send({ host: `nobody.${BASE}` });
+    expect([refusal.status, page.status]).toEqual([403, 404]);
+    expect([refusal.headers['x-content-type-options'], page.headers['x-content-type-options']]).toEqual(['nosniff', 'nosniff']);
+  });
+});
+
 describe('gateway: status pages', () => {
   it('shows the state pages with their statuses', async () => {
     const stopped = await send({ host: `stopped1.${BASE}` });
