@@ -7,7 +7,7 @@ import { createAuditLog } from './audit/index.js';
 import { createAccessTokenSigner, createAuthService } from './auth/index.js';
 import { type Config, resolveSecretKey } from './config/index.js';
 import { createNotificationHub, openPlatformDatabase, type PlatformDatabase, pendingMigrations } from './db/index.js';
-import { createGateway, createRouteTable } from './gateway/index.js';
+import { createGateway, createRouteTable, type Gateway } from './gateway/index.js';
 import { createJobQueue } from './jobs/index.js';
 import { createLogger, type Logger } from './logging/index.js';
 import { createMetrics } from './metrics/index.js';
@@ -49,6 +49,39 @@ export function tenantUrlBuilder(config: Pick<Config, 'publicUrl' | 'baseDomain'
     hostName: (name: string) => `${name}.${config.baseDomain}`,
     baseUrl: (name: string) => `${publicUrl.protocol}//${name}.${config.baseDomain}${port ? `:${port}` : ''}`,
   };
+}
+
+/** In-flight requests (proxied long polls, downloads) get this long to finish at shutdown. */
+const SHUTDOWN_GRACE_MS = 5_000;
+/** After the grace period every connection is cut; closing must then be quick. */
+const SHUTDOWN_CUT_MS = 2_000;
+
+function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<boolean>((r) => {
+    timer = setTimeout(() => r(false), ms);
+  });
+  return Promise.race([promise.then(() => true), deadline]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * Stops the API and gateway listeners within a bound: a connection that never ends (a websocket,
+ * a visitor that keeps a refused upgrade open, a stuck upstream) must not keep the platform,
+ * its Odoo processes and its PostgreSQL running forever.
+ */
+async function closeListeners(app: Api, gatewayServer: Server | undefined, gateway: Gateway, logger: Logger): Promise<void> {
+  const closed = Promise.all([app.close(), gatewayServer && new Promise((r) => gatewayServer.close(r))]);
+  gatewayServer?.closeIdleConnections();
+  // Websockets never end by themselves: waiting for them would only delay the inevitable.
+  gateway.endUpgradedConnections();
+  if (!(await settlesWithin(closed, SHUTDOWN_GRACE_MS))) {
+    logger.warn({ graceMs: SHUTDOWN_GRACE_MS }, 'cutting the connections still open after the shutdown grace period');
+    app.server.closeAllConnections();
+    gatewayServer?.closeAllConnections();
+    gateway.close();
+    if (!(await settlesWithin(closed, SHUTDOWN_CUT_MS))) logger.error('the listeners did not close; stopping the rest anyway');
+  }
+  gateway.close();
 }
 
 /** Composition root: builds every service from the config and wires them into the API, workers and gateway. */
@@ -235,12 +268,7 @@ export async function startPlatform(config: Config, options: { logger?: Logger; 
     stop() {
       stopping ??= (async () => {
         clearInterval(pruneTimer);
-        await app.close();
-        if (gatewayServer) {
-          gatewayServer.closeAllConnections();
-          await new Promise((r) => gatewayServer.close(r));
-        }
-        gateway.close();
+        await closeListeners(app, gatewayServer, gateway, logger);
         await jobs.stop();
         await runtime?.stop();
         await notifications.close();

@@ -9,6 +9,8 @@ declare module 'fastify' {
     access?: Access;
     /** Name recorded in the audit log for state-changing routes (defaults to "METHOD /url"). */
     auditAction?: string;
+    /** The route reads the Authorization header itself (the metrics token): no user authentication. */
+    ownCredentials?: boolean;
   }
   interface FastifyRequest {
     principal: Principal | undefined;

@@ -4,7 +4,7 @@ import type { Duplex } from 'node:stream';
 import fastifyCookie from '@fastify/cookie';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyBaseLogger, type FastifyRequest, LogController } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyReply, type FastifyRequest, LogController } from 'fastify';
 import {
   jsonSchemaTransform,
   jsonSchemaTransformObject,
@@ -18,6 +18,7 @@ import type { AuthService } from '../auth/index.js';
 import type { Config } from '../config/index.js';
 import type { NotificationHub } from '../db/index.js';
 import { AuthenticationError, ForbiddenError } from '../errors/index.js';
+import { writeRawResponse } from '../gateway/index.js';
 import type { JobQueue } from '../jobs/index.js';
 import { type Logger, loggerOptions } from '../logging/index.js';
 import type { Metrics } from '../metrics/index.js';
@@ -45,7 +46,7 @@ import { installTextGuard, storableText } from './text-guard.js';
 export const SESSION_COOKIE = 'saas_session';
 
 export interface ApiDependencies {
-  config: Pick<Config, 'bodyLimitBytes' | 'logLevel' | 'trustProxy' | 'sessionTtlDays' | 'publicUrl'>;
+  config: Pick<Config, 'bodyLimitBytes' | 'logLevel' | 'trustProxy' | 'sessionTtlDays' | 'publicUrl' | 'metricsToken'>;
   logger?: Logger;
   auth: AuthService;
   plans: PlanService;
@@ -73,6 +74,39 @@ export interface SharedPortGateway {
 }
 
 const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+/**
+ * Sent with every answer of the API (JSON, problem+json, errors of every kind): no MIME sniffing,
+ * no framing, no referrer. Pages with a policy of their own (dashboard, API reference) keep it.
+ */
+const SECURITY_HEADERS: Record<string, string> = {
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'x-frame-options': 'DENY',
+  'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
+};
+
+function addSecurityHeaders(reply: FastifyReply): void {
+  for (const [name, value] of Object.entries(SECURITY_HEADERS)) if (!reply.hasHeader(name)) reply.header(name, value);
+}
+
+/**
+ * The API reference (swagger-ui): its scripts and styles are files served beside it, but the UI
+ * sets inline style attributes; it fetches the OpenAPI document from this origin. Not framable.
+ */
+const DOCS_CONTENT_SECURITY_POLICY = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data:",
+  "font-src 'self' data:",
+  "connect-src 'self'",
+  "object-src 'none'",
+  "base-uri 'self'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+].join('; ');
+
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 
 export async function buildApiServer(deps: ApiDependencies): Promise<Api> {
@@ -85,7 +119,12 @@ export async function buildApiServer(deps: ApiDependencies): Promise<Api> {
             const server = createServer((req, res) => (gateway.claims(req) ? gateway.handleRequest(req, res) : handler(req, res)));
             server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
               if (gateway.claims(req)) gateway.handleUpgrade(req, socket, head);
-              else socket.end('HTTP/1.1 404 Not Found\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+              else
+                writeRawResponse(socket, {
+                  status: 404,
+                  headers: { 'content-length': '0', 'x-content-type-options': 'nosniff' },
+                  body: '',
+                });
             });
             return server;
           },
@@ -106,6 +145,8 @@ export async function buildApiServer(deps: ApiDependencies): Promise<Api> {
     // Errors raised while routing (before any hook runs) get the same problem+json as the rest.
     frameworkErrors: (error, request, reply) => {
       reply.header('x-request-id', request.id);
+      // Routing errors are answered before any hook runs, onSend included.
+      addSecurityHeaders(reply);
       if (error.code === 'FST_ERR_MAX_PARAM_LENGTH') {
         return sendProblem(request, reply, 414, 'A path segment is too long.', { field: 'path', code: 'uri_too_long' });
       }
@@ -135,6 +176,11 @@ export async function buildApiServer(deps: ApiDependencies): Promise<Api> {
   app.addHook('preClose', async () => endAllEventStreams());
   app.decorateRequest('principal', undefined);
   app.decorateRequest('auditTarget', undefined);
+
+  app.addHook('onSend', async (_request, reply, payload) => {
+    addSecurityHeaders(reply);
+    return payload;
+  });
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
@@ -171,7 +217,12 @@ export async function buildApiServer(deps: ApiDependencies): Promise<Api> {
     transform: jsonSchemaTransform,
     transformObject: jsonSchemaTransformObject,
   });
-  await app.register(fastifySwaggerUi, { routePrefix: '/api/v1/docs', uiConfig: { docExpansion: 'list' } });
+  await app.register(fastifySwaggerUi, {
+    routePrefix: '/api/v1/docs',
+    // No validator badge: it would send the document's address to validator.swagger.io.
+    uiConfig: { docExpansion: 'list', validatorUrl: null },
+    staticCSP: DOCS_CONTENT_SECURITY_POLICY,
+  });
 
   registerHealthRoutes(app, deps);
   await app.register(
@@ -200,6 +251,11 @@ export async function buildApiServer(deps: ApiDependencies): Promise<Api> {
  * so an anonymous caller learns nothing from validation errors.
  */
 async function authenticateRequest(auth: AuthService, request: FastifyRequest): Promise<void> {
+  const access = request.routeOptions.config.access ?? (request.routeOptions.url ? 'operator' : 'public');
+  // Public writes (register, login, refresh, logout, password reset, email verification) are made
+  // by someone without credentials yet: a token or session riding along is not read at all, so
+  // its owner never becomes the call's actor in the audit log, nor can a stale one make it fail.
+  if (request.routeOptions.config.ownCredentials || (access === 'public' && UNSAFE_METHODS.has(request.method))) return;
   const header = request.headers.authorization;
   let bearer: string | undefined;
   if (header !== undefined) {
@@ -208,7 +264,6 @@ async function authenticateRequest(auth: AuthService, request: FastifyRequest): 
     bearer = match[1];
   }
   const sessionToken = bearer ? undefined : request.cookies[SESSION_COOKIE];
-  const access = request.routeOptions.config.access ?? (request.routeOptions.url ? 'operator' : 'public');
   if (access === 'public' && !bearer && !sessionToken) return;
   request.principal = await auth.authenticate({ bearer, sessionToken }).catch((error: unknown) => {
     if (access === 'public' && !bearer) return undefined;

@@ -33,6 +33,8 @@ export function streamTenantEvents(input: {
     connection: 'keep-alive',
     'x-accel-buffering': 'no',
     'x-request-id': String(input.request.id),
+    // Hijacked: the security headers of server.ts are not added to this answer by themselves.
+    'x-content-type-options': 'nosniff',
   });
   let lastSent = input.afterId;
   let queue: Promise<void> = Promise.resolve();

@@ -53,6 +53,7 @@ export const configSchema = z
       .default('blank'),
     /** Test-only fault injection: exit right after this provisioning step. */
     SAAS_TEST_CRASH_AFTER_STEP: z.string().optional(),
+    METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters (e.g. `openssl rand -hex 32`)').optional(),
     TRUST_PROXY: z
       .enum(['true', 'false'])
       .default('false')
@@ -82,6 +83,8 @@ export interface Config {
   passwordResetTtlMinutes: number;
   bodyLimitBytes: number;
   trustProxy: boolean;
+  /** Bearer token Prometheus sends for `/metrics`; unset: `/metrics` answers 404. */
+  metricsToken: string | undefined;
   /** Tenant traffic on its own listener; unset: the gateway shares the API port. */
   gatewayPort: number | undefined;
   /** Admin URL of the default shared tenant server; the embedded cluster when unset. */

@@ -48,7 +48,12 @@ export interface Gateway {
   handleRequest(req: IncomingMessage, res: ServerResponse): void;
   /** For every upgrade request the platform does not handle itself. */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
-  /** Closes the idle upstream connections of the gateway's own agent. */
+  /**
+   * Destroys every connection handed over by an upgrade (websockets, refused upgrades still being
+   * answered): they never end by themselves, and a server's `close()` waits for them.
+   */
+  endUpgradedConnections(): void;
+  /** Ends the upgraded connections and destroys the gateway's own upstream pool, in-flight requests included. */
   close(): void;
 }
 
@@ -86,6 +91,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       maxFreeSockets: 64,
       scheduling: 'lifo',
     });
+  const upgradedSockets = new Set<Duplex>();
   const rpcLimit = options.rpcBodyLimitBytes ?? DEFAULT_RPC_BODY_LIMIT_BYTES;
   const timeouts = {
     idleMs: options.upstreamIdleTimeoutMs ?? DEFAULT_UPSTREAM_IDLE_TIMEOUT_MS,
@@ -243,6 +249,8 @@ export function createGateway(options: GatewayOptions): Gateway {
     const started = performance.now();
     // The HTTP server no longer watches this socket: an unhandled error would crash the process.
     socket.on('error', () => socket.destroy());
+    upgradedSockets.add(socket);
+    socket.once('close', () => upgradedSockets.delete(socket));
     const decision = decideFor(req);
     const report = (status: number) => count(decision.route, status, started);
     const refuse = (kind: StatusPageKind) => {
@@ -296,11 +304,18 @@ export function createGateway(options: GatewayOptions): Gateway {
     });
   }
 
+  function endUpgradedConnections(): void {
+    // Destroying the visitor's socket also destroys the upstream one (proxy.ts ties them).
+    for (const socket of upgradedSockets) socket.destroy();
+  }
+
   return {
     classify,
     handleRequest,
     handleUpgrade,
+    endUpgradedConnections,
     close: () => {
+      endUpgradedConnections();
       if (!options.agent) agent.destroy();
     },
   };

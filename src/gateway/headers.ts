@@ -75,6 +75,9 @@ export function forwardRequestHeaders(raw: readonly string[], info: ForwardingIn
     const lower = name.toLowerCase();
     if (lower === 'transfer-encoding') hadChunkedBody = true;
     if (HOP_BY_HOP.has(lower) || listed.has(lower) || GATEWAY_SET.has(lower)) continue;
+    // CGI/WSGI servers map `-` and `_` to the same variable, so `X_Forwarded_Host` could be read
+    // as the X-Forwarded-Host set here: no legitimate header needs an underscore (nginx drops them too).
+    if (name.includes('_')) continue;
     // The gateway's own server already answered `Expect: 100-continue`.
     if (lower === 'expect' || lower === 'x-forwarded-for') continue;
     if (lower === 'content-length' && (info.contentLength !== undefined || info.websocket)) continue;

@@ -22,6 +22,7 @@ export {
   type ParsedHost,
   parseHostHeader,
 } from './host.js';
+export { writeRawResponse } from './proxy.js';
 export { type RefusalCause, type RefusalResponse, rpcRefusal } from './refusals.js';
 export { createRouteTable } from './route-table.js';
 export { checkRpcBody, guardRpc, type RpcGuardInput, type RpcVerdict } from './rpc-guard.js';

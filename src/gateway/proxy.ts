@@ -158,10 +158,40 @@ export interface SocketProxyRequest {
   onStatus: (status: number) => void;
 }
 
+/**
+ * How long a connection the gateway is ending may still read (and drop) what the visitor sends
+ * once the answer is written, so that the answer is not reset away before the visitor read it
+ * (a "lingering close", as nginx does).
+ */
+const LINGER_MS = 2_000;
+/** A visitor that does not even read the answer gets this long before its socket is destroyed. */
+const FLUSH_MS = 30_000;
+
+/**
+ * Ends a socket the HTTP server handed over (an upgrade), after writing `data`, and destroys it
+ * for good: once the visitor closed too, or LINGER_MS after the answer left. Ending alone is not
+ * enough: a visitor that keeps its side open, or whose unread input holds the socket paused,
+ * would keep it half-open forever, and the server's `close()` with it.
+ */
+function endSocket(socket: Duplex, data?: string): void {
+  if (socket.destroyed) return;
+  const destroyLater = (ms: number) => setTimeout(() => socket.destroy(), ms).unref();
+  let timer = destroyLater(FLUSH_MS);
+  socket.once('finish', () => {
+    clearTimeout(timer);
+    timer = destroyLater(LINGER_MS);
+  });
+  socket.once('close', () => clearTimeout(timer));
+  // With both sides ended the socket destroys itself (autoDestroy); reading is what lets the
+  // visitor's end arrive at all.
+  socket.resume();
+  if (socket.writable) socket.end(data);
+  else socket.destroy();
+}
+
 /** Writes a complete response on a socket the HTTP server handed over, then closes it. */
 export function writeRawResponse(socket: Duplex, response: { status: number; headers: Record<string, string>; body: string }): void {
-  if (socket.destroyed || !socket.writable) return;
-  socket.end(formatRawResponse(response.status, STATUS_CODES[response.status] ?? 'Unknown', response.headers, response.body));
+  endSocket(socket, formatRawResponse(response.status, STATUS_CODES[response.status] ?? 'Unknown', response.headers, response.body));
 }
 
 function rawHead(status: number, reason: string, raw: readonly string[]): string {
@@ -224,13 +254,18 @@ export function proxyOverSocket(options: SocketProxyRequest): void {
     const headers = forwardResponseHeaders(upstreamRes.rawHeaders);
     headers.push('Connection', 'close');
     upstreamRes.on('error', () => socket.destroy());
+    // Odoo's answer broke off: the visitor must not take a truncated body for a complete one.
+    upstreamRes.on('close', () => {
+      if (!upstreamRes.complete) socket.destroy();
+    });
     if (socket.destroyed) {
       upstreamRes.destroy();
       return;
     }
     // Without Transfer-Encoding the body simply ends with the connection.
     socket.write(rawHead(status, upstreamRes.statusMessage ?? STATUS_CODES[status] ?? 'Unknown', headers));
-    upstreamRes.pipe(socket);
+    upstreamRes.pipe(socket, { end: false });
+    upstreamRes.on('end', () => endSocket(socket));
   });
 
   upstreamReq.on('error', (error) => {

@@ -32,7 +32,12 @@ const MESSAGES: Record<RefusalCause, { message: string; detail: string; exceptio
 function withLength(status: number, contentType: string, body: string): RefusalResponse {
   return {
     status,
-    headers: { 'content-type': contentType, 'content-length': String(Buffer.byteLength(body)), 'cache-control': 'no-store' },
+    headers: {
+      'content-type': contentType,
+      'content-length': String(Buffer.byteLength(body)),
+      'cache-control': 'no-store',
+      'x-content-type-options': 'nosniff',
+    },
     body,
   };
 }

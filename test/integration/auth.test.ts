@@ -262,6 +262,36 @@ describe('API keys', () => {
 });
 
 describe('audit log', () => {
+  it("does not take the bearer token or session sent with a public call for that call's actor", async () => {
+    const bystander = await registerCustomer(test.http, 'bystander');
+    const session = await test.http.post('/api/v1/auth/login', { email: bystander.email, password: GOOD_PASSWORD, setCookie: true });
+    const cookie = (session.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+    const viaBearer = await test.http.post(
+      '/api/v1/auth/register',
+      { email: uniqueEmail('newcomer'), password: GOOD_PASSWORD, name: 'New', organization: 'New Ltd' },
+      { token: bystander.accessToken },
+    );
+    const viaSession = await test.http.post(
+      '/api/v1/auth/register',
+      { email: uniqueEmail('newcomer'), password: GOOD_PASSWORD, name: 'New', organization: 'New Ltd' },
+      { headers: { cookie } },
+    );
+    expect([viaBearer.status, viaSession.status]).toEqual([201, 201]);
+    const rows = await test.platform.database.db
+      .selectFrom('audit_log')
+      .select(['actor_type', 'actor_user_id', 'account_id', 'target_id'])
+      .where('target_id', 'in', [viaBearer.body.user.id, viaSession.body.user.id])
+      .orderBy('at')
+      .execute();
+    expect(rows).toEqual([
+      { actor_type: 'anonymous', actor_user_id: null, account_id: viaBearer.body.account.id, target_id: viaBearer.body.user.id },
+      { actor_type: 'anonymous', actor_user_id: null, account_id: viaSession.body.account.id, target_id: viaSession.body.user.id },
+    ]);
+    // A token that is not valid does not make a public call fail either: it is not even read.
+    const viaBadToken = await test.http.post('/api/v1/auth/password-reset/request', { email: bystander.email }, { token: 'not-a-token' });
+    expect(viaBadToken.status).toBe(202);
+  });
+
   it('records state-changing calls with actor, action, target and outcome', async () => {
     const customer = await registerCustomer(test.http, 'audit');
     const created = await test.http.post('/api/v1/api-keys', { name: 'audited' }, { token: customer.accessToken });

@@ -153,7 +153,7 @@ async function xmlRpc(port: number, service: string, method: string, params: unk
 }
 
 /** Open /websocket by hand and return the echo of one masked text frame. */
-function websocketEcho(port: number, text: string): Promise<{ status: string; echo: string }> {
+function websocketEcho(port: number, text: string, origin?: string): Promise<{ status: string; echo: string }> {
   return new Promise((resolvePromise, reject) => {
     const socket = connect(port, '127.0.0.1');
     let buffer = Buffer.alloc(0);
@@ -161,7 +161,7 @@ function websocketEcho(port: number, text: string): Promise<{ status: string; ec
     socket.on('connect', () => {
       socket.write(
         'GET /websocket HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
-          'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+          `Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n${origin ? `Origin: ${origin}\r\n` : ''}\r\n`,
       );
     });
     socket.on('data', (chunk) => {
@@ -538,6 +538,14 @@ describe('fake odoo: a multi-database pool (dbfilter ^%d$, list_db False, proxy_
 
   it('accepts a websocket on the HTTP port in threaded mode (workers = 0)', async () => {
     expect(await websocketEcho(port, 'hello')).toEqual({ status: 'HTTP/1.1 101 Switching Protocols', echo: 'hello' });
+  });
+
+  it('refuses a websocket handshake whose Origin names another site', async () => {
+    expect(await websocketEcho(port, 'same site', 'http://localhost')).toEqual({
+      status: 'HTTP/1.1 101 Switching Protocols',
+      echo: 'same site',
+    });
+    expect((await websocketEcho(port, 'x', 'http://attacker.example')).status).toBe('HTTP/1.1 403 Forbidden');
   });
 
   it("logs in Odoo's format and stops cleanly on SIGTERM", async () => {

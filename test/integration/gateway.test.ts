@@ -112,6 +112,8 @@ function startUpstream(name: string, seen: Echo[], closedEarly: string[]): Promi
     }
     upgradedSockets.add(socket);
     socket.on('close', () => upgradedSockets.delete(socket));
+    // The gateway resets the connection when it ends a websocket (shutdown).
+    socket.on('error', () => socket.destroy());
     // Like a websocket server: when the peer closes, close too.
     socket.on('end', () => socket.end());
     const accept = createHash('sha1')
@@ -370,7 +372,15 @@ describe('gateway: proxying', () => {
     const reply = await send({
       host: `ACME.${BASE}:${gatewayPort}`,
       path: '/web/login?redirect=%2Fodoo',
-      headers: { 'x-forwarded-for': '198.51.100.9', 'x-forwarded-proto': 'https', connection: 'keep-alive, x-drop-me', 'x-drop-me': '1' },
+      headers: {
+        'x-forwarded-for': '198.51.100.9',
+        'x-forwarded-proto': 'https',
+        connection: 'keep-alive, x-drop-me',
+        'x-drop-me': '1',
+        // Read as X-Forwarded-Host / X-Real-IP by CGI-style servers.
+        x_forwarded_host: `other.${BASE}`,
+        x_real_ip: '10.6.6.6',
+      },
     });
     expect(reply.status).toBe(200);
     const echo = JSON.parse(reply.body) as Echo;
@@ -382,6 +392,7 @@ describe('gateway: proxying', () => {
     expect(echo.headers['x-forwarded-for']).toBe('198.51.100.9, 127.0.0.1');
     expect(echo.headers['x-real-ip']).toBe('127.0.0.1');
     expect(echo.headers['x-drop-me']).toBeUndefined();
+    expect(echo.rawHeaders.filter((name, i) => i % 2 === 0 && name.includes('_'))).toEqual([]);
     // Response: repeated Set-Cookie kept, hop-by-hop headers dropped.
     expect(reply.headers['set-cookie']).toEqual(['session_id=abc; Path=/', 'other=1; Path=/']);
     expect(reply.headers['x-hop']).toBeUndefined();
@@ -616,6 +627,68 @@ describe('gateway: websocket', () => {
     expect(raw.startsWith('HTTP/1.1 200')).toBe(true);
     expect(raw).toContain('"server":"http"');
     expect(raw).not.toMatch(/"upgrade"/i);
+  });
+});
+
+/**
+ * Sends `text` and keeps writing frames without ever closing its side (as a stuck or hostile
+ * client would); resolves with what it received once the gateway closed the connection for good.
+ */
+function stubbornExchange(text: string, onAnswer?: () => void): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = connect({ port: gatewayPort, host: '127.0.0.1', allowHalfOpen: true });
+    let received = '';
+    const keepWriting = setInterval(() => {
+      if (socket.writable) socket.write(maskedTextFrame('still here'));
+    }, 20);
+    socket.on('error', () => undefined);
+    socket.on('data', (chunk: Buffer) => {
+      if (received === '') onAnswer?.();
+      received += chunk.toString('latin1');
+    });
+    socket.on('close', () => {
+      clearInterval(keepWriting);
+      resolve(received);
+    });
+    socket.write(text);
+    socket.write(maskedTextFrame('sent right behind the handshake'));
+  });
+}
+
+describe('gateway: ending upgraded connections', () => {
+  const handshake = (host: string, path = '/websocket', key = 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n') =>
+    `GET ${path} HTTP/1.1\r\nHost: ${host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n${key}\r\n`;
+
+  it('closes the socket for good after every non-101 answer, even when the visitor keeps it open', async () => {
+    const answers = await Promise.all([
+      // Odoo's refusal (relayed), the gateway's 404 page, its 502, its refusal of an RPC path.
+      stubbornExchange(handshake(`acme.${BASE}`, '/websocket', '')),
+      stubbornExchange(handshake(`nobody.${BASE}`)),
+      stubbornExchange(handshake(`down.${BASE}`)),
+      stubbornExchange(handshake(`acme.${BASE}`, '/jsonrpc')),
+    ]);
+    expect(answers.map((answer) => answer.slice(0, 12))).toEqual(['HTTP/1.1 400', 'HTTP/1.1 404', 'HTTP/1.1 502', 'HTTP/1.1 403']);
+  }, 10_000);
+
+  it('ends open websockets on demand (shutdown)', async () => {
+    const closed = stubbornExchange(handshake(`acme.${BASE}`), () => gateway.endUpgradedConnections());
+    expect((await closed).startsWith('HTTP/1.1 101')).toBe(true);
+  }, 10_000);
+});
+
+describe('gateway: its own answers on tenant hosts', () => {
+  it('refuse RPC calls with nosniff, as its pages do', async () => {
+    const body = JSON.stringify({ jsonrpc: '2.0', method: 'call', id: 1, params: { service: 'db', method: 'list', args: [] } });
+    const refusal = await send({
+      host: `acme.${BASE}`,
+      method: 'POST',
+      path: '/jsonrpc',
+      body,
+      headers: { 'content-type': 'application/json' },
+    });
+    const page = await send({ host: `nobody.${BASE}` });
+    expect([refusal.status, page.status]).toEqual([403, 404]);
+    expect([refusal.headers['x-content-type-options'], page.headers['x-content-type-options']]).toEqual(['nosniff', 'nosniff']);
   });
 });
 

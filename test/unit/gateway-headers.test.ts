@@ -67,6 +67,14 @@ describe('forwardRequestHeaders', () => {
     expect(out.get('x-kept')).toEqual(['yes']);
   });
 
+  it('drops headers whose names contain an underscore, which WSGI servers read as dashes', () => {
+    const raw = ['X_Forwarded_Host', 'other.example.com', 'X_Real_IP', '10.0.0.1', 'Session_Id', 'x', 'X-Custom', 'kept'];
+    const out = forwardRequestHeaders(raw, base);
+    expect(out.filter((_, i) => i % 2 === 0 && out[i]?.includes('_'))).toEqual([]);
+    expect(asMap(out).get('x-forwarded-host')).toEqual(['acme.example.com:8080']);
+    expect(asMap(out).get('x-custom')).toEqual(['kept']);
+  });
+
   it('re-declares chunking for a body without a length', () => {
     const out = asMap(forwardRequestHeaders(['Transfer-Encoding', 'chunked'], base));
     expect(out.get('transfer-encoding')).toEqual(['chunked']);
