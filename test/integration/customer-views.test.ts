@@ -182,3 +182,34 @@ describe('tenant views', () => {
     expect(leaks(job.body)).toEqual([]);
   });
 });
+
+describe('GET /audit-log', () => {
+  it("shows customers what operators did to their account, without the operator's identity or address", async () => {
+    const created = await test.http.post(
+      '/api/v1/tenants',
+      {
+        name: 'viewsbyop',
+        plan: 'standard',
+        template: 'blank',
+        adminEmail: 'admin@viewsbyop.example.com',
+        adminPassword: GOOD_PASSWORD,
+        accountId: customer.accountId,
+      },
+      { token: operator.accessToken },
+    );
+    expect(created.status, created.text).toBe(202);
+
+    const asCustomer = await test.http.get('/api/v1/audit-log', { token: customer.accessToken });
+    const entry = asCustomer.body.find((e: { targetId: string }) => e.targetId === 'viewsbyop');
+    expect(entry).toMatchObject({ action: 'POST /api/v1/tenants', actorLabel: 'operator', actorUserId: null, ip: null });
+    expect(JSON.stringify(asCustomer.body)).not.toContain(operator.email);
+    expect(JSON.stringify(asCustomer.body)).not.toContain(operator.userId);
+    // The customer's own calls keep their actor.
+    const own = asCustomer.body.find((e: { targetId: string }) => e.targetId === 'views');
+    expect(own).toMatchObject({ actorLabel: customer.email, actorUserId: customer.userId });
+
+    const asOperator = await test.http.get(`/api/v1/audit-log?accountId=${customer.accountId}`, { token: operator.accessToken });
+    const full = asOperator.body.find((e: { targetId: string }) => e.targetId === 'viewsbyop');
+    expect(full).toMatchObject({ actorLabel: operator.email, actorUserId: operator.userId, ip: expect.any(String) });
+  });
+});
