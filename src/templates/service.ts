@@ -52,6 +52,10 @@ function isUsable(build: TemplateBuildRow): boolean {
   return build.odoo_version !== null && build.database_name !== '';
 }
 
+function toDefinition(row: Selectable<TemplatesTable>): TemplateDefinition {
+  return { code: row.code, name: row.name, description: row.description, modules: row.modules, sortOrder: row.sort_order };
+}
+
 function toTemplateView(definition: TemplateDefinition, builds: TemplateBuildRow[]): TemplateView {
   return { ...definition, available: builds.some(isUsable), builds: builds.map(toBuildView) };
 }
@@ -88,10 +92,6 @@ export function createTemplateService(deps: {
   onReady?: (code: string, serverId: string) => Promise<void>;
 }) {
   const { db, jobs, servers, logger } = deps;
-
-  function toDefinition(row: Selectable<TemplatesTable>): TemplateDefinition {
-    return { code: row.code, name: row.name, description: row.description, modules: row.modules, sortOrder: row.sort_order };
-  }
 
   async function definition(code: string): Promise<TemplateDefinition> {
     const row = await db.selectFrom('templates').selectAll().where('code', '=', code).executeTakeFirst();

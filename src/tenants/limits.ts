@@ -68,10 +68,9 @@ export async function requirePlanRoom(
   input: { accountId: string; planCode: string; request: PlaceRequest },
 ): Promise<void> {
   const plan = await trx.selectFrom('plans').select(['name', 'limits']).where('code', '=', input.planCode).executeTakeFirstOrThrow();
-  const limit = { name: plan.name, maxTenantsPerAccount: plan.limits.maxTenantsPerAccount ?? null };
-  if (limit.maxTenantsPerAccount === null) return;
+  if (plan.limits.maxTenantsPerAccount === null) return;
   const held = (await placesHeld(trx, input.accountId)).get(input.planCode) ?? 0;
-  const refusal = planLimitRefusal(limit, held, input.request);
+  const refusal = planLimitRefusal({ name: plan.name, maxTenantsPerAccount: plan.limits.maxTenantsPerAccount }, held, input.request);
   if (refusal) throw new ConflictError(refusal, { field: 'plan' });
 }
 

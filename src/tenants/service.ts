@@ -441,7 +441,7 @@ export function createTenantService(deps: {
         db.selectFrom('plans').select(['code', 'limits']).where('archived_at', 'is', null).orderBy('sort_order').orderBy('code').execute(),
         placesHeld(db, account),
       ]);
-      return plans.map((plan) => ({ plan: plan.code, used: held.get(plan.code) ?? 0, limit: plan.limits.maxTenantsPerAccount ?? null }));
+      return plans.map((plan) => ({ plan: plan.code, used: held.get(plan.code) ?? 0, limit: plan.limits.maxTenantsPerAccount }));
     },
 
     async rowById(id: string): Promise<TenantRow | undefined> {
