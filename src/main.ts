@@ -169,7 +169,14 @@ export async function startPlatform(config: Config, options: { logger?: Logger; 
   await operations.registerJobs(config.runWorkers);
   const sweep = createLifecycleSweep({ db, jobs, operations, logger });
   await sweep.register(config.runWorkers);
-  const tenants = createTenantService({ db, secretBox, operations, tenantHostName: urls.hostName, tenantBaseUrl: urls.baseUrl });
+  const tenants = createTenantService({
+    db,
+    secretBox,
+    operations,
+    tenantHostName: urls.hostName,
+    tenantBaseUrl: urls.baseUrl,
+    creationRateLimitPerHour: config.tenantCreateRateLimitPerHour,
+  });
 
   const routes = await createRouteTable({ db, notifications, upstreamOf: (id) => runtime?.upstream(id), logger });
   const gateway = createGateway({

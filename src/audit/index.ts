@@ -49,30 +49,43 @@ export function createAuditLog(deps: { db: Db }) {
         .execute();
     },
 
-    /** Newest first; `before` is the id of the last entry of the previous page. */
-    async list(query: AuditQuery) {
-      let q = db.selectFrom('audit_log').selectAll().orderBy('id', 'desc').limit(query.limit);
-      if (query.accountId) q = q.where('account_id', '=', query.accountId);
-      if (query.actorUserId) q = q.where('actor_user_id', '=', query.actorUserId);
-      if (query.action) q = q.where('action', '=', query.action);
-      if (query.before) q = q.where('id', '<', String(query.before));
+    /**
+     * Newest first; `before` is the id of the last entry of the previous page. With
+     * `hideOperators` (a customer's view), what operators did to the account shows as done by
+     * "operator": the platform's staff, their accounts and addresses are not the customer's business.
+     */
+    async list(query: AuditQuery, options: { hideOperators?: boolean } = {}) {
+      let q = db
+        .selectFrom('audit_log')
+        .leftJoin('users as actor', 'actor.id', 'audit_log.actor_user_id')
+        .selectAll('audit_log')
+        .select('actor.role as actorRole')
+        .orderBy('audit_log.id', 'desc')
+        .limit(query.limit);
+      if (query.accountId) q = q.where('audit_log.account_id', '=', query.accountId);
+      if (query.actorUserId) q = q.where('audit_log.actor_user_id', '=', query.actorUserId);
+      if (query.action) q = q.where('audit_log.action', '=', query.action);
+      if (query.before) q = q.where('audit_log.id', '<', String(query.before));
       const rows = await q.execute();
-      return rows.map((row) => ({
-        id: Number(row.id),
-        at: row.at.toISOString(),
-        actorType: row.actor_type,
-        actorUserId: row.actor_user_id,
-        actorLabel: row.actor_label,
-        accountId: row.account_id,
-        action: row.action,
-        targetType: row.target_type,
-        targetId: row.target_id,
-        outcome: row.outcome,
-        statusCode: row.status_code,
-        requestId: row.request_id,
-        ip: row.ip,
-        details: row.details,
-      }));
+      return rows.map((row) => {
+        const hidden = options.hideOperators === true && row.actorRole === 'operator';
+        return {
+          id: Number(row.id),
+          at: row.at.toISOString(),
+          actorType: row.actor_type,
+          actorUserId: hidden ? null : row.actor_user_id,
+          actorLabel: hidden ? 'operator' : row.actor_label,
+          accountId: row.account_id,
+          action: row.action,
+          targetType: row.target_type,
+          targetId: row.target_id,
+          outcome: row.outcome,
+          statusCode: row.status_code,
+          requestId: row.request_id,
+          ip: hidden ? null : row.ip,
+          details: row.details,
+        };
+      });
     },
   };
 }

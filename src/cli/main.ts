@@ -148,6 +148,7 @@ plans
         memory: `${p.limits.memoryMiB / 1024} GiB`,
         storage: `${p.limits.storageGiB} GiB`,
         users: p.limits.odooUsers,
+        'tenants/account': p.limits.maxTenantsPerAccount ?? 'no limit',
         database: p.placement.databaseStrategy,
         odoo: p.placement.processStrategy,
         price: p.prices.length === 0 ? 'free' : p.prices.map((x) => `${x.amountCents / 100} ${x.currency}/${x.interval}`).join(', '),

@@ -210,18 +210,28 @@ export function registerTenantCommands(program: Command, io: Io): void {
     .command('list')
     .option('--json', 'machine-readable output')
     .action(async (options: { json?: boolean }) => {
-      const list = await io
-        .client()
-        .get<Array<{ code: string; name: string; modules: string[]; builds: Array<{ status: string; odooVersion: string | null }> }>>(
-          '/templates',
-        );
+      // Operators get modules and builds; customers only whether each template is available.
+      const list = await io.client().get<
+        Array<{
+          code: string;
+          name: string;
+          available: boolean;
+          modules?: string[];
+          builds?: Array<{ status: string; odooVersion: string | null }>;
+        }>
+      >('/templates');
       if (options.json) return io.printJson(list);
       io.printTable(
         list.map((t) => ({
           code: t.code,
           name: t.name,
-          modules: t.modules.length,
-          builds: t.builds.map((b) => `${b.status}${b.odooVersion ? ` (${b.odooVersion})` : ''}`).join(', ') || 'never built',
+          available: t.available ? 'yes' : 'no',
+          ...(t.modules && t.builds
+            ? {
+                modules: t.modules.length,
+                builds: t.builds.map((b) => `${b.status}${b.odooVersion ? ` (${b.odooVersion})` : ''}`).join(', ') || 'never built',
+              }
+            : {}),
         })),
       );
     });

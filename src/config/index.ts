@@ -46,6 +46,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     refreshTokenTtlDays: e.REFRESH_TOKEN_TTL_DAYS,
     sessionTtlDays: e.SESSION_TTL_DAYS,
     loginRateLimitPerMinute: e.LOGIN_RATE_LIMIT_PER_MINUTE,
+    tenantCreateRateLimitPerHour: e.TENANT_CREATE_RATE_LIMIT_PER_HOUR,
     passwordResetTtlMinutes: e.PASSWORD_RESET_TTL_MINUTES,
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
     trustProxy: e.TRUST_PROXY,

@@ -33,6 +33,7 @@ export const configSchema = z
     REFRESH_TOKEN_TTL_DAYS: positiveInt.default(30),
     SESSION_TTL_DAYS: positiveInt.default(7),
     LOGIN_RATE_LIMIT_PER_MINUTE: positiveInt.default(5),
+    TENANT_CREATE_RATE_LIMIT_PER_HOUR: z.coerce.number().int().min(0).max(100_000).default(10),
     PASSWORD_RESET_TTL_MINUTES: positiveInt.default(60),
     BODY_LIMIT_BYTES: positiveInt.default(64 * 1024),
     GATEWAY_PORT: port.optional(),
@@ -80,6 +81,8 @@ export interface Config {
   refreshTokenTtlDays: number;
   sessionTtlDays: number;
   loginRateLimitPerMinute: number;
+  /** Tenants (staging copies included) one account may create per hour; 0: no limit. Operators are exempt. */
+  tenantCreateRateLimitPerHour: number;
   passwordResetTtlMinutes: number;
   bodyLimitBytes: number;
   trustProxy: boolean;

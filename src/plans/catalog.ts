@@ -13,6 +13,14 @@ export const planLimitsSchema = z
     memoryMiB: z.number().int().min(256).max(1_048_576).describe('memory in MiB'),
     storageGiB: z.number().int().min(1).max(100_000).describe('database + filestore size in GiB'),
     odooUsers: z.number().int().min(1).max(100_000).describe('active internal Odoo users'),
+    maxTenantsPerAccount: z
+      .number()
+      .int()
+      .min(1)
+      .max(100_000)
+      .nullable()
+      .default(null)
+      .describe('how many tenants on this plan one account may hold (null or omitted: no limit); operators creating tenants are exempt'),
   })
   .strict();
 

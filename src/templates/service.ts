@@ -1,7 +1,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Db, TemplateBuildRow } from '../db/index.js';
+import type { Selectable } from 'kysely';
+import type { Db, TemplateBuildRow, TemplatesTable } from '../db/index.js';
 import { ConflictError, NotFoundError } from '../errors/index.js';
 import type { JobQueue } from '../jobs/index.js';
 import type { Logger } from '../logging/index.js';
@@ -31,8 +32,37 @@ export interface TemplateBuildView {
   finishedAt: string | null;
 }
 
+/** What customers see: enough to choose a template, nothing about servers, databases or jobs. */
+export interface CustomerTemplateView {
+  code: string;
+  name: string;
+  description: string;
+  /** A tenant can be created from it now (it has a usable build). */
+  available: boolean;
+}
+
+/** What operators see: the definition and every build with its server, database, job and error. */
 export interface TemplateView extends TemplateDefinition {
+  available: boolean;
   builds: TemplateBuildView[];
+}
+
+/** A build new tenants can be cloned from: the last successful one, even while a rebuild runs or after it failed. */
+function isUsable(build: TemplateBuildRow): boolean {
+  return build.odoo_version !== null && build.database_name !== '';
+}
+
+function toDefinition(row: Selectable<TemplatesTable>): TemplateDefinition {
+  return { code: row.code, name: row.name, description: row.description, modules: row.modules, sortOrder: row.sort_order };
+}
+
+function toTemplateView(definition: TemplateDefinition, builds: TemplateBuildRow[]): TemplateView {
+  return { ...definition, available: builds.some(isUsable), builds: builds.map(toBuildView) };
+}
+
+/** The customer's view of a template. Pure. */
+export function toCustomerTemplateView(template: TemplateView): CustomerTemplateView {
+  return { code: template.code, name: template.name, description: template.description, available: template.available };
 }
 
 function toBuildView(row: TemplateBuildRow): TemplateBuildView {
@@ -66,7 +96,7 @@ export function createTemplateService(deps: {
   async function definition(code: string): Promise<TemplateDefinition> {
     const row = await db.selectFrom('templates').selectAll().where('code', '=', code).executeTakeFirst();
     if (!row) throw new NotFoundError(`Template ${code}`, { field: 'template' });
-    return { code: row.code, name: row.name, description: row.description, modules: row.modules, sortOrder: row.sort_order };
+    return toDefinition(row);
   }
 
   function findBuild(code: string, serverId: string): Promise<TemplateBuildRow | undefined> {
@@ -88,7 +118,7 @@ export function createTemplateService(deps: {
       await db
         .updateTable('template_builds')
         .set({
-          status: build.odoo_version !== null && build.database_name !== '' ? 'ready' : 'failed',
+          status: isUsable(build) ? 'ready' : 'failed',
           error: message,
           finished_at: new Date(),
         })
@@ -103,7 +133,7 @@ export function createTemplateService(deps: {
     const ops = await servers.operations(serverId);
     const adminUrl = new URL(await servers.adminUrl(serverId));
     // The database of the previous successful build stays in use until this one is ready.
-    const previousReady = build.odoo_version !== null && build.database_name !== '' ? build.database_name : undefined;
+    const previousReady = isUsable(build) ? build.database_name : undefined;
     const databaseName = templateDatabaseName(code, jobId);
     const workDir = join(deps.logDir, 'templates', `${code}-${serverId.slice(0, 8)}`);
     const logFile = join(workDir, 'build.log');
@@ -192,20 +222,18 @@ export function createTemplateService(deps: {
         db.selectFrom('templates').selectAll().orderBy('sort_order').orderBy('code').execute(),
         db.selectFrom('template_builds').selectAll().execute(),
       ]);
-      return rows.map((row) => ({
-        code: row.code,
-        name: row.name,
-        description: row.description,
-        modules: row.modules,
-        sortOrder: row.sort_order,
-        builds: builds.filter((b) => b.template_code === row.code).map(toBuildView),
-      }));
+      return rows.map((row) =>
+        toTemplateView(
+          toDefinition(row),
+          builds.filter((b) => b.template_code === row.code),
+        ),
+      );
     },
 
     async get(code: string): Promise<TemplateView> {
       const template = await definition(code);
       const builds = await db.selectFrom('template_builds').selectAll().where('template_code', '=', code).execute();
-      return { ...template, builds: builds.map(toBuildView) };
+      return toTemplateView(template, builds);
     },
 
     /** Queues a (re)build of a template on a server (all shared servers when none is named). */
@@ -245,7 +273,7 @@ export function createTemplateService(deps: {
      */
     async readyDatabase(code: string, serverId: string): Promise<string> {
       const build = await findBuild(code, serverId);
-      if (!build || build.odoo_version === null || build.database_name === '') {
+      if (!build || !isUsable(build)) {
         throw new ConflictError(
           `Template ${code} is not ready on this database server (${build?.status ?? 'never built'}${build?.error ? `: ${build.error}` : ''}). ` +
             `Build it with: saasctl templates build ${code}`,

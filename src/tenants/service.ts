@@ -1,11 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import { sql } from 'kysely';
+import { sql, type Transaction } from 'kysely';
 import type { Principal } from '../auth/index.js';
 import { checkPasswordPolicy } from '../auth/index.js';
-import type { Db, TenantRow } from '../db/index.js';
+import type { Database, Db, TenantRow } from '../db/index.js';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../errors/index.js';
 import type { SecretBox } from '../secrets/index.js';
+import { eventForCustomer, stateReasonForCustomer } from './customer-view.js';
 import { allowedActions, mayRequest, type TenantRequest, type TenantState, transition } from './lifecycle.js';
+import { lockAccountTenants, placesHeld, requireCreationAllowance, requirePlanRoom } from './limits.js';
 import { changeTenantState, recordTenantEvent, type TenantEventView, toEventView, transitionContext } from './store.js';
 import { tenantPostgresNames, validateSubdomain } from './subdomain.js';
 
@@ -25,8 +27,10 @@ export interface TenantView {
   state: string;
   stateReason: string | null;
   stateChangedAt: string;
-  databaseName: string;
-  databaseServerId: string | null;
+  /** Operators only: where the tenant lives is the platform's business, not the customer's. */
+  databaseName?: string;
+  /** Operators only. */
+  databaseServerId?: string | null;
   processStrategy: 'pool' | 'dedicated';
   adminEmail: string;
   adminLogin: string;
@@ -48,6 +52,13 @@ export interface CreateTenantInput {
   adminPassword: string;
   /** Operators may create a tenant for a given account; customers always create in their own. */
   accountId?: string | undefined;
+}
+
+/** How many tenants the account holds on each plan, against the plan's limit (null: none). */
+export interface TenantQuota {
+  plan: string;
+  used: number;
+  limit: number | null;
 }
 
 export interface TenantListQuery {
@@ -81,6 +92,8 @@ export function createTenantService(deps: {
   operations: TenantOperationsPort;
   tenantHostName: (name: string) => string;
   tenantBaseUrl: (name: string) => string;
+  /** Tenants one account may create per hour (0: no limit); operators are exempt. */
+  creationRateLimitPerHour: number;
 }) {
   const { db, secretBox, operations } = deps;
 
@@ -116,6 +129,7 @@ export function createTenantService(deps: {
       row.provision_started_at && row.provision_finished_at
         ? row.provision_finished_at.getTime() - row.provision_started_at.getTime()
         : null;
+    const operator = role === 'operator';
     return {
       id: row.id,
       name: row.name,
@@ -125,10 +139,9 @@ export function createTenantService(deps: {
       plan: row.plan_code,
       template: row.template_code,
       state: row.state,
-      stateReason: row.state_reason,
+      stateReason: operator ? row.state_reason : stateReasonForCustomer(row.state, row.state_reason),
       stateChangedAt: row.state_changed_at.toISOString(),
-      databaseName: row.database_name,
-      databaseServerId: row.server_id,
+      ...(operator ? { databaseName: row.database_name, databaseServerId: row.server_id } : {}),
       processStrategy: row.process_strategy,
       adminEmail: row.admin_email,
       adminLogin: row.admin_login,
@@ -169,7 +182,7 @@ export function createTenantService(deps: {
     return row !== undefined;
   }
 
-  async function validateNewTenant(input: { name: string; plan: string; template?: string }) {
+  async function validateNewTenant(input: { name: string; plan: string; template?: string }, role: Principal['role']) {
     const checked = validateSubdomain(input.name);
     if (!checked.ok) throw new ValidationError(`Name: ${checked.reason}`, { field: 'name' });
     const plan = await db
@@ -191,12 +204,9 @@ export function createTenantService(deps: {
         .where('database_name', '<>', '')
         .executeTakeFirst();
       if (!ready) {
-        throw new ConflictError(
-          `Template ${input.template} is not built yet; an operator can build it with: saasctl templates build ${input.template}`,
-          {
-            field: 'template',
-          },
-        );
+        const hint =
+          role === 'operator' ? `build it with: saasctl templates build ${input.template}` : 'choose another template or try again later';
+        throw new ConflictError(`Template ${input.template} is not ready yet; ${hint}.`, { field: 'template' });
       }
     }
     const taken = await nameTaken(checked.subdomain);
@@ -204,9 +214,11 @@ export function createTenantService(deps: {
     return { name: checked.subdomain, placement: plan.placement };
   }
 
-  async function insertTenant(values: Parameters<ReturnType<Db['insertInto']>['values']>[0]): Promise<TenantRow> {
+  type NewTenant = Parameters<ReturnType<Db['insertInto']>['values']>[0];
+
+  async function insertTenant(trx: Transaction<Database>, values: NewTenant): Promise<TenantRow> {
     return (
-      db
+      trx
         .insertInto('tenants')
         .values(values as never)
         .returningAll()
@@ -214,6 +226,29 @@ export function createTenantService(deps: {
     ).catch((error: { code?: string }) => {
       if (error.code === '23505') throw new ConflictError('This name was just taken; choose another.', { field: 'name' });
       throw error;
+    });
+  }
+
+  /**
+   * Inserts a new tenant (created or a staging copy) and records its first events, in one
+   * transaction that first checks the account's plan limit and creation rate (customers only;
+   * operators are exempt), so concurrent requests of one account cannot slip past the limits.
+   */
+  async function insertWithinLimits(
+    principal: Principal,
+    values: NewTenant & { account_id: string; plan_code: string },
+    request: 'create' | 'duplicate',
+    recordEvents: (trx: Transaction<Database>, tenant: TenantRow) => Promise<void>,
+  ): Promise<TenantRow> {
+    return db.transaction().execute(async (trx) => {
+      if (principal.role !== 'operator') {
+        await lockAccountTenants(trx, values.account_id);
+        await requirePlanRoom(trx, { accountId: values.account_id, planCode: values.plan_code, request });
+        await requireCreationAllowance(trx, { accountId: values.account_id, perHour: deps.creationRateLimitPerHour });
+      }
+      const tenant = await insertTenant(trx, values);
+      await recordEvents(trx, tenant);
+      return tenant;
     });
   }
 
@@ -237,9 +272,9 @@ export function createTenantService(deps: {
       }
       const issues = checkPasswordPolicy(input.adminPassword, { email: input.adminEmail }, 'adminPassword');
       if (issues.length > 0) throw new ValidationError(issues.map((i) => i.message).join(' '), { issues });
-      const { name, placement } = await validateNewTenant(input);
+      const { name, placement } = await validateNewTenant(input, principal.role);
       const names = tenantPostgresNames(name);
-      const tenant = await insertTenant({
+      const values = {
         name,
         account_id: accountId,
         plan_code: input.plan,
@@ -254,12 +289,14 @@ export function createTenantService(deps: {
         // Kept (encrypted) only until the login check passed, then erased.
         admin_password_check_encrypted: secretBox.encrypt(input.adminPassword),
         created_by: principal.userId,
-      });
-      await recordTenantEvent(db, tenant.id, {
-        type: 'state',
-        toState: 'provisioning',
-        message: 'tenant requested',
-        actorUserId: principal.userId,
+      };
+      const tenant = await insertWithinLimits(principal, values, 'create', async (trx, inserted) => {
+        await recordTenantEvent(trx, inserted.id, {
+          type: 'state',
+          toState: 'provisioning',
+          message: 'tenant requested',
+          actorUserId: principal.userId,
+        });
       });
       const jobId = await operations.enqueue(tenant.id, 'provision');
       return { tenant: await view({ ...tenant, job_id: jobId }, principal.role), jobId };
@@ -312,10 +349,20 @@ export function createTenantService(deps: {
       if (action === 'terminate') extra.terminated_at = now;
       if (action === 'reactivate') extra.terminated_at = null;
       if (action === 'retry') Object.assign(extra, { provisioning_step: null });
+      // A terminated tenant gave up its place on the plan: coming back needs a free one again.
+      const needsPlace = action === 'reactivate' && principal.role !== 'operator';
       const updated = await changeTenantState(db, tenant.id, action, {
         actorUserId: principal.userId,
         reason: reason ?? `${action.replaceAll('_', ' ')} requested`,
         extra: extra as never,
+        ...(needsPlace
+          ? {
+              beforeChange: async (trx, row) => {
+                await lockAccountTenants(trx, row.account_id);
+                await requirePlanRoom(trx, { accountId: row.account_id, planCode: row.plan_code, request: 'reactivate' });
+              },
+            }
+          : {}),
       });
       const operation = operationFor(action, updated.state as TenantState);
       const jobId = operation ? await operations.enqueue(tenant.id, operation) : null;
@@ -333,9 +380,9 @@ export function createTenantService(deps: {
       if (!check.ok) throw new ConflictError(`${check.reason} (current state: ${source.state})`, { details: { state: source.state } });
       const issues = checkPasswordPolicy(input.adminPassword, { email: source.admin_email }, 'adminPassword');
       if (issues.length > 0) throw new ValidationError(issues.map((i) => i.message).join(' '), { issues });
-      const { name: copyName } = await validateNewTenant({ name: input.name, plan: source.plan_code });
+      const { name: copyName } = await validateNewTenant({ name: input.name, plan: source.plan_code }, principal.role);
       const names = tenantPostgresNames(copyName);
-      const copy = await insertTenant({
+      const values = {
         name: copyName,
         account_id: source.account_id,
         plan_code: source.plan_code,
@@ -350,17 +397,19 @@ export function createTenantService(deps: {
         admin_password_check_encrypted: secretBox.encrypt(input.adminPassword),
         source_tenant_id: source.id,
         created_by: principal.userId,
-      });
-      await recordTenantEvent(db, copy.id, {
-        type: 'state',
-        toState: 'provisioning',
-        message: `staging copy of ${source.name}`,
-        actorUserId: principal.userId,
-      });
-      await recordTenantEvent(db, source.id, {
-        type: 'info',
-        message: `staging copy ${copyName} requested`,
-        actorUserId: principal.userId,
+      };
+      const copy = await insertWithinLimits(principal, values, 'duplicate', async (trx, inserted) => {
+        await recordTenantEvent(trx, inserted.id, {
+          type: 'state',
+          toState: 'provisioning',
+          message: `staging copy of ${source.name}`,
+          actorUserId: principal.userId,
+        });
+        await recordTenantEvent(trx, source.id, {
+          type: 'info',
+          message: `staging copy ${copyName} requested`,
+          actorUserId: principal.userId,
+        });
       });
       const jobId = await operations.enqueue(copy.id, 'provision');
       return { tenant: await view({ ...copy, job_id: jobId }, principal.role), jobId };
@@ -376,17 +425,23 @@ export function createTenantService(deps: {
         .orderBy('id')
         .limit(options.limit ?? 500)
         .execute();
-      return rows.map(toEventView);
+      const events = rows.map(toEventView);
+      return principal.role === 'operator' ? events : events.map(eventForCustomer);
     },
 
-    async eventById(tenantId: string, eventId: number): Promise<TenantEventView | undefined> {
-      const row = await db
-        .selectFrom('tenant_events')
-        .selectAll()
-        .where('tenant_id', '=', tenantId)
-        .where('id', '=', String(eventId))
-        .executeTakeFirst();
-      return row ? toEventView(row) : undefined;
+    /**
+     * The account's tenants per plan against each plan's limit (the dashboard shows "1 of 1 Basic
+     * instances used"). Customers get their own account whatever they ask; operators name one
+     * (none named: nothing to count, an empty list).
+     */
+    async quota(principal: Principal, accountId?: string): Promise<TenantQuota[]> {
+      const account = principal.role === 'operator' ? accountId : principal.accountId;
+      if (!account) return [];
+      const [plans, held] = await Promise.all([
+        db.selectFrom('plans').select(['code', 'limits']).where('archived_at', 'is', null).orderBy('sort_order').orderBy('code').execute(),
+        placesHeld(db, account),
+      ]);
+      return plans.map((plan) => ({ plan: plan.code, used: held.get(plan.code) ?? 0, limit: plan.limits.maxTenantsPerAccount }));
     },
 
     async rowById(id: string): Promise<TenantRow | undefined> {

@@ -91,7 +91,14 @@ export async function changeTenantState(
   db: Db,
   tenantId: string,
   action: TenantAction,
-  options: { actorUserId?: string | null; reason?: string; extra?: Partial<Record<keyof TenantRow, unknown>>; now?: Date } = {},
+  options: {
+    actorUserId?: string | null;
+    reason?: string;
+    extra?: Partial<Record<keyof TenantRow, unknown>>;
+    now?: Date;
+    /** Further checks in the same transaction, once the transition is allowed (e.g. plan limits). */
+    beforeChange?: (trx: Transaction<Database>, tenant: TenantRow) => Promise<void>;
+  } = {},
 ): Promise<TenantRow> {
   return db.transaction().execute(async (trx) => {
     const tenant = await trx.selectFrom('tenants').selectAll().where('id', '=', tenantId).forUpdate().executeTakeFirst();
@@ -99,6 +106,7 @@ export async function changeTenantState(
     // `now` is the caller's clock for the time-window rules (the lifecycle sweep passes its own).
     const now = options.now ?? new Date();
     const next = requireTransition(tenant.state as TenantState, action, await transitionContext(trx, tenant, now));
+    await options.beforeChange?.(trx, tenant);
     const updated = await trx
       .updateTable('tenants')
       .set({

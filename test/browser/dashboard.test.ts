@@ -284,6 +284,7 @@ describe('dashboard in a real browser (Chromium)', { timeout: 300_000 }, () => {
     await name.fill(instance);
     await poll(() => page.getByText(`${instance}.lvh.me is available`).isVisible()).toBe(true);
     expect(await page.getByRole('radio', { name: /Blank/ }).isChecked()).toBe(true);
+    await poll(() => page.getByText('0 of 1 Basic instances used').isVisible()).toBe(true);
     await page.getByRole('radio', { name: /Basic/ }).check();
     expect(await page.getByLabel('Odoo admin email').inputValue()).toBe(customer.email);
     await page.getByLabel('Odoo admin password').fill(ODOO_ADMIN_PASSWORD);
@@ -316,6 +317,19 @@ describe('dashboard in a real browser (Chromium)', { timeout: 300_000 }, () => {
     await odoo.getByRole('button', { name: 'Log in' }).click();
     await odoo.locator('.o_web_client').waitFor({ state: 'attached' });
     await odoo.close();
+  });
+
+  it('shows on the create page that the one Basic instance of the account is used, and offers the other plans', async () => {
+    const page = customerPage;
+    await page.goto('/instances/new');
+    const basic = page.locator('label[data-plan="basic"]');
+    await poll(() => basic.getByText('1 of 1 Basic instances used').isVisible()).toBe(true);
+    await poll(() => basic.getByText(/Delete your Basic instance or choose another plan/).isVisible()).toBe(true);
+    expect(await page.getByRole('radio', { name: /Basic/ }).isDisabled()).toBe(true);
+    // The first plan with room is chosen instead; plans without a limit say nothing about it.
+    expect(await page.getByRole('radio', { name: /Standard/ }).isChecked()).toBe(true);
+    expect(await page.locator('label[data-plan="standard"] .choice__usage').count()).toBe(0);
+    await shot(page, 'create-form-limit-desktop');
   });
 
   it('lists the instance live, stops it from its page and starts it from the list', async () => {

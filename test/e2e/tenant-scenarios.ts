@@ -70,7 +70,7 @@ export function defineTenantScenarios(label: string, odooBin: string, options: {
       { token },
     );
     expect(response.status, response.text).toBe(202);
-    return response.body as { tenant: { name: string; databaseName: string; state: string }; jobId: string };
+    return response.body as { tenant: { name: string; state: string }; jobId: string };
   }
 
   async function canConnect(url: string): Promise<boolean> {
@@ -141,12 +141,15 @@ export function defineTenantScenarios(label: string, odooBin: string, options: {
       const name = `acme${Date.now().toString(36)}`;
       const created = await createTenant(customer.accessToken, name);
       expect(created.tenant.state).toBe('provisioning');
-      expect(created.tenant.databaseName).toBe(`t_${name}`);
       const states = await untilState(name, customer.accessToken, 'running');
       expect(states).toEqual(expect.arrayContaining(['starting', 'running']));
 
       const tenant = await test.http.get(`/api/v1/tenants/${name}`, { token: customer.accessToken });
-      expect(tenant.body).toMatchObject({ state: 'running', databaseName: `t_${name}`, adminLogin: `admin@${name}.example.com` });
+      expect(tenant.body).toMatchObject({ state: 'running', adminLogin: `admin@${name}.example.com` });
+      // Where it lives is for operators only.
+      expect(tenant.body).not.toHaveProperty('databaseName');
+      const asOperator = await test.http.get(`/api/v1/tenants/${name}`, { token: operator.accessToken });
+      expect(asOperator.body.databaseName).toBe(`t_${name}`);
 
       const login = await odooLogin(port, tenantHost(name), `t_${name}`, `admin@${name}.example.com`, ADMIN_PASSWORD);
       expect(login.status).toBe(200);
@@ -348,8 +351,8 @@ export function defineTenantScenarios(label: string, odooBin: string, options: {
         const login = await odooLogin(port, tenantHost(name), `t_${name}`, `admin@${name}.example.com`, ADMIN_PASSWORD);
         expect(login.body.result?.uid, name).toBe(2);
       }
-      const standardView = (await test.http.get(`/api/v1/tenants/${standard}`, { token: customer.accessToken })).body;
-      const premiumView = (await test.http.get(`/api/v1/tenants/${premium}`, { token: customer.accessToken })).body;
+      const standardView = (await test.http.get(`/api/v1/tenants/${standard}`, { token: operator.accessToken })).body;
+      const premiumView = (await test.http.get(`/api/v1/tenants/${premium}`, { token: operator.accessToken })).body;
       expect(standardView.processStrategy).toBe('dedicated');
       const servers = (await test.http.get('/api/v1/database-servers', { token: operator.accessToken })).body as Array<{
         id: string;
@@ -430,10 +433,19 @@ export function defineTenantScenarios(label: string, odooBin: string, options: {
       expect(usage.body.databaseBytes).toBeGreaterThan(1_000_000);
       expect(usage.body.limits).toEqual({ odooUsers: 3, storageBytes: 5 * 1024 ** 3 });
 
-      const requested = await test.http.post(
+      // A copy is a second basic tenant, more than the plan allows a customer; operators are exempt.
+      const refused = await test.http.post(
         `/api/v1/tenants/${source}/duplicate`,
         { name: copy, adminPassword: STAGING_PASSWORD },
         { token: customer.accessToken },
+      );
+      expect(refused.status).toBe(409);
+      expect(refused.body.field).toBe('plan');
+
+      const requested = await test.http.post(
+        `/api/v1/tenants/${source}/duplicate`,
+        { name: copy, adminPassword: STAGING_PASSWORD },
+        { token: operator.accessToken },
       );
       expect(requested.status, requested.text).toBe(202);
       await untilState(copy, customer.accessToken, 'running', 120_000);

@@ -42,7 +42,7 @@ describe('the default catalog', () => {
     );
     expect(plans.basic).toMatchObject({
       name: 'Basic',
-      limits: { cpu: 1, memoryMiB: 1024, storageGiB: 5, odooUsers: 3 },
+      limits: { cpu: 1, memoryMiB: 1024, storageGiB: 5, odooUsers: 3, maxTenantsPerAccount: 1 },
       placement: { databaseStrategy: 'shared', processStrategy: 'pool', replicas: 1 },
       prices: [],
       free: true,
@@ -174,6 +174,11 @@ describe('plan validation', () => {
     ['fractional users', { limits: { cpu: 1, memoryMiB: 1024, storageGiB: 10, odooUsers: 1.5 } }, 'limits.odooUsers'],
     ['missing limit', { limits: { cpu: 1, memoryMiB: 1024, storageGiB: 10 } }, 'limits.odooUsers'],
     ['unknown limit', { limits: { cpu: 1, memoryMiB: 1024, storageGiB: 10, odooUsers: 1, gpus: 1 } }, 'limits.gpus'],
+    [
+      'zero tenants per account',
+      { limits: { cpu: 1, memoryMiB: 1024, storageGiB: 10, odooUsers: 1, maxTenantsPerAccount: 0 } },
+      'limits.maxTenantsPerAccount',
+    ],
     [
       'pool with 2 replicas',
       { placement: { databaseStrategy: 'shared', processStrategy: 'pool', replicas: 2, limitPolicy: 'block' } },

@@ -41,6 +41,9 @@ describe('the default catalog file', () => {
     expect(byCode.premium?.placement.databaseStrategy).toBe('dedicated');
     expect(byCode.enterprise?.placement.replicas).toBeGreaterThanOrEqual(2);
     expect(byCode.standard?.prices).toEqual([{ interval: 'month', amountCents: 1900, currency: 'USD' }]);
+    // The free plan cannot be farmed: one tenant per account; paid plans are billed per tenant.
+    expect(byCode.basic?.limits.maxTenantsPerAccount).toBe(1);
+    for (const code of ['standard', 'premium', 'enterprise']) expect(byCode[code]?.limits.maxTenantsPerAccount, code).toBeNull();
   });
 });
 
@@ -48,6 +51,7 @@ describe('parseCatalog', () => {
   it('fills defaults for optional fields', () => {
     const [parsed] = parseCatalog({ plans: [plan('tiny')] });
     expect(parsed).toMatchObject({ description: '', trialDays: 0, sortOrder: 0 });
+    expect(parsed?.limits.maxTenantsPerAccount).toBeNull();
   });
 
   it('refuses a duplicate code, naming it', () => {

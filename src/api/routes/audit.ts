@@ -24,7 +24,10 @@ export function registerAuditRoutes(api: Api, deps: Pick<ApiDependencies, 'audit
       const query = request.query;
       if (principal.role === 'operator') return deps.audit.list(query);
       // A customer's view is pinned to their own account whatever filter they send.
-      return deps.audit.list({ ...query, accountId: principal.accountId ?? '00000000-0000-0000-0000-000000000000' });
+      return deps.audit.list(
+        { ...query, accountId: principal.accountId ?? '00000000-0000-0000-0000-000000000000' },
+        { hideOperators: true },
+      );
     },
   );
 }

@@ -8,7 +8,8 @@ import { streamTenantEvents } from '../tenant-events-stream.js';
 const tenantName = z.string().min(1).max(63).describe('the subdomain, e.g. acme');
 const nameParams = z.object({ name: tenantName }).strict();
 
-export const tenantSchema = z.object({
+/** What customers see of their tenants: no database names, server ids or internal failure texts. */
+const customerTenantSchema = z.object({
   id: z.string(),
   name: z.string(),
   hostName: z.string(),
@@ -19,8 +20,6 @@ export const tenantSchema = z.object({
   state: z.string(),
   stateReason: z.string().nullable(),
   stateChangedAt: z.string(),
-  databaseName: z.string(),
-  databaseServerId: z.string().nullable(),
   processStrategy: z.enum(['pool', 'dedicated']),
   adminEmail: z.string(),
   adminLogin: z.string(),
@@ -33,6 +32,18 @@ export const tenantSchema = z.object({
   createdAt: z.string(),
   allowedActions: z.array(z.string()),
 });
+
+/** Operators also see where the tenant lives. */
+const operatorTenantSchema = customerTenantSchema.extend({
+  databaseName: z.string(),
+  databaseServerId: z.string().nullable(),
+});
+
+// The operator shape comes first: a union answers with the first shape that fits, and the
+// customer shape would fit an operator's tenant by dropping its extra fields.
+const tenantSchema = z
+  .union([operatorTenantSchema.meta({ title: 'Tenant (operator view)' }), customerTenantSchema.meta({ title: 'Tenant (customer view)' })])
+  .describe('Operators get the operator view; customers the customer view, without databaseName and databaseServerId');
 
 const eventSchema = z.object({
   id: z.number(),
@@ -126,6 +137,19 @@ export function registerTenantRoutes(
       response: { 200: z.array(tenantSchema) },
     }),
     async (request) => tenants.list(principalOf(request), request.query),
+  );
+
+  api.get(
+    '/tenant-quota',
+    routeOptions('user', {
+      summary: "How many tenants the account holds on each plan, against the plan's maxTenantsPerAccount (null: no limit)",
+      description:
+        'Tenants terminated or deleted hold no place. Customers get their own account; operators name one with accountId (none: an empty list).',
+      tags,
+      querystring: z.object({ accountId: uuidParam.optional().describe('operators only: the account to report on') }).strict(),
+      response: { 200: z.array(z.object({ plan: z.string(), used: z.number(), limit: z.number().nullable() })) },
+    }),
+    async (request) => tenants.quota(principalOf(request), request.query.accountId),
   );
 
   api.get(

@@ -27,7 +27,8 @@ export interface Plan {
   code: string;
   name: string;
   description: string;
-  limits: { cpu: number; memoryMiB: number; storageGiB: number; odooUsers: number };
+  /** maxTenantsPerAccount: how many tenants one account may hold on the plan (null: no limit). */
+  limits: { cpu: number; memoryMiB: number; storageGiB: number; odooUsers: number; maxTenantsPerAccount: number | null };
   placement: { databaseStrategy: 'shared' | 'dedicated'; processStrategy: 'pool' | 'dedicated'; replicas: number; limitPolicy: string };
   prices: PlanPrice[];
   trialDays: number;
@@ -65,8 +66,10 @@ export interface Tenant {
   state: TenantState;
   stateReason: string | null;
   stateChangedAt: string;
-  databaseName: string;
-  databaseServerId: string | null;
+  /** Operators only. */
+  databaseName?: string;
+  /** Operators only. */
+  databaseServerId?: string | null;
   processStrategy: 'pool' | 'dedicated';
   adminEmail: string;
   adminLogin: string;
@@ -112,13 +115,27 @@ export interface TemplateBuild {
   finishedAt: string | null;
 }
 
+/** What every user sees of a template. */
 export interface Template {
   code: string;
   name: string;
   description: string;
+  /** A tenant can be created from it now. */
+  available: boolean;
+}
+
+/** What operators see of a template: also its modules and its builds per database server. */
+export interface OperatorTemplate extends Template {
   modules: string[];
   sortOrder: number;
   builds: TemplateBuild[];
+}
+
+/** Tenants the account holds on a plan, against the plan's limit (null: no limit). */
+export interface TenantQuota {
+  plan: string;
+  used: number;
+  limit: number | null;
 }
 
 export interface DatabaseServer {

@@ -4,7 +4,7 @@ import { api } from '../../lib/api';
 import { formatSeconds, humanize, percentile } from '../../lib/format';
 import { Link } from '../../lib/router';
 import { useTitle } from '../../lib/title';
-import type { DatabaseServer, Job, Template, Tenant } from '../../lib/types';
+import type { DatabaseServer, Job, OperatorTemplate, Tenant } from '../../lib/types';
 
 /** Every tenant (not deleted), page by page: the stats are computed here from the tenant list. */
 async function allTenants(): Promise<Tenant[]> {
@@ -62,7 +62,7 @@ export function OverviewPage() {
   useTitle('Overview');
   const tenants = useQuery({ queryKey: ['tenants', 'all-for-stats'], queryFn: allTenants, refetchInterval: 10_000 });
   const servers = useQuery({ queryKey: ['database-servers'], queryFn: () => api.get<DatabaseServer[]>('/database-servers') });
-  const templates = useQuery({ queryKey: ['templates'], queryFn: () => api.get<Template[]>('/templates') });
+  const templates = useQuery({ queryKey: ['templates'], queryFn: () => api.get<OperatorTemplate[]>('/templates') });
   const failedJobs = useQuery({
     queryKey: ['jobs', 'failed', ''],
     queryFn: () => api.get<Job[]>('/jobs?state=failed&limit=100'),

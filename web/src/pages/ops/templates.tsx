@@ -5,7 +5,7 @@ import { api, errorMessage } from '../../lib/api';
 import { formatDateTime, formatRelative, formatSeconds } from '../../lib/format';
 import { Link } from '../../lib/router';
 import { useTitle } from '../../lib/title';
-import type { DatabaseServer, Template, TemplateBuild } from '../../lib/types';
+import type { DatabaseServer, OperatorTemplate, TemplateBuild } from '../../lib/types';
 
 function buildSeconds(build: TemplateBuild): number | null {
   return build.finishedAt ? (new Date(build.finishedAt).getTime() - new Date(build.startedAt).getTime()) / 1000 : null;
@@ -16,7 +16,7 @@ export function TemplatesPage() {
   const client = useQueryClient();
   const templates = useQuery({
     queryKey: ['templates'],
-    queryFn: () => api.get<Template[]>('/templates'),
+    queryFn: () => api.get<OperatorTemplate[]>('/templates'),
     refetchInterval: (q) => (q.state.data?.some((t) => t.builds.some((b) => b.status === 'building')) ? 2000 : 15_000),
   });
   const servers = useQuery({ queryKey: ['database-servers'], queryFn: () => api.get<DatabaseServer[]>('/database-servers') });
@@ -26,7 +26,7 @@ export function TemplatesPage() {
     mutationFn: (code: string) => api.post<TemplateBuild[]>(`/templates/${code}/build`),
     onMutate: (code) => setErrors((current) => ({ ...current, [code]: '' })),
     onSuccess: (builds, code) => {
-      client.setQueryData<Template[]>(['templates'], (list) =>
+      client.setQueryData<OperatorTemplate[]>(['templates'], (list) =>
         list?.map((t) =>
           t.code === code ? { ...t, builds: [...t.builds.filter((b) => !builds.some((n) => n.serverId === b.serverId)), ...builds] } : t,
         ),

@@ -8,7 +8,7 @@ import { Field, FormError, PasswordChecklist, useForm, validateEmail, validatePa
 import { Link, useLocation } from '../../lib/router';
 import { storeTenant, useTenant, useTenantStream } from '../../lib/tenants';
 import { useTitle } from '../../lib/title';
-import type { Accepted, NameCheck, Plan, Template, User } from '../../lib/types';
+import type { Accepted, NameCheck, Plan, Template, TenantQuota, User } from '../../lib/types';
 
 /** The platform's subdomain rules, checked before asking the server (which also checks reserved names and uniqueness). */
 export function validateSubdomain(name: string): string | undefined {
@@ -28,7 +28,28 @@ function tenantSuffix(): string | undefined {
 }
 
 export function templateIsUsable(template: Template): boolean {
-  return template.builds.some((build) => build.status === 'ready' || (build.odooVersion !== null && build.databaseName !== ''));
+  return template.available;
+}
+
+/** How much of a plan's per-account tenant limit the account uses; undefined when the plan has none. */
+interface PlanRoom {
+  used: number;
+  limit: number;
+  full: boolean;
+}
+
+function planRoom(plan: Plan, quota: TenantQuota[] | undefined): PlanRoom | undefined {
+  const entry = quota?.find((q) => q.plan === plan.code);
+  if (!entry || entry.limit === null) return undefined;
+  return { used: entry.used, limit: entry.limit, full: entry.used >= entry.limit };
+}
+
+/** "1 of 1 Basic instances used", and what to do when none is left. */
+function planRoomText(plan: Plan, room: PlanRoom): { usage: string; full?: string } {
+  const usage = `${room.used} of ${room.limit} ${plan.name} instances used`;
+  if (!room.full) return { usage };
+  const which = room.used === 1 ? `your ${plan.name} instance` : `one of your ${plan.name} instances`;
+  return { usage, full: `Limit reached. Delete ${which} or choose another plan.` };
 }
 
 function useDebounced<T>(value: T, delayMs: number): T {
@@ -51,6 +72,14 @@ function CreateForm({ user, onCreated }: { user: User; onCreated: (name: string)
   const { search } = useLocation();
   const templates = useQuery({ queryKey: ['templates'], queryFn: () => api.get<Template[]>('/templates') });
   const plans = useQuery({ queryKey: ['plans'], queryFn: () => api.get<Plan[]>('/plans') });
+  // Operators are not held to per-account limits; customers see how much of each plan they use.
+  const limited = user.role !== 'operator';
+  const quota = useQuery({
+    queryKey: ['tenant-quota'],
+    queryFn: () => api.get<TenantQuota[]>('/tenant-quota'),
+    enabled: limited,
+  });
+  const planIsFull = (plan: Plan) => planRoom(plan, quota.data)?.full === true;
   const form = useForm({ name: '', template: '', plan: search.get('plan') ?? '', adminEmail: user.email, adminPassword: '' }, (v) => ({
     name: validateSubdomain(v.name),
     template: v.template ? undefined : 'Choose a template.',
@@ -65,9 +94,14 @@ function CreateForm({ user, onCreated }: { user: User; onCreated: (name: string)
     const usable = templates.data?.filter(templateIsUsable) ?? [];
     if (!form.values.template && usable[0]) set('template', usable[0].code);
   }, [templates.data, form.values.template, set]);
+  // The first plan with room left, also when the plan asked for in the URL has none.
   useEffect(() => {
-    if (!form.values.plan && plans.data?.[0]) set('plan', plans.data[0].code);
-  }, [plans.data, form.values.plan, set]);
+    if (!plans.data || (limited && !quota.data)) return;
+    const current = plans.data.find((p) => p.code === form.values.plan);
+    if (current && !planRoom(current, quota.data)?.full) return;
+    const open = plans.data.find((p) => !planRoom(p, quota.data)?.full);
+    if (open && open.code !== form.values.plan) set('plan', open.code);
+  }, [plans.data, quota.data, limited, form.values.plan, set]);
 
   const name = form.values.name;
   const debouncedName = useDebounced(name, 250);
@@ -97,10 +131,12 @@ function CreateForm({ user, onCreated }: { user: User; onCreated: (name: string)
       }),
   });
 
-  if (templates.isPending || plans.isPending) return <Loading label="Loading templates and plans…" />;
+  if (templates.isPending || plans.isPending || (limited && quota.isPending)) return <Loading label="Loading templates and plans…" />;
   if (templates.isError) return <ErrorState error={templates.error} onRetry={() => void templates.refetch()} />;
   if (plans.isError) return <ErrorState error={plans.error} onRetry={() => void plans.refetch()} />;
+  if (quota.isError) return <ErrorState error={quota.error} onRetry={() => void quota.refetch()} />;
   const usableTemplates = templates.data.filter(templateIsUsable);
+  const everyPlanFull = plans.data.every(planIsFull);
 
   return (
     <>
@@ -119,6 +155,7 @@ function CreateForm({ user, onCreated }: { user: User; onCreated: (name: string)
           const result = await create.mutateAsync(values);
           storeTenant(client, result.tenant);
           void client.invalidateQueries({ queryKey: ['tenants'] });
+          void client.invalidateQueries({ queryKey: ['tenant-quota'] });
           onCreated(result.tenant.name);
         })}
       >
@@ -166,11 +203,7 @@ function CreateForm({ user, onCreated }: { user: User; onCreated: (name: string)
                   <span className="choice__body">
                     <span className="choice__title">{template.name}</span>
                     <span className="choice__text">{template.description}</span>
-                    {!usable ? (
-                      <span className="choice__note">
-                        {template.builds.some((b) => b.status === 'building') ? 'Being prepared' : 'Not available yet'}
-                      </span>
-                    ) : null}
+                    {!usable ? <span className="choice__note">Not available yet</span> : null}
                   </span>
                 </label>
               );
@@ -186,26 +219,33 @@ function CreateForm({ user, onCreated }: { user: User; onCreated: (name: string)
         <fieldset className="choice-group" aria-describedby={form.error('plan') ? 'plan-error' : undefined}>
           <legend>Plan</legend>
           <div className="choices">
-            {plans.data.map((plan) => (
-              <label key={plan.code} className="choice">
-                <input
-                  type="radio"
-                  name="plan"
-                  value={plan.code}
-                  checked={form.values.plan === plan.code}
-                  onChange={() => set('plan', plan.code)}
-                />
-                <span className="choice__body">
-                  <span className="choice__title">
-                    {plan.name} <span className="choice__price">{planPriceLabel(plan)}</span>
+            {plans.data.map((plan) => {
+              const room = planRoom(plan, quota.data);
+              const text = room ? planRoomText(plan, room) : undefined;
+              return (
+                <label key={plan.code} className={`choice${room?.full ? ' choice--disabled' : ''}`} data-plan={plan.code}>
+                  <input
+                    type="radio"
+                    name="plan"
+                    value={plan.code}
+                    checked={form.values.plan === plan.code}
+                    disabled={room?.full}
+                    onChange={() => set('plan', plan.code)}
+                  />
+                  <span className="choice__body">
+                    <span className="choice__title">
+                      {plan.name} <span className="choice__price">{planPriceLabel(plan)}</span>
+                    </span>
+                    <span className="choice__text">
+                      {plan.limits.odooUsers} users · {plan.limits.storageGiB} GiB ·{' '}
+                      {plan.placement.processStrategy === 'pool' ? 'shared Odoo' : 'dedicated Odoo'}
+                    </span>
+                    {text ? <span className="choice__usage">{text.usage}</span> : null}
+                    {text?.full ? <span className="choice__note">{text.full}</span> : null}
                   </span>
-                  <span className="choice__text">
-                    {plan.limits.odooUsers} users · {plan.limits.storageGiB} GiB ·{' '}
-                    {plan.placement.processStrategy === 'pool' ? 'shared Odoo' : 'dedicated Odoo'}
-                  </span>
-                </span>
-              </label>
-            ))}
+                </label>
+              );
+            })}
           </div>
           {form.error('plan') ? (
             <p className="field__error" id="plan-error">
@@ -238,7 +278,11 @@ function CreateForm({ user, onCreated }: { user: User; onCreated: (name: string)
           <Link to="/instances" className="button button--ghost">
             Cancel
           </Link>
-          <button type="submit" className="button button--primary" disabled={form.submitting || usableTemplates.length === 0}>
+          <button
+            type="submit"
+            className="button button--primary"
+            disabled={form.submitting || usableTemplates.length === 0 || everyPlanFull}
+          >
             {form.submitting ? 'Creating…' : 'Create instance'}
           </button>
         </div>

@@ -179,7 +179,7 @@ function Overview({ tenant, user }: { tenant: Tenant; user: User }) {
           {tenant.accountId}
         </Link>,
       ],
-      ['Database', tenant.databaseName],
+      ['Database', tenant.databaseName ?? '—'],
       ['Database server', server ? `${server.name} (${server.host}:${server.port})` : (tenant.databaseServerId ?? '—')],
       ['Odoo process', tenant.processStrategy === 'pool' ? 'shared pool' : 'dedicated'],
       [

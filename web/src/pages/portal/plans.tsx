@@ -42,6 +42,13 @@ export function PlansPage({ user }: { user: User | null }) {
                 <li>{plan.placement.processStrategy === 'pool' ? 'Shared Odoo server' : 'Dedicated Odoo server'}</li>
                 <li>{plan.placement.databaseStrategy === 'shared' ? 'Shared database server' : 'Dedicated database server'}</li>
                 {plan.placement.replicas > 1 ? <li>{plan.placement.replicas} Odoo replicas</li> : null}
+                {plan.limits.maxTenantsPerAccount !== null ? (
+                  <li>
+                    {plan.limits.maxTenantsPerAccount === 1
+                      ? 'One instance per account'
+                      : `Up to ${plan.limits.maxTenantsPerAccount} instances per account`}
+                  </li>
+                ) : null}
               </ul>
               {user?.role === 'operator' ? null : (
                 <Link to={user ? `/instances/new?plan=${plan.code}` : '/signup'} className="button button--primary button--block">
