@@ -2,12 +2,14 @@ import type { Migration, MigrationProvider } from 'kysely/migration';
 import * as m0001 from './0001_foundation.js';
 import * as m0002 from './0002_tenants.js';
 import * as m0003 from './0003_spare_databases.js';
+import * as m0004 from './0004_job_claims.js';
 
 /** Migrations are listed in code (not read from disk) so the built package carries them. */
 export const migrations: Record<string, Migration> = {
   '0001_foundation': m0001,
   '0002_tenants': m0002,
   '0003_spare_databases': m0003,
+  '0004_job_claims': m0004,
 };
 
 export const migrationProvider: MigrationProvider = {
