@@ -1,11 +1,15 @@
 import { PgBoss } from 'pg-boss';
 import type { Logger } from '../logging/index.js';
+import { currentProcessIdentity, isProvablyDead } from './process-identity.js';
 
 /**
  * The one job runner: pg-boss queues in the platform database, so jobs survive a crash of any
  * replica and any replica may run them. Workers are woken by LISTEN/NOTIFY the moment a job is
  * sent (no polling delay on the provisioning path); polling remains as a backstop. A job whose
  * worker died stops sending heartbeats and is retried by whichever replica supervises next.
+ * Each running attempt is also recorded with the identity of its process (job_claims), so a
+ * platform starting on the same host fails over at once the jobs of a process it proves dead
+ * (a crash and restart resumes work in seconds rather than after the heartbeat expiry).
  */
 export interface JobDefinition<T extends object> {
   queue: string;
@@ -54,6 +58,49 @@ export function createJobQueue(options: { connectionString: string; logger: Logg
   boss.on('warning', (warning: unknown) => options.logger.debug({ warning }, 'job queue warning'));
   const queues = new Set<string>();
   let started = false;
+  const owner = currentProcessIdentity();
+  const sql = (text: string, values: unknown[] = []) => boss.getDb().executeSql(text, values);
+
+  /** Fails (so retries, as pg-boss would after the heartbeat expiry) the attempts of dead processes. */
+  async function failOverJobsOfDeadProcesses(): Promise<void> {
+    // Claims whose attempt has ended another way (completed, failed over, expired) are done with.
+    await sql(`DELETE FROM job_claims c WHERE NOT EXISTS (
+      SELECT 1 FROM pgboss.job j WHERE j.id = c.job_id AND j.retry_count = c.retry_count AND j.state = 'active')`);
+    const { rows } = await sql('SELECT job_id, queue, retry_count, owner FROM job_claims');
+    for (const claim of rows as Array<{ job_id: string; queue: string; retry_count: number; owner: string }>) {
+      if (claim.owner === owner || !isProvablyDead(claim.owner)) continue;
+      // Fenced to the attempt: a retry that another replica has started meanwhile is not touched.
+      // pg-boss types the answer as an empty interface; it carries the count of jobs it failed.
+      const failed: { affected?: number } = await boss.fail(
+        claim.queue,
+        { id: claim.job_id, retryCount: claim.retry_count },
+        { message: 'the platform process running this job died' },
+      );
+      await sql('DELETE FROM job_claims WHERE job_id = $1 AND retry_count = $2', [claim.job_id, claim.retry_count]);
+      if ((failed.affected ?? 0) === 0) continue;
+      // The retry delay backs off from a failing operation; a crash is not one: retry now, and wake
+      // the workers (a delayed retry is otherwise found by polling only).
+      await boss.update(claim.queue, undefined, { id: claim.job_id, startAfter: 0 });
+      options.logger.info({ queue: claim.queue, jobId: claim.job_id }, 'job of a dead process failed over for a retry');
+    }
+  }
+
+  /** Runs one attempt of a job, recorded as this process's for as long as it runs. */
+  async function runClaimed(queue: string, job: { id: string; retryCount: number }, run: () => Promise<void>): Promise<void> {
+    if (!owner) return run();
+    await sql(
+      `INSERT INTO job_claims (job_id, queue, retry_count, owner) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (job_id) DO UPDATE SET queue = EXCLUDED.queue, retry_count = EXCLUDED.retry_count, owner = EXCLUDED.owner, claimed_at = now()`,
+      [job.id, queue, job.retryCount, owner],
+    );
+    try {
+      await run();
+    } finally {
+      await sql('DELETE FROM job_claims WHERE job_id = $1 AND owner = $2', [job.id, owner]).catch((error: unknown) =>
+        options.logger.warn({ err: error, jobId: job.id }, 'could not release a job claim'),
+      );
+    }
+  }
 
   async function ensureQueue(
     definition: Pick<JobDefinition<object>, 'queue' | 'keyed' | 'retryLimit' | 'retryDelaySeconds' | 'expireInSeconds'>,
@@ -75,6 +122,9 @@ export function createJobQueue(options: { connectionString: string; logger: Logg
     async start(): Promise<void> {
       await boss.start();
       started = true;
+      await failOverJobsOfDeadProcesses().catch((error: unknown) =>
+        options.logger.warn({ err: error }, 'could not fail over the jobs of dead processes; their heartbeats will expire'),
+      );
     },
 
     /** Registers a queue and (when `work` is true) a worker for it on this replica. */
@@ -86,9 +136,9 @@ export function createJobQueue(options: { connectionString: string; logger: Logg
         { localConcurrency: definition.concurrency ?? 2, pollingIntervalSeconds: 2, notifyPollingIntervalSeconds: 10 },
         async ([job]) => {
           if (!job) return;
-          const meta = job as unknown as { retryCount?: number };
+          const attempt = { id: job.id, retryCount: (job as unknown as { retryCount?: number }).retryCount ?? 0 };
           try {
-            await definition.handler(job.data, { id: job.id, retryCount: meta.retryCount ?? 0 });
+            await runClaimed(definition.queue, attempt, () => definition.handler(job.data, attempt));
           } catch (error) {
             options.logger.warn({ err: error, queue: definition.queue, jobId: job.id }, 'job failed');
             throw error;

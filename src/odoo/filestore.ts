@@ -1,4 +1,4 @@
-import { cp, link, mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { cp, link, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /** Odoo keeps attachments at `<data_dir>/filestore/<database>`. */
@@ -6,22 +6,35 @@ export function filestorePath(odooDataDir: string, database: string): string {
   return join(odooDataDir, 'filestore', database);
 }
 
+/** Where a filestore is copied before it gets its name: a crash mid-copy leaves only this behind. */
+function partialFilestorePath(odooDataDir: string, database: string): string {
+  return join(odooDataDir, 'filestore', `.${database}.partial`);
+}
+
+const pathExists = (path: string) =>
+  stat(path).then(
+    () => true,
+    () => false,
+  );
+
 /**
  * Copies a filestore with hard links where possible. Odoo names attachment files by their
  * checksum and never rewrites one in place (a change writes a new file), so sharing the inode
  * of a template's files between clones is safe, instant and costs no disk. Falls back to a real
  * copy across file systems. A missing source (template without attachments) gives an empty store.
+ * The copy is made under a side name and renamed when complete, so a target that exists is whole
+ * (a crash mid-copy, e.g. mid-file in the fallback, leaves the side copy, which the next attempt
+ * starts again).
  */
 export async function copyFilestore(odooDataDir: string, sourceDatabase: string, targetDatabase: string): Promise<void> {
   const source = filestorePath(odooDataDir, sourceDatabase);
   const target = filestorePath(odooDataDir, targetDatabase);
-  await mkdir(target, { recursive: true });
-  const exists = await stat(source).then(
-    () => true,
-    () => false,
-  );
-  if (!exists) return;
-  await linkTree(source, target);
+  if (await pathExists(target)) return;
+  const partial = partialFilestorePath(odooDataDir, targetDatabase);
+  await rm(partial, { recursive: true, force: true });
+  await mkdir(partial, { recursive: true });
+  if (await pathExists(source)) await linkTree(source, partial);
+  await rename(partial, target);
 }
 
 async function linkTree(source: string, target: string): Promise<void> {
@@ -33,7 +46,6 @@ async function linkTree(source: string, target: string): Promise<void> {
       await linkTree(from, to);
     } else if (entry.isFile()) {
       await link(from, to).catch(async (error: NodeJS.ErrnoException) => {
-        if (error.code === 'EEXIST') return; // copied by an earlier attempt of the same job
         if (error.code === 'EXDEV' || error.code === 'EPERM') await cp(from, to);
         else throw error;
       });
@@ -43,6 +55,7 @@ async function linkTree(source: string, target: string): Promise<void> {
 
 export async function removeFilestore(odooDataDir: string, database: string): Promise<void> {
   await rm(filestorePath(odooDataDir, database), { recursive: true, force: true });
+  await rm(partialFilestorePath(odooDataDir, database), { recursive: true, force: true });
 }
 
 /** Bytes used by a filestore (for storage limits). */

@@ -5,4 +5,4 @@ export { quoteIdentifier, quoteLiteral } from './identifiers.js';
 export { freePort, type LocalPostgresConnection, type LocalPostgresOptions, LocalPostgresServer } from './local-server.js';
 export { type RunAs, runCommand } from './process.js';
 export { createDatabaseServerRegistry, type DatabaseServerRegistry, type DatabaseServerView } from './registry.js';
-export { type DatabaseServerOperations, databaseServerOperations } from './tenant-databases.js';
+export { type DatabaseOwnership, type DatabaseServerOperations, databaseServerOperations } from './tenant-databases.js';

@@ -21,8 +21,13 @@ export interface DatabaseServerOperations {
   cloneDatabase(input: { template: string; name: string; owner: string; objectsOwner?: string }): Promise<void>;
   /** Renames a database (nobody may be connected to it). */
   renameDatabase(from: string, to: string): Promise<void>;
-  /** Inside `database`: every object of `fromRole` now belongs to `toRole`; also the database itself. */
+  /**
+   * Inside `database`: every object of `fromRole` now belongs to `toRole`, and so does `database`
+   * itself when `fromRole` owned it. No other database changes hands. A missing `fromRole` owns nothing.
+   */
   reassignOwned(database: string, fromRole: string, toRole: string): Promise<void>;
+  /** Who owns a database and the objects in it, and its connection limit; undefined when missing. */
+  inspectDatabase(name: string, role: string): Promise<DatabaseOwnership | undefined>;
   /** CONNECT only for `owner` (and the roles granted it), a connection limit. */
   restrictDatabase(name: string, owner: string, connectionLimit: number): Promise<void>;
   /** Marks a built template: cloneable, no connections (running Odoo crons would block clones). */
@@ -45,6 +50,24 @@ export interface DatabaseServerOperations {
   withDatabase<T>(name: string, fn: (client: pg.Client) => Promise<T>): Promise<T>;
 }
 
+export interface DatabaseOwnership {
+  owner: string;
+  /** The owner is the role, or a role granted it (a pool's role owns the databases it serves). */
+  ownerActsAsRole: boolean;
+  /** Every role owning an object inside the database (the bootstrap superuser's catalog aside). */
+  objectOwners: string[];
+  connectionLimit: number;
+}
+
+/**
+ * Serialises changes of database ownership on one server. `REASSIGN OWNED` also hands over the
+ * shared objects of the old role, i.e. every database it owns (a template database belongs to the
+ * template owner), so a hand-over puts those back in the same transaction; two such transactions
+ * touching the same pg_database row at once fail with "tuple concurrently updated". Advisory locks
+ * are per database, so the lock is taken in the maintenance database, on a connection of its own.
+ */
+const OWNERSHIP_LOCK_KEY = 'saas-database-ownership';
+
 export function databaseServerOperations(adminUrl: string): DatabaseServerOperations {
   const admin = <T>(fn: (client: pg.Client) => Promise<T>) => withConnection(adminUrl, fn);
   const urlFor = (database: string) => {
@@ -57,6 +80,44 @@ export function databaseServerOperations(adminUrl: string): DatabaseServerOperat
     const column = table === 'pg_roles' ? 'rolname' : 'datname';
     const result = await client.query(`SELECT 1 FROM ${table} WHERE ${column} = $1`, [name]);
     return result.rowCount === 1;
+  }
+
+  async function withOwnershipLock<T>(fn: () => Promise<T>): Promise<T> {
+    return admin(async (lockClient) => {
+      await lockClient.query('SELECT pg_advisory_lock(hashtext($1))', [OWNERSHIP_LOCK_KEY]);
+      return fn(); // the lock goes with the connection, which admin() ends
+    });
+  }
+
+  async function reassignOwned(database: string, fromRole: string, toRole: string): Promise<void> {
+    await withOwnershipLock(() =>
+      withConnection(urlFor(database), async (client) => {
+        await client.query('BEGIN');
+        try {
+          const others = await client.query<{ datname: string }>(
+            `SELECT d.datname FROM pg_database d JOIN pg_roles r ON r.oid = d.datdba
+              WHERE r.rolname = $1 AND d.datname <> current_database()`,
+            [fromRole],
+          );
+          // Nothing to hand over (a finished step run again): no REASSIGN, no pg_database writes.
+          const owns = await client.query(
+            `SELECT 1 FROM pg_roles r, pg_database d WHERE r.rolname = $1 AND d.datname = current_database()
+                AND (d.datdba = r.oid OR EXISTS (SELECT 1 FROM pg_shdepend s WHERE s.deptype = 'o' AND s.refobjid = r.oid AND s.dbid = d.oid))`,
+            [fromRole],
+          );
+          if (owns.rowCount === 1) {
+            await client.query(`REASSIGN OWNED BY ${quoteIdentifier(fromRole)} TO ${quoteIdentifier(toRole)}`);
+            for (const { datname } of others.rows) {
+              await client.query(`ALTER DATABASE ${quoteIdentifier(datname)} OWNER TO ${quoteIdentifier(fromRole)}`);
+            }
+          }
+          await client.query('COMMIT');
+        } catch (error) {
+          await client.query('ROLLBACK');
+          throw error;
+        }
+      }),
+    );
   }
 
   async function terminate(client: pg.Client, name: string, user?: string): Promise<number> {
@@ -124,13 +185,9 @@ export function databaseServerOperations(adminUrl: string): DatabaseServerOperat
           }
         }
       });
-      if (objectsOwner && objectsOwner !== owner) {
-        // Tables in the clone belong to the template's owner: hand them to the tenant role so the
-        // tenant's Odoo, which connects as that role, can use them.
-        await withConnection(urlFor(name), (client) =>
-          client.query(`REASSIGN OWNED BY ${quoteIdentifier(objectsOwner)} TO ${quoteIdentifier(owner)}`),
-        );
-      }
+      // Tables in the clone belong to the template's owner: hand them to the tenant role so the
+      // tenant's Odoo, which connects as that role, can use them.
+      if (objectsOwner && objectsOwner !== owner) await reassignOwned(name, objectsOwner, owner);
     },
 
     async renameDatabase(from, to) {
@@ -140,10 +197,32 @@ export function databaseServerOperations(adminUrl: string): DatabaseServerOperat
       });
     },
 
-    async reassignOwned(database, fromRole, toRole) {
-      await withConnection(urlFor(database), (client) =>
-        client.query(`REASSIGN OWNED BY ${quoteIdentifier(fromRole)} TO ${quoteIdentifier(toRole)}`),
+    reassignOwned,
+
+    async inspectDatabase(name, role) {
+      const database = await admin((client) =>
+        client.query<{ owner: string; acts: boolean; limit: number }>(
+          `SELECT pg_get_userbyid(datdba) AS owner, pg_has_role(datdba, r.oid, 'MEMBER') AS acts, datconnlimit AS limit
+             FROM pg_database LEFT JOIN pg_roles r ON r.rolname = $2 WHERE datname = $1`,
+          [name, role],
+        ),
       );
+      const row = database.rows[0];
+      if (!row) return undefined;
+      // pg_shdepend records the owner of every object but those of the pinned bootstrap superuser.
+      const owners = await withConnection(urlFor(name), (client) =>
+        client.query<{ rolname: string }>(
+          `SELECT DISTINCT pg_get_userbyid(refobjid) AS rolname FROM pg_shdepend
+            WHERE deptype = 'o' AND dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+            ORDER BY 1`,
+        ),
+      );
+      return {
+        owner: row.owner,
+        ownerActsAsRole: row.acts === true,
+        objectOwners: owners.rows.map((r) => r.rolname),
+        connectionLimit: row.limit,
+      };
     },
 
     async restrictDatabase(name, owner, connectionLimit) {
@@ -157,10 +236,12 @@ export function databaseServerOperations(adminUrl: string): DatabaseServerOperat
     },
 
     async lockTemplate(name) {
-      await admin(async (client) => {
-        await client.query(`ALTER DATABASE ${quoteIdentifier(name)} WITH IS_TEMPLATE true ALLOW_CONNECTIONS false`);
-        await terminate(client, name);
-      });
+      await withOwnershipLock(() =>
+        admin(async (client) => {
+          await client.query(`ALTER DATABASE ${quoteIdentifier(name)} WITH IS_TEMPLATE true ALLOW_CONNECTIONS false`);
+          await terminate(client, name);
+        }),
+      );
     },
 
     async unlockTemplate(name) {
@@ -179,12 +260,14 @@ export function databaseServerOperations(adminUrl: string): DatabaseServerOperat
     },
 
     async dropDatabase(name) {
-      await admin(async (client) => {
-        if (!(await exists(client, 'pg_database', name))) return;
-        // A template cannot be dropped; unlock first (no-op for ordinary databases).
-        await client.query(`ALTER DATABASE ${quoteIdentifier(name)} WITH IS_TEMPLATE false`);
-        await client.query(`DROP DATABASE IF EXISTS ${quoteIdentifier(name)} WITH (FORCE)`);
-      });
+      await withOwnershipLock(() =>
+        admin(async (client) => {
+          if (!(await exists(client, 'pg_database', name))) return;
+          // A template cannot be dropped; unlock first (no-op for ordinary databases).
+          await client.query(`ALTER DATABASE ${quoteIdentifier(name)} WITH IS_TEMPLATE false`);
+          await client.query(`DROP DATABASE IF EXISTS ${quoteIdentifier(name)} WITH (FORCE)`);
+        }),
+      );
     },
 
     async databaseSize(name) {

@@ -1,4 +1,5 @@
 export {
+  CLONE_CRASH_POINTS,
   createTenantOperations,
   PROVISIONING_STEPS,
   type ProvisioningDependencies,

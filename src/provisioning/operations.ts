@@ -12,15 +12,17 @@ import {
   hashOdooPassword,
   neutraliseDatabase,
   type OdooInstallation,
+  readConfigParameter,
   removeFilestore,
   writeOdooConfig,
 } from '../odoo/index.js';
 import type { PlanService } from '../plans/index.js';
-import type { DatabaseServerRegistry } from '../postgres/index.js';
+import type { DatabaseServerOperations, DatabaseServerRegistry } from '../postgres/index.js';
 import type { Runtime, TenantServeSpec } from '../runtimes/index.js';
 import type { SecretBox } from '../secrets/index.js';
 import { TEMPLATE_OWNER_ROLE, type TemplateService } from '../templates/index.js';
 import { changeTenantState, recordTenantEvent } from '../tenants/index.js';
+import { cloneEndStateProblems } from './end-states.js';
 import type { SpareDatabases } from './spares.js';
 import { copyTemplateToServer } from './template-copy.js';
 
@@ -36,6 +38,8 @@ export interface TenantOperationJob {
 /** Provisioning steps, in order; each is idempotent and recorded on the tenant's timeline. */
 export const PROVISIONING_STEPS = ['placement', 'role', 'clone', 'neutralise', 'filestore', 'identity', 'serve', 'login_check'] as const;
 export type ProvisioningStep = (typeof PROVISIONING_STEPS)[number];
+/** Points inside the clone step where a crash leaves a half-made database (crash-safety tests). */
+export const CLONE_CRASH_POINTS = ['clone:created', 'clone:claimed', 'clone:renamed'] as const;
 
 /** Connection limit of one tenant database (all of its Odoo processes together). */
 const TENANT_CONNECTION_LIMIT = 64;
@@ -56,7 +60,10 @@ export interface ProvisioningDependencies {
   tenantBaseUrl: (tenantName: string) => string;
   tenantHostName: (tenantName: string) => string;
   logger: Logger;
-  /** Test-only fault injection: the process exits right after this step (crash-safety tests). */
+  /**
+   * Test-only fault injection (crash-safety tests): the process exits right after this step, or
+   * at this point inside the clone step (CLONE_CRASH_POINTS).
+   */
   crashAfterStep?: string | undefined;
 }
 
@@ -74,6 +81,13 @@ export function createTenantOperations(deps: ProvisioningDependencies) {
     return db.selectFrom('tenants').selectAll().where('id', '=', tenantId).executeTakeFirst();
   }
 
+  /** Test-only fault injection: kills this process (SIGKILL, no clean-up) at the configured point. */
+  function crashPoint(point: ProvisioningStep | (typeof CLONE_CRASH_POINTS)[number]): void {
+    if (deps.crashAfterStep !== point) return;
+    logger.fatal({ point }, 'SAAS_TEST_CRASH_AFTER_STEP: killing this process on purpose');
+    process.kill(process.pid, 'SIGKILL');
+  }
+
   async function step(tenant: TenantRow, name: ProvisioningStep, work: () => Promise<void>): Promise<void> {
     const started = performance.now();
     await work();
@@ -83,10 +97,7 @@ export function createTenantOperations(deps: ProvisioningDependencies) {
       step: name,
       message: `${name.replace('_', ' ')} done in ${Math.round(performance.now() - started)} ms`,
     });
-    if (deps.crashAfterStep === name) {
-      logger.fatal({ step: name }, 'SAAS_TEST_CRASH_AFTER_STEP: killing this process on purpose');
-      process.kill(process.pid, 'SIGKILL');
-    }
+    crashPoint(name);
   }
 
   async function placement(tenant: TenantRow): Promise<TenantRow> {
@@ -125,27 +136,42 @@ export function createTenantOperations(deps: ProvisioningDependencies) {
     return chosen.id;
   }
 
+  /**
+   * Makes the tenant's database. Rerun after a crash, it finishes whatever is left rather than
+   * trusting that the database exists: a copy whose tables still belong to the template owner
+   * exists too. The step is done only when its end state holds, and it says what does not.
+   */
   async function cloneTenantDatabase(tenant: TenantRow & { server_id: string }): Promise<void> {
-    // Ensure the database exists (a retried step finds it made) and is closed to everyone else.
     const ops = await servers.operations(tenant.server_id);
-    if (await ops.databaseExists(tenant.database_name)) {
-      // Made by an earlier attempt; a spare may still need its objects handed over.
-      if (tenant.spare_database)
-        await deps.spares.adopt(ops, { spare: tenant.spare_database, database: tenant.database_name, role: tenant.role_name });
-      await ops.restrictDatabase(tenant.database_name, tenant.role_name, TENANT_CONNECTION_LIMIT);
-      return;
-    }
-    const server = await servers.get(tenant.server_id);
     const source = tenant.source_tenant_id ? await load(tenant.source_tenant_id) : undefined;
+    let spare = tenant.spare_database ?? undefined;
+    if (!spare && !(await ops.databaseExists(tenant.database_name))) spare = await copyForTenant(tenant, ops, source);
+    if (spare)
+      await deps.spares.adopt(ops, { spare, database: tenant.database_name, role: tenant.role_name }, () => crashPoint('clone:renamed'));
+    // A copy's objects belong to the owner of what it was copied from until handed over.
+    const copiedFrom = source ? source.role_name : TEMPLATE_OWNER_ROLE;
+    await ops.reassignOwned(tenant.database_name, copiedFrom, tenant.role_name);
+    await ops.restrictDatabase(tenant.database_name, tenant.role_name, TENANT_CONNECTION_LIMIT);
+    const problems = cloneEndStateProblems(await ops.inspectDatabase(tenant.database_name, tenant.role_name), {
+      role: tenant.role_name,
+      handedOverFrom: spare ? [copiedFrom, spare] : [copiedFrom],
+      connectionLimit: TENANT_CONNECTION_LIMIT,
+    });
+    if (problems.length > 0) throw new Error(`The tenant database is not ready: ${problems.join('; ')}.`);
+  }
+
+  /** Copies the source (a live tenant, or the template) to the tenant's name; or claims a spare, returning its name. */
+  async function copyForTenant(
+    tenant: TenantRow & { server_id: string },
+    ops: DatabaseServerOperations,
+    source: TenantRow | undefined,
+  ): Promise<string | undefined> {
     if (source) {
       // PostgreSQL needs the source unconnected for the copy: its Odoo reconnects a moment later.
-      await ops.cloneDatabase({
-        template: source.database_name,
-        name: tenant.database_name,
-        owner: tenant.role_name,
-        objectsOwner: source.role_name,
-      });
-    } else if (server.kind === 'dedicated') {
+      await ops.cloneDatabase({ template: source.database_name, name: tenant.database_name, owner: tenant.role_name });
+      return undefined;
+    }
+    if ((await servers.get(tenant.server_id)).kind === 'dedicated') {
       const sourceServerId = (await templates.readyServers(tenant.template_code))[0];
       if (!sourceServerId) throw new Error(`Template ${tenant.template_code} is ready nowhere to copy from.`);
       await copyTemplateToServer({
@@ -159,24 +185,15 @@ export function createTenantOperations(deps: ProvisioningDependencies) {
         owner: tenant.role_name,
         templateOwner: TEMPLATE_OWNER_ROLE,
       });
-    } else {
-      const templateDatabase = await templates.readyDatabase(tenant.template_code, tenant.server_id);
-      const spare =
-        tenant.spare_database ?? (await deps.spares.claim({ tenantId: tenant.id, serverId: tenant.server_id, templateDatabase }));
-      if (spare) {
-        await deps.spares.adopt(ops, { spare, database: tenant.database_name, role: tenant.role_name });
-      } else {
-        await ops.cloneDatabase({
-          template: templateDatabase,
-          name: tenant.database_name,
-          owner: tenant.role_name,
-          objectsOwner: TEMPLATE_OWNER_ROLE,
-        });
-      }
-      // Make the next spare (or the first ones, when none was left) in the background.
-      await deps.spares.requestRefill(tenant.server_id);
+      return undefined;
     }
-    await ops.restrictDatabase(tenant.database_name, tenant.role_name, TENANT_CONNECTION_LIMIT);
+    const templateDatabase = await templates.readyDatabase(tenant.template_code, tenant.server_id);
+    const spare = await deps.spares.claim({ tenantId: tenant.id, serverId: tenant.server_id, templateDatabase });
+    if (!spare) await ops.cloneDatabase({ template: templateDatabase, name: tenant.database_name, owner: tenant.role_name });
+    // Make the next spare (or the first ones, when none was left) in the background.
+    await deps.spares.requestRefill(tenant.server_id);
+    crashPoint(spare ? 'clone:claimed' : 'clone:created');
+    return spare;
   }
 
   async function serveSpec(tenant: TenantRow): Promise<TenantServeSpec> {
@@ -274,6 +291,11 @@ export function createTenantOperations(deps: ProvisioningDependencies) {
     if (tenant.server_id) {
       const ops = await servers.operations(tenant.server_id).catch(() => undefined);
       if (ops) {
+        // A spare claimed but not yet renamed to the tenant's name is the tenant's too.
+        if (tenant.spare_database) {
+          await ops.dropDatabase(tenant.spare_database);
+          await ops.dropRole(tenant.spare_database);
+        }
         await ops.dropDatabase(tenant.database_name);
         await ops.dropDatabase(`${tenant.database_name}_restoring`.slice(0, 63));
         await ops.dropRole(tenant.role_name);
@@ -309,6 +331,11 @@ export function createTenantOperations(deps: ProvisioningDependencies) {
       { configFile, database: tenant.database_name },
       { logFile: join(deps.workDir, 'neutralise', `${tenant.name}.log`) },
     );
+    // Run every time (a copy of a copy inherits the marker, not the neutral state), then checked.
+    const marker = await (await servers.operations(tenant.server_id)).withDatabase(tenant.database_name, (client) =>
+      readConfigParameter(client, 'database.is_neutralized'),
+    );
+    if (marker?.toLowerCase() !== 'true') throw new Error('odoo-bin neutralize ended, but the copy is not marked as neutralised.');
   }
 
   const handlers: Record<TenantOperation, (tenant: TenantRow) => Promise<void>> = {
@@ -364,7 +391,11 @@ export function createTenantOperations(deps: ProvisioningDependencies) {
         await removeResources((await load(tenant.id)) ?? tenant).catch((cleanupError: unknown) =>
           logger.error({ err: cleanupError, tenant: tenant.name }, 'cleanup after failed provisioning failed'),
         );
-        await db.updateTable('tenants').set({ server_id: null, provisioning_step: null }).where('id', '=', tenant.id).execute();
+        await db
+          .updateTable('tenants')
+          .set({ server_id: null, provisioning_step: null, spare_database: null })
+          .where('id', '=', tenant.id)
+          .execute();
       }
       await failOperation(tenant, error);
     }

@@ -7,8 +7,6 @@ import type { DatabaseServerOperations, DatabaseServerRegistry } from '../postgr
 import { TEMPLATE_OWNER_ROLE, type TemplateService } from '../templates/index.js';
 
 export const SPARE_REFILL_QUEUE = 'spare-refill';
-/** A spare still `creating` after this long was left by a crash: it is removed. */
-const STALE_CREATING_MS = 10 * 60_000;
 
 /**
  * Pre-made tenant databases. Copying a template is the slowest step of provisioning
@@ -35,7 +33,18 @@ export function createSpareDatabases(deps: {
     await db.deleteFrom('spare_databases').where('id', '=', spare.id).execute();
   }
 
+  /**
+   * One refill per server at a time, across replicas: while this one holds the lock, a spare still
+   * `creating` is provably abandoned (its refill died), not one being made next door.
+   */
   async function refill(serverId: string): Promise<void> {
+    await db.transaction().execute(async (trx) => {
+      await sql`SELECT pg_advisory_xact_lock(hashtext(${`spare-refill:${serverId}`}))`.execute(trx);
+      await refillLocked(serverId);
+    });
+  }
+
+  async function refillLocked(serverId: string): Promise<void> {
     const server = await servers.get(serverId).catch(() => undefined);
     if (!server) return;
     const ops = await servers.operations(serverId);
@@ -48,8 +57,7 @@ export function createSpareDatabases(deps: {
     }
     const spares = await db.selectFrom('spare_databases').selectAll().where('server_id', '=', serverId).execute();
     for (const spare of spares) {
-      const stale = spare.status === 'creating' && Date.now() - spare.created_at.getTime() > STALE_CREATING_MS;
-      if (stale || !readyTemplates.has(spare.template_database)) await dropSpare(ops, spare);
+      if (spare.status === 'creating' || !readyTemplates.has(spare.template_database)) await dropSpare(ops, spare);
     }
     for (const templateDatabase of readyTemplates.keys()) {
       const count = await db
@@ -60,7 +68,7 @@ export function createSpareDatabases(deps: {
         .executeTakeFirstOrThrow();
       for (let i = count.n; i < deps.perTemplate; i++) {
         const name = `spare_${randomBytes(6).toString('hex')}`;
-        // Recorded first, so a crash mid-way leaves a row that the next refill cleans up.
+        // Recorded first, so a crash mid-way leaves a row (`creating`) that the next refill removes.
         const row = await db
           .insertInto('spare_databases')
           .values({ server_id: serverId, template_database: templateDatabase, database_name: name, role_name: name, status: 'creating' })
@@ -119,10 +127,15 @@ export function createSpareDatabases(deps: {
      * Turns a claimed spare into the tenant's database: rename, hand its objects (and itself)
      * to the tenant role, drop the placeholder role. Idempotent: each part checks what is done.
      */
-    async adopt(ops: DatabaseServerOperations, input: { spare: string; database: string; role: string }): Promise<void> {
+    async adopt(
+      ops: DatabaseServerOperations,
+      input: { spare: string; database: string; role: string },
+      afterRename?: () => void,
+    ): Promise<void> {
       if (!(await ops.databaseExists(input.database))) {
         if (!(await ops.databaseExists(input.spare))) throw new Error(`The spare database ${input.spare} disappeared.`);
         await ops.renameDatabase(input.spare, input.database);
+        afterRename?.();
       }
       if (await ops.roleExists(input.spare)) {
         await ops.reassignOwned(input.database, input.spare, input.role);

@@ -3,8 +3,10 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../src/postgres/index.js';
+import { CLONE_CRASH_POINTS, PROVISIONING_STEPS } from '../../src/provisioning/index.js';
+import { TEMPLATE_OWNER_ROLE } from '../../src/templates/index.js';
 import { cliEnvironment, repositoryRoot } from '../helpers/cli.js';
 import { odooLogin, waitFor } from '../helpers/gateway-client.js';
 import { createHttpClient, GOOD_PASSWORD, uniqueEmail } from '../helpers/platform.js';
@@ -12,14 +14,20 @@ import { createTestDatabase, postgresAdminUrl, type TestDatabase } from '../help
 
 /**
  * Crash safety of provisioning: the platform runs as a real child process and is killed
- * (SIGKILL, through the test-only SAAS_TEST_CRASH_AFTER_STEP hook) right after a step; a new
- * platform process on the same data must finish the tenant, and leave nothing twice or orphaned.
+ * (SIGKILL, through the test-only SAAS_TEST_CRASH_AFTER_STEP hook) right after each step, and at
+ * the points inside the clone step where the database exists but is not the tenant's yet; on the
+ * spare path (a pre-made copy is claimed, renamed, handed over) and on the template path (no
+ * spare: CREATE DATABASE ... TEMPLATE, then the hand-over). A new platform process on the same
+ * data must finish the tenant (`running`, nothing else), and leave nothing twice or orphaned.
+ * All cases share one platform database and data directory (the template is built once); the new
+ * process fails the dead one's job over at start-up, so no case waits for a heartbeat to expire.
  */
 const fakeOdoo = resolve('test/fixtures/fake-odoo/odoo-bin');
 let database: TestDatabase;
 let dataDir: string;
 let port: number;
-let child: ChildProcess | undefined;
+/** Every platform process started, so a failed case leaves none running into the next. */
+const children = new Set<ChildProcess>();
 
 function startPlatformProcess(extraEnv: Record<string, string> = {}): ChildProcess {
   const env = cliEnvironment({
@@ -42,7 +50,7 @@ function startPlatformProcess(extraEnv: Record<string, string> = {}): ChildProce
     env,
     stdio: ['ignore', 'inherit', 'inherit'],
   });
-  child = started;
+  children.add(started);
   return started;
 }
 
@@ -59,8 +67,8 @@ async function stopPlatform(process: ChildProcess): Promise<void> {
   }
 }
 
-async function adminQuery<T extends pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<T[]> {
-  const client = new pg.Client({ connectionString: postgresAdminUrl() });
+async function adminQuery<T extends pg.QueryResultRow>(text: string, values: unknown[] = [], url = postgresAdminUrl()): Promise<T[]> {
+  const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
     return (await client.query<T>(text, values)).rows;
@@ -92,93 +100,149 @@ beforeAll(async () => {
   port = await freePort();
 });
 
+afterEach(async () => {
+  for (const child of children) await stopPlatform(child);
+  children.clear();
+});
+
 afterAll(async () => {
-  if (child) await stopPlatform(child);
   await database?.drop();
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 });
 
+type ProvisioningPath = 'spare' | 'template';
+
+/** Where each case kills the platform: after every step (a staging copy's `neutralise` aside), and inside the clone step. */
+function crashPoints(path: ProvisioningPath): string[] {
+  const afterSteps = PROVISIONING_STEPS.filter((step) => step !== 'neutralise');
+  const insideClone = CLONE_CRASH_POINTS.filter((point) => (path === 'spare' ? point !== 'clone:created' : point === 'clone:created'));
+  return [...afterSteps, ...insideClone];
+}
+
+const pathSettings: Record<ProvisioningPath, Record<string, string>> = {
+  spare: { SPARE_DATABASES: '1' },
+  template: { SPARE_DATABASES: '0' },
+};
+
 describe('provisioning survives a crash of the platform', () => {
   const http = () => createHttpClient(`http://127.0.0.1:${port}`);
+  const platformQuery = <T extends pg.QueryResultRow>(text: string, values: unknown[] = []) => adminQuery<T>(text, values, database.url);
+  const tenantDatabaseQuery = <T extends pg.QueryResultRow>(name: string, text: string) => {
+    const url = new URL(postgresAdminUrl());
+    url.pathname = `/t_${name}`;
+    return adminQuery<T>(text, [], url.toString());
+  };
 
-  for (const step of ['clone', 'serve']) {
-    it(`finishes a tenant whose platform was killed right after the ${step} step`, async () => {
-      const first = startPlatformProcess({ SAAS_TEST_CRASH_AFTER_STEP: step });
-      await waitFor('the platform to be ready', async () => ((await http().get('/readyz')).status === 200 ? true : undefined), 60_000);
-      const email = uniqueEmail(`crash-${step}`);
-      await http().post('/api/v1/auth/register', { email, password: GOOD_PASSWORD, name: 'Crash', organization: 'Crash Ltd' });
-      const token = (await http().post('/api/v1/auth/login', { email, password: GOOD_PASSWORD })).body.accessToken as string;
-      await waitFor(
-        'the blank template',
-        async () => {
-          const templates = await http().get('/api/v1/templates', { token });
-          return templates.body
-            .find((t: { code: string }) => t.code === 'blank')
-            ?.builds.some((b: { status: string }) => b.status === 'ready')
-            ? true
-            : undefined;
-        },
-        60_000,
-      );
-      const name = `crash${step}${Date.now().toString(36)}`;
-      const created = await http().post(
-        '/api/v1/tenants',
-        { name, plan: 'basic', template: 'blank', adminEmail: `admin@${name}.example.com`, adminPassword: 'Odoo-Admin-Pass-1' },
-        { token },
-      );
-      expect(created.status, created.text).toBe(202);
+  async function startReadyPlatform(env: Record<string, string>): Promise<ChildProcess> {
+    const started = startPlatformProcess(env);
+    await waitFor('the platform to be ready', async () => ((await http().get('/readyz')).status === 200 ? true : undefined), 60_000);
+    return started;
+  }
 
-      const crash = await exited(first);
-      expect(crash.signal).toBe('SIGKILL');
-      // Killed mid-way: still provisioning, with exactly the steps up to the crash done.
-      const client = new pg.Client({ connectionString: database.url });
-      await client.connect();
-      const { rows } = await client.query<{ state: string; provisioning_step: string }>(
-        'SELECT state, provisioning_step FROM tenants WHERE name = $1',
-        [name],
-      );
-      await client.end();
-      expect(rows[0]).toEqual({ state: 'provisioning', provisioning_step: step });
+  async function registeredToken(label: string): Promise<string> {
+    const email = uniqueEmail(`crash-${label.replace(/[^a-z]/g, '')}`);
+    await http().post('/api/v1/auth/register', { email, password: GOOD_PASSWORD, name: 'Crash', organization: 'Crash Ltd' });
+    return (await http().post('/api/v1/auth/login', { email, password: GOOD_PASSWORD })).body.accessToken as string;
+  }
 
-      const second = startPlatformProcess();
-      await waitFor(
-        'the restarted platform to be ready',
-        async () => ((await http().get('/readyz')).status === 200 ? true : undefined),
-        60_000,
-      );
-      const tenant = await waitFor(
-        `tenant ${name} to be running after the restart`,
-        async () => {
-          const response = await http().get(`/api/v1/tenants/${name}`, { token });
-          if (response.body.state === 'error') throw new Error(`tenant went to error: ${response.body.stateReason}`);
-          return response.body.state === 'running' ? response.body : undefined;
-        },
-        90_000,
-        250,
-      );
-      expect(tenant.databaseName).toBe(`t_${name}`);
-      const login = await odooLogin(port, `${name}.lvh.me:${port}`, `t_${name}`, `admin@${name}.example.com`, 'Odoo-Admin-Pass-1');
-      expect(login.body.result?.uid).toBe(2);
+  async function templateAndSparesReady(path: ProvisioningPath, token: string): Promise<void> {
+    await waitFor(
+      'the blank template',
+      async () => {
+        const templates = await http().get('/api/v1/templates', { token });
+        return templates.body
+          .find((t: { code: string }) => t.code === 'blank')
+          ?.builds.some((b: { status: string }) => b.status === 'ready')
+          ? true
+          : undefined;
+      },
+      60_000,
+    );
+    if (path !== 'spare') return;
+    await waitFor(
+      'a ready spare database',
+      async () => ((await platformQuery("SELECT 1 FROM spare_databases WHERE status = 'ready'")).length > 0 ? true : undefined),
+      60_000,
+    );
+  }
 
-      // Nothing twice, nothing orphaned: one database and one role for the tenant, no half-made copies.
-      const databases = await adminQuery<{ datname: string }>(`SELECT datname FROM pg_database WHERE datname LIKE $1`, [`%${name}%`]);
-      expect(databases.map((d) => d.datname)).toEqual([`t_${name}`]);
-      const roles = await adminQuery<{ rolname: string }>(`SELECT rolname FROM pg_roles WHERE rolname LIKE $1`, [`%${name}%`]);
-      expect(roles.map((r) => r.rolname)).toEqual([`r_${name}`]);
-      expect(existsSync(join(dataDir, 'odoo', 'filestore', `t_${name}`))).toBe(true);
-      const timeline = (await http().get(`/api/v1/tenants/${name}/events`, { token })).body as Array<{
-        type: string;
-        step: string | null;
-        toState: string | null;
-      }>;
-      expect(timeline.filter((e) => e.type === 'state' && e.toState === 'running')).toHaveLength(1);
-      // Every Odoo process of this data directory belongs to the new platform: the crashed
-      // platform's processes were stopped, not left running beside the new ones.
-      const odooProcesses = processesMentioning(join(dataDir, 'runtime'));
-      expect(odooProcesses.length).toBeGreaterThan(0);
-      expect(odooProcesses.filter((p) => p.parent !== second.pid)).toEqual([]);
+  for (const path of ['template', 'spare'] as const) {
+    for (const point of crashPoints(path)) {
+      it(`${path} path: finishes a tenant whose platform was killed at ${point}`, async () => {
+        const first = await startReadyPlatform({ ...pathSettings[path], SAAS_TEST_CRASH_AFTER_STEP: point });
+        const token = await registeredToken(point);
+        await templateAndSparesReady(path, token);
+        const name = `crash${path.slice(0, 1)}${point.replace(/[^a-z]/g, '').slice(0, 12)}${Date.now().toString(36)}`;
+        const created = await http().post(
+          '/api/v1/tenants',
+          { name, plan: 'basic', template: 'blank', adminEmail: `admin@${name}.example.com`, adminPassword: 'Odoo-Admin-Pass-1' },
+          { token },
+        );
+        expect(created.status, created.text).toBe(202);
 
-      await stopPlatform(second);
-    }, 240_000);
+        const crash = await exited(first);
+        expect(crash.signal).toBe('SIGKILL');
+        // Killed mid-way: still provisioning, with exactly the steps up to the crash done.
+        const [killed] = await platformQuery<{ state: string; provisioning_step: string; spare_database: string | null }>(
+          'SELECT state, provisioning_step, spare_database FROM tenants WHERE name = $1',
+          [name],
+        );
+        expect(killed).toMatchObject({ state: 'provisioning', provisioning_step: point.startsWith('clone:') ? 'role' : point });
+
+        const second = await startReadyPlatform(pathSettings[path]);
+        const tenant = await waitFor(
+          `tenant ${name} to finish provisioning after the restart`,
+          async () => {
+            const response = await http().get(`/api/v1/tenants/${name}`, { token });
+            return ['running', 'error'].includes(response.body.state) ? response.body : undefined;
+          },
+          90_000,
+          250,
+        );
+        expect(tenant.state, `state reason: ${tenant.stateReason}`).toBe('running');
+        expect(tenant.databaseName).toBe(`t_${name}`);
+        // The case took the path it is named after.
+        const [row] = await platformQuery<{ spare_database: string | null }>('SELECT spare_database FROM tenants WHERE name = $1', [name]);
+        expect(row?.spare_database !== null).toBe(path === 'spare');
+        const login = await odooLogin(port, `${name}.lvh.me:${port}`, `t_${name}`, `admin@${name}.example.com`, 'Odoo-Admin-Pass-1');
+        expect(login.body.result?.uid).toBe(2);
+
+        // Nothing twice, nothing orphaned: one database and one role for the tenant, no half-made copies.
+        const databases = await adminQuery<{ datname: string }>(`SELECT datname FROM pg_database WHERE datname LIKE $1`, [`%${name}%`]);
+        expect(databases.map((d) => d.datname)).toEqual([`t_${name}`]);
+        const roles = await adminQuery<{ rolname: string }>(`SELECT rolname FROM pg_roles WHERE rolname LIKE $1`, [`%${name}%`]);
+        expect(roles.map((r) => r.rolname)).toEqual([`r_${name}`]);
+        expect(existsSync(join(dataDir, 'odoo', 'filestore', `t_${name}`))).toBe(true);
+        // The tenant's role owns every table of its database; the template owner owns nothing in it,
+        // and still owns the template databases (a hand-over must not give them away).
+        const tableOwners = await tenantDatabaseQuery<{ owner: string }>(
+          name,
+          "SELECT DISTINCT tableowner AS owner FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema')",
+        );
+        expect(tableOwners.map((t) => t.owner)).toEqual([`r_${name}`]);
+        const templateOwned = await tenantDatabaseQuery<{ n: number }>(
+          name,
+          `SELECT count(*)::int AS n FROM pg_shdepend WHERE deptype = 'o' AND refobjid = '${TEMPLATE_OWNER_ROLE}'::regrole
+             AND dbid = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+        );
+        expect(templateOwned[0]?.n).toBe(0);
+        const templateDatabaseOwners = await adminQuery<{ owner: string }>(
+          "SELECT DISTINCT pg_get_userbyid(datdba) AS owner FROM pg_database WHERE datistemplate AND datname NOT IN ('template0', 'template1')",
+        );
+        expect(templateDatabaseOwners.map((t) => t.owner)).toEqual([TEMPLATE_OWNER_ROLE]);
+        const timeline = (await http().get(`/api/v1/tenants/${name}/events`, { token })).body as Array<{
+          type: string;
+          toState: string | null;
+        }>;
+        expect(timeline.filter((e) => e.type === 'state' && e.toState === 'running')).toHaveLength(1);
+        // Every Odoo process of this data directory belongs to the new platform: the crashed
+        // platform's processes were stopped, not left running beside the new ones.
+        const odooProcesses = processesMentioning(join(dataDir, 'runtime'));
+        expect(odooProcesses.length).toBeGreaterThan(0);
+        expect(odooProcesses.filter((p) => p.parent !== second.pid)).toEqual([]);
+
+        await stopPlatform(second);
+      }, 240_000);
+    }
   }
 });

@@ -3,6 +3,7 @@ import * as m0001 from './0001_foundation.js';
 import * as m0002 from './0002_tenants.js';
 import * as m0003 from './0003_spare_databases.js';
 import * as m0004 from './0004_plan_tenant_limits.js';
+import * as m0005 from './0005_job_claims.js';
 
 /** Migrations are listed in code (not read from disk) so the built package carries them. */
 export const migrations: Record<string, Migration> = {
@@ -10,6 +11,7 @@ export const migrations: Record<string, Migration> = {
   '0002_tenants': m0002,
   '0003_spare_databases': m0003,
   '0004_plan_tenant_limits': m0004,
+  '0005_job_claims': m0005,
 };
 
 export const migrationProvider: MigrationProvider = {
