@@ -177,8 +177,10 @@ export async function buildApiServer(deps: ApiDependencies): Promise<Api> {
   app.decorateRequest('principal', undefined);
   app.decorateRequest('auditTarget', undefined);
 
-  app.addHook('onSend', async (_request, reply, payload) => {
+  app.addHook('onSend', async (request, reply, payload) => {
     addSecurityHeaders(reply);
+    // Written before the answer leaves, so a caller that reads the audit log next finds the entry.
+    if (UNSAFE_METHODS.has(request.method) && request.routeOptions.url) await recordAudit(deps.audit, request, reply.statusCode);
     return payload;
   });
 
@@ -193,7 +195,6 @@ export async function buildApiServer(deps: ApiDependencies): Promise<Api> {
     deps.metrics.httpDuration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
     const level = reply.statusCode >= 500 ? 'error' : 'info';
     request.log[level]({ method: request.method, url: route, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
-    if (UNSAFE_METHODS.has(request.method) && request.routeOptions.url) await recordAudit(deps.audit, request, reply.statusCode);
   });
 
   await app.register(fastifySwagger, {
