@@ -1,6 +1,5 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { simpleParser } from 'mailparser';
@@ -11,6 +10,7 @@ import { createLogger } from '../../src/logging/index.js';
 import { startPlatform } from '../../src/main.js';
 import { waitFor } from '../helpers/gateway-client.js';
 import { createHttpClient, createOperator, GOOD_PASSWORD, registerCustomer, type TestPlatform, uniqueEmail } from '../helpers/platform.js';
+import { freeTestPort } from '../helpers/ports.js';
 import { createTestDatabase, postgresAdminUrl } from '../helpers/postgres.js';
 
 /**
@@ -33,21 +33,9 @@ const WAIT_MS = 15_000;
 // The fake Odoo's launcher runs `node` from PATH: make that the Node running the tests (>= 22).
 process.env.PATH = `${dirname(process.execPath)}${delimiter}${process.env.PATH ?? ''}`;
 
-async function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolvePort(port));
-    });
-  });
-}
-
 /** The platform on a known port, so that PUBLIC_URL (and so each tenant's URL) carries it. */
 async function startDashboardPlatform(): Promise<TestPlatform> {
-  const port = await freePort();
+  const port = await freeTestPort();
   const database = await createTestDatabase('dashboard');
   const dataDir = mkdtempSync(join(tmpdir(), 'saas-test-dashboard-'));
   const config = {

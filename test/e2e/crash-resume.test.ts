@@ -4,12 +4,12 @@ import { tmpdir } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../../src/postgres/index.js';
 import { CLONE_CRASH_POINTS, PROVISIONING_STEPS } from '../../src/provisioning/index.js';
 import { TEMPLATE_OWNER_ROLE } from '../../src/templates/index.js';
 import { cliEnvironment, repositoryRoot } from '../helpers/cli.js';
 import { odooLogin, waitFor } from '../helpers/gateway-client.js';
 import { createHttpClient, GOOD_PASSWORD, uniqueEmail } from '../helpers/platform.js';
+import { freeTestPort } from '../helpers/ports.js';
 import { createTestDatabase, postgresAdminUrl, type TestDatabase } from '../helpers/postgres.js';
 
 /**
@@ -97,7 +97,7 @@ function processesMentioning(text: string): Array<{ pid: number; parent: number 
 beforeAll(async () => {
   database = await createTestDatabase('crash');
   dataDir = mkdtempSync(join(tmpdir(), 'saas-crash-'));
-  port = await freePort();
+  port = await freeTestPort();
 });
 
 afterEach(async () => {

@@ -4,10 +4,10 @@ import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { freePort } from '../../src/postgres/index.js';
 import { cliEnvironment, repositoryRoot } from '../helpers/cli.js';
 import { waitFor } from '../helpers/gateway-client.js';
 import { createHttpClient, GOOD_PASSWORD, uniqueEmail } from '../helpers/platform.js';
+import { freeTestPort } from '../helpers/ports.js';
 import { liveDescendants, liveProcessesMentioning, type ProcessInfo, stillRunning } from '../helpers/processes.js';
 
 /**
@@ -52,7 +52,7 @@ async function startPlatformWithTenant(odooEnvironment: Record<string, string>):
   const launcher = join(dataDir, 'odoo-bin');
   const knobs = Object.entries(odooEnvironment).map(([name, value]) => `export ${name}=${value}\n`);
   writeFileSync(launcher, `#!/bin/sh\n${knobs.join('')}exec ${fakeOdoo} "$@"\n`, { mode: 0o755 });
-  const port = await freePort();
+  const port = await freeTestPort();
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve'], {
     cwd: repositoryRoot,
     env: cliEnvironment({
@@ -74,7 +74,14 @@ async function startPlatformWithTenant(odooEnvironment: Record<string, string>):
   run = { child, dataDir, port, clients: [], descendants: [] };
 
   const http = createHttpClient(`http://127.0.0.1:${port}`);
-  await waitFor('the platform to be ready', async () => ((await http.get('/readyz')).status === 200 ? true : undefined), 90_000);
+  await waitFor(
+    'the platform to be ready',
+    async () => {
+      if (child.exitCode !== null) throw new Error(`the platform exited with code ${child.exitCode} before it was ready`);
+      return (await http.get('/readyz')).status === 200 ? true : undefined;
+    },
+    90_000,
+  );
   const email = uniqueEmail('shutdown');
   await http.post('/api/v1/auth/register', { email, password: GOOD_PASSWORD, name: 'Shut', organization: 'Shut Ltd' });
   const token = (await http.post('/api/v1/auth/login', { email, password: GOOD_PASSWORD })).body.accessToken as string;

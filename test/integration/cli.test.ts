@@ -3,9 +3,9 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, wri
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../../src/postgres/index.js';
 import { type CliResult, cliEnvironment, repositoryRoot, runCli } from '../helpers/cli.js';
 import { GOOD_PASSWORD, startTestPlatform, type TestPlatform, uniqueEmail } from '../helpers/platform.js';
+import { freeTestPort } from '../helpers/ports.js';
 
 /**
  * saasctl as a real child process against a real platform (in-process, on the suite's
@@ -223,7 +223,7 @@ describe('saasctl with the managed PostgreSQL (no DATABASE_URL)', () => {
     expect(existsSync(join(dataDir, 'postgres', 'pgdata', 'PG_VERSION'))).toBe(true);
     expect(existsSync(join(dataDir, 'postgres', 'pgdata', 'postmaster.pid'))).toBe(false);
 
-    const port = await freePort();
+    const port = await freeTestPort();
     const url = `http://127.0.0.1:${port}`;
     const server = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve'], {
       cwd: repositoryRoot,

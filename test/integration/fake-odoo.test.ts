@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashOdooPassword, renderOdooConfig, verifyOdooPassword } from '../../src/odoo/index.js';
-import { freePort, quoteIdentifier, quoteLiteral, withConnection } from '../../src/postgres/index.js';
+import { quoteIdentifier, quoteLiteral, withConnection } from '../../src/postgres/index.js';
+import { freeTestPort } from '../helpers/ports.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/postgres.js';
 
 /**
@@ -329,7 +330,7 @@ describe('fake odoo: odoo-bin -i ... --stop-after-init', () => {
     expect(superuser.code).toBe(1);
     expect(superuser.stderr).toContain("Using the database user 'postgres' is a security risk, aborting.");
 
-    const closedPort = await freePort();
+    const closedPort = await freeTestPort();
     const unreachable = await runOdoo([
       '-c',
       writeConfig('unreachable', { db_user: roles.pool, db_password: ROLE_PASSWORD, db_port: closedPort }),
@@ -358,7 +359,7 @@ describe('fake odoo: a multi-database pool (dbfilter ^%d$, list_db False, proxy_
     const adminB = await hashOdooPassword('secret-b', { rounds: 1000 });
     await admin(`UPDATE res_users SET password = ${quoteLiteral(adminA)} WHERE id = 2`, dbA);
     await admin(`UPDATE res_users SET login = 'admin-b', password = ${quoteLiteral(adminB)} WHERE id = 2`, dbB);
-    port = await freePort();
+    port = await freeTestPort();
     const config = writeConfig('pool', {
       db_user: roles.pool,
       db_password: ROLE_PASSWORD,
@@ -569,7 +570,7 @@ describe('fake odoo: a dedicated process (db_name, workers > 0) and a role limit
   let geventPort: number;
 
   beforeAll(async () => {
-    [port, geventPort] = [await freePort(), await freePort()];
+    [port, geventPort] = [await freeTestPort(), await freeTestPort()];
     const config = writeConfig('solo', {
       db_user: roles.solo,
       db_password: ROLE_PASSWORD,

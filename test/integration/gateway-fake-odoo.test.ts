@@ -5,6 +5,7 @@
  * the path reaches the gateway exactly as an attacker would send it (node:http's client would
  * refuse or rewrite some of these spellings).
  */
+
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -16,8 +17,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGateway, type Gateway, type TenantRoute } from '../../src/gateway/index.js';
 import { createLogger } from '../../src/logging/index.js';
 import { renderOdooConfig } from '../../src/odoo/index.js';
-import { freePort, quoteIdentifier, quoteLiteral, withConnection } from '../../src/postgres/index.js';
+import { quoteIdentifier, quoteLiteral, withConnection } from '../../src/postgres/index.js';
 import { POOL_DBFILTER } from '../../src/tenants/index.js';
+import { freeTestPort } from '../helpers/ports.js';
 import { postgresAdminUrl } from '../helpers/postgres.js';
 
 const ODOO_BIN = resolve(import.meta.dirname, '../fixtures/fake-odoo/odoo-bin');
@@ -116,7 +118,7 @@ beforeAll(async () => {
   workDir = mkdtempSync(join(tmpdir(), 'gateway-fake-odoo-'));
   await admin(`CREATE ROLE ${quoteIdentifier(role)} LOGIN CREATEDB PASSWORD ${quoteLiteral(ROLE_PASSWORD)}`);
   const adminUrl = new URL(postgresAdminUrl());
-  odooPort = await freePort();
+  odooPort = await freeTestPort();
   const config = join(workDir, 'pool.conf');
   writeFileSync(
     config,

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../../src/postgres/index.js';
 import { recordTenantEvent } from '../../src/tenants/index.js';
 import { hostRequest, waitFor } from '../helpers/gateway-client.js';
 import { registerCustomer, startTestPlatform, type TestPlatform } from '../helpers/platform.js';
+import { freeTestPort } from '../helpers/ports.js';
 
 /** GATEWAY_PORT: tenant traffic on a listener of its own, the API port serves only the platform. */
 let test: TestPlatform;
@@ -10,7 +10,7 @@ let gatewayPort: number;
 let apiPort: number;
 
 beforeAll(async () => {
-  gatewayPort = await freePort();
+  gatewayPort = await freeTestPort();
   test = await startTestPlatform({ GATEWAY_PORT: String(gatewayPort), BASE_DOMAIN: 'lvh.me' });
   apiPort = Number(new URL(test.url).port);
   const customer = await registerCustomer(test.http, 'gwport');
