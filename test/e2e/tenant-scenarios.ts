@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { followEvents } from '../../src/cli/events.js';
 import { type ChildCommandWatch, commandsLeaking, watchChildCommandLines } from '../helpers/child-command-lines.js';
 import { runCli } from '../helpers/cli.js';
-import { hostRequest, odooLogin, waitFor } from '../helpers/gateway-client.js';
+import { type GatewayResponse, hostRequest, odooLogin, waitFor, xmlRpcFaultCode, xmlRpcMethodCall } from '../helpers/gateway-client.js';
 import { createOperator, GOOD_PASSWORD, registerCustomer, startTestPlatform, type TestPlatform } from '../helpers/platform.js';
 import { filesUnder, trackPlatformSecrets } from '../helpers/platform-secrets.js';
 import { postgresAdminUrl } from '../helpers/postgres.js';
@@ -292,6 +292,65 @@ export function defineTenantScenarios(label: string, odooBin: string, options: {
         params: { service: 'db', method: 'list', args: [] },
       });
       expect(dbList.status).toBe(403);
+
+      // The pool's Odoo refuses by itself too (odoo-addons/saas_rpc_guard): a website rewrite can
+      // make Odoo's RPC controller answer at any path, which the gateway cannot tell from an
+      // ordinary page. So these go straight to the pool, past the gateway, with host A.
+      const tenantId = async (name: string) =>
+        (await test.platform.database.db.selectFrom('tenants').select('id').where('name', '=', name).executeTakeFirstOrThrow()).id;
+      const upstream = test.platform.runtime?.upstream(await tenantId(a));
+      if (!upstream) throw new Error(`tenant ${a} has no upstream`);
+      expect(test.platform.runtime?.upstream(await tenantId(b))?.port, 'A and B share one pool').toBe(upstream.port);
+      const direct = (host: string, path: string, body: unknown) => hostRequest(upstream.port, host, 'POST', path, body);
+      const hostA = `${a}.lvh.me`;
+      const jsonCall = (service: string, method: string, args: unknown[]) => ({
+        jsonrpc: '2.0',
+        method: 'call',
+        id: 1,
+        params: { service, method, args },
+      });
+      // B's own admin credentials: only the guard stands between host A and database B.
+      const readAdmin = (database: string) => [
+        database,
+        2,
+        ADMIN_PASSWORD,
+        'res.users',
+        'search_read',
+        [[['id', '=', 2]]],
+        { fields: ['login'] },
+      ];
+      const refusal = (response: GatewayResponse) => response.json().error?.data?.name;
+
+      const ownObject = await direct(hostA, '/jsonrpc', jsonCall('object', 'execute_kw', readAdmin(`t_${a}`)));
+      expect(ownObject.json().result).toEqual([{ id: 2, login: `admin@${a}.example.com` }]);
+      // Proof that the credentials work on B's database from B's host.
+      const bFromB = await direct(`${b}.lvh.me`, '/jsonrpc', jsonCall('object', 'execute_kw', readAdmin(`t_${b}`)));
+      expect(bFromB.json().result).toEqual([{ id: 2, login: `admin@${b}.example.com` }]);
+      const bFromA = await direct(hostA, '/jsonrpc', jsonCall('object', 'execute_kw', readAdmin(`t_${b}`)));
+      expect(bFromA.json().result).toBeUndefined();
+      expect(refusal(bFromA)).toBe('odoo.exceptions.AccessDenied');
+      const loginB = await direct(
+        hostA,
+        '/jsonrpc',
+        jsonCall('common', 'authenticate', [`t_${b}`, `admin@${b}.example.com`, ADMIN_PASSWORD, {}]),
+      );
+      expect(refusal(loginB)).toBe('odoo.exceptions.AccessDenied');
+      expect((await direct(hostA, '/jsonrpc', jsonCall('db', 'server_version', []))).json().error?.data?.name).toBe(
+        'odoo.exceptions.AccessDenied',
+      );
+      // Calls that name no database still work.
+      expect((await direct(hostA, '/jsonrpc', jsonCall('common', 'version', []))).json().result?.protocol_version).toBe(1);
+
+      const xmlObject = (database: string) => xmlRpcMethodCall('execute_kw', readAdmin(database));
+      const ownXml = await direct(hostA, '/xmlrpc/2/object', xmlObject(`t_${a}`));
+      expect(xmlRpcFaultCode(ownXml.text)).toBeUndefined();
+      expect(ownXml.text).toContain(`admin@${a}.example.com`);
+      const bXml = await direct(hostA, '/xmlrpc/2/object', xmlObject(`t_${b}`));
+      expect(bXml.text).not.toContain(`admin@${b}.example.com`);
+      expect(xmlRpcFaultCode(bXml.text)).toBe(3); // AccessDenied
+      for (const method of ['list', 'server_version']) {
+        expect(xmlRpcFaultCode((await direct(hostA, '/xmlrpc/2/db', xmlRpcMethodCall(method, []))).text), `db.${method}`).toBe(3);
+      }
 
       // Role A: its own database yes; database B and the platform database no.
       const rowA = await test.platform.database.db.selectFrom('tenants').selectAll().where('name', '=', a).executeTakeFirstOrThrow();

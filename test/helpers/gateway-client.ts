@@ -78,3 +78,27 @@ export async function waitFor<T>(what: string, check: () => Promise<T | undefine
     await new Promise((r) => setTimeout(r, intervalMs));
   }
 }
+
+function xmlRpcValue(value: unknown): string {
+  if (typeof value === 'number' && Number.isInteger(value)) return `<value><int>${value}</int></value>`;
+  if (typeof value === 'string') return `<value><string>${value.replaceAll('&', '&amp;').replaceAll('<', '&lt;')}</string></value>`;
+  if (Array.isArray(value)) return `<value><array><data>${value.map(xmlRpcValue).join('')}</data></array></value>`;
+  if (value !== null && typeof value === 'object') {
+    const members = Object.entries(value).map(([name, member]) => `<member><name>${name}</name>${xmlRpcValue(member)}</member>`);
+    return `<value><struct>${members.join('')}</struct></value>`;
+  }
+  throw new TypeError(`no XML-RPC encoding for ${JSON.stringify(value)}`);
+}
+
+/** An XML-RPC request body (integers, strings, arrays and structs: what Odoo's services take). */
+export function xmlRpcMethodCall(method: string, params: readonly unknown[]): string {
+  const encoded = params.map((param) => `<param>${xmlRpcValue(param)}</param>`).join('');
+  return `<?xml version="1.0"?><methodCall><methodName>${method}</methodName><params>${encoded}</params></methodCall>`;
+}
+
+/** The integer faultCode of an XML-RPC fault response, undefined when the call succeeded. */
+export function xmlRpcFaultCode(response: string): number | undefined {
+  if (!/<fault>/.test(response)) return undefined;
+  const code = /<name>faultCode<\/name>\s*<value>\s*<int>(-?\d+)<\/int>/.exec(response);
+  return code ? Number(code[1]) : Number.NaN;
+}

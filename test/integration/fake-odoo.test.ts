@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashOdooPassword, renderOdooConfig, verifyOdooPassword } from '../../src/odoo/index.js';
 import { quoteIdentifier, quoteLiteral, withConnection } from '../../src/postgres/index.js';
+import { linkPlatformAddons, SERVER_WIDE_MODULES } from '../../src/runtimes/process/index.js';
 import { freeTestPort } from '../helpers/ports.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/postgres.js';
 
@@ -561,6 +562,71 @@ describe('fake odoo: a multi-database pool (dbfilter ^%d$, list_db False, proxy_
     );
     expect(log).toContain(`Login successful for db:${dbA.name} login:admin from 127.0.0.1`);
     expect(log).toContain('odoo.service.server: Initiating shutdown');
+  });
+});
+
+describe("fake odoo: the platform's saas_rpc_guard loaded server-wide", () => {
+  const hostOf = (database: TestDatabase) => `${database.name}.tenants.test`;
+  const crossTenantLogin = (port: number) =>
+    postJson(port, '/jsonrpc', { service: 'common', method: 'login', args: [dbB.name, 'admin-b', 'secret-b'] }, { Host: hostOf(dbA) });
+
+  async function startPool(name: string, dataDir: string, serverWideModules: string[]) {
+    const port = await freeTestPort();
+    const config = writeConfig(name, {
+      db_user: roles.pool,
+      db_password: ROLE_PASSWORD,
+      dbfilter: '^%d$',
+      list_db: false,
+      http_interface: '127.0.0.1',
+      http_port: port,
+      data_dir: dataDir,
+      server_wide_modules: serverWideModules,
+    });
+    return startOdoo(config, port);
+  }
+
+  beforeAll(async () => {
+    await admin(`UPDATE res_users SET password = ${quoteLiteral(await hashOdooPassword('secret-a'))} WHERE id = 2`, dbA);
+    await admin(`UPDATE res_users SET login = 'admin-b', password = ${quoteLiteral(await hashOdooPassword('secret-b'))} WHERE id = 2`, dbB);
+  });
+
+  it('refuses, over HTTP, RPC on a database the host does not select and the db service, as the addon makes Odoo do', async () => {
+    const dataDir = join(workDir, 'guarded-data');
+    await linkPlatformAddons(dataDir, '16.0');
+    const odoo = await startPool('guarded', dataDir, [...SERVER_WIDE_MODULES]);
+    const refused = await crossTenantLogin(odoo.port);
+    expect(refused.body.result).toBeUndefined();
+    expect(refused.body.error).toMatchObject({ code: 200, message: 'Odoo Server Error', data: { name: 'odoo.exceptions.AccessDenied' } });
+    const own = await postJson(
+      odoo.port,
+      '/jsonrpc',
+      { service: 'common', method: 'login', args: [dbA.name, 'admin', 'secret-a'] },
+      { Host: hostOf(dbA) },
+    );
+    expect(own.body.result).toBe(2);
+    expect((await postJson(odoo.port, '/jsonrpc', { service: 'common', method: 'version', args: [] })).body.result).toMatchObject({
+      protocol_version: 1,
+    });
+    const serverVersion = await postJson(
+      odoo.port,
+      '/jsonrpc',
+      { service: 'db', method: 'server_version', args: [] },
+      { Host: hostOf(dbA) },
+    );
+    expect(serverVersion.body.error?.data.name).toBe('odoo.exceptions.AccessDenied');
+    const xmlObject = await xmlRpc(odoo.port, 'object', 'execute_kw', [dbB.name, 2, 'secret-b', 'res.users', 'search_count', [[]]]);
+    expect(xmlObject).toContain('<name>faultCode</name>\n<value><int>3</int></value>');
+    expect(odoo.output()).not.toContain('Failed to load server-wide module');
+    odoo.child.kill('SIGTERM');
+    expect(await odoo.exited).toBe(0);
+  });
+
+  it('starts without it, logging the failure as Odoo does, when the module is not on the addons path', async () => {
+    const odoo = await startPool('unguarded', join(workDir, 'unguarded-data'), [...SERVER_WIDE_MODULES]);
+    expect(odoo.output()).toContain('Failed to load server-wide module `saas_rpc_guard`.');
+    expect((await crossTenantLogin(odoo.port)).body.result).toBe(2);
+    odoo.child.kill('SIGTERM');
+    expect(await odoo.exited).toBe(0);
   });
 });
 

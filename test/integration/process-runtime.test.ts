@@ -353,7 +353,9 @@ describe('process runtime with the fake Odoo', () => {
       odooBin: join(workDir, 'no-such-odoo-bin'),
       maxFailuresInARow: 1,
     });
-    await expect(missing.serve(D)).rejects.toThrow(/could not be started: spawn .*no-such-odoo-bin ENOENT/);
+    // Found out before the first process: the runtime asks `odoo-bin --version` for the series
+    // its server-wide modules are linked under.
+    await expect(missing.serve(D)).rejects.toThrow(/no-such-odoo-bin --version failed .*: spawn .*no-such-odoo-bin ENOENT/);
     await missing.unserve(D.tenantId);
     await missing.stop();
   });

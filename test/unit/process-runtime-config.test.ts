@@ -1,9 +1,14 @@
-import { describe, expect, it } from 'vitest';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
 import { odooEnvironment, renderOdooConfig } from '../../src/odoo/index.js';
 import type { TenantServeSpec } from '../../src/runtimes/index.js';
 import {
   dedicatedConfig,
   exactDatabaseFilter,
+  linkPlatformAddons,
+  PLATFORM_ADDONS_DIR,
   type PoolProcessSettings,
   planMemoryLimits,
   poolCronConfig,
@@ -68,6 +73,12 @@ describe('pool web process configuration', () => {
     expect(config.addons_path).toEqual(['/opt/addons']);
   });
 
+  it("loads the platform's RPC guard server-wide and keeps the operator's addons path as given", () => {
+    expect(config.server_wide_modules).toEqual(['base', 'web', 'saas_rpc_guard']);
+    expect(config.addons_path).toEqual(['/opt/addons']);
+    expect(renderOdooConfig(config)).toContain('server_wide_modules = base,web,saas_rpc_guard\n');
+  });
+
   it('renders to a file Odoo reads', () => {
     const text = renderOdooConfig(config);
     expect(text).toContain('dbfilter = ^t_%d$\n');
@@ -103,6 +114,10 @@ describe('pool cron process configuration', () => {
   it('still names a port of its own, so it cannot clash on the default port', () => {
     expect(config.http_port).toBe(20003);
   });
+
+  it('loads the same server-wide modules as the web process', () => {
+    expect(config.server_wide_modules).toEqual(['base', 'web', 'saas_rpc_guard']);
+  });
 });
 
 describe('dedicated process configuration', () => {
@@ -125,6 +140,11 @@ describe('dedicated process configuration', () => {
     expect(config.limit_memory_soft).toBe(Math.floor(1024 * MIB * 0.8));
     expect(config.max_cron_threads).toBe(1);
     expect(config.workers).toBe(0);
+  });
+
+  it("loads the platform's RPC guard server-wide and leaves Odoo's default addons path alone", () => {
+    expect(config.server_wide_modules).toEqual(['base', 'web', 'saas_rpc_guard']);
+    // Writing addons_path would replace Odoo's default (a source checkout's addons/ directory).
     expect(config.addons_path).toBeUndefined();
   });
 
@@ -155,5 +175,54 @@ describe('environment of Odoo processes', () => {
       { NODE: '/usr/local/bin/node' },
     );
     expect(env).toEqual({ PATH: '/usr/bin', LANG: 'C.UTF-8', LC_ALL: 'C.UTF-8', PYTHONPATH: '/opt/odoo', NODE: '/usr/local/bin/node' });
+  });
+});
+
+describe("the platform's Odoo addons", () => {
+  const dirs: string[] = [];
+  const tempDir = () => {
+    const dir = mkdtempSync(join(tmpdir(), 'platform-addons-'));
+    dirs.push(dir);
+    return dir;
+  };
+  afterEach(() => {
+    for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('ship at the package root as an Odoo module loaded server-wide, never installed by itself', () => {
+    expect(PLATFORM_ADDONS_DIR).toBe(`${resolve('odoo-addons')}/`);
+    const manifest = readFileSync(join(PLATFORM_ADDONS_DIR, 'saas_rpc_guard', '__manifest__.py'), 'utf8');
+    expect(manifest).toMatch(/'installable': True/);
+    expect(manifest).toMatch(/'auto_install': False/);
+    expect(manifest).toMatch(/'license': 'LGPL-3'/);
+    expect(readFileSync(join(PLATFORM_ADDONS_DIR, 'saas_rpc_guard', '__init__.py'), 'utf8')).toContain('http.dispatch_rpc = guarded');
+  });
+
+  it('are linked into <data_dir>/addons/<series>, which Odoo always imports from, idempotently', async () => {
+    const dataDir = tempDir();
+    const target = await linkPlatformAddons(dataDir, '16.0');
+    expect(target).toBe(join(dataDir, 'addons', '16.0'));
+    expect(readlinkSync(join(target, 'saas_rpc_guard'))).toBe(join(PLATFORM_ADDONS_DIR, 'saas_rpc_guard'));
+    expect(existsSync(join(target, 'saas_rpc_guard', '__init__.py'))).toBe(true);
+    await linkPlatformAddons(dataDir, '16.0');
+    expect(readlinkSync(join(target, 'saas_rpc_guard'))).toBe(join(PLATFORM_ADDONS_DIR, 'saas_rpc_guard'));
+  });
+
+  it('take over the read-only directory Odoo makes, and replace a link to an older install', async () => {
+    const dataDir = tempDir();
+    const target = join(dataDir, 'addons', '17.0');
+    mkdirSync(target, { recursive: true });
+    symlinkSync(tempDir(), join(target, 'saas_rpc_guard'));
+    chmodSync(target, 0o500);
+    await linkPlatformAddons(dataDir, '17.0');
+    expect(statSync(target).mode & 0o777).toBe(0o700);
+    expect(readlinkSync(join(target, 'saas_rpc_guard'))).toBe(join(PLATFORM_ADDONS_DIR, 'saas_rpc_guard'));
+  });
+
+  it('refuse a series that is not one, and an install without the addon (Odoo would start without it)', async () => {
+    const dataDir = tempDir();
+    await expect(linkPlatformAddons(dataDir, '../../etc')).rejects.toThrow(/series/);
+    await expect(linkPlatformAddons(dataDir, '16.0', tempDir())).rejects.toThrow(/saas_rpc_guard is missing/);
+    expect(existsSync(join(dataDir, 'addons', '16.0', 'saas_rpc_guard'))).toBe(false);
   });
 });

@@ -7,11 +7,14 @@
  *   `db` RPC service (dump, drop, duplicate) answers to it whatever `list_db` says;
  * - `dbfilter`: the request's host picks the database (pools) or the one database (dedicated);
  * - `proxy_mode = True`: the gateway in front sends X-Forwarded-Host/-Proto;
- * - listening on the loopback interface only: tenants are reached through the gateway.
+ * - listening on the loopback interface only: tenants are reached through the gateway;
+ * - `server_wide_modules` with the platform's `saas_rpc_guard` (platform-addons.ts): Odoo itself
+ *   refuses RPC calls naming a database that dbfilter would not select for the request's host.
  */
 import type { OdooServerOptions } from '../../odoo/index.js';
 import { POOL_DBFILTER } from '../../tenants/index.js';
 import type { DatabaseCredentials, TenantServeSpec } from '../types.js';
+import { SERVER_WIDE_MODULES } from './platform-addons.js';
 
 const MIB = 1024 * 1024;
 
@@ -75,6 +78,7 @@ function files(settings: OdooFiles): OdooServerOptions {
     data_dir: settings.dataDir,
     logfile: settings.logFile,
     addons_path: settings.addonsPath && settings.addonsPath.length > 0 ? settings.addonsPath : undefined,
+    server_wide_modules: SERVER_WIDE_MODULES,
   };
 }
 

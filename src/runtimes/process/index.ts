@@ -23,6 +23,7 @@ export {
 } from './config.js';
 export { databaseOfLogLine, lastLines, linesOfDatabase, splitTail } from './log-filter.js';
 export { type ProcessRuntimeOptions, resolveProcessRuntimeOptions } from './options.js';
+export { linkPlatformAddons, PLATFORM_ADDONS, PLATFORM_ADDONS_DIR, SERVER_WIDE_MODULES } from './platform-addons.js';
 export { choosePool, DEFAULT_POOL_MAX_TENANTS, type PoolChoice, type PoolSummary, poolName, serverTag } from './pool-placement.js';
 export { PortAllocator, type PortRange } from './ports.js';
 export { createProcessRuntime, DEFAULT_LOG_LINES, MAX_LOG_LINES, type ProcessRuntime, poolFilterSelects } from './runtime.js';

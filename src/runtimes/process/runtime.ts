@@ -14,7 +14,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ValidationError } from '../../errors/index.js';
-import { odooEnvironment } from '../../odoo/index.js';
+import { detectOdooVersion, odooEnvironment } from '../../odoo/index.js';
 import { POOL_DBFILTER } from '../../tenants/index.js';
 import type { Runtime, TenantServeSpec, Upstream, WorkloadStatus } from '../types.js';
 import { detectResourceLimiter, disabledResourceLimiter, type ResourceLimiter } from './cgroups.js';
@@ -24,6 +24,7 @@ import { killLeftovers } from './leftovers.js';
 import { readTailLines } from './log-file.js';
 import { lastLines, linesOfDatabase } from './log-filter.js';
 import { type ProcessRuntimeOptions, type ResolvedProcessRuntimeOptions, resolveProcessRuntimeOptions } from './options.js';
+import { linkPlatformAddons } from './platform-addons.js';
 import { choosePool } from './pool-placement.js';
 import { PortAllocator } from './ports.js';
 import { loadRuntimeState, type PoolMemberRecord, type PoolRecord, saveRuntimeState } from './state-file.js';
@@ -110,6 +111,7 @@ class ProcessRuntimeImpl implements ProcessRuntime {
   private readonly lock = new KeyedLock();
   private readonly statePath: string;
   private leftoversHandled = false;
+  private platformAddonsLinked: Promise<void> | undefined;
 
   constructor(options: ProcessRuntimeOptions) {
     this.options = resolveProcessRuntimeOptions(options);
@@ -271,8 +273,22 @@ class ProcessRuntimeImpl implements ProcessRuntime {
     return pool;
   }
 
+  /** Before the first Odoo process: its server-wide modules must be where Odoo looks (once; again after a failure). */
+  private linkPlatformAddons(): Promise<void> {
+    this.platformAddonsLinked ??= (async () => {
+      const series = await detectOdooVersion({ bin: this.options.odooBin });
+      const directory = await linkPlatformAddons(this.options.odooDataDir, series);
+      this.options.logger.info({ directory }, "the platform's Odoo addons are linked into Odoo's data_dir");
+    })().catch((error: unknown) => {
+      this.platformAddonsLinked = undefined;
+      throw error;
+    });
+    return this.platformAddonsLinked;
+  }
+
   private async createPoolWorkload(pool: Pool): Promise<Workload> {
     const { options } = this;
+    await this.linkPlatformAddons();
     const credentials = await options.poolAccess.poolCredentials(pool.databaseServerId, pool.name);
     const workers = options.poolWorkers;
     const resources = await reserveWorkload(this.deps, pool.name, {
@@ -386,6 +402,7 @@ class ProcessRuntimeImpl implements ProcessRuntime {
 
   private async createDedicatedWorkload(spec: TenantServeSpec): Promise<Workload> {
     const { options } = this;
+    await this.linkPlatformAddons();
     const name = `tenant-${spec.tenantName}`;
     const workers = options.dedicatedWorkers;
     const resources = await reserveWorkload(this.deps, name, {
