@@ -6,6 +6,6 @@ export { createPoolAccess, type PoolAccess, poolRoleName } from './pool-access.j
 export { runAttempt, runSteps, type Step, type StepJournal, type StepOutcome } from './runner.js';
 export { createLifecycleSweep, LIFECYCLE_SWEEP_QUEUE } from './schedules.js';
 export { createSpareDatabases, SPARE_REFILL_QUEUE, type SpareDatabases } from './spares.js';
-export { CLONE_CRASH_POINTS, cloneEndStateProblems, PROVISIONING_STEPS, type ProvisioningStep } from './steps/index.js';
+export { CLONE_CRASH_POINTS, PROVISIONING_STEPS, type ProvisioningStep } from './steps/index.js';
 export { copyTemplateToServer } from './template-copy.js';
 export type { TenantUsage } from './usage.js';

@@ -9,7 +9,7 @@ import { placementStep } from './placement.js';
 import { roleStep } from './role.js';
 import { serveStep } from './serve.js';
 
-export { CLONE_CRASH_POINTS, cloneEndStateProblems } from './clone.js';
+export { CLONE_CRASH_POINTS } from './clone.js';
 export { placementStep };
 
 /** Provisioning after placement, in order: each step works on the placed tenant (ProvisioningContext). */
