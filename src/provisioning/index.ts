@@ -1,15 +1,11 @@
-export {
-  CLONE_CRASH_POINTS,
-  createTenantOperations,
-  PROVISIONING_STEPS,
-  type ProvisioningDependencies,
-  type ProvisioningStep,
-  TENANT_OPS_QUEUE,
-  type TenantOperation,
-  type TenantOperationJob,
-  type TenantOperations,
-} from './operations.js';
+export type { TenantOperation } from '../jobs/index.js';
+export type { CloneSource, PlacementContext, ProvisioningContext } from './context.js';
+export type { ProvisioningDependencies } from './dependencies.js';
+export { createTenantOperations, TENANT_OPS_QUEUE, type TenantOperationJob, type TenantOperations } from './operations.js';
 export { createPoolAccess, type PoolAccess, poolRoleName } from './pool-access.js';
+export { runAttempt, runSteps, type Step, type StepJournal, type StepOutcome } from './runner.js';
 export { createLifecycleSweep, LIFECYCLE_SWEEP_QUEUE } from './schedules.js';
 export { createSpareDatabases, SPARE_REFILL_QUEUE, type SpareDatabases } from './spares.js';
+export { CLONE_CRASH_POINTS, PROVISIONING_STEPS, type ProvisioningStep } from './steps/index.js';
 export { copyTemplateToServer } from './template-copy.js';
+export type { TenantUsage } from './usage.js';

@@ -1,10 +1,10 @@
 import type { Db } from '../db/index.js';
-import type { JobQueue } from '../jobs/index.js';
+import type { JobQueue, QueueName } from '../jobs/index.js';
 import type { Logger } from '../logging/index.js';
 import { changeTenantState, DELETION_GRACE_MS, TERMINATED_RETENTION_MS } from '../tenants/index.js';
 import type { TenantOperations } from './operations.js';
 
-export const LIFECYCLE_SWEEP_QUEUE = 'tenant-lifecycle-sweep';
+export const LIFECYCLE_SWEEP_QUEUE = 'tenant-lifecycle-sweep' satisfies QueueName;
 
 /**
  * The timers of the lifecycle: soft-deleted tenants become terminated after 12 h, terminated
@@ -50,8 +50,7 @@ export function createLifecycleSweep(deps: { db: Db; jobs: JobQueue; operations:
   return {
     sweep,
     async register(work: boolean): Promise<void> {
-      await deps.jobs.define({ queue: LIFECYCLE_SWEEP_QUEUE, retryLimit: 0, handler: async () => void (await sweep()) }, work);
-      await deps.jobs.schedule(LIFECYCLE_SWEEP_QUEUE, '* * * * *');
+      await deps.jobs.define(LIFECYCLE_SWEEP_QUEUE, async () => void (await sweep()), work);
     },
   };
 }

@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
 import type { Db } from '../db/index.js';
-import type { JobQueue } from '../jobs/index.js';
+import type { JobQueue, QueueName } from '../jobs/index.js';
 import type { Logger } from '../logging/index.js';
 import type { DatabaseServerOperations, DatabaseServerRegistry } from '../postgres/index.js';
 import { TEMPLATE_OWNER_ROLE, type TemplateService } from '../templates/index.js';
 
-export const SPARE_REFILL_QUEUE = 'spare-refill';
+export const SPARE_REFILL_QUEUE = 'spare-refill' satisfies QueueName;
 
 /**
  * Pre-made tenant databases. Copying a template is the slowest step of provisioning
@@ -85,12 +85,7 @@ export function createSpareDatabases(deps: {
 
   return {
     async registerJobs(work: boolean): Promise<void> {
-      await deps.jobs.define<{ serverId: string }>(
-        // Not keyed (a failed refill must not hold later ones back); one at a time per replica, and
-        // each refill re-counts, so extra queued refills find nothing to do.
-        { queue: SPARE_REFILL_QUEUE, concurrency: 1, retryLimit: 2, handler: async ({ serverId }) => refill(serverId) },
-        work,
-      );
+      await deps.jobs.define(SPARE_REFILL_QUEUE, async ({ serverId }) => refill(serverId), work);
     },
 
     /** Queues a refill of a server's spares. */

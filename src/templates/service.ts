@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Selectable } from 'kysely';
 import type { Db, TemplateBuildRow, TemplatesTable } from '../db/index.js';
 import { ConflictError, NotFoundError } from '../errors/index.js';
-import type { JobQueue } from '../jobs/index.js';
+import type { JobQueue, QueueName } from '../jobs/index.js';
 import type { Logger } from '../logging/index.js';
 import {
   detectOdooVersion,
@@ -17,7 +17,7 @@ import {
 import { type DatabaseServerRegistry, freePort } from '../postgres/index.js';
 import { defaultTemplateCatalog, type TemplateDefinition, templateDatabaseName } from './catalog.js';
 
-export const TEMPLATE_BUILD_QUEUE = 'template-build';
+export const TEMPLATE_BUILD_QUEUE = 'template-build' satisfies QueueName;
 /** The role that owns template databases; clones hand its objects to the tenant role. */
 export const TEMPLATE_OWNER_ROLE = 'saas_template_owner';
 
@@ -203,18 +203,7 @@ export function createTemplateService(deps: {
     },
 
     async registerJobs(work: boolean): Promise<void> {
-      await jobs.define<{ template: string; serverId: string }>(
-        {
-          // Not keyed: a keyed queue holds later jobs of a key behind a failed one, and a rebuild must
-          // always be possible. Superseded builds notice it (job id) and stop.
-          queue: TEMPLATE_BUILD_QUEUE,
-          concurrency: 1,
-          retryLimit: 1,
-          expireInSeconds: 60 * 60,
-          handler: async (data, job) => buildOn(data.template, data.serverId, job.id),
-        },
-        work,
-      );
+      await jobs.define(TEMPLATE_BUILD_QUEUE, async (data, job) => buildOn(data.template, data.serverId, job.id), work);
     },
 
     async list(): Promise<TemplateView[]> {

@@ -2,7 +2,7 @@ import type { StreamStatus } from '../lib/tenants';
 import type { Tenant, TenantEvent } from '../lib/types';
 import { StateBadge } from './ui';
 
-/** The provisioning job's steps, in order (src/provisioning/operations.ts). */
+/** The provisioning job's steps, in order (src/provisioning/steps/index.ts). */
 const STEPS: Array<{ key: string; label: string }> = [
   { key: 'placement', label: 'Choosing a database server' },
   { key: 'role', label: 'Creating the database role' },

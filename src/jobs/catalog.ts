@@ -1,0 +1,103 @@
+import { z } from 'zod';
+
+/** What a tenant-ops job does to its tenant. */
+export const TENANT_OPERATIONS = ['provision', 'start', 'restart', 'stop', 'unserve', 'deprovision'] as const;
+export type TenantOperation = (typeof TENANT_OPERATIONS)[number];
+
+/** How a queue runs its jobs; one entry per queue in JOB_CATALOG. */
+export interface QueueDefinition<Payload extends z.ZodType<object>> {
+  /** Checked on receipt: a job of an older or foreign sender never reaches the handler malformed. */
+  payload: Payload;
+  /** Jobs with the same key run one after another, in order (e.g. one tenant's operations). */
+  keyed?: boolean;
+  /** Jobs of this queue one replica runs at once. */
+  concurrency: number;
+  /** Retries after the first attempt. */
+  retryLimit: number;
+  /** First retry delay; later ones back off. */
+  retryDelaySeconds: number;
+  /** An attempt running longer than this is failed (and retried). */
+  timeoutSeconds: number;
+  /** Cron (UTC) of a job pg-boss sends on its own, on one replica. */
+  schedule?: string;
+}
+
+function queue<Payload extends z.ZodType<object>>(definition: QueueDefinition<Payload>): QueueDefinition<Payload> {
+  return definition;
+}
+
+const id = z.uuid();
+
+/**
+ * Every job queue of the platform: its payload and how it runs. A queue is added here, and
+ * `JobQueue.send`/`define` accept only the queues and payloads declared here.
+ */
+export const JOB_CATALOG = {
+  /** Provisioning and the other operations on a tenant, in order per tenant (provisioning/). */
+  'tenant-ops': queue({
+    payload: z.object({ tenantId: id, operation: z.enum(TENANT_OPERATIONS) }),
+    keyed: true,
+    concurrency: 4,
+    retryLimit: 2,
+    retryDelaySeconds: 1,
+    timeoutSeconds: 30 * 60,
+  }),
+  /**
+   * A template build on one server (templates/). Not keyed: a keyed queue holds later jobs of a
+   * key behind a failed one, and a rebuild must always be possible. Superseded builds notice it
+   * (job id) and stop.
+   */
+  'template-build': queue({
+    payload: z.object({ template: z.string().min(1), serverId: id }),
+    concurrency: 1,
+    retryLimit: 1,
+    retryDelaySeconds: 2,
+    timeoutSeconds: 60 * 60,
+  }),
+  /**
+   * Tops up a server's spare databases (provisioning/spares.ts). Not keyed (a failed refill must
+   * not hold later ones back); one at a time per replica, and each refill re-counts, so extra
+   * queued refills find nothing to do.
+   */
+  'spare-refill': queue({
+    payload: z.object({ serverId: id }),
+    concurrency: 1,
+    retryLimit: 2,
+    retryDelaySeconds: 2,
+    timeoutSeconds: 15 * 60,
+  }),
+  /** The lifecycle timers (provisioning/schedules.ts), once a minute on one replica. */
+  'tenant-lifecycle-sweep': queue({
+    payload: z.object({}),
+    concurrency: 2,
+    retryLimit: 0,
+    retryDelaySeconds: 2,
+    timeoutSeconds: 15 * 60,
+    schedule: '* * * * *',
+  }),
+} as const;
+
+export type QueueName = keyof typeof JOB_CATALOG;
+/** What a sender gives. */
+export type JobPayloadInput<Q extends QueueName> = z.input<(typeof JOB_CATALOG)[Q]['payload']>;
+/** What a handler receives, once checked. */
+export type JobPayload<Q extends QueueName> = z.output<(typeof JOB_CATALOG)[Q]['payload']>;
+
+/** A job whose payload does not match its queue's schema: names the fields that are wrong. */
+export class InvalidJobPayloadError extends Error {
+  constructor(queue: string, error: z.ZodError) {
+    const fields = error.issues.map((issue) => `${issue.path.join('.') || '(payload)'}: ${issue.message}`);
+    super(`Invalid ${queue} job payload: ${fields.join('; ')}`);
+    this.name = 'InvalidJobPayloadError';
+  }
+}
+
+/** The payload of a job of `queue`, checked against the catalog; throws InvalidJobPayloadError. */
+export function parseJobPayload<Q extends QueueName>(queue: Q, data: unknown): JobPayload<Q> {
+  const definition: QueueDefinition<z.ZodType<object>> | undefined = JOB_CATALOG[queue];
+  // Only a caller forcing its way past the types gets here with an unknown queue.
+  if (!definition) throw new Error(`No job queue "${queue}" in the catalog.`);
+  const parsed = definition.payload.safeParse(data);
+  if (!parsed.success) throw new InvalidJobPayloadError(queue, parsed.error);
+  return parsed.data as JobPayload<Q>;
+}

@@ -1,0 +1,41 @@
+import type { Db, TenantRow } from '../db/index.js';
+import type { JobQueue } from '../jobs/index.js';
+import type { Logger } from '../logging/index.js';
+import type { OdooInstallation } from '../odoo/index.js';
+import type { PlanService } from '../plans/index.js';
+import type { DatabaseServerRegistry } from '../postgres/index.js';
+import type { Runtime } from '../runtimes/index.js';
+import type { SecretBox } from '../secrets/index.js';
+import type { TemplateService } from '../templates/index.js';
+import type { SpareDatabases } from './spares.js';
+
+export interface ProvisioningDependencies {
+  db: Db;
+  jobs: JobQueue;
+  servers: DatabaseServerRegistry;
+  templates: TemplateService;
+  plans: PlanService;
+  runtime: Runtime | undefined;
+  spares: SpareDatabases;
+  secretBox: SecretBox;
+  odoo: OdooInstallation | undefined;
+  odooDataDir: string;
+  workDir: string;
+  tenantBaseUrl: (tenantName: string) => string;
+  tenantHostName: (tenantName: string) => string;
+  logger: Logger;
+  /**
+   * Test-only fault injection (crash-safety tests): the process exits right after this step, or
+   * at this point inside the clone step (CLONE_CRASH_POINTS).
+   */
+  crashAfterStep?: string | undefined;
+}
+
+export function requireRuntime(deps: Pick<ProvisioningDependencies, 'runtime'>): Runtime {
+  if (!deps.runtime) throw new Error('No runtime can run Odoo here: install Odoo and set ODOO_BIN (see saasctl doctor).');
+  return deps.runtime;
+}
+
+export async function loadTenant(db: Db, tenantId: string): Promise<TenantRow | undefined> {
+  return db.selectFrom('tenants').selectAll().where('id', '=', tenantId).executeTakeFirst();
+}

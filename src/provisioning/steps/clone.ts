@@ -1,0 +1,91 @@
+import type { DatabaseOwnership } from '../../postgres/index.js';
+import { TEMPLATE_OWNER_ROLE } from '../../templates/index.js';
+import { copiedOwner, type ProvisioningContext, TENANT_CONNECTION_LIMIT } from '../context.js';
+import type { Step } from '../runner.js';
+import { copyTemplateToServer } from '../template-copy.js';
+
+/** Points inside the clone step where a crash leaves a half-made database (crash-safety tests). */
+export const CLONE_CRASH_POINTS = ['clone:created', 'clone:claimed', 'clone:renamed'] as const;
+
+/**
+ * Makes the tenant's database. Rerun after a crash, it finishes whatever is left rather than
+ * trusting that the database exists: a copy whose tables still belong to the template owner
+ * exists too. Done means its end state holds (cloneEndStateProblems).
+ */
+export const cloneStep: Step<ProvisioningContext, 'clone'> = {
+  name: 'clone',
+  async run(context) {
+    const { ops, tenant, deps } = context;
+    if (context.source.kind !== 'spare' && !(await ops.databaseExists(tenant.database_name))) await copy(context);
+    const { source } = context;
+    if (source.kind === 'spare') {
+      await deps.spares.adopt(ops, { spare: source.spare, database: tenant.database_name, role: tenant.role_name }, () =>
+        context.crashPoint('clone:renamed'),
+      );
+    }
+    // A copy's objects belong to the owner of what it was copied from until handed over.
+    await ops.reassignOwned(tenant.database_name, copiedOwner(source), tenant.role_name);
+    await ops.restrictDatabase(tenant.database_name, tenant.role_name, TENANT_CONNECTION_LIMIT);
+  },
+  async endStateProblems({ ops, tenant, source }) {
+    return cloneEndStateProblems(await ops.inspectDatabase(tenant.database_name, tenant.role_name), {
+      role: tenant.role_name,
+      handedOverFrom: source.kind === 'spare' ? [copiedOwner(source), source.spare] : [copiedOwner(source)],
+      connectionLimit: TENANT_CONNECTION_LIMIT,
+    });
+  },
+};
+
+/** Copies the source to the tenant's database name, or claims a spare copy (then the source becomes that spare). */
+async function copy(context: ProvisioningContext): Promise<void> {
+  const { deps, ops, tenant, source } = context;
+  switch (source.kind) {
+    case 'tenant-copy':
+      // PostgreSQL needs the source unconnected for the copy: its Odoo reconnects a moment later.
+      await ops.cloneDatabase({ template: source.source.database_name, name: tenant.database_name, owner: tenant.role_name });
+      return;
+    case 'dedicated-copy':
+      await copyTemplateToServer({
+        source: await deps.servers.operations(source.sourceServerId),
+        sourceAdminUrl: await deps.servers.adminUrl(source.sourceServerId),
+        templateDatabase: source.templateDatabase,
+        scratchName: `scratch_${tenant.database_name}`.slice(0, 63),
+        target: ops,
+        targetAdminUrl: await deps.servers.adminUrl(tenant.server_id),
+        targetDatabase: tenant.database_name,
+        owner: tenant.role_name,
+        templateOwner: TEMPLATE_OWNER_ROLE,
+      });
+      return;
+    case 'template': {
+      const spare = await deps.spares.claim({ tenantId: tenant.id, serverId: tenant.server_id, templateDatabase: source.templateDatabase });
+      if (spare) context.source = { kind: 'spare', spare, templateDatabase: source.templateDatabase };
+      else await ops.cloneDatabase({ template: source.templateDatabase, name: tenant.database_name, owner: tenant.role_name });
+      // Make the next spare (or the first ones, when none was left) in the background.
+      await deps.spares.requestRefill(tenant.server_id);
+      context.crashPoint(spare ? 'clone:claimed' : 'clone:created');
+      return;
+    }
+    case 'spare':
+      return; // claimed already: the clone step adopts it
+  }
+}
+
+/**
+ * What a finished clone step looks like, so a step retried after a crash can tell a finished
+ * database from one that merely exists (e.g. copied, but its tables still the template owner's).
+ * Returns what is wrong; empty when the step is complete.
+ */
+export function cloneEndStateProblems(
+  state: DatabaseOwnership | undefined,
+  expected: { role: string; handedOverFrom: string[]; connectionLimit: number },
+): string[] {
+  if (!state) return ['the database does not exist'];
+  const problems: string[] = [];
+  if (!state.ownerActsAsRole) problems.push(`the database belongs to ${state.owner}, not to ${expected.role}`);
+  const leftOver = state.objectOwners.filter((owner) => expected.handedOverFrom.includes(owner));
+  if (leftOver.length > 0) problems.push(`objects still belong to ${leftOver.join(', ')}`);
+  if (state.connectionLimit !== expected.connectionLimit)
+    problems.push(`connection limit is ${state.connectionLimit}, not ${expected.connectionLimit}`);
+  return problems;
+}

@@ -1,0 +1,21 @@
+import { applyTenantIdentity } from '../../odoo/index.js';
+import type { ProvisioningContext } from '../context.js';
+import type { Step } from '../runner.js';
+
+/** The copy becomes the tenant's: its own uuid and secret, base URL, company name, admin login and password. */
+export const identityStep: Step<ProvisioningContext, 'identity'> = {
+  name: 'identity',
+  async run({ deps, tenant, ops, admin }) {
+    const account = await deps.db.selectFrom('accounts').select('name').where('id', '=', tenant.account_id).executeTakeFirstOrThrow();
+    const adminPasswordHash = await admin.passwordHash;
+    await ops.withDatabase(tenant.database_name, (client) =>
+      applyTenantIdentity(client, {
+        baseUrl: deps.tenantBaseUrl(tenant.name),
+        companyName: account.name,
+        adminLogin: admin.login,
+        adminEmail: tenant.admin_email,
+        adminPasswordHash,
+      }),
+    );
+  },
+};

@@ -1,0 +1,28 @@
+import type { ProvisioningContext } from '../context.js';
+import type { Step } from '../runner.js';
+import { cloneStep } from './clone.js';
+import { filestoreStep } from './filestore.js';
+import { identityStep } from './identity.js';
+import { loginCheckStep } from './login-check.js';
+import { neutraliseStep } from './neutralise.js';
+import { placementStep } from './placement.js';
+import { roleStep } from './role.js';
+import { serveStep } from './serve.js';
+
+export { CLONE_CRASH_POINTS } from './clone.js';
+export { placementStep };
+
+/** Provisioning after placement, in order: each step works on the placed tenant (ProvisioningContext). */
+export const PLACED_STEPS = [
+  roleStep,
+  cloneStep,
+  neutraliseStep,
+  filestoreStep,
+  identityStep,
+  serveStep,
+  loginCheckStep,
+] as const satisfies ReadonlyArray<Step<ProvisioningContext>>;
+
+/** Every provisioning step, in order; each is recorded on the tenant's timeline when done. */
+export const PROVISIONING_STEPS = [placementStep.name, ...PLACED_STEPS.map((step) => step.name)];
+export type ProvisioningStep = (typeof PROVISIONING_STEPS)[number];

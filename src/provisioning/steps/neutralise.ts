@@ -1,0 +1,35 @@
+import { join } from 'node:path';
+import { neutraliseDatabase, readConfigParameter, writeOdooConfig } from '../../odoo/index.js';
+import type { ProvisioningContext } from '../context.js';
+import type { Step } from '../runner.js';
+
+/**
+ * `odoo-bin neutralize` on a staging copy of a live tenant: no crons, no outgoing mail, no
+ * payments. No end-state check to skip it by: a copy of a copy inherits the marker, not the
+ * neutral state, so it runs every attempt and the marker is checked afterwards.
+ */
+export const neutraliseStep: Step<ProvisioningContext, 'neutralise'> = {
+  name: 'neutralise',
+  appliesTo: ({ source }) => source.kind === 'tenant-copy',
+  async run({ deps, tenant, ops, serveSpec }) {
+    const { odoo, workDir, odooDataDir } = deps;
+    if (!odoo) throw new Error('Odoo is needed to neutralise a copy: set ODOO_BIN.');
+    const configFile = join(workDir, 'neutralise', `${tenant.name}.conf`);
+    const role = serveSpec.tenantRole;
+    await writeOdooConfig(configFile, {
+      db_host: role.host,
+      db_port: role.port,
+      db_user: role.user,
+      db_password: role.password,
+      data_dir: odooDataDir,
+      ...(odoo.addonsPath ? { addons_path: odoo.addonsPath } : {}),
+    });
+    await neutraliseDatabase(
+      odoo,
+      { configFile, database: tenant.database_name },
+      { logFile: join(workDir, 'neutralise', `${tenant.name}.log`) },
+    );
+    const marker = await ops.withDatabase(tenant.database_name, (client) => readConfigParameter(client, 'database.is_neutralized'));
+    if (marker?.toLowerCase() !== 'true') throw new Error('odoo-bin neutralize ended, but the copy is not marked as neutralised.');
+  },
+};

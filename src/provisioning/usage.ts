@@ -1,0 +1,26 @@
+import { countActiveInternalUsers, filestoreSize } from '../odoo/index.js';
+import { loadTenant, type ProvisioningDependencies } from './dependencies.js';
+
+export interface TenantUsage {
+  odooUsers: number | null;
+  databaseBytes: number | null;
+  filestoreBytes: number;
+}
+
+/**
+ * What a tenant uses against its plan's limits: active internal Odoo users (what plans count),
+ * database size and filestore size.
+ */
+export async function tenantUsage(deps: ProvisioningDependencies, tenantId: string): Promise<TenantUsage> {
+  const tenant = await loadTenant(deps.db, tenantId);
+  if (!tenant) throw new Error('no such tenant');
+  const filestoreBytes = await filestoreSize(deps.odooDataDir, tenant.database_name);
+  if (!tenant.server_id) return { odooUsers: null, databaseBytes: null, filestoreBytes };
+  const ops = await deps.servers.operations(tenant.server_id);
+  if (!(await ops.databaseExists(tenant.database_name))) return { odooUsers: null, databaseBytes: null, filestoreBytes };
+  const [databaseBytes, odooUsers] = await Promise.all([
+    ops.databaseSize(tenant.database_name),
+    ops.withDatabase(tenant.database_name, (client) => countActiveInternalUsers(client)),
+  ]);
+  return { odooUsers, databaseBytes, filestoreBytes };
+}
