@@ -1,4 +1,6 @@
+import { CompiledQuery, type Transaction } from 'kysely';
 import { PgBoss } from 'pg-boss';
+import type { Database } from '../db/index.js';
 import type { Logger } from '../logging/index.js';
 import { currentProcessIdentity, isProvablyDead } from './process-identity.js';
 
@@ -147,13 +149,21 @@ export function createJobQueue(options: { connectionString: string; logger: Logg
       );
     },
 
-    /** `id` lets a caller record the job's id before a worker can pick the job up. */
+    /**
+     * `id` lets a caller record the job's id before a worker can pick the job up. With
+     * `transaction`, the job is inserted on that transaction's connection: it exists (and wakes
+     * the workers) only if the caller's change commits, so a change and its job are one unit.
+     */
     async send<T extends object>(
       queue: string,
       data: T,
-      sendOptions: { key?: string; startAfterSeconds?: number; id?: string } = {},
+      sendOptions: { key?: string; startAfterSeconds?: number; id?: string; transaction?: Transaction<Database> | undefined } = {},
     ): Promise<string> {
+      const trx = sendOptions.transaction;
       const id = await boss.send(queue, data, {
+        ...(trx
+          ? { db: { executeSql: async (text: string, values?: unknown[]) => trx.executeQuery(CompiledQuery.raw(text, values ?? [])) } }
+          : {}),
         ...(sendOptions.id ? { id: sendOptions.id } : {}),
         ...(sendOptions.key ? { singletonKey: sendOptions.key } : {}),
         ...(sendOptions.startAfterSeconds ? { startAfter: sendOptions.startAfterSeconds } : {}),

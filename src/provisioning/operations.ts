@@ -1,6 +1,6 @@
 import { join } from 'node:path';
-import { sql } from 'kysely';
-import type { Db, TenantRow } from '../db/index.js';
+import { sql, type Transaction } from 'kysely';
+import type { Database, Db, TenantRow } from '../db/index.js';
 import type { JobQueue } from '../jobs/index.js';
 import type { Logger } from '../logging/index.js';
 import {
@@ -21,7 +21,7 @@ import type { DatabaseServerOperations, DatabaseServerRegistry } from '../postgr
 import type { Runtime, TenantServeSpec } from '../runtimes/index.js';
 import type { SecretBox } from '../secrets/index.js';
 import { TEMPLATE_OWNER_ROLE, type TemplateService } from '../templates/index.js';
-import { changeTenantState, recordTenantEvent } from '../tenants/index.js';
+import { changeTenantState, placedTenantsIn, recordTenantEvent, tenantById, updateTenant } from '../tenants/index.js';
 import { cloneEndStateProblems } from './end-states.js';
 import type { SpareDatabases } from './spares.js';
 import { copyTemplateToServer } from './template-copy.js';
@@ -78,7 +78,7 @@ export function createTenantOperations(deps: ProvisioningDependencies) {
   }
 
   async function load(tenantId: string): Promise<TenantRow | undefined> {
-    return db.selectFrom('tenants').selectAll().where('id', '=', tenantId).executeTakeFirst();
+    return tenantById(tenantId, db);
   }
 
   /** Test-only fault injection: kills this process (SIGKILL, no clean-up) at the configured point. */
@@ -91,7 +91,7 @@ export function createTenantOperations(deps: ProvisioningDependencies) {
   async function step(tenant: TenantRow, name: ProvisioningStep, work: () => Promise<void>): Promise<void> {
     const started = performance.now();
     await work();
-    await db.updateTable('tenants').set({ provisioning_step: name, updated_at: new Date() }).where('id', '=', tenant.id).execute();
+    await updateTenant(tenant.id, { provisioning_step: name }, db);
     await recordTenantEvent(db, tenant.id, {
       type: 'step',
       step: name,
@@ -106,12 +106,7 @@ export function createTenantOperations(deps: ProvisioningDependencies) {
       // A staging copy is cloned inside its source's server (CREATE DATABASE ... TEMPLATE source).
       const source = await load(tenant.source_tenant_id);
       if (!source?.server_id) throw new Error('The tenant to duplicate has no database any more.');
-      return db
-        .updateTable('tenants')
-        .set({ server_id: source.server_id })
-        .where('id', '=', tenant.id)
-        .returningAll()
-        .executeTakeFirstOrThrow();
+      return updateTenant(tenant.id, { server_id: source.server_id }, db);
     }
     const plan = await deps.plans.get(tenant.plan_code);
     // Serialise placement across replicas so two creations never take the last slot of a server.
@@ -121,7 +116,7 @@ export function createTenantOperations(deps: ProvisioningDependencies) {
         plan.placement.databaseStrategy === 'dedicated'
           ? (await servers.createDedicated(tenant.name)).id
           : await pickSharedWithTemplate(tenant.template_code);
-      return trx.updateTable('tenants').set({ server_id: serverId }).where('id', '=', tenant.id).returningAll().executeTakeFirstOrThrow();
+      return updateTenant(tenant.id, { server_id: serverId }, trx);
     });
   }
 
@@ -233,7 +228,7 @@ export function createTenantOperations(deps: ProvisioningDependencies) {
     if (!tenant.admin_password_check_encrypted) throw new Error('The admin password is gone: delete this tenant and create it again.');
     const adminPassword = deps.secretBox.decrypt(tenant.admin_password_check_encrypted);
     if (!tenant.provision_started_at) {
-      await db.updateTable('tenants').set({ provision_started_at: new Date() }).where('id', '=', tenant.id).execute();
+      await updateTenant(tenant.id, { provision_started_at: new Date() }, db);
     }
 
     await step(tenant, 'placement', async () => {
@@ -362,11 +357,11 @@ export function createTenantOperations(deps: ProvisioningDependencies) {
     deprovision: async (tenant) => {
       if (tenant.state !== 'deleted') return;
       await removeResources(tenant);
-      await db
-        .updateTable('tenants')
-        .set({ deleted_at: new Date(), admin_password_check_encrypted: null, pending_admin_password_hash: null })
-        .where('id', '=', tenant.id)
-        .execute();
+      await updateTenant(
+        tenant.id,
+        { deleted_at: new Date(), admin_password_check_encrypted: null, pending_admin_password_hash: null },
+        db,
+      );
       await recordTenantEvent(db, tenant.id, { type: 'info', message: 'database, role, filestore and processes removed' });
     },
   };
@@ -391,11 +386,7 @@ export function createTenantOperations(deps: ProvisioningDependencies) {
         await removeResources((await load(tenant.id)) ?? tenant).catch((cleanupError: unknown) =>
           logger.error({ err: cleanupError, tenant: tenant.name }, 'cleanup after failed provisioning failed'),
         );
-        await db
-          .updateTable('tenants')
-          .set({ server_id: null, provisioning_step: null, spare_database: null })
-          .where('id', '=', tenant.id)
-          .execute();
+        await updateTenant(tenant.id, { server_id: null, provisioning_step: null, spare_database: null }, db);
       }
       await failOperation(tenant, error);
     }
@@ -417,10 +408,14 @@ export function createTenantOperations(deps: ProvisioningDependencies) {
       );
     },
 
-    /** Queues an operation; one tenant's operations run one after another, in order. */
-    async enqueue(tenantId: string, operation: TenantOperation): Promise<string> {
-      const jobId = await deps.jobs.send<TenantOperationJob>(TENANT_OPS_QUEUE, { tenantId, operation }, { key: tenantId });
-      await db.updateTable('tenants').set({ job_id: jobId }).where('id', '=', tenantId).execute();
+    /** Queues an operation (in the caller's transaction, if any); one tenant's operations run in order. */
+    async enqueue(tenantId: string, operation: TenantOperation, trx?: Transaction<Database>): Promise<string> {
+      const jobId = await deps.jobs.send<TenantOperationJob>(
+        TENANT_OPS_QUEUE,
+        { tenantId, operation },
+        { key: tenantId, transaction: trx },
+      );
+      await updateTenant(tenantId, { job_id: jobId }, trx ?? db);
       return jobId;
     },
 
@@ -444,13 +439,7 @@ export function createTenantOperations(deps: ProvisioningDependencies) {
 
     /** The serve spec of every tenant that should be served (runtime restore after a restart). */
     async desiredTenants(): Promise<TenantServeSpec[]> {
-      const rows = await db
-        .selectFrom('tenants')
-        .selectAll()
-        .where('state', 'in', ['running', 'starting'])
-        .where('server_id', 'is not', null)
-        .execute();
-      return Promise.all(rows.map(serveSpec));
+      return Promise.all((await placedTenantsIn(['running', 'starting'], db)).map(serveSpec));
     },
   };
 }
