@@ -1,0 +1,119 @@
+import { sql } from 'kysely';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createOperator, GOOD_PASSWORD, registerCustomer, startTestPlatform, type TestPlatform } from '../helpers/platform.js';
+import { postgresAdminUrl } from '../helpers/postgres.js';
+
+/**
+ * A tenant request and the job that carries it out are one transaction: creating a tenant
+ * inserts its row, its first event (and domain events) and its provisioning job together, and so
+ * do a staging copy and a lifecycle request with theirs. The failure is real: PostgreSQL refuses
+ * the job's insert (a trigger on pg-boss's job table), after the tenant's row was written in the
+ * same transaction. No job workers run: jobs stay queued where the test can see them.
+ */
+let test: TestPlatform;
+let operator: Awaited<ReturnType<typeof createOperator>>;
+let customer: Awaited<ReturnType<typeof registerCustomer>>;
+let counter = 0;
+
+const db = () => test.platform.database.db;
+const uniqueName = (label: string) => `${label}${Date.now().toString(36)}${++counter}`;
+
+async function refuseTenantJobs(): Promise<void> {
+  await sql`CREATE OR REPLACE FUNCTION test_refuse_tenant_job() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN RAISE EXCEPTION 'job queue refused the job (injected by the test)'; END $$`.execute(db());
+  await sql`CREATE TRIGGER test_refuse_tenant_job BEFORE INSERT ON pgboss.job FOR EACH ROW
+    WHEN (NEW.name = 'tenant-ops') EXECUTE FUNCTION test_refuse_tenant_job()`.execute(db());
+}
+
+async function counts(): Promise<Record<string, number>> {
+  const { rows } = await sql<Record<string, number>>`SELECT
+      (SELECT count(*)::int FROM tenants) AS tenants,
+      (SELECT count(*)::int FROM tenant_events) AS tenant_events,
+      (SELECT count(*)::int FROM domain_events) AS domain_events,
+      (SELECT count(*)::int FROM pgboss.job WHERE name = 'tenant-ops') AS jobs`.execute(db());
+  return rows[0] ?? {};
+}
+
+function createTenant(name: string) {
+  return test.http.post(
+    '/api/v1/tenants',
+    { name, plan: 'standard', template: 'blank', adminEmail: `admin@${name}.example.com`, adminPassword: GOOD_PASSWORD },
+    { token: customer.accessToken },
+  );
+}
+
+beforeAll(async () => {
+  test = await startTestPlatform({ TENANT_DATABASE_URL: postgresAdminUrl(), RUN_WORKERS: 'false', TEMPLATES_AUTOBUILD: '' });
+  operator = await createOperator(test);
+  customer = await registerCustomer(test.http, 'atomic');
+  const server = await db().selectFrom('database_servers').select('id').executeTakeFirstOrThrow();
+  await db()
+    .insertInto('template_builds')
+    .values({ template_code: 'blank', server_id: server.id, database_name: 'tpl_blank_atomic', status: 'ready', odoo_version: '17.0' })
+    .execute();
+});
+afterEach(async () => {
+  await sql`DROP TRIGGER IF EXISTS test_refuse_tenant_job ON pgboss.job`.execute(db());
+});
+afterAll(async () => {
+  await test?.stop();
+});
+
+describe('a tenant request and its job commit together', () => {
+  it('creates the tenant, its first event and its provisioning job together', async () => {
+    const before = await counts();
+    const created = await createTenant(uniqueName('atom'));
+    expect(created.status, created.text).toBe(202);
+    const job = await sql<{ state: string; data: { tenantId: string; operation: string } }>`
+      SELECT state::text AS state, data FROM pgboss.job WHERE id = ${created.body.jobId}`.execute(db());
+    expect(job.rows[0]).toMatchObject({ state: 'created', data: { tenantId: created.body.tenant.id, operation: 'provision' } });
+    const row = await db().selectFrom('tenants').select('job_id').where('id', '=', created.body.tenant.id).executeTakeFirstOrThrow();
+    expect(row.job_id).toBe(created.body.jobId);
+    expect(await counts()).toEqual({
+      tenants: (before.tenants ?? 0) + 1,
+      tenant_events: (before.tenant_events ?? 0) + 1,
+      domain_events: (before.domain_events ?? 0) + 2,
+      jobs: (before.jobs ?? 0) + 1,
+    });
+  });
+
+  it('leaves no tenant, no event and no job when queueing fails after the insert', async () => {
+    const name = uniqueName('atomfail');
+    const before = await counts();
+    await refuseTenantJobs();
+    const refused = await createTenant(name);
+    expect(refused.status, refused.text).toBe(500);
+    expect(await counts()).toEqual(before);
+    // The name is still free: nothing half-made holds it.
+    const check = await test.http.get(`/api/v1/tenant-names/${name}`, { token: customer.accessToken });
+    expect(check.body).toMatchObject({ available: true });
+  });
+
+  it('leaves no staging copy, and no note on its source, when queueing the copy fails', async () => {
+    const source = await createTenant(uniqueName('atomsrc'));
+    expect(source.status, source.text).toBe(202);
+    await db().updateTable('tenants').set({ state: 'running' }).where('id', '=', source.body.tenant.id).execute();
+    const before = await counts();
+    await refuseTenantJobs();
+    const copy = await test.http.post(
+      `/api/v1/tenants/${source.body.tenant.name}/duplicate`,
+      { name: uniqueName('atomcopy'), adminPassword: GOOD_PASSWORD },
+      { token: operator.accessToken },
+    );
+    expect(copy.status, copy.text).toBe(500);
+    expect(await counts()).toEqual(before);
+  });
+
+  it('leaves the state as it was when queueing a lifecycle request’s job fails', async () => {
+    const tenant = await createTenant(uniqueName('atomstop'));
+    expect(tenant.status, tenant.text).toBe(202);
+    await db().updateTable('tenants').set({ state: 'running' }).where('id', '=', tenant.body.tenant.id).execute();
+    const before = await counts();
+    await refuseTenantJobs();
+    const stop = await test.http.post(`/api/v1/tenants/${tenant.body.tenant.name}/stop`, {}, { token: customer.accessToken });
+    expect(stop.status, stop.text).toBe(500);
+    expect(await counts()).toEqual(before);
+    const row = await db().selectFrom('tenants').select('state').where('id', '=', tenant.body.tenant.id).executeTakeFirstOrThrow();
+    expect(row.state).toBe('running');
+  });
+});
