@@ -188,6 +188,11 @@ export async function startPlatform(config: Config, options: { logger?: Logger; 
     tenantHostName: urls.hostName,
     tenantBaseUrl: urls.baseUrl,
     creationRateLimitPerHour: config.tenantCreateRateLimitPerHour,
+    crashPoint: (point) => {
+      if (config.crashAfterStep !== point) return;
+      logger.fatal({ point }, 'SAAS_TEST_CRASH_AFTER_STEP: killing this process on purpose');
+      process.kill(process.pid, 'SIGKILL');
+    },
   });
 
   const routes = await createRouteTable({ db, events: domainEvents, upstreamOf: (id) => runtime?.upstream(id), logger });

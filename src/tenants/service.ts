@@ -112,6 +112,8 @@ export function createTenantService(deps: {
   tenantBaseUrl: (name: string) => string;
   /** Tenants one account may create per hour (0: no limit); operators are exempt. */
   creationRateLimitPerHour: number;
+  /** Test-only fault injection (crash-safety tests): called once a new tenant's transaction committed. */
+  crashPoint?: (point: 'create:committed') => void;
 }) {
   const { db, secretBox, operations } = deps;
 
@@ -269,6 +271,7 @@ export function createTenantService(deps: {
       );
       return { tenant: inserted, jobId: await operations.enqueue(inserted.id, 'provision', trx) };
     });
+    deps.crashPoint?.('create:committed');
     return { tenant: await view({ ...tenant, job_id: jobId }, principal.role), jobId };
   }
 

@@ -244,4 +244,42 @@ describe('provisioning survives a crash of the platform', () => {
       }, 240_000);
     }
   }
+
+  it('provisions a tenant whose platform was killed right after the create committed, before it answered', async () => {
+    // The tenant's row, first event and provisioning job are one transaction: once it committed
+    // (here the platform dies at once, the customer never gets the 202) the job is there for the
+    // next platform to run; before it committed, there is no tenant at all.
+    const first = await startReadyPlatform({ SAAS_TEST_CRASH_AFTER_STEP: 'create:committed' });
+    const token = await registeredToken('createcommitted');
+    await templateAndSparesReady('template', token);
+    const name = `crashcreate${Date.now().toString(36)}`;
+    const request = http().post(
+      '/api/v1/tenants',
+      { name, plan: 'basic', template: 'blank', adminEmail: `admin@${name}.example.com`, adminPassword: 'Odoo-Admin-Pass-1' },
+      { token },
+    );
+    await expect(request).rejects.toThrow();
+    expect((await exited(first)).signal).toBe('SIGKILL');
+    const [killed] = await platformQuery<{ state: string; job_id: string | null; jobs: number }>(
+      `SELECT t.state, t.job_id, (SELECT count(*)::int FROM pgboss.job j WHERE j.id::text = t.job_id) AS jobs
+         FROM tenants t WHERE t.name = $1`,
+      [name],
+    );
+    expect(killed).toMatchObject({ state: 'provisioning', jobs: 1 });
+
+    const second = await startReadyPlatform({});
+    const tenant = await waitFor(
+      `tenant ${name} to be provisioned after the restart`,
+      async () => {
+        const response = await http().get(`/api/v1/tenants/${name}`, { token });
+        return ['running', 'error'].includes(response.body.state) ? response.body : undefined;
+      },
+      90_000,
+      250,
+    );
+    expect(tenant.state, `state reason: ${tenant.stateReason}`).toBe('running');
+    const login = await odooLogin(port, `${name}.lvh.me:${port}`, `t_${name}`, `admin@${name}.example.com`, 'Odoo-Admin-Pass-1');
+    expect(login.body.result?.uid).toBe(2);
+    await stopPlatform(second);
+  }, 240_000);
 });
