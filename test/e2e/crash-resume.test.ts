@@ -162,6 +162,20 @@ describe('provisioning survives a crash of the platform', () => {
     );
   }
 
+  /** Waits until the restarted platform has finished the tenant, which must then be running. */
+  async function expectRunningAfterRestart(name: string, token: string): Promise<void> {
+    const tenant = await waitFor(
+      `tenant ${name} to finish provisioning after the restart`,
+      async () => {
+        const response = await http().get(`/api/v1/tenants/${name}`, { token });
+        return ['running', 'error'].includes(response.body.state) ? response.body : undefined;
+      },
+      90_000,
+      250,
+    );
+    expect(tenant.state, `state reason: ${tenant.stateReason}`).toBe('running');
+  }
+
   for (const path of ['template', 'spare'] as const) {
     for (const point of crashPoints(path)) {
       it(`${path} path: finishes a tenant whose platform was killed at ${point}`, async () => {
@@ -186,16 +200,7 @@ describe('provisioning survives a crash of the platform', () => {
         expect(killed).toMatchObject({ state: 'provisioning', provisioning_step: point.startsWith('clone:') ? 'role' : point });
 
         const second = await startReadyPlatform(pathSettings[path]);
-        const tenant = await waitFor(
-          `tenant ${name} to finish provisioning after the restart`,
-          async () => {
-            const response = await http().get(`/api/v1/tenants/${name}`, { token });
-            return ['running', 'error'].includes(response.body.state) ? response.body : undefined;
-          },
-          90_000,
-          250,
-        );
-        expect(tenant.state, `state reason: ${tenant.stateReason}`).toBe('running');
+        await expectRunningAfterRestart(name, token);
         // The case took the path it is named after.
         const [row] = await platformQuery<{ database_name: string; spare_database: string | null }>(
           'SELECT database_name, spare_database FROM tenants WHERE name = $1',
@@ -268,16 +273,7 @@ describe('provisioning survives a crash of the platform', () => {
     expect(killed).toMatchObject({ state: 'provisioning', jobs: 1 });
 
     const second = await startReadyPlatform({});
-    const tenant = await waitFor(
-      `tenant ${name} to be provisioned after the restart`,
-      async () => {
-        const response = await http().get(`/api/v1/tenants/${name}`, { token });
-        return ['running', 'error'].includes(response.body.state) ? response.body : undefined;
-      },
-      90_000,
-      250,
-    );
-    expect(tenant.state, `state reason: ${tenant.stateReason}`).toBe('running');
+    await expectRunningAfterRestart(name, token);
     const login = await odooLogin(port, `${name}.lvh.me:${port}`, `t_${name}`, `admin@${name}.example.com`, 'Odoo-Admin-Pass-1');
     expect(login.body.result?.uid).toBe(2);
     await stopPlatform(second);

@@ -148,3 +148,13 @@ export async function createOperator(test: TestPlatform) {
     userId: login.body.user.id as string,
   };
 }
+
+/** A ready build of the blank template, written directly: for suites without an Odoo to build one. */
+export async function addReadyBlankTemplate(test: TestPlatform, databaseName: string): Promise<void> {
+  const db = test.platform.database.db;
+  const server = await db.selectFrom('database_servers').select('id').executeTakeFirstOrThrow();
+  await db
+    .insertInto('template_builds')
+    .values({ template_code: 'blank', server_id: server.id, database_name: databaseName, status: 'ready', odoo_version: '17.0' })
+    .execute();
+}

@@ -11,7 +11,14 @@ import {
 import { createLogger } from '../../src/logging/index.js';
 import { changeTenantState, recordTenantEvent } from '../../src/tenants/index.js';
 import { waitFor } from '../helpers/gateway-client.js';
-import { createOperator, GOOD_PASSWORD, registerCustomer, startTestPlatform, type TestPlatform } from '../helpers/platform.js';
+import {
+  addReadyBlankTemplate,
+  createOperator,
+  GOOD_PASSWORD,
+  registerCustomer,
+  startTestPlatform,
+  type TestPlatform,
+} from '../helpers/platform.js';
 import { postgresAdminUrl } from '../helpers/postgres.js';
 
 /**
@@ -86,11 +93,7 @@ beforeAll(async () => {
   test = await startTestPlatform({ TENANT_DATABASE_URL: postgresAdminUrl(), RUN_WORKERS: 'false', TEMPLATES_AUTOBUILD: '' });
   operator = await createOperator(test);
   customer = await registerCustomer(test.http, 'events');
-  const server = await db().selectFrom('database_servers').select('id').executeTakeFirstOrThrow();
-  await db()
-    .insertInto('template_builds')
-    .values({ template_code: 'blank', server_id: server.id, database_name: 'tpl_blank_events', status: 'ready', odoo_version: '17.0' })
-    .execute();
+  await addReadyBlankTemplate(test, 'tpl_blank_events');
 });
 afterAll(async () => {
   for (const item of opened.reverse()) await item.close();

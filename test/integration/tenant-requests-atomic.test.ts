@@ -1,6 +1,13 @@
 import { sql } from 'kysely';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createOperator, GOOD_PASSWORD, registerCustomer, startTestPlatform, type TestPlatform } from '../helpers/platform.js';
+import {
+  addReadyBlankTemplate,
+  createOperator,
+  GOOD_PASSWORD,
+  registerCustomer,
+  startTestPlatform,
+  type TestPlatform,
+} from '../helpers/platform.js';
 import { postgresAdminUrl } from '../helpers/postgres.js';
 
 /**
@@ -42,15 +49,19 @@ function createTenant(name: string) {
   );
 }
 
+/** A tenant made through the API, then marked running (no workers run here). */
+async function runningTenant(label: string): Promise<{ id: string; name: string }> {
+  const created = await createTenant(uniqueName(label));
+  expect(created.status, created.text).toBe(202);
+  await db().updateTable('tenants').set({ state: 'running' }).where('id', '=', created.body.tenant.id).execute();
+  return { id: created.body.tenant.id, name: created.body.tenant.name };
+}
+
 beforeAll(async () => {
   test = await startTestPlatform({ TENANT_DATABASE_URL: postgresAdminUrl(), RUN_WORKERS: 'false', TEMPLATES_AUTOBUILD: '' });
   operator = await createOperator(test);
   customer = await registerCustomer(test.http, 'atomic');
-  const server = await db().selectFrom('database_servers').select('id').executeTakeFirstOrThrow();
-  await db()
-    .insertInto('template_builds')
-    .values({ template_code: 'blank', server_id: server.id, database_name: 'tpl_blank_atomic', status: 'ready', odoo_version: '17.0' })
-    .execute();
+  await addReadyBlankTemplate(test, 'tpl_blank_atomic');
 });
 afterEach(async () => {
   await sql`DROP TRIGGER IF EXISTS test_refuse_tenant_job ON pgboss.job`.execute(db());
@@ -90,13 +101,11 @@ describe('a tenant request and its job commit together', () => {
   });
 
   it('leaves no staging copy, and no note on its source, when queueing the copy fails', async () => {
-    const source = await createTenant(uniqueName('atomsrc'));
-    expect(source.status, source.text).toBe(202);
-    await db().updateTable('tenants').set({ state: 'running' }).where('id', '=', source.body.tenant.id).execute();
+    const source = await runningTenant('atomsrc');
     const before = await counts();
     await refuseTenantJobs();
     const copy = await test.http.post(
-      `/api/v1/tenants/${source.body.tenant.name}/duplicate`,
+      `/api/v1/tenants/${source.name}/duplicate`,
       { name: uniqueName('atomcopy'), adminPassword: GOOD_PASSWORD },
       { token: operator.accessToken },
     );
@@ -105,15 +114,13 @@ describe('a tenant request and its job commit together', () => {
   });
 
   it('leaves the state as it was when queueing a lifecycle request’s job fails', async () => {
-    const tenant = await createTenant(uniqueName('atomstop'));
-    expect(tenant.status, tenant.text).toBe(202);
-    await db().updateTable('tenants').set({ state: 'running' }).where('id', '=', tenant.body.tenant.id).execute();
+    const tenant = await runningTenant('atomstop');
     const before = await counts();
     await refuseTenantJobs();
-    const stop = await test.http.post(`/api/v1/tenants/${tenant.body.tenant.name}/stop`, {}, { token: customer.accessToken });
+    const stop = await test.http.post(`/api/v1/tenants/${tenant.name}/stop`, {}, { token: customer.accessToken });
     expect(stop.status, stop.text).toBe(500);
     expect(await counts()).toEqual(before);
-    const row = await db().selectFrom('tenants').select('state').where('id', '=', tenant.body.tenant.id).executeTakeFirstOrThrow();
+    const row = await db().selectFrom('tenants').select('state').where('id', '=', tenant.id).executeTakeFirstOrThrow();
     expect(row.state).toBe('running');
   });
 });
