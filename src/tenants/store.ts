@@ -244,6 +244,40 @@ export async function tenantIdsInStateSince(
   return rows.map((row) => row.id);
 }
 
+/** How many tenants of the account are on each plan, leaving out those in `excluded` states. */
+export async function tenantsPerPlan(accountId: string, excluded: readonly TenantState[], db: Executor): Promise<Map<string, number>> {
+  const rows = await db
+    .selectFrom('tenants')
+    .select(['plan_code', sql<number>`count(*)::int`.as('count')])
+    .where('account_id', '=', accountId)
+    .where('state', 'not in', excluded)
+    .groupBy('plan_code')
+    .execute();
+  return new Map(rows.map((r) => [r.plan_code, r.count]));
+}
+
+/**
+ * Tenants of the account created in the last `seconds` by anyone but an operator (deleted ones
+ * included), and the seconds until the oldest of them leaves the window, on the database's clock.
+ */
+export async function creationsByCustomers(
+  accountId: string,
+  seconds: number,
+  db: Executor,
+): Promise<{ count: number; retryAfter: number }> {
+  return db
+    .selectFrom('tenants')
+    .leftJoin('users', 'users.id', 'tenants.created_by')
+    .select([
+      sql<number>`count(*)::int`.as('count'),
+      sql<number>`ceil(extract(epoch from min(tenants.created_at) + make_interval(secs => ${seconds}) - now()))::int`.as('retryAfter'),
+    ])
+    .where('tenants.account_id', '=', accountId)
+    .where('tenants.created_at', '>', sql<Date>`now() - make_interval(secs => ${seconds})`)
+    .where((eb) => eb.or([eb('users.role', 'is', null), eb('users.role', '<>', 'operator')]))
+    .executeTakeFirstOrThrow();
+}
+
 /** What the gateway routes by: every tenant but deleted ones, or one tenant in any state. */
 export type TenantRouting = Pick<TenantRow, 'id' | 'name' | 'database_name' | 'state'>;
 
