@@ -11,15 +11,7 @@ import {
 import { createLogger } from '../../src/logging/index.js';
 import { changeTenantState, recordTenantEvent } from '../../src/tenants/index.js';
 import { waitFor } from '../helpers/gateway-client.js';
-import {
-  addReadyBlankTemplate,
-  createOperator,
-  GOOD_PASSWORD,
-  registerCustomer,
-  startTestPlatform,
-  type TestPlatform,
-} from '../helpers/platform.js';
-import { postgresAdminUrl } from '../helpers/postgres.js';
+import { GOOD_PASSWORD, startPlatformForTenantRequests, type TenantRequestsPlatform } from '../helpers/platform.js';
 
 /**
  * The domain event outbox (events/): an event is written in the transaction of its change, and
@@ -27,18 +19,16 @@ import { postgresAdminUrl } from '../helpers/postgres.js';
  * loop that a new process on the same database can take over. Real PostgreSQL, real NOTIFY, real
  * tenants made through the API (no job workers: the tenants stay where the tests put them).
  */
-let test: TestPlatform;
-let customer: Awaited<ReturnType<typeof registerCustomer>>;
-let operator: Awaited<ReturnType<typeof createOperator>>;
+let platform: TenantRequestsPlatform;
 const logger = createLogger('silent');
 /** Every hub and bus a test opens, closed at the end. */
 const opened: Array<{ close(): Promise<void> }> = [];
 let counter = 0;
 
-const db = () => test.platform.database.db;
+const db = () => platform.test.platform.database.db;
 
 async function openBus(): Promise<DomainEventBus> {
-  const hub: NotificationHub = await createNotificationHub(test.database.url, [DOMAIN_EVENTS_CHANNEL], logger);
+  const hub: NotificationHub = await createNotificationHub(platform.test.database.url, [DOMAIN_EVENTS_CHANNEL], logger);
   const bus = await createDomainEventBus({ db: db(), notifications: hub, logger, pollIntervalMs: 60_000 });
   opened.push({ close: () => bus.stop() }, hub);
   return bus;
@@ -54,7 +44,7 @@ function collect(bus: DomainEventBus, name = 'collector'): DeliveredEvent[] {
 async function newTenant(): Promise<{ id: string; name: string }> {
   counter += 1;
   const name = `evt${Date.now().toString(36)}${counter}`;
-  const created = await test.http.post(
+  const created = await platform.test.http.post(
     '/api/v1/tenants',
     // By an operator (exempt from the creation rate) for the customer's account.
     {
@@ -63,9 +53,9 @@ async function newTenant(): Promise<{ id: string; name: string }> {
       template: 'blank',
       adminEmail: `admin@${name}.example.com`,
       adminPassword: GOOD_PASSWORD,
-      accountId: customer.accountId,
+      accountId: platform.customer.accountId,
     },
-    { token: operator.accessToken },
+    { token: platform.operator.accessToken },
   );
   expect(created.status, created.text).toBe(202);
   return { id: created.body.tenant.id, name };
@@ -90,14 +80,11 @@ function delivered(seen: DeliveredEvent[], tenantId: string, count: number): Pro
 }
 
 beforeAll(async () => {
-  test = await startTestPlatform({ TENANT_DATABASE_URL: postgresAdminUrl(), RUN_WORKERS: 'false', TEMPLATES_AUTOBUILD: '' });
-  operator = await createOperator(test);
-  customer = await registerCustomer(test.http, 'events');
-  await addReadyBlankTemplate(test, 'tpl_blank_events');
+  platform = await startPlatformForTenantRequests('events');
 });
 afterAll(async () => {
   for (const item of opened.reverse()) await item.close();
-  await test?.stop();
+  await platform?.test.stop();
 });
 
 describe('the domain event outbox', () => {

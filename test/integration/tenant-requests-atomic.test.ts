@@ -1,14 +1,6 @@
 import { sql } from 'kysely';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import {
-  addReadyBlankTemplate,
-  createOperator,
-  GOOD_PASSWORD,
-  registerCustomer,
-  startTestPlatform,
-  type TestPlatform,
-} from '../helpers/platform.js';
-import { postgresAdminUrl } from '../helpers/postgres.js';
+import { GOOD_PASSWORD, startPlatformForTenantRequests, type TenantRequestsPlatform } from '../helpers/platform.js';
 
 /**
  * A tenant request and the job that carries it out are one transaction: creating a tenant
@@ -17,12 +9,10 @@ import { postgresAdminUrl } from '../helpers/postgres.js';
  * the job's insert (a trigger on pg-boss's job table), after the tenant's row was written in the
  * same transaction. No job workers run: jobs stay queued where the test can see them.
  */
-let test: TestPlatform;
-let operator: Awaited<ReturnType<typeof createOperator>>;
-let customer: Awaited<ReturnType<typeof registerCustomer>>;
+let platform: TenantRequestsPlatform;
 let counter = 0;
 
-const db = () => test.platform.database.db;
+const db = () => platform.test.platform.database.db;
 const uniqueName = (label: string) => `${label}${Date.now().toString(36)}${++counter}`;
 
 async function refuseTenantJobs(): Promise<void> {
@@ -42,10 +32,10 @@ async function counts(): Promise<Record<string, number>> {
 }
 
 function createTenant(name: string) {
-  return test.http.post(
+  return platform.test.http.post(
     '/api/v1/tenants',
     { name, plan: 'standard', template: 'blank', adminEmail: `admin@${name}.example.com`, adminPassword: GOOD_PASSWORD },
-    { token: customer.accessToken },
+    { token: platform.customer.accessToken },
   );
 }
 
@@ -58,16 +48,13 @@ async function runningTenant(label: string): Promise<{ id: string; name: string 
 }
 
 beforeAll(async () => {
-  test = await startTestPlatform({ TENANT_DATABASE_URL: postgresAdminUrl(), RUN_WORKERS: 'false', TEMPLATES_AUTOBUILD: '' });
-  operator = await createOperator(test);
-  customer = await registerCustomer(test.http, 'atomic');
-  await addReadyBlankTemplate(test, 'tpl_blank_atomic');
+  platform = await startPlatformForTenantRequests('atomic');
 });
 afterEach(async () => {
   await sql`DROP TRIGGER IF EXISTS test_refuse_tenant_job ON pgboss.job`.execute(db());
 });
 afterAll(async () => {
-  await test?.stop();
+  await platform?.test.stop();
 });
 
 describe('a tenant request and its job commit together', () => {
@@ -96,7 +83,7 @@ describe('a tenant request and its job commit together', () => {
     expect(refused.status, refused.text).toBe(500);
     expect(await counts()).toEqual(before);
     // The name is still free: nothing half-made holds it.
-    const check = await test.http.get(`/api/v1/tenant-names/${name}`, { token: customer.accessToken });
+    const check = await platform.test.http.get(`/api/v1/tenant-names/${name}`, { token: platform.customer.accessToken });
     expect(check.body).toMatchObject({ available: true });
   });
 
@@ -104,10 +91,10 @@ describe('a tenant request and its job commit together', () => {
     const source = await runningTenant('atomsrc');
     const before = await counts();
     await refuseTenantJobs();
-    const copy = await test.http.post(
+    const copy = await platform.test.http.post(
       `/api/v1/tenants/${source.name}/duplicate`,
       { name: uniqueName('atomcopy'), adminPassword: GOOD_PASSWORD },
-      { token: operator.accessToken },
+      { token: platform.operator.accessToken },
     );
     expect(copy.status, copy.text).toBe(500);
     expect(await counts()).toEqual(before);
@@ -117,7 +104,7 @@ describe('a tenant request and its job commit together', () => {
     const tenant = await runningTenant('atomstop');
     const before = await counts();
     await refuseTenantJobs();
-    const stop = await test.http.post(`/api/v1/tenants/${tenant.name}/stop`, {}, { token: customer.accessToken });
+    const stop = await platform.test.http.post(`/api/v1/tenants/${tenant.name}/stop`, {}, { token: platform.customer.accessToken });
     expect(stop.status, stop.text).toBe(500);
     expect(await counts()).toEqual(before);
     const row = await db().selectFrom('tenants').select('state').where('id', '=', tenant.id).executeTakeFirstOrThrow();
