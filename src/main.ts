@@ -7,6 +7,7 @@ import { createAuditLog } from './audit/index.js';
 import { createAccessTokenSigner, createAuthService } from './auth/index.js';
 import { type Config, resolveSecretKey } from './config/index.js';
 import { createNotificationHub, openPlatformDatabase, type PlatformDatabase, pendingMigrations } from './db/index.js';
+import { createDomainEventBus, DOMAIN_EVENTS_CHANNEL } from './events/index.js';
 import { createGateway, createRouteTable, type Gateway } from './gateway/index.js';
 import { createJobQueue } from './jobs/index.js';
 import { createLogger, type Logger } from './logging/index.js';
@@ -26,7 +27,7 @@ import type { Runtime } from './runtimes/index.js';
 import { createProcessRuntime } from './runtimes/process/index.js';
 import { createSecretBox } from './secrets/index.js';
 import { createTemplateService } from './templates/index.js';
-import { createTenantService, TENANT_EVENTS_CHANNEL } from './tenants/index.js';
+import { createTenantService, releaseServerOfDeletedTenants, tenantCountsPerServer } from './tenants/index.js';
 
 export interface Platform {
   app: Api;
@@ -103,11 +104,22 @@ export async function startPlatform(config: Config, options: { logger?: Logger; 
     logger,
   });
 
-  const notifications = await createNotificationHub(database.url, [TENANT_EVENTS_CHANNEL], logger);
+  const notifications = await createNotificationHub(database.url, [DOMAIN_EVENTS_CHANNEL], logger);
+  // Before anything subscribes: local subscribers start at the newest event when they subscribe.
+  const domainEvents = await createDomainEventBus({ db, notifications, logger });
   const jobs = createJobQueue({ connectionString: database.url, logger });
   await jobs.start();
 
-  const servers = createDatabaseServerRegistry({ db, secretBox, logger, dataDir: config.dataDir });
+  const servers = createDatabaseServerRegistry({
+    db,
+    secretBox,
+    logger,
+    dataDir: config.dataDir,
+    tenantPlacements: {
+      countsPerServer: () => tenantCountsPerServer(db),
+      releaseDeletedOn: (serverId) => releaseServerOfDeletedTenants(serverId, db),
+    },
+  });
   const defaultServerUrl = config.tenantDatabaseUrl ?? database.adminUrl;
   if (defaultServerUrl)
     await servers.registerDefault(defaultServerUrl, database.localServer ? join(config.dataDir, 'postgres') : undefined);
@@ -176,9 +188,14 @@ export async function startPlatform(config: Config, options: { logger?: Logger; 
     tenantHostName: urls.hostName,
     tenantBaseUrl: urls.baseUrl,
     creationRateLimitPerHour: config.tenantCreateRateLimitPerHour,
+    crashPoint: (point) => {
+      if (config.crashAfterStep !== point) return;
+      logger.fatal({ point }, 'SAAS_TEST_CRASH_AFTER_STEP: killing this process on purpose');
+      process.kill(process.pid, 'SIGKILL');
+    },
   });
 
-  const routes = await createRouteTable({ db, notifications, upstreamOf: (id) => runtime?.upstream(id), logger });
+  const routes = await createRouteTable({ db, events: domainEvents, upstreamOf: (id) => runtime?.upstream(id), logger });
   const gateway = createGateway({
     baseDomain: config.baseDomain,
     resolveRoute: routes.resolve,
@@ -207,7 +224,7 @@ export async function startPlatform(config: Config, options: { logger?: Logger; 
     servers,
     jobs,
     runtime,
-    notifications,
+    domainEvents,
     gateway: sharedPortGateway,
     readiness: async (): Promise<{ ready: boolean; checks: Record<string, string> }> => {
       try {
@@ -278,6 +295,7 @@ export async function startPlatform(config: Config, options: { logger?: Logger; 
         await closeListeners(app, gatewayServer, gateway, logger);
         await jobs.stop();
         await runtime?.stop();
+        await domainEvents.stop();
         await notifications.close();
         await servers.stopAllManaged();
         mailer.close();

@@ -16,8 +16,8 @@ import type { AccountService } from '../accounts/index.js';
 import type { AuditLog } from '../audit/index.js';
 import type { AuthService } from '../auth/index.js';
 import type { Config } from '../config/index.js';
-import type { NotificationHub } from '../db/index.js';
 import { AuthenticationError, ForbiddenError } from '../errors/index.js';
+import type { DomainEventSubscriptions } from '../events/index.js';
 import { writeRawResponse } from '../gateway/index.js';
 import type { JobQueue } from '../jobs/index.js';
 import { type Logger, loggerOptions } from '../logging/index.js';
@@ -59,7 +59,8 @@ export interface ApiDependencies {
   servers: DatabaseServerRegistry;
   jobs: JobQueue;
   runtime: Runtime | undefined;
-  notifications: NotificationHub;
+  /** Domain events (tenant changes), for the live event streams. */
+  domainEvents: DomainEventSubscriptions;
   /** Tenant traffic on the API's own port: requests for tenant hosts go to the gateway. */
   gateway?: SharedPortGateway | undefined;
   readiness: () => Promise<{ ready: boolean; checks: Record<string, string> }>;

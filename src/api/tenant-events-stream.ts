@@ -1,7 +1,8 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Principal } from '../auth/index.js';
-import type { NotificationHub, TenantRow } from '../db/index.js';
-import { TENANT_EVENTS_CHANNEL, type TenantService } from '../tenants/index.js';
+import type { TenantRow } from '../db/index.js';
+import type { DomainEventSubscriptions } from '../events/index.js';
+import type { TenantService } from '../tenants/index.js';
 
 /** Open streams, ended when the server shuts down (they would otherwise keep it open forever). */
 const openStreams = new Set<() => void>();
@@ -12,8 +13,9 @@ export function endAllEventStreams(): void {
 
 /**
  * Server-sent events for one tenant: first every event after `afterId` (so a reconnecting
- * client with Last-Event-ID misses nothing), then live ones as any replica records them
- * (PostgreSQL NOTIFY), each state change followed by a fresh `tenant` snapshot.
+ * client with Last-Event-ID misses nothing), then live ones as any replica records them (the
+ * tenant's domain events wake it; it reads the timeline itself, so a repeated or coalesced
+ * wake-up sends nothing twice), each state change followed by a fresh `tenant` snapshot.
  */
 export function streamTenantEvents(input: {
   request: FastifyRequest;
@@ -22,7 +24,7 @@ export function streamTenantEvents(input: {
   tenant: TenantRow;
   afterId: number;
   tenants: TenantService;
-  notifications: NotificationHub;
+  events: DomainEventSubscriptions;
 }): void {
   const { reply, tenant, tenants } = input;
   reply.hijack();
@@ -58,15 +60,9 @@ export function streamTenantEvents(input: {
       })
       .catch(() => undefined);
   };
-  const unsubscribe = input.notifications.subscribe(TENANT_EVENTS_CHANNEL, (payload) => {
-    try {
-      const message = JSON.parse(payload) as { tenantId?: string };
-      if (message.tenantId === tenant.id) catchUp();
-    } catch {
-      // not ours
-    }
+  const unsubscribe = input.events.subscribe(`tenant-events-stream:${tenant.id}`, (event) => {
+    if (event.payload.tenantId === tenant.id) catchUp();
   });
-  input.notifications.onReconnect(catchUp);
   const heartbeat = setInterval(() => raw.write(': keep-alive\n\n'), 15_000);
   const close = () => {
     clearInterval(heartbeat);

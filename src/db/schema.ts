@@ -229,3 +229,25 @@ export type DatabaseServerRow = Selectable<DatabaseServersTable>;
 export type TemplateBuildRow = Selectable<TemplateBuildsTable>;
 export type TenantRow = Selectable<TenantsTable>;
 export type TenantEventRow = Selectable<TenantEventsTable>;
+
+/** The domain event outbox (events/): written with each change, delivered after commit. */
+export interface DomainEventsTable {
+  id: Generated<string>;
+  type: string;
+  /** Events of one stream (e.g. `tenant:<id>`) are delivered in the order they were written. */
+  stream: string;
+  payload: Json<Record<string, unknown>>;
+  occurred_at: Generated<Date>;
+}
+
+/** How far each durable subscriber has got (replica-local subscribers keep theirs in memory). */
+export interface DomainEventCursorsTable {
+  subscriber: string;
+  last_event_id: string;
+  updated_at: Generated<Date>;
+}
+
+export interface Database {
+  domain_events: DomainEventsTable;
+  domain_event_cursors: DomainEventCursorsTable;
+}

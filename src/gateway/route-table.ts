@@ -1,7 +1,8 @@
-import type { Db, NotificationHub } from '../db/index.js';
+import type { Db } from '../db/index.js';
+import type { DomainEventSubscriptions } from '../events/index.js';
 import type { Logger } from '../logging/index.js';
 import type { Upstream } from '../runtimes/index.js';
-import { TENANT_EVENTS_CHANNEL } from '../tenants/index.js';
+import { routableTenants, type TenantRouting, tenantRouting } from '../tenants/index.js';
 import type { RouteResolver, TenantRoute } from './types.js';
 
 interface Entry {
@@ -13,19 +14,20 @@ interface Entry {
 
 /**
  * The gateway's view of tenants, held in memory so routing costs no query. Every replica keeps
- * it true through PostgreSQL NOTIFY (each tenant event reloads that tenant) and reloads it whole
- * after a reconnect, so a state change anywhere takes effect on the next request everywhere.
+ * it true through the tenants' domain events (delivered after commit, at least once, in order:
+ * a missed wake-up is made up by the event bus, not by reloading everything), so a state change
+ * anywhere takes effect on the next request everywhere.
  */
 export async function createRouteTable(deps: {
   db: Db;
-  notifications: NotificationHub;
+  events: DomainEventSubscriptions;
   upstreamOf: (tenantId: string) => Upstream | undefined;
   logger: Logger;
 }): Promise<{ resolve: RouteResolver; reload(): Promise<void>; size(): number }> {
   const byName = new Map<string, Entry>();
   const nameById = new Map<string, string>();
 
-  function put(row: { id: string; name: string; database_name: string; state: string }): void {
+  function put(row: TenantRouting): void {
     const previousName = nameById.get(row.id);
     if (previousName && previousName !== row.name) byName.delete(previousName);
     if (row.state === 'deleted') {
@@ -39,42 +41,32 @@ export async function createRouteTable(deps: {
   }
 
   async function reload(): Promise<void> {
-    const rows = await deps.db
-      .selectFrom('tenants')
-      .select(['id', 'name', 'database_name', 'state'])
-      .where('state', '<>', 'deleted')
-      .execute();
+    const rows = await routableTenants(deps.db);
     byName.clear();
     nameById.clear();
     for (const row of rows) put(row);
   }
 
   async function reloadTenant(tenantId: string): Promise<void> {
-    const row = await deps.db
-      .selectFrom('tenants')
-      .select(['id', 'name', 'database_name', 'state'])
-      .where('id', '=', tenantId)
-      .executeTakeFirst();
+    const row = await tenantRouting(tenantId, deps.db);
     if (row) put(row);
   }
 
-  deps.notifications.subscribe(TENANT_EVENTS_CHANNEL, (payload) => {
-    let message: { tenantId?: string; state?: string };
-    try {
-      message = JSON.parse(payload) as { tenantId?: string; state?: string };
-    } catch {
-      return;
+  // Subscribed before the first load, so no change falls between the load and the first event.
+  deps.events.subscribe('gateway-route-table', async (event) => {
+    switch (event.type) {
+      case 'tenant.state_changed': {
+        // Apply the new state at once (before later subscribers such as event streams tell a
+        // client "running"), then reload the row for anything else that changed.
+        const known = byName.get(nameById.get(event.payload.tenantId) ?? '');
+        if (known) put({ id: known.tenantId, name: known.tenantName, database_name: known.databaseName, state: event.payload.toState });
+        return reloadTenant(event.payload.tenantId);
+      }
+      default:
+        // Any other entry on a tenant's timeline reloads it too (as a change written with it may
+        // have touched the row): cheap, and a row fixed by hand is picked up with its next event.
+        return reloadTenant(event.payload.tenantId);
     }
-    const tenantId = message.tenantId;
-    // Apply a new state at once (synchronously, before other listeners such as event streams
-    // tell a client "running"), then reload the row for anything else that changed.
-    const known = tenantId ? byName.get(nameById.get(tenantId) ?? '') : undefined;
-    if (known && message.state)
-      put({ id: known.tenantId, name: known.tenantName, database_name: known.databaseName, state: message.state });
-    if (tenantId) reloadTenant(tenantId).catch((error: unknown) => deps.logger.warn({ err: error }, 'route reload failed'));
-  });
-  deps.notifications.onReconnect(() => {
-    reload().catch((error: unknown) => deps.logger.warn({ err: error }, 'route table reload failed'));
   });
   await reload();
 

@@ -1,4 +1,6 @@
+import { CompiledQuery, type Transaction } from 'kysely';
 import { PgBoss } from 'pg-boss';
+import type { Database } from '../db/index.js';
 import type { Logger } from '../logging/index.js';
 import { JOB_CATALOG, type JobPayload, type JobPayloadInput, parseJobPayload, type QueueName } from './catalog.js';
 import { currentProcessIdentity, isProvablyDead } from './process-identity.js';
@@ -181,14 +183,22 @@ export function createJobQueue(options: { connectionString: string; logger: Logg
       );
     },
 
-    /** Queues a job; `id` lets a caller record the job's id before a worker can pick the job up. */
+    /**
+     * Queues a job; `id` lets a caller record the job's id before a worker can pick the job up.
+     * With `transaction`, the job is inserted on that transaction's connection: it exists (and
+     * wakes the workers) only if the caller's change commits, so a change and its job are one unit.
+     */
     async send<Q extends QueueName>(
       queue: Q,
       data: JobPayloadInput<Q>,
-      sendOptions: { key?: string; startAfterSeconds?: number; id?: string } = {},
+      sendOptions: { key?: string; startAfterSeconds?: number; id?: string; transaction?: Transaction<Database> | undefined } = {},
     ): Promise<string> {
+      const trx = sendOptions.transaction;
       // Typed by the catalog already; checked anyway, so a payload forced past the types fails here, not in a worker.
       const id = await boss.send(queue, parseJobPayload(queue, data), {
+        ...(trx
+          ? { db: { executeSql: async (text: string, values?: unknown[]) => trx.executeQuery(CompiledQuery.raw(text, values ?? [])) } }
+          : {}),
         ...(sendOptions.id ? { id: sendOptions.id } : {}),
         ...(sendOptions.key ? { singletonKey: sendOptions.key } : {}),
         ...(sendOptions.startAfterSeconds ? { startAfter: sendOptions.startAfterSeconds } : {}),

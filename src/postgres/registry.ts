@@ -1,5 +1,4 @@
 import { join } from 'node:path';
-import { sql } from 'kysely';
 import type { DatabaseServerRow, Db } from '../db/index.js';
 import { ConflictError, NotFoundError, ValidationError } from '../errors/index.js';
 import type { Logger } from '../logging/index.js';
@@ -25,22 +24,31 @@ export interface DatabaseServerView {
 export type DatabaseServerRegistry = ReturnType<typeof createDatabaseServerRegistry>;
 
 /**
+ * What the registry needs to know of the tenants on its servers: the tenant tables belong to
+ * tenants/ (their store), which the composition root hands in here.
+ */
+export interface TenantPlacements {
+  countsPerServer(): Promise<Map<string, number>>;
+  /** Deleted tenants let go of a server being removed. */
+  releaseDeletedOn(serverId: string): Promise<void>;
+}
+
+/**
  * The PostgreSQL servers tenants may live on. Admin URLs are stored encrypted. Managed servers
  * (the platform's own cluster, dedicated clusters it created) are started again at boot.
  */
-export function createDatabaseServerRegistry(deps: { db: Db; secretBox: SecretBox; logger: Logger; dataDir: string }) {
+export function createDatabaseServerRegistry(deps: {
+  db: Db;
+  secretBox: SecretBox;
+  logger: Logger;
+  dataDir: string;
+  tenantPlacements: TenantPlacements;
+}) {
   const { db, secretBox, logger } = deps;
   const managedServers = new Map<string, LocalPostgresServer>();
 
   async function tenantCounts(): Promise<Map<string, number>> {
-    const rows = await db
-      .selectFrom('tenants')
-      .select(['server_id', sql<number>`count(*)::int`.as('count')])
-      .where('state', '<>', 'deleted')
-      .where('server_id', 'is not', null)
-      .groupBy('server_id')
-      .execute();
-    return new Map(rows.map((r) => [r.server_id ?? '', r.count]));
+    return deps.tenantPlacements.countsPerServer();
   }
 
   function toView(row: DatabaseServerRow, counts: Map<string, number>): DatabaseServerView {
@@ -270,7 +278,7 @@ export function createDatabaseServerRegistry(deps: { db: Db; secretBox: SecretBo
         managedServers.get(id) ??
         (row.managed_directory ? new LocalPostgresServer({ directory: row.managed_directory, logger }) : undefined);
       await db.deleteFrom('template_builds').where('server_id', '=', id).execute();
-      await db.updateTable('tenants').set({ server_id: null }).where('server_id', '=', id).where('state', '=', 'deleted').execute();
+      await deps.tenantPlacements.releaseDeletedOn(id);
       await db.deleteFrom('database_servers').where('id', '=', id).execute();
       managedServers.delete(id);
       if (server) {

@@ -7,6 +7,7 @@ import type { DatabaseServerRegistry } from '../postgres/index.js';
 import type { Runtime } from '../runtimes/index.js';
 import type { SecretBox } from '../secrets/index.js';
 import type { TemplateService } from '../templates/index.js';
+import { tenantById } from '../tenants/index.js';
 import type { SpareDatabases } from './spares.js';
 
 export interface ProvisioningDependencies {
@@ -37,5 +38,5 @@ export function requireRuntime(deps: Pick<ProvisioningDependencies, 'runtime'>):
 }
 
 export async function loadTenant(db: Db, tenantId: string): Promise<TenantRow | undefined> {
-  return db.selectFrom('tenants').selectAll().where('id', '=', tenantId).executeTakeFirst();
+  return tenantById(tenantId, db);
 }

@@ -1,7 +1,8 @@
-import type { TenantRow } from '../db/index.js';
+import type { Transaction } from 'kysely';
+import type { Database, TenantRow } from '../db/index.js';
 import { JOB_CATALOG, type JobAttempt, type JobPayload, type QueueName, type TenantOperation } from '../jobs/index.js';
 import type { TenantServeSpec } from '../runtimes/index.js';
-import { changeTenantState, recordTenantEvent } from '../tenants/index.js';
+import { changeTenantState, placedTenantsIn, recordTenantEvent, updateTenant } from '../tenants/index.js';
 import { loadTenant, type ProvisioningDependencies, requireRuntime } from './dependencies.js';
 import { provision, undoProvisioning } from './provision.js';
 import { removeTenantResources } from './resources.js';
@@ -68,11 +69,11 @@ export function createTenantOperations(deps: ProvisioningDependencies) {
       async run(tenant) {
         if (tenant.state !== 'deleted') return;
         await removeTenantResources(deps, tenant);
-        await db
-          .updateTable('tenants')
-          .set({ deleted_at: new Date(), admin_password_check_encrypted: null, pending_admin_password_hash: null })
-          .where('id', '=', tenant.id)
-          .execute();
+        await updateTenant(
+          tenant.id,
+          { deleted_at: new Date(), admin_password_check_encrypted: null, pending_admin_password_hash: null },
+          db,
+        );
         await recordTenantEvent(db, tenant.id, { type: 'info', message: 'database, role, filestore and processes removed' });
       },
     },
@@ -111,10 +112,10 @@ export function createTenantOperations(deps: ProvisioningDependencies) {
       await deps.jobs.define(TENANT_OPS_QUEUE, runOperation, work);
     },
 
-    /** Queues an operation; one tenant's operations run one after another, in order. */
-    async enqueue(tenantId: string, operation: TenantOperation): Promise<string> {
-      const jobId = await deps.jobs.send(TENANT_OPS_QUEUE, { tenantId, operation }, { key: tenantId });
-      await db.updateTable('tenants').set({ job_id: jobId }).where('id', '=', tenantId).execute();
+    /** Queues an operation (in the caller's transaction, if any); one tenant's operations run in order. */
+    async enqueue(tenantId: string, operation: TenantOperation, trx?: Transaction<Database>): Promise<string> {
+      const jobId = await deps.jobs.send(TENANT_OPS_QUEUE, { tenantId, operation }, { key: tenantId, transaction: trx });
+      await updateTenant(tenantId, { job_id: jobId }, trx ?? db);
       return jobId;
     },
 
@@ -122,12 +123,7 @@ export function createTenantOperations(deps: ProvisioningDependencies) {
 
     /** The serve spec of every tenant that should be served (runtime restore after a restart). */
     async desiredTenants(): Promise<TenantServeSpec[]> {
-      const rows = await db
-        .selectFrom('tenants')
-        .selectAll()
-        .where('state', 'in', ['running', 'starting'])
-        .where('server_id', 'is not', null)
-        .execute();
+      const rows = await placedTenantsIn(['running', 'starting'], db);
       return Promise.all(rows.map((row) => loadServeSpec(deps, row)));
     },
   };

@@ -1,5 +1,5 @@
 import type { Db, TenantRow } from '../db/index.js';
-import { changeTenantState, recordTenantEvent } from '../tenants/index.js';
+import { changeTenantState, recordTenantEvent, updateTenant } from '../tenants/index.js';
 import { loadProvisioningContext, type PlacementContext } from './context.js';
 import { loadTenant, type ProvisioningDependencies } from './dependencies.js';
 import { removeTenantResources } from './resources.js';
@@ -19,7 +19,7 @@ function tenantStepJournal(db: Db, tenant: TenantRow): StepJournal {
       return index >= 0 && index <= finishedUpTo;
     },
     async record(step, elapsedMs) {
-      await db.updateTable('tenants').set({ provisioning_step: step, updated_at: new Date() }).where('id', '=', tenant.id).execute();
+      await updateTenant(tenant.id, { provisioning_step: step }, db);
       await recordTenantEvent(db, tenant.id, {
         type: 'step',
         step,
@@ -40,7 +40,7 @@ export async function provision(deps: ProvisioningDependencies, tenantId: string
   if (!tenant.admin_password_check_encrypted) throw new Error('The admin password is gone: delete this tenant and create it again.');
   const adminPassword = deps.secretBox.decrypt(tenant.admin_password_check_encrypted);
   if (!tenant.provision_started_at) {
-    await db.updateTable('tenants').set({ provision_started_at: new Date() }).where('id', '=', tenant.id).execute();
+    await updateTenant(tenant.id, { provision_started_at: new Date() }, db);
   }
   const journal = tenantStepJournal(db, tenant);
   const crashPoint = createCrashInjection(deps.crashAfterStep, deps.logger);
@@ -66,9 +66,5 @@ export async function undoProvisioning(deps: ProvisioningDependencies, tenant: T
   await removeTenantResources(deps, (await loadTenant(db, tenant.id)) ?? tenant).catch((error: unknown) =>
     deps.logger.error({ err: error, tenant: tenant.name }, 'cleanup after failed provisioning failed'),
   );
-  await db
-    .updateTable('tenants')
-    .set({ server_id: null, provisioning_step: null, spare_database: null })
-    .where('id', '=', tenant.id)
-    .execute();
+  await updateTenant(tenant.id, { server_id: null, provisioning_step: null, spare_database: null }, db);
 }

@@ -1,7 +1,7 @@
 import type { Db } from '../db/index.js';
 import type { JobQueue, QueueName } from '../jobs/index.js';
 import type { Logger } from '../logging/index.js';
-import { changeTenantState, DELETION_GRACE_MS, TERMINATED_RETENTION_MS } from '../tenants/index.js';
+import { changeTenantState, DELETION_GRACE_MS, TERMINATED_RETENTION_MS, tenantIdsInStateSince } from '../tenants/index.js';
 import type { TenantOperations } from './operations.js';
 
 export const LIFECYCLE_SWEEP_QUEUE = 'tenant-lifecycle-sweep' satisfies QueueName;
@@ -18,13 +18,8 @@ export function createLifecycleSweep(deps: { db: Db; jobs: JobQueue; operations:
   async function sweep(now = new Date()): Promise<{ terminated: number; deleted: number }> {
     let terminated = 0;
     let deleted = 0;
-    const dueForTermination = await db
-      .selectFrom('tenants')
-      .select('id')
-      .where('state', '=', 'scheduled_for_deletion')
-      .where('state_changed_at', '<=', new Date(now.getTime() - DELETION_GRACE_MS))
-      .execute();
-    for (const { id } of dueForTermination) {
+    const graceOver = new Date(now.getTime() - DELETION_GRACE_MS);
+    for (const id of await tenantIdsInStateSince('scheduled_for_deletion', 'state_changed_at', graceOver, db)) {
       await changeTenantState(db, id, 'deletion_grace_expired', {
         reason: '12-hour cancellation period over',
         extra: { terminated_at: now },
@@ -32,15 +27,13 @@ export function createLifecycleSweep(deps: { db: Db; jobs: JobQueue; operations:
       });
       terminated++;
     }
-    const dueForDeletion = await db
-      .selectFrom('tenants')
-      .select('id')
-      .where('state', '=', 'terminated')
-      .where('terminated_at', '<=', new Date(now.getTime() - TERMINATED_RETENTION_MS))
-      .execute();
-    for (const { id } of dueForDeletion) {
-      await changeTenantState(db, id, 'retention_expired', { reason: '30-day retention over', now });
-      await deps.operations.enqueue(id, 'deprovision');
+    const retentionOver = new Date(now.getTime() - TERMINATED_RETENTION_MS);
+    for (const id of await tenantIdsInStateSince('terminated', 'terminated_at', retentionOver, db)) {
+      // Deleted and its removal queued together (a crash in between would leave its data behind).
+      await db.transaction().execute(async (trx) => {
+        await changeTenantState(trx, id, 'retention_expired', { reason: '30-day retention over', now });
+        await deps.operations.enqueue(id, 'deprovision', trx);
+      });
       deleted++;
     }
     if (terminated + deleted > 0) deps.logger.info({ terminated, deleted }, 'lifecycle sweep');

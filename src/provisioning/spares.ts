@@ -5,6 +5,7 @@ import type { JobQueue, QueueName } from '../jobs/index.js';
 import type { Logger } from '../logging/index.js';
 import type { DatabaseServerOperations, DatabaseServerRegistry } from '../postgres/index.js';
 import { TEMPLATE_OWNER_ROLE, type TemplateService } from '../templates/index.js';
+import { updateTenant } from '../tenants/index.js';
 
 export const SPARE_REFILL_QUEUE = 'spare-refill' satisfies QueueName;
 
@@ -113,7 +114,7 @@ export function createSpareDatabases(deps: {
           .executeTakeFirst();
         if (!spare) return undefined;
         await trx.deleteFrom('spare_databases').where('id', '=', spare.id).execute();
-        await trx.updateTable('tenants').set({ spare_database: spare.database_name }).where('id', '=', input.tenantId).execute();
+        await updateTenant(input.tenantId, { spare_database: spare.database_name }, trx);
         return spare.database_name;
       });
     },

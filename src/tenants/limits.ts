@@ -1,7 +1,8 @@
-import { sql, type Transaction } from 'kysely';
+import type { Transaction } from 'kysely';
 import type { Database, Db } from '../db/index.js';
 import { ConflictError, NotFoundError, RateLimitError } from '../errors/index.js';
 import type { TenantState } from './lifecycle.js';
+import { creationsByCustomers, tenantsPerPlan } from './store.js';
 
 /**
  * Per-account limits on tenants: how many one account may hold on a plan
@@ -32,14 +33,7 @@ export async function lockAccountTenants(trx: Transactional, accountId: string):
 
 /** How many tenants of the account hold a place on each plan. */
 export async function placesHeld(db: Transactional | Db, accountId: string): Promise<Map<string, number>> {
-  const rows = await db
-    .selectFrom('tenants')
-    .select(['plan_code', sql<number>`count(*)::int`.as('count')])
-    .where('account_id', '=', accountId)
-    .where('state', 'not in', STATES_WITHOUT_A_PLACE)
-    .groupBy('plan_code')
-    .execute();
-  return new Map(rows.map((r) => [r.plan_code, r.count]));
+  return tenantsPerPlan(accountId, STATES_WITHOUT_A_PLACE, db);
 }
 
 /** What the customer was doing when the limit refused it: decides the advice in the refusal. */
@@ -81,18 +75,7 @@ export async function requirePlanRoom(
  */
 export async function requireCreationAllowance(trx: Transactional, input: { accountId: string; perHour: number }): Promise<void> {
   if (input.perHour === 0) return;
-  const recent = await trx
-    .selectFrom('tenants')
-    .leftJoin('users', 'users.id', 'tenants.created_by')
-    .select([
-      sql<number>`count(*)::int`.as('count'),
-      // Seconds until the oldest creation in the window leaves it, on the database's clock.
-      sql<number>`ceil(extract(epoch from min(tenants.created_at) + make_interval(secs => ${HOUR_SECONDS}) - now()))::int`.as('retryAfter'),
-    ])
-    .where('tenants.account_id', '=', input.accountId)
-    .where('tenants.created_at', '>', sql<Date>`now() - make_interval(secs => ${HOUR_SECONDS})`)
-    .where((eb) => eb.or([eb('users.role', 'is', null), eb('users.role', '<>', 'operator')]))
-    .executeTakeFirstOrThrow();
+  const recent = await creationsByCustomers(input.accountId, HOUR_SECONDS, trx);
   if (recent.count < input.perHour) return;
   const retryAfter = Math.max(1, recent.retryAfter);
   throw new RateLimitError(

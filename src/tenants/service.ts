@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { sql, type Transaction } from 'kysely';
+import type { Transaction } from 'kysely';
 import type { Principal } from '../auth/index.js';
 import { checkPasswordPolicy } from '../auth/index.js';
 import type { Database, Db, TenantRow } from '../db/index.js';
@@ -8,12 +8,30 @@ import type { SecretBox } from '../secrets/index.js';
 import { eventForCustomer, stateReasonForCustomer } from './customer-view.js';
 import { allowedActions, mayRequest, type TenantRequest, type TenantState, transition } from './lifecycle.js';
 import { lockAccountTenants, placesHeld, requireCreationAllowance, requirePlanRoom } from './limits.js';
-import { changeTenantState, recordTenantEvent, type TenantEventView, toEventView, transitionContext } from './store.js';
+import {
+  changeTenantState,
+  insertTenant,
+  listTenants,
+  type NewTenant,
+  previousStates,
+  recordTenantEvent,
+  type TenantEventView,
+  tenantById,
+  tenantByName,
+  tenantEventsAfter,
+  tenantNameTaken,
+  transitionContext,
+} from './store.js';
 import { tenantPostgresNames, validateSubdomain } from './subdomain.js';
 
 /** What the tenant service needs from provisioning (injected: provisioning depends on tenants, not the reverse). */
 export interface TenantOperationsPort {
-  enqueue(tenantId: string, operation: 'provision' | 'start' | 'restart' | 'stop' | 'unserve' | 'deprovision'): Promise<string>;
+  /** Queues the operation; given a transaction, the job exists only if that transaction commits. */
+  enqueue(
+    tenantId: string,
+    operation: 'provision' | 'start' | 'restart' | 'stop' | 'unserve' | 'deprovision',
+    trx?: Transaction<Database>,
+  ): Promise<string>;
 }
 
 export interface TenantView {
@@ -94,29 +112,16 @@ export function createTenantService(deps: {
   tenantBaseUrl: (name: string) => string;
   /** Tenants one account may create per hour (0: no limit); operators are exempt. */
   creationRateLimitPerHour: number;
+  /** Test-only fault injection (crash-safety tests): called once a new tenant's transaction committed. */
+  crashPoint?: (point: 'create:committed') => void;
 }) {
   const { db, secretBox, operations } = deps;
 
-  /**
-   * The state each tenant was in before its current one (from its latest state event), in one
-   * query for a whole list: the lifecycle needs it to offer cancel_delete and retry.
-   */
-  async function previousStates(ids: string[]): Promise<Map<string, TenantState>> {
-    if (ids.length === 0) return new Map();
-    const rows = await db
-      .selectFrom('tenant_events')
-      .select(['tenant_id', 'from_state'])
-      .distinctOn('tenant_id')
-      .where('tenant_id', 'in', ids)
-      .where('type', '=', 'state')
-      .orderBy('tenant_id')
-      .orderBy('id', 'desc')
-      .execute();
-    return new Map(rows.filter((r) => r.from_state).map((r) => [r.tenant_id, r.from_state as TenantState]));
-  }
-
   async function views(rows: TenantRow[], role: 'customer' | 'operator'): Promise<TenantView[]> {
-    const previous = await previousStates(rows.map((r) => r.id));
+    const previous = await previousStates(
+      rows.map((r) => r.id),
+      db,
+    );
     return rows.map((row) => toView(row, role, previous.get(row.id) ?? null));
   }
 
@@ -164,22 +169,10 @@ export function createTenantService(deps: {
 
   /** The tenant by name, if the caller may see it (another account's tenant is "not found"). */
   async function findVisible(principal: Principal, name: string): Promise<TenantRow> {
-    const row = await db
-      .selectFrom('tenants')
-      .selectAll()
-      .where('name', '=', name.toLowerCase())
-      .orderBy(sql`state = 'deleted'`)
-      .orderBy('created_at', 'desc')
-      .executeTakeFirst();
+    const row = await tenantByName(name.toLowerCase(), db);
     if (!row || (principal.role !== 'operator' && row.account_id !== principal.accountId))
       throw new NotFoundError(`Tenant ${name}`, { field: 'name' });
     return row;
-  }
-
-  /** A name stays taken while its tenant exists in any state but `deleted` (terminated ones can come back). */
-  async function nameTaken(name: string): Promise<boolean> {
-    const row = await db.selectFrom('tenants').select('id').where('name', '=', name).where('state', '<>', 'deleted').executeTakeFirst();
-    return row !== undefined;
   }
 
   async function validateNewTenant(input: { name: string; plan: string; template?: string }, role: Principal['role']) {
@@ -209,47 +202,77 @@ export function createTenantService(deps: {
         throw new ConflictError(`Template ${input.template} is not ready yet; ${hint}.`, { field: 'template' });
       }
     }
-    const taken = await nameTaken(checked.subdomain);
+    const taken = await tenantNameTaken(checked.subdomain, db);
     if (taken) throw new ConflictError(`The name ${checked.subdomain} is taken; choose another.`, { field: 'name' });
     return { name: checked.subdomain, placement: plan.placement };
   }
 
-  type NewTenant = Parameters<ReturnType<Db['insertInto']>['values']>[0];
-
-  async function insertTenant(trx: Transaction<Database>, values: NewTenant): Promise<TenantRow> {
-    return (
-      trx
-        .insertInto('tenants')
-        .values(values as never)
-        .returningAll()
-        .executeTakeFirstOrThrow() as Promise<TenantRow>
-    ).catch((error: { code?: string }) => {
-      if (error.code === '23505') throw new ConflictError('This name was just taken; choose another.', { field: 'name' });
-      throw error;
-    });
-  }
-
   /**
-   * Inserts a new tenant (created or a staging copy) and records its first events, in one
-   * transaction that first checks the account's plan limit and creation rate (customers only;
-   * operators are exempt), so concurrent requests of one account cannot slip past the limits.
+   * Creates a tenant (a new one, or a staging copy of `copyOf`): checks the password and the
+   * name, then in ONE transaction checks the account's plan limit and creation rate (customers
+   * only; operators are exempt; concurrent requests of one account queue behind each other),
+   * inserts the tenant with its first event (published as `tenant.created`) and queues its
+   * provisioning job. A crash or failure anywhere before commit leaves none of them.
    */
-  async function insertWithinLimits(
+  async function requestNewTenant(
     principal: Principal,
-    values: NewTenant & { account_id: string; plan_code: string },
-    request: 'create' | 'duplicate',
-    recordEvents: (trx: Transaction<Database>, tenant: TenantRow) => Promise<void>,
-  ): Promise<TenantRow> {
-    return db.transaction().execute(async (trx) => {
+    wanted: {
+      name: string;
+      accountId: string;
+      plan: string;
+      template: string;
+      adminEmail: string;
+      adminLogin: string;
+      adminPassword: string;
+      /** The tenant this is a staging copy of (its placement and data, no template needed). */
+      copyOf?: TenantRow;
+    },
+    firstMessage: string,
+    /** More writes of the same transaction, given the checked name (the source's note of a copy). */
+    alongside?: (trx: Transaction<Database>, name: string) => Promise<void>,
+  ): Promise<{ tenant: TenantView; jobId: string }> {
+    const issues = checkPasswordPolicy(wanted.adminPassword, { email: wanted.adminEmail }, 'adminPassword');
+    if (issues.length > 0) throw new ValidationError(issues.map((i) => i.message).join(' '), { issues });
+    const { copyOf } = wanted;
+    const { name, placement } = await validateNewTenant(
+      { name: wanted.name, plan: wanted.plan, ...(copyOf ? {} : { template: wanted.template }) },
+      principal.role,
+    );
+    const names = tenantPostgresNames(name);
+    const values: NewTenant = {
+      name,
+      account_id: wanted.accountId,
+      plan_code: wanted.plan,
+      template_code: wanted.template,
+      state: 'provisioning',
+      database_name: names.databaseName,
+      role_name: names.roleName,
+      role_password_encrypted: secretBox.encrypt(randomBytes(24).toString('base64url')),
+      process_strategy: copyOf?.process_strategy ?? placement.processStrategy,
+      admin_email: wanted.adminEmail,
+      admin_login: wanted.adminLogin,
+      // Kept (encrypted) only until the login check passed, then erased.
+      admin_password_check_encrypted: secretBox.encrypt(wanted.adminPassword),
+      source_tenant_id: copyOf?.id ?? null,
+      created_by: principal.userId,
+    };
+    const { tenant, jobId } = await db.transaction().execute(async (trx) => {
       if (principal.role !== 'operator') {
-        await lockAccountTenants(trx, values.account_id);
-        await requirePlanRoom(trx, { accountId: values.account_id, planCode: values.plan_code, request });
-        await requireCreationAllowance(trx, { accountId: values.account_id, perHour: deps.creationRateLimitPerHour });
+        await lockAccountTenants(trx, wanted.accountId);
+        await requirePlanRoom(trx, { accountId: wanted.accountId, planCode: wanted.plan, request: copyOf ? 'duplicate' : 'create' });
+        await requireCreationAllowance(trx, { accountId: wanted.accountId, perHour: deps.creationRateLimitPerHour });
       }
-      const tenant = await insertTenant(trx, values);
-      await recordEvents(trx, tenant);
-      return tenant;
+      await alongside?.(trx, name);
+      const inserted = await insertTenant(values, { message: firstMessage, actorUserId: principal.userId }, trx).catch(
+        (error: { code?: string }) => {
+          if (error.code === '23505') throw new ConflictError('This name was just taken; choose another.', { field: 'name' });
+          throw error;
+        },
+      );
+      return { tenant: inserted, jobId: await operations.enqueue(inserted.id, 'provision', trx) };
     });
+    deps.crashPoint?.('create:committed');
+    return { tenant: await view({ ...tenant, job_id: jobId }, principal.role), jobId };
   }
 
   return {
@@ -257,7 +280,7 @@ export function createTenantService(deps: {
     async checkName(name: string): Promise<{ name: string; available: boolean; reason?: string }> {
       const checked = validateSubdomain(name);
       if (!checked.ok) return { name, available: false, reason: checked.reason };
-      const taken = await nameTaken(checked.subdomain);
+      const taken = await tenantNameTaken(checked.subdomain, db);
       return taken
         ? { name: checked.subdomain, available: false, reason: 'This name is taken.' }
         : { name: checked.subdomain, available: true };
@@ -270,36 +293,7 @@ export function createTenantService(deps: {
         const account = await db.selectFrom('accounts').select('id').where('id', '=', input.accountId).executeTakeFirst();
         if (!account) throw new ValidationError('No such account.', { field: 'accountId' });
       }
-      const issues = checkPasswordPolicy(input.adminPassword, { email: input.adminEmail }, 'adminPassword');
-      if (issues.length > 0) throw new ValidationError(issues.map((i) => i.message).join(' '), { issues });
-      const { name, placement } = await validateNewTenant(input, principal.role);
-      const names = tenantPostgresNames(name);
-      const values = {
-        name,
-        account_id: accountId,
-        plan_code: input.plan,
-        template_code: input.template,
-        state: 'provisioning',
-        database_name: names.databaseName,
-        role_name: names.roleName,
-        role_password_encrypted: secretBox.encrypt(randomBytes(24).toString('base64url')),
-        process_strategy: placement.processStrategy,
-        admin_email: input.adminEmail,
-        admin_login: input.adminEmail,
-        // Kept (encrypted) only until the login check passed, then erased.
-        admin_password_check_encrypted: secretBox.encrypt(input.adminPassword),
-        created_by: principal.userId,
-      };
-      const tenant = await insertWithinLimits(principal, values, 'create', async (trx, inserted) => {
-        await recordTenantEvent(trx, inserted.id, {
-          type: 'state',
-          toState: 'provisioning',
-          message: 'tenant requested',
-          actorUserId: principal.userId,
-        });
-      });
-      const jobId = await operations.enqueue(tenant.id, 'provision');
-      return { tenant: await view({ ...tenant, job_id: jobId }, principal.role), jobId };
+      return requestNewTenant(principal, { ...input, accountId, adminLogin: input.adminEmail }, 'tenant requested');
     },
 
     async get(principal: Principal, name: string): Promise<TenantView> {
@@ -312,15 +306,8 @@ export function createTenantService(deps: {
     },
 
     async list(principal: Principal, query: TenantListQuery): Promise<TenantView[]> {
-      let q = db.selectFrom('tenants').selectAll().orderBy('created_at', 'desc').limit(query.limit).offset(query.offset);
-      if (principal.role !== 'operator') q = q.where('account_id', '=', principal.accountId ?? '00000000-0000-0000-0000-000000000000');
-      else if (query.accountId) q = q.where('account_id', '=', query.accountId);
-      if (query.state) q = q.where('state', '=', query.state);
-      else q = q.where('state', '<>', 'deleted');
-      if (query.plan) q = q.where('plan_code', '=', query.plan);
-      if (query.serverId) q = q.where('server_id', '=', query.serverId);
-      if (query.search) q = q.where('name', 'like', `%${query.search.toLowerCase().replace(/[\\%_]/g, '\\$&')}%`);
-      return views(await q.execute(), principal.role);
+      const accountId = principal.role === 'operator' ? query.accountId : (principal.accountId ?? '00000000-0000-0000-0000-000000000000');
+      return views(await listTenants({ ...query, accountId }, db), principal.role);
     },
 
     /** Applies a lifecycle request: checks role and state (409 naming the state), then queues the work. */
@@ -351,21 +338,24 @@ export function createTenantService(deps: {
       if (action === 'retry') Object.assign(extra, { provisioning_step: null });
       // A terminated tenant gave up its place on the plan: coming back needs a free one again.
       const needsPlace = action === 'reactivate' && principal.role !== 'operator';
-      const updated = await changeTenantState(db, tenant.id, action, {
-        actorUserId: principal.userId,
-        reason: reason ?? `${action.replaceAll('_', ' ')} requested`,
-        extra: extra as never,
-        ...(needsPlace
-          ? {
-              beforeChange: async (trx, row) => {
-                await lockAccountTenants(trx, row.account_id);
-                await requirePlanRoom(trx, { accountId: row.account_id, planCode: row.plan_code, request: 'reactivate' });
-              },
-            }
-          : {}),
+      // The change and its job commit together: no state without the work that follows it.
+      const { updated, jobId } = await db.transaction().execute(async (trx) => {
+        const updated = await changeTenantState(trx, tenant.id, action, {
+          actorUserId: principal.userId,
+          reason: reason ?? `${action.replaceAll('_', ' ')} requested`,
+          extra: extra as never,
+          ...(needsPlace
+            ? {
+                beforeChange: async (trx, row) => {
+                  await lockAccountTenants(trx, row.account_id);
+                  await requirePlanRoom(trx, { accountId: row.account_id, planCode: row.plan_code, request: 'reactivate' });
+                },
+              }
+            : {}),
+        });
+        const operation = operationFor(action, updated.state as TenantState);
+        return { updated, jobId: operation ? await operations.enqueue(tenant.id, operation, trx) : null };
       });
-      const operation = operationFor(action, updated.state as TenantState);
-      const jobId = operation ? await operations.enqueue(tenant.id, operation) : null;
       return { tenant: await view({ ...updated, job_id: jobId ?? updated.job_id }, principal.role), jobId };
     },
 
@@ -378,54 +368,32 @@ export function createTenantService(deps: {
       const source = await findVisible(principal, name);
       const check = transition(source.state as TenantState, 'duplicate');
       if (!check.ok) throw new ConflictError(`${check.reason} (current state: ${source.state})`, { details: { state: source.state } });
-      const issues = checkPasswordPolicy(input.adminPassword, { email: source.admin_email }, 'adminPassword');
-      if (issues.length > 0) throw new ValidationError(issues.map((i) => i.message).join(' '), { issues });
-      const { name: copyName } = await validateNewTenant({ name: input.name, plan: source.plan_code }, principal.role);
-      const names = tenantPostgresNames(copyName);
-      const values = {
-        name: copyName,
-        account_id: source.account_id,
-        plan_code: source.plan_code,
-        template_code: source.template_code,
-        state: 'provisioning',
-        database_name: names.databaseName,
-        role_name: names.roleName,
-        role_password_encrypted: secretBox.encrypt(randomBytes(24).toString('base64url')),
-        process_strategy: source.process_strategy,
-        admin_email: source.admin_email,
-        admin_login: source.admin_login,
-        admin_password_check_encrypted: secretBox.encrypt(input.adminPassword),
-        source_tenant_id: source.id,
-        created_by: principal.userId,
-      };
-      const copy = await insertWithinLimits(principal, values, 'duplicate', async (trx, inserted) => {
-        await recordTenantEvent(trx, inserted.id, {
-          type: 'state',
-          toState: 'provisioning',
-          message: `staging copy of ${source.name}`,
-          actorUserId: principal.userId,
-        });
-        await recordTenantEvent(trx, source.id, {
-          type: 'info',
-          message: `staging copy ${copyName} requested`,
-          actorUserId: principal.userId,
-        });
-      });
-      const jobId = await operations.enqueue(copy.id, 'provision');
-      return { tenant: await view({ ...copy, job_id: jobId }, principal.role), jobId };
+      return requestNewTenant(
+        principal,
+        {
+          name: input.name,
+          accountId: source.account_id,
+          plan: source.plan_code,
+          template: source.template_code,
+          adminEmail: source.admin_email,
+          adminLogin: source.admin_login,
+          adminPassword: input.adminPassword,
+          copyOf: source,
+        },
+        `staging copy of ${source.name}`,
+        async (trx, copyName) => {
+          await recordTenantEvent(trx, source.id, {
+            type: 'info',
+            message: `staging copy ${copyName} requested`,
+            actorUserId: principal.userId,
+          });
+        },
+      );
     },
 
     async events(principal: Principal, name: string, options: { afterId?: number; limit?: number } = {}): Promise<TenantEventView[]> {
       const tenant = await findVisible(principal, name);
-      const rows = await db
-        .selectFrom('tenant_events')
-        .selectAll()
-        .where('tenant_id', '=', tenant.id)
-        .where('id', '>', String(options.afterId ?? 0))
-        .orderBy('id')
-        .limit(options.limit ?? 500)
-        .execute();
-      const events = rows.map(toEventView);
+      const events = await tenantEventsAfter(tenant.id, options.afterId ?? 0, options.limit ?? 500, db);
       return principal.role === 'operator' ? events : events.map(eventForCustomer);
     },
 
@@ -445,7 +413,7 @@ export function createTenantService(deps: {
     },
 
     async rowById(id: string): Promise<TenantRow | undefined> {
-      return db.selectFrom('tenants').selectAll().where('id', '=', id).executeTakeFirst();
+      return tenantById(id, db);
     },
 
     view,

@@ -162,6 +162,20 @@ describe('provisioning survives a crash of the platform', () => {
     );
   }
 
+  /** Waits until the restarted platform has finished the tenant, which must then be running. */
+  async function expectRunningAfterRestart(name: string, token: string): Promise<void> {
+    const tenant = await waitFor(
+      `tenant ${name} to finish provisioning after the restart`,
+      async () => {
+        const response = await http().get(`/api/v1/tenants/${name}`, { token });
+        return ['running', 'error'].includes(response.body.state) ? response.body : undefined;
+      },
+      90_000,
+      250,
+    );
+    expect(tenant.state, `state reason: ${tenant.stateReason}`).toBe('running');
+  }
+
   for (const path of ['template', 'spare'] as const) {
     for (const point of crashPoints(path)) {
       it(`${path} path: finishes a tenant whose platform was killed at ${point}`, async () => {
@@ -186,16 +200,7 @@ describe('provisioning survives a crash of the platform', () => {
         expect(killed).toMatchObject({ state: 'provisioning', provisioning_step: point.startsWith('clone:') ? 'role' : point });
 
         const second = await startReadyPlatform(pathSettings[path]);
-        const tenant = await waitFor(
-          `tenant ${name} to finish provisioning after the restart`,
-          async () => {
-            const response = await http().get(`/api/v1/tenants/${name}`, { token });
-            return ['running', 'error'].includes(response.body.state) ? response.body : undefined;
-          },
-          90_000,
-          250,
-        );
-        expect(tenant.state, `state reason: ${tenant.stateReason}`).toBe('running');
+        await expectRunningAfterRestart(name, token);
         // The case took the path it is named after.
         const [row] = await platformQuery<{ database_name: string; spare_database: string | null }>(
           'SELECT database_name, spare_database FROM tenants WHERE name = $1',
@@ -244,4 +249,33 @@ describe('provisioning survives a crash of the platform', () => {
       }, 240_000);
     }
   }
+
+  it('provisions a tenant whose platform was killed right after the create committed, before it answered', async () => {
+    // The tenant's row, first event and provisioning job are one transaction: once it committed
+    // (here the platform dies at once, the customer never gets the 202) the job is there for the
+    // next platform to run; before it committed, there is no tenant at all.
+    const first = await startReadyPlatform({ SAAS_TEST_CRASH_AFTER_STEP: 'create:committed' });
+    const token = await registeredToken('createcommitted');
+    await templateAndSparesReady('template', token);
+    const name = `crashcreate${Date.now().toString(36)}`;
+    const request = http().post(
+      '/api/v1/tenants',
+      { name, plan: 'basic', template: 'blank', adminEmail: `admin@${name}.example.com`, adminPassword: 'Odoo-Admin-Pass-1' },
+      { token },
+    );
+    await expect(request).rejects.toThrow();
+    expect((await exited(first)).signal).toBe('SIGKILL');
+    const [killed] = await platformQuery<{ state: string; job_id: string | null; jobs: number }>(
+      `SELECT t.state, t.job_id, (SELECT count(*)::int FROM pgboss.job j WHERE j.id::text = t.job_id) AS jobs
+         FROM tenants t WHERE t.name = $1`,
+      [name],
+    );
+    expect(killed).toMatchObject({ state: 'provisioning', jobs: 1 });
+
+    const second = await startReadyPlatform({});
+    await expectRunningAfterRestart(name, token);
+    const login = await odooLogin(port, `${name}.lvh.me:${port}`, `t_${name}`, `admin@${name}.example.com`, 'Odoo-Admin-Pass-1');
+    expect(login.body.result?.uid).toBe(2);
+    await stopPlatform(second);
+  }, 240_000);
 });

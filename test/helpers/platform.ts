@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { type Config, loadConfig } from '../../src/config/index.js';
 import { createLogger } from '../../src/logging/index.js';
 import { type Platform, startPlatform } from '../../src/main.js';
-import { createTestDatabase, type TestDatabase } from './postgres.js';
+import { createTestDatabase, postgresAdminUrl, type TestDatabase } from './postgres.js';
 
 export interface TestPlatform {
   platform: Platform;
@@ -148,3 +148,22 @@ export async function createOperator(test: TestPlatform) {
     userId: login.body.user.id as string,
   };
 }
+
+/**
+ * The platform without job workers (tenants stay where a test puts them), an operator, a customer
+ * and a ready build of the blank template, written directly (no Odoo builds one here).
+ */
+export async function startPlatformForTenantRequests(label: string) {
+  const test = await startTestPlatform({ TENANT_DATABASE_URL: postgresAdminUrl(), RUN_WORKERS: 'false', TEMPLATES_AUTOBUILD: '' });
+  const operator = await createOperator(test);
+  const customer = await registerCustomer(test.http, label);
+  const db = test.platform.database.db;
+  const server = await db.selectFrom('database_servers').select('id').executeTakeFirstOrThrow();
+  await db
+    .insertInto('template_builds')
+    .values({ template_code: 'blank', server_id: server.id, database_name: `tpl_blank_${label}`, status: 'ready', odoo_version: '17.0' })
+    .execute();
+  return { test, operator, customer };
+}
+
+export type TenantRequestsPlatform = Awaited<ReturnType<typeof startPlatformForTenantRequests>>;

@@ -84,7 +84,7 @@ const ACTION_ROUTES: Array<{ segment: string; action: TenantRequest; access: 'us
 
 export function registerTenantRoutes(
   api: Api,
-  deps: Pick<ApiDependencies, 'tenants' | 'runtime' | 'notifications' | 'tenantUsage' | 'plans'>,
+  deps: Pick<ApiDependencies, 'tenants' | 'runtime' | 'domainEvents' | 'tenantUsage' | 'plans'>,
 ): void {
   const tags = ['tenants'];
   const { tenants } = deps;
@@ -231,7 +231,7 @@ export function registerTenantRoutes(
       }
       const row = await tenants.visibleRow(principal, request.params.name);
       const lastEventId = Number(request.headers['last-event-id'] ?? request.query.after ?? 0) || 0;
-      streamTenantEvents({ request, reply, principal, tenant: row, afterId: lastEventId, tenants, notifications: deps.notifications });
+      streamTenantEvents({ request, reply, principal, tenant: row, afterId: lastEventId, tenants, events: deps.domainEvents });
       return reply;
     },
   );

@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { TenantRow } from '../../db/index.js';
+import { updateTenant } from '../../tenants/index.js';
 import type { PlacementContext } from '../context.js';
 import { loadTenant, type ProvisioningDependencies } from '../dependencies.js';
 import type { Step } from '../runner.js';
@@ -24,12 +25,7 @@ async function place({ deps, tenant, plan }: PlacementContext): Promise<TenantRo
   if (tenant.source_tenant_id) {
     const source = await loadTenant(db, tenant.source_tenant_id);
     if (!source?.server_id) throw new Error('The tenant to duplicate has no database any more.');
-    return db
-      .updateTable('tenants')
-      .set({ server_id: source.server_id })
-      .where('id', '=', tenant.id)
-      .returningAll()
-      .executeTakeFirstOrThrow();
+    return updateTenant(tenant.id, { server_id: source.server_id }, db);
   }
   // Serialise placement across replicas so two creations never take the last slot of a server.
   return db.transaction().execute(async (trx) => {
@@ -38,7 +34,7 @@ async function place({ deps, tenant, plan }: PlacementContext): Promise<TenantRo
       plan.placement.databaseStrategy === 'dedicated'
         ? (await servers.createDedicated(tenant.name)).id
         : await leastLoadedSharedServer(deps, tenant.template_code);
-    return trx.updateTable('tenants').set({ server_id: serverId }).where('id', '=', tenant.id).returningAll().executeTakeFirstOrThrow();
+    return updateTenant(tenant.id, { server_id: serverId }, trx);
   });
 }
 

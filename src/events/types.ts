@@ -1,0 +1,46 @@
+/**
+ * The platform's domain events: what happened, told to whoever subscribes (the gateway's route
+ * table, the dashboard's live streams, later notifications, webhooks and billing). Each event
+ * type names its payload here; a new family (`backup.*`, `billing.*`, `limit.*`) is added as
+ * entries of this map and every publisher and subscriber is type-checked against it.
+ */
+export interface DomainEventPayloads {
+  /** A tenant was requested (its row and first timeline event exist). */
+  'tenant.created': { tenantId: string; name: string; state: string; eventId: number };
+  /** A tenant moved through the lifecycle (`fromState` is null for the first state). */
+  'tenant.state_changed': { tenantId: string; fromState: string | null; toState: string; eventId: number };
+  /** A tenant reached `deleted`: its name is free again, its resources are being removed. */
+  'tenant.deleted': { tenantId: string; name: string };
+  /** Any other entry on a tenant's timeline (a provisioning step, an info or an error). */
+  'tenant.timeline_recorded': { tenantId: string; eventId: number; kind: 'step' | 'info' | 'error' };
+}
+
+export type DomainEventType = keyof DomainEventPayloads;
+
+/** An event to publish: its type, its payload, and the stream it is ordered in. */
+export type DomainEvent = {
+  [K in DomainEventType]: { type: K; payload: DomainEventPayloads[K] };
+}[DomainEventType];
+
+/** An event as delivered: numbered in commit order, with the stream it belongs to. */
+export type DeliveredEvent = DomainEvent & { id: number; stream: string; occurredAt: Date };
+
+/**
+ * Events of one stream are delivered in the order they were written; the stream of an event is
+ * its subject (a tenant's events form one stream).
+ */
+export function streamOf(event: DomainEvent): string {
+  return `tenant:${event.payload.tenantId}`;
+}
+
+/** A subscriber's handler; throwing makes the event be delivered to it again later. */
+export type DomainEventHandler = (event: DeliveredEvent) => Promise<void> | void;
+
+/** What subscribers see of the event bus (the port). */
+export interface DomainEventSubscriptions {
+  /**
+   * Replica-local: every replica delivers each event committed after the subscription to its own
+   * handler (in-memory state such as the route table or a live stream). Returns an unsubscribe.
+   */
+  subscribe(name: string, handler: DomainEventHandler): () => void;
+}
