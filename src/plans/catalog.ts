@@ -71,6 +71,32 @@ export interface Plan extends PlanDefinition {
   free: boolean;
 }
 
+/**
+ * A plan's JSON column as read from the database, parsed with the schema that declares it (the
+ * table's type says only "JSON"). Rows are written from validated plans, so a failure here means
+ * someone changed the table by hand: say which plan and field.
+ */
+export function parseStoredPlanColumn<S extends z.ZodType>(
+  schema: S,
+  value: unknown,
+  where: { plan: string; column: string },
+): z.output<S> {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  throw new Error(`Plan ${where.plan} has an invalid ${where.column} column at ${issue?.path.join('.')}: ${issue?.message}`);
+}
+
+/** The limits of a stored plan (readers that need only them, such as tenant limits). */
+export function storedPlanLimits(row: { code: string; limits: unknown }): PlanLimits {
+  return parseStoredPlanColumn(planLimitsSchema, row.limits, { plan: row.code, column: 'limits' });
+}
+
+/** The placement of a stored plan (where and how its tenants run). */
+export function storedPlanPlacement(row: { code: string; placement: unknown }): PlanPlacement {
+  return parseStoredPlanColumn(planPlacementSchema, row.placement, { plan: row.code, column: 'placement' });
+}
+
 export const catalogSchema = z.object({ plans: z.array(planSchema).min(1) }).strict();
 
 /** Validates a catalog document (such as default-catalog.json); throws naming the bad entry. */

@@ -7,5 +7,7 @@ export {
   parseCatalog,
   planCodeSchema,
   planSchema,
+  storedPlanLimits,
+  storedPlanPlacement,
 } from './catalog.js';
 export { createPlanService, defaultCatalog, type PlanService } from './service.js';

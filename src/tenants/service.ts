@@ -4,6 +4,7 @@ import type { Principal } from '../auth/index.js';
 import { checkPasswordPolicy } from '../auth/index.js';
 import type { Database, Db, TenantRow } from '../db/index.js';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../errors/index.js';
+import { storedPlanLimits, storedPlanPlacement } from '../plans/index.js';
 import type { SecretBox } from '../secrets/index.js';
 import { eventForCustomer, stateReasonForCustomer } from './customer-view.js';
 import { allowedActions, mayRequest, type TenantRequest, type TenantState, transition } from './lifecycle.js';
@@ -211,7 +212,7 @@ export function createTenantService(deps: {
     }
     const taken = await nameTaken(checked.subdomain);
     if (taken) throw new ConflictError(`The name ${checked.subdomain} is taken; choose another.`, { field: 'name' });
-    return { name: checked.subdomain, placement: plan.placement };
+    return { name: checked.subdomain, placement: storedPlanPlacement(plan) };
   }
 
   type NewTenant = Parameters<ReturnType<Db['insertInto']>['values']>[0];
@@ -441,7 +442,7 @@ export function createTenantService(deps: {
         db.selectFrom('plans').select(['code', 'limits']).where('archived_at', 'is', null).orderBy('sort_order').orderBy('code').execute(),
         placesHeld(db, account),
       ]);
-      return plans.map((plan) => ({ plan: plan.code, used: held.get(plan.code) ?? 0, limit: plan.limits.maxTenantsPerAccount }));
+      return plans.map((plan) => ({ plan: plan.code, used: held.get(plan.code) ?? 0, limit: storedPlanLimits(plan).maxTenantsPerAccount }));
     },
 
     async rowById(id: string): Promise<TenantRow | undefined> {
