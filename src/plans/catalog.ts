@@ -24,10 +24,13 @@ export const planLimitsSchema = z
   })
   .strict();
 
+/** How a plan's tenants run Odoo: in a shared multi-database pool or in processes of their own. */
+export const PROCESS_STRATEGIES = ['pool', 'dedicated'] as const;
+
 export const planPlacementSchema = z
   .object({
     databaseStrategy: z.enum(['shared', 'dedicated']).describe('shared database server or a dedicated one per tenant'),
-    processStrategy: z.enum(['pool', 'dedicated']).describe('shared Odoo pool or dedicated Odoo processes'),
+    processStrategy: z.enum(PROCESS_STRATEGIES).describe('shared Odoo pool or dedicated Odoo processes'),
     replicas: z.number().int().min(1).max(20).describe('Odoo replicas (dedicated only)'),
     limitPolicy: z.enum(['warn', 'block', 'suspend']).describe('what happens when a limit is crossed'),
   })
@@ -66,10 +69,9 @@ export type PlanPlacement = z.infer<typeof planPlacementSchema>;
 export type PlanPrice = z.infer<typeof planPriceSchema>;
 export type PlanDefinition = z.infer<typeof planSchema>;
 
-export interface Plan extends PlanDefinition {
-  archived: boolean;
-  free: boolean;
-}
+/** A plan as the API answers it: the definition, whether it is still offered, whether it costs nothing. */
+export const planViewSchema = planSchema.extend({ archived: z.boolean(), free: z.boolean() }).meta({ id: 'Plan' });
+export type Plan = z.infer<typeof planViewSchema>;
 
 /**
  * A plan's JSON column as read from the database, parsed with the schema that declares it (the

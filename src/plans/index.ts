@@ -4,9 +4,11 @@ export {
   type PlanLimits,
   type PlanPlacement,
   type PlanPrice,
+  PROCESS_STRATEGIES,
   parseCatalog,
   planCodeSchema,
   planSchema,
+  planViewSchema,
   storedPlanLimits,
   storedPlanPlacement,
 } from './catalog.js';

@@ -6,5 +6,13 @@ export { findPostgresBinaries, type PostgresBinaries } from './binaries.js';
 export { type PostgresClientCommand, postgresClientCommand } from './client-command.js';
 export { freePort, type LocalPostgresConnection, type LocalPostgresOptions, LocalPostgresServer } from './local-server.js';
 export { type RunAs, runCommand } from './process.js';
-export { createDatabaseServerRegistry, type DatabaseServerRegistry, type DatabaseServerView } from './registry.js';
+export { createDatabaseServerRegistry, type DatabaseServerRegistry } from './registry.js';
+export {
+  DATABASE_SERVER_KINDS,
+  DATABASE_SERVER_STATUSES,
+  type DatabaseServerKind,
+  type DatabaseServerStatus,
+  type DatabaseServerView,
+  databaseServerViewSchema,
+} from './server-view.js';
 export { type DatabaseOwnership, type DatabaseServerOperations, databaseServerOperations } from './tenant-databases.js';

@@ -1,9 +1,9 @@
+// The steps are declared with the tenant (its view names them); re-exported for callers of this folder.
+export { PROVISIONING_STEPS, type ProvisioningStep } from '../tenants/index.js';
 export {
   CLONE_CRASH_POINTS,
   createTenantOperations,
-  PROVISIONING_STEPS,
   type ProvisioningDependencies,
-  type ProvisioningStep,
   TENANT_OPS_QUEUE,
   type TenantOperation,
   type TenantOperationJob,

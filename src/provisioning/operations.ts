@@ -21,7 +21,7 @@ import type { DatabaseServerOperations, DatabaseServerRegistry } from '../postgr
 import type { Runtime, TenantServeSpec } from '../runtimes/index.js';
 import type { SecretBox } from '../secrets/index.js';
 import { TEMPLATE_OWNER_ROLE, type TemplateService } from '../templates/index.js';
-import { changeTenantState, recordTenantEvent } from '../tenants/index.js';
+import { changeTenantState, type ProvisioningStep, recordTenantEvent } from '../tenants/index.js';
 import { cloneEndStateProblems } from './end-states.js';
 import type { SpareDatabases } from './spares.js';
 import { copyTemplateToServer } from './template-copy.js';
@@ -35,9 +35,6 @@ export interface TenantOperationJob {
   operation: TenantOperation;
 }
 
-/** Provisioning steps, in order; each is idempotent and recorded on the tenant's timeline. */
-export const PROVISIONING_STEPS = ['placement', 'role', 'clone', 'neutralise', 'filestore', 'identity', 'serve', 'login_check'] as const;
-export type ProvisioningStep = (typeof PROVISIONING_STEPS)[number];
 /** Points inside the clone step where a crash leaves a half-made database (crash-safety tests). */
 export const CLONE_CRASH_POINTS = ['clone:created', 'clone:claimed', 'clone:renamed'] as const;
 

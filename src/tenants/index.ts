@@ -23,19 +23,18 @@ export {
   type TransitionResult,
   transition,
 } from './lifecycle.js';
+export { PROVISIONING_STEPS, type ProvisioningStep } from './provisioning-steps.js';
 export {
   type CreateTenantInput,
   createTenantService,
   type TenantListQuery,
   type TenantOperationsPort,
   type TenantService,
-  type TenantView,
 } from './service.js';
 export {
   changeTenantState,
   recordTenantEvent,
   TENANT_EVENTS_CHANNEL,
-  type TenantEventView,
   toEventView,
   transitionContext,
 } from './store.js';
@@ -53,3 +52,15 @@ export {
   tenantPostgresNames,
   validateSubdomain,
 } from './subdomain.js';
+export {
+  type CustomerTenantView,
+  customerTenantViewSchema,
+  type OperatorTenantView,
+  operatorTenantViewSchema,
+  TENANT_EVENT_TYPES,
+  type TenantEventView,
+  type TenantQuota,
+  type TenantView,
+  tenantEventViewSchema,
+  tenantQuotaSchema,
+} from './views.js';

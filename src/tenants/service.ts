@@ -9,40 +9,14 @@ import type { SecretBox } from '../secrets/index.js';
 import { eventForCustomer, stateReasonForCustomer } from './customer-view.js';
 import { allowedActions, mayRequest, type TenantRequest, type TenantState, transition } from './lifecycle.js';
 import { lockAccountTenants, placesHeld, requireCreationAllowance, requirePlanRoom } from './limits.js';
-import { changeTenantState, recordTenantEvent, type TenantEventView, toEventView, transitionContext } from './store.js';
+import type { ProvisioningStep } from './provisioning-steps.js';
+import { changeTenantState, recordTenantEvent, toEventView, transitionContext } from './store.js';
 import { tenantPostgresNames, validateSubdomain } from './subdomain.js';
+import type { TenantEventView, TenantQuota, TenantView } from './views.js';
 
 /** What the tenant service needs from provisioning (injected: provisioning depends on tenants, not the reverse). */
 export interface TenantOperationsPort {
   enqueue(tenantId: string, operation: 'provision' | 'start' | 'restart' | 'stop' | 'unserve' | 'deprovision'): Promise<string>;
-}
-
-export interface TenantView {
-  id: string;
-  name: string;
-  hostName: string;
-  url: string;
-  accountId: string;
-  plan: string;
-  template: string;
-  state: string;
-  stateReason: string | null;
-  stateChangedAt: string;
-  /** Operators only: where the tenant lives is the platform's business, not the customer's. */
-  databaseName?: string;
-  /** Operators only. */
-  databaseServerId?: string | null;
-  processStrategy: 'pool' | 'dedicated';
-  adminEmail: string;
-  adminLogin: string;
-  provisioningStep: string | null;
-  jobId: string | null;
-  duplicateOf: string | null;
-  deleteAfter: string | null;
-  terminatedAt: string | null;
-  provisionSeconds: number | null;
-  createdAt: string;
-  allowedActions: string[];
 }
 
 export interface CreateTenantInput {
@@ -53,13 +27,6 @@ export interface CreateTenantInput {
   adminPassword: string;
   /** Operators may create a tenant for a given account; customers always create in their own. */
   accountId?: string | undefined;
-}
-
-/** How many tenants the account holds on each plan, against the plan's limit (null: none). */
-export interface TenantQuota {
-  plan: string;
-  used: number;
-  limit: number | null;
 }
 
 export interface TenantListQuery {
@@ -139,14 +106,14 @@ export function createTenantService(deps: {
       accountId: row.account_id,
       plan: row.plan_code,
       template: row.template_code,
-      state: row.state,
+      state: row.state as TenantState,
       stateReason: operator ? row.state_reason : stateReasonForCustomer(row.state, row.state_reason),
       stateChangedAt: row.state_changed_at.toISOString(),
       ...(operator ? { databaseName: row.database_name, databaseServerId: row.server_id } : {}),
       processStrategy: row.process_strategy,
       adminEmail: row.admin_email,
       adminLogin: row.admin_login,
-      provisioningStep: row.provisioning_step,
+      provisioningStep: row.provisioning_step as ProvisioningStep | null,
       jobId: row.job_id,
       duplicateOf: row.source_tenant_id,
       deleteAfter: row.delete_after?.toISOString() ?? null,

@@ -2,28 +2,20 @@ import { sql, type Transaction } from 'kysely';
 import type { Database, Db, TenantEventRow, TenantRow } from '../db/index.js';
 import { NotFoundError } from '../errors/index.js';
 import { requireTransition, type TenantAction, type TenantState, type TransitionContext } from './lifecycle.js';
+import type { ProvisioningStep } from './provisioning-steps.js';
+import type { TenantEventView } from './views.js';
 
 /** Channels other replicas listen on (db/notifications.ts). */
 export const TENANT_EVENTS_CHANNEL = 'tenant_events';
-
-export interface TenantEventView {
-  id: number;
-  at: string;
-  type: TenantEventRow['type'];
-  fromState: string | null;
-  toState: string | null;
-  step: string | null;
-  message: string | null;
-}
 
 export function toEventView(row: TenantEventRow): TenantEventView {
   return {
     id: Number(row.id),
     at: row.at.toISOString(),
     type: row.type,
-    fromState: row.from_state,
-    toState: row.to_state,
-    step: row.step,
+    fromState: row.from_state as TenantState | null,
+    toState: row.to_state as TenantState | null,
+    step: row.step as ProvisioningStep | null,
     message: row.message,
   };
 }
