@@ -57,9 +57,17 @@ build() {
   build_web
 }
 
+# The dashboard's API types, generated from the OpenAPI document the routes declare (no server is
+# started). The file is rewritten only when its text changes, so build_web's check below still
+# skips an unchanged dashboard. Not committed: see docs/architecture.md, "One API contract".
+generate_api_types() {
+  (cd "$ROOT" && "$NODE" --import tsx scripts/generate-api-types.ts)
+}
+
 # The dashboard (web/) built by Vite into web/dist, which the platform serves at /. Skipped when
-# no file under web/ (nor the lock file) changed since the last build.
+# no file under web/ (the generated API types included) nor the lock file changed since the last build.
 build_web() {
+  generate_api_types
   local built="$ROOT/web/dist/index.html"
   if [ -f "$built" ] && [ -z "$(find "$ROOT/web" "$ROOT/package-lock.json" -type f -newer "$built" -not -path "$ROOT/web/dist/*" -print -quit)" ]; then
     return

@@ -7,7 +7,8 @@ ensure_npm_packages
 ensure_chromium
 cd "$ROOT"
 "$NODE" node_modules/typescript/bin/tsc -p tsconfig.json --noEmit
+# Before the web typecheck: the build generates the dashboard's API types (build_web).
+build_web
 "$NODE" node_modules/typescript/bin/tsc -p web/tsconfig.json --noEmit
 "$NODE" node_modules/@biomejs/biome/bin/biome check src test bench web/src
-build_web
 exec "$NODE" scripts/run-tests.mjs "$@"

@@ -6,7 +6,7 @@ import { type Api, buildApiServer, type SharedPortGateway } from './api/index.js
 import { createAuditLog } from './audit/index.js';
 import { createAccessTokenSigner, createAuthService } from './auth/index.js';
 import { type Config, resolveSecretKey } from './config/index.js';
-import { createNotificationHub, openPlatformDatabase, type PlatformDatabase, pendingMigrations } from './db/index.js';
+import { createNotificationHub, pendingMigrations } from './db/index.js';
 import { createDomainEventBus, DOMAIN_EVENTS_CHANNEL } from './events/index.js';
 import { createGateway, createRouteTable, type Gateway } from './gateway/index.js';
 import { createJobQueue } from './jobs/index.js';
@@ -15,6 +15,7 @@ import { createMetrics } from './metrics/index.js';
 import { createMailer } from './notifications/index.js';
 import { findOdoo } from './odoo/index.js';
 import { createPlanService } from './plans/index.js';
+import { openPlatformDatabase, type PlatformDatabase } from './platform-database.js';
 import { createDatabaseServerRegistry } from './postgres/index.js';
 import {
   createLifecycleSweep,
@@ -23,8 +24,7 @@ import {
   createTenantOperations,
   type SpareDatabases,
 } from './provisioning/index.js';
-import type { Runtime } from './runtimes/index.js';
-import { createProcessRuntime } from './runtimes/process/index.js';
+import { createProcessRuntime, type Runtime } from './runtimes/index.js';
 import { createSecretBox } from './secrets/index.js';
 import { createTemplateService } from './templates/index.js';
 import { createTenantService, releaseServerOfDeletedTenants, tenantCountsPerServer } from './tenants/index.js';

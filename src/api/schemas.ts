@@ -20,17 +20,19 @@ export const paginationQuery = z
   })
   .strict();
 
-export const userSchema = z.object({
-  id: z.string(),
-  email: z.string(),
-  name: z.string(),
-  role: z.enum(['customer', 'operator']),
-  accountId: z.string().nullable(),
-  emailVerified: z.boolean(),
-  createdAt: z.string(),
-});
+export const userSchema = z
+  .object({
+    id: z.string(),
+    email: z.string(),
+    name: z.string(),
+    role: z.enum(['customer', 'operator']),
+    accountId: z.string().nullable(),
+    emailVerified: z.boolean(),
+    createdAt: z.string(),
+  })
+  .meta({ id: 'User' });
 
-export const accountSummarySchema = z.object({ id: z.string(), name: z.string(), createdAt: z.string() });
+export const accountSummarySchema = z.object({ id: z.string(), name: z.string(), createdAt: z.string() }).meta({ id: 'Account' });
 
 export const problemSchema = z
   .object({

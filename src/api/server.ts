@@ -28,6 +28,7 @@ import type { Runtime } from '../runtimes/index.js';
 import type { TemplateService } from '../templates/index.js';
 import type { TenantService } from '../tenants/index.js';
 import { installErrorHandling, sendProblem } from './errors.js';
+import { withoutUnusedComponents } from './openapi-components.js';
 import type { Api } from './route.js';
 import { registerAccountRoutes } from './routes/accounts.js';
 import { registerApiKeyRoutes } from './routes/api-keys.js';
@@ -217,7 +218,7 @@ export async function buildApiServer(deps: ApiDependencies): Promise<Api> {
       },
     },
     transform: jsonSchemaTransform,
-    transformObject: jsonSchemaTransformObject,
+    transformObject: (document) => withoutUnusedComponents(jsonSchemaTransformObject(document)),
   });
   await app.register(fastifySwaggerUi, {
     routePrefix: '/api/v1/docs',

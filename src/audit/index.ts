@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import type { Db } from '../db/index.js';
 
 export interface AuditEntry {
@@ -14,6 +15,27 @@ export interface AuditEntry {
   ip?: string | null;
   details?: Record<string, unknown> | null;
 }
+
+/** One entry of the audit trail as the API answers it (declared once: the list below builds it). */
+export const auditEntryViewSchema = z
+  .object({
+    id: z.number(),
+    at: z.string(),
+    actorType: z.enum(['user', 'api_key', 'anonymous', 'system']),
+    actorUserId: z.string().nullable(),
+    actorLabel: z.string().nullable(),
+    accountId: z.string().nullable(),
+    action: z.string(),
+    targetType: z.string().nullable(),
+    targetId: z.string().nullable(),
+    outcome: z.enum(['success', 'failure']),
+    statusCode: z.number().nullable(),
+    requestId: z.string().nullable(),
+    ip: z.string().nullable(),
+    details: z.record(z.string(), z.unknown()).nullable(),
+  })
+  .meta({ id: 'AuditEntry' });
+export type AuditEntryView = z.infer<typeof auditEntryViewSchema>;
 
 export interface AuditQuery {
   accountId?: string | undefined;
@@ -54,7 +76,7 @@ export function createAuditLog(deps: { db: Db }) {
      * `hideOperators` (a customer's view), what operators did to the account shows as done by
      * "operator": the platform's staff, their accounts and addresses are not the customer's business.
      */
-    async list(query: AuditQuery, options: { hideOperators?: boolean } = {}) {
+    async list(query: AuditQuery, options: { hideOperators?: boolean } = {}): Promise<AuditEntryView[]> {
       let q = db
         .selectFrom('audit_log')
         .leftJoin('users as actor', 'actor.id', 'audit_log.actor_user_id')

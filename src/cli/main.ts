@@ -2,12 +2,12 @@
 import { Command } from 'commander';
 import { createAccessTokenSigner, createAuthService } from '../auth/index.js';
 import { loadConfig, resolveSecretKey } from '../config/index.js';
-import { openPlatformDatabase } from '../db/index.js';
 import { ConfigError } from '../errors/index.js';
 import { createLogger } from '../logging/index.js';
 import { startPlatform } from '../main.js';
 import { createMailer } from '../notifications/index.js';
 import type { Plan } from '../plans/index.js';
+import { openPlatformDatabase } from '../platform-database.js';
 import { createSecretBox } from '../secrets/index.js';
 import { ApiError, createApiClient } from './client.js';
 import { credentialsPath, readCredentials, writeCredentials } from './credentials.js';

@@ -1,6 +1,6 @@
 import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
-import type { TenantView } from '../tenants/index.js';
+import { PROVISIONING_STEPS, type TenantEventView, type TenantView } from '../tenants/index.js';
 import type { ApiClient } from './client.js';
 import { followEvents } from './events.js';
 import { readPassword } from './prompt.js';
@@ -13,7 +13,6 @@ interface Io {
   printTable(rows: Record<string, string | number>[]): void;
 }
 
-const STEPS = ['placement', 'role', 'clone', 'neutralise', 'filestore', 'identity', 'serve', 'login_check'];
 const SETTLED = new Set(['running', 'stopped', 'suspended', 'scheduled_for_deletion', 'terminated', 'deleted', 'error']);
 
 /** Follows a tenant's events with a progress bar until it settles; resolves with its final state. */
@@ -22,7 +21,7 @@ async function watch(io: Io, name: string, options: { quiet?: boolean; timeoutSe
     options.quiet || !process.stderr.isTTY
       ? undefined
       : new SingleBar({ format: ' {bar} {percentage}% | {state} {step}', stream: process.stderr, hideCursor: true });
-  bar?.start(STEPS.length + 1, 0, { state: 'provisioning', step: '' });
+  bar?.start(PROVISIONING_STEPS.length + 1, 0, { state: 'provisioning', step: '' });
   let last: TenantView | undefined;
   let done = 0;
   const controller = new AbortController();
@@ -33,13 +32,13 @@ async function watch(io: Io, name: string, options: { quiet?: boolean; timeoutSe
       io.token(),
       (event, data) => {
         if (event === 'event') {
-          const e = data as { type: string; step: string | null; message: string | null; toState: string | null };
-          if (e.type === 'step' && e.step) done = Math.max(done, STEPS.indexOf(e.step) + 1);
+          const e = data as TenantEventView;
+          if (e.type === 'step' && e.step) done = Math.max(done, PROVISIONING_STEPS.indexOf(e.step) + 1);
           if (!bar && !options.quiet) process.stderr.write(`  ${e.type === 'step' ? `step ${e.step}` : e.type}: ${e.message ?? ''}\n`);
           bar?.update(done, { step: e.step ?? '', state: e.toState ?? last?.state ?? '' });
         } else if (event === 'tenant') {
           last = data as TenantView;
-          bar?.update(last.state === 'running' ? STEPS.length + 1 : done, { state: last.state });
+          bar?.update(last.state === 'running' ? PROVISIONING_STEPS.length + 1 : done, { state: last.state });
           return SETTLED.has(last.state);
         }
         return false;

@@ -42,5 +42,5 @@ export async function pendingMigrations(db: Db): Promise<string[]> {
   return Object.keys(migrations).filter((name) => !applied.has(name));
 }
 
+export { quoteIdentifier, quoteLiteral } from './identifiers.js';
 export { createNotificationHub, type NotificationHub } from './notifications.js';
-export { openPlatformDatabase, PLATFORM_DATABASE, type PlatformDatabase } from './platform-database.js';

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import type { Logger } from '../logging/index.js';
-import { quoteIdentifier } from '../postgres/index.js';
+import { quoteIdentifier } from './identifiers.js';
 
 /**
  * PostgreSQL LISTEN/NOTIFY, so every control-plane replica learns at once that a tenant changed

@@ -78,9 +78,11 @@ export interface PlansTable {
   code: string;
   name: string;
   description: string;
-  limits: Json<import('../plans/catalog.js').PlanLimits>;
-  placement: Json<import('../plans/catalog.js').PlanPlacement>;
-  prices: Json<import('../plans/catalog.js').PlanPrice[]>;
+  // JSON documents whose shape plans/ declares (its catalog schemas parse them when read), so
+  // db/ does not depend on plans/ and the shape is written once.
+  limits: Json<unknown>;
+  placement: Json<unknown>;
+  prices: Json<unknown>;
   trial_days: number;
   sort_order: number;
   archived_at: NullableTimestamp;

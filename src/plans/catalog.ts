@@ -24,10 +24,13 @@ export const planLimitsSchema = z
   })
   .strict();
 
+/** How a plan's tenants run Odoo: in a shared multi-database pool or in processes of their own. */
+export const PROCESS_STRATEGIES = ['pool', 'dedicated'] as const;
+
 export const planPlacementSchema = z
   .object({
     databaseStrategy: z.enum(['shared', 'dedicated']).describe('shared database server or a dedicated one per tenant'),
-    processStrategy: z.enum(['pool', 'dedicated']).describe('shared Odoo pool or dedicated Odoo processes'),
+    processStrategy: z.enum(PROCESS_STRATEGIES).describe('shared Odoo pool or dedicated Odoo processes'),
     replicas: z.number().int().min(1).max(20).describe('Odoo replicas (dedicated only)'),
     limitPolicy: z.enum(['warn', 'block', 'suspend']).describe('what happens when a limit is crossed'),
   })
@@ -66,9 +69,34 @@ export type PlanPlacement = z.infer<typeof planPlacementSchema>;
 export type PlanPrice = z.infer<typeof planPriceSchema>;
 export type PlanDefinition = z.infer<typeof planSchema>;
 
-export interface Plan extends PlanDefinition {
-  archived: boolean;
-  free: boolean;
+/** A plan as the API answers it: the definition, whether it is still offered, whether it costs nothing. */
+export const planViewSchema = planSchema.extend({ archived: z.boolean(), free: z.boolean() }).meta({ id: 'Plan' });
+export type Plan = z.infer<typeof planViewSchema>;
+
+/**
+ * A plan's JSON column as read from the database, parsed with the schema that declares it (the
+ * table's type says only "JSON"). Rows are written from validated plans, so a failure here means
+ * someone changed the table by hand: say which plan and field.
+ */
+export function parseStoredPlanColumn<S extends z.ZodType>(
+  schema: S,
+  value: unknown,
+  where: { plan: string; column: string },
+): z.output<S> {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  throw new Error(`Plan ${where.plan} has an invalid ${where.column} column at ${issue?.path.join('.')}: ${issue?.message}`);
+}
+
+/** The limits of a stored plan (readers that need only them, such as tenant limits). */
+export function storedPlanLimits(row: { code: string; limits: unknown }): PlanLimits {
+  return parseStoredPlanColumn(planLimitsSchema, row.limits, { plan: row.code, column: 'limits' });
+}
+
+/** The placement of a stored plan (where and how its tenants run). */
+export function storedPlanPlacement(row: { code: string; placement: unknown }): PlanPlacement {
+  return parseStoredPlanColumn(planPlacementSchema, row.placement, { plan: row.code, column: 'placement' });
 }
 
 export const catalogSchema = z.object({ plans: z.array(planSchema).min(1) }).strict();

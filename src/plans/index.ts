@@ -4,8 +4,12 @@ export {
   type PlanLimits,
   type PlanPlacement,
   type PlanPrice,
+  PROCESS_STRATEGIES,
   parseCatalog,
   planCodeSchema,
   planSchema,
+  planViewSchema,
+  storedPlanLimits,
+  storedPlanPlacement,
 } from './catalog.js';
 export { createPlanService, defaultCatalog, type PlanService } from './service.js';

@@ -1,22 +1,31 @@
 import type { Db, PlanRow } from '../db/index.js';
 import { ConflictError, NotFoundError } from '../errors/index.js';
-import { type Plan, type PlanDefinition, parseCatalog } from './catalog.js';
+import {
+  type Plan,
+  type PlanDefinition,
+  parseCatalog,
+  parseStoredPlanColumn,
+  planPriceSchema,
+  storedPlanLimits,
+  storedPlanPlacement,
+} from './catalog.js';
 import defaultCatalogDocument from './default-catalog.json' with { type: 'json' };
 
 export const defaultCatalog: PlanDefinition[] = parseCatalog(defaultCatalogDocument);
 
 function toPlan(row: PlanRow): Plan {
+  const prices = parseStoredPlanColumn(planPriceSchema.array(), row.prices, { plan: row.code, column: 'prices' });
   return {
     code: row.code,
     name: row.name,
     description: row.description,
-    limits: row.limits,
-    placement: row.placement,
-    prices: row.prices,
+    limits: storedPlanLimits(row),
+    placement: storedPlanPlacement(row),
+    prices,
     trialDays: row.trial_days,
     sortOrder: row.sort_order,
     archived: row.archived_at !== null,
-    free: row.prices.every((p) => p.amountCents === 0),
+    free: prices.every((p) => p.amountCents === 0),
   };
 }
 

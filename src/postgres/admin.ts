@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { quoteIdentifier } from './identifiers.js';
+import { quoteIdentifier } from '../db/index.js';
 
 /** Runs `fn` with a single short-lived connection (for admin statements outside any pool). */
 export async function withConnection<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {

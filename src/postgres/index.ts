@@ -1,13 +1,18 @@
+// The quoting helper lives in db/ (the notification hub needs it, and db/ must not import postgres/);
+// re-exported here because every DDL writer of this folder's callers reaches for it here.
+export { quoteIdentifier, quoteLiteral } from '../db/index.js';
 export { databaseExists, ensureDatabase, withConnection } from './admin.js';
 export { findPostgresBinaries, type PostgresBinaries } from './binaries.js';
 export { type PostgresClientCommand, postgresClientCommand } from './client-command.js';
-export { quoteIdentifier, quoteLiteral } from './identifiers.js';
 export { freePort, type LocalPostgresConnection, type LocalPostgresOptions, LocalPostgresServer } from './local-server.js';
 export { type RunAs, runCommand } from './process.js';
+export { createDatabaseServerRegistry, type DatabaseServerRegistry, type TenantPlacements } from './registry.js';
 export {
-  createDatabaseServerRegistry,
-  type DatabaseServerRegistry,
+  DATABASE_SERVER_KINDS,
+  DATABASE_SERVER_STATUSES,
+  type DatabaseServerKind,
+  type DatabaseServerStatus,
   type DatabaseServerView,
-  type TenantPlacements,
-} from './registry.js';
+  databaseServerViewSchema,
+} from './server-view.js';
 export { type DatabaseOwnership, type DatabaseServerOperations, databaseServerOperations } from './tenant-databases.js';

@@ -5,21 +5,8 @@ import type { Logger } from '../logging/index.js';
 import type { SecretBox } from '../secrets/index.js';
 import { withConnection } from './admin.js';
 import { LocalPostgresServer } from './local-server.js';
+import type { DatabaseServerKind, DatabaseServerStatus, DatabaseServerView } from './server-view.js';
 import { type DatabaseServerOperations, databaseServerOperations } from './tenant-databases.js';
-
-export interface DatabaseServerView {
-  id: string;
-  name: string;
-  kind: 'shared' | 'dedicated';
-  host: string;
-  port: number;
-  capacity: number;
-  status: 'active' | 'draining' | 'disabled';
-  isDefault: boolean;
-  managed: boolean;
-  tenantCount: number;
-  createdAt: string;
-}
 
 export type DatabaseServerRegistry = ReturnType<typeof createDatabaseServerRegistry>;
 
@@ -75,7 +62,7 @@ export function createDatabaseServerRegistry(deps: {
 
   async function insert(input: {
     name: string;
-    kind: 'shared' | 'dedicated';
+    kind: DatabaseServerKind;
     adminUrl: string;
     capacity: number;
     isDefault?: boolean;
@@ -133,7 +120,7 @@ export function createDatabaseServerRegistry(deps: {
     },
 
     /** Adds an operator's server after checking that its admin URL works and may create databases and roles. */
-    async add(input: { name: string; url: string; kind: 'shared' | 'dedicated'; capacity: number }): Promise<DatabaseServerView> {
+    async add(input: { name: string; url: string; kind: DatabaseServerKind; capacity: number }): Promise<DatabaseServerView> {
       try {
         await withConnection(input.url, async (client) => {
           const result = await client.query<{ ok: boolean }>(
@@ -169,7 +156,7 @@ export function createDatabaseServerRegistry(deps: {
 
     async update(
       id: string,
-      changes: { capacity?: number | undefined; status?: 'active' | 'draining' | 'disabled' | undefined },
+      changes: { capacity?: number | undefined; status?: DatabaseServerStatus | undefined },
     ): Promise<DatabaseServerView> {
       await getRow(id);
       await db

@@ -1,6 +1,6 @@
 import type pg from 'pg';
+import { quoteIdentifier, quoteLiteral } from '../db/index.js';
 import { withConnection } from './admin.js';
-import { quoteIdentifier, quoteLiteral } from './identifiers.js';
 
 /**
  * Operations on one PostgreSQL server, run as its admin role. Each is idempotent, so a job

@@ -6,12 +6,18 @@ export {
   templateDefinitionSchema,
 } from './catalog.js';
 export {
-  type CustomerTemplateView,
   createTemplateService,
   TEMPLATE_BUILD_QUEUE,
   TEMPLATE_OWNER_ROLE,
-  type TemplateBuildView,
   type TemplateService,
-  type TemplateView,
   toCustomerTemplateView,
 } from './service.js';
+export {
+  type CustomerTemplateView,
+  customerTemplateViewSchema,
+  TEMPLATE_BUILD_STATUSES,
+  type TemplateBuildView,
+  type TemplateView,
+  templateBuildViewSchema,
+  templateViewSchema,
+} from './views.js';

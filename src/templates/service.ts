@@ -16,36 +16,11 @@ import {
 } from '../odoo/index.js';
 import { type DatabaseServerRegistry, freePort } from '../postgres/index.js';
 import { defaultTemplateCatalog, type TemplateDefinition, templateDatabaseName } from './catalog.js';
+import type { CustomerTemplateView, TemplateBuildView, TemplateView } from './views.js';
 
 export const TEMPLATE_BUILD_QUEUE = 'template-build' satisfies QueueName;
 /** The role that owns template databases; clones hand its objects to the tenant role. */
 export const TEMPLATE_OWNER_ROLE = 'saas_template_owner';
-
-export interface TemplateBuildView {
-  serverId: string;
-  status: 'building' | 'ready' | 'failed';
-  databaseName: string;
-  odooVersion: string | null;
-  error: string | null;
-  jobId: string | null;
-  startedAt: string;
-  finishedAt: string | null;
-}
-
-/** What customers see: enough to choose a template, nothing about servers, databases or jobs. */
-export interface CustomerTemplateView {
-  code: string;
-  name: string;
-  description: string;
-  /** A tenant can be created from it now (it has a usable build). */
-  available: boolean;
-}
-
-/** What operators see: the definition and every build with its server, database, job and error. */
-export interface TemplateView extends TemplateDefinition {
-  available: boolean;
-  builds: TemplateBuildView[];
-}
 
 /** A build new tenants can be cloned from: the last successful one, even while a rebuild runs or after it failed. */
 function isUsable(build: TemplateBuildRow): boolean {

@@ -23,13 +23,13 @@ export {
   type TransitionResult,
   transition,
 } from './lifecycle.js';
+export { PROVISIONING_STEPS, type ProvisioningStep } from './provisioning-steps.js';
 export {
   type CreateTenantInput,
   createTenantService,
   type TenantListQuery,
   type TenantOperationsPort,
   type TenantService,
-  type TenantView,
 } from './service.js';
 export {
   changeTenantState,
@@ -44,7 +44,6 @@ export {
   releaseServerOfDeletedTenants,
   routableTenants,
   type TenantChange,
-  type TenantEventView,
   type TenantFilter,
   type TenantRouting,
   type TimelineEntry,
@@ -73,3 +72,15 @@ export {
   tenantPostgresNames,
   validateSubdomain,
 } from './subdomain.js';
+export {
+  type CustomerTenantView,
+  customerTenantViewSchema,
+  type OperatorTenantView,
+  operatorTenantViewSchema,
+  TENANT_EVENT_TYPES,
+  type TenantEventView,
+  type TenantQuota,
+  type TenantView,
+  tenantEventViewSchema,
+  tenantQuotaSchema,
+} from './views.js';

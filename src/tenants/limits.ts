@@ -1,6 +1,7 @@
 import type { Transaction } from 'kysely';
 import type { Database, Db } from '../db/index.js';
 import { ConflictError, NotFoundError, RateLimitError } from '../errors/index.js';
+import { storedPlanLimits } from '../plans/index.js';
 import type { TenantState } from './lifecycle.js';
 import { creationsByCustomers, tenantsPerPlan } from './store.js';
 
@@ -61,10 +62,15 @@ export async function requirePlanRoom(
   trx: Transactional,
   input: { accountId: string; planCode: string; request: PlaceRequest },
 ): Promise<void> {
-  const plan = await trx.selectFrom('plans').select(['name', 'limits']).where('code', '=', input.planCode).executeTakeFirstOrThrow();
-  if (plan.limits.maxTenantsPerAccount === null) return;
+  const plan = await trx
+    .selectFrom('plans')
+    .select(['code', 'name', 'limits'])
+    .where('code', '=', input.planCode)
+    .executeTakeFirstOrThrow();
+  const { maxTenantsPerAccount } = storedPlanLimits(plan);
+  if (maxTenantsPerAccount === null) return;
   const held = (await placesHeld(trx, input.accountId)).get(input.planCode) ?? 0;
-  const refusal = planLimitRefusal({ name: plan.name, maxTenantsPerAccount: plan.limits.maxTenantsPerAccount }, held, input.request);
+  const refusal = planLimitRefusal({ name: plan.name, maxTenantsPerAccount }, held, input.request);
   if (refusal) throw new ConflictError(refusal, { field: 'plan' });
 }
 

@@ -4,10 +4,12 @@ import type { Principal } from '../auth/index.js';
 import { checkPasswordPolicy } from '../auth/index.js';
 import type { Database, Db, TenantRow } from '../db/index.js';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../errors/index.js';
+import { storedPlanLimits, storedPlanPlacement } from '../plans/index.js';
 import type { SecretBox } from '../secrets/index.js';
 import { eventForCustomer, stateReasonForCustomer } from './customer-view.js';
 import { allowedActions, mayRequest, type TenantRequest, type TenantState, transition } from './lifecycle.js';
 import { lockAccountTenants, placesHeld, requireCreationAllowance, requirePlanRoom } from './limits.js';
+import type { ProvisioningStep } from './provisioning-steps.js';
 import {
   changeTenantState,
   insertTenant,
@@ -15,7 +17,6 @@ import {
   type NewTenant,
   previousStates,
   recordTenantEvent,
-  type TenantEventView,
   tenantById,
   tenantByName,
   tenantEventsAfter,
@@ -23,6 +24,7 @@ import {
   transitionContext,
 } from './store.js';
 import { tenantPostgresNames, validateSubdomain } from './subdomain.js';
+import type { TenantEventView, TenantQuota, TenantView } from './views.js';
 
 /** What the tenant service needs from provisioning (injected: provisioning depends on tenants, not the reverse). */
 export interface TenantOperationsPort {
@@ -34,34 +36,6 @@ export interface TenantOperationsPort {
   ): Promise<string>;
 }
 
-export interface TenantView {
-  id: string;
-  name: string;
-  hostName: string;
-  url: string;
-  accountId: string;
-  plan: string;
-  template: string;
-  state: string;
-  stateReason: string | null;
-  stateChangedAt: string;
-  /** Operators only: where the tenant lives is the platform's business, not the customer's. */
-  databaseName?: string;
-  /** Operators only. */
-  databaseServerId?: string | null;
-  processStrategy: 'pool' | 'dedicated';
-  adminEmail: string;
-  adminLogin: string;
-  provisioningStep: string | null;
-  jobId: string | null;
-  duplicateOf: string | null;
-  deleteAfter: string | null;
-  terminatedAt: string | null;
-  provisionSeconds: number | null;
-  createdAt: string;
-  allowedActions: string[];
-}
-
 export interface CreateTenantInput {
   name: string;
   plan: string;
@@ -70,13 +44,6 @@ export interface CreateTenantInput {
   adminPassword: string;
   /** Operators may create a tenant for a given account; customers always create in their own. */
   accountId?: string | undefined;
-}
-
-/** How many tenants the account holds on each plan, against the plan's limit (null: none). */
-export interface TenantQuota {
-  plan: string;
-  used: number;
-  limit: number | null;
 }
 
 export interface TenantListQuery {
@@ -143,14 +110,14 @@ export function createTenantService(deps: {
       accountId: row.account_id,
       plan: row.plan_code,
       template: row.template_code,
-      state: row.state,
+      state: row.state as TenantState,
       stateReason: operator ? row.state_reason : stateReasonForCustomer(row.state, row.state_reason),
       stateChangedAt: row.state_changed_at.toISOString(),
       ...(operator ? { databaseName: row.database_name, databaseServerId: row.server_id } : {}),
       processStrategy: row.process_strategy,
       adminEmail: row.admin_email,
       adminLogin: row.admin_login,
-      provisioningStep: row.provisioning_step,
+      provisioningStep: row.provisioning_step as ProvisioningStep | null,
       jobId: row.job_id,
       duplicateOf: row.source_tenant_id,
       deleteAfter: row.delete_after?.toISOString() ?? null,
@@ -204,7 +171,7 @@ export function createTenantService(deps: {
     }
     const taken = await tenantNameTaken(checked.subdomain, db);
     if (taken) throw new ConflictError(`The name ${checked.subdomain} is taken; choose another.`, { field: 'name' });
-    return { name: checked.subdomain, placement: plan.placement };
+    return { name: checked.subdomain, placement: storedPlanPlacement(plan) };
   }
 
   /**
@@ -409,7 +376,7 @@ export function createTenantService(deps: {
         db.selectFrom('plans').select(['code', 'limits']).where('archived_at', 'is', null).orderBy('sort_order').orderBy('code').execute(),
         placesHeld(db, account),
       ]);
-      return plans.map((plan) => ({ plan: plan.code, used: held.get(plan.code) ?? 0, limit: plan.limits.maxTenantsPerAccount }));
+      return plans.map((plan) => ({ plan: plan.code, used: held.get(plan.code) ?? 0, limit: storedPlanLimits(plan).maxTenantsPerAccount }));
     },
 
     async rowById(id: string): Promise<TenantRow | undefined> {

@@ -4,6 +4,8 @@ import type { Database, Db, TenantEventRow, TenantRow, TenantsTable } from '../d
 import { NotFoundError } from '../errors/index.js';
 import { type DomainEvent, publishDomainEvents } from '../events/index.js';
 import { requireTransition, type TenantAction, type TenantState, type TransitionContext } from './lifecycle.js';
+import type { ProvisioningStep } from './provisioning-steps.js';
+import type { TenantEventView } from './views.js';
 
 /**
  * The one owner of the tenant tables (`tenants`, `tenant_events`): every other folder reads and
@@ -14,24 +16,14 @@ import { requireTransition, type TenantAction, type TenantState, type Transition
  */
 export type Executor = Db | Transaction<Database>;
 
-export interface TenantEventView {
-  id: number;
-  at: string;
-  type: TenantEventRow['type'];
-  fromState: string | null;
-  toState: string | null;
-  step: string | null;
-  message: string | null;
-}
-
 export function toEventView(row: TenantEventRow): TenantEventView {
   return {
     id: Number(row.id),
     at: row.at.toISOString(),
     type: row.type,
-    fromState: row.from_state,
-    toState: row.to_state,
-    step: row.step,
+    fromState: row.from_state as TenantState | null,
+    toState: row.to_state as TenantState | null,
+    step: row.step as ProvisioningStep | null,
     message: row.message,
   };
 }

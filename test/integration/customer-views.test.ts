@@ -98,7 +98,9 @@ describe('GET /templates', () => {
     const titlesOf = (path: string) => {
       const schema = document.paths[path].get.responses['200'].content['application/json'].schema;
       const union = schema.items?.anyOf ?? schema.anyOf ?? schema.items?.oneOf ?? schema.oneOf;
-      return (union as Array<{ title?: string }>).map((s) => s.title);
+      // Each shape is a named component: follow the reference to read its title.
+      const resolve = (s: { $ref?: string; title?: string }) => (s.$ref ? document.components.schemas[s.$ref.split('/').pop() ?? ''] : s);
+      return (union as Array<{ $ref?: string; title?: string }>).map((s) => resolve(s).title);
     };
     expect(titlesOf('/api/v1/templates')).toEqual(['Template (operator view)', 'Template (customer view)']);
     expect(titlesOf('/api/v1/templates/{code}')).toEqual(['Template (operator view)', 'Template (customer view)']);

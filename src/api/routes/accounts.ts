@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { type Api, principalOf, routeOptions } from '../route.js';
-import { paginationQuery, userSchema, uuidParam } from '../schemas.js';
+import { accountSummarySchema, paginationQuery, userSchema, uuidParam } from '../schemas.js';
 import type { ApiDependencies } from '../server.js';
 
 export function registerAccountRoutes(api: Api, deps: Pick<ApiDependencies, 'accounts'>): void {
@@ -11,7 +11,7 @@ export function registerAccountRoutes(api: Api, deps: Pick<ApiDependencies, 'acc
       summary: 'All customer accounts',
       tags,
       querystring: paginationQuery.extend({ search: z.string().max(100).optional() }),
-      response: { 200: z.array(z.object({ id: z.string(), name: z.string(), createdAt: z.string(), userCount: z.number() })) },
+      response: { 200: z.array(accountSummarySchema.extend({ userCount: z.number() }).meta({ id: 'AccountSummary' })) },
     }),
     async (request) => deps.accounts.list(request.query),
   );
@@ -21,7 +21,7 @@ export function registerAccountRoutes(api: Api, deps: Pick<ApiDependencies, 'acc
       summary: 'One account with its users (customers: only their own)',
       tags,
       params: z.object({ id: uuidParam }).strict(),
-      response: { 200: z.object({ id: z.string(), name: z.string(), createdAt: z.string(), users: z.array(userSchema) }) },
+      response: { 200: accountSummarySchema.extend({ users: z.array(userSchema) }).meta({ id: 'AccountDetail' }) },
     }),
     async (request) => deps.accounts.get(principalOf(request), request.params.id),
   );

@@ -3,13 +3,15 @@ import { type Api, principalOf, routeOptions } from '../route.js';
 import { displayName, uuidParam } from '../schemas.js';
 import type { ApiDependencies } from '../server.js';
 
-const apiKeySchema = z.object({
-  id: z.string(),
-  name: z.string(),
-  prefix: z.string(),
-  createdAt: z.string(),
-  lastUsedAt: z.string().nullable(),
-});
+const apiKeySchema = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    prefix: z.string(),
+    createdAt: z.string(),
+    lastUsedAt: z.string().nullable(),
+  })
+  .meta({ id: 'ApiKey' });
 
 export function registerApiKeyRoutes(api: Api, deps: Pick<ApiDependencies, 'auth'>): void {
   const tags = ['api-keys'];
@@ -19,7 +21,7 @@ export function registerApiKeyRoutes(api: Api, deps: Pick<ApiDependencies, 'auth
       summary: 'Create an API key for scripts; the key is shown only in this response',
       tags,
       body: z.object({ name: displayName(80) }).strict(),
-      response: { 201: apiKeySchema.extend({ key: z.string() }) },
+      response: { 201: apiKeySchema.extend({ key: z.string().describe('the whole key: shown only once') }).meta({ id: 'NewApiKey' }) },
     }),
     async (request, reply) => {
       const created = await deps.auth.createApiKey(principalOf(request), request.body.name);

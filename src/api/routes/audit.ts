@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { auditEntryViewSchema } from '../../audit/index.js';
 import { type Api, principalOf, routeOptions } from '../route.js';
 import { uuidParam } from '../schemas.js';
 import type { ApiDependencies } from '../server.js';
@@ -18,6 +19,7 @@ export function registerAuditRoutes(api: Api, deps: Pick<ApiDependencies, 'audit
           actorUserId: uuidParam.optional(),
         })
         .strict(),
+      response: { 200: z.array(auditEntryViewSchema) },
     }),
     async (request) => {
       const principal = principalOf(request);

@@ -145,7 +145,7 @@ export function registerAuthRoutes(api: Api, deps: Pick<ApiDependencies, 'auth' 
     routeOptions('user', {
       summary: 'The calling user and their account',
       tags,
-      response: { 200: z.object({ user: userSchema, via: z.string() }) },
+      response: { 200: z.object({ user: userSchema, via: z.string() }).meta({ id: 'Me' }) },
     }),
     async (request) => {
       const principal = principalOf(request);

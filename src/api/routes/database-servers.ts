@@ -1,21 +1,8 @@
 import { z } from 'zod';
+import { DATABASE_SERVER_KINDS, DATABASE_SERVER_STATUSES, databaseServerViewSchema } from '../../postgres/index.js';
 import { type Api, routeOptions } from '../route.js';
 import { displayName, uuidParam } from '../schemas.js';
 import type { ApiDependencies } from '../server.js';
-
-const serverSchema = z.object({
-  id: z.string(),
-  name: z.string(),
-  kind: z.enum(['shared', 'dedicated']),
-  host: z.string(),
-  port: z.number(),
-  capacity: z.number(),
-  status: z.enum(['active', 'draining', 'disabled']),
-  isDefault: z.boolean(),
-  managed: z.boolean(),
-  tenantCount: z.number(),
-  createdAt: z.string(),
-});
 
 const idParams = z.object({ id: uuidParam }).strict();
 
@@ -26,7 +13,7 @@ export function registerDatabaseServerRoutes(api: Api, deps: Pick<ApiDependencie
     routeOptions('operator', {
       summary: 'PostgreSQL servers tenants are placed on, with their load',
       tags,
-      response: { 200: z.array(serverSchema) },
+      response: { 200: z.array(databaseServerViewSchema) },
     }),
     async () => deps.servers.list(),
   );
@@ -44,11 +31,11 @@ export function registerDatabaseServerRoutes(api: Api, deps: Pick<ApiDependencie
               .string()
               .max(2000)
               .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL with an admin role'),
-            kind: z.enum(['shared', 'dedicated']).default('shared'),
+            kind: z.enum(DATABASE_SERVER_KINDS).default('shared'),
             capacity: z.number().int().min(1).max(10_000).default(50),
           })
           .strict(),
-        response: { 201: serverSchema },
+        response: { 201: databaseServerViewSchema },
       },
       'database-server.add',
     ),
@@ -60,7 +47,7 @@ export function registerDatabaseServerRoutes(api: Api, deps: Pick<ApiDependencie
   );
   api.get(
     '/database-servers/:id',
-    routeOptions('operator', { summary: 'One database server', tags, params: idParams, response: { 200: serverSchema } }),
+    routeOptions('operator', { summary: 'One database server', tags, params: idParams, response: { 200: databaseServerViewSchema } }),
     async (request) => deps.servers.get(request.params.id),
   );
   api.patch(
@@ -70,9 +57,9 @@ export function registerDatabaseServerRoutes(api: Api, deps: Pick<ApiDependencie
       tags,
       params: idParams,
       body: z
-        .object({ capacity: z.number().int().min(1).max(10_000).optional(), status: z.enum(['active', 'draining', 'disabled']).optional() })
+        .object({ capacity: z.number().int().min(1).max(10_000).optional(), status: z.enum(DATABASE_SERVER_STATUSES).optional() })
         .strict(),
-      response: { 200: serverSchema },
+      response: { 200: databaseServerViewSchema },
     }),
     async (request) => deps.servers.update(request.params.id, request.body),
   );

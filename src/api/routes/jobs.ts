@@ -4,18 +4,22 @@ import { JOB_STATES, type JobRecord } from '../../jobs/index.js';
 import { type Api, principalOf, routeOptions } from '../route.js';
 import type { ApiDependencies } from '../server.js';
 
-const jobSchema = z.object({
-  id: z.string(),
-  queue: z.string(),
-  state: z.string(),
-  retryCount: z.number(),
-  createdOn: z.string(),
-  startedOn: z.string().nullable(),
-  completedOn: z.string().nullable(),
-  tenant: z.string().nullable(),
-});
+const jobSchema = z
+  .object({
+    id: z.string(),
+    queue: z.string(),
+    state: z.string(),
+    retryCount: z.number(),
+    createdOn: z.string(),
+    startedOn: z.string().nullable(),
+    completedOn: z.string().nullable(),
+    tenant: z.string().nullable(),
+  })
+  .meta({ id: 'Job' });
 
-const jobListItemSchema = jobSchema.extend({ error: z.string().nullable().describe('why a failed job failed (its last error)') });
+const jobListItemSchema = jobSchema
+  .extend({ error: z.string().nullable().describe('why a failed job failed (its last error)') })
+  .meta({ id: 'JobListItem' });
 
 /** The tenant a job works on (provisioning and lifecycle jobs carry its id). */
 function tenantIdOf(job: JobRecord): string | undefined {

@@ -1,9 +1,8 @@
 import { z } from 'zod';
-import { planCodeSchema, planSchema } from '../../plans/index.js';
+import { planCodeSchema, planSchema, planViewSchema } from '../../plans/index.js';
 import { type Api, routeOptions } from '../route.js';
 import type { ApiDependencies } from '../server.js';
 
-const planResponse = planSchema.extend({ archived: z.boolean(), free: z.boolean() });
 const codeParams = z.object({ code: planCodeSchema }).strict();
 
 export function registerPlanRoutes(api: Api, deps: Pick<ApiDependencies, 'plans'>): void {
@@ -14,19 +13,19 @@ export function registerPlanRoutes(api: Api, deps: Pick<ApiDependencies, 'plans'
       summary: 'The plans on offer (operators may add ?includeArchived=true)',
       tags,
       querystring: z.object({ includeArchived: z.enum(['true', 'false']).optional() }).strict(),
-      response: { 200: z.array(planResponse) },
+      response: { 200: z.array(planViewSchema) },
     }),
     async (request) =>
       deps.plans.list({ includeArchived: request.query.includeArchived === 'true' && request.principal?.role === 'operator' }),
   );
   api.get(
     '/plans/:code',
-    routeOptions('public', { summary: 'One plan', tags, params: codeParams, response: { 200: planResponse } }),
+    routeOptions('public', { summary: 'One plan', tags, params: codeParams, response: { 200: planViewSchema } }),
     async (request) => deps.plans.get(request.params.code),
   );
   api.post(
     '/plans',
-    routeOptions('operator', { summary: 'Create a plan', tags, body: planSchema, response: { 201: planResponse } }),
+    routeOptions('operator', { summary: 'Create a plan', tags, body: planSchema, response: { 201: planViewSchema } }),
     async (request, reply) => {
       request.auditTarget = { type: 'plan', id: request.body.code };
       return reply.code(201).send(await deps.plans.create(request.body));
@@ -39,7 +38,7 @@ export function registerPlanRoutes(api: Api, deps: Pick<ApiDependencies, 'plans'
       tags,
       params: codeParams,
       body: planSchema.omit({ code: true }),
-      response: { 200: planResponse },
+      response: { 200: planViewSchema },
     }),
     async (request) => deps.plans.update(request.params.code, request.body),
   );
@@ -49,7 +48,7 @@ export function registerPlanRoutes(api: Api, deps: Pick<ApiDependencies, 'plans'
       summary: 'Stop offering a plan (existing tenants keep it)',
       tags,
       params: codeParams,
-      response: { 200: planResponse },
+      response: { 200: planViewSchema },
     }),
     async (request) => deps.plans.archive(request.params.code),
   );

@@ -1,41 +1,21 @@
 import { z } from 'zod';
-import { type CustomerTemplateView, type TemplateView, toCustomerTemplateView } from '../../templates/index.js';
+import {
+  type CustomerTemplateView,
+  customerTemplateViewSchema,
+  type TemplateView,
+  templateBuildViewSchema,
+  templateViewSchema,
+  toCustomerTemplateView,
+} from '../../templates/index.js';
 import { type Api, principalOf, routeOptions } from '../route.js';
 import { uuidParam } from '../schemas.js';
 import type { ApiDependencies } from '../server.js';
 
-const buildSchema = z.object({
-  serverId: z.string(),
-  status: z.enum(['building', 'ready', 'failed']),
-  databaseName: z.string(),
-  odooVersion: z.string().nullable(),
-  error: z.string().nullable(),
-  jobId: z.string().nullable(),
-  startedAt: z.string(),
-  finishedAt: z.string().nullable(),
-});
-
-/** Customers choose a template by these; where and how it was built is the platform's business. */
-const customerTemplateSchema = z.object({
-  code: z.string(),
-  name: z.string(),
-  description: z.string(),
-  available: z.boolean().describe('a tenant can be created from it now'),
-});
-
-const operatorTemplateSchema = customerTemplateSchema.extend({
-  modules: z.array(z.string()),
-  sortOrder: z.number(),
-  builds: z.array(buildSchema).describe('one per database server: its template database, job and last error'),
-});
-
+// The shapes are declared once, in templates/ (views.ts).
 // Operator shape first: a union answers with the first shape that fits, and the customer shape
 // would fit an operator's template by dropping its extra fields.
 const templateSchema = z
-  .union([
-    operatorTemplateSchema.meta({ title: 'Template (operator view)' }),
-    customerTemplateSchema.meta({ title: 'Template (customer view)' }),
-  ])
+  .union([templateViewSchema, customerTemplateViewSchema])
   .describe('Operators get the operator view with builds; customers get code, name, description and availability');
 
 function forRole(role: 'customer' | 'operator', template: TemplateView): TemplateView | CustomerTemplateView {
@@ -72,7 +52,7 @@ export function registerTemplateRoutes(api: Api, deps: Pick<ApiDependencies, 'te
         tags,
         params: codeParams,
         body: z.object({ serverId: uuidParam.optional() }).strict().nullish(),
-        response: { 202: z.array(buildSchema) },
+        response: { 202: z.array(templateBuildViewSchema) },
       },
       'template.build',
     ),

@@ -1,5 +1,12 @@
 import { z } from 'zod';
-import { TENANT_STATES, type TenantRequest } from '../../tenants/index.js';
+import {
+  customerTenantViewSchema,
+  operatorTenantViewSchema,
+  TENANT_STATES,
+  type TenantRequest,
+  tenantEventViewSchema,
+  tenantQuotaSchema,
+} from '../../tenants/index.js';
 import { type Api, principalOf, routeOptions } from '../route.js';
 import { emailSchema, paginationQuery, passwordInputSchema, uuidParam } from '../schemas.js';
 import type { ApiDependencies } from '../server.js';
@@ -8,54 +15,14 @@ import { streamTenantEvents } from '../tenant-events-stream.js';
 const tenantName = z.string().min(1).max(63).describe('the subdomain, e.g. acme');
 const nameParams = z.object({ name: tenantName }).strict();
 
-/** What customers see of their tenants: no database names, server ids or internal failure texts. */
-const customerTenantSchema = z.object({
-  id: z.string(),
-  name: z.string(),
-  hostName: z.string(),
-  url: z.string(),
-  accountId: z.string(),
-  plan: z.string(),
-  template: z.string(),
-  state: z.string(),
-  stateReason: z.string().nullable(),
-  stateChangedAt: z.string(),
-  processStrategy: z.enum(['pool', 'dedicated']),
-  adminEmail: z.string(),
-  adminLogin: z.string(),
-  provisioningStep: z.string().nullable(),
-  jobId: z.string().nullable(),
-  duplicateOf: z.string().nullable(),
-  deleteAfter: z.string().nullable(),
-  terminatedAt: z.string().nullable(),
-  provisionSeconds: z.number().nullable(),
-  createdAt: z.string(),
-  allowedActions: z.array(z.string()),
-});
-
-/** Operators also see where the tenant lives. */
-const operatorTenantSchema = customerTenantSchema.extend({
-  databaseName: z.string(),
-  databaseServerId: z.string().nullable(),
-});
-
+// The shapes are declared once, in tenants/ (views.ts).
 // The operator shape comes first: a union answers with the first shape that fits, and the
 // customer shape would fit an operator's tenant by dropping its extra fields.
 const tenantSchema = z
-  .union([operatorTenantSchema.meta({ title: 'Tenant (operator view)' }), customerTenantSchema.meta({ title: 'Tenant (customer view)' })])
+  .union([operatorTenantViewSchema, customerTenantViewSchema])
   .describe('Operators get the operator view; customers the customer view, without databaseName and databaseServerId');
 
-const eventSchema = z.object({
-  id: z.number(),
-  at: z.string(),
-  type: z.string(),
-  fromState: z.string().nullable(),
-  toState: z.string().nullable(),
-  step: z.string().nullable(),
-  message: z.string().nullable(),
-});
-
-const acceptedSchema = z.object({ tenant: tenantSchema, jobId: z.string().nullable() });
+const acceptedSchema = z.object({ tenant: tenantSchema, jobId: z.string().nullable() }).meta({ id: 'Accepted' });
 
 /** Lifecycle requests with their URL segment and who may make them. */
 const ACTION_ROUTES: Array<{ segment: string; action: TenantRequest; access: 'user' | 'operator'; summary: string }> = [
@@ -147,7 +114,7 @@ export function registerTenantRoutes(
         'Tenants terminated or deleted hold no place. Customers get their own account; operators name one with accountId (none: an empty list).',
       tags,
       querystring: z.object({ accountId: uuidParam.optional().describe('operators only: the account to report on') }).strict(),
-      response: { 200: z.array(z.object({ plan: z.string(), used: z.number(), limit: z.number().nullable() })) },
+      response: { 200: z.array(tenantQuotaSchema) },
     }),
     async (request) => tenants.quota(principalOf(request), request.query.accountId),
   );
@@ -158,7 +125,7 @@ export function registerTenantRoutes(
       summary: 'Is this subdomain valid and free?',
       tags,
       params: nameParams,
-      response: { 200: z.object({ name: z.string(), available: z.boolean(), reason: z.string().optional() }) },
+      response: { 200: z.object({ name: z.string(), available: z.boolean(), reason: z.string().optional() }).meta({ id: 'NameCheck' }) },
     }),
     async (request) => tenants.checkName(request.params.name),
   );
@@ -222,7 +189,7 @@ export function registerTenantRoutes(
       tags,
       params: nameParams,
       querystring: z.object({ after: z.coerce.number().int().min(0).optional() }).strict(),
-      response: { 200: z.array(eventSchema) },
+      response: { 200: z.array(tenantEventViewSchema) },
     }),
     async (request, reply) => {
       const principal = principalOf(request);

@@ -1,3 +1,4 @@
+import { PROVISIONING_STEPS, type ProvisioningStep } from '../../tenants/index.js';
 import type { ProvisioningContext } from '../context.js';
 import type { Step } from '../runner.js';
 import { cloneStep } from './clone.js';
@@ -23,6 +24,13 @@ export const PLACED_STEPS = [
   loginCheckStep,
 ] as const satisfies ReadonlyArray<Step<ProvisioningContext>>;
 
-/** Every provisioning step, in order; each is recorded on the tenant's timeline when done. */
-export const PROVISIONING_STEPS = [placementStep.name, ...PLACED_STEPS.map((step) => step.name)];
-export type ProvisioningStep = (typeof PROVISIONING_STEPS)[number];
+/**
+ * Every provisioning step, in order; each is recorded on the tenant's timeline when done. The
+ * list is declared with the tenant (its API view names the steps); the steps run here must be
+ * exactly those, in that order: a step added on one side only is a programming error.
+ */
+export { PROVISIONING_STEPS, type ProvisioningStep };
+
+const runOrder = [placementStep.name, ...PLACED_STEPS.map((step) => step.name)];
+if (runOrder.join() !== PROVISIONING_STEPS.join())
+  throw new Error(`provisioning runs ${runOrder.join(', ')} but the tenant declares ${PROVISIONING_STEPS.join(', ')}`);

@@ -1,18 +1,21 @@
 import type { StreamStatus } from '../lib/tenants';
-import type { Tenant, TenantEvent } from '../lib/types';
+import { PROVISIONING_STEPS, type ProvisioningStep, type Tenant, type TenantEvent } from '../lib/types';
 import { StateBadge } from './ui';
 
-/** The provisioning job's steps, in order (src/provisioning/steps/index.ts). */
-const STEPS: Array<{ key: string; label: string }> = [
-  { key: 'placement', label: 'Choosing a database server' },
-  { key: 'role', label: 'Creating the database role' },
-  { key: 'clone', label: 'Copying the template database' },
-  { key: 'neutralise', label: 'Neutralising the copy' },
-  { key: 'filestore', label: 'Copying the files' },
-  { key: 'identity', label: 'Setting its identity and admin login' },
-  { key: 'serve', label: 'Starting Odoo' },
-  { key: 'login_check', label: 'Checking the admin can log in' },
-];
+/** What each provisioning step does, in words; a new step in the API fails the typecheck here until it has its words. */
+const STEP_LABELS: Record<ProvisioningStep, string> = {
+  placement: 'Choosing a database server',
+  role: 'Creating the database role',
+  clone: 'Copying the template database',
+  neutralise: 'Neutralising the copy',
+  filestore: 'Copying the files',
+  identity: 'Setting its identity and admin login',
+  serve: 'Starting Odoo',
+  login_check: 'Checking the admin can log in',
+};
+
+/** The provisioning job's steps, in the order the API lists them. */
+const STEPS = PROVISIONING_STEPS.map((key) => ({ key, label: STEP_LABELS[key] }));
 
 /** "clone done in 12 ms" -> "12 ms". */
 function duration(message: string | null): string | undefined {

@@ -1,13 +1,13 @@
 import { useState } from 'react';
 import { errorMessage } from '../lib/api';
 import { ACTION_LABELS, ACTION_SEGMENTS, CONFIRM_ACTIONS, useTenantAction } from '../lib/tenants';
-import type { Tenant } from '../lib/types';
+import type { Tenant, TenantRequest } from '../lib/types';
 import { ConfirmDialog, Spinner } from './ui';
 
 const PRIMARY = new Set(['start', 'resume', 'cancel_delete', 'reactivate', 'retry']);
 const DANGER = new Set(['schedule_delete', 'force_delete', 'terminate']);
 /** Display order, so buttons do not jump around when the state changes. */
-const ORDER = [
+const ORDER: TenantRequest[] = [
   'start',
   'stop',
   'restart',
@@ -22,14 +22,14 @@ const ORDER = [
 ];
 
 /** Buttons for exactly the actions the API says this caller may take now (tenant.allowedActions). */
-export function TenantActions({ tenant, compact = false, exclude = [] }: { tenant: Tenant; compact?: boolean; exclude?: string[] }) {
+export function TenantActions({ tenant, compact = false, exclude = [] }: { tenant: Tenant; compact?: boolean; exclude?: TenantRequest[] }) {
   const mutation = useTenantAction();
-  const [confirming, setConfirming] = useState<string | undefined>();
-  const [pending, setPending] = useState<string | undefined>();
+  const [confirming, setConfirming] = useState<TenantRequest | undefined>();
+  const [pending, setPending] = useState<TenantRequest | undefined>();
   const [error, setError] = useState<string | undefined>();
   const actions = ORDER.filter((action) => tenant.allowedActions.includes(action) && ACTION_SEGMENTS[action] && !exclude.includes(action));
 
-  function run(action: string) {
+  function run(action: TenantRequest) {
     setConfirming(undefined);
     setPending(action);
     setError(undefined);

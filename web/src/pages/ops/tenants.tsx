@@ -6,10 +6,10 @@ import { formatRelative, humanize } from '../../lib/format';
 import { Link, setSearch, useLocation } from '../../lib/router';
 import { ACTION_LABELS, ACTION_SEGMENTS, CONFIRM_ACTIONS, listRefetchInterval, storeTenant } from '../../lib/tenants';
 import { useTitle } from '../../lib/title';
-import type { Accepted, AccountSummary, DatabaseServer, Plan, Tenant } from '../../lib/types';
+import type { Accepted, AccountSummary, DatabaseServer, Plan, Tenant, TenantRequest } from '../../lib/types';
 import { TENANT_STATES } from '../../lib/types';
 
-const BULK_ORDER = [
+const BULK_ORDER: TenantRequest[] = [
   'start',
   'stop',
   'restart',
@@ -64,8 +64,8 @@ export function OpsTenantsPage() {
   const serverName = new Map(servers.data?.map((s) => [s.id, s.name]) ?? []);
 
   const [selected, setSelected] = useState<Set<string>>(new Set());
-  const [confirming, setConfirming] = useState<string | undefined>();
-  const [running, setRunning] = useState<string | undefined>();
+  const [confirming, setConfirming] = useState<TenantRequest | undefined>();
+  const [running, setRunning] = useState<TenantRequest | undefined>();
   const [result, setResult] = useState<BulkResult | undefined>();
   const rows = tenants.data ?? [];
   const chosen = rows.filter((t) => selected.has(t.name));
@@ -90,7 +90,7 @@ export function OpsTenantsPage() {
     });
   }
 
-  async function applyBulk(action: string) {
+  async function applyBulk(action: TenantRequest) {
     setConfirming(undefined);
     setRunning(action);
     setResult(undefined);

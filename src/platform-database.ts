@@ -1,9 +1,9 @@
 import { join } from 'node:path';
 import { sql } from 'kysely';
-import type { Config } from '../config/index.js';
-import type { Logger } from '../logging/index.js';
-import { ensureDatabase, LocalPostgresServer } from '../postgres/index.js';
-import { createDb, type Db, migrateToLatest } from './index.js';
+import type { Config } from './config/index.js';
+import { createDb, type Db, migrateToLatest } from './db/index.js';
+import type { Logger } from './logging/index.js';
+import { ensureDatabase, LocalPostgresServer } from './postgres/index.js';
 
 export const PLATFORM_DATABASE = 'saas_platform';
 
@@ -20,6 +20,9 @@ export interface PlatformDatabase {
 }
 
 /**
+ * Part of the composition layer (beside main.ts, used by it and by the CLI): it ties `db/` to
+ * `postgres/`'s managed server, which `db/` itself must not know about (postgres/ reads its tables).
+ *
  * Connects to the platform database: DATABASE_URL when given, otherwise the private cluster
  * under DATA_DIR/postgres (initialised and started as needed). Applies migrations.
  */

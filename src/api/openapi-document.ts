@@ -1,0 +1,52 @@
+import { type ApiDependencies, buildApiServer } from './server.js';
+
+/**
+ * A dependency no route may use while only the document is built: the routes are registered
+ * (their schemas are the document) but never called, so any use is a bug worth a clear error.
+ */
+function unusedWhileDescribing<T extends object>(name: string): T {
+  // The cast is the point: an empty object stands in for a service whose methods are never called.
+  return new Proxy({} as T, {
+    get(_target, property) {
+      throw new Error(`${name}.${String(property)} was used while building the OpenAPI document; routes must not call services then`);
+    },
+  });
+}
+
+/**
+ * The OpenAPI document of `/api/v1/openapi.json`, built from the same routes and schemas without
+ * a database, a listener or any service: the dashboard's API types are generated from it at build
+ * time (scripts/generate-api-types.ts), and a test checks it equals what a running platform serves.
+ */
+export async function buildOpenApiDocument() {
+  const deps: ApiDependencies = {
+    config: {
+      bodyLimitBytes: 1024,
+      logLevel: 'silent',
+      trustProxy: false,
+      sessionTtlDays: 1,
+      publicUrl: 'http://localhost',
+      metricsToken: undefined,
+    },
+    auth: unusedWhileDescribing('auth'),
+    plans: unusedWhileDescribing('plans'),
+    accounts: unusedWhileDescribing('accounts'),
+    audit: unusedWhileDescribing('audit'),
+    metrics: unusedWhileDescribing('metrics'),
+    tenants: unusedWhileDescribing('tenants'),
+    tenantUsage: () => Promise.reject(new Error('tenantUsage was used while building the OpenAPI document')),
+    templates: unusedWhileDescribing('templates'),
+    servers: unusedWhileDescribing('servers'),
+    jobs: unusedWhileDescribing('jobs'),
+    runtime: undefined,
+    domainEvents: unusedWhileDescribing('domainEvents'),
+    readiness: () => Promise.reject(new Error('readiness was used while building the OpenAPI document')),
+  };
+  const app = await buildApiServer(deps);
+  try {
+    await app.ready();
+    return app.swagger();
+  } finally {
+    await app.close();
+  }
+}
