@@ -24,7 +24,7 @@ import {
   createTenantOperations,
   type SpareDatabases,
 } from './provisioning/index.js';
-import { createProcessRuntime, type Runtime } from './runtimes/index.js';
+import { createProcessRuntime, createRuntimeRegistry, ODOO_MISSING, type RuntimeRegistry, unavailableRuntime } from './runtimes/index.js';
 import { createSecretBox } from './secrets/index.js';
 import { createTemplateService } from './templates/index.js';
 import { createTenantService, releaseServerOfDeletedTenants, tenantCountsPerServer } from './tenants/index.js';
@@ -32,7 +32,7 @@ import { createTenantService, releaseServerOfDeletedTenants, tenantCountsPerServ
 export interface Platform {
   app: Api;
   database: PlatformDatabase;
-  runtime: Runtime | undefined;
+  runtimes: RuntimeRegistry;
   /** Where the API (and, without GATEWAY_PORT, the gateway) listens, once `listen` was asked for. */
   url: string | undefined;
   /** Where the gateway listens when it has a port of its own. */
@@ -147,17 +147,19 @@ export async function startPlatform(config: Config, options: { logger?: Logger; 
 
   const urls = tenantUrlBuilder(config);
   let operationsRef: ReturnType<typeof createTenantOperations> | undefined;
-  const runtime: Runtime | undefined = odoo
-    ? createProcessRuntime({
-        odooBin: odoo.bin,
-        ...(odoo.addonsPath ? { addonsPath: odoo.addonsPath } : {}),
-        workDir: join(config.dataDir, 'runtime'),
-        odooDataDir,
-        logger,
-        poolAccess: createPoolAccess({ servers, secret: secretBox.deriveKey('pool-roles') }),
-        desiredTenants: () => operationsRef?.desiredTenants() ?? Promise.resolve([]),
-      })
-    : undefined;
+  const runtimes = createRuntimeRegistry([
+    odoo
+      ? createProcessRuntime({
+          odooBin: odoo.bin,
+          ...(odoo.addonsPath ? { addonsPath: odoo.addonsPath } : {}),
+          workDir: join(config.dataDir, 'runtime'),
+          odooDataDir,
+          logger,
+          poolAccess: createPoolAccess({ servers, secret: secretBox.deriveKey('pool-roles') }),
+          desiredTenants: () => operationsRef?.desiredTenants('process') ?? Promise.resolve([]),
+        })
+      : unavailableRuntime('process', ODOO_MISSING),
+  ]);
   if (!odoo) logger.warn('Odoo not found (set ODOO_BIN): templates cannot be built and tenants cannot be served');
 
   const operations = createTenantOperations({
@@ -166,7 +168,7 @@ export async function startPlatform(config: Config, options: { logger?: Logger; 
     servers,
     templates,
     plans,
-    runtime,
+    runtimes,
     spares,
     secretBox,
     odoo,
@@ -195,7 +197,7 @@ export async function startPlatform(config: Config, options: { logger?: Logger; 
     },
   });
 
-  const routes = await createRouteTable({ db, events: domainEvents, upstreamOf: (id) => runtime?.upstream(id), logger });
+  const routes = await createRouteTable({ db, events: domainEvents, upstreamOf: (id) => runtimes.get('process').upstream(id), logger });
   const gateway = createGateway({
     baseDomain: config.baseDomain,
     resolveRoute: routes.resolve,
@@ -223,7 +225,7 @@ export async function startPlatform(config: Config, options: { logger?: Logger; 
     templates,
     servers,
     jobs,
-    runtime,
+    runtimes,
     domainEvents,
     gateway: sharedPortGateway,
     readiness: async (): Promise<{ ready: boolean; checks: Record<string, string> }> => {
@@ -261,8 +263,8 @@ export async function startPlatform(config: Config, options: { logger?: Logger; 
 
   // Bring back every Odoo that should run (after a restart of the platform), then build the
   // default templates the first time; both in the background so the API answers at once.
-  if (runtime && config.runWorkers) {
-    runtime.start().catch((error: unknown) => logger.error({ err: error }, 'restoring tenant processes failed'));
+  if (config.runWorkers) {
+    runtimes.start().catch((error: unknown) => logger.error({ err: error }, 'restoring tenant processes failed'));
   }
   if (config.runWorkers) {
     // Top up spare databases (a crash may have left half-made ones, a rebuild stale ones).
@@ -285,7 +287,7 @@ export async function startPlatform(config: Config, options: { logger?: Logger; 
   return {
     app,
     database,
-    runtime,
+    runtimes,
     url,
     gatewayUrl,
     sweepLifecycle: (now) => sweep.sweep(now),
@@ -294,7 +296,7 @@ export async function startPlatform(config: Config, options: { logger?: Logger; 
         clearInterval(pruneTimer);
         await closeListeners(app, gatewayServer, gateway, logger);
         await jobs.stop();
-        await runtime?.stop();
+        await runtimes.stop();
         await domainEvents.stop();
         await notifications.close();
         await servers.stopAllManaged();

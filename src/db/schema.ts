@@ -177,6 +177,8 @@ export interface TenantsTable {
   role_password_encrypted: string;
   server_id: string | null;
   process_strategy: 'pool' | 'dedicated';
+  /** What runs the tenant's Odoo, chosen at placement from the plan (plans' RUNTIME_KINDS). */
+  runtime: Generated<'process' | 'docker' | 'kubernetes'>;
   admin_email: string;
   admin_login: string;
   pending_admin_password_hash: string | null;
