@@ -147,19 +147,22 @@ export async function startPlatform(config: Config, options: { logger?: Logger; 
 
   const urls = tenantUrlBuilder(config);
   let operationsRef: ReturnType<typeof createTenantOperations> | undefined;
-  const runtimes = createRuntimeRegistry([
-    odoo
-      ? createProcessRuntime({
-          odooBin: odoo.bin,
-          ...(odoo.addonsPath ? { addonsPath: odoo.addonsPath } : {}),
-          workDir: join(config.dataDir, 'runtime'),
-          odooDataDir,
-          logger,
-          poolAccess: createPoolAccess({ servers, secret: secretBox.deriveKey('pool-roles') }),
-          desiredTenants: () => operationsRef?.desiredTenants('process') ?? Promise.resolve([]),
-        })
-      : unavailableRuntime('process', ODOO_MISSING),
-  ]);
+  const runtimes = createRuntimeRegistry(
+    [
+      odoo
+        ? createProcessRuntime({
+            odooBin: odoo.bin,
+            ...(odoo.addonsPath ? { addonsPath: odoo.addonsPath } : {}),
+            workDir: join(config.dataDir, 'runtime'),
+            odooDataDir,
+            logger,
+            poolAccess: createPoolAccess({ servers, secret: secretBox.deriveKey('pool-roles') }),
+            desiredTenants: () => operationsRef?.desiredTenants('process') ?? Promise.resolve([]),
+          })
+        : unavailableRuntime('process', ODOO_MISSING),
+    ],
+    { recordIn: db },
+  );
   if (!odoo) logger.warn('Odoo not found (set ODOO_BIN): templates cannot be built and tenants cannot be served');
 
   const operations = createTenantOperations({
@@ -197,7 +200,7 @@ export async function startPlatform(config: Config, options: { logger?: Logger; 
     },
   });
 
-  const routes = await createRouteTable({ db, events: domainEvents, upstreamOf: (id) => runtimes.get('process').upstream(id), logger });
+  const routes = await createRouteTable({ db, events: domainEvents, logger });
   const gateway = createGateway({
     baseDomain: config.baseDomain,
     resolveRoute: routes.resolve,

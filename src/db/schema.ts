@@ -255,3 +255,17 @@ export interface Database {
   domain_events: DomainEventsTable;
   domain_event_cursors: DomainEventCursorsTable;
 }
+
+/** Where each served tenant's Odoo answers (runtimes/upstream-store.ts is its only reader and writer). */
+export interface TenantUpstreamsTable {
+  tenant_id: string;
+  runtime: string;
+  host: string;
+  port: number;
+  websocket_port: number | null;
+  recorded_at: Generated<Date>;
+}
+
+export interface Database {
+  tenant_upstreams: TenantUpstreamsTable;
+}

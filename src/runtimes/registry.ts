@@ -1,3 +1,5 @@
+import type { Db } from '../db/index.js';
+import { recordingUpstreams } from './recording.js';
 import type { Runtime, RuntimeKind } from './types.js';
 import { unavailableRuntime } from './unavailable.js';
 
@@ -17,11 +19,15 @@ export interface RuntimeRegistry {
   stop(): Promise<void>;
 }
 
-export function createRuntimeRegistry(runtimes: readonly Runtime[]): RuntimeRegistry {
+/**
+ * `recordIn`: the platform database, where each serve and unserve records the tenant's upstream
+ * for the gateways of every replica (recording.ts); without it (unit tests) nothing is recorded.
+ */
+export function createRuntimeRegistry(runtimes: readonly Runtime[], options: { recordIn?: Db } = {}): RuntimeRegistry {
   const byKind = new Map<RuntimeKind, Runtime>();
   for (const runtime of runtimes) {
     if (byKind.has(runtime.kind)) throw new Error(`two runtimes of kind ${runtime.kind} registered`);
-    byKind.set(runtime.kind, runtime);
+    byKind.set(runtime.kind, options.recordIn ? recordingUpstreams(runtime, options.recordIn) : runtime);
   }
   const get = (kind: RuntimeKind): Runtime =>
     byKind.get(kind) ??
