@@ -11,4 +11,4 @@ export type {
   WorkloadStatus,
 } from './types.js';
 export { ODOO_MISSING, unavailableRuntime } from './unavailable.js';
-export { recordedUpstream, recordedUpstreams } from './upstream-store.js';
+export { recordedUpstream, recordedUpstreams, recordUpstream } from './upstream-store.js';

@@ -83,5 +83,5 @@ describe('two replicas sharing one platform database', () => {
     expect(page.text).toMatch(/stopped/i);
     const recorded = await front.platform.database.db.selectFrom('tenant_upstreams').selectAll().execute();
     expect(recorded, 'a stopped tenant has no recorded upstream').toEqual([]);
-  });
+  }, 240_000);
 });
