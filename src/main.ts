@@ -16,18 +16,18 @@ import { createMailer } from './notifications/index.js';
 import { findOdoo } from './odoo/index.js';
 import { createPlanService } from './plans/index.js';
 import { openPlatformDatabase, type PlatformDatabase } from './platform-database.js';
-import { createDatabaseServerRegistry } from './postgres/index.js';
-import {
-  createLifecycleSweep,
-  createPoolAccess,
-  createSpareDatabases,
-  createTenantOperations,
-  type SpareDatabases,
-} from './provisioning/index.js';
+import { createDatabaseServerRegistry, createPoolAccess } from './postgres/index.js';
+import { createLifecycleSweep, createSpareDatabases, createTenantOperations, type SpareDatabases } from './provisioning/index.js';
 import { createProcessRuntime, type Runtime } from './runtimes/index.js';
 import { createSecretBox } from './secrets/index.js';
 import { createTemplateService } from './templates/index.js';
-import { createTenantService, releaseServerOfDeletedTenants, tenantCountsPerServer } from './tenants/index.js';
+import {
+  createTenantService,
+  POOL_DBFILTER,
+  releaseServerOfDeletedTenants,
+  tenantCountsPerServer,
+  tenantDatabaseOfRole,
+} from './tenants/index.js';
 
 export interface Platform {
   app: Api;
@@ -154,7 +154,8 @@ export async function startPlatform(config: Config, options: { logger?: Logger; 
         workDir: join(config.dataDir, 'runtime'),
         odooDataDir,
         logger,
-        poolAccess: createPoolAccess({ servers, secret: secretBox.deriveKey('pool-roles') }),
+        poolAccess: createPoolAccess({ servers, secret: secretBox.deriveKey('pool-roles'), databaseNameOfRole: tenantDatabaseOfRole }),
+        poolDbfilter: POOL_DBFILTER,
         desiredTenants: () => operationsRef?.desiredTenants() ?? Promise.resolve([]),
       })
     : undefined;

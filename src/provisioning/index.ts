@@ -2,7 +2,6 @@ export type { TenantOperation } from '../jobs/index.js';
 export type { CloneSource, PlacementContext, ProvisioningContext } from './context.js';
 export type { ProvisioningDependencies } from './dependencies.js';
 export { createTenantOperations, TENANT_OPS_QUEUE, type TenantOperationJob, type TenantOperations } from './operations.js';
-export { createPoolAccess, type PoolAccess, poolRoleName } from './pool-access.js';
 export { runAttempt, runSteps, type Step, type StepJournal, type StepOutcome } from './runner.js';
 export { createLifecycleSweep, LIFECYCLE_SWEEP_QUEUE } from './schedules.js';
 export { createSpareDatabases, SPARE_REFILL_QUEUE, type SpareDatabases } from './spares.js';
