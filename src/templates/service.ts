@@ -14,7 +14,8 @@ import {
   warmWebAssets,
   writeOdooConfig,
 } from '../odoo/index.js';
-import { type DatabaseServerRegistry, freePort } from '../postgres/index.js';
+import type { DatabaseServerRegistry } from '../postgres/index.js';
+import { freePort } from '../system/index.js';
 import { defaultTemplateCatalog, type TemplateDefinition, templateDatabaseName } from './catalog.js';
 import type { CustomerTemplateView, TemplateBuildView, TemplateView } from './views.js';
 
