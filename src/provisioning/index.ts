@@ -4,6 +4,7 @@ export type { ProvisioningDependencies } from './dependencies.js';
 export { createTenantOperations, TENANT_OPS_QUEUE, type TenantOperationJob, type TenantOperations } from './operations.js';
 export { runAttempt, runSteps, type Step, type StepJournal, type StepOutcome } from './runner.js';
 export { createLifecycleSweep, LIFECYCLE_SWEEP_QUEUE } from './schedules.js';
+export { desiredTenantsLoader } from './serve-spec.js';
 export { createSpareDatabases, SPARE_REFILL_QUEUE, type SpareDatabases } from './spares.js';
 export { CLONE_CRASH_POINTS, PROVISIONING_STEPS, type ProvisioningStep } from './steps/index.js';
 export { copyTemplateToServer } from './template-copy.js';
