@@ -63,5 +63,3 @@ export function createPoolAccess(deps: {
     },
   };
 }
-
-export type PoolAccess = ReturnType<typeof createPoolAccess>;
