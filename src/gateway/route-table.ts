@@ -62,6 +62,8 @@ export async function createRouteTable(deps: {
         if (known) put({ id: known.tenantId, name: known.tenantName, database_name: known.databaseName, state: event.payload.toState });
         return reloadTenant(event.payload.tenantId);
       }
+      case 'template.build_ready':
+        return;
       default:
         // Any other entry on a tenant's timeline reloads it too (as a change written with it may
         // have touched the row): cheap, and a row fixed by hand is picked up with its next event.
