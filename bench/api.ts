@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import autocannon, { type RequestSpec } from 'autocannon';
 import { loadConfig } from '../src/config/index.js';
 import { startPlatform } from '../src/main.js';
-import { freePort } from '../src/postgres/index.js';
+import { freePort } from '../src/system/index.js';
 
 const seconds = positiveNumber('BENCH_SECONDS', 10);
 const connections = positiveNumber('BENCH_CONNECTIONS', 50);

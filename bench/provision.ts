@@ -18,7 +18,7 @@ import { delimiter, dirname, join, resolve } from 'node:path';
 import { sql } from 'kysely';
 import { loadConfig } from '../src/config/index.js';
 import { startPlatform } from '../src/main.js';
-import { freePort } from '../src/postgres/index.js';
+import { freePort } from '../src/system/index.js';
 import { hostRequest } from '../test/helpers/gateway-client.js';
 
 const sequential = Number(process.env.BENCH_SEQUENTIAL ?? 20);

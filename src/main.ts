@@ -16,18 +16,18 @@ import { createMailer } from './notifications/index.js';
 import { findOdoo } from './odoo/index.js';
 import { createPlanService } from './plans/index.js';
 import { openPlatformDatabase, type PlatformDatabase } from './platform-database.js';
-import { createDatabaseServerRegistry } from './postgres/index.js';
-import {
-  createLifecycleSweep,
-  createPoolAccess,
-  createSpareDatabases,
-  createTenantOperations,
-  type SpareDatabases,
-} from './provisioning/index.js';
+import { createDatabaseServerRegistry, createPoolAccess } from './postgres/index.js';
+import { createLifecycleSweep, createSpareDatabases, createTenantOperations, desiredTenantsLoader } from './provisioning/index.js';
 import { createProcessRuntime, createRuntimeRegistry, ODOO_MISSING, type RuntimeRegistry, unavailableRuntime } from './runtimes/index.js';
 import { createSecretBox } from './secrets/index.js';
 import { createTemplateService } from './templates/index.js';
-import { createTenantService, releaseServerOfDeletedTenants, tenantCountsPerServer } from './tenants/index.js';
+import {
+  createTenantService,
+  POOL_DBFILTER,
+  releaseServerOfDeletedTenants,
+  tenantCountsPerServer,
+  tenantDatabaseOfRole,
+} from './tenants/index.js';
 
 export interface Platform {
   app: Api;
@@ -128,25 +128,15 @@ export async function startPlatform(config: Config, options: { logger?: Logger; 
   const odoo = findOdoo({ ...process.env, ...(config.odooBin ? { ODOO_BIN: config.odooBin } : {}) });
   if (odoo && config.odooAddonsPath) odoo.addonsPath = config.odooAddonsPath;
   const odooDataDir = join(config.dataDir, 'odoo');
-  let sparesRef: SpareDatabases | undefined;
-  const templates = createTemplateService({
-    db,
-    jobs,
-    servers,
-    odoo,
-    odooDataDir,
-    logDir: join(config.dataDir, 'logs'),
-    logger,
-    onReady: async (_code, serverId) => sparesRef?.requestRefill(serverId),
-  });
+  const templates = createTemplateService({ db, jobs, servers, odoo, odooDataDir, logDir: join(config.dataDir, 'logs'), logger });
+  const spares = createSpareDatabases({ db, jobs, servers, templates, logger, perTemplate: config.spareDatabases });
+  // Followed before any build job runs, so no build becomes ready unseen.
+  await spares.followTemplateBuilds(domainEvents);
   await templates.seed();
   await templates.registerJobs(config.runWorkers);
-  const spares = createSpareDatabases({ db, jobs, servers, templates, logger, perTemplate: config.spareDatabases });
-  sparesRef = spares;
   await spares.registerJobs(config.runWorkers);
 
   const urls = tenantUrlBuilder(config);
-  let operationsRef: ReturnType<typeof createTenantOperations> | undefined;
   const runtimes = createRuntimeRegistry(
     [
       odoo
@@ -156,8 +146,9 @@ export async function startPlatform(config: Config, options: { logger?: Logger; 
             workDir: join(config.dataDir, 'runtime'),
             odooDataDir,
             logger,
-            poolAccess: createPoolAccess({ servers, secret: secretBox.deriveKey('pool-roles') }),
-            desiredTenants: () => operationsRef?.desiredTenants('process') ?? Promise.resolve([]),
+            poolAccess: createPoolAccess({ servers, secret: secretBox.deriveKey('pool-roles'), databaseNameOfRole: tenantDatabaseOfRole }),
+            poolDbfilter: POOL_DBFILTER,
+            desiredTenants: desiredTenantsLoader({ db, plans, servers, secretBox, tenantHostName: urls.hostName }, 'process'),
           })
         : unavailableRuntime('process', ODOO_MISSING),
     ],
@@ -182,7 +173,6 @@ export async function startPlatform(config: Config, options: { logger?: Logger; 
     logger,
     crashAfterStep: config.crashAfterStep,
   });
-  operationsRef = operations;
   await operations.registerJobs(config.runWorkers);
   const sweep = createLifecycleSweep({ db, jobs, operations, logger });
   await sweep.register(config.runWorkers);

@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Principal } from '../auth/index.js';
 import type { TenantRow } from '../db/index.js';
-import type { DomainEventSubscriptions } from '../events/index.js';
+import { type DomainEventSubscriptions, tenantIdOf } from '../events/index.js';
 import type { TenantService } from '../tenants/index.js';
 
 /** Open streams, ended when the server shuts down (they would otherwise keep it open forever). */
@@ -61,7 +61,7 @@ export function streamTenantEvents(input: {
       .catch(() => undefined);
   };
   const unsubscribe = input.events.subscribe(`tenant-events-stream:${tenant.id}`, (event) => {
-    if (event.payload.tenantId === tenant.id) catchUp();
+    if (tenantIdOf(event) === tenant.id) catchUp();
   });
   const heartbeat = setInterval(() => raw.write(': keep-alive\n\n'), 15_000);
   const close = () => {

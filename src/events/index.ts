@@ -13,3 +13,4 @@ export type {
   DomainEventSubscriptions,
   DomainEventType,
 } from './types.js';
+export { tenantIdOf } from './types.js';

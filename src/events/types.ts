@@ -15,6 +15,8 @@ export interface DomainEventPayloads {
   'tenant.upstream_changed': { tenantId: string };
   /** Any other entry on a tenant's timeline (a provisioning step, an info or an error). */
   'tenant.timeline_recorded': { tenantId: string; eventId: number; kind: 'step' | 'info' | 'error' };
+  /** A template's build on a database server became ready: copies (tenants, spares) can be made of it. */
+  'template.build_ready': { templateCode: string; databaseServerId: string; databaseName: string };
 }
 
 export type DomainEventType = keyof DomainEventPayloads;
@@ -29,10 +31,16 @@ export type DeliveredEvent = DomainEvent & { id: number; stream: string; occurre
 
 /**
  * Events of one stream are delivered in the order they were written; the stream of an event is
- * its subject (a tenant's events form one stream).
+ * its subject (a tenant's events form one stream, a template's builds another).
  */
 export function streamOf(event: DomainEvent): string {
+  if (event.type === 'template.build_ready') return `template:${event.payload.templateCode}`;
   return `tenant:${event.payload.tenantId}`;
+}
+
+/** The tenant an event is about, if it is about one (`tenant.*`). */
+export function tenantIdOf(event: DomainEvent): string | undefined {
+  return 'tenantId' in event.payload ? event.payload.tenantId : undefined;
 }
 
 /** A subscriber's handler; throwing makes the event be delivered to it again later. */

@@ -69,6 +69,8 @@ export async function createRouteTable(deps: {
           );
         return reloadTenant(event.payload.tenantId);
       }
+      case 'template.build_ready':
+        return;
       default:
         // Any other entry on a tenant's timeline reloads it too (as a change written with it may
         // have touched the row): cheap, and a row fixed by hand is picked up with its next event.

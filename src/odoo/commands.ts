@@ -3,6 +3,7 @@ import { createWriteStream } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { CommandError } from '../errors/index.js';
+import { runCommand } from '../system/index.js';
 import { type OdooServerOptions, renderOdooConfig } from './config-file.js';
 import { odooEnvironment } from './environment.js';
 import { type OdooEndpoint, odooHealthy } from './rpc-client.js';
@@ -38,26 +39,11 @@ function openLog(path: string) {
 export async function runOdooCommand(odoo: OdooInstallation, args: string[], options: OdooRunOptions): Promise<void> {
   await mkdir(dirname(options.logFile), { recursive: true });
   const log = openLog(options.logFile);
-  let tail = '';
-  const keepTail = (chunk: Buffer) => {
-    tail = (tail + chunk.toString()).slice(-4000);
-    log.write(chunk);
-  };
   try {
-    await new Promise<void>((resolvePromise, reject) => {
-      const child = spawn(odoo.bin, args, { stdio: ['ignore', 'pipe', 'pipe'], env: options.env ?? odooEnvironment(process.env) });
-      child.stdout.on('data', keepTail);
-      child.stderr.on('data', keepTail);
-      const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 30 * 60_000);
-      child.on('error', (error) => {
-        clearTimeout(timer);
-        reject(new CommandError(`${odoo.bin} ${args.join(' ')}`, null, error.message));
-      });
-      child.on('close', (code, signal) => {
-        clearTimeout(timer);
-        if (code === 0) resolvePromise();
-        else reject(new CommandError(`${odoo.bin} ${args.join(' ')}`, code, signal ? `killed by ${signal}\n${tail}` : tail));
-      });
+    await runCommand(odoo.bin, args, {
+      env: options.env ?? odooEnvironment(process.env),
+      timeoutMs: options.timeoutMs ?? 30 * 60_000,
+      onOutput: (chunk) => log.write(chunk),
     });
   } finally {
     await new Promise((r) => log.end(r));
@@ -91,22 +77,11 @@ export async function neutraliseDatabase(
 
 /** `odoo-bin --version` -> e.g. `16.0`. */
 export async function detectOdooVersion(odoo: OdooInstallation): Promise<string> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(odoo.bin, ['--version'], { stdio: ['ignore', 'pipe', 'pipe'], env: odooEnvironment(process.env) });
-    let out = '';
-    child.stdout.on('data', (c: Buffer) => {
-      out += c.toString();
-    });
-    child.stderr.on('data', (c: Buffer) => {
-      out += c.toString();
-    });
-    child.on('error', (error) => reject(new CommandError(`${odoo.bin} --version`, null, error.message)));
-    child.on('close', (code) => {
-      const match = /(\d+\.\d+)/.exec(out);
-      if (code === 0 && match?.[1]) resolvePromise(match[1]);
-      else reject(new CommandError(`${odoo.bin} --version`, code, out));
-    });
-  });
+  const { stdout, stderr } = await runCommand(odoo.bin, ['--version'], { env: odooEnvironment(process.env) });
+  const out = stdout + stderr;
+  const version = /(\d+\.\d+)/.exec(out)?.[1];
+  if (!version) throw new CommandError(`${odoo.bin} --version`, 0, `no version in its output: ${out}`);
+  return version;
 }
 
 /**

@@ -4,8 +4,8 @@ export { quoteIdentifier, quoteLiteral } from '../db/index.js';
 export { databaseExists, ensureDatabase, withConnection } from './admin.js';
 export { findPostgresBinaries, type PostgresBinaries } from './binaries.js';
 export { type PostgresClientCommand, postgresClientCommand } from './client-command.js';
-export { freePort, type LocalPostgresConnection, type LocalPostgresOptions, LocalPostgresServer } from './local-server.js';
-export { type RunAs, runCommand } from './process.js';
+export { type LocalPostgresConnection, type LocalPostgresOptions, LocalPostgresServer } from './local-server.js';
+export { createPoolAccess, type PoolCredentials, poolRoleName } from './pool-access.js';
 export { createDatabaseServerRegistry, type DatabaseServerRegistry, type TenantPlacements } from './registry.js';
 export {
   DATABASE_SERVER_KINDS,

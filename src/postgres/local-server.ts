@@ -4,8 +4,8 @@ import { chownSync, existsSync, mkdirSync, readFileSync, readlinkSync, realpathS
 import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import type { Logger } from '../logging/index.js';
+import { freePort, type RunAs, runCommand } from '../system/index.js';
 import { findPostgresBinaries, type PostgresBinaries } from './binaries.js';
-import { type RunAs, runCommand } from './process.js';
 
 export interface LocalPostgresOptions {
   /** Directory owned by this server: holds pgdata/, the log, the port and the superuser password. */
@@ -247,18 +247,6 @@ function isPortFree(port: number): Promise<boolean> {
     const server = createServer();
     server.once('error', () => resolvePromise(false));
     server.listen(port, HOST, () => server.close(() => resolvePromise(true)));
-  });
-}
-
-/** Asks the kernel for a free port on loopback. */
-export function freePort(): Promise<number> {
-  return new Promise((resolvePromise, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, HOST, () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolvePromise(address.port) : reject(new Error('no port'))));
-    });
   });
 }
 

@@ -1,8 +1,7 @@
 import type { Transaction } from 'kysely';
 import type { Database, TenantRow } from '../db/index.js';
 import { JOB_CATALOG, type JobAttempt, type JobPayload, type QueueName, type TenantOperation } from '../jobs/index.js';
-import type { RuntimeKind, TenantServeSpec } from '../runtimes/index.js';
-import { changeTenantState, placedTenantsIn, recordTenantEvent, updateTenant } from '../tenants/index.js';
+import { changeTenantState, recordTenantEvent, updateTenant } from '../tenants/index.js';
 import { loadTenant, type ProvisioningDependencies } from './dependencies.js';
 import { provision, undoProvisioning } from './provision.js';
 import { removeTenantResources } from './resources.js';
@@ -120,11 +119,5 @@ export function createTenantOperations(deps: ProvisioningDependencies) {
     },
 
     usage: (tenantId: string) => tenantUsage(deps, tenantId),
-
-    /** The serve spec of every tenant this kind of runtime should serve (its restore after a restart). */
-    async desiredTenants(kind: RuntimeKind): Promise<TenantServeSpec[]> {
-      const rows = (await placedTenantsIn(['running', 'starting'], db)).filter((row) => row.runtime === kind);
-      return Promise.all(rows.map((row) => loadServeSpec(deps, row)));
-    },
   };
 }

@@ -1,6 +1,7 @@
 import type { TenantRow } from '../db/index.js';
 import type { Plan } from '../plans/index.js';
-import type { TenantServeSpec } from '../runtimes/index.js';
+import type { RuntimeKind, TenantServeSpec } from '../runtimes/index.js';
+import { placedTenantsIn } from '../tenants/index.js';
 import type { ProvisioningDependencies } from './dependencies.js';
 
 /** What a runtime needs to serve the tenant: its names, its role's connection, the plan's limits. */
@@ -29,10 +30,24 @@ export function serveSpecOf(
   };
 }
 
+type ServeSpecDependencies = Pick<ProvisioningDependencies, 'plans' | 'servers' | 'secretBox' | 'tenantHostName'>;
+
 /** The serve spec of a placed tenant, its plan and server looked up. */
-export async function loadServeSpec(deps: ProvisioningDependencies, tenant: TenantRow): Promise<TenantServeSpec> {
+export async function loadServeSpec(deps: ServeSpecDependencies, tenant: TenantRow): Promise<TenantServeSpec> {
   const serverId = tenant.server_id;
   if (!serverId) throw new Error('Tenant has no database server yet');
   const [plan, adminUrl] = await Promise.all([deps.plans.get(tenant.plan_code), deps.servers.adminUrl(serverId)]);
   return serveSpecOf(deps, { ...tenant, server_id: serverId }, plan, adminUrl);
+}
+
+/**
+ * What a runtime restores after a restart: the serve spec of every tenant that should be served.
+ * Built from the tenants store and the plan and server registries only, so the composition can
+ * hand it to a runtime before the provisioning operations (which need that runtime) exist.
+ */
+export function desiredTenantsLoader(deps: ServeSpecDependencies & Pick<ProvisioningDependencies, 'db'>, kind: RuntimeKind) {
+  return async (): Promise<TenantServeSpec[]> => {
+    const rows = (await placedTenantsIn(['running', 'starting'], deps.db)).filter((row) => row.runtime === kind);
+    return Promise.all(rows.map((row) => loadServeSpec(deps, row)));
+  };
 }

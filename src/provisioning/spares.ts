@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
 import type { Db } from '../db/index.js';
+import type { DomainEventBus } from '../events/index.js';
 import type { JobQueue, QueueName } from '../jobs/index.js';
 import type { Logger } from '../logging/index.js';
 import type { DatabaseServerOperations, DatabaseServerRegistry } from '../postgres/index.js';
@@ -84,15 +85,28 @@ export function createSpareDatabases(deps: {
     }
   }
 
+  /** Queues a refill of a server's spares. */
+  async function requestRefill(serverId: string): Promise<void> {
+    if (deps.perTemplate <= 0) return;
+    await deps.jobs.send(SPARE_REFILL_QUEUE, { serverId });
+  }
+
   return {
     async registerJobs(work: boolean): Promise<void> {
       await deps.jobs.define(SPARE_REFILL_QUEUE, async ({ serverId }) => refill(serverId), work);
     },
 
-    /** Queues a refill of a server's spares. */
-    async requestRefill(serverId: string): Promise<void> {
-      if (deps.perTemplate <= 0) return;
-      await deps.jobs.send(SPARE_REFILL_QUEUE, { serverId });
+    requestRefill,
+
+    /**
+     * A new template build replaces the spares of the old one: refill that server when a build
+     * becomes ready. Durable, so one replica queues it, also for a build that finished while this
+     * one was down.
+     */
+    async followTemplateBuilds(events: Pick<DomainEventBus, 'subscribeDurable'>): Promise<void> {
+      await events.subscribeDurable('spares-refill-on-template-build', async (event) => {
+        if (event.type === 'template.build_ready') await requestRefill(event.payload.databaseServerId);
+      });
     },
 
     /**

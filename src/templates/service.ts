@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { Selectable } from 'kysely';
 import type { Db, TemplateBuildRow, TemplatesTable } from '../db/index.js';
 import { ConflictError, NotFoundError } from '../errors/index.js';
+import { publishDomainEvents } from '../events/index.js';
 import type { JobQueue, QueueName } from '../jobs/index.js';
 import type { Logger } from '../logging/index.js';
 import {
@@ -14,7 +15,8 @@ import {
   warmWebAssets,
   writeOdooConfig,
 } from '../odoo/index.js';
-import { type DatabaseServerRegistry, freePort } from '../postgres/index.js';
+import type { DatabaseServerRegistry } from '../postgres/index.js';
+import { freePort } from '../system/index.js';
 import { defaultTemplateCatalog, type TemplateDefinition, templateDatabaseName } from './catalog.js';
 import type { CustomerTemplateView, TemplateBuildView, TemplateView } from './views.js';
 
@@ -63,8 +65,6 @@ export function createTemplateService(deps: {
   odooDataDir: string;
   logDir: string;
   logger: Logger;
-  /** Called when a build becomes ready (e.g. to make spare copies of it). */
-  onReady?: (code: string, serverId: string) => Promise<void>;
 }) {
   const { db, jobs, servers, logger } = deps;
 
@@ -136,11 +136,18 @@ export function createTemplateService(deps: {
       await warmWebAssets(odoo, { configFile, database: databaseName, port: await freePort() }, { logFile });
       const version = await detectOdooVersion(odoo);
       await ops.lockTemplate(databaseName);
-      await db
-        .updateTable('template_builds')
-        .set({ status: 'ready', database_name: databaseName, odoo_version: version, error: null, finished_at: new Date() })
-        .where('id', '=', build.id)
-        .execute();
+      // Told in the same transaction: spares (provisioning/) refill from the new build.
+      await db.transaction().execute(async (trx) => {
+        await trx
+          .updateTable('template_builds')
+          .set({ status: 'ready', database_name: databaseName, odoo_version: version, error: null, finished_at: new Date() })
+          .where('id', '=', build.id)
+          .execute();
+        await publishDomainEvents(trx, {
+          type: 'template.build_ready',
+          payload: { templateCode: code, databaseServerId: serverId, databaseName },
+        });
+      });
       if (previousReady && previousReady !== databaseName) {
         await ops
           .dropDatabase(previousReady)
@@ -148,7 +155,6 @@ export function createTemplateService(deps: {
         await removeFilestore(deps.odooDataDir, previousReady);
       }
       logger.info({ template: code, serverId, databaseName, version }, 'template ready');
-      await deps.onReady?.(code, serverId).catch((error: unknown) => logger.warn({ err: error }, 'after-build hook failed'));
     } catch (error) {
       await ops.dropDatabase(databaseName).catch(() => undefined);
       await removeFilestore(deps.odooDataDir, databaseName).catch(() => undefined);

@@ -69,6 +69,7 @@ export {
   TENANT_DATABASE_PREFIX,
   TENANT_ROLE_PREFIX,
   type TenantPostgresNames,
+  tenantDatabaseOfRole,
   tenantPostgresNames,
   validateSubdomain,
 } from './subdomain.js';

@@ -183,6 +183,12 @@ export const TENANT_ROLE_PREFIX = 'r_';
  */
 export const POOL_DBFILTER = `^${TENANT_DATABASE_PREFIX}%d$`;
 
+/** `r_acme` -> `t_acme`: both names derive from the subdomain (tenantPostgresNames below). */
+export function tenantDatabaseOfRole(roleName: string): string {
+  if (!roleName.startsWith(TENANT_ROLE_PREFIX)) throw new Error(`Not a tenant role: ${roleName}`);
+  return `${TENANT_DATABASE_PREFIX}${roleName.slice(TENANT_ROLE_PREFIX.length)}`;
+}
+
 export interface TenantPostgresNames {
   /** The tenant's Odoo database (also its filestore directory name). */
   databaseName: string;

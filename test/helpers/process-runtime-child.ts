@@ -6,6 +6,7 @@
  */
 import { createLogger } from '../../src/logging/index.js';
 import { createProcessRuntime, type TenantServeSpec } from '../../src/runtimes/index.js';
+import { POOL_DBFILTER } from '../../src/tenants/index.js';
 import { sqlPoolAccess } from './pool-access.js';
 
 interface ChildInput {
@@ -26,6 +27,7 @@ const runtime = createProcessRuntime({
   env: input.env,
   logger: createLogger('warn', process.stderr),
   poolAccess: sqlPoolAccess(input.adminUrl, input.password),
+  poolDbfilter: POOL_DBFILTER,
   desiredTenants: async () => input.specs,
   poolWorkers: 2,
   healthTimeoutMs: 20_000,

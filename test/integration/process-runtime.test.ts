@@ -17,6 +17,7 @@ import {
   type TenantServeSpec,
   type Upstream,
 } from '../../src/runtimes/index.js';
+import { POOL_DBFILTER } from '../../src/tenants/index.js';
 import { sqlPoolAccess } from '../helpers/pool-access.js';
 import { postgresAdminUrl } from '../helpers/postgres.js';
 
@@ -165,6 +166,7 @@ function newRuntime(desired: () => TenantServeSpec[], overrides: Partial<Process
     env: ENV,
     logger: createLogger('warn'),
     poolAccess: poolAccess(),
+    poolDbfilter: POOL_DBFILTER,
     desiredTenants: async () => desired(),
     poolWorkers: 2,
     healthTimeoutMs: 20_000,

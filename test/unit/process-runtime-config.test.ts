@@ -21,6 +21,7 @@ const MIB = 1024 * 1024;
 function poolSettings(overrides: Partial<PoolProcessSettings> = {}): PoolProcessSettings {
   return {
     credentials: { host: '127.0.0.1', port: 5433, user: 'p_pool_3f2a9c1e_1', password: 'pool-secret' },
+    dbfilter: POOL_DBFILTER,
     httpInterface: '127.0.0.1',
     httpPort: 20001,
     geventPort: 20002,

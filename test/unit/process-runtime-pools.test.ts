@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { choosePool, poolFilterSelects, poolName, serverTag } from '../../src/runtimes/process/index.js';
+import { POOL_DBFILTER } from '../../src/tenants/index.js';
 
 const SERVER = '3f2a9c1e-7b4d-4e5f-8a9b-0c1d2e3f4a5b';
 const OTHER = '9d8c7b6a-0000-4000-8000-000000000000';
@@ -52,11 +53,11 @@ describe('pool placement', () => {
 
 describe('pool host filter', () => {
   it('selects t_<first label> for the tenant host, as Odoo evaluates %d', () => {
-    expect(poolFilterSelects('acme.example.com', 't_acme')).toBe(true);
-    expect(poolFilterSelects('ACME.example.com:8443', 't_acme')).toBe(true);
-    expect(poolFilterSelects('my-shop.example.com', 't_my-shop')).toBe(true);
-    expect(poolFilterSelects('acme.example.com', 't_acme2')).toBe(false);
-    expect(poolFilterSelects('acme.example.com', 't_other')).toBe(false);
-    expect(poolFilterSelects('acme.example.com', 'acme')).toBe(false);
+    expect(poolFilterSelects(POOL_DBFILTER, 'acme.example.com', 't_acme')).toBe(true);
+    expect(poolFilterSelects(POOL_DBFILTER, 'ACME.example.com:8443', 't_acme')).toBe(true);
+    expect(poolFilterSelects(POOL_DBFILTER, 'my-shop.example.com', 't_my-shop')).toBe(true);
+    expect(poolFilterSelects(POOL_DBFILTER, 'acme.example.com', 't_acme2')).toBe(false);
+    expect(poolFilterSelects(POOL_DBFILTER, 'acme.example.com', 't_other')).toBe(false);
+    expect(poolFilterSelects(POOL_DBFILTER, 'acme.example.com', 'acme')).toBe(false);
   });
 });

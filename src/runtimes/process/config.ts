@@ -12,7 +12,6 @@
  *   refuses RPC calls naming a database that dbfilter would not select for the request's host.
  */
 import type { OdooServerOptions } from '../../odoo/index.js';
-import { POOL_DBFILTER } from '../../tenants/index.js';
 import type { DatabaseCredentials, TenantServeSpec } from '../types.js';
 import { SERVER_WIDE_MODULES } from './platform-addons.js';
 
@@ -37,6 +36,8 @@ export interface HttpSettings {
 
 export interface PoolProcessSettings extends HttpSettings {
   credentials: DatabaseCredentials;
+  /** Odoo's `dbfilter`: how the request's host selects the database (given at composition). */
+  dbfilter: string;
   limitMemorySoftBytes: number;
   limitMemoryHardBytes: number;
   adminPassword: string;
@@ -86,7 +87,7 @@ function files(settings: OdooFiles): OdooServerOptions {
 export function poolWebConfig(settings: PoolProcessSettings): OdooServerOptions {
   return {
     ...connection(settings.credentials),
-    dbfilter: POOL_DBFILTER,
+    dbfilter: settings.dbfilter,
     list_db: false,
     ...http(settings),
     max_cron_threads: settings.cronInWebProcess ? 1 : 0,
@@ -105,7 +106,7 @@ export function poolWebConfig(settings: PoolProcessSettings): OdooServerOptions 
 export function poolCronConfig(settings: PoolProcessSettings, cronHttpPort: number): OdooServerOptions {
   return {
     ...connection(settings.credentials),
-    dbfilter: POOL_DBFILTER,
+    dbfilter: settings.dbfilter,
     list_db: false,
     http_enable: false,
     http_interface: settings.httpInterface,

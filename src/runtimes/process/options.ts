@@ -18,6 +18,11 @@ export interface ProcessRuntimeOptions {
   odooDataDir: string;
   logger: Logger;
   poolAccess: PoolAccess;
+  /**
+   * Odoo's `dbfilter` for pools: `%d` (the host's first label) or `%h` (the host) picks the
+   * database, e.g. `^t_%d$`. Tenant naming belongs to tenants/, so the composition passes it.
+   */
+  poolDbfilter: string;
   /** The tenants that should be served: what start() restores. */
   desiredTenants(): Promise<TenantServeSpec[]>;
   /** Odoo workers of a pool's web process (0 = threaded). Default 2. */
@@ -91,6 +96,7 @@ export function resolveProcessRuntimeOptions(options: ProcessRuntimeOptions): Re
     odooDataDir: options.odooDataDir,
     logger: options.logger,
     poolAccess: options.poolAccess,
+    poolDbfilter: options.poolDbfilter,
     desiredTenants: options.desiredTenants,
     poolWorkers: count('poolWorkers', options.poolWorkers ?? 2, 0),
     poolMaxTenants: count('poolMaxTenants', options.poolMaxTenants ?? DEFAULT_POOL_MAX_TENANTS, 1),

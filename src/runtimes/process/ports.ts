@@ -5,7 +5,7 @@
  * when a crashed process comes back.
  */
 import { createServer } from 'node:net';
-import { freePort } from '../../postgres/index.js';
+import { freePort } from '../../system/index.js';
 
 export interface PortRange {
   from: number;

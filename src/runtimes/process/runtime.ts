@@ -3,7 +3,7 @@
  *
  * - Pools (`processStrategy: 'pool'`): one multi-database Odoo per group of up to
  *   `poolMaxTenants` tenants of one database server; the request's host selects the database
- *   (POOL_DBFILTER) and the pool's database role reaches only the databases of its tenants
+ *   (the `poolDbfilter` option) and the pool's database role reaches only the databases of its tenants
  *   (PoolAccess). A cron-only process per pool keeps cron work off the web workers.
  * - Dedicated (`processStrategy: 'dedicated'`): one Odoo per tenant, with the tenant's own role,
  *   its database only, and the plan's limits.
@@ -15,7 +15,6 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ValidationError } from '../../errors/index.js';
 import { detectOdooVersion, odooEnvironment } from '../../odoo/index.js';
-import { POOL_DBFILTER } from '../../tenants/index.js';
 import type { Runtime, TenantServeSpec, Upstream, WorkloadStatus } from '../types.js';
 import { detectResourceLimiter, disabledResourceLimiter, type ResourceLimiter } from './cgroups.js';
 import { dedicatedConfig, type PoolProcessSettings, poolCronConfig, poolWebConfig } from './config.js';
@@ -56,23 +55,23 @@ const ODOO_DATABASE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 const DNS_LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 
 /** Whether a pool's host-based filter selects this database for this host, as Odoo evaluates it. */
-export function poolFilterSelects(hostName: string, databaseName: string): boolean {
+export function poolFilterSelects(dbfilter: string, hostName: string, databaseName: string): boolean {
   const host = hostName.toLowerCase().split(':')[0] ?? '';
   const firstLabel = host.split('.')[0] ?? '';
-  const pattern = POOL_DBFILTER.replaceAll('%h', host).replaceAll('%d', firstLabel);
+  const pattern = dbfilter.replaceAll('%h', host).replaceAll('%d', firstLabel);
   return new RegExp(pattern).test(databaseName);
 }
 
-function validateSpec(spec: TenantServeSpec): void {
+function validateSpec(spec: TenantServeSpec, poolDbfilter: string): void {
   if (typeof spec.tenantId !== 'string' || spec.tenantId.length === 0)
     throw new ValidationError('tenantId is required', { field: 'tenantId' });
   if (!ODOO_DATABASE_NAME.test(spec.databaseName)) {
     throw new ValidationError(`"${spec.databaseName}" is not a database name Odoo accepts`, { field: 'databaseName' });
   }
   if (spec.processStrategy === 'pool') {
-    if (!poolFilterSelects(spec.hostName, spec.databaseName)) {
+    if (!poolFilterSelects(poolDbfilter, spec.hostName, spec.databaseName)) {
       throw new ValidationError(
-        `a pool selects databases by host with ${POOL_DBFILTER}; host ${spec.hostName} does not select database ${spec.databaseName}`,
+        `a pool selects databases by host with ${poolDbfilter}; host ${spec.hostName} does not select database ${spec.databaseName}`,
         { field: 'hostName' },
       );
     }
@@ -165,7 +164,7 @@ class ProcessRuntimeImpl implements ProcessRuntime {
   }
 
   async serve(spec: TenantServeSpec): Promise<Upstream> {
-    validateSpec(spec);
+    validateSpec(spec, this.options.poolDbfilter);
     return this.lock.run(`tenant:${spec.tenantId}`, async () => {
       const current = this.served.get(spec.tenantId);
       const member = this.poolOf(spec.tenantId);
@@ -302,6 +301,7 @@ class ProcessRuntimeImpl implements ProcessRuntime {
     try {
       const settings: PoolProcessSettings = {
         credentials,
+        dbfilter: options.poolDbfilter,
         httpInterface: options.httpInterface,
         httpPort: resources.ports.http,
         geventPort: resources.ports.gevent,

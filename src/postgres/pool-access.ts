@@ -1,12 +1,12 @@
 import { createHmac } from 'node:crypto';
-import type { DatabaseServerRegistry } from '../postgres/index.js';
-import type { DatabaseCredentials } from '../runtimes/index.js';
-import { TENANT_DATABASE_PREFIX, TENANT_ROLE_PREFIX } from '../tenants/index.js';
+import type { DatabaseServerRegistry } from './registry.js';
 
-/** `r_acme` -> `t_acme`: both names derive from the subdomain (tenants/subdomain.ts). */
-function databaseNameOfRole(roleName: string): string {
-  if (!roleName.startsWith(TENANT_ROLE_PREFIX)) throw new Error(`Not a tenant role: ${roleName}`);
-  return `${TENANT_DATABASE_PREFIX}${roleName.slice(TENANT_ROLE_PREFIX.length)}`;
+/** What a pool's Odoo connects with (the shape of runtimes' DatabaseCredentials, which imports this folder). */
+export interface PoolCredentials {
+  host: string;
+  port: number;
+  user: string;
+  password: string;
 }
 
 /** Pool role names: one login role per pool, member of the roles of the tenants it serves. */
@@ -22,13 +22,20 @@ export function poolRoleName(poolName: string): string {
  * own role (`datdba = current_user` in odoo/service/db.py). Both are undone when the tenant
  * leaves, and the pool's open sessions on that database are ended. The password is derived from
  * the platform secret, so a pool restarted by any replica gets the same credentials.
+ *
+ * Tenant naming is not this folder's business: the composition passes how a tenant role's
+ * database is named (tenants/ `tenantDatabaseOfRole`).
  */
-export function createPoolAccess(deps: { servers: DatabaseServerRegistry; secret: Buffer }) {
-  const { servers } = deps;
+export function createPoolAccess(deps: {
+  servers: DatabaseServerRegistry;
+  secret: Buffer;
+  databaseNameOfRole: (tenantRoleName: string) => string;
+}) {
+  const { servers, databaseNameOfRole } = deps;
   const passwordFor = (serverId: string, poolName: string) =>
     createHmac('sha256', deps.secret).update(`pool:${serverId}:${poolName}`).digest('base64url');
 
-  async function poolCredentials(databaseServerId: string, poolName: string): Promise<DatabaseCredentials> {
+  async function poolCredentials(databaseServerId: string, poolName: string): Promise<PoolCredentials> {
     const ops = await servers.operations(databaseServerId);
     const user = poolRoleName(poolName);
     const password = passwordFor(databaseServerId, poolName);
@@ -56,5 +63,3 @@ export function createPoolAccess(deps: { servers: DatabaseServerRegistry; secret
     },
   };
 }
-
-export type PoolAccess = ReturnType<typeof createPoolAccess>;

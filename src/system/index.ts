@@ -1,0 +1,3 @@
+// Operating-system helpers with no domain in them, shared by odoo/, postgres/, runtimes/, templates/.
+export { type CommandOutput, type RunAs, type RunOptions, runCommand } from './commands.js';
+export { freePort } from './ports.js';
