@@ -53,22 +53,27 @@ async function runtimeOf(tenantId: string): Promise<string> {
   return (await db().selectFrom('tenants').select('runtime').where('id', '=', tenantId).executeTakeFirstOrThrow()).runtime;
 }
 
+/** Asks for a plan with this placement runtime (as an operator would). */
+function createPlan(label: string, runtime: string) {
+  return platform.test.http.post(
+    '/api/v1/plans',
+    {
+      code: `${label}-${Date.now().toString(36)}`,
+      name: `Runtime ${runtime}`,
+      limits: { cpu: 1, memoryMiB: 1024, storageGiB: 5, odooUsers: 5 },
+      placement: { databaseStrategy: 'shared', processStrategy: 'dedicated', replicas: 1, limitPolicy: 'block', runtime },
+      prices: [],
+    },
+    { token: platform.operator.accessToken },
+  );
+}
+
 describe('runtime placement', () => {
   it("records the plan's runtime kind on the tenant, process when the plan names none", async () => {
     const plain = await newTenant();
     expect(await runtimeOf(plain.id)).toBe('process');
 
-    const plan = await platform.test.http.post(
-      '/api/v1/plans',
-      {
-        code: `k8s-${Date.now().toString(36)}`,
-        name: 'On Kubernetes',
-        limits: { cpu: 1, memoryMiB: 1024, storageGiB: 5, odooUsers: 5 },
-        placement: { databaseStrategy: 'shared', processStrategy: 'dedicated', replicas: 1, limitPolicy: 'block', runtime: 'kubernetes' },
-        prices: [],
-      },
-      { token: platform.operator.accessToken },
-    );
+    const plan = await createPlan('k8s', 'kubernetes');
     expect(plan.status, plan.text).toBe(201);
     expect(plan.body.placement.runtime).toBe('kubernetes');
     const onKubernetes = await newTenant(plan.body.code);
@@ -76,17 +81,7 @@ describe('runtime placement', () => {
   });
 
   it('refuses an unknown runtime kind in a plan, naming the field', async () => {
-    const plan = await platform.test.http.post(
-      '/api/v1/plans',
-      {
-        code: `bad-${Date.now().toString(36)}`,
-        name: 'Nowhere',
-        limits: { cpu: 1, memoryMiB: 1024, storageGiB: 5, odooUsers: 5 },
-        placement: { databaseStrategy: 'shared', processStrategy: 'pool', replicas: 1, limitPolicy: 'block', runtime: 'mainframe' },
-        prices: [],
-      },
-      { token: platform.operator.accessToken },
-    );
+    const plan = await createPlan('bad', 'mainframe');
     expect(plan.status).toBe(400);
     expect(plan.text).toContain('placement.runtime');
   });
