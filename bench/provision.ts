@@ -198,7 +198,7 @@ async function main(): Promise<void> {
     // Memory of the pool serving these tenants (web + cron processes, RSS with children).
     const tenants = await json<Array<{ id: string; processStrategy: string }>>(base, 'GET', '/api/v1/tenants?limit=500', undefined, token);
     const poolTenants = tenants.body.filter((t) => t.processStrategy === 'pool');
-    const statuses = await Promise.all(poolTenants.map((t) => platform.runtime?.status(t.id)));
+    const statuses = await Promise.all(poolTenants.map((t) => platform.runtimes.get('process').status(t.id)));
     const byWorkload = new Map<string, { memory: number; tenants: number }>();
     for (const status of statuses) {
       if (!status) continue;

@@ -18,7 +18,7 @@ import { createPlanService } from './plans/index.js';
 import { openPlatformDatabase, type PlatformDatabase } from './platform-database.js';
 import { createDatabaseServerRegistry, createPoolAccess } from './postgres/index.js';
 import { createLifecycleSweep, createSpareDatabases, createTenantOperations, desiredTenantsLoader } from './provisioning/index.js';
-import { createProcessRuntime, type Runtime } from './runtimes/index.js';
+import { createProcessRuntime, createRuntimeRegistry, ODOO_MISSING, type RuntimeRegistry, unavailableRuntime } from './runtimes/index.js';
 import { createSecretBox } from './secrets/index.js';
 import { createTemplateService } from './templates/index.js';
 import {
@@ -32,7 +32,7 @@ import {
 export interface Platform {
   app: Api;
   database: PlatformDatabase;
-  runtime: Runtime | undefined;
+  runtimes: RuntimeRegistry;
   /** Where the API (and, without GATEWAY_PORT, the gateway) listens, once `listen` was asked for. */
   url: string | undefined;
   /** Where the gateway listens when it has a port of its own. */
@@ -137,18 +137,23 @@ export async function startPlatform(config: Config, options: { logger?: Logger; 
   await spares.registerJobs(config.runWorkers);
 
   const urls = tenantUrlBuilder(config);
-  const runtime: Runtime | undefined = odoo
-    ? createProcessRuntime({
-        odooBin: odoo.bin,
-        ...(odoo.addonsPath ? { addonsPath: odoo.addonsPath } : {}),
-        workDir: join(config.dataDir, 'runtime'),
-        odooDataDir,
-        logger,
-        poolAccess: createPoolAccess({ servers, secret: secretBox.deriveKey('pool-roles'), databaseNameOfRole: tenantDatabaseOfRole }),
-        poolDbfilter: POOL_DBFILTER,
-        desiredTenants: desiredTenantsLoader({ db, plans, servers, secretBox, tenantHostName: urls.hostName }),
-      })
-    : undefined;
+  const runtimes = createRuntimeRegistry(
+    [
+      odoo
+        ? createProcessRuntime({
+            odooBin: odoo.bin,
+            ...(odoo.addonsPath ? { addonsPath: odoo.addonsPath } : {}),
+            workDir: join(config.dataDir, 'runtime'),
+            odooDataDir,
+            logger,
+            poolAccess: createPoolAccess({ servers, secret: secretBox.deriveKey('pool-roles'), databaseNameOfRole: tenantDatabaseOfRole }),
+            poolDbfilter: POOL_DBFILTER,
+            desiredTenants: desiredTenantsLoader({ db, plans, servers, secretBox, tenantHostName: urls.hostName }, 'process'),
+          })
+        : unavailableRuntime('process', ODOO_MISSING),
+    ],
+    { recordIn: db },
+  );
   if (!odoo) logger.warn('Odoo not found (set ODOO_BIN): templates cannot be built and tenants cannot be served');
 
   const operations = createTenantOperations({
@@ -157,7 +162,7 @@ export async function startPlatform(config: Config, options: { logger?: Logger; 
     servers,
     templates,
     plans,
-    runtime,
+    runtimes,
     spares,
     secretBox,
     odoo,
@@ -185,7 +190,7 @@ export async function startPlatform(config: Config, options: { logger?: Logger; 
     },
   });
 
-  const routes = await createRouteTable({ db, events: domainEvents, upstreamOf: (id) => runtime?.upstream(id), logger });
+  const routes = await createRouteTable({ db, events: domainEvents, logger });
   const gateway = createGateway({
     baseDomain: config.baseDomain,
     resolveRoute: routes.resolve,
@@ -213,7 +218,7 @@ export async function startPlatform(config: Config, options: { logger?: Logger; 
     templates,
     servers,
     jobs,
-    runtime,
+    runtimes,
     domainEvents,
     gateway: sharedPortGateway,
     readiness: async (): Promise<{ ready: boolean; checks: Record<string, string> }> => {
@@ -251,8 +256,8 @@ export async function startPlatform(config: Config, options: { logger?: Logger; 
 
   // Bring back every Odoo that should run (after a restart of the platform), then build the
   // default templates the first time; both in the background so the API answers at once.
-  if (runtime && config.runWorkers) {
-    runtime.start().catch((error: unknown) => logger.error({ err: error }, 'restoring tenant processes failed'));
+  if (config.runWorkers) {
+    runtimes.start().catch((error: unknown) => logger.error({ err: error }, 'restoring tenant processes failed'));
   }
   if (config.runWorkers) {
     // Top up spare databases (a crash may have left half-made ones, a rebuild stale ones).
@@ -275,7 +280,7 @@ export async function startPlatform(config: Config, options: { logger?: Logger; 
   return {
     app,
     database,
-    runtime,
+    runtimes,
     url,
     gatewayUrl,
     sweepLifecycle: (now) => sweep.sweep(now),
@@ -284,7 +289,7 @@ export async function startPlatform(config: Config, options: { logger?: Logger; 
         clearInterval(pruneTimer);
         await closeListeners(app, gatewayServer, gateway, logger);
         await jobs.stop();
-        await runtime?.stop();
+        await runtimes.stop();
         await domainEvents.stop();
         await notifications.close();
         await servers.stopAllManaged();

@@ -38,7 +38,7 @@ export async function buildOpenApiDocument() {
     templates: unusedWhileDescribing('templates'),
     servers: unusedWhileDescribing('servers'),
     jobs: unusedWhileDescribing('jobs'),
-    runtime: undefined,
+    runtimes: unusedWhileDescribing('runtimes'),
     domainEvents: unusedWhileDescribing('domainEvents'),
     readiness: () => Promise.reject(new Error('readiness was used while building the OpenAPI document')),
   };

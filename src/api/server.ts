@@ -24,7 +24,7 @@ import { type Logger, loggerOptions } from '../logging/index.js';
 import type { Metrics } from '../metrics/index.js';
 import type { PlanService } from '../plans/index.js';
 import type { DatabaseServerRegistry } from '../postgres/index.js';
-import type { Runtime } from '../runtimes/index.js';
+import type { RuntimeRegistry } from '../runtimes/index.js';
 import type { TemplateService } from '../templates/index.js';
 import type { TenantService } from '../tenants/index.js';
 import { installErrorHandling, sendProblem } from './errors.js';
@@ -59,7 +59,7 @@ export interface ApiDependencies {
   templates: TemplateService;
   servers: DatabaseServerRegistry;
   jobs: JobQueue;
-  runtime: Runtime | undefined;
+  runtimes: RuntimeRegistry;
   /** Domain events (tenant changes), for the live event streams. */
   domainEvents: DomainEventSubscriptions;
   /** Tenant traffic on the API's own port: requests for tenant hosts go to the gateway. */

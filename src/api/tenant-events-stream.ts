@@ -61,7 +61,9 @@ export function streamTenantEvents(input: {
       .catch(() => undefined);
   };
   const unsubscribe = input.events.subscribe(`tenant-events-stream:${tenant.id}`, (event) => {
-    if (tenantIdOf(event) === tenant.id) catchUp();
+    // A change of upstream writes no timeline entry: a catch-up then could only overtake the
+    // gateway, reading a state whose event the route table has not had yet.
+    if (tenantIdOf(event) === tenant.id && event.type !== 'tenant.upstream_changed') catchUp();
   });
   const heartbeat = setInterval(() => raw.write(': keep-alive\n\n'), 15_000);
   const close = () => {

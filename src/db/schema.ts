@@ -177,6 +177,8 @@ export interface TenantsTable {
   role_password_encrypted: string;
   server_id: string | null;
   process_strategy: 'pool' | 'dedicated';
+  /** What runs the tenant's Odoo, chosen at placement from the plan (plans' RUNTIME_KINDS). */
+  runtime: Generated<'process' | 'docker' | 'kubernetes'>;
   admin_email: string;
   admin_login: string;
   pending_admin_password_hash: string | null;
@@ -252,4 +254,18 @@ export interface DomainEventCursorsTable {
 export interface Database {
   domain_events: DomainEventsTable;
   domain_event_cursors: DomainEventCursorsTable;
+}
+
+/** Where each served tenant's Odoo answers (runtimes/upstream-store.ts is its only reader and writer). */
+export interface TenantUpstreamsTable {
+  tenant_id: string;
+  runtime: string;
+  host: string;
+  port: number;
+  websocket_port: number | null;
+  recorded_at: Generated<Date>;
+}
+
+export interface Database {
+  tenant_upstreams: TenantUpstreamsTable;
 }

@@ -11,6 +11,8 @@ export interface DomainEventPayloads {
   'tenant.state_changed': { tenantId: string; fromState: string | null; toState: string; eventId: number };
   /** A tenant reached `deleted`: its name is free again, its resources are being removed. */
   'tenant.deleted': { tenantId: string; name: string };
+  /** The tenant's recorded upstream changed: a runtime began serving it, moved it, or stopped serving it. */
+  'tenant.upstream_changed': { tenantId: string };
   /** Any other entry on a tenant's timeline (a provisioning step, an info or an error). */
   'tenant.timeline_recorded': { tenantId: string; eventId: number; kind: 'step' | 'info' | 'error' };
   /** A template's build on a database server became ready: copies (tenants, spares) can be made of it. */

@@ -1,7 +1,7 @@
 import type { Db } from '../db/index.js';
 import type { DomainEventSubscriptions } from '../events/index.js';
 import type { Logger } from '../logging/index.js';
-import type { Upstream } from '../runtimes/index.js';
+import { recordedUpstream, recordedUpstreams, type Upstream } from '../runtimes/index.js';
 import { routableTenants, type TenantRouting, tenantRouting } from '../tenants/index.js';
 import type { RouteResolver, TenantRoute } from './types.js';
 
@@ -10,24 +10,27 @@ interface Entry {
   tenantName: string;
   databaseName: string;
   state: string;
+  /** Where the runtime serving the tenant recorded it answers (on any replica). */
+  upstream: Upstream | undefined;
 }
 
 /**
  * The gateway's view of tenants, held in memory so routing costs no query. Every replica keeps
  * it true through the tenants' domain events (delivered after commit, at least once, in order:
  * a missed wake-up is made up by the event bus, not by reloading everything), so a state change
- * anywhere takes effect on the next request everywhere.
+ * anywhere takes effect on the next request everywhere. Upstreams come from the database too
+ * (recorded by whichever replica's runtime serves the tenant, with a `tenant.upstream_changed`
+ * event), so a replica without workers routes tenants served by another.
  */
 export async function createRouteTable(deps: {
   db: Db;
   events: DomainEventSubscriptions;
-  upstreamOf: (tenantId: string) => Upstream | undefined;
   logger: Logger;
 }): Promise<{ resolve: RouteResolver; reload(): Promise<void>; size(): number }> {
   const byName = new Map<string, Entry>();
   const nameById = new Map<string, string>();
 
-  function put(row: TenantRouting): void {
+  function put(row: TenantRouting, upstream: Upstream | undefined): void {
     const previousName = nameById.get(row.id);
     if (previousName && previousName !== row.name) byName.delete(previousName);
     if (row.state === 'deleted') {
@@ -36,20 +39,20 @@ export async function createRouteTable(deps: {
       nameById.delete(row.id);
       return;
     }
-    byName.set(row.name, { tenantId: row.id, tenantName: row.name, databaseName: row.database_name, state: row.state });
+    byName.set(row.name, { tenantId: row.id, tenantName: row.name, databaseName: row.database_name, state: row.state, upstream });
     nameById.set(row.id, row.name);
   }
 
   async function reload(): Promise<void> {
-    const rows = await routableTenants(deps.db);
+    const [rows, upstreams] = await Promise.all([routableTenants(deps.db), recordedUpstreams(deps.db)]);
     byName.clear();
     nameById.clear();
-    for (const row of rows) put(row);
+    for (const row of rows) put(row, upstreams.get(row.id));
   }
 
   async function reloadTenant(tenantId: string): Promise<void> {
-    const row = await tenantRouting(tenantId, deps.db);
-    if (row) put(row);
+    const [row, upstream] = await Promise.all([tenantRouting(tenantId, deps.db), recordedUpstream(deps.db, tenantId)]);
+    if (row) put(row, upstream);
   }
 
   // Subscribed before the first load, so no change falls between the load and the first event.
@@ -59,7 +62,11 @@ export async function createRouteTable(deps: {
         // Apply the new state at once (before later subscribers such as event streams tell a
         // client "running"), then reload the row for anything else that changed.
         const known = byName.get(nameById.get(event.payload.tenantId) ?? '');
-        if (known) put({ id: known.tenantId, name: known.tenantName, database_name: known.databaseName, state: event.payload.toState });
+        if (known)
+          put(
+            { id: known.tenantId, name: known.tenantName, database_name: known.databaseName, state: event.payload.toState },
+            known.upstream,
+          );
         return reloadTenant(event.payload.tenantId);
       }
       case 'template.build_ready':
@@ -76,7 +83,8 @@ export async function createRouteTable(deps: {
     resolve(tenantName: string): TenantRoute | undefined {
       const entry = byName.get(tenantName);
       if (!entry) return undefined;
-      return { ...entry, upstream: entry.state === 'running' ? deps.upstreamOf(entry.tenantId) : undefined };
+      const { upstream, ...route } = entry;
+      return { ...route, upstream: entry.state === 'running' ? upstream : undefined };
     },
     reload,
     size: () => byName.size,

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { TenantRow } from '../db/index.js';
 
 /** Plan codes are short lowercase identifiers used in URLs, the CLI and billing. */
 export const planCodeSchema = z
@@ -27,12 +28,22 @@ export const planLimitsSchema = z
 /** How a plan's tenants run Odoo: in a shared multi-database pool or in processes of their own. */
 export const PROCESS_STRATEGIES = ['pool', 'dedicated'] as const;
 
+/**
+ * What runs a plan's tenants' Odoo (src/runtimes registers one runtime per kind). The tenants
+ * table records each tenant's kind at placement, so its type is checked against this list.
+ */
+export const RUNTIME_KINDS = ['process', 'docker', 'kubernetes'] as const satisfies readonly TenantRow['runtime'][];
+export type RuntimeKind = (typeof RUNTIME_KINDS)[number];
+/** The runtime of plans that name none. */
+export const DEFAULT_RUNTIME_KIND: RuntimeKind = 'process';
+
 export const planPlacementSchema = z
   .object({
     databaseStrategy: z.enum(['shared', 'dedicated']).describe('shared database server or a dedicated one per tenant'),
     processStrategy: z.enum(PROCESS_STRATEGIES).describe('shared Odoo pool or dedicated Odoo processes'),
     replicas: z.number().int().min(1).max(20).describe('Odoo replicas (dedicated only)'),
     limitPolicy: z.enum(['warn', 'block', 'suspend']).describe('what happens when a limit is crossed'),
+    runtime: z.enum(RUNTIME_KINDS).optional().describe("what runs the tenants' Odoo (omitted: process, local odoo-bin)"),
   })
   .strict()
   .refine((p) => p.processStrategy === 'dedicated' || p.replicas === 1, {

@@ -1,4 +1,5 @@
 export {
+  DEFAULT_RUNTIME_KIND,
   type Plan,
   type PlanDefinition,
   type PlanLimits,
@@ -9,6 +10,8 @@ export {
   planCodeSchema,
   planSchema,
   planViewSchema,
+  RUNTIME_KINDS,
+  type RuntimeKind,
   storedPlanLimits,
   storedPlanPlacement,
 } from './catalog.js';

@@ -4,7 +4,7 @@ import type { Logger } from '../logging/index.js';
 import type { OdooInstallation } from '../odoo/index.js';
 import type { PlanService } from '../plans/index.js';
 import type { DatabaseServerRegistry } from '../postgres/index.js';
-import type { Runtime } from '../runtimes/index.js';
+import type { RuntimeRegistry } from '../runtimes/index.js';
 import type { SecretBox } from '../secrets/index.js';
 import type { TemplateService } from '../templates/index.js';
 import { tenantById } from '../tenants/index.js';
@@ -16,7 +16,7 @@ export interface ProvisioningDependencies {
   servers: DatabaseServerRegistry;
   templates: TemplateService;
   plans: PlanService;
-  runtime: Runtime | undefined;
+  runtimes: RuntimeRegistry;
   spares: SpareDatabases;
   secretBox: SecretBox;
   odoo: OdooInstallation | undefined;
@@ -30,11 +30,6 @@ export interface ProvisioningDependencies {
    * at this point inside the clone step (CLONE_CRASH_POINTS).
    */
   crashAfterStep?: string | undefined;
-}
-
-export function requireRuntime(deps: Pick<ProvisioningDependencies, 'runtime'>): Runtime {
-  if (!deps.runtime) throw new Error('No runtime can run Odoo here: install Odoo and set ODOO_BIN (see saasctl doctor).');
-  return deps.runtime;
 }
 
 export async function loadTenant(db: Db, tenantId: string): Promise<TenantRow | undefined> {

@@ -2,7 +2,7 @@ import type { Transaction } from 'kysely';
 import type { Database, TenantRow } from '../db/index.js';
 import { JOB_CATALOG, type JobAttempt, type JobPayload, type QueueName, type TenantOperation } from '../jobs/index.js';
 import { changeTenantState, recordTenantEvent, updateTenant } from '../tenants/index.js';
-import { loadTenant, type ProvisioningDependencies, requireRuntime } from './dependencies.js';
+import { loadTenant, type ProvisioningDependencies } from './dependencies.js';
 import { provision, undoProvisioning } from './provision.js';
 import { removeTenantResources } from './resources.js';
 import { runAttempt } from './runner.js';
@@ -27,7 +27,7 @@ export function createTenantOperations(deps: ProvisioningDependencies) {
   const { db, logger } = deps;
 
   async function serve(tenant: TenantRow): Promise<void> {
-    await requireRuntime(deps).serve(await loadServeSpec(deps, tenant));
+    await deps.runtimes.for(tenant).serve(await loadServeSpec(deps, tenant));
   }
 
   const operations: Record<TenantOperation, OperationDefinition> = {
@@ -47,7 +47,7 @@ export function createTenantOperations(deps: ProvisioningDependencies) {
     restart: {
       async run(tenant) {
         if (tenant.state !== 'starting') return;
-        await requireRuntime(deps).unserve(tenant.id);
+        await deps.runtimes.for(tenant).unserve(tenant.id);
         await serve(tenant);
         await changeTenantState(db, tenant.id, 'start_succeeded', { reason: 'restarted' });
       },
@@ -55,13 +55,13 @@ export function createTenantOperations(deps: ProvisioningDependencies) {
     stop: {
       async run(tenant) {
         if (tenant.state !== 'stopping') return;
-        await deps.runtime?.unserve(tenant.id);
+        await deps.runtimes.for(tenant).unserve(tenant.id);
         await changeTenantState(db, tenant.id, 'stop_succeeded', { reason: 'Odoo stopped' });
       },
     },
     unserve: {
       async run(tenant) {
-        await deps.runtime?.unserve(tenant.id);
+        await deps.runtimes.for(tenant).unserve(tenant.id);
       },
     },
     deprovision: {

@@ -5,7 +5,7 @@ import type { ProvisioningDependencies } from './dependencies.js';
 /** Removes whatever provisioning made: serving, database, role, filestore, dedicated server. */
 export async function removeTenantResources(deps: ProvisioningDependencies, tenant: TenantRow): Promise<void> {
   const { servers } = deps;
-  await deps.runtime?.unserve(tenant.id);
+  await deps.runtimes.for(tenant).unserve(tenant.id);
   if (tenant.server_id) {
     const ops = await servers.operations(tenant.server_id).catch(() => undefined);
     if (ops) {

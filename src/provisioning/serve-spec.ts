@@ -1,6 +1,6 @@
 import type { TenantRow } from '../db/index.js';
 import type { Plan } from '../plans/index.js';
-import type { TenantServeSpec } from '../runtimes/index.js';
+import type { RuntimeKind, TenantServeSpec } from '../runtimes/index.js';
 import { placedTenantsIn } from '../tenants/index.js';
 import type { ProvisioningDependencies } from './dependencies.js';
 
@@ -45,9 +45,9 @@ export async function loadServeSpec(deps: ServeSpecDependencies, tenant: TenantR
  * Built from the tenants store and the plan and server registries only, so the composition can
  * hand it to a runtime before the provisioning operations (which need that runtime) exist.
  */
-export function desiredTenantsLoader(deps: ServeSpecDependencies & Pick<ProvisioningDependencies, 'db'>) {
+export function desiredTenantsLoader(deps: ServeSpecDependencies & Pick<ProvisioningDependencies, 'db'>, kind: RuntimeKind) {
   return async (): Promise<TenantServeSpec[]> => {
-    const rows = await placedTenantsIn(['running', 'starting'], deps.db);
+    const rows = (await placedTenantsIn(['running', 'starting'], deps.db)).filter((row) => row.runtime === kind);
     return Promise.all(rows.map((row) => loadServeSpec(deps, row)));
   };
 }

@@ -1,4 +1,5 @@
 export { createProcessRuntime, type ProcessRuntime, type ProcessRuntimeOptions } from './process/index.js';
+export { createRuntimeRegistry, type RuntimeRegistry } from './registry.js';
 export type {
   DatabaseCredentials,
   PoolAccess,
@@ -9,3 +10,5 @@ export type {
   WorkloadState,
   WorkloadStatus,
 } from './types.js';
+export { ODOO_MISSING, unavailableRuntime } from './unavailable.js';
+export { recordedUpstream, recordedUpstreams, recordUpstream } from './upstream-store.js';

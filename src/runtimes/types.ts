@@ -3,7 +3,10 @@
  * the gateway) only see this interface; `process` (local odoo-bin), `docker` and `kubernetes`
  * implement it, one folder each.
  */
-export type RuntimeKind = 'process' | 'docker' | 'kubernetes';
+import type { RuntimeKind } from '../plans/index.js';
+
+/** Which runtime runs a tenant: a plan's placement names it, the tenant row records it. */
+export type { RuntimeKind };
 
 /** How the Odoo of one tenant reaches its database. */
 export interface DatabaseCredentials {

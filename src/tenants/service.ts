@@ -4,7 +4,7 @@ import type { Principal } from '../auth/index.js';
 import { checkPasswordPolicy } from '../auth/index.js';
 import type { Database, Db, TenantRow } from '../db/index.js';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../errors/index.js';
-import { storedPlanLimits, storedPlanPlacement } from '../plans/index.js';
+import { DEFAULT_RUNTIME_KIND, storedPlanLimits, storedPlanPlacement } from '../plans/index.js';
 import type { SecretBox } from '../secrets/index.js';
 import { eventForCustomer, stateReasonForCustomer } from './customer-view.js';
 import { allowedActions, mayRequest, type TenantRequest, type TenantState, transition } from './lifecycle.js';
@@ -216,6 +216,7 @@ export function createTenantService(deps: {
       role_name: names.roleName,
       role_password_encrypted: secretBox.encrypt(randomBytes(24).toString('base64url')),
       process_strategy: copyOf?.process_strategy ?? placement.processStrategy,
+      runtime: copyOf?.runtime ?? placement.runtime ?? DEFAULT_RUNTIME_KIND,
       admin_email: wanted.adminEmail,
       admin_login: wanted.adminLogin,
       // Kept (encrypted) only until the login check passed, then erased.

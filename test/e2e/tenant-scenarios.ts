@@ -298,9 +298,9 @@ export function defineTenantScenarios(label: string, odooBin: string, options: {
       // ordinary page. So these go straight to the pool, past the gateway, with host A.
       const tenantId = async (name: string) =>
         (await test.platform.database.db.selectFrom('tenants').select('id').where('name', '=', name).executeTakeFirstOrThrow()).id;
-      const upstream = test.platform.runtime?.upstream(await tenantId(a));
+      const upstream = test.platform.runtimes.get('process').upstream(await tenantId(a));
       if (!upstream) throw new Error(`tenant ${a} has no upstream`);
-      expect(test.platform.runtime?.upstream(await tenantId(b))?.port, 'A and B share one pool').toBe(upstream.port);
+      expect(test.platform.runtimes.get('process').upstream(await tenantId(b))?.port, 'A and B share one pool').toBe(upstream.port);
       const direct = (host: string, path: string, body: unknown) => hostRequest(upstream.port, host, 'POST', path, body);
       const hostA = `${a}.lvh.me`;
       const jsonCall = (service: string, method: string, args: unknown[]) => ({

@@ -17,10 +17,15 @@ export interface TestPlatform {
 
 /**
  * The whole platform (real PostgreSQL, real HTTP listener on a free port) with its own database
- * and data directory. `env` overrides settings as environment variables would.
+ * and data directory. `env` overrides settings as environment variables would. `replicaOf`: a
+ * second replica of that platform (its database, its own data directory); the database is
+ * dropped by the platform that made it.
  */
-export async function startTestPlatform(env: Record<string, string> = {}): Promise<TestPlatform> {
-  const database = await createTestDatabase('platform');
+export async function startTestPlatform(
+  env: Record<string, string> = {},
+  options: { replicaOf?: TestPlatform } = {},
+): Promise<TestPlatform> {
+  const database = options.replicaOf?.database ?? (await createTestDatabase('platform'));
   const dataDir = mkdtempSync(join(tmpdir(), 'saas-test-data-'));
   // Dedicated PostgreSQL servers run as the postgres user when tests run as root: let it walk in.
   chmodSync(dataDir, 0o755);
@@ -46,7 +51,7 @@ export async function startTestPlatform(env: Record<string, string> = {}): Promi
     http: createHttpClient(url),
     async stop() {
       await platform.stop();
-      await database.drop();
+      if (!options.replicaOf) await database.drop();
       rmSync(dataDir, { recursive: true, force: true });
     },
   };

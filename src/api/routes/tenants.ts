@@ -51,7 +51,7 @@ const ACTION_ROUTES: Array<{ segment: string; action: TenantRequest; access: 'us
 
 export function registerTenantRoutes(
   api: Api,
-  deps: Pick<ApiDependencies, 'tenants' | 'runtime' | 'domainEvents' | 'tenantUsage' | 'plans'>,
+  deps: Pick<ApiDependencies, 'tenants' | 'runtimes' | 'domainEvents' | 'tenantUsage' | 'plans'>,
 ): void {
   const tags = ['tenants'];
   const { tenants } = deps;
@@ -236,7 +236,7 @@ export function registerTenantRoutes(
     }),
     async (request) => {
       const row = await tenants.visibleRow(principalOf(request), request.params.name);
-      return { lines: deps.runtime ? await deps.runtime.logs(row.id, { lines: request.query.lines }) : [] };
+      return { lines: await deps.runtimes.for(row).logs(row.id, { lines: request.query.lines }) };
     },
   );
 }

@@ -1,6 +1,5 @@
 import { authenticateSession } from '../../odoo/index.js';
 import type { ProvisioningContext } from '../context.js';
-import { requireRuntime } from '../dependencies.js';
 import type { Step } from '../runner.js';
 
 /**
@@ -10,7 +9,7 @@ import type { Step } from '../runner.js';
 export const loginCheckStep: Step<ProvisioningContext, 'login_check'> = {
   name: 'login_check',
   async run({ deps, tenant, serveSpec, admin }) {
-    const upstream = await requireRuntime(deps).serve(serveSpec);
+    const upstream = await deps.runtimes.for(tenant).serve(serveSpec);
     await authenticateSession(
       { host: upstream.host, port: upstream.port, hostHeader: serveSpec.hostName, timeoutMs: 60_000 },
       { database: tenant.database_name, login: admin.login, password: admin.password },
