@@ -26,5 +26,6 @@ export { type ProcessRuntimeOptions, resolveProcessRuntimeOptions } from './opti
 export { linkPlatformAddons, PLATFORM_ADDONS, PLATFORM_ADDONS_DIR, SERVER_WIDE_MODULES } from './platform-addons.js';
 export { choosePool, DEFAULT_POOL_MAX_TENANTS, type PoolChoice, type PoolSummary, poolName, serverTag } from './pool-placement.js';
 export { PortAllocator, type PortRange } from './ports.js';
-export { createProcessRuntime, DEFAULT_LOG_LINES, MAX_LOG_LINES, type ProcessRuntime, poolFilterSelects } from './runtime.js';
+export { createProcessRuntime, DEFAULT_LOG_LINES, MAX_LOG_LINES, type ProcessRuntime } from './runtime.js';
+export { poolFilterSelects } from './serve-spec-checks.js';
 export { DEFAULT_HEALTH_CHECK, type HealthCheckPolicy } from './supervisor.js';

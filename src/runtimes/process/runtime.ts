@@ -13,11 +13,9 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { ValidationError } from '../../errors/index.js';
 import { detectOdooVersion, odooEnvironment } from '../../odoo/index.js';
 import type { Runtime, TenantServeSpec, Upstream, WorkloadStatus } from '../types.js';
 import { detectResourceLimiter, disabledResourceLimiter, type ResourceLimiter } from './cgroups.js';
-import { dedicatedConfig, type PoolProcessSettings, poolCronConfig, poolWebConfig } from './config.js';
 import { KeyedLock } from './keyed-lock.js';
 import { killLeftovers } from './leftovers.js';
 import { readTailLines } from './log-file.js';
@@ -26,10 +24,11 @@ import { type ProcessRuntimeOptions, type ResolvedProcessRuntimeOptions, resolve
 import { linkPlatformAddons } from './platform-addons.js';
 import { choosePool } from './pool-placement.js';
 import { PortAllocator } from './ports.js';
+import { dedicatedFingerprint, inBatches, validateSpec } from './serve-spec-checks.js';
 import { loadRuntimeState, type PoolMemberRecord, type PoolRecord, saveRuntimeState } from './state-file.js';
-import { randomAdminPassword, releaseWorkload, reserveWorkload, type UnitDefinition, Workload, type WorkloadDeps } from './workload.js';
+import type { Workload, WorkloadDeps } from './workload.js';
+import { createDedicatedWorkload, createPoolWorkload } from './workload-builders.js';
 
-const MIB = 1024 * 1024;
 export const DEFAULT_LOG_LINES = 100;
 export const MAX_LOG_LINES = 10_000;
 
@@ -50,55 +49,6 @@ interface Pool {
 type Served =
   | { kind: 'pool'; spec: TenantServeSpec; pool: string; ready: boolean }
   | { kind: 'dedicated'; spec: TenantServeSpec; workload: Workload; fingerprint: string; ready: boolean };
-
-const ODOO_DATABASE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
-const DNS_LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
-
-/** Whether a pool's host-based filter selects this database for this host, as Odoo evaluates it. */
-export function poolFilterSelects(dbfilter: string, hostName: string, databaseName: string): boolean {
-  const host = hostName.toLowerCase().split(':')[0] ?? '';
-  const firstLabel = host.split('.')[0] ?? '';
-  const pattern = dbfilter.replaceAll('%h', host).replaceAll('%d', firstLabel);
-  return new RegExp(pattern).test(databaseName);
-}
-
-function validateSpec(spec: TenantServeSpec, poolDbfilter: string): void {
-  if (typeof spec.tenantId !== 'string' || spec.tenantId.length === 0)
-    throw new ValidationError('tenantId is required', { field: 'tenantId' });
-  if (!ODOO_DATABASE_NAME.test(spec.databaseName)) {
-    throw new ValidationError(`"${spec.databaseName}" is not a database name Odoo accepts`, { field: 'databaseName' });
-  }
-  if (spec.processStrategy === 'pool') {
-    if (!poolFilterSelects(poolDbfilter, spec.hostName, spec.databaseName)) {
-      throw new ValidationError(
-        `a pool selects databases by host with ${poolDbfilter}; host ${spec.hostName} does not select database ${spec.databaseName}`,
-        { field: 'hostName' },
-      );
-    }
-  } else if (spec.processStrategy === 'dedicated') {
-    if (!DNS_LABEL.test(spec.tenantName))
-      throw new ValidationError(`"${spec.tenantName}" is not a valid tenant name`, { field: 'tenantName' });
-    if (!(spec.limits.memoryMiB > 0) || !(spec.limits.cpu > 0)) {
-      throw new ValidationError('a dedicated process needs positive cpu and memory limits', { field: 'limits' });
-    }
-  } else {
-    throw new ValidationError(`unknown process strategy ${JSON.stringify(spec.processStrategy)}`, { field: 'processStrategy' });
-  }
-}
-
-/** What a dedicated process is configured from: a change means restarting it with a new config. */
-function dedicatedFingerprint(spec: TenantServeSpec): string {
-  const { databaseName, tenantRole, limits } = spec;
-  return JSON.stringify({ databaseName, tenantRole, limits });
-}
-
-async function inBatches<T>(items: readonly T[], size: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    for (let index = next++; index < items.length; index = next++) await work(items[index] as T);
-  };
-  await Promise.all(Array.from({ length: Math.min(size, items.length) }, worker));
-}
 
 class ProcessRuntimeImpl implements ProcessRuntime {
   readonly kind = 'process' as const;
@@ -239,7 +189,7 @@ class ProcessRuntimeImpl implements ProcessRuntime {
       try {
         // Creating the workload asks for the pool's credentials, which creates its role: that
         // comes before the first grant to it.
-        pool.workload ??= await this.createPoolWorkload(pool);
+        pool.workload ??= await this.linkPlatformAddons().then(() => createPoolWorkload(this.deps, this.options, pool));
         await poolAccess.grantTenant(pool.databaseServerId, pool.name, roleName);
       } catch (error) {
         pool.tenants.delete(spec.tenantId);
@@ -283,44 +233,6 @@ class ProcessRuntimeImpl implements ProcessRuntime {
       throw error;
     });
     return this.platformAddonsLinked;
-  }
-
-  private async createPoolWorkload(pool: Pool): Promise<Workload> {
-    const { options } = this;
-    await this.linkPlatformAddons();
-    const credentials = await options.poolAccess.poolCredentials(pool.databaseServerId, pool.name);
-    const workers = options.poolWorkers;
-    const resources = await reserveWorkload(this.deps, pool.name, {
-      gevent: workers > 0,
-      cronHttp: options.poolCronProcess,
-      limits: {
-        cpu: options.poolOsLimits.cpu,
-        memoryBytes: options.poolOsLimits.memoryMiB === undefined ? undefined : options.poolOsLimits.memoryMiB * MIB,
-      },
-    });
-    try {
-      const settings: PoolProcessSettings = {
-        credentials,
-        dbfilter: options.poolDbfilter,
-        httpInterface: options.httpInterface,
-        httpPort: resources.ports.http,
-        geventPort: resources.ports.gevent,
-        workers,
-        limitMemorySoftBytes: options.poolOdooMemoryMiB.soft * MIB,
-        limitMemoryHardBytes: options.poolOdooMemoryMiB.hard * MIB,
-        adminPassword: randomAdminPassword(),
-        cronInWebProcess: !options.poolCronProcess,
-        files: { dataDir: options.odooDataDir, logFile: resources.paths.logFile, addonsPath: options.addonsPath },
-      };
-      const units: UnitDefinition[] = [{ unit: 'web', config: poolWebConfig(settings), healthCheck: true }];
-      if (options.poolCronProcess && resources.ports.cronHttp !== undefined) {
-        units.push({ unit: 'cron', config: poolCronConfig(settings, resources.ports.cronHttp), healthCheck: false });
-      }
-      return new Workload(pool.name, this.deps, resources, this.upstreamFor(resources.ports.http, resources.ports.gevent), units);
-    } catch (error) {
-      releaseWorkload(this.deps, resources);
-      throw error;
-    }
   }
 
   private async leavePool(pool: Pool, tenantId: string): Promise<void> {
@@ -392,41 +304,12 @@ class ProcessRuntimeImpl implements ProcessRuntime {
         'the process runtime runs one process per dedicated tenant; replicas are honoured by the kubernetes runtime only',
       );
     }
-    const workload = await this.createDedicatedWorkload(spec);
+    const workload = await this.linkPlatformAddons().then(() => createDedicatedWorkload(this.deps, this.options, spec));
     const served: Served = { kind: 'dedicated', spec, workload, fingerprint: dedicatedFingerprint(spec), ready: false };
     this.served.set(spec.tenantId, served);
     const upstream = await workload.ensureRunning();
     served.ready = true;
     return upstream;
-  }
-
-  private async createDedicatedWorkload(spec: TenantServeSpec): Promise<Workload> {
-    const { options } = this;
-    await this.linkPlatformAddons();
-    const name = `tenant-${spec.tenantName}`;
-    const workers = options.dedicatedWorkers;
-    const resources = await reserveWorkload(this.deps, name, {
-      gevent: workers > 0,
-      cronHttp: false,
-      limits: { cpu: spec.limits.cpu, memoryBytes: spec.limits.memoryMiB * MIB },
-    });
-    try {
-      const config = dedicatedConfig({
-        spec,
-        httpInterface: options.httpInterface,
-        httpPort: resources.ports.http,
-        geventPort: resources.ports.gevent,
-        workers,
-        adminPassword: randomAdminPassword(),
-        files: { dataDir: options.odooDataDir, logFile: resources.paths.logFile, addonsPath: options.addonsPath },
-      });
-      return new Workload(name, this.deps, resources, this.upstreamFor(resources.ports.http, resources.ports.gevent), [
-        { unit: 'web', config, healthCheck: true },
-      ]);
-    } catch (error) {
-      releaseWorkload(this.deps, resources);
-      throw error;
-    }
   }
 
   // --- shared helpers ---
@@ -459,12 +342,6 @@ class ProcessRuntimeImpl implements ProcessRuntime {
     const pools = [...this.pools.values()].flatMap((pool) => pool.workload ?? []);
     const dedicated = [...this.served.values()].flatMap((served) => (served.kind === 'dedicated' ? [served.workload] : []));
     return [...pools, ...dedicated];
-  }
-
-  private upstreamFor(httpPort: number, geventPort: number | undefined): Upstream {
-    const interfaceHost = this.options.httpInterface;
-    const host = interfaceHost === '0.0.0.0' || interfaceHost === '::' ? '127.0.0.1' : interfaceHost;
-    return geventPort === undefined ? { host, port: httpPort } : { host, port: httpPort, websocketPort: geventPort };
   }
 
   private saveState(): void {
