@@ -1,6 +1,7 @@
 import type { TenantRow } from '../db/index.js';
 import { removeFilestore } from '../odoo/index.js';
 import type { ProvisioningDependencies } from './dependencies.js';
+import { restoringDatabaseName } from './template-copy.js';
 
 /** Removes whatever provisioning made: serving, database, role, filestore, dedicated server. */
 export async function removeTenantResources(deps: ProvisioningDependencies, tenant: TenantRow): Promise<void> {
@@ -15,7 +16,7 @@ export async function removeTenantResources(deps: ProvisioningDependencies, tena
         await ops.dropRole(tenant.spare_database);
       }
       await ops.dropDatabase(tenant.database_name);
-      await ops.dropDatabase(`${tenant.database_name}_restoring`.slice(0, 63));
+      await ops.dropDatabase(restoringDatabaseName(tenant.database_name));
       await ops.dropRole(tenant.role_name);
     }
     await servers.destroyDedicated(tenant.server_id);

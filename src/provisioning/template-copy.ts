@@ -13,7 +13,7 @@ const MAX_IDENTIFIER_BYTES = 63;
 const RESTORING_SUFFIX = '_restoring';
 
 /** The side name a copy is restored under before it takes the target's name. */
-function restoringDatabaseName(target: string): string {
+export function restoringDatabaseName(target: string): string {
   let prefix = target;
   while (Buffer.byteLength(prefix) + RESTORING_SUFFIX.length > MAX_IDENTIFIER_BYTES) prefix = prefix.slice(0, -1);
   return `${prefix}${RESTORING_SUFFIX}`;

@@ -1,3 +1,4 @@
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { neutraliseDatabase, readConfigParameter, writeOdooConfig } from '../../odoo/index.js';
 import type { ProvisioningContext } from '../context.js';
@@ -24,11 +25,16 @@ export const neutraliseStep: Step<ProvisioningContext, 'neutralise'> = {
       data_dir: odooDataDir,
       ...(odoo.addonsPath ? { addons_path: odoo.addonsPath } : {}),
     });
-    await neutraliseDatabase(
-      odoo,
-      { configFile, database: tenant.database_name },
-      { logFile: join(workDir, 'neutralise', `${tenant.name}.log`) },
-    );
+    try {
+      await neutraliseDatabase(
+        odoo,
+        { configFile, database: tenant.database_name },
+        { logFile: join(workDir, 'neutralise', `${tenant.name}.log`) },
+      );
+    } finally {
+      // It holds the tenant role's password: kept no longer than the command needs it.
+      await rm(configFile, { force: true });
+    }
     const marker = await ops.withDatabase(tenant.database_name, (client) => readConfigParameter(client, 'database.is_neutralized'));
     if (marker?.toLowerCase() !== 'true') throw new Error('odoo-bin neutralize ended, but the copy is not marked as neutralised.');
   },
