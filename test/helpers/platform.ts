@@ -172,3 +172,32 @@ export async function startPlatformForTenantRequests(label: string) {
 }
 
 export type TenantRequestsPlatform = Awaited<ReturnType<typeof startPlatformForTenantRequests>>;
+
+let tenantCounter = 0;
+
+/**
+ * Asks for a tenant on the customer's account as the operator (exempt from the per-account
+ * limits); answers its id and name once the request is accepted (202).
+ */
+export async function requestTenantAsOperator(
+  platform: TenantRequestsPlatform,
+  prefix: string,
+  plan = 'standard',
+): Promise<{ id: string; name: string }> {
+  tenantCounter += 1;
+  const name = `${prefix}${Date.now().toString(36)}${tenantCounter}`;
+  const created = await platform.test.http.post(
+    '/api/v1/tenants',
+    {
+      name,
+      plan,
+      template: 'blank',
+      adminEmail: `admin@${name}.example.com`,
+      adminPassword: GOOD_PASSWORD,
+      accountId: platform.customer.accountId,
+    },
+    { token: platform.operator.accessToken },
+  );
+  if (created.status !== 202) throw new Error(`tenant ${name} was not accepted: ${created.status} ${created.text}`);
+  return { id: created.body.tenant.id, name };
+}

@@ -12,7 +12,7 @@ import {
 import { createLogger } from '../../src/logging/index.js';
 import { changeTenantState, recordTenantEvent } from '../../src/tenants/index.js';
 import { waitFor } from '../helpers/gateway-client.js';
-import { GOOD_PASSWORD, startPlatformForTenantRequests, type TenantRequestsPlatform } from '../helpers/platform.js';
+import { requestTenantAsOperator, startPlatformForTenantRequests, type TenantRequestsPlatform } from '../helpers/platform.js';
 
 /**
  * The domain event outbox (events/): an event is written in the transaction of its change, and
@@ -24,7 +24,6 @@ let platform: TenantRequestsPlatform;
 const logger = createLogger('silent');
 /** Every hub and bus a test opens, closed at the end. */
 const opened: Array<{ close(): Promise<void> }> = [];
-let counter = 0;
 
 const db = () => platform.test.platform.database.db;
 
@@ -43,23 +42,7 @@ function collect(bus: DomainEventBus, name = 'collector'): DeliveredEvent[] {
 }
 
 async function newTenant(): Promise<{ id: string; name: string }> {
-  counter += 1;
-  const name = `evt${Date.now().toString(36)}${counter}`;
-  const created = await platform.test.http.post(
-    '/api/v1/tenants',
-    // By an operator (exempt from the creation rate) for the customer's account.
-    {
-      name,
-      plan: 'standard',
-      template: 'blank',
-      adminEmail: `admin@${name}.example.com`,
-      adminPassword: GOOD_PASSWORD,
-      accountId: platform.customer.accountId,
-    },
-    { token: platform.operator.accessToken },
-  );
-  expect(created.status, created.text).toBe(202);
-  return { id: created.body.tenant.id, name };
+  return requestTenantAsOperator(platform, 'evt');
 }
 
 async function outboxRows(tenantId: string): Promise<Array<{ id: number; type: string }>> {

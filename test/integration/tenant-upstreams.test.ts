@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ODOO_MISSING, recordedUpstream, recordUpstream, type TenantServeSpec } from '../../src/runtimes/index.js';
-import { GOOD_PASSWORD, startPlatformForTenantRequests, type TenantRequestsPlatform } from '../helpers/platform.js';
+import { requestTenantAsOperator, startPlatformForTenantRequests, type TenantRequestsPlatform } from '../helpers/platform.js';
 
 /**
  * Where tenants are served, as every replica's gateway learns it: the runtime kind chosen at
@@ -9,7 +9,6 @@ import { GOOD_PASSWORD, startPlatformForTenantRequests, type TenantRequestsPlatf
  * API, no job workers and no Odoo (so the process runtime is the null one).
  */
 let platform: TenantRequestsPlatform;
-let counter = 0;
 const db = () => platform.test.platform.database.db;
 
 beforeAll(async () => {
@@ -21,22 +20,7 @@ afterAll(async () => {
 });
 
 async function newTenant(plan = 'standard'): Promise<{ id: string; name: string }> {
-  counter += 1;
-  const name = `up${Date.now().toString(36)}${counter}`;
-  const created = await platform.test.http.post(
-    '/api/v1/tenants',
-    {
-      name,
-      plan,
-      template: 'blank',
-      adminEmail: `admin@${name}.example.com`,
-      adminPassword: GOOD_PASSWORD,
-      accountId: platform.customer.accountId,
-    },
-    { token: platform.operator.accessToken },
-  );
-  expect(created.status, created.text).toBe(202);
-  return { id: created.body.tenant.id, name };
+  return requestTenantAsOperator(platform, 'up', plan);
 }
 
 async function upstreamEvents(tenantId: string): Promise<number> {
