@@ -89,9 +89,22 @@ export function databaseServerOperations(adminUrl: string): DatabaseServerOperat
     });
   }
 
+  /** Whether `role` owns this database or anything in it. */
+  async function ownsSomethingHere(client: pg.Client, role: string): Promise<boolean> {
+    const owns = await client.query(
+      `SELECT 1 FROM pg_roles r, pg_database d WHERE r.rolname = $1 AND d.datname = current_database()
+          AND (d.datdba = r.oid OR EXISTS (SELECT 1 FROM pg_shdepend s WHERE s.deptype = 'o' AND s.refobjid = r.oid AND s.dbid = d.oid))`,
+      [role],
+    );
+    return owns.rowCount === 1;
+  }
+
   async function reassignOwned(database: string, fromRole: string, toRole: string): Promise<void> {
-    await withOwnershipLock(() =>
-      withConnection(urlFor(database), async (client) => {
+    await withConnection(urlFor(database), async (client) => {
+      // Nothing to hand over (a finished step run again): no lock, no REASSIGN, no pg_database writes.
+      // Nothing can come to belong to `fromRole` here meanwhile (it never connects to this database).
+      if (!(await ownsSomethingHere(client, fromRole))) return;
+      await withOwnershipLock(async () => {
         await client.query('BEGIN');
         try {
           const others = await client.query<{ datname: string }>(
@@ -99,25 +112,17 @@ export function databaseServerOperations(adminUrl: string): DatabaseServerOperat
               WHERE r.rolname = $1 AND d.datname <> current_database()`,
             [fromRole],
           );
-          // Nothing to hand over (a finished step run again): no REASSIGN, no pg_database writes.
-          const owns = await client.query(
-            `SELECT 1 FROM pg_roles r, pg_database d WHERE r.rolname = $1 AND d.datname = current_database()
-                AND (d.datdba = r.oid OR EXISTS (SELECT 1 FROM pg_shdepend s WHERE s.deptype = 'o' AND s.refobjid = r.oid AND s.dbid = d.oid))`,
-            [fromRole],
-          );
-          if (owns.rowCount === 1) {
-            await client.query(`REASSIGN OWNED BY ${quoteIdentifier(fromRole)} TO ${quoteIdentifier(toRole)}`);
-            for (const { datname } of others.rows) {
-              await client.query(`ALTER DATABASE ${quoteIdentifier(datname)} OWNER TO ${quoteIdentifier(fromRole)}`);
-            }
+          await client.query(`REASSIGN OWNED BY ${quoteIdentifier(fromRole)} TO ${quoteIdentifier(toRole)}`);
+          for (const { datname } of others.rows) {
+            await client.query(`ALTER DATABASE ${quoteIdentifier(datname)} OWNER TO ${quoteIdentifier(fromRole)}`);
           }
           await client.query('COMMIT');
         } catch (error) {
           await client.query('ROLLBACK');
           throw error;
         }
-      }),
-    );
+      });
+    });
   }
 
   async function terminate(client: pg.Client, name: string, user?: string): Promise<number> {
