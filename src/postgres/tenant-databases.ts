@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { quoteIdentifier, quoteLiteral } from '../db/index.js';
-import { withConnection } from './admin.js';
+import { connectionPerCall, keptConnections, type ServerConnections } from './server-connections.js';
 
 /**
  * Operations on one PostgreSQL server, run as its admin role. Each is idempotent, so a job
@@ -48,6 +48,11 @@ export interface DatabaseServerOperations {
   revokeRole(role: string, member: string): Promise<void>;
   /** Runs statements inside one database as the admin (identity reset of a clone...). */
   withDatabase<T>(name: string, fn: (client: pg.Client) => Promise<T>): Promise<T>;
+  /**
+   * Runs `fn` with operations that keep their connections (one admin, one per database) until it
+   * returns, for a run of many small operations from one task. Nested sessions share the outer one.
+   */
+  session<T>(fn: (ops: DatabaseServerOperations) => Promise<T>): Promise<T>;
 }
 
 export interface DatabaseOwnership {
@@ -64,17 +69,24 @@ export interface DatabaseOwnership {
  * shared objects of the old role, i.e. every database it owns (a template database belongs to the
  * template owner), so a hand-over puts those back in the same transaction; two such transactions
  * touching the same pg_database row at once fail with "tuple concurrently updated". Advisory locks
- * are per database, so the lock is taken in the maintenance database, on a connection of its own.
+ * are per database, so the lock is taken in the maintenance database, on the admin connection.
  */
 const OWNERSHIP_LOCK_KEY = 'saas-database-ownership';
 
 export function databaseServerOperations(adminUrl: string): DatabaseServerOperations {
-  const admin = <T>(fn: (client: pg.Client) => Promise<T>) => withConnection(adminUrl, fn);
-  const urlFor = (database: string) => {
-    const url = new URL(adminUrl);
-    url.pathname = `/${encodeURIComponent(database)}`;
-    return url.toString();
-  };
+  return operationsOver(connectionPerCall(adminUrl), async (fn) => {
+    const kept = keptConnections(adminUrl);
+    const inSession: DatabaseServerOperations = operationsOver(kept, (inner) => inner(inSession));
+    try {
+      return await fn(inSession);
+    } finally {
+      await kept.close();
+    }
+  });
+}
+
+function operationsOver(connections: ServerConnections, session: DatabaseServerOperations['session']): DatabaseServerOperations {
+  const { admin, database: inDatabase, release } = connections;
 
   async function exists(client: pg.Client, table: 'pg_roles' | 'pg_database', name: string): Promise<boolean> {
     const column = table === 'pg_roles' ? 'rolname' : 'datname';
@@ -85,7 +97,13 @@ export function databaseServerOperations(adminUrl: string): DatabaseServerOperat
   async function withOwnershipLock<T>(fn: () => Promise<T>): Promise<T> {
     return admin(async (lockClient) => {
       await lockClient.query('SELECT pg_advisory_lock(hashtext($1))', [OWNERSHIP_LOCK_KEY]);
-      return fn(); // the lock goes with the connection, which admin() ends
+      try {
+        return await fn();
+      } finally {
+        // A session keeps the connection, so the lock is given back explicitly (a connection that
+        // died meanwhile gave it back already).
+        await lockClient.query('SELECT pg_advisory_unlock(hashtext($1))', [OWNERSHIP_LOCK_KEY]).catch(() => undefined);
+      }
     });
   }
 
@@ -100,7 +118,7 @@ export function databaseServerOperations(adminUrl: string): DatabaseServerOperat
   }
 
   async function reassignOwned(database: string, fromRole: string, toRole: string): Promise<void> {
-    await withConnection(urlFor(database), async (client) => {
+    await inDatabase(database, async (client) => {
       // Nothing to hand over (a finished step run again): no lock, no REASSIGN, no pg_database writes.
       // Nothing can come to belong to `fromRole` here meanwhile (it never connects to this database).
       if (!(await ownsSomethingHere(client, fromRole))) return;
@@ -126,6 +144,7 @@ export function databaseServerOperations(adminUrl: string): DatabaseServerOperat
   }
 
   async function terminate(client: pg.Client, name: string, user?: string): Promise<number> {
+    await release(name);
     const result = user
       ? await client.query(
           'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND usename = $2 AND pid <> pg_backend_pid()',
@@ -215,7 +234,7 @@ export function databaseServerOperations(adminUrl: string): DatabaseServerOperat
       const row = database.rows[0];
       if (!row) return undefined;
       // pg_shdepend records the owner of every object but those of the pinned bootstrap superuser.
-      const owners = await withConnection(urlFor(name), (client) =>
+      const owners = await inDatabase(name, (client) =>
         client.query<{ rolname: string }>(
           `SELECT DISTINCT pg_get_userbyid(refobjid) AS rolname FROM pg_shdepend
             WHERE deptype = 'o' AND dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
@@ -237,7 +256,7 @@ export function databaseServerOperations(adminUrl: string): DatabaseServerOperat
         await client.query(`ALTER DATABASE ${quoteIdentifier(name)} WITH CONNECTION LIMIT ${Number(connectionLimit)}`);
       });
       // The public schema grants CREATE to PUBLIC on PostgreSQL < 15; close it too.
-      await withConnection(urlFor(name), (client) => client.query('REVOKE CREATE ON SCHEMA public FROM PUBLIC'));
+      await inDatabase(name, (client) => client.query('REVOKE CREATE ON SCHEMA public FROM PUBLIC'));
     },
 
     async lockTemplate(name) {
@@ -268,6 +287,7 @@ export function databaseServerOperations(adminUrl: string): DatabaseServerOperat
       await withOwnershipLock(() =>
         admin(async (client) => {
           if (!(await exists(client, 'pg_database', name))) return;
+          await release(name);
           // A template cannot be dropped; unlock first (no-op for ordinary databases).
           await client.query(`ALTER DATABASE ${quoteIdentifier(name)} WITH IS_TEMPLATE false`);
           await client.query(`DROP DATABASE IF EXISTS ${quoteIdentifier(name)} WITH (FORCE)`);
@@ -294,6 +314,7 @@ export function databaseServerOperations(adminUrl: string): DatabaseServerOperat
       });
     },
 
-    withDatabase: (name, fn) => withConnection(urlFor(name), fn),
+    withDatabase: inDatabase,
+    session,
   };
 }

@@ -70,3 +70,60 @@ describe('handing a copied database over to its tenant role', () => {
     expect(await ops.inspectDatabase(`tdo_missing_${suffix}`, tenants[0]?.role ?? '')).toBeUndefined();
   });
 });
+
+describe('a session of operations', () => {
+  const backendPid = (client: { query: (sql: string) => Promise<{ rows: Array<{ pid: number }> }> }) =>
+    client.query('SELECT pg_backend_pid() AS pid').then((r) => r.rows[0]?.pid);
+  const stillConnected = (pid: number | undefined) =>
+    withConnection(postgresAdminUrl(), async (client) => {
+      const result = await client.query('SELECT 1 FROM pg_stat_activity WHERE pid = $1', [pid]);
+      return result.rowCount === 1;
+    });
+
+  it('keeps one connection per database until it ends, where calls outside one each open their own', async () => {
+    const scratch = `tdo_session_${suffix}`;
+    await ops.createDatabase(scratch, templateOwner);
+    const separate = [await ops.withDatabase(scratch, backendPid), await ops.withDatabase(scratch, backendPid)];
+    expect(separate[0]).not.toBe(separate[1]);
+
+    const kept = await ops.session(async (session) => {
+      const pids = [await session.withDatabase(scratch, backendPid), await session.withDatabase(scratch, backendPid)];
+      expect(pids[0]).toBe(pids[1]);
+      expect(await stillConnected(pids[0])).toBe(true);
+      return pids[0];
+    });
+    await expect.poll(() => stillConnected(kept)).toBe(false);
+    await ops.dropDatabase(scratch);
+  });
+
+  it('gives the ownership lock back after a hand-over while it goes on', async () => {
+    const tenant = { role: `tdo_rs_${suffix}`, database: `tdo_ts_${suffix}` };
+    await ops.ensureRole(tenant.role, 'tenant-password');
+    await ops.session(async (session) => {
+      await session.cloneDatabase({ template, name: tenant.database, owner: tenant.role, objectsOwner: templateOwner });
+      const lockFree = await withConnection(postgresAdminUrl(), async (client) => {
+        const result = await client.query<{ taken: boolean }>("SELECT pg_try_advisory_lock(hashtext('saas-database-ownership')) AS taken");
+        return result.rows[0]?.taken;
+      });
+      expect(lockFree).toBe(true);
+      expect((await session.inspectDatabase(tenant.database, tenant.role))?.objectOwners).toEqual([tenant.role]);
+    });
+    await ops.dropDatabase(tenant.database);
+    await ops.dropRole(tenant.role);
+  });
+
+  it('lets go of its connection to a database it drops, and reaches the one made in its place', async () => {
+    const scratch = `tdo_drop_${suffix}`;
+    await ops.createDatabase(scratch, templateOwner);
+    await ops.session(async (session) => {
+      const before = await session.withDatabase(scratch, backendPid);
+      await session.dropDatabase(scratch);
+      expect(await session.databaseExists(scratch)).toBe(false);
+      await session.createDatabase(scratch, templateOwner);
+      const after = await session.withDatabase(scratch, backendPid);
+      expect(after).not.toBe(before);
+      expect(await stillConnected(before)).toBe(false);
+    });
+    await ops.dropDatabase(scratch);
+  });
+});

@@ -1,4 +1,4 @@
-import type { DatabaseOwnership } from '../../postgres/index.js';
+import type { DatabaseOwnership, DatabaseServerOperations } from '../../postgres/index.js';
 import { TEMPLATE_OWNER_ROLE } from '../../templates/index.js';
 import { copiedOwner, type ProvisioningContext, TENANT_CONNECTION_LIMIT } from '../context.js';
 import type { Step } from '../runner.js';
@@ -14,31 +14,34 @@ export const CLONE_CRASH_POINTS = ['clone:created', 'clone:claimed', 'clone:rena
  */
 export const cloneStep: Step<ProvisioningContext, 'clone'> = {
   name: 'clone',
-  async run(context) {
-    const { ops, tenant, deps } = context;
-    if (context.source.kind !== 'spare' && !(await ops.databaseExists(tenant.database_name))) await copy(context);
-    const { source } = context;
-    if (source.kind === 'spare') {
-      await deps.spares.adopt(ops, { spare: source.spare, database: tenant.database_name, role: tenant.role_name }, () =>
-        context.crashPoint('clone:renamed'),
-      );
-    }
-    // A copy's objects belong to the owner of what it was copied from until handed over.
-    await ops.reassignOwned(tenant.database_name, copiedOwner(source), tenant.role_name);
-    await ops.restrictDatabase(tenant.database_name, tenant.role_name, TENANT_CONNECTION_LIMIT);
-  },
-  async endStateProblems({ ops, tenant, source }) {
-    return cloneEndStateProblems(await ops.inspectDatabase(tenant.database_name, tenant.role_name), {
-      role: tenant.role_name,
-      handedOverFrom: source.kind === 'spare' ? [copiedOwner(source), source.spare] : [copiedOwner(source)],
-      connectionLimit: TENANT_CONNECTION_LIMIT,
-    });
-  },
+  run: (context) =>
+    // A dozen small checks and changes: one kept connection each to the server and the database.
+    context.ops.session(async (ops) => {
+      const { tenant, deps } = context;
+      if (context.source.kind !== 'spare' && !(await ops.databaseExists(tenant.database_name))) await copy(context, ops);
+      const { source } = context;
+      if (source.kind === 'spare') {
+        await deps.spares.adopt(ops, { spare: source.spare, database: tenant.database_name, role: tenant.role_name }, () =>
+          context.crashPoint('clone:renamed'),
+        );
+      }
+      // A copy's objects belong to the owner of what it was copied from until handed over.
+      await ops.reassignOwned(tenant.database_name, copiedOwner(source), tenant.role_name);
+      await ops.restrictDatabase(tenant.database_name, tenant.role_name, TENANT_CONNECTION_LIMIT);
+    }),
+  endStateProblems: ({ ops, tenant, source }) =>
+    ops.session(async (ops) =>
+      cloneEndStateProblems(await ops.inspectDatabase(tenant.database_name, tenant.role_name), {
+        role: tenant.role_name,
+        handedOverFrom: source.kind === 'spare' ? [copiedOwner(source), source.spare] : [copiedOwner(source)],
+        connectionLimit: TENANT_CONNECTION_LIMIT,
+      }),
+    ),
 };
 
 /** Copies the source to the tenant's database name, or claims a spare copy (then the source becomes that spare). */
-async function copy(context: ProvisioningContext): Promise<void> {
-  const { deps, ops, tenant, source } = context;
+async function copy(context: ProvisioningContext, ops: DatabaseServerOperations): Promise<void> {
+  const { deps, tenant, source } = context;
   switch (source.kind) {
     case 'tenant-copy':
       // PostgreSQL needs the source unconnected for the copy: its Odoo reconnects a moment later.
