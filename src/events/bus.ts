@@ -50,7 +50,7 @@ export async function createDomainEventBus(deps: {
   let running: Promise<void> | undefined;
   let again = false;
   let stopped = false;
-  let retryTimer: NodeJS.Timeout | undefined;
+  let retryTimer: { timer: NodeJS.Timeout; at: number } | undefined;
 
   async function latestEventId(): Promise<number> {
     const row = await db.selectFrom('domain_events').select(sql<number | null>`max(id)`.as('id')).executeTakeFirst();
@@ -70,13 +70,28 @@ export async function createDomainEventBus(deps: {
     scheduleRetry(delay);
   }
 
+  /** One timer, set for the earliest retry asked for (a later one comes after that pass). */
   function scheduleRetry(delay: number): void {
-    if (stopped || retryTimer) return;
-    retryTimer = setTimeout(() => {
+    const at = Date.now() + delay;
+    if (stopped || (retryTimer && retryTimer.at <= at)) return;
+    clearTimeout(retryTimer?.timer);
+    const timer = setTimeout(() => {
       retryTimer = undefined;
       void deliver();
     }, delay);
-    retryTimer.unref();
+    timer.unref();
+    retryTimer = { timer, at };
+  }
+
+  /**
+   * After a pass, every subscriber still failing needs a timer. The one that woke this pass may
+   * have fired a moment before the wall clock reached a retry time (timers run on the event
+   * loop's cached clock), and then the pass passed that subscriber over: it is retried at once.
+   */
+  function scheduleBackedOff(): void {
+    const now = Date.now();
+    const failing = [...locals, ...durables.values()].filter((s) => s.failures > 0).map((s) => s.retryAt);
+    if (failing.length > 0) scheduleRetry(Math.max(Math.min(...failing) - now, 1));
   }
 
   /** One pass for the local subscribers: every event after the lowest cursor, to each in turn. */
@@ -116,7 +131,12 @@ export async function createDomainEventBus(deps: {
         .forUpdate()
         .skipLocked()
         .executeTakeFirst();
-      if (!cursor) return;
+      if (!cursor) {
+        // Another replica is delivering to it: that one retries, not this one.
+        subscriber.failures = 0;
+        subscriber.retryAt = 0;
+        return;
+      }
       let last = Number(cursor.last_event_id);
       try {
         for (;;) {
@@ -148,6 +168,7 @@ export async function createDomainEventBus(deps: {
       await deliverLocal();
       for (const name of durables.keys()) await deliverDurable(name);
     } while (again && !stopped);
+    scheduleBackedOff();
   }
 
   /** Runs a delivery pass now (one at a time; a wake-up during a pass runs another after it). */
@@ -230,7 +251,7 @@ export async function createDomainEventBus(deps: {
       unlisten();
       clearInterval(poll);
       clearInterval(pruning);
-      clearTimeout(retryTimer);
+      clearTimeout(retryTimer?.timer);
       await running;
     },
   };
