@@ -239,7 +239,9 @@ export async function startPlatform(config: Config, options: { logger?: Logger; 
   });
 
   const pruneTimer = setInterval(() => {
-    Promise.all([auth.pruneRateLimits(), identity.prune()]).catch((error: unknown) => logger.warn({ err: error }, 'rate limit pruning failed'));
+    Promise.all([auth.pruneRateLimits(), identity.prune()]).catch((error: unknown) =>
+      logger.warn({ err: error }, 'rate limit pruning failed'),
+    );
   }, 5 * 60_000);
   pruneTimer.unref();
 

@@ -38,7 +38,6 @@ export function createApiKeyStore(db: Db) {
       if (!row || (row.user_id !== principal.userId && principal.role !== 'operator')) throw new NotFoundError('API key', { field: 'id' });
       await db.updateTable('api_keys').set({ revoked_at: new Date() }).where('id', '=', id).execute();
     },
-
   };
 }
 

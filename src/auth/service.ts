@@ -4,10 +4,10 @@ import type { Db, Role, UserRow } from '../db/index.js';
 import { AuthenticationError, ConflictError, ForbiddenError, NotFoundError, RateLimitError, ValidationError } from '../errors/index.js';
 import type { Logger } from '../logging/index.js';
 import { emailVerificationMail, type Mailer, passwordResetMail } from '../notifications/index.js';
+import { createApiKeyStore } from './api-keys.js';
 import { checkPasswordPolicy, hashPassword, needsRehash, timingDecoyHash, verifyPassword } from './passwords.js';
 import type { Principal } from './principal.js';
 import { createRateLimiter } from './rate-limit.js';
-import { createApiKeyStore } from './api-keys.js';
 import { type AccessTokenSigner, digestToken, generateOpaqueToken } from './tokens.js';
 import { findUserByEmail as findUserByEmailIn, type PublicUser, type TokenPair, toPublicUser } from './users.js';
 
@@ -188,7 +188,9 @@ export function createAuthService(deps: { db: Db; config: AuthConfig; signer: Ac
     async createExternalUser(input: { email: string; name: string; role: Role; organization: string }): Promise<PublicUser> {
       return db.transaction().execute(async (trx) => {
         const account =
-          input.role === 'customer' ? await trx.insertInto('accounts').values({ name: input.organization }).returningAll().executeTakeFirstOrThrow() : null;
+          input.role === 'customer'
+            ? await trx.insertInto('accounts').values({ name: input.organization }).returningAll().executeTakeFirstOrThrow()
+            : null;
         const user = await trx
           .insertInto('users')
           .values({

@@ -42,8 +42,15 @@ export async function logIn(
   }
   if ('secondFactor' in answer) throw new Error('The platform asked for another factor again; log in again.');
   if (answer.recoveryCodes) {
-    say(`Two-factor authentication is on. Keep these recovery codes somewhere safe; each works once:\n  ${answer.recoveryCodes.join('\n  ')}\n`);
+    say(
+      `Two-factor authentication is on. Keep these recovery codes somewhere safe; each works once:\n  ${answer.recoveryCodes.join('\n  ')}\n`,
+    );
   }
-  const path = writeCredentials({ url: options.url, email: answer.user.email, accessToken: answer.accessToken, refreshToken: answer.refreshToken });
+  const path = writeCredentials({
+    url: options.url,
+    email: answer.user.email,
+    accessToken: answer.accessToken,
+    refreshToken: answer.refreshToken,
+  });
   return { user: answer.user, path, recoveryCodes: answer.recoveryCodes };
 }

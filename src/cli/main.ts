@@ -122,8 +122,13 @@ program
     const url = apiUrl();
     // With --json, stdout stays one JSON document: what the user must read goes to stderr.
     const say = (text: string) => (options.json ? process.stderr : process.stdout).write(text);
-    const { user, path, recoveryCodes } = await logIn(createApiClient({ url }), { url, email: options.email, passwordStdin: options.passwordStdin }, say);
-    if (options.json) printJson({ url, email: user.email, role: user.role, credentials: path, ...(recoveryCodes ? { recoveryCodes } : {}) });
+    const { user, path, recoveryCodes } = await logIn(
+      createApiClient({ url }),
+      { url, email: options.email, passwordStdin: options.passwordStdin },
+      say,
+    );
+    if (options.json)
+      printJson({ url, email: user.email, role: user.role, credentials: path, ...(recoveryCodes ? { recoveryCodes } : {}) });
     else process.stdout.write(`Logged in to ${url} as ${user.email} (${user.role}). Tokens saved in ${path}\n`);
   });
 

@@ -123,7 +123,11 @@ export const issuersSchema = z.array(issuerInputSchema).transform((list, ctx): I
       operatorRoles: input.operatorRoles,
       operatorEmailDomains: input.operatorEmailDomains.map((d) => d.toLowerCase()),
       allowSignUp: input.allowSignUp,
-      codeFlow: input.codeFlow && { clientId: input.codeFlow.clientId, clientSecret: input.codeFlow.clientSecret, scopes: input.codeFlow.scopes },
+      codeFlow: input.codeFlow && {
+        clientId: input.codeFlow.clientId,
+        clientSecret: input.codeFlow.clientSecret,
+        scopes: input.codeFlow.scopes,
+      },
     };
   });
 });

@@ -45,12 +45,21 @@ export function createCodeFlow(deps: { verifier: ExternalTokenVerifier; secretBo
       const issuer = codeFlowIssuer(name);
       const metadata = await verifier.discover(issuer);
       if (!metadata.authorization_endpoint || !metadata.token_endpoint) {
-        throw new UnavailableError(`${issuer.displayName} does not publish an authorization endpoint; ask the operator to check its issuer URL.`);
+        throw new UnavailableError(
+          `${issuer.displayName} does not publish an authorization endpoint; ask the operator to check its issuer URL.`,
+        );
       }
       if (!metadata.code_challenge_methods_supported?.includes('S256')) {
         throw new UnavailableError(`${issuer.displayName} does not support PKCE (S256), which sign-in here requires.`);
       }
-      const flow: FlowState = { issuer: name, state: random(), nonce: random(), verifier: random(), next: safeNextPath(next), expiresAt: Date.now() + FLOW_TTL_MS };
+      const flow: FlowState = {
+        issuer: name,
+        state: random(),
+        nonce: random(),
+        verifier: random(),
+        next: safeNextPath(next),
+        expiresAt: Date.now() + FLOW_TTL_MS,
+      };
       const location = new URL(metadata.authorization_endpoint);
       location.search = new URLSearchParams({
         response_type: 'code',
@@ -78,7 +87,9 @@ export function createCodeFlow(deps: { verifier: ExternalTokenVerifier; secretBo
         throw new ValidationError('This sign-in was not started from this browser or took too long; start again.', { field: 'state' });
       }
       if (input.error) {
-        throw new ValidationError(`${issuer.displayName} did not sign you in: ${input.errorDescription ?? input.error}.`, { field: 'error' });
+        throw new ValidationError(`${issuer.displayName} did not sign you in: ${input.errorDescription ?? input.error}.`, {
+          field: 'error',
+        });
       }
       if (!input.code) throw new ValidationError(`${issuer.displayName} sent no authorization code; start again.`, { field: 'code' });
       const metadata = await verifier.discover(issuer);
@@ -95,16 +106,22 @@ export function createCodeFlow(deps: { verifier: ExternalTokenVerifier; secretBo
         const secret = encodeURIComponent(issuer.codeFlow.clientSecret);
         headers.authorization = `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`;
       }
-      const response = await fetch(metadata.token_endpoint ?? '', { method: 'POST', headers, body, signal: AbortSignal.timeout(10_000) }).catch(
-        (error: unknown) => {
-          throw new UnavailableError(`${issuer.displayName} cannot be reached (${(error as Error).message}); try again shortly.`);
-        },
-      );
+      const response = await fetch(metadata.token_endpoint ?? '', {
+        method: 'POST',
+        headers,
+        body,
+        signal: AbortSignal.timeout(10_000),
+      }).catch((error: unknown) => {
+        throw new UnavailableError(`${issuer.displayName} cannot be reached (${(error as Error).message}); try again shortly.`);
+      });
       const tokens = (await response.json().catch(() => ({}))) as { id_token?: string; error?: string; error_description?: string };
       if (!response.ok || !tokens.id_token) {
-        throw new ValidationError(`${issuer.displayName} refused the sign-in: ${tokens.error_description ?? tokens.error ?? response.status}; start again.`, {
-          field: 'code',
-        });
+        throw new ValidationError(
+          `${issuer.displayName} refused the sign-in: ${tokens.error_description ?? tokens.error ?? response.status}; start again.`,
+          {
+            field: 'code',
+          },
+        );
       }
       const payload = await verifier.verifyIdToken(issuer, tokens.id_token, issuer.codeFlow.clientId, flow.nonce);
       return { issuer, payload, next: flow.next };

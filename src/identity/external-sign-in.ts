@@ -19,11 +19,14 @@ export function createExternalSignIn(deps: { auth: AuthService; links: IdentityL
   const { auth, links, record } = deps;
 
   function refuse(message: string, reason: string, identity: ExternalIdentity, ip: string | undefined): Promise<never> {
-    return record({ action: 'identity.token_refused', outcome: 'failure', ip, details: { issuer: identity.issuer, reason, email: identity.email ?? null } }).then(
-      () => {
-        throw new ForbiddenError(message);
-      },
-    );
+    return record({
+      action: 'identity.token_refused',
+      outcome: 'failure',
+      ip,
+      details: { issuer: identity.issuer, reason, email: identity.email ?? null },
+    }).then(() => {
+      throw new ForbiddenError(message);
+    });
   }
 
   async function checkOperator(user: PublicUser, identity: ExternalIdentity, ip: string | undefined): Promise<void> {

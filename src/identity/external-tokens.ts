@@ -1,4 +1,4 @@
-import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, errors as joseErrors, type JWTPayload, jwtVerify } from 'jose';
+import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, type JWTPayload, errors as joseErrors, jwtVerify } from 'jose';
 import type { IssuerConfig } from '../config/index.js';
 import { AppError, AuthenticationError, UnavailableError } from '../errors/index.js';
 
@@ -94,16 +94,24 @@ export function createExternalTokenVerifier(issuers: IssuerConfig[]) {
     if (!alg || !issuer.algorithms.includes(alg)) {
       throw refuse('algorithm', `Tokens of ${issuer.name} must be signed with ${issuer.algorithms.join(', ')}, not ${alg ?? 'nothing'}.`);
     }
-    const options = { issuer: issuer.issuer, audience, algorithms: issuer.algorithms, clockTolerance: issuer.clockToleranceSeconds, requiredClaims: ['exp', 'sub'] };
+    const options = {
+      issuer: issuer.issuer,
+      audience,
+      algorithms: issuer.algorithms,
+      clockTolerance: issuer.clockToleranceSeconds,
+      requiredClaims: ['exp', 'sub'],
+    };
     try {
       const { payload } = issuer.hs256Secret
         ? await jwtVerify(token, new TextEncoder().encode(issuer.hs256Secret), options)
         : await jwtVerify(token, await keySet(issuer), options);
-      if (extra.nonce !== undefined && payload.nonce !== extra.nonce) throw refuse('nonce', 'The sign-in answer does not match this browser; start again.');
+      if (extra.nonce !== undefined && payload.nonce !== extra.nonce)
+        throw refuse('nonce', 'The sign-in answer does not match this browser; start again.');
       return payload;
     } catch (error) {
       if (error instanceof joseErrors.JWTExpired) throw refuse('expired', 'The token has expired; sign in again.');
-      if (error instanceof joseErrors.JWKSNoMatchingKey) throw refuse('unknown_key', 'The token is signed with a key the provider does not publish.');
+      if (error instanceof joseErrors.JWKSNoMatchingKey)
+        throw refuse('unknown_key', 'The token is signed with a key the provider does not publish.');
       if (error instanceof joseErrors.JWTClaimValidationFailed) {
         const reason = error.claim === 'nbf' ? 'not_yet_valid' : error.claim === 'aud' ? 'audience' : `claim_${error.claim}`;
         throw refuse(reason, `The token was refused: ${error.message}.`);

@@ -17,7 +17,13 @@ export function createIdentityLinks(db: Db) {
     async link(input: { userId: string; issuer: string; subject: string; email: string | undefined }): Promise<void> {
       await db
         .insertInto('user_identities')
-        .values({ user_id: input.userId, issuer: input.issuer, subject: input.subject, email: input.email ?? null, last_used_at: new Date() })
+        .values({
+          user_id: input.userId,
+          issuer: input.issuer,
+          subject: input.subject,
+          email: input.email ?? null,
+          last_used_at: new Date(),
+        })
         .onConflict((oc) => oc.columns(['issuer', 'subject']).doNothing())
         .execute();
     },
@@ -33,7 +39,12 @@ export function createIdentityLinks(db: Db) {
     },
     /** Removes one of the user's own links; answers the removed link, or undefined. */
     async unlink(userId: string, id: string) {
-      return db.deleteFrom('user_identities').where('id', '=', id).where('user_id', '=', userId).returning(['issuer', 'subject']).executeTakeFirst();
+      return db
+        .deleteFrom('user_identities')
+        .where('id', '=', id)
+        .where('user_id', '=', userId)
+        .returning(['issuer', 'subject'])
+        .executeTakeFirst();
     },
   };
 }

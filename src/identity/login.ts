@@ -38,7 +38,12 @@ export function createLoginFlow(deps: { db: Db; auth: AuthService; secondFactor:
   }
 
   async function closeChallenge(id: string): Promise<void> {
-    const closed = await db.updateTable('login_challenges').set({ used_at: new Date() }).where('id', '=', id).where('used_at', 'is', null).executeTakeFirst();
+    const closed = await db
+      .updateTable('login_challenges')
+      .set({ used_at: new Date() })
+      .where('id', '=', id)
+      .where('used_at', 'is', null)
+      .executeTakeFirst();
     if (Number(closed.numUpdatedRows) !== 1) throw new AuthenticationError('This login step was already completed; log in again.');
   }
 
@@ -81,7 +86,10 @@ export function createLoginFlow(deps: { db: Db; auth: AuthService; secondFactor:
 
     /** Challenges past their expiry are useless: pruned with the rate-limit counters. */
     async prune(): Promise<void> {
-      await db.deleteFrom('login_challenges').where('expires_at', '<', new Date(Date.now() - 3600_000)).execute();
+      await db
+        .deleteFrom('login_challenges')
+        .where('expires_at', '<', new Date(Date.now() - 3600_000))
+        .execute();
     },
   };
 }

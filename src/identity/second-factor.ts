@@ -45,7 +45,11 @@ export function createSecondFactorStore(deps: { db: Db; secretBox: SecretBox; li
    * must be newer than the last accepted one (updated in the same statement, so two requests
    * cannot both use it). Throws AuthenticationError naming the `code` field when wrong.
    */
-  async function verify(user: PublicUser, code: string, context: { ip?: string | undefined; purpose: string }): Promise<'totp' | 'recovery_code'> {
+  async function verify(
+    user: PublicUser,
+    code: string,
+    context: { ip?: string | undefined; purpose: string },
+  ): Promise<'totp' | 'recovery_code'> {
     const { allowed, retryAfterSeconds } = await limiter.hit(`2fa:${user.id}`);
     if (!allowed) {
       throw new RateLimitError(`Too many code attempts; try again in ${retryAfterSeconds} s.`, retryAfterSeconds);
@@ -81,7 +85,12 @@ export function createSecondFactorStore(deps: { db: Db; secretBox: SecretBox; li
           .where('user_id', '=', user.id)
           .where('used_at', 'is', null)
           .executeTakeFirstOrThrow();
-        await record({ action: 'identity.recovery_code_used', user, ip: context.ip, details: { purpose: context.purpose, left: Number(left.n) } });
+        await record({
+          action: 'identity.recovery_code_used',
+          user,
+          ip: context.ip,
+          details: { purpose: context.purpose, left: Number(left.n) },
+        });
         return 'recovery_code';
       }
     }
@@ -123,7 +132,11 @@ export function createSecondFactorStore(deps: { db: Db; secretBox: SecretBox; li
       if (step === undefined) {
         throw new ValidationError('That code does not match: check the time on your phone and enter the current code.', { field: 'code' });
       }
-      await db.updateTable('totp_enrolments').set({ confirmed_at: new Date(), last_used_step: step }).where('user_id', '=', user.id).execute();
+      await db
+        .updateTable('totp_enrolments')
+        .set({ confirmed_at: new Date(), last_used_step: step })
+        .where('user_id', '=', user.id)
+        .execute();
       const recoveryCodes = await issueRecoveryCodes(user.id);
       await record({ action: 'identity.2fa_enrolled', user, ip, details: { method: 'totp' } });
       return { recoveryCodes };

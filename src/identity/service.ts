@@ -80,7 +80,11 @@ export function createIdentityService(deps: { db: Db; auth: AuthService; audit: 
     enrolThroughChallenge: loginFlow.enrolThroughChallenge,
 
     /** The request's caller: platform credentials through `auth`, external issuers' JWTs here. */
-    async authenticate(input: { bearer?: string | undefined; sessionToken?: string | undefined; ip?: string }): Promise<Principal | undefined> {
+    async authenticate(input: {
+      bearer?: string | undefined;
+      sessionToken?: string | undefined;
+      ip?: string;
+    }): Promise<Principal | undefined> {
       const iss = input.bearer && !input.bearer.startsWith('sk_') ? unverifiedIssuer(input.bearer) : undefined;
       if (input.bearer && iss !== undefined && iss !== PLATFORM_TOKEN_ISSUER) {
         const { issuer, payload } = await verifier.verifyBearer(input.bearer).catch((error: unknown) => refused(error, input.ip));
@@ -109,7 +113,12 @@ export function createIdentityService(deps: { db: Db; auth: AuthService; audit: 
     async unlink(principal: Principal, id: string, ip?: string): Promise<void> {
       const removed = await links.unlink(principal.userId, id);
       if (!removed) throw new NotFoundError('Linked sign-in', { field: 'id' });
-      await record({ action: 'identity.unlinked', user: await self(principal), ip, details: { issuer: removed.issuer, subject: removed.subject } });
+      await record({
+        action: 'identity.unlinked',
+        user: await self(principal),
+        ip,
+        details: { issuer: removed.issuer, subject: removed.subject },
+      });
     },
 
     twoFactorStatus: (principal: Principal) => secondFactor.status(principal.userId),
@@ -122,7 +131,9 @@ export function createIdentityService(deps: { db: Db; auth: AuthService; audit: 
     async removeTwoFactor(principal: Principal, code: string, ip?: string) {
       const user = await self(principal);
       if (user.role === 'operator' && config.requireOperator2fa) {
-        throw new ConflictError('Operators must keep two-factor authentication on here (REQUIRE_OPERATOR_2FA); set up the new device instead.');
+        throw new ConflictError(
+          'Operators must keep two-factor authentication on here (REQUIRE_OPERATOR_2FA); set up the new device instead.',
+        );
       }
       return secondFactor.remove(user, code, ip);
     },

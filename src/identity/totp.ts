@@ -10,7 +10,14 @@ const PERIOD = 30;
 const DIGITS = 6;
 
 function totpFor(secretBase32: string, label = 'user'): TOTP {
-  return new TOTP({ issuer: 'Odoo SaaS', label, algorithm: 'SHA1', digits: DIGITS, period: PERIOD, secret: Secret.fromBase32(secretBase32) });
+  return new TOTP({
+    issuer: 'Odoo SaaS',
+    label,
+    algorithm: 'SHA1',
+    digits: DIGITS,
+    period: PERIOD,
+    secret: Secret.fromBase32(secretBase32),
+  });
 }
 
 export function newTotpSecret(): string {

@@ -18,7 +18,10 @@ export interface TestAccount {
   name: string;
 }
 
-export async function newSigningKey(kid: string, alg: 'RS256' | 'ES256' = 'RS256'): Promise<{ jwk: JWK; privateKey: SigningKey; publicJwk: JWK }> {
+export async function newSigningKey(
+  kid: string,
+  alg: 'RS256' | 'ES256' = 'RS256',
+): Promise<{ jwk: JWK; privateKey: SigningKey; publicJwk: JWK }> {
   const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true });
   const jwk = { ...(await exportJWK(privateKey)), kid, alg, use: 'sig' };
   const publicJwk = { ...(await exportJWK(publicKey)), kid, alg, use: 'sig' };
@@ -199,7 +202,12 @@ export async function idTokenFrom(
       'content-type': 'application/x-www-form-urlencoded',
       authorization: `Basic ${Buffer.from(`${client.clientId}:${client.clientSecret}`).toString('base64')}`,
     },
-    body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: client.redirectUri, code_verifier: verifier }).toString(),
+    body: new URLSearchParams({
+      grant_type: 'authorization_code',
+      code,
+      redirect_uri: client.redirectUri,
+      code_verifier: verifier,
+    }).toString(),
   });
   const body = (await response.json()) as { id_token?: string };
   if (!body.id_token) throw new Error(`no id_token: ${JSON.stringify(body)}`);

@@ -83,7 +83,12 @@ describe('sign in with an OpenID provider (authorization code flow with PKCE)', 
     expect(authorize.searchParams.get('code_challenge')).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(authorize.searchParams.get('redirect_uri')).toBe(callbackUrl);
 
-    const landed = await walkSignIn(jar, authorize.toString(), 'grace', (url) => url.startsWith(`${platformUrl}/`) && !url.includes('/api/v1/'));
+    const landed = await walkSignIn(
+      jar,
+      authorize.toString(),
+      'grace',
+      (url) => url.startsWith(`${platformUrl}/`) && !url.includes('/api/v1/'),
+    );
     expect(new URL(landed).pathname).toBe('/signed-in');
     expect(new URL(landed).searchParams.get('next')).toBe('/instances');
     const session = jar.get(platformUrl, 'saas_session');
@@ -120,7 +125,9 @@ describe('sign in with an OpenID provider (authorization code flow with PKCE)', 
 
   it('does not link or create a user for an address the provider did not verify', async () => {
     const jar = new CookieJar();
-    const landed = await walkSignIn(jar, `${platformUrl}/api/v1/auth/oidc/idp/start`, 'mallory', (url) => url.startsWith(`${platformUrl}/login`));
+    const landed = await walkSignIn(jar, `${platformUrl}/api/v1/auth/oidc/idp/start`, 'mallory', (url) =>
+      url.startsWith(`${platformUrl}/login`),
+    );
     expect(new URL(landed).searchParams.get('signInError')).toMatch(/did not confirm an email address/);
     const users = await test.platform.database.db.selectFrom('users').select('id').where('email', '=', 'mallory@idp.example').execute();
     expect(users).toEqual([]);

@@ -148,7 +148,11 @@ describe('Supabase-shaped bearer tokens', () => {
 
   it('refuses a key id the project does not publish', async () => {
     const stray = await newSigningKey('not-published', 'ES256');
-    const answer = await me(await supabaseToken(supabaseClaims(uniqueEmail('x')), { key: { kid: 'not-published', privateKey: stray.privateKey, publicJwk: stray.publicJwk } }));
+    const answer = await me(
+      await supabaseToken(supabaseClaims(uniqueEmail('x')), {
+        key: { kid: 'not-published', privateKey: stray.privateKey, publicJwk: stray.publicJwk },
+      }),
+    );
     expect(answer.status).toBe(401);
     expect(await refusals('unknown_key')).toBeGreaterThan(0);
   });
@@ -176,7 +180,7 @@ describe('Supabase-shaped bearer tokens', () => {
 
   it('refuses HS256 signed with the public key of an asymmetric issuer (HS/RS confusion)', async () => {
     // The classic attack: the verifier's public key (which anyone can fetch) used as an HMAC secret.
-    const publicPem = createPublicKey({ key: current.publicJwk as never, format: 'jwk' }).export({ type: 'spki', format: 'pem' });
+    const publicPem = String(createPublicKey({ key: current.publicJwk as never, format: 'jwk' }).export({ type: 'spki', format: 'pem' }));
     const forged = await new SignJWT(supabaseClaims(uniqueEmail('x')))
       .setProtectedHeader({ alg: 'HS256', kid: current.kid })
       .setIssuer(`${projectUrl}/auth/v1`)
@@ -200,7 +204,12 @@ describe('Supabase-shaped bearer tokens', () => {
         .setExpirationTime('1h')
         .sign(new TextEncoder().encode(secret));
     // No sign-up on this issuer: the address must belong to a user already. Make it one.
-    const owner = await test.http.post('/api/v1/auth/register', { email, password: GOOD_PASSWORD, name: 'Legacy', organization: 'Legacy Ltd' });
+    const owner = await test.http.post('/api/v1/auth/register', {
+      email,
+      password: GOOD_PASSWORD,
+      name: 'Legacy',
+      organization: 'Legacy Ltd',
+    });
     expect(owner.status).toBe(201);
     await test.platform.database.db.updateTable('users').set({ email_verified_at: new Date() }).where('email', '=', email).execute();
     const good = await me(await sign(LEGACY_SECRET));
@@ -213,7 +222,12 @@ describe('Supabase-shaped bearer tokens', () => {
 describe('linking to existing users', () => {
   it('links only by a verified email on both sides', async () => {
     const email = uniqueEmail('existing');
-    const registered = await test.http.post('/api/v1/auth/register', { email, password: GOOD_PASSWORD, name: 'Existing', organization: 'Existing Ltd' });
+    const registered = await test.http.post('/api/v1/auth/register', {
+      email,
+      password: GOOD_PASSWORD,
+      name: 'Existing',
+      organization: 'Existing Ltd',
+    });
     const userId = registered.body.user.id as string;
     const subject = randomUUID();
 
@@ -263,7 +277,9 @@ describe('linking to existing users', () => {
     expect(outsider.body.user.role).toBe('customer');
     const opsEmail = `ops-${Date.now().toString(36)}@ops.example`;
     const sub = randomUUID();
-    const insider = await me(await supabaseToken(supabaseClaims(opsEmail, { sub, app_metadata: { provider: 'email', role: 'platform_operator' } })));
+    const insider = await me(
+      await supabaseToken(supabaseClaims(opsEmail, { sub, app_metadata: { provider: 'email', role: 'platform_operator' } })),
+    );
     expect(insider.status).toBe(200);
     expect(insider.body.user.role).toBe('operator');
     // The same person after the role was taken away at the provider: refused at once.

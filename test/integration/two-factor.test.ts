@@ -60,14 +60,25 @@ describe('enrolment', () => {
     expect(wrong.body.field).toBe('code');
     expect((await test.http.get('/api/v1/me/two-factor', { token: customer.accessToken })).body.enabled).toBe(false);
 
-    const confirmed = await test.http.post('/api/v1/me/two-factor/confirm', { code: codeAt(started.body.secret) }, { token: customer.accessToken });
+    const confirmed = await test.http.post(
+      '/api/v1/me/two-factor/confirm',
+      { code: codeAt(started.body.secret) },
+      { token: customer.accessToken },
+    );
     expect(confirmed.status).toBe(200);
     expect(confirmed.body.recoveryCodes).toHaveLength(10);
     expect(new Set(confirmed.body.recoveryCodes).size).toBe(10);
-    expect((await test.http.get('/api/v1/me/two-factor', { token: customer.accessToken })).body).toEqual({ enabled: true, recoveryCodesLeft: 10 });
+    expect((await test.http.get('/api/v1/me/two-factor', { token: customer.accessToken })).body).toEqual({
+      enabled: true,
+      recoveryCodesLeft: 10,
+    });
 
     const db = test.platform.database.db;
-    const stored = await db.selectFrom('totp_enrolments').select('secret_encrypted').where('user_id', '=', customer.userId).executeTakeFirstOrThrow();
+    const stored = await db
+      .selectFrom('totp_enrolments')
+      .select('secret_encrypted')
+      .where('user_id', '=', customer.userId)
+      .executeTakeFirstOrThrow();
     expect(stored.secret_encrypted).toMatch(/^v1\./);
     expect(stored.secret_encrypted).not.toContain(started.body.secret);
     const hashes = await db.selectFrom('recovery_codes').select('code_hash').where('user_id', '=', customer.userId).execute();
@@ -107,7 +118,10 @@ describe('login with a second factor', () => {
     const [code] = customer.recoveryCodes;
     const first = await passwordStep(test, customer.email);
     // Typed differently from how it was shown (upper case, no dashes): still the same code.
-    const used = await test.http.post('/api/v1/auth/login/second-factor', { challenge: first.challenge, code: code?.toUpperCase().replaceAll('-', '') });
+    const used = await test.http.post('/api/v1/auth/login/second-factor', {
+      challenge: first.challenge,
+      code: code?.toUpperCase().replaceAll('-', ''),
+    });
     expect(used.status).toBe(200);
     expect(used.body.accessToken).toEqual(expect.any(String));
     const again = await passwordStep(test, customer.email);
@@ -134,10 +148,12 @@ describe('login with a second factor', () => {
 describe('API keys and removal need a fresh second factor', () => {
   it('refuses to create an API key without a current code, then creates one with it; keys stay single-factor for scripts', async () => {
     const customer = await enrolledCustomer('apikey');
-    const token = (await test.http.post('/api/v1/auth/login/second-factor', {
-      challenge: (await passwordStep(test, customer.email)).challenge,
-      code: customer.recoveryCodes[0],
-    })).body.accessToken;
+    const token = (
+      await test.http.post('/api/v1/auth/login/second-factor', {
+        challenge: (await passwordStep(test, customer.email)).challenge,
+        code: customer.recoveryCodes[0],
+      })
+    ).body.accessToken;
     const without = await test.http.post('/api/v1/api-keys', { name: 'ci' }, { token });
     expect(without.status).toBe(400);
     expect(without.body.field).toBe('code');
@@ -192,14 +208,21 @@ describe('operators when REQUIRE_OPERATOR_2FA is set', () => {
 
     const enrolment = await strict.http.post('/api/v1/auth/login/enrol', { challenge: first.challenge });
     expect(enrolment.status).toBe(200);
-    const done = await strict.http.post('/api/v1/auth/login/second-factor', { challenge: first.challenge, code: codeAt(enrolment.body.secret) });
+    const done = await strict.http.post('/api/v1/auth/login/second-factor', {
+      challenge: first.challenge,
+      code: codeAt(enrolment.body.secret),
+    });
     expect(done.status).toBe(200);
     expect(done.body.recoveryCodes).toHaveLength(10);
     expect((await strict.http.get('/api/v1/accounts', { token: done.body.accessToken })).status).toBe(200);
     expect((await strict.http.get('/api/v1/accounts', { token: accessToken })).status).toBe(200);
 
     // They may not switch it off while it is required.
-    const off = await strict.http.post('/api/v1/me/two-factor/remove', { code: codeAt(enrolment.body.secret, 1) }, { token: done.body.accessToken });
+    const off = await strict.http.post(
+      '/api/v1/me/two-factor/remove',
+      { code: codeAt(enrolment.body.secret, 1) },
+      { token: done.body.accessToken },
+    );
     expect(off.status).toBe(409);
     // Customers stay free to use a password alone.
     const customer = await registerCustomer(strict.http, 'strictcustomer');

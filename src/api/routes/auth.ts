@@ -48,10 +48,12 @@ export function registerAuthRoutes(api: Api, deps: Pick<ApiDependencies, 'auth' 
       response: { 200: loginAnswerSchema },
     }),
     async (request, reply) => {
-      const outcome = await identity.login({ email: request.body.email, password: request.body.password, ip: request.ip }).catch((error: unknown) => {
-        deps.metrics.authEvents.inc({ event: 'login_failed' });
-        throw error;
-      });
+      const outcome = await identity
+        .login({ email: request.body.email, password: request.body.password, ip: request.ip })
+        .catch((error: unknown) => {
+          deps.metrics.authEvents.inc({ event: 'login_failed' });
+          throw error;
+        });
       request.auditTarget = { type: 'user', id: outcome.user.id, accountId: outcome.user.accountId };
       return answerLogin(outcome, reply, request.body.setCookie === true);
     },

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { AppError } from '../../errors/index.js';
+import { AppError, NotFoundError } from '../../errors/index.js';
 import { safeNextPath } from '../../identity/index.js';
 import { type Api, principalOf, routeOptions } from '../route.js';
 import { uuidParam } from '../schemas.js';
@@ -82,6 +82,10 @@ export function registerIdentityRoutes(api: Api, deps: Pick<ApiDependencies, 'au
         .strict(),
     }),
     async (request, reply) => {
+      // An issuer that is not configured is a wrong address, not a failed sign-in.
+      if (!identity.providers().some((p) => p.name === request.params.issuer)) {
+        throw new NotFoundError(`Sign-in provider "${request.params.issuer}"`, { field: 'issuer' });
+      }
       reply.clearCookie(FLOW_COOKIE, { path: FLOW_COOKIE_PATH });
       try {
         const { outcome, next } = await identity.finishCodeFlow(request.params.issuer, {
@@ -154,7 +158,11 @@ export function registerIdentityRoutes(api: Api, deps: Pick<ApiDependencies, 'au
 
   api.post(
     '/me/two-factor',
-    routeOptions('user', { summary: 'Start setting up an authenticator app (TOTP): answers the secret', tags, response: { 200: enrolmentSchema } }),
+    routeOptions('user', {
+      summary: 'Start setting up an authenticator app (TOTP): answers the secret',
+      tags,
+      response: { 200: enrolmentSchema },
+    }),
     async (request) => identity.startEnrolment(principalOf(request)),
   );
 
@@ -197,7 +205,13 @@ export function registerIdentityRoutes(api: Api, deps: Pick<ApiDependencies, 'au
       response: {
         200: z.array(
           z
-            .object({ id: z.string(), issuer: z.string(), email: z.string().nullable(), createdAt: z.string(), lastUsedAt: z.string().nullable() })
+            .object({
+              id: z.string(),
+              issuer: z.string(),
+              email: z.string().nullable(),
+              createdAt: z.string(),
+              lastUsedAt: z.string().nullable(),
+            })
             .meta({ id: 'LinkedIdentity' }),
         ),
       },

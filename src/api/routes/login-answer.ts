@@ -17,7 +17,9 @@ const tokensAnswer = z
 
 const challengeAnswer = z
   .object({
-    secondFactor: z.enum(['totp', 'enrol']).describe('`totp`: send a code; `enrol`: set up an authenticator first (POST /auth/login/enrol)'),
+    secondFactor: z
+      .enum(['totp', 'enrol'])
+      .describe('`totp`: send a code; `enrol`: set up an authenticator first (POST /auth/login/enrol)'),
     challenge: z.string().describe('send it to /auth/login/second-factor with the code'),
     expiresIn: z.number().describe('seconds the challenge stays valid'),
     user: userSchema,

@@ -54,5 +54,6 @@ export async function up(db: Kysely<any>): Promise<void> {
 
 // biome-ignore lint/suspicious/noExplicitAny: see above
 export async function down(db: Kysely<any>): Promise<void> {
-  for (const table of ['login_challenges', 'recovery_codes', 'totp_enrolments', 'user_identities']) await db.schema.dropTable(table).execute();
+  for (const table of ['login_challenges', 'recovery_codes', 'totp_enrolments', 'user_identities'])
+    await db.schema.dropTable(table).execute();
 }
