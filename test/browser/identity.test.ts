@@ -4,7 +4,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { currentTotp } from '../../src/identity/index.js';
 import { assertChromium, ensureDashboardBuilt, launchChromium, SHOTS } from '../helpers/browser.js';
-import { newSigningKey, startOidcProvider, type TestProvider } from '../helpers/oidc.js';
+import { dashboardClientAt, newSigningKey, startOidcProvider, type TestProvider, testIssuerSetting } from '../helpers/oidc.js';
 import { startTestPlatform, type TestPlatform } from '../helpers/platform.js';
 import { freeTestPort } from '../helpers/ports.js';
 
@@ -17,7 +17,6 @@ import { freeTestPort } from '../helpers/ports.js';
  */
 
 const WAIT_MS = 15_000;
-const CLIENT = { clientId: 'saas-dashboard', clientSecret: 'dashboard-client-secret-0123456789abcdef' };
 
 describe('identity in a real browser (Chromium)', { timeout: 180_000 }, () => {
   let provider: TestProvider;
@@ -40,30 +39,13 @@ describe('identity in a real browser (Chromium)', { timeout: 180_000 }, () => {
     provider = await startOidcProvider({
       port: await freeTestPort(),
       keys: [(await newSigningKey('browser-key')).jwk],
-      clients: [
-        {
-          client_id: CLIENT.clientId,
-          client_secret: CLIENT.clientSecret,
-          redirect_uris: [`${app}/api/v1/auth/oidc/idp/callback`],
-          grant_types: ['authorization_code'],
-          response_types: ['code'],
-        },
-      ],
+      clients: [dashboardClientAt(app)],
       accounts: { ada: { email: 'ada@idp.example', email_verified: true, name: 'Ada Byron' } },
     });
     test = await startTestPlatform(
       {
         PUBLIC_URL: app,
-        OIDC_ISSUERS: JSON.stringify([
-          {
-            name: 'idp',
-            displayName: 'Test IdP',
-            issuer: provider.issuer,
-            audience: CLIENT.clientId,
-            allowSignUp: true,
-            codeFlow: { clientId: CLIENT.clientId, clientSecret: CLIENT.clientSecret },
-          },
-        ]),
+        OIDC_ISSUERS: testIssuerSetting(provider),
       },
       { port },
     );
@@ -119,7 +101,7 @@ describe('identity in a real browser (Chromium)', { timeout: 180_000 }, () => {
     await page.getByRole('button', { name: 'Set up two-factor authentication' }).click();
     const key = page.getByTestId('totp-secret');
     await poll(() => key.isVisible()).toBe(true);
-    secret = (await key.innerText()).replace(/\s+/g, '');
+    secret = ((await key.textContent()) ?? '').replace(/\s+/g, '');
     expect(secret).toMatch(/^[A-Z2-7]{32}$/);
     await expect.poll(() => page.getByText('Linked sign-ins').isVisible()).toBe(true);
     await shot('two-factor-setup');

@@ -213,3 +213,32 @@ export async function idTokenFrom(
   if (!body.id_token) throw new Error(`no id_token: ${JSON.stringify(body)}`);
   return body.id_token;
 }
+
+/** The dashboard's client at the test provider (confidential, code flow only). */
+export const DASHBOARD_CLIENT = { clientId: 'saas-dashboard', clientSecret: 'dashboard-client-secret-0123456789abcdef' };
+
+/** Its registration at the provider, for a platform at `platformUrl` whose issuer is named `idp`. */
+export function dashboardClientAt(platformUrl: string): ClientMetadata {
+  return {
+    client_id: DASHBOARD_CLIENT.clientId,
+    client_secret: DASHBOARD_CLIENT.clientSecret,
+    redirect_uris: [`${platformUrl}/api/v1/auth/oidc/idp/callback`],
+    grant_types: ['authorization_code'],
+    response_types: ['code'],
+  };
+}
+
+/** OIDC_ISSUERS for a platform that trusts the test provider as `idp` ("Test IdP"), sign-up open. */
+export function testIssuerSetting(provider: TestProvider, extra: Record<string, unknown> = {}): string {
+  return JSON.stringify([
+    {
+      name: 'idp',
+      displayName: 'Test IdP',
+      issuer: provider.issuer,
+      audience: DASHBOARD_CLIENT.clientId,
+      allowSignUp: true,
+      codeFlow: { clientId: DASHBOARD_CLIENT.clientId, clientSecret: DASHBOARD_CLIENT.clientSecret },
+      ...extra,
+    },
+  ]);
+}

@@ -1,6 +1,17 @@
 import { decodeProtectedHeader } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CookieJar, idTokenFrom, newSigningKey, startOidcProvider, type TestProvider, visit, walkSignIn } from '../helpers/oidc.js';
+import {
+  CookieJar,
+  DASHBOARD_CLIENT,
+  dashboardClientAt,
+  idTokenFrom,
+  newSigningKey,
+  startOidcProvider,
+  type TestProvider,
+  testIssuerSetting,
+  visit,
+  walkSignIn,
+} from '../helpers/oidc.js';
 import { startTestPlatform, type TestPlatform } from '../helpers/platform.js';
 import { freeTestPort } from '../helpers/ports.js';
 
@@ -10,7 +21,7 @@ import { freeTestPort } from '../helpers/ports.js';
  * provider's ID tokens work as bearer tokens, also after the provider rotated its signing key.
  */
 
-const CLIENT = { clientId: 'saas-dashboard', clientSecret: 'dashboard-client-secret-0123456789abcdef' };
+const CLIENT = DASHBOARD_CLIENT;
 const ACCOUNTS = {
   grace: { email: 'grace@idp.example', email_verified: true, name: 'Grace Hopper' },
   mallory: { email: 'mallory@idp.example', email_verified: false, name: 'Mallory' },
@@ -30,32 +41,14 @@ beforeAll(async () => {
   provider = await startOidcProvider({
     port: await freeTestPort(),
     keys: [firstKey],
-    clients: [
-      {
-        client_id: CLIENT.clientId,
-        client_secret: CLIENT.clientSecret,
-        redirect_uris: [callbackUrl],
-        grant_types: ['authorization_code'],
-        response_types: ['code'],
-      },
-    ],
+    clients: [dashboardClientAt(platformUrl)],
     accounts: ACCOUNTS,
   });
   test = await startTestPlatform(
     {
       PUBLIC_URL: platformUrl,
-      OIDC_ISSUERS: JSON.stringify([
-        {
-          name: 'idp',
-          displayName: 'Test IdP',
-          issuer: provider.issuer,
-          audience: CLIENT.clientId,
-          allowSignUp: true,
-          // Tests rotate the key at once; production keeps the default cool-down between JWKS fetches.
-          jwksCooldownSeconds: 0,
-          codeFlow: { clientId: CLIENT.clientId, clientSecret: CLIENT.clientSecret },
-        },
-      ]),
+      // Tests rotate the key at once; production keeps the default cool-down between JWKS fetches.
+      OIDC_ISSUERS: testIssuerSetting(provider, { jwksCooldownSeconds: 0 }),
     },
     { port: platformPort },
   );

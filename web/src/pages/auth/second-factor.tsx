@@ -23,7 +23,8 @@ export function SecretForApp({ enrolment }: { enrolment: TotpEnrolment }) {
         <a href={enrolment.otpauthUri}>open it on this device</a>:
       </p>
       <p>
-        <code className="secret-box__key" data-testid="totp-secret" aria-label="Authenticator key">
+        <span className="visually-hidden">Authenticator key: </span>
+        <code className="secret-box__key" data-testid="totp-secret">
           {enrolment.secret.match(/.{1,4}/g)?.join(' ')}
         </code>
       </p>
