@@ -10,9 +10,11 @@
  * BENCH_DATA_DIR (keep the data there instead of a temporary directory removed at the end).
  */
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon, { type RequestSpec } from 'autocannon';
+import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { loadConfig } from '../src/config/index.js';
 import { startPlatform } from '../src/main.js';
 import { freePort } from '../src/system/index.js';
@@ -35,6 +37,7 @@ interface Scenario {
   path: string;
   method: 'GET' | 'POST';
   body?: unknown;
+  headers?: Record<string, string>;
   /** Bodies to send in turn instead of `body` (e.g. one login per user). */
   bodies?: unknown[];
 }
@@ -65,6 +68,7 @@ async function runScenario(baseUrl: string, scenario: Scenario) {
     connections,
     duration: seconds,
     timeout: 30,
+    ...(scenario.headers === undefined ? {} : { headers: scenario.headers }),
     ...(scenario.body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(scenario.body) }),
     ...(scenario.bodies === undefined ? {} : { requests: [rotatingBody(scenario.bodies.map((body) => JSON.stringify(body)))] }),
   });
@@ -119,7 +123,34 @@ async function drain(baseUrl: string): Promise<void> {
   if (response.status !== 200) throw new Error(`login after the scenario failed: ${response.status} ${await response.text()}`);
 }
 
+/**
+ * An external identity provider's keys (one ES256 key, served as a JWKS on loopback) and a token
+ * it signed: the bearer-token scenario measures verification against the cached key set.
+ */
+async function startExternalIssuer() {
+  const { privateKey, publicKey } = await generateKeyPair('ES256');
+  const jwks = JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: 'bench', alg: 'ES256', use: 'sig' }] });
+  const server = createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(jwks));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  const issuer = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  return {
+    setting: JSON.stringify([{ name: 'bench', issuer, jwksUrl: `${issuer}/jwks`, audience: 'bench', allowSignUp: true, trustEmail: true }]),
+    token: (subject: string) =>
+      new SignJWT({ email: `${subject}@external.example`, name: 'External Bench' })
+        .setProtectedHeader({ alg: 'ES256', kid: 'bench' })
+        .setIssuer(issuer)
+        .setAudience('bench')
+        .setSubject(subject)
+        .setIssuedAt()
+        .setExpirationTime('1h')
+        .sign(privateKey),
+    close: () => new Promise((resolve) => server.close(resolve)),
+  };
+}
+
 async function main(): Promise<void> {
+  const external = await startExternalIssuer();
   const keepData = Boolean(process.env.BENCH_DATA_DIR);
   const dataDir = process.env.BENCH_DATA_DIR ?? mkdtempSync(join(tmpdir(), 'saas-bench-'));
   // As root, the managed PostgreSQL runs as the postgres user and must reach DATA_DIR.
@@ -132,6 +163,7 @@ async function main(): Promise<void> {
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
     // The real limit (5 logins per minute per IP and email) would refuse nearly every request below.
     LOGIN_RATE_LIMIT_PER_MINUTE: '1000000000',
+    OIDC_ISSUERS: external.setting,
   });
   console.log(`Starting the platform (managed PostgreSQL in ${dataDir}) ...`);
   const started = Date.now();
@@ -180,8 +212,31 @@ async function main(): Promise<void> {
       }),
     );
 
+    const login = await fetch(`${baseUrl}/api/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email, password }),
+    });
+    const { accessToken } = (await login.json()) as { accessToken: string };
+    const externalToken = await external.token(`bench-${Date.now().toString(36)}`);
+    // The first use signs the external user up; the scenario measures the steady state.
+    const first = await fetch(`${baseUrl}/api/v1/me`, { headers: { authorization: `Bearer ${externalToken}` } });
+    if (first.status !== 200) throw new Error(`external token refused: ${first.status} ${await first.text()}`);
+
     const scenarios: Scenario[] = [
       { name: 'GET /api/v1/plans', path: '/api/v1/plans', method: 'GET' },
+      {
+        name: 'GET /api/v1/me (platform access token, HS256)',
+        path: '/api/v1/me',
+        method: 'GET',
+        headers: { authorization: `Bearer ${accessToken}` },
+      },
+      {
+        name: 'GET /api/v1/me (external issuer token, ES256, cached JWKS)',
+        path: '/api/v1/me',
+        method: 'GET',
+        headers: { authorization: `Bearer ${externalToken}` },
+      },
       { name: 'POST /api/v1/auth/login (one user)', path: '/api/v1/auth/login', method: 'POST', body: { email, password } },
       { name: `POST /api/v1/auth/login (${others.length} users in turn)`, path: '/api/v1/auth/login', method: 'POST', bodies: others },
     ];
@@ -198,6 +253,7 @@ async function main(): Promise<void> {
     }
   } finally {
     await platform.stop();
+    await external.close();
     if (!keepData) rmSync(dataDir, { recursive: true, force: true });
   }
 }

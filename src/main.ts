@@ -9,6 +9,7 @@ import { type Config, resolveSecretKey } from './config/index.js';
 import { createNotificationHub, pendingMigrations } from './db/index.js';
 import { createDomainEventBus, DOMAIN_EVENTS_CHANNEL } from './events/index.js';
 import { createGateway, createRouteTable, type Gateway } from './gateway/index.js';
+import { createIdentityService } from './identity/index.js';
 import { createJobQueue } from './jobs/index.js';
 import { createLogger, type Logger } from './logging/index.js';
 import { createMetrics } from './metrics/index.js';
@@ -103,6 +104,8 @@ export async function startPlatform(config: Config, options: { logger?: Logger; 
     mailer,
     logger,
   });
+  const audit = createAuditLog({ db });
+  const identity = createIdentityService({ db, auth, audit, secretBox, config });
 
   const notifications = await createNotificationHub(database.url, [DOMAIN_EVENTS_CHANNEL], logger);
   // Before anything subscribes: local subscribers start at the newest event when they subscribe.
@@ -211,7 +214,8 @@ export async function startPlatform(config: Config, options: { logger?: Logger; 
     auth,
     plans,
     accounts: createAccountService({ db }),
-    audit: createAuditLog({ db }),
+    audit,
+    identity,
     metrics,
     tenants,
     tenantUsage: (id) => operations.usage(id),
@@ -235,7 +239,9 @@ export async function startPlatform(config: Config, options: { logger?: Logger; 
   });
 
   const pruneTimer = setInterval(() => {
-    auth.pruneRateLimits().catch((error: unknown) => logger.warn({ err: error }, 'rate limit pruning failed'));
+    Promise.all([auth.pruneRateLimits(), identity.prune()]).catch((error: unknown) =>
+      logger.warn({ err: error }, 'rate limit pruning failed'),
+    );
   }, 5 * 60_000);
   pruneTimer.unref();
 

@@ -29,6 +29,7 @@ export async function buildOpenApiDocument() {
       metricsToken: undefined,
     },
     auth: unusedWhileDescribing('auth'),
+    identity: unusedWhileDescribing('identity'),
     plans: unusedWhileDescribing('plans'),
     accounts: unusedWhileDescribing('accounts'),
     audit: unusedWhileDescribing('audit'),

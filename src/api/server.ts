@@ -19,6 +19,7 @@ import type { Config } from '../config/index.js';
 import { AuthenticationError, ForbiddenError } from '../errors/index.js';
 import type { DomainEventSubscriptions } from '../events/index.js';
 import { writeRawResponse } from '../gateway/index.js';
+import type { IdentityService } from '../identity/index.js';
 import type { JobQueue } from '../jobs/index.js';
 import { type Logger, loggerOptions } from '../logging/index.js';
 import type { Metrics } from '../metrics/index.js';
@@ -36,6 +37,7 @@ import { registerAuditRoutes } from './routes/audit.js';
 import { registerAuthRoutes } from './routes/auth.js';
 import { registerDatabaseServerRoutes } from './routes/database-servers.js';
 import { registerHealthRoutes } from './routes/health.js';
+import { registerIdentityRoutes } from './routes/identity.js';
 import { registerJobRoutes } from './routes/jobs.js';
 import { registerPlanRoutes } from './routes/plans.js';
 import { registerTemplateRoutes } from './routes/templates.js';
@@ -50,6 +52,8 @@ export interface ApiDependencies {
   config: Pick<Config, 'bodyLimitBytes' | 'logLevel' | 'trustProxy' | 'sessionTtlDays' | 'publicUrl' | 'metricsToken'>;
   logger?: Logger;
   auth: AuthService;
+  /** Second factor, external issuers; resolves every request's caller. */
+  identity: IdentityService;
   plans: PlanService;
   accounts: AccountService;
   audit: AuditLog;
@@ -188,7 +192,7 @@ export async function buildApiServer(deps: ApiDependencies): Promise<Api> {
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
-    await authenticateRequest(deps.auth, request);
+    await authenticateRequest(deps.identity, request);
   });
 
   app.addHook('onResponse', async (request, reply) => {
@@ -233,6 +237,7 @@ export async function buildApiServer(deps: ApiDependencies): Promise<Api> {
       const api = v1.withTypeProvider<ZodTypeProvider>();
       api.get('/openapi.json', { config: { access: 'public' }, schema: { hide: true } }, async () => app.swagger());
       registerAuthRoutes(api, deps);
+      registerIdentityRoutes(api, deps);
       registerApiKeyRoutes(api, deps);
       registerPlanRoutes(api, deps);
       registerAccountRoutes(api, deps);
@@ -253,7 +258,7 @@ export async function buildApiServer(deps: ApiDependencies): Promise<Api> {
  * Resolves the caller and enforces the route's declared access before the body is even parsed,
  * so an anonymous caller learns nothing from validation errors.
  */
-async function authenticateRequest(auth: AuthService, request: FastifyRequest): Promise<void> {
+async function authenticateRequest(identity: IdentityService, request: FastifyRequest): Promise<void> {
   const access = request.routeOptions.config.access ?? (request.routeOptions.url ? 'operator' : 'public');
   // Public writes (register, login, refresh, logout, password reset, email verification) are made
   // by someone without credentials yet: a token or session riding along is not read at all, so
@@ -268,7 +273,7 @@ async function authenticateRequest(auth: AuthService, request: FastifyRequest): 
   }
   const sessionToken = bearer ? undefined : request.cookies[SESSION_COOKIE];
   if (access === 'public' && !bearer && !sessionToken) return;
-  request.principal = await auth.authenticate({ bearer, sessionToken }).catch((error: unknown) => {
+  request.principal = await identity.authenticate({ bearer, sessionToken, ip: request.ip }).catch((error: unknown) => {
     if (access === 'public' && !bearer) return undefined;
     throw error;
   });

@@ -1,5 +1,6 @@
 export { checkPasswordPolicy, hashPassword, verifyPassword } from './passwords.js';
 export type { Access, Principal } from './principal.js';
-export { createRateLimiter } from './rate-limit.js';
-export { type AuthService, createAuthService, type PublicUser, type TokenPair, toPublicUser } from './service.js';
-export { type AccessTokenSigner, createAccessTokenSigner } from './tokens.js';
+export { createRateLimiter, type RateLimiter } from './rate-limit.js';
+export { type AuthService, createAuthService } from './service.js';
+export { type AccessTokenSigner, createAccessTokenSigner, digestToken, generateOpaqueToken, PLATFORM_TOKEN_ISSUER } from './tokens.js';
+export { type PublicUser, type TokenPair, toPublicUser } from './users.js';

@@ -6,7 +6,7 @@ export interface Principal {
   email: string;
   role: Role;
   accountId: string | null;
-  via: 'access_token' | 'api_key' | 'session';
+  via: 'access_token' | 'api_key' | 'session' | 'external_token';
   apiKeyId?: string;
 }
 

@@ -4,39 +4,15 @@ import type { Db, Role, UserRow } from '../db/index.js';
 import { AuthenticationError, ConflictError, ForbiddenError, NotFoundError, RateLimitError, ValidationError } from '../errors/index.js';
 import type { Logger } from '../logging/index.js';
 import { emailVerificationMail, type Mailer, passwordResetMail } from '../notifications/index.js';
+import { createApiKeyStore } from './api-keys.js';
 import { checkPasswordPolicy, hashPassword, needsRehash, timingDecoyHash, verifyPassword } from './passwords.js';
 import type { Principal } from './principal.js';
 import { createRateLimiter } from './rate-limit.js';
 import { type AccessTokenSigner, digestToken, generateOpaqueToken } from './tokens.js';
+import { findUserByEmail as findUserByEmailIn, type PublicUser, type TokenPair, toPublicUser } from './users.js';
 
-export interface TokenPair {
-  accessToken: string;
-  refreshToken: string;
-  expiresIn: number;
-  tokenType: 'Bearer';
-}
-
-export interface PublicUser {
-  id: string;
-  email: string;
-  name: string;
-  role: Role;
-  accountId: string | null;
-  emailVerified: boolean;
-  createdAt: string;
-}
-
-export function toPublicUser(row: UserRow): PublicUser {
-  return {
-    id: row.id,
-    email: row.email,
-    name: row.name,
-    role: row.role,
-    accountId: row.account_id,
-    emailVerified: row.email_verified_at !== null,
-    createdAt: row.created_at.toISOString(),
-  };
-}
+/** Users who only sign in through an external issuer have no password: this never verifies. */
+const NO_PASSWORD = '!external-identity';
 
 type AuthConfig = Pick<
   Config,
@@ -55,13 +31,7 @@ export function createAuthService(deps: { db: Db; config: AuthConfig; signer: Ac
     if (issues.length > 0) throw new ValidationError(issues.map((i) => i.message).join(' '), { issues });
   }
 
-  async function findUserByEmail(email: string): Promise<UserRow | undefined> {
-    return db
-      .selectFrom('users')
-      .selectAll()
-      .where((eb) => eb(eb.fn('lower', ['email']), '=', email.toLowerCase()))
-      .executeTakeFirst();
-  }
+  const findUserByEmail = (email: string) => findUserByEmailIn(db, email);
 
   async function issueTokenPair(user: UserRow, familyId: string = randomUUID()): Promise<TokenPair> {
     const refreshToken = generateOpaqueToken('rt');
@@ -170,7 +140,12 @@ export function createAuthService(deps: { db: Db; config: AuthConfig; signer: Ac
       return toPublicUser(user);
     },
 
-    async login(input: { email: string; password: string; ip: string }): Promise<{ user: PublicUser; tokens: TokenPair }> {
+    /**
+     * The first factor: a rate-limited password check. The caller decides whether a second factor
+     * is due before `issueTokens` (identity/), so a password alone never yields tokens for a user
+     * with TOTP.
+     */
+    async checkPassword(input: { email: string; password: string; ip: string }): Promise<PublicUser> {
       const bucket = `login:${input.ip}:${input.email.toLowerCase()}`;
       const { allowed, retryAfterSeconds } = await loginLimiter.hit(bucket);
       if (!allowed) {
@@ -188,7 +163,52 @@ export function createAuthService(deps: { db: Db; config: AuthConfig; signer: Ac
           .where('id', '=', user.id)
           .execute();
       }
-      return { user: toPublicUser(user), tokens: await issueTokenPair(user) };
+      return toPublicUser(user);
+    },
+
+    /** Starts a login (a new refresh token family) for a user whose factors were all checked. */
+    async issueTokens(userId: string): Promise<TokenPair> {
+      return issueTokenPair(await loadActiveUser(userId));
+    },
+
+    /** The caller as a principal, for credentials checked elsewhere (an external issuer's token). */
+    async principalFor(userId: string, via: Principal['via']): Promise<Principal> {
+      return toPrincipal(await loadActiveUser(userId), via);
+    },
+
+    findUserByEmail: async (email: string) => {
+      const user = await findUserByEmail(email);
+      return user && !user.disabled_at ? toPublicUser(user) : undefined;
+    },
+
+    /**
+     * A user first seen through an external issuer (just-in-time sign-up): no password, email
+     * verified by the issuer; customers get their own account, like a registration.
+     */
+    async createExternalUser(input: { email: string; name: string; role: Role; organization: string }): Promise<PublicUser> {
+      return db.transaction().execute(async (trx) => {
+        const account =
+          input.role === 'customer'
+            ? await trx.insertInto('accounts').values({ name: input.organization }).returningAll().executeTakeFirstOrThrow()
+            : null;
+        const user = await trx
+          .insertInto('users')
+          .values({
+            account_id: account?.id ?? null,
+            email: input.email,
+            name: input.name,
+            password_hash: NO_PASSWORD,
+            role: input.role,
+            email_verified_at: new Date(),
+          })
+          .returningAll()
+          .executeTakeFirstOrThrow()
+          .catch((error: { code?: string }) => {
+            if (error.code === '23505') throw new ConflictError('A user with this email already exists.', { field: 'email' });
+            throw error;
+          });
+        return toPublicUser(user);
+      });
     },
 
     /** Rotates a refresh token. Presenting one that was already rotated revokes its whole family. */
@@ -351,38 +371,7 @@ export function createAuthService(deps: { db: Db; config: AuthConfig; signer: Ac
       await sendVerificationMail(user);
     },
 
-    async createApiKey(principal: Principal, name: string) {
-      const key = generateOpaqueToken('sk');
-      const row = await db
-        .insertInto('api_keys')
-        .values({ user_id: principal.userId, name, prefix: key.slice(0, 10), key_hash: digestToken(key) })
-        .returningAll()
-        .executeTakeFirstOrThrow();
-      return { ...toPublicApiKey(row), key };
-    },
-
-    async listApiKeys(principal: Principal) {
-      const rows = await db
-        .selectFrom('api_keys')
-        .selectAll()
-        .where('user_id', '=', principal.userId)
-        .where('revoked_at', 'is', null)
-        .orderBy('created_at', 'desc')
-        .execute();
-      return rows.map(toPublicApiKey);
-    },
-
-    async revokeApiKey(principal: Principal, id: string): Promise<void> {
-      const row = await db
-        .selectFrom('api_keys')
-        .select(['id', 'user_id'])
-        .where('id', '=', id)
-        .where('revoked_at', 'is', null)
-        .executeTakeFirst();
-      // Someone else's key is reported as missing, so its existence does not leak.
-      if (!row || (row.user_id !== principal.userId && principal.role !== 'operator')) throw new NotFoundError('API key', { field: 'id' });
-      await db.updateTable('api_keys').set({ revoked_at: new Date() }).where('id', '=', id).execute();
-    },
+    ...createApiKeyStore(db),
 
     /** Prunes rate-limit counters older than their window. */
     pruneRateLimits: () => loginLimiter.prune(),
@@ -390,15 +379,5 @@ export function createAuthService(deps: { db: Db; config: AuthConfig; signer: Ac
     assertOperator(principal: Principal): void {
       if (principal.role !== 'operator') throw new ForbiddenError('Only operators may do this.');
     },
-  };
-}
-
-function toPublicApiKey(row: { id: string; name: string; prefix: string; created_at: Date; last_used_at: Date | null }) {
-  return {
-    id: row.id,
-    name: row.name,
-    prefix: row.prefix,
-    createdAt: row.created_at.toISOString(),
-    lastUsedAt: row.last_used_at?.toISOString() ?? null,
   };
 }

@@ -3,7 +3,8 @@ import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
 import type { Role } from '../db/index.js';
 
 /** Opaque tokens carry a prefix that says what they are (and lets secret scanners spot them). */
-export type OpaqueTokenKind = 'rt' | 'ss' | 'sk' | 'ot';
+/** `mf`: a login waiting for its second factor. */
+export type OpaqueTokenKind = 'rt' | 'ss' | 'sk' | 'ot' | 'mf';
 
 export function generateOpaqueToken(kind: OpaqueTokenKind): string {
   return `${kind}_${randomBytes(32).toString('base64url')}`;
@@ -22,8 +23,11 @@ export interface AccessTokenClaims {
   issuedAtMs: number;
 }
 
+/** The `iss` of the platform's own access tokens; any other issuer is an external provider's. */
+export const PLATFORM_TOKEN_ISSUER = 'saas-platform';
+
 export function createAccessTokenSigner(key: Uint8Array, ttlSeconds: number) {
-  const issuer = 'saas-platform';
+  const issuer = PLATFORM_TOKEN_ISSUER;
   return {
     ttlSeconds,
     async sign(claims: Omit<AccessTokenClaims, 'issuedAtMs'>): Promise<string> {

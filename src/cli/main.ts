@@ -10,8 +10,9 @@ import type { Plan } from '../plans/index.js';
 import { openPlatformDatabase } from '../platform-database.js';
 import { createSecretBox } from '../secrets/index.js';
 import { ApiError, createApiClient } from './client.js';
-import { credentialsPath, readCredentials, writeCredentials } from './credentials.js';
+import { credentialsPath, readCredentials } from './credentials.js';
 import { runDoctor } from './doctor.js';
+import { logIn } from './login.js';
 import { readPassword } from './prompt.js';
 import { registerTenantCommands } from './tenant-commands.js';
 
@@ -113,21 +114,22 @@ operator
 
 program
   .command('login')
-  .description('Log in to the platform API and store the tokens for later commands')
+  .description('Log in to the platform API and store the tokens for later commands (asks for the two-factor code when needed)')
   .requiredOption('--email <email>', 'login email')
-  .option('--password-stdin', 'read the password from standard input instead of asking')
+  .option('--password-stdin', 'read the password (and, on a second line, the two-factor code) from standard input')
   .option('--json', 'machine-readable output')
   .action(async (options: { email: string; passwordStdin?: boolean; json?: boolean }) => {
-    const password = await readPassword(options);
     const url = apiUrl();
-    const client = createApiClient({ url });
-    const result = await client.post<{ accessToken: string; refreshToken: string; user: { email: string; role: string } }>('/auth/login', {
-      email: options.email,
-      password,
-    });
-    const path = writeCredentials({ url, email: result.user.email, accessToken: result.accessToken, refreshToken: result.refreshToken });
-    if (options.json) printJson({ url, email: result.user.email, role: result.user.role, credentials: path });
-    else process.stdout.write(`Logged in to ${url} as ${result.user.email} (${result.user.role}). Tokens saved in ${path}\n`);
+    // With --json, stdout stays one JSON document: what the user must read goes to stderr.
+    const say = (text: string) => (options.json ? process.stderr : process.stdout).write(text);
+    const { user, path, recoveryCodes } = await logIn(
+      createApiClient({ url }),
+      { url, email: options.email, passwordStdin: options.passwordStdin },
+      say,
+    );
+    if (options.json)
+      printJson({ url, email: user.email, role: user.role, credentials: path, ...(recoveryCodes ? { recoveryCodes } : {}) });
+    else process.stdout.write(`Logged in to ${url} as ${user.email} (${user.role}). Tokens saved in ${path}\n`);
   });
 
 const plans = program.command('plans').description('Plans on offer');

@@ -31,3 +31,15 @@ export function promptSecret(question: string): Promise<string> {
 export async function readPassword(options: { passwordStdin?: boolean }, question = 'Password: '): Promise<string> {
   return options.passwordStdin ? readStdin() : promptSecret(question);
 }
+
+/** Asks for one line on the terminal (echoed: codes are short-lived and single-use). */
+export function promptLine(question: string): Promise<string> {
+  if (!process.stdin.isTTY) return Promise.reject(new Error('No terminal to ask for the code: pass it on standard input.'));
+  return new Promise((resolvePromise) => {
+    const rl = createInterface({ input: process.stdin, output: process.stdout, terminal: true });
+    rl.question(question, (answer) => {
+      rl.close();
+      resolvePromise(answer.trim());
+    });
+  });
+}

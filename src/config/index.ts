@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { ConfigError } from '../errors/index.js';
 import { type Config, configSchema } from './schema.js';
 
-export type { Config } from './schema.js';
+export type { Config, IssuerConfig } from './schema.js';
 
 /**
  * Builds the one config object from environment variables, optionally layered over a JSON file
@@ -17,9 +17,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   for (const [key, value] of Object.entries(env)) {
     if (value !== undefined && value !== '') merged[key] = value;
   }
+  if (merged.OIDC_ISSUERS === undefined && typeof merged.OIDC_ISSUERS_FILE === 'string') {
+    merged.OIDC_ISSUERS = readSettingFile(merged.OIDC_ISSUERS_FILE, 'OIDC_ISSUERS_FILE');
+  }
   const parsed = configSchema.safeParse(merged);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => ({ variable: String(issue.path[0]), message: issue.message }));
+    // Nested settings (an issuer of OIDC_ISSUERS) say where inside: "OIDC_ISSUERS: 0.audience: ...".
+    const problems = parsed.error.issues.map((issue) => ({
+      variable: String(issue.path[0]),
+      message: issue.path.length > 1 ? `${issue.path.slice(1).join('.')}: ${issue.message}` : issue.message,
+    }));
     const text = problems.map((p) => `  ${p.variable}: ${p.message}`).join('\n');
     throw new ConfigError(
       `Invalid configuration:\n${text}`,
@@ -63,7 +70,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     spareDatabases: e.SPARE_DATABASES,
     templatesAutobuild: e.TEMPLATES_AUTOBUILD.split(',').filter(Boolean),
     crashAfterStep: e.SAAS_TEST_CRASH_AFTER_STEP,
+    identityIssuers: e.OIDC_ISSUERS ?? [],
+    requireOperator2fa: e.REQUIRE_OPERATOR_2FA ? e.REQUIRE_OPERATOR_2FA === 'true' : e.NODE_ENV === 'production',
   };
+}
+
+function readSettingFile(path: string, variable: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`${variable}: cannot read ${path}: ${(error as Error).message}`, [variable]);
+  }
 }
 
 function readConfigFile(path: string): Record<string, unknown> {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { type IssuerConfig, issuersSetting } from './issuers.js';
 
 const port = z.coerce.number().int().min(1).max(65_535);
 const positiveInt = z.coerce.number().int().positive();
@@ -59,6 +60,13 @@ export const configSchema = z
       .enum(['true', 'false'])
       .default('false')
       .transform((v) => v === 'true'),
+    /** JSON array of external identity providers (docs/operations/identity.md). */
+    OIDC_ISSUERS: issuersSetting.optional(),
+    /** A JSON file holding that array instead (OIDC_ISSUERS wins). */
+    OIDC_ISSUERS_FILE: z.string().min(1).optional(),
+    /** Operators must use a second factor; unset: on when NODE_ENV=production. */
+    REQUIRE_OPERATOR_2FA: z.enum(['true', 'false']).optional(),
+    NODE_ENV: z.string().optional(),
   })
   .strip();
 
@@ -101,4 +109,10 @@ export interface Config {
   /** Templates built on the default server at start when not built yet. */
   templatesAutobuild: string[];
   crashAfterStep: string | undefined;
+  /** External identity providers whose tokens are accepted (empty: none). */
+  identityIssuers: IssuerConfig[];
+  /** Operators log in with a second factor (TOTP); on by default in production mode. */
+  requireOperator2fa: boolean;
 }
+
+export type { IssuerConfig };

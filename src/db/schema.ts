@@ -269,3 +269,48 @@ export interface TenantUpstreamsTable {
 export interface Database {
   tenant_upstreams: TenantUpstreamsTable;
 }
+
+export interface UserIdentitiesTable {
+  id: Generated<string>;
+  user_id: string;
+  issuer: string;
+  subject: string;
+  email: string | null;
+  created_at: Generated<Date>;
+  last_used_at: NullableTimestamp;
+}
+
+export interface TotpEnrolmentsTable {
+  user_id: string;
+  secret_encrypted: string;
+  created_at: Generated<Date>;
+  confirmed_at: NullableTimestamp;
+  last_used_step: ColumnType<number, number | undefined, number>;
+}
+
+export interface RecoveryCodesTable {
+  id: Generated<string>;
+  user_id: string;
+  code_hash: string;
+  created_at: Generated<Date>;
+  used_at: NullableTimestamp;
+}
+
+export interface LoginChallengesTable {
+  id: Generated<string>;
+  user_id: string;
+  token_hash: string;
+  kind: 'verify' | 'enrol';
+  /** How the first factor was given: `password` or `oidc:<issuer>` (the audit log says so). */
+  method: string;
+  created_at: Generated<Date>;
+  expires_at: Timestamp;
+  used_at: NullableTimestamp;
+}
+
+export interface Database {
+  user_identities: UserIdentitiesTable;
+  totp_enrolments: TotpEnrolmentsTable;
+  recovery_codes: RecoveryCodesTable;
+  login_challenges: LoginChallengesTable;
+}

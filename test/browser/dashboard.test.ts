@@ -1,13 +1,13 @@
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { simpleParser } from 'mailparser';
-import { type Browser, type BrowserContext, type ConsoleMessage, chromium, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, ConsoleMessage, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/index.js';
 import { createLogger } from '../../src/logging/index.js';
 import { startPlatform } from '../../src/main.js';
+import { assertChromium, ensureDashboardBuilt, launchChromium, SHOTS } from '../helpers/browser.js';
 import { waitFor } from '../helpers/gateway-client.js';
 import { createHttpClient, createOperator, GOOD_PASSWORD, registerCustomer, type TestPlatform, uniqueEmail } from '../helpers/platform.js';
 import { freeTestPort } from '../helpers/ports.js';
@@ -21,9 +21,6 @@ import { createTestDatabase, postgresAdminUrl } from '../helpers/postgres.js';
  * Screenshots of the main pages go to test-output/screenshots/.
  */
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const SHOTS = resolve('test-output/screenshots');
-const WEB_DIST = resolve('web/dist/index.html');
 const ODOO_ADMIN_PASSWORD = 'Odoo-Admin-Pass-1';
 const DESKTOP = { width: 1280, height: 860 };
 const PHONE = { width: 375, height: 812 };
@@ -82,19 +79,6 @@ async function linkFromOutbox(dataDir: string, to: string, subject: string): Pro
     if (link) return new URL(link);
   }
   throw new Error(`no "${subject}" mail to ${to} in ${outbox}`);
-}
-
-/** Builds the dashboard when `npm test` did not (vitest run directly). */
-function ensureDashboardBuilt(): void {
-  if (existsSync(WEB_DIST)) return;
-  const build = spawnSync(
-    process.execPath,
-    ['node_modules/vite/bin/vite.js', 'build', '--config', 'web/vite.config.ts', '--logLevel', 'warn'],
-    {
-      stdio: 'inherit',
-    },
-  );
-  if (build.status !== 0) throw new Error('building the dashboard (vite build) failed');
 }
 
 describe('dashboard in a real browser (Chromium)', { timeout: 300_000 }, () => {
@@ -157,12 +141,7 @@ describe('dashboard in a real browser (Chromium)', { timeout: 300_000 }, () => {
   }
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(
-        `Chromium is not installed at ${CHROMIUM}: the browser tests cannot run. ` +
-          '`npm test` installs it with apt (Debian package "chromium"); install it by hand or set CHROMIUM_PATH.',
-      );
-    }
+    assertChromium();
     ensureDashboardBuilt();
     mkdirSync(SHOTS, { recursive: true });
     test = await startDashboardPlatform();
@@ -180,21 +159,7 @@ describe('dashboard in a real browser (Chromium)', { timeout: 300_000 }, () => {
       120_000,
       200,
     );
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        // No DNS here: every *.lvh.me name (the dashboard and the tenants) is this machine.
-        '--host-resolver-rules=MAP *.lvh.me 127.0.0.1',
-      ],
-    });
+    browser = await launchChromium();
   }, 240_000);
 
   afterAll(async () => {

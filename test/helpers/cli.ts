@@ -19,6 +19,9 @@ const platformVariables = [
   'SAASCTL_CONFIG',
   'SAASCTL_URL',
   'LOGIN_RATE_LIMIT_PER_MINUTE',
+  'OIDC_ISSUERS',
+  'OIDC_ISSUERS_FILE',
+  'REQUIRE_OPERATOR_2FA',
 ];
 
 export interface CliResult {

@@ -23,7 +23,7 @@ export interface TestPlatform {
  */
 export async function startTestPlatform(
   env: Record<string, string> = {},
-  options: { replicaOf?: TestPlatform } = {},
+  options: { replicaOf?: TestPlatform; port?: number } = {},
 ): Promise<TestPlatform> {
   const database = options.replicaOf?.database ?? (await createTestDatabase('platform'));
   const dataDir = mkdtempSync(join(tmpdir(), 'saas-test-data-'));
@@ -39,7 +39,7 @@ export async function startTestPlatform(
       ...env,
     }),
     host: '127.0.0.1',
-    port: 0,
+    port: options.port ?? 0,
   };
   const platform = await startPlatform(config, { logger: createLogger(config.logLevel) });
   const url = platform.url ?? '';

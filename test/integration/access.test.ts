@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fillPath, listOperations, type OpenApiDocument, type Operation, paramKey, problemDeviations } from '../helpers/openapi.js';
 import { createOperator, type HttpResponse, registerCustomer, startTestPlatform, type TestPlatform } from '../helpers/platform.js';
@@ -33,8 +35,40 @@ async function createKey(token: string, name: string): Promise<{ id: string; key
   return { id: response.body.id, key: response.body.key };
 }
 
+/**
+ * An identity provider that only publishes its discovery document and answers its authorization
+ * page: enough for "Sign in with" to redirect there (the sign-in itself is tested with a real
+ * provider in identity-oidc.test.ts).
+ */
+async function startDiscoveryStub(): Promise<{ issuer: string; close(): Promise<void> }> {
+  const server = createServer((req, res) => {
+    const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    if (req.url === '/.well-known/openid-configuration') {
+      const document = {
+        issuer,
+        authorization_endpoint: `${issuer}/authorize`,
+        token_endpoint: `${issuer}/token`,
+        jwks_uri: `${issuer}/jwks`,
+        code_challenge_methods_supported: ['S256'],
+      };
+      return res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(document));
+    }
+    res.writeHead(req.url?.startsWith('/authorize') ? 200 : 404, { 'content-type': 'text/plain' }).end('stub');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    issuer: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+let idp: Awaited<ReturnType<typeof startDiscoveryStub>>;
+
 beforeAll(async () => {
-  test = await startTestPlatform({ TENANT_DATABASE_URL: postgresAdminUrl() });
+  idp = await startDiscoveryStub();
+  test = await startTestPlatform({
+    TENANT_DATABASE_URL: postgresAdminUrl(),
+    OIDC_ISSUERS: JSON.stringify([{ name: 'idp', issuer: idp.issuer, audience: 'saas', codeFlow: { clientId: 'saas' } }]),
+  });
   const response = await test.http.get('/api/v1/openapi.json');
   expect(response.status).toBe(200);
   document = response.body;
@@ -77,10 +111,13 @@ beforeAll(async () => {
     'templates/{code}': 'blank',
     'database-servers/{id}': servers.body[0].id,
     'jobs/{id}': started.body.jobId,
+    'oidc/{issuer}': 'idp',
+    'identities/{id}': '00000000-0000-4000-8000-000000000000',
   };
 });
 afterAll(async () => {
   await test?.stop();
+  await idp?.close();
 });
 
 describe('the OpenAPI document declares access on every operation', () => {

@@ -66,7 +66,12 @@ const sampleBodies: Record<string, () => Record<string, unknown>> = {
   'POST /api/v1/auth/password-reset/request': () => ({ email: 'nobody@example.com' }),
   'POST /api/v1/auth/password-reset/confirm': () => ({ token: 'ot_not-a-real-token', password: GOOD_PASSWORD }),
   'POST /api/v1/auth/verify-email': () => ({ token: 'ot_not-a-real-token' }),
-  'POST /api/v1/api-keys': () => ({ name: 'bad input key' }),
+  'POST /api/v1/api-keys': () => ({ name: 'bad input key', code: '123456' }),
+  'POST /api/v1/auth/login/second-factor': () => ({ challenge: 'mf_not-a-real-challenge', code: '123456', setCookie: false }),
+  'POST /api/v1/auth/login/enrol': () => ({ challenge: 'mf_not-a-real-challenge' }),
+  'POST /api/v1/me/two-factor/confirm': () => ({ code: '123456' }),
+  'POST /api/v1/me/two-factor/remove': () => ({ code: '123456' }),
+  'POST /api/v1/me/two-factor/recovery-codes': () => ({ code: '123456' }),
   'POST /api/v1/plans': () => planBody('bad-input-new'),
   'PUT /api/v1/plans/{code}': () => structuredClone(planUpdateBody),
   'POST /api/v1/tenants': () => ({
@@ -166,6 +171,8 @@ beforeAll(async () => {
     'templates/{code}': 'blank',
     'database-servers/{id}': sampleIds.serverId,
     'jobs/{id}': job.body.jobId,
+    'oidc/{issuer}': 'no-such-issuer',
+    'identities/{id}': '00000000-0000-4000-8000-000000000000',
   };
 });
 afterAll(async () => {

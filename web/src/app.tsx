@@ -5,7 +5,7 @@ import { Link, matchPath, navigate, useLocation } from './lib/router';
 import { useSession } from './lib/session';
 import { useTitle } from './lib/title';
 import type { User } from './lib/types';
-import { ForgotPasswordPage, LoginPage, ResetPasswordPage, SignupPage, VerifyEmailPage } from './pages/auth/auth-pages';
+import { ForgotPasswordPage, LoginPage, ResetPasswordPage, SignedInPage, SignupPage, VerifyEmailPage } from './pages/auth/auth-pages';
 import { JobsPage } from './pages/ops/jobs';
 import { OverviewPage } from './pages/ops/overview';
 import { AccountDetailPage, AccountsPage, AuditPage, UsersPage } from './pages/ops/people';
@@ -25,6 +25,7 @@ const PUBLIC_PAGES: Record<string, () => ReactNode> = {
   '/forgot-password': () => <ForgotPasswordPage />,
   '/reset-password': () => <ResetPasswordPage />,
   '/verify-email': () => <VerifyEmailPage />,
+  '/signed-in': () => <SignedInPage />,
 };
 const GUEST_ONLY = new Set(['/login', '/signup', '/forgot-password']);
 

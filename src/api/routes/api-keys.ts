@@ -13,18 +13,23 @@ const apiKeySchema = z
   })
   .meta({ id: 'ApiKey' });
 
-export function registerApiKeyRoutes(api: Api, deps: Pick<ApiDependencies, 'auth'>): void {
+export function registerApiKeyRoutes(api: Api, deps: Pick<ApiDependencies, 'auth' | 'identity'>): void {
   const tags = ['api-keys'];
   api.post(
     '/api-keys',
     routeOptions('user', {
       summary: 'Create an API key for scripts; the key is shown only in this response',
+      description: 'Users with two-factor authentication send a current `code` (TOTP or recovery code): a session alone cannot mint a key.',
       tags,
-      body: z.object({ name: displayName(80) }).strict(),
+      body: z
+        .object({ name: displayName(80), code: z.string().trim().min(6).max(40).optional().describe('current two-factor code') })
+        .strict(),
       response: { 201: apiKeySchema.extend({ key: z.string().describe('the whole key: shown only once') }).meta({ id: 'NewApiKey' }) },
     }),
     async (request, reply) => {
-      const created = await deps.auth.createApiKey(principalOf(request), request.body.name);
+      const principal = principalOf(request);
+      await deps.identity.requireFreshSecondFactor(principal, request.body.code, 'create_api_key', request.ip);
+      const created = await deps.auth.createApiKey(principal, request.body.name);
       request.auditTarget = { type: 'api_key', id: created.id };
       return reply.code(201).send(created);
     },

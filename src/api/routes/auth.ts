@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { type Api, principalOf, routeOptions } from '../route.js';
 import { accountSummarySchema, displayName, emailSchema, passwordInputSchema, userSchema } from '../schemas.js';
 import { type ApiDependencies, SESSION_COOKIE } from '../server.js';
+import { loginAnswerer, loginAnswerSchema } from './login-answer.js';
 
 const tokenPairSchema = z.object({
   accessToken: z.string(),
@@ -12,9 +13,10 @@ const tokenPairSchema = z.object({
 
 const opaqueToken = z.string().min(10).max(200);
 
-export function registerAuthRoutes(api: Api, deps: Pick<ApiDependencies, 'auth' | 'config' | 'metrics'>): void {
-  const { auth } = deps;
+export function registerAuthRoutes(api: Api, deps: Pick<ApiDependencies, 'auth' | 'identity' | 'config' | 'metrics'>): void {
+  const { auth, identity } = deps;
   const tags = ['auth'];
+  const answerLogin = loginAnswerer(deps);
 
   api.post(
     '/auth/register',
@@ -36,33 +38,24 @@ export function registerAuthRoutes(api: Api, deps: Pick<ApiDependencies, 'auth' 
   api.post(
     '/auth/login',
     routeOptions('public', {
-      summary: 'Log in: returns an access token and a rotating refresh token',
+      summary: 'Log in: returns an access token and a rotating refresh token, or the second factor to give',
       description:
-        'With `setCookie: true` it also sets an HttpOnly session cookie for the dashboard. At most 5 attempts per minute per IP and email.',
+        'With `setCookie: true` it also sets an HttpOnly session cookie for the dashboard. At most 5 attempts per minute per IP and email. ' +
+        'Users with two-factor authentication (and operators when it is required) get a `challenge` instead of tokens: ' +
+        'send it with a code to `/auth/login/second-factor`.',
       tags,
       body: z.object({ email: emailSchema, password: passwordInputSchema, setCookie: z.boolean().optional() }).strict(),
-      response: { 200: tokenPairSchema.extend({ user: userSchema }) },
+      response: { 200: loginAnswerSchema },
     }),
     async (request, reply) => {
-      const result = await auth
+      const outcome = await identity
         .login({ email: request.body.email, password: request.body.password, ip: request.ip })
         .catch((error: unknown) => {
           deps.metrics.authEvents.inc({ event: 'login_failed' });
           throw error;
         });
-      deps.metrics.authEvents.inc({ event: 'login' });
-      request.auditTarget = { type: 'user', id: result.user.id, accountId: result.user.accountId };
-      if (request.body.setCookie) {
-        const session = await auth.createSession(result.user.id);
-        reply.setCookie(SESSION_COOKIE, session.token, {
-          path: '/',
-          httpOnly: true,
-          sameSite: 'strict',
-          secure: deps.config.publicUrl.startsWith('https:'),
-          expires: session.expiresAt,
-        });
-      }
-      return { ...result.tokens, user: result.user };
+      request.auditTarget = { type: 'user', id: outcome.user.id, accountId: outcome.user.accountId };
+      return answerLogin(outcome, reply, request.body.setCookie === true);
     },
   );
 

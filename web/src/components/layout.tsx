@@ -52,7 +52,10 @@ export const OPERATOR_NAV: NavSection[] = [
   },
   {
     title: 'Security',
-    items: [{ to: '/ops/audit', label: 'Audit log' }],
+    items: [
+      { to: '/ops/audit', label: 'Audit log' },
+      { to: '/account', label: 'Your sign-in', prefix: '/account' },
+    ],
   },
 ];
 

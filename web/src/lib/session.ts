@@ -1,7 +1,7 @@
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect } from 'react';
 import { ApiError, api, onUnauthorized } from './api';
-import type { Me, User } from './types';
+import type { LoginAnswer, LoginChallenge, Me, User } from './types';
 
 /**
  * The session lives in an HttpOnly cookie scripts cannot see. A flag in localStorage remembers
@@ -56,10 +56,20 @@ export function useSession(): { user: User | null; loading: boolean; error: unkn
   return { user: me.data?.user ?? null, loading: me.isPending, error: me.error };
 }
 
-export async function logIn(email: string, password: string): Promise<User> {
-  const result = await api.post<{ user: User }>('/auth/login', { email, password, setCookie: true });
+/** A password login: the user, or the challenge of their second factor (no session yet). */
+export async function logIn(email: string, password: string): Promise<{ user: User; challenge?: LoginChallenge }> {
+  const result = await api.post<LoginAnswer>('/auth/login', { email, password, setCookie: true });
+  if ('challenge' in result) return { user: result.user, challenge: result };
   setFlag(true);
-  return result.user;
+  return { user: result.user };
+}
+
+/** The second step of a login: answers the recovery codes when the step set up an authenticator. */
+export async function completeSecondFactor(challenge: string, code: string): Promise<string[] | undefined> {
+  const result = await api.post<LoginAnswer>('/auth/login/second-factor', { challenge, code, setCookie: true });
+  if ('challenge' in result) throw new Error('The platform asked for another factor; log in again.');
+  setFlag(true);
+  return result.recoveryCodes;
 }
 
 export async function logOut(): Promise<void> {

@@ -58,3 +58,12 @@ export type AccountDetail = Schemas['AccountDetail'];
 export type AuditEntry = Schemas['AuditEntry'];
 /** An API key as listed; `key` (the secret) only in the answer that created it. */
 export type ApiKey = Schemas['ApiKey'] & Partial<Pick<Schemas['NewApiKey'], 'key'>>;
+
+export type LoginAnswer = Schemas['LoginAnswer'];
+export type LoginChallenge = Schemas['LoginChallenge'];
+export type LoginTokens = Schemas['LoginTokens'];
+export type TotpEnrolment = Schemas['TotpEnrolment'];
+export type RecoveryCodes = Schemas['RecoveryCodes'];
+export type TwoFactorStatus = Schemas['TwoFactorStatus'];
+export type LinkedIdentity = Schemas['LinkedIdentity'];
+export type SignInProvider = Schemas['SignInProvider'];

@@ -1,12 +1,14 @@
-import { useQueryClient } from '@tanstack/react-query';
+import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useRef, useState } from 'react';
 import { PublicShell } from '../../components/layout';
 import { Loading, Notice } from '../../components/ui';
 import { api, errorMessage } from '../../lib/api';
 import { Field, FormError, PasswordChecklist, useForm, validateEmail, validatePassword, validateRequired } from '../../lib/forms';
 import { Link, navigate, useLocation } from '../../lib/router';
-import { logIn, ME_KEY } from '../../lib/session';
+import { logIn, ME_KEY, markSignedIn } from '../../lib/session';
 import { useTitle } from '../../lib/title';
+import type { SignInProvider } from '../../lib/types';
+import { SecondFactorStep } from './second-factor';
 
 /** Where to go after logging in: the page that sent us here, if it is one of ours. */
 function nextPath(search: URLSearchParams): string {
@@ -18,10 +20,28 @@ export function LoginPage() {
   useTitle('Log in');
   const client = useQueryClient();
   const { search } = useLocation();
+  // A sign-in with an external provider comes back here when a second factor is due.
+  const [challenge, setChallenge] = useState<{ challenge: string; secondFactor: 'totp' | 'enrol' } | undefined>(() => {
+    const fromUrl = search.get('challenge');
+    const kind = search.get('secondFactor');
+    return fromUrl && (kind === 'totp' || kind === 'enrol') ? { challenge: fromUrl, secondFactor: kind } : undefined;
+  });
+  useEffect(() => {
+    // The challenge must not stay in the address bar (history, screenshots): keep only `next`.
+    if (search.get('challenge')) {
+      const next = search.get('next');
+      window.history.replaceState(null, '', next ? `/login?next=${encodeURIComponent(next)}` : '/login');
+    }
+  }, [search]);
   const form = useForm({ email: '', password: '' }, (v) => ({
     email: validateEmail(v.email),
     password: v.password ? undefined : 'Enter your password.',
   }));
+  const finish = async () => {
+    await client.resetQueries({ queryKey: ME_KEY });
+    navigate(nextPath(search), { replace: true });
+  };
+  const signInError = search.get('signInError');
   const notice = search.get('reset')
     ? 'Your password was changed. Log in with the new one.'
     : search.get('verified')
@@ -32,38 +52,86 @@ export function LoginPage() {
     <PublicShell>
       <div className="auth-card card">
         <h1 tabIndex={-1} className="page-title">
-          Log in
+          {challenge ? 'Two-factor authentication' : 'Log in'}
         </h1>
-        {notice ? <Notice tone="ok">{notice}</Notice> : null}
-        <form
-          noValidate
-          onSubmit={form.handleSubmit(async (values) => {
-            await logIn(values.email.trim(), values.password);
-            await client.resetQueries({ queryKey: ME_KEY });
-            navigate(nextPath(search), { replace: true });
-          })}
-        >
-          <FormError message={form.formError} />
-          <Field label="Email" type="email" autoComplete="email" required {...form.bind('email')} error={form.error('email')} />
-          <Field
-            label="Password"
-            type="password"
-            autoComplete="current-password"
-            required
-            {...form.bind('password')}
-            error={form.error('password')}
-          />
-          <button type="submit" className="button button--primary button--block" disabled={form.submitting}>
-            {form.submitting ? 'Logging in…' : 'Log in'}
-          </button>
-        </form>
-        <p className="auth-card__links">
-          <Link to="/forgot-password">Forgot your password?</Link>
-          <span>
-            New here? <Link to="/signup">Create an account</Link>
-          </span>
-        </p>
+        {challenge ? (
+          <SecondFactorStep challenge={challenge.challenge} kind={challenge.secondFactor} onDone={finish} />
+        ) : (
+          <>
+            {notice ? <Notice tone="ok">{notice}</Notice> : null}
+            {signInError ? <Notice tone="error">{signInError}</Notice> : null}
+            <form
+              noValidate
+              onSubmit={form.handleSubmit(async (values) => {
+                const result = await logIn(values.email.trim(), values.password);
+                if (result.challenge) setChallenge(result.challenge);
+                else await finish();
+              })}
+            >
+              <FormError message={form.formError} />
+              <Field label="Email" type="email" autoComplete="email" required {...form.bind('email')} error={form.error('email')} />
+              <Field
+                label="Password"
+                type="password"
+                autoComplete="current-password"
+                required
+                {...form.bind('password')}
+                error={form.error('password')}
+              />
+              <button type="submit" className="button button--primary button--block" disabled={form.submitting}>
+                {form.submitting ? 'Logging in…' : 'Log in'}
+              </button>
+            </form>
+            <ProviderButtons next={search.get('next')} />
+            <p className="auth-card__links">
+              <Link to="/forgot-password">Forgot your password?</Link>
+              <span>
+                New here? <Link to="/signup">Create an account</Link>
+              </span>
+            </p>
+          </>
+        )}
       </div>
+    </PublicShell>
+  );
+}
+
+/** "Sign in with <provider>" for the identity providers the operator configured (none: nothing shown). */
+function ProviderButtons({ next }: { next: string | null }) {
+  const providers = useQuery({
+    queryKey: ['auth-providers'],
+    queryFn: () => api.get<SignInProvider[]>('/auth/providers'),
+    staleTime: 300_000,
+  });
+  if (!providers.data || providers.data.length === 0) return null;
+  const query = next?.startsWith('/') && !next.startsWith('//') ? `?next=${encodeURIComponent(next)}` : '';
+  return (
+    <div className="auth-card__providers">
+      <p className="divider">
+        <span>or</span>
+      </p>
+      {providers.data.map((provider) => (
+        // A full page load, not the SPA router: the browser goes to the provider and back.
+        <a key={provider.name} className="button button--secondary button--block" href={`${provider.startUrl}${query}`}>
+          Sign in with {provider.displayName}
+        </a>
+      ))}
+    </div>
+  );
+}
+
+/** Where a sign-in with an external provider lands once the session cookie is set. */
+export function SignedInPage() {
+  useTitle('Signing in');
+  const client = useQueryClient();
+  const { search } = useLocation();
+  useEffect(() => {
+    markSignedIn();
+    client.resetQueries({ queryKey: ME_KEY }).then(() => navigate(nextPath(search), { replace: true }));
+  }, [client, search]);
+  return (
+    <PublicShell>
+      <Loading label="Signing you in…" />
     </PublicShell>
   );
 }

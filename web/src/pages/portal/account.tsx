@@ -6,6 +6,7 @@ import { formatDateTime, formatRelative, humanize } from '../../lib/format';
 import { Field, FormError, useForm, validateRequired } from '../../lib/forms';
 import { useTitle } from '../../lib/title';
 import type { AccountDetail, ApiKey, AuditEntry, User } from '../../lib/types';
+import { LinkedSignIns, TwoFactorCard, useTwoFactor } from './security';
 
 export function AccountPage({ user }: { user: User }) {
   useTitle('Account');
@@ -46,6 +47,8 @@ export function AccountPage({ user }: { user: User }) {
         </section>
       ) : null}
       {account.isError ? <ErrorState error={account.error} /> : null}
+      <TwoFactorCard />
+      <LinkedSignIns />
       <ApiKeys />
       <Activity />
     </>
@@ -79,7 +82,12 @@ function ApiKeys() {
   const client = useQueryClient();
   const keys = useQuery({ queryKey: ['api-keys'], queryFn: () => api.get<ApiKey[]>('/api-keys') });
   const [created, setCreated] = useState<ApiKey | undefined>();
-  const form = useForm({ name: '' }, (v) => ({ name: validateRequired(v.name, 'a name for the key', 80) }));
+  // With two-factor on, a new key needs a current code: a session alone cannot mint a lasting credential.
+  const needsCode = useTwoFactor().data?.enabled === true;
+  const form = useForm({ name: '', code: '' }, (v) => ({
+    name: validateRequired(v.name, 'a name for the key', 80),
+    code: needsCode && !v.code.trim() ? 'Enter the code from your authenticator app.' : undefined,
+  }));
   // Revoking is safe to show at once: the key disappears now, and comes back if the platform refuses.
   const revoke = useMutation({
     mutationFn: (id: string) => api.delete(`/api-keys/${id}`),
@@ -109,7 +117,7 @@ function ApiKeys() {
         className="inline-form"
         noValidate
         onSubmit={form.handleSubmit(async (values) => {
-          const key = await api.post<ApiKey>('/api-keys', { name: values.name.trim() });
+          const key = await api.post<ApiKey>('/api-keys', { name: values.name.trim(), ...(needsCode ? { code: values.code.trim() } : {}) });
           setCreated(key);
           form.reset();
           await client.invalidateQueries({ queryKey: ['api-keys'] });
@@ -117,6 +125,9 @@ function ApiKeys() {
       >
         <FormError message={form.formError} />
         <Field label="Key name" placeholder="e.g. backup script" {...form.bind('name')} error={form.error('name')} />
+        {needsCode ? (
+          <Field label="Authentication code" autoComplete="one-time-code" {...form.bind('code')} error={form.error('code')} />
+        ) : null}
         <button type="submit" className="button button--secondary" disabled={form.submitting}>
           Create key
         </button>
@@ -156,6 +167,16 @@ const ACTION_WORDS: Record<string, string> = {
   'POST /api/v1/tenants': 'Created an instance',
   'POST /api/v1/api-keys': 'Created an API key',
   'DELETE /api/v1/api-keys/:id': 'Revoked an API key',
+  'identity.login_second_factor': 'Logged in with a second factor',
+  'identity.linked': 'Linked a sign-in provider',
+  'identity.unlinked': 'Unlinked a sign-in provider',
+  'identity.signed_up': 'Signed up through a sign-in provider',
+  'identity.2fa_enrolled': 'Turned two-factor authentication on',
+  'identity.2fa_removed': 'Turned two-factor authentication off',
+  'identity.2fa_used': 'Used a two-factor code',
+  'identity.2fa_failed': 'Entered a wrong two-factor code',
+  'identity.recovery_code_used': 'Used a recovery code',
+  'identity.recovery_codes_regenerated': 'Replaced the recovery codes',
 };
 
 function describeAction(entry: AuditEntry): string {
