@@ -31,6 +31,11 @@ export interface ProcessRuntimeOptions {
   poolMaxTenants?: number;
   /** A separate cron-only process per pool (default true); false runs one cron thread in the web process. */
   poolCronProcess?: boolean;
+  /**
+   * Cron workers of a pool's cron process (prefork): tenants whose scheduled actions run at the
+   * same time. Default 2.
+   */
+  poolCronWorkers?: number;
   /** Odoo's own per-process limits for pools (limit_memory_soft / _hard). Default Odoo's: 2048 / 2560 MiB. */
   poolOdooMemoryMiB?: { soft: number; hard: number };
   /** Operating-system limits of a whole pool (web and cron together), where cgroups are available. */
@@ -101,6 +106,7 @@ export function resolveProcessRuntimeOptions(options: ProcessRuntimeOptions): Re
     poolWorkers: count('poolWorkers', options.poolWorkers ?? 2, 0),
     poolMaxTenants: count('poolMaxTenants', options.poolMaxTenants ?? DEFAULT_POOL_MAX_TENANTS, 1),
     poolCronProcess: options.poolCronProcess ?? true,
+    poolCronWorkers: count('poolCronWorkers', options.poolCronWorkers ?? 2, 1),
     poolOdooMemoryMiB,
     poolOsLimits: options.poolOsLimits ?? {},
     dedicatedWorkers: count('dedicatedWorkers', options.dedicatedWorkers ?? 0, 0),

@@ -49,6 +49,7 @@ export async function createPoolWorkload(
       limitMemoryHardBytes: options.poolOdooMemoryMiB.hard * MIB,
       adminPassword: randomAdminPassword(),
       cronInWebProcess: !options.poolCronProcess,
+      cronWorkers: options.poolCronWorkers,
       files: { dataDir: options.odooDataDir, logFile: resources.paths.logFile, addonsPath: options.addonsPath },
     };
     const units: UnitDefinition[] = [{ unit: 'web', config: poolWebConfig(settings), healthCheck: true }];
