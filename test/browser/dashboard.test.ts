@@ -283,7 +283,7 @@ describe('dashboard in a real browser (Chromium)', { timeout: 300_000 }, () => {
     await shot(page, 'create-progress-early-desktop');
     await page.getByRole('heading', { name: 'Your instance is ready' }).waitFor({ timeout: 120_000 });
     // Every step of the provisioning job was shown as done, fed by the events stream.
-    for (const step of ['placement', 'role', 'clone', 'filestore', 'identity', 'serve', 'login_check']) {
+    for (const step of ['template', 'placement', 'role', 'clone', 'filestore', 'identity', 'serve', 'login_check']) {
       expect(await page.locator(`[data-step="${step}"]`).getAttribute('data-status')).toBe('done');
     }
     await shot(page, 'create-progress-desktop');

@@ -59,6 +59,7 @@ export async function odooLogin(port: number, host: string, database: string, lo
   });
   return {
     status: response.status,
+    headers: response.headers,
     body: response.text ? (JSON.parse(response.text) as { result?: { uid?: number }; error?: { data?: { name?: string } } }) : {},
   };
 }

@@ -248,3 +248,127 @@ describe('fake odoo: scheduled actions as Odoo runs them in each mode', () => {
     expect(await lastcall(dbB)).toBeNull();
   });
 });
+
+/** A threaded fake Odoo of `serie` with HTTP, the host's first label selecting the database. */
+async function startHttpOdoo(serie: string, env: Record<string, string> = {}): Promise<{ odoo: RunningOdoo; port: number }> {
+  const port = await freeTestPort();
+  const config = writeConfig(`http-${serie}-${port}`, {
+    http_port: port,
+    http_interface: '127.0.0.1',
+    workers: 0,
+    max_cron_threads: 0,
+    dbfilter: '^%d$',
+  });
+  const odoo = startOdoo(['-c', config], { FAKE_ODOO_VERSION: serie, ...env });
+  await waitHealthy(port, odoo);
+  return { odoo, port };
+}
+
+async function adminSession(port: number, database: TestDatabase): Promise<string> {
+  const login = await http(port, '/web/session/authenticate', {
+    method: 'POST',
+    headers: { Host: `${database.name}.example.test`, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ jsonrpc: '2.0', method: 'call', id: 1, params: { db: database.name, login: 'admin', password: 'admin' } }),
+  });
+  expect(JSON.parse(login.text).result?.uid).toBe(2);
+  const cookie = login.headers['set-cookie'];
+  return ((Array.isArray(cookie) ? cookie[0] : cookie) ?? '').split(';')[0] ?? '';
+}
+
+async function storedBundles(database: TestDatabase): Promise<string[]> {
+  const rows = await admin<{ url: string }>(database.url, "SELECT url FROM ir_attachment WHERE url LIKE '/web/assets/%' ORDER BY url");
+  return rows.map((row) => row.url);
+}
+
+const assetLinks = (page: string) => [...page.matchAll(/(?:href|src)="(\/web\/assets\/[^"]+)"/g)].map((match) => match[1] as string);
+
+describe.each([
+  ['16.0', 'web.assets_backend', true],
+  ['17.0', 'web.assets_backend', false],
+  ['18.0', 'web.assets_web', false],
+] as const)('fake odoo %s: web assets', (serie, backendBundle, compiledOnRender) => {
+  let database: TestDatabase;
+
+  beforeAll(async () => {
+    database = await createTestDatabase(`fs_assets_${serie.slice(0, 2)}`);
+    await admin(dbA.adminUrl, `ALTER DATABASE ${quoteIdentifier(database.name)} OWNER TO ${quoteIdentifier(ROLE)}`);
+    const init = startOdoo(['-c', writeConfig('init', {}), '-d', database.name, '-i', 'base', '--without-demo=all', '--stop-after-init'], {
+      FAKE_ODOO_VERSION: serie,
+    });
+    await new Promise((r) => init.child.on('close', r));
+    children.delete(init.child);
+  }, 30_000);
+
+  afterAll(() => database?.drop());
+
+  it(
+    compiledOnRender
+      ? 'compiles and stores bundles while rendering a page'
+      : 'only links bundles from a page, and compiles one when it is requested',
+    async () => {
+      expect(await storedBundles(database)).toEqual([]);
+      const { odoo, port } = await startHttpOdoo(serie);
+      const host = { Host: `${database.name}.example.test` };
+      const loginPage = await http(port, '/web/login', { headers: host });
+      expect(loginPage.status).toBe(200);
+      const links = assetLinks(loginPage.text);
+      expect(links.map((link) => link.split('/').pop())).toEqual(['web.assets_frontend.min.css', 'web.assets_frontend.min.js']);
+      expect((await storedBundles(database)).length).toBe(compiledOnRender ? 2 : 0);
+      for (const link of links) expect((await http(port, link, { headers: host })).status).toBe(200);
+      expect(await storedBundles(database)).toEqual([...links].sort());
+
+      const cookie = await adminSession(port, database);
+      const backend = await http(port, '/web', { headers: { ...host, Cookie: cookie } });
+      expect(backend.status).toBe(200);
+      const backendLinks = assetLinks(backend.text);
+      expect(backendLinks.map((link) => link.split('/').pop())).toEqual([`${backendBundle}.min.css`, `${backendBundle}.min.js`]);
+      for (const link of backendLinks) expect((await http(port, link, { headers: host })).status).toBe(200);
+      const compiled = odoo.output().match(/compiled web\.assets/g)?.length;
+      // Served again: from storage, nothing compiled.
+      for (const link of [...links, ...backendLinks]) expect((await http(port, link, { headers: host })).status).toBe(200);
+      await http(port, '/web/login', { headers: host });
+      expect(odoo.output().match(/compiled web\.assets/g)?.length).toBe(compiled);
+      expect(compiled).toBe(4);
+      await odoo.stop();
+    },
+  );
+});
+
+describe('fake odoo: an installation missing a Python requirement', () => {
+  it('Odoo 18 without geoip2: the login succeeds, every later request of the session fails with the traceback', async () => {
+    const { odoo, port } = await startHttpOdoo('18.0', { FAKE_ODOO_MISSING_PACKAGES: 'geoip2' });
+    const host = { Host: `${dbA.name}.example.test` };
+    const cookie = await adminSession(port, dbA);
+    const info = await http(port, '/web/session/get_session_info', {
+      method: 'POST',
+      headers: { ...host, Cookie: cookie, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ jsonrpc: '2.0', method: 'call', id: 2, params: {} }),
+    });
+    const error = JSON.parse(info.text).error;
+    expect(error.data.name).toBe('odoo.exceptions.AccessDenied');
+    expect(error.data.debug).toContain("NameError: name 'GEOIP_EMPTY_COUNTRY' is not defined");
+    expect((await http(port, '/web', { headers: { ...host, Cookie: cookie } })).status).toBe(403);
+    await odoo.stop();
+  });
+
+  it('Odoo 17 without geoip2 (optional there): the session works', async () => {
+    const { odoo, port } = await startHttpOdoo('17.0', { FAKE_ODOO_MISSING_PACKAGES: 'geoip2' });
+    const host = { Host: `${dbA.name}.example.test` };
+    const cookie = await adminSession(port, dbA);
+    const info = await http(port, '/web/session/get_session_info', {
+      method: 'POST',
+      headers: { ...host, Cookie: cookie, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ jsonrpc: '2.0', method: 'call', id: 2, params: {} }),
+    });
+    expect(JSON.parse(info.text).result?.uid).toBe(2);
+    expect((await http(port, '/web', { headers: { ...host, Cookie: cookie } })).status).toBe(200);
+    await odoo.stop();
+  });
+
+  it('refuses to claim a series it does not model', async () => {
+    const odoo = startOdoo(['--version'], { FAKE_ODOO_VERSION: '15.0' });
+    await new Promise((r) => odoo.child.on('close', r));
+    expect(odoo.child.exitCode).toBe(1);
+    expect(odoo.output()).toMatch(/not a series it models/);
+  });
+});
