@@ -31,6 +31,7 @@ function poolSettings(overrides: Partial<PoolProcessSettings> = {}): PoolProcess
     adminPassword: 'f'.repeat(48),
     cronInWebProcess: false,
     cronWorkers: 2,
+    dbMaxconn: 16,
     files: { dataDir: '/srv/odoo-data', logFile: '/srv/runtime/pool-3f2a9c1e-1/odoo.log', addonsPath: ['/opt/addons'] },
     ...overrides,
   };
@@ -116,6 +117,12 @@ describe('pool cron process configuration', () => {
     expect(config.gevent_port).toBeUndefined();
   });
 
+  it('bounds the connections of each of its processes (db_maxconn)', () => {
+    expect(config.db_maxconn).toBe(16);
+    expect(poolWebConfig(poolSettings()).db_maxconn).toBe(16);
+    expect(() => poolWebConfig(poolSettings({ dbMaxconn: 1 }))).toThrow(/db_maxconn/);
+  });
+
   it('refuses a cron process without cron workers', () => {
     expect(() => poolCronConfig(poolSettings({ cronWorkers: 0 }), 20003)).toThrow(/cronWorkers/);
   });
@@ -135,6 +142,7 @@ describe('dedicated process configuration', () => {
     httpInterface: '127.0.0.1',
     httpPort: 20010,
     workers: 0,
+    dbMaxconn: 16,
     adminPassword: 'a'.repeat(48),
     files: { dataDir: '/srv/odoo-data', logFile: '/srv/runtime/tenant-acme/odoo.log' },
   });

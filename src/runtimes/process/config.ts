@@ -40,6 +40,8 @@ export interface PoolProcessSettings extends HttpSettings {
   dbfilter: string;
   limitMemorySoftBytes: number;
   limitMemoryHardBytes: number;
+  /** Odoo's `db_maxconn` of each of the pool's processes (connection-budget.ts). */
+  dbMaxconn: number;
   adminPassword: string;
   /**
    * False when a separate cron process serves the pool (the default): cron jobs of a hundred
@@ -53,12 +55,20 @@ export interface PoolProcessSettings extends HttpSettings {
 
 export interface DedicatedProcessSettings extends HttpSettings {
   spec: TenantServeSpec;
+  dbMaxconn: number;
   adminPassword: string;
   files: OdooFiles;
 }
 
-function connection(credentials: DatabaseCredentials): OdooServerOptions {
-  return { db_host: credentials.host, db_port: credentials.port, db_user: credentials.user, db_password: credentials.password };
+function connection(credentials: DatabaseCredentials, dbMaxconn: number): OdooServerOptions {
+  if (!Number.isInteger(dbMaxconn) || dbMaxconn < 2) throw new RangeError(`db_maxconn must be an integer >= 2, got ${dbMaxconn}`);
+  return {
+    db_host: credentials.host,
+    db_port: credentials.port,
+    db_user: credentials.user,
+    db_password: credentials.password,
+    db_maxconn: dbMaxconn,
+  };
 }
 
 function http(settings: HttpSettings): OdooServerOptions {
@@ -88,7 +98,7 @@ function files(settings: OdooFiles): OdooServerOptions {
 /** The web process of a shared pool: any database the request host selects, within the role's reach. */
 export function poolWebConfig(settings: PoolProcessSettings): OdooServerOptions {
   return {
-    ...connection(settings.credentials),
+    ...connection(settings.credentials, settings.dbMaxconn),
     dbfilter: settings.dbfilter,
     list_db: false,
     ...http(settings),
@@ -119,7 +129,7 @@ export function poolCronConfig(settings: PoolProcessSettings, cronHttpPort: numb
     throw new RangeError(`cronWorkers must be an integer >= 1, got ${settings.cronWorkers}`);
   }
   return {
-    ...connection(settings.credentials),
+    ...connection(settings.credentials, settings.dbMaxconn),
     dbfilter: settings.dbfilter,
     list_db: false,
     http_enable: false,
@@ -152,7 +162,7 @@ export function dedicatedConfig(settings: DedicatedProcessSettings): OdooServerO
   const { spec } = settings;
   const memory = planMemoryLimits(spec.limits.memoryMiB);
   return {
-    ...connection(spec.tenantRole),
+    ...connection(spec.tenantRole, settings.dbMaxconn),
     db_name: spec.databaseName,
     dbfilter: exactDatabaseFilter(spec.databaseName),
     list_db: false,
