@@ -182,7 +182,7 @@ export function defineTenantScenarios(label: string, odooBin: string, options: {
           .finally(() => client.end());
       });
       expect(ownership).toEqual({ owners: [`r_${name}`], spareRole: 0 });
-    });
+    }, 120_000);
 
     /** Runs `sql` as the superuser in `database` (the tenant databases live on the suite's server). */
     async function asAdmin<T extends pg.QueryResultRow>(database: string, sql: string): Promise<T[]> {
