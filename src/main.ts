@@ -17,7 +17,13 @@ import { findOdoo } from './odoo/index.js';
 import { createPlanService } from './plans/index.js';
 import { openPlatformDatabase, type PlatformDatabase } from './platform-database.js';
 import { createDatabaseServerRegistry, createPoolAccess, DEFAULT_SHARED_SERVER_CAPACITY } from './postgres/index.js';
-import { createLifecycleSweep, createSpareDatabases, createTenantOperations, desiredTenantsLoader } from './provisioning/index.js';
+import {
+  createLifecycleSweep,
+  createSpareDatabases,
+  createTenantOperations,
+  desiredTenantsLoader,
+  poolReports,
+} from './provisioning/index.js';
 import {
   connectionCosts,
   connectionShapeOf,
@@ -233,6 +239,7 @@ export async function startPlatform(config: Config, options: { logger?: Logger; 
     metrics,
     tenants,
     tenantUsage: (id) => operations.usage(id),
+    poolReports: () => poolReports({ runtimes, servers }),
     templates,
     servers,
     jobs,

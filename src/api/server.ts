@@ -24,6 +24,7 @@ import { type Logger, loggerOptions } from '../logging/index.js';
 import type { Metrics } from '../metrics/index.js';
 import type { PlanService } from '../plans/index.js';
 import type { DatabaseServerRegistry } from '../postgres/index.js';
+import type { PoolReport } from '../provisioning/index.js';
 import type { RuntimeRegistry } from '../runtimes/index.js';
 import type { TemplateService } from '../templates/index.js';
 import type { TenantService } from '../tenants/index.js';
@@ -38,6 +39,7 @@ import { registerDatabaseServerRoutes } from './routes/database-servers.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerJobRoutes } from './routes/jobs.js';
 import { registerPlanRoutes } from './routes/plans.js';
+import { registerPoolRoutes } from './routes/pools.js';
 import { registerTemplateRoutes } from './routes/templates.js';
 import { registerTenantRoutes } from './routes/tenants.js';
 import { registerStaticRoutes } from './static.js';
@@ -55,6 +57,8 @@ export interface ApiDependencies {
   audit: AuditLog;
   metrics: Metrics;
   tenants: TenantService;
+  /** The Odoo pools, for operators (provisioning/poolReports). */
+  poolReports: () => Promise<PoolReport[]>;
   tenantUsage: (tenantId: string) => Promise<{ odooUsers: number | null; databaseBytes: number | null; filestoreBytes: number }>;
   templates: TemplateService;
   servers: DatabaseServerRegistry;
@@ -241,6 +245,7 @@ export async function buildApiServer(deps: ApiDependencies): Promise<Api> {
       registerTemplateRoutes(api, deps);
       registerDatabaseServerRoutes(api, deps);
       registerJobRoutes(api, deps);
+      registerPoolRoutes(api, deps);
     },
     { prefix: '/api/v1' },
   );

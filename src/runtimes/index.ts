@@ -15,6 +15,8 @@ export type {
   PoolAccess,
   Runtime,
   RuntimeKind,
+  SharedProcessView,
+  SharedWorkloadView,
   TenantServeSpec,
   Upstream,
   WorkloadState,

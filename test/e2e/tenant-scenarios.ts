@@ -238,6 +238,24 @@ export function defineTenantScenarios(label: string, odooBin: string, options: {
         500,
       );
       console.info(`[${label}] due ir.cron of pool tenant ran after ${Date.now() - started} ms (lastcall ${before?.lastcall} -> ${after})`);
+      // The operator's view of the pool (saasctl doctor, the console's Pools page).
+      const pools = await test.http.get('/api/v1/pools', { token: operator.accessToken });
+      expect(pools.status).toBe(200);
+      const pool = pools.body.find((p: { tenants: number }) => p.tenants > 0);
+      expect(pool.processes.map((p: { unit: string; state: string }) => [p.unit, p.state])).toEqual([
+        ['web', 'running'],
+        ['cron', 'running'],
+      ]);
+      expect(pool.memoryBytes).toBeGreaterThan(0);
+      expect(pool.connections.used).toBeGreaterThan(0);
+      expect(pool.connections.used).toBeLessThanOrEqual(pool.connections.budget);
+      expect(pool.cron.unreadable).toBe(0);
+      // Odoo's cron workers wake at least every minute: nothing due waits for long.
+      expect(pool.cron.lagSeconds ?? 0).toBeLessThan(300);
+      console.info(
+        `[${label}] pool ${pool.name}: ${pool.tenants} tenants, ${pool.processes.map((p: { processes: number }) => p.processes).join('+')} processes, ` +
+          `${Math.round(pool.memoryBytes / 1048576)} MiB, ${pool.connections.used}/${pool.connections.budget} connections, cron lag ${pool.cron.lagSeconds ?? 0} s`,
+      );
     }, 200_000);
 
     it("serves a new tenant's first /web with the bundles the template stored: nothing compiled", async () => {
