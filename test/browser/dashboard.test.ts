@@ -365,6 +365,14 @@ describe('dashboard in a real browser (Chromium)', { timeout: 300_000 }, () => {
     await poll(() => page.getByRole('heading', { name: 'Provisioning time' }).isVisible()).toBe(true);
     await shot(page, 'ops-overview-desktop');
 
+    // The instance's pool: its processes, connections against the budget, scheduled actions.
+    await nav(page, 'Odoo pools').click();
+    const pool = page.locator('[data-pool]').first();
+    await poll(() => pool.isVisible()).toBe(true);
+    await poll(() => pool.getByText(/of \d+ connections/).isVisible()).toBe(true);
+    await poll(() => pool.getByText(/^cron: running/).isVisible()).toBe(true);
+    await shot(page, 'ops-pools-desktop');
+
     await nav(page, 'Tenants').click();
     await page.getByLabel('Search by name').fill(instance.slice(0, 8));
     await page.waitForURL(/q=/);

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { type DoctorPool, describePools } from '../../src/cli/doctor.js';
 import {
   connectionBudgetProblem,
   connectionCosts,
@@ -46,5 +47,39 @@ describe('connection budget', () => {
       const tenants = { poolTenants: pool, dedicatedTenants: 50 - pool };
       expect(connectionsNeeded(tenants, costs) + RESERVED_CONNECTIONS).toBeLessThanOrEqual(required);
     }
+  });
+});
+
+describe('saasctl doctor: the pools', () => {
+  const pool: DoctorPool = {
+    name: 'pool-abc-1',
+    databaseServer: 'default',
+    tenants: 30,
+    processes: [
+      { unit: 'web', state: 'running', pid: 10, processes: 4, memoryBytes: 700 * 1024 * 1024 },
+      { unit: 'cron', state: 'running', pid: 11, processes: 3, memoryBytes: 200 * 1024 * 1024 },
+    ],
+    memoryBytes: 900 * 1024 * 1024,
+    connections: { used: 12, budget: 80, serverMax: 900 },
+    cron: { oldestDueAt: null, lagSeconds: null, unreadable: 0 },
+  };
+
+  it('prints tenants, processes, memory, connections of the budget and the cron lag', () => {
+    expect(describePools([pool])).toEqual([
+      '  pool-abc-1 on default: 30 tenant(s), 900 MiB',
+      '      processes: web running (4 processes, 700 MiB), cron running (3 processes, 200 MiB)',
+      '      connections: 12 used of a budget of 80 (server max_connections 900)',
+      '      cron: no scheduled action due',
+    ]);
+  });
+
+  it('flags a pool whose due scheduled actions wait, and says what to look at', () => {
+    const lines = describePools([{ ...pool, cron: { oldestDueAt: '2026-01-01T00:00:00.000Z', lagSeconds: 3600, unreadable: 1 } }]);
+    expect(lines[0]).toMatch(/^! pool-abc-1/);
+    expect(lines[3]).toBe(
+      '      cron: oldest due scheduled action waiting 3600 s (since 2026-01-01T00:00:00.000Z); 1 tenant database(s) unreadable',
+    );
+    expect(lines[4]).toMatch(/to fix: look at the cron unit/);
+    expect(describePools([])).toEqual(['  no Odoo pool is running']);
   });
 });
