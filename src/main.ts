@@ -17,9 +17,24 @@ import { createMailer } from './notifications/index.js';
 import { findOdoo } from './odoo/index.js';
 import { createPlanService } from './plans/index.js';
 import { openPlatformDatabase, type PlatformDatabase } from './platform-database.js';
-import { createDatabaseServerRegistry, createPoolAccess } from './postgres/index.js';
-import { createLifecycleSweep, createSpareDatabases, createTenantOperations, desiredTenantsLoader } from './provisioning/index.js';
-import { createProcessRuntime, createRuntimeRegistry, ODOO_MISSING, type RuntimeRegistry, unavailableRuntime } from './runtimes/index.js';
+import { createDatabaseServerRegistry, createPoolAccess, DEFAULT_SHARED_SERVER_CAPACITY } from './postgres/index.js';
+import {
+  createLifecycleSweep,
+  createSpareDatabases,
+  createTenantOperations,
+  desiredTenantsLoader,
+  poolReports,
+} from './provisioning/index.js';
+import {
+  connectionCosts,
+  connectionShapeOf,
+  createProcessRuntime,
+  createRuntimeRegistry,
+  ODOO_MISSING,
+  type RuntimeRegistry,
+  requiredMaxConnections,
+  unavailableRuntime,
+} from './runtimes/index.js';
 import { createSecretBox } from './secrets/index.js';
 import { createTemplateService } from './templates/index.js';
 import {
@@ -91,7 +106,13 @@ export async function startPlatform(config: Config, options: { logger?: Logger; 
   const logger = options.logger ?? createLogger(config.logLevel);
   const secretKey = resolveSecretKey(config);
   const secretBox = createSecretBox(secretKey, config.previousSecretKeys);
-  const database = await openPlatformDatabase(config, logger);
+  // The connections Odoo's processes may hold (runtimes/process/connection-budget.ts) size the
+  // managed servers: the platform's cluster is also the default shared server (capacity 50).
+  const odooDbMaxconn = { poolDbMaxconn: config.odooDbMaxconn.pool, dedicatedDbMaxconn: config.odooDbMaxconn.dedicated };
+  const odooConnectionCosts = connectionCosts(connectionShapeOf(odooDbMaxconn));
+  const database = await openPlatformDatabase(config, logger, {
+    maxConnections: Math.max(300, requiredMaxConnections(DEFAULT_SHARED_SERVER_CAPACITY, odooConnectionCosts)),
+  });
   const { db } = database;
   const mailer = createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, outboxDir: join(config.dataDir, 'mail-outbox'), logger });
   const metrics = createMetrics();
@@ -118,6 +139,7 @@ export async function startPlatform(config: Config, options: { logger?: Logger; 
     secretBox,
     logger,
     dataDir: config.dataDir,
+    dedicatedMaxConnections: Math.max(100, requiredMaxConnections(1, odooConnectionCosts)),
     tenantPlacements: {
       countsPerServer: () => tenantCountsPerServer(db),
       releaseDeletedOn: (serverId) => releaseServerOfDeletedTenants(serverId, db),
@@ -151,6 +173,7 @@ export async function startPlatform(config: Config, options: { logger?: Logger; 
             logger,
             poolAccess: createPoolAccess({ servers, secret: secretBox.deriveKey('pool-roles'), databaseNameOfRole: tenantDatabaseOfRole }),
             poolDbfilter: POOL_DBFILTER,
+            ...odooDbMaxconn,
             desiredTenants: desiredTenantsLoader({ db, plans, servers, secretBox, tenantHostName: urls.hostName }, 'process'),
           })
         : unavailableRuntime('process', ODOO_MISSING),
@@ -174,6 +197,7 @@ export async function startPlatform(config: Config, options: { logger?: Logger; 
     tenantBaseUrl: urls.baseUrl,
     tenantHostName: urls.hostName,
     logger,
+    connectionCosts: odooConnectionCosts,
     crashAfterStep: config.crashAfterStep,
   });
   await operations.registerJobs(config.runWorkers);
@@ -219,6 +243,7 @@ export async function startPlatform(config: Config, options: { logger?: Logger; 
     metrics,
     tenants,
     tenantUsage: (id) => operations.usage(id),
+    poolReports: () => poolReports({ runtimes, servers }),
     templates,
     servers,
     jobs,

@@ -26,12 +26,20 @@ export interface PlatformDatabase {
  * Connects to the platform database: DATABASE_URL when given, otherwise the private cluster
  * under DATA_DIR/postgres (initialised and started as needed). Applies migrations.
  */
-export async function openPlatformDatabase(config: Pick<Config, 'databaseUrl' | 'dataDir'>, logger: Logger): Promise<PlatformDatabase> {
+export async function openPlatformDatabase(
+  config: Pick<Config, 'databaseUrl' | 'dataDir'>,
+  logger: Logger,
+  options: { maxConnections?: number } = {},
+): Promise<PlatformDatabase> {
   let localServer: LocalPostgresServer | undefined;
   let url = config.databaseUrl;
   let adminUrl: string | undefined;
   if (!url) {
-    localServer = new LocalPostgresServer({ directory: join(config.dataDir, 'postgres'), logger });
+    localServer = new LocalPostgresServer({
+      directory: join(config.dataDir, 'postgres'),
+      logger,
+      ...(options.maxConnections ? { maxConnections: options.maxConnections } : {}),
+    });
     const connection = await localServer.start();
     adminUrl = connection.url;
     await ensureDatabase(connection.url, PLATFORM_DATABASE);

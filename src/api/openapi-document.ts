@@ -36,6 +36,7 @@ export async function buildOpenApiDocument() {
     metrics: unusedWhileDescribing('metrics'),
     tenants: unusedWhileDescribing('tenants'),
     tenantUsage: () => Promise.reject(new Error('tenantUsage was used while building the OpenAPI document')),
+    poolReports: () => Promise.reject(new Error('poolReports was used while building the OpenAPI document')),
     templates: unusedWhileDescribing('templates'),
     servers: unusedWhileDescribing('servers'),
     jobs: unusedWhileDescribing('jobs'),

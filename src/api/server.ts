@@ -25,6 +25,7 @@ import { type Logger, loggerOptions } from '../logging/index.js';
 import type { Metrics } from '../metrics/index.js';
 import type { PlanService } from '../plans/index.js';
 import type { DatabaseServerRegistry } from '../postgres/index.js';
+import type { PoolReport } from '../provisioning/index.js';
 import type { RuntimeRegistry } from '../runtimes/index.js';
 import type { TemplateService } from '../templates/index.js';
 import type { TenantService } from '../tenants/index.js';
@@ -40,6 +41,7 @@ import { registerHealthRoutes } from './routes/health.js';
 import { registerIdentityRoutes } from './routes/identity.js';
 import { registerJobRoutes } from './routes/jobs.js';
 import { registerPlanRoutes } from './routes/plans.js';
+import { registerPoolRoutes } from './routes/pools.js';
 import { registerTemplateRoutes } from './routes/templates.js';
 import { registerTenantRoutes } from './routes/tenants.js';
 import { registerStaticRoutes } from './static.js';
@@ -59,6 +61,8 @@ export interface ApiDependencies {
   audit: AuditLog;
   metrics: Metrics;
   tenants: TenantService;
+  /** The Odoo pools, for operators (provisioning/poolReports). */
+  poolReports: () => Promise<PoolReport[]>;
   tenantUsage: (tenantId: string) => Promise<{ odooUsers: number | null; databaseBytes: number | null; filestoreBytes: number }>;
   templates: TemplateService;
   servers: DatabaseServerRegistry;
@@ -246,6 +250,7 @@ export async function buildApiServer(deps: ApiDependencies): Promise<Api> {
       registerTemplateRoutes(api, deps);
       registerDatabaseServerRoutes(api, deps);
       registerJobRoutes(api, deps);
+      registerPoolRoutes(api, deps);
     },
     { prefix: '/api/v1' },
   );

@@ -91,3 +91,46 @@ export function runDoctor(env: NodeJS.ProcessEnv = process.env): DoctorCheck[] {
   });
   return checks;
 }
+
+/** A pool as GET /api/v1/pools reports it (provisioning/poolReportSchema). */
+export interface DoctorPool {
+  name: string;
+  databaseServer: string;
+  tenants: number;
+  processes: Array<{ unit: string; state: string; pid: number | null; processes: number; memoryBytes: number | null }>;
+  memoryBytes: number | null;
+  connections: { used: number | null; budget: number; serverMax: number | null };
+  cron: { oldestDueAt: string | null; lagSeconds: number | null; unreadable: number };
+}
+
+const MIB = 1024 * 1024;
+/** Odoo wakes its cron workers every 60 s: a due job older than a few rounds is not being run. */
+const CRON_LAG_WARNING_SECONDS = 300;
+
+/** The lines `saasctl doctor` prints for each pool of the running platform. */
+export function describePools(pools: DoctorPool[]): string[] {
+  if (pools.length === 0) return ['  no Odoo pool is running'];
+  return pools.flatMap((pool) => {
+    const memory = pool.memoryBytes === null ? 'memory unknown' : `${Math.round(pool.memoryBytes / MIB)} MiB`;
+    const processes = pool.processes
+      .map(
+        (p) =>
+          `${p.unit} ${p.state} (${p.processes} process${p.processes === 1 ? '' : 'es'}${p.memoryBytes === null ? '' : `, ${Math.round(p.memoryBytes / MIB)} MiB`})`,
+      )
+      .join(', ');
+    const used = pool.connections.used ?? '?';
+    const lag = pool.cron.lagSeconds;
+    const cronLine =
+      lag === null ? 'no scheduled action due' : `oldest due scheduled action waiting ${lag} s (since ${pool.cron.oldestDueAt})`;
+    const warn = lag !== null && lag > CRON_LAG_WARNING_SECONDS ? '! ' : '  ';
+    return [
+      `${warn}${pool.name} on ${pool.databaseServer}: ${pool.tenants} tenant(s), ${memory}`,
+      `      processes: ${processes || 'none running'}`,
+      `      connections: ${used} used of a budget of ${pool.connections.budget} (server max_connections ${pool.connections.serverMax ?? '?'})`,
+      `      cron: ${cronLine}${pool.cron.unreadable > 0 ? `; ${pool.cron.unreadable} tenant database(s) unreadable` : ''}`,
+      ...(warn === '! '
+        ? ['      to fix: look at the cron unit in the pool log (saasctl tenant logs <tenant>); restart the tenant to restart its pool']
+        : []),
+    ];
+  });
+}

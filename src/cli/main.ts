@@ -11,7 +11,7 @@ import { openPlatformDatabase } from '../platform-database.js';
 import { createSecretBox } from '../secrets/index.js';
 import { ApiError, createApiClient } from './client.js';
 import { credentialsPath, readCredentials } from './credentials.js';
-import { runDoctor } from './doctor.js';
+import { type DoctorPool, describePools, runDoctor } from './doctor.js';
 import { logIn } from './login.js';
 import { readPassword } from './prompt.js';
 import { registerTenantCommands } from './tenant-commands.js';
@@ -69,14 +69,23 @@ program
   .command('doctor')
   .description('Show what is installed or missing (PostgreSQL, Odoo, Docker, Kubernetes, SMTP) and what each enables')
   .option('--json', 'machine-readable output')
-  .action((options: { json?: boolean }) => {
+  .action(async (options: { json?: boolean }) => {
     const checks = runDoctor();
-    if (options.json) return printJson(checks);
+    const credentials = readCredentials();
+    // The pools live in the running platform: shown when this CLI is logged in to it as an operator.
+    const pools = credentials
+      ? await createApiClient({ url: apiUrl(), credentials })
+          .get<DoctorPool[]>('/pools')
+          .catch((error: unknown) => (error as Error).message)
+      : 'log in as an operator (saasctl login) to see the Odoo pools of the running platform';
+    if (options.json) return printJson({ checks, pools });
     const mark = { ok: '✔', missing: '✘', warning: '!' } as const;
     for (const check of checks) {
       process.stdout.write(`${mark[check.status]} ${check.name}: ${check.found}\n    enables: ${check.enables}\n`);
       if (check.fix) process.stdout.write(`    to fix: ${check.fix}\n`);
     }
+    process.stdout.write('Odoo pools:\n');
+    for (const line of typeof pools === 'string' ? [`  ${pools}`] : describePools(pools)) process.stdout.write(`${line}\n`);
   });
 
 const operator = program.command('operator').description('Manage operator users');

@@ -68,6 +68,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       : undefined,
     runWorkers: e.RUN_WORKERS,
     spareDatabases: e.SPARE_DATABASES,
+    odooDbMaxconn: { pool: e.ODOO_POOL_DB_MAXCONN, dedicated: e.ODOO_DEDICATED_DB_MAXCONN },
     templatesAutobuild: e.TEMPLATES_AUTOBUILD.split(',').filter(Boolean),
     crashAfterStep: e.SAAS_TEST_CRASH_AFTER_STEP,
     identityIssuers: e.OIDC_ISSUERS ?? [],

@@ -49,6 +49,9 @@ export const configSchema = z
       .default('true')
       .transform((v) => v === 'true'),
     SPARE_DATABASES: z.coerce.number().int().min(0).max(50).default(2),
+    /** Odoo's db_maxconn of each pool process / dedicated process (the connection budget's unit). */
+    ODOO_POOL_DB_MAXCONN: z.coerce.number().int().min(2).max(1000).default(16),
+    ODOO_DEDICATED_DB_MAXCONN: z.coerce.number().int().min(2).max(1000).default(16),
     TEMPLATES_AUTOBUILD: z
       .string()
       .regex(/^[a-z0-9_,]*$/, 'must be a comma-separated list of template codes')
@@ -106,6 +109,8 @@ export interface Config {
   runWorkers: boolean;
   /** Pre-made copies of each ready template per shared server (provisioning/spares.ts). */
   spareDatabases: number;
+  /** Odoo's db_maxconn per process (runtimes/process/connection-budget.ts). */
+  odooDbMaxconn: { pool: number; dedicated: number };
   /** Templates built on the default server at start when not built yet. */
   templatesAutobuild: string[];
   crashAfterStep: string | undefined;

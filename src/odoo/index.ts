@@ -5,6 +5,7 @@ export {
   type OdooInstallation,
   type OdooRunOptions,
   runOdooCommand,
+  type WarmUpResult,
   warmWebAssets,
   writeOdooConfig,
 } from './commands.js';
@@ -37,10 +38,14 @@ export {
   verifyOdooPassword,
 } from './password.js';
 export {
+  assetUrlsOf,
   authenticateSession,
+  checkSession,
   executeKw,
+  fetchOdooPage,
   type OdooEndpoint,
   OdooRpcError,
+  type OdooSession,
   type OdooVersionInfo,
   odooHealthy,
   odooVersion,

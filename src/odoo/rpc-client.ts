@@ -14,10 +14,14 @@ export interface OdooEndpoint {
 
 export class OdooRpcError extends Error {
   readonly odooError: string | undefined;
-  constructor(message: string, odooError?: string) {
-    super(message);
+  /** Odoo's traceback (`error.data.debug`), when it sent one. */
+  readonly traceback: string | undefined;
+  constructor(message: string, odooError?: string, traceback?: string) {
+    // The traceback goes into the message: it is what tells an operator why an installation is broken.
+    super(traceback ? `${message}\n${traceback.trim()}` : message);
     this.name = 'OdooRpcError';
     this.odooError = odooError;
+    this.traceback = traceback;
   }
 }
 
@@ -27,7 +31,13 @@ interface HttpResult {
   body: string;
 }
 
-function httpCall(endpoint: OdooEndpoint, method: string, path: string, body?: unknown): Promise<HttpResult> {
+function httpCall(
+  endpoint: OdooEndpoint,
+  method: string,
+  path: string,
+  body?: unknown,
+  extraHeaders: Record<string, string> = {},
+): Promise<HttpResult> {
   return new Promise((resolvePromise, reject) => {
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
     const req = request(
@@ -38,6 +48,7 @@ function httpCall(endpoint: OdooEndpoint, method: string, path: string, body?: u
         path,
         headers: {
           host: endpoint.hostHeader ?? `${endpoint.host}:${endpoint.port}`,
+          ...extraHeaders,
           ...(payload ? { 'content-type': 'application/json', 'content-length': payload.length } : {}),
         },
         timeout: endpoint.timeoutMs ?? 30_000,
@@ -61,17 +72,19 @@ async function jsonRpc<T>(
   endpoint: OdooEndpoint,
   path: string,
   params: Record<string, unknown>,
+  headers: Record<string, string> = {},
 ): Promise<{ result: T; headers: HttpResult['headers'] }> {
-  const response = await httpCall(endpoint, 'POST', path, { jsonrpc: '2.0', method: 'call', id: 1, params });
+  const response = await httpCall(endpoint, 'POST', path, { jsonrpc: '2.0', method: 'call', id: 1, params }, headers);
   if (response.status !== 200) throw new OdooRpcError(`Odoo answered HTTP ${response.status} on ${path}`);
-  let parsed: { result?: T; error?: { message?: string; data?: { name?: string; message?: string } } };
+  let parsed: { result?: T; error?: { message?: string; data?: { name?: string; message?: string; debug?: string } } };
   try {
     parsed = JSON.parse(response.body);
   } catch {
     throw new OdooRpcError(`Odoo answered ${path} with something that is not JSON`);
   }
   if (parsed.error) {
-    throw new OdooRpcError(parsed.error.data?.message ?? parsed.error.message ?? 'Odoo error', parsed.error.data?.name);
+    const { data } = parsed.error;
+    throw new OdooRpcError(data?.message ?? parsed.error.message ?? 'Odoo error', data?.name, data?.debug);
   }
   return { result: parsed.result as T, headers: response.headers };
 }
@@ -103,7 +116,7 @@ export async function odooVersion(endpoint: OdooEndpoint): Promise<OdooVersionIn
 export async function authenticateSession(
   endpoint: OdooEndpoint,
   input: { database: string; login: string; password: string },
-): Promise<{ uid: number; sessionCookie: string | undefined }> {
+): Promise<OdooSession> {
   const { result, headers } = await jsonRpc<{ uid: number | false }>(endpoint, '/web/session/authenticate', {
     db: input.database,
     login: input.login,
@@ -134,4 +147,47 @@ export async function executeKw<T>(
     args: [input.database, input.uid, input.password, input.model, input.method, input.args, input.kwargs ?? {}],
   });
   return result;
+}
+
+/** A session as `/web/session/authenticate` opened it. */
+export interface OdooSession {
+  uid: number;
+  sessionCookie: string | undefined;
+}
+
+/**
+ * Proves a login session is usable, not only opened: `/web/session/get_session_info` answers
+ * the same uid and `/web` (the backend) answers 200. An Odoo 18 missing `geoip2` lets
+ * authenticate succeed and fails every later request of the session (odoo/http.py uses
+ * GEOIP_EMPTY_COUNTRY, defined only when geoip2 imports); Odoo's traceback is in the error.
+ * Resolves with the backend page (its asset links are what a browser loads next).
+ */
+export async function checkSession(endpoint: OdooEndpoint, session: OdooSession): Promise<{ backendPage: string }> {
+  if (!session.sessionCookie) throw new OdooRpcError('Odoo opened no session (no session_id cookie) on login');
+  const cookie = { cookie: session.sessionCookie };
+  const { result } = await jsonRpc<{ uid?: number | false }>(endpoint, '/web/session/get_session_info', {}, cookie);
+  if (result?.uid !== session.uid) {
+    throw new OdooRpcError(`Odoo's session info names uid ${String(result?.uid)} instead of ${session.uid}: the session is not usable`);
+  }
+  const backend = await httpCall(endpoint, 'GET', '/web', undefined, cookie);
+  if (backend.status !== 200) {
+    throw new OdooRpcError(`Odoo answered HTTP ${backend.status} on /web for a logged-in session: the session is not usable`);
+  }
+  return { backendPage: backend.body };
+}
+
+/** A page as text (GET), with an optional session. */
+export async function fetchOdooPage(
+  endpoint: OdooEndpoint,
+  path: string,
+  session?: OdooSession,
+): Promise<{ status: number; body: string }> {
+  const response = await httpCall(endpoint, 'GET', path, undefined, session?.sessionCookie ? { cookie: session.sessionCookie } : {});
+  return { status: response.status, body: response.body };
+}
+
+/** The web asset bundle URLs (`/web/assets/...`) a page links to, in page order, once each. */
+export function assetUrlsOf(page: string): string[] {
+  const urls = [...page.matchAll(/(?:href|src)="(\/web\/assets\/[^"]+)"/g)].map((match) => (match[1] ?? '').replaceAll('&amp;', '&'));
+  return [...new Set(urls)];
 }

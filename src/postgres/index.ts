@@ -6,7 +6,12 @@ export { findPostgresBinaries, type PostgresBinaries } from './binaries.js';
 export { type PostgresClientCommand, postgresClientCommand } from './client-command.js';
 export { type LocalPostgresConnection, type LocalPostgresOptions, LocalPostgresServer } from './local-server.js';
 export { createPoolAccess, type PoolCredentials, poolRoleName } from './pool-access.js';
-export { createDatabaseServerRegistry, type DatabaseServerRegistry, type TenantPlacements } from './registry.js';
+export {
+  createDatabaseServerRegistry,
+  type DatabaseServerRegistry,
+  DEFAULT_SHARED_SERVER_CAPACITY,
+  type TenantPlacements,
+} from './registry.js';
 export {
   DATABASE_SERVER_KINDS,
   DATABASE_SERVER_STATUSES,

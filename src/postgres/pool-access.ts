@@ -45,6 +45,7 @@ export function createPoolAccess(deps: {
   }
 
   return {
+    roleOf: poolRoleName,
     poolCredentials,
     async grantTenant(databaseServerId: string, poolName: string, tenantRoleName: string): Promise<void> {
       // The pool's role may not exist yet when its first tenant is granted.

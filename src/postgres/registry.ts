@@ -24,12 +24,17 @@ export interface TenantPlacements {
  * The PostgreSQL servers tenants may live on. Admin URLs are stored encrypted. Managed servers
  * (the platform's own cluster, dedicated clusters it created) are started again at boot.
  */
+/** Tenants the default shared server takes (operators change it with saasctl servers). */
+export const DEFAULT_SHARED_SERVER_CAPACITY = 50;
+
 export function createDatabaseServerRegistry(deps: {
   db: Db;
   secretBox: SecretBox;
   logger: Logger;
   dataDir: string;
   tenantPlacements: TenantPlacements;
+  /** max_connections of each dedicated managed server (the composition derives it from the connection budget). */
+  dedicatedMaxConnections?: number;
 }) {
   const { db, secretBox, logger } = deps;
   const managedServers = new Map<string, LocalPostgresServer>();
@@ -112,7 +117,7 @@ export function createDatabaseServerRegistry(deps: {
           name: 'local',
           kind: 'shared',
           adminUrl,
-          capacity: 50,
+          capacity: DEFAULT_SHARED_SERVER_CAPACITY,
           isDefault: true,
           ...(managedDirectory ? { managedDirectory } : {}),
         })
@@ -221,7 +226,7 @@ export function createDatabaseServerRegistry(deps: {
         return existing;
       }
       const directory = join(deps.dataDir, 'servers', name);
-      const server = new LocalPostgresServer({ directory, logger, maxConnections: 100 });
+      const server = new LocalPostgresServer({ directory, logger, maxConnections: deps.dedicatedMaxConnections ?? 100 });
       const connection = await server.start();
       const row = await insert({ name, kind: 'dedicated', adminUrl: connection.url, capacity: 1, managedDirectory: directory });
       managedServers.set(row.id, server);
@@ -230,7 +235,11 @@ export function createDatabaseServerRegistry(deps: {
 
     async startManaged(row: DatabaseServerRow): Promise<void> {
       if (!row.managed_directory || row.is_default || managedServers.has(row.id)) return;
-      const server = new LocalPostgresServer({ directory: row.managed_directory, logger, maxConnections: 100 });
+      const server = new LocalPostgresServer({
+        directory: row.managed_directory,
+        logger,
+        maxConnections: deps.dedicatedMaxConnections ?? 100,
+      });
       const connection = await server.start();
       managedServers.set(row.id, server);
       // The port may have changed since last time: keep the stored URL true.

@@ -4,7 +4,7 @@ import type { Logger } from '../logging/index.js';
 import type { OdooInstallation } from '../odoo/index.js';
 import type { PlanService } from '../plans/index.js';
 import type { DatabaseServerRegistry } from '../postgres/index.js';
-import type { RuntimeRegistry } from '../runtimes/index.js';
+import type { ConnectionCosts, RuntimeRegistry } from '../runtimes/index.js';
 import type { SecretBox } from '../secrets/index.js';
 import type { TemplateService } from '../templates/index.js';
 import { tenantById } from '../tenants/index.js';
@@ -25,6 +25,8 @@ export interface ProvisioningDependencies {
   tenantBaseUrl: (tenantName: string) => string;
   tenantHostName: (tenantName: string) => string;
   logger: Logger;
+  /** What Odoo processes may hold in connections: placement keeps each server within its max_connections. */
+  connectionCosts?: ConnectionCosts;
   /**
    * Test-only fault injection (crash-safety tests): the process exits right after this step, or
    * at this point inside the clone step (CLONE_CRASH_POINTS).

@@ -4,7 +4,7 @@ import { loadProvisioningContext, type PlacementContext } from './context.js';
 import { loadTenant, type ProvisioningDependencies } from './dependencies.js';
 import { removeTenantResources } from './resources.js';
 import { createCrashInjection, runSteps, type StepJournal } from './runner.js';
-import { PLACED_STEPS, PROVISIONING_STEPS, placementStep } from './steps/index.js';
+import { PLACED_STEPS, PROVISIONING_STEPS, placementStep, templateStep } from './steps/index.js';
 
 /**
  * The tenant's row as the journal of its provisioning: `provisioning_step` is the last step
@@ -30,8 +30,8 @@ function tenantStepJournal(db: Db, tenant: TenantRow): StepJournal {
 }
 
 /**
- * One attempt at provisioning a tenant: placement, then the context loaded once, then the
- * placed steps; steps an earlier attempt finished are kept when their end state holds.
+ * One attempt at provisioning a tenant: its template (waiting while it is built), placement,
+ * then the context loaded once, then the placed steps; steps an earlier attempt finished are kept when their end state holds.
  */
 export async function provision(deps: ProvisioningDependencies, tenantId: string): Promise<void> {
   const { db } = deps;
@@ -46,7 +46,7 @@ export async function provision(deps: ProvisioningDependencies, tenantId: string
   const crashPoint = createCrashInjection(deps.crashAfterStep, deps.logger);
 
   const placement: PlacementContext = { deps, tenant, plan: await deps.plans.get(tenant.plan_code) };
-  await runSteps([placementStep], placement, journal, crashPoint);
+  await runSteps([templateStep, placementStep], placement, journal, crashPoint);
   const serverId = placement.tenant.server_id;
   if (!serverId) throw new Error('Placement chose no database server.'); // its end-state check has failed already
   const placed = { ...placement, tenant: { ...placement.tenant, server_id: serverId } };

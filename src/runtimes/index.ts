@@ -1,10 +1,22 @@
-export { createProcessRuntime, type ProcessRuntime, type ProcessRuntimeOptions } from './process/index.js';
+export {
+  type ConnectionCosts,
+  connectionBudgetProblem,
+  connectionCosts,
+  connectionShapeOf,
+  createProcessRuntime,
+  type ProcessRuntime,
+  type ProcessRuntimeOptions,
+  requiredMaxConnections,
+  type ServerTenants,
+} from './process/index.js';
 export { createRuntimeRegistry, type RuntimeRegistry } from './registry.js';
 export type {
   DatabaseCredentials,
   PoolAccess,
   Runtime,
   RuntimeKind,
+  SharedProcessView,
+  SharedWorkloadView,
   TenantServeSpec,
   Upstream,
   WorkloadState,

@@ -29,6 +29,7 @@ export function recordingUpstreams(runtime: Runtime, db: Db): Runtime {
     upstream: (tenantId) => runtime.upstream(tenantId),
     status: (tenantId) => runtime.status(tenantId),
     logs: (tenantId, options) => runtime.logs(tenantId, options),
+    ...(runtime.sharedWorkloads ? { sharedWorkloads: () => runtime.sharedWorkloads?.() ?? [] } : {}),
     async stop() {
       await runtime.stop();
       for (const [tenantId, upstream] of recordedHere)

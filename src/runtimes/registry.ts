@@ -13,6 +13,8 @@ export interface RuntimeRegistry {
   get(kind: RuntimeKind): Runtime;
   /** The runtime that runs this tenant (its `runtime` column). */
   for(tenant: { runtime: RuntimeKind }): Runtime;
+  /** The registered runtimes. */
+  all(): Runtime[];
   /** Restores every registered runtime's workloads (a worker replica after a restart). */
   start(): Promise<void>;
   /** Stops everything the registered runtimes started (platform shutdown). */
@@ -35,6 +37,7 @@ export function createRuntimeRegistry(runtimes: readonly Runtime[], options: { r
   return {
     get,
     for: (tenant) => get(tenant.runtime),
+    all: () => [...byKind.values()],
     async start() {
       await Promise.all([...byKind.values()].map((runtime) => runtime.start()));
     },

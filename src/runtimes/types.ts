@@ -43,6 +43,8 @@ export interface TenantServeSpec {
  * asks for a pool's credentials before its first grant, so the role exists by then.
  */
 export interface PoolAccess {
+  /** The name of the pool's login role (what its sessions show in pg_stat_activity). */
+  roleOf(poolName: string): string;
   /** The pool's own login role (created on first use); the pool's Odoo connects with it. */
   poolCredentials(databaseServerId: string, poolName: string): Promise<DatabaseCredentials>;
   /** Lets the pool's role reach the tenant's database (`GRANT <tenant role> TO <pool role>`). */
@@ -74,6 +76,29 @@ export interface WorkloadStatus {
   memoryBytes?: number;
 }
 
+/** One process of a shared workload (a pool's web or cron unit, with its forked workers). */
+export interface SharedProcessView {
+  unit: string;
+  state: WorkloadState;
+  pid?: number;
+  /** The unit's process and its descendants (Odoo's prefork workers). */
+  processes: number;
+  /** Resident memory of all of them. */
+  memoryBytes?: number;
+}
+
+/** A workload serving several tenants (a process pool), for operators. */
+export interface SharedWorkloadView {
+  name: string;
+  databaseServerId: string;
+  /** The PostgreSQL role its processes connect as. */
+  databaseRole: string;
+  tenants: Array<{ tenantId: string; databaseName: string }>;
+  processes: SharedProcessView[];
+  /** Connections its processes may hold at most (db_maxconn x processes: the connection budget). */
+  connectionBudget: number;
+}
+
 export interface Runtime {
   readonly kind: RuntimeKind;
   /** Restores every workload that should run (after a platform restart); idempotent. */
@@ -89,4 +114,6 @@ export interface Runtime {
   logs(tenantId: string, options?: { lines?: number }): Promise<string[]>;
   /** Stops everything this runtime started (platform shutdown). */
   stop(): Promise<void>;
+  /** Workloads that serve several tenants (pools), where the runtime has such. */
+  sharedWorkloads?(): SharedWorkloadView[];
 }

@@ -15,7 +15,7 @@ import {
   warmWebAssets,
   writeOdooConfig,
 } from '../odoo/index.js';
-import type { DatabaseServerRegistry } from '../postgres/index.js';
+import type { DatabaseServerOperations, DatabaseServerRegistry } from '../postgres/index.js';
 import { freePort } from '../system/index.js';
 import { defaultTemplateCatalog, type TemplateDefinition, templateDatabaseName } from './catalog.js';
 import type { CustomerTemplateView, TemplateBuildView, TemplateView } from './views.js';
@@ -23,6 +23,20 @@ import type { CustomerTemplateView, TemplateBuildView, TemplateView } from './vi
 export const TEMPLATE_BUILD_QUEUE = 'template-build' satisfies QueueName;
 /** The role that owns template databases; clones hand its objects to the tenant role. */
 export const TEMPLATE_OWNER_ROLE = 'saas_template_owner';
+
+/**
+ * Odoo's base data gives a new database's admin the password `admin`. The warm-up logs in with it
+ * while the template is still served to nobody else; every clone gets its own password (identity step).
+ */
+const TEMPLATE_ADMIN = { login: 'admin', password: 'admin' };
+
+/** Web asset bundles Odoo stored in a database (attachments under `/web/assets/`). */
+async function storedAssetBundles(ops: DatabaseServerOperations, databaseName: string): Promise<number> {
+  return ops.withDatabase(databaseName, async (client) => {
+    const result = await client.query<{ count: string }>("SELECT count(*) AS count FROM ir_attachment WHERE url LIKE '/web/assets/%'");
+    return Number(result.rows[0]?.count ?? 0);
+  });
+}
 
 /** A build new tenants can be cloned from: the last successful one, even while a rebuild runs or after it failed. */
 function isUsable(build: TemplateBuildRow): boolean {
@@ -133,7 +147,19 @@ export function createTemplateService(deps: {
       });
       logger.info({ template: code, serverId, databaseName }, 'building template');
       await initialiseDatabase(odoo, { configFile, database: databaseName, modules: template.modules }, { logFile });
-      await warmWebAssets(odoo, { configFile, database: databaseName, port: await freePort() }, { logFile });
+      const warmed = await warmWebAssets(
+        odoo,
+        { configFile, database: databaseName, port: await freePort(), admin: TEMPLATE_ADMIN },
+        { logFile },
+      );
+      const stored = await storedAssetBundles(ops, databaseName);
+      if (stored === 0) {
+        throw new Error(
+          `the web asset bundles were not stored in the template (${warmed.assetUrls.length} asset URLs fetched, ` +
+            "no ir_attachment under /web/assets/): every new tenant would compile them on first use; see the build's Odoo log",
+        );
+      }
+      logger.info({ template: code, serverId, assetUrls: warmed.assetUrls.length, storedBundles: stored }, 'template web assets warmed');
       const version = await detectOdooVersion(odoo);
       await ops.lockTemplate(databaseName);
       // Told in the same transaction: spares (provisioning/) refill from the new build.

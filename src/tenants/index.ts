@@ -49,6 +49,7 @@ export {
   type TimelineEntry,
   tenantById,
   tenantByName,
+  tenantCountsPerPlanOnServer,
   tenantCountsPerServer,
   tenantEventsAfter,
   tenantIdsInStateSince,

@@ -156,17 +156,17 @@ export function createTenantService(deps: {
       const template = await db.selectFrom('templates').select('code').where('code', '=', input.template).executeTakeFirst();
       if (!template)
         throw new ValidationError(`Template ${input.template} does not exist; see GET /api/v1/templates.`, { field: 'template' });
-      const ready = await db
+      // A build running is enough: the tenant waits for it in provisioning (the `template` step).
+      const usable = await db
         .selectFrom('template_builds')
         .select('id')
         .where('template_code', '=', input.template)
-        .where('odoo_version', 'is not', null)
-        .where('database_name', '<>', '')
+        .where((eb) => eb.or([eb.and([eb('odoo_version', 'is not', null), eb('database_name', '<>', '')]), eb('status', '=', 'building')]))
         .executeTakeFirst();
-      if (!ready) {
+      if (!usable) {
         const hint =
           role === 'operator' ? `build it with: saasctl templates build ${input.template}` : 'choose another template or try again later';
-        throw new ConflictError(`Template ${input.template} is not ready yet; ${hint}.`, { field: 'template' });
+        throw new ConflictError(`Template ${input.template} is not built and no build of it is running; ${hint}.`, { field: 'template' });
       }
     }
     const taken = await tenantNameTaken(checked.subdomain, db);

@@ -293,6 +293,18 @@ export async function tenantCountsPerServer(db: Executor): Promise<Map<string, n
   return new Map(rows.map((r) => [r.server_id ?? '', r.count]));
 }
 
+/** Tenants placed on one server (not deleted), per plan: what its connection budget counts. */
+export async function tenantCountsPerPlanOnServer(serverId: string, db: Executor): Promise<Map<string, number>> {
+  const rows = await db
+    .selectFrom('tenants')
+    .select(['plan_code', sql<number>`count(*)::int`.as('count')])
+    .where('state', '<>', 'deleted')
+    .where('server_id', '=', serverId)
+    .groupBy('plan_code')
+    .execute();
+  return new Map(rows.map((r) => [r.plan_code, r.count]));
+}
+
 /** Deleted tenants let go of a server that is being removed. */
 export async function releaseServerOfDeletedTenants(serverId: string, db: Executor): Promise<void> {
   await db.updateTable('tenants').set({ server_id: null }).where('server_id', '=', serverId).where('state', '=', 'deleted').execute();

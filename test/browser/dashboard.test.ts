@@ -248,7 +248,7 @@ describe('dashboard in a real browser (Chromium)', { timeout: 300_000 }, () => {
     await shot(page, 'create-progress-early-desktop');
     await page.getByRole('heading', { name: 'Your instance is ready' }).waitFor({ timeout: 120_000 });
     // Every step of the provisioning job was shown as done, fed by the events stream.
-    for (const step of ['placement', 'role', 'clone', 'filestore', 'identity', 'serve', 'login_check']) {
+    for (const step of ['template', 'placement', 'role', 'clone', 'filestore', 'identity', 'serve', 'login_check']) {
       expect(await page.locator(`[data-step="${step}"]`).getAttribute('data-status')).toBe('done');
     }
     await shot(page, 'create-progress-desktop');
@@ -329,6 +329,14 @@ describe('dashboard in a real browser (Chromium)', { timeout: 300_000 }, () => {
     await page.waitForURL(/\/ops$/);
     await poll(() => page.getByRole('heading', { name: 'Provisioning time' }).isVisible()).toBe(true);
     await shot(page, 'ops-overview-desktop');
+
+    // The instance's pool: its processes, connections against the budget, scheduled actions.
+    await nav(page, 'Odoo pools').click();
+    const pool = page.locator('[data-pool]').first();
+    await poll(() => pool.isVisible()).toBe(true);
+    await poll(() => pool.getByText(/of \d+ connections/).isVisible()).toBe(true);
+    await poll(() => pool.getByText(/^cron: running/).isVisible()).toBe(true);
+    await shot(page, 'ops-pools-desktop');
 
     await nav(page, 'Tenants').click();
     await page.getByLabel('Search by name').fill(instance.slice(0, 8));

@@ -57,8 +57,12 @@ export async function odooLogin(port: number, host: string, database: string, lo
     id: 1,
     params: { db: database, login, password },
   });
+  if (response.text && !response.text.trimStart().startsWith('{')) {
+    throw new Error(`login through the gateway answered HTTP ${response.status}, not JSON: ${response.text.slice(0, 300)}`);
+  }
   return {
     status: response.status,
+    headers: response.headers,
     body: response.text ? (JSON.parse(response.text) as { result?: { uid?: number }; error?: { data?: { name?: string } } }) : {},
   };
 }

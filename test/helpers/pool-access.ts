@@ -1,15 +1,24 @@
 import { quoteIdentifier, quoteLiteral, withConnection } from '../../src/postgres/index.js';
 import type { DatabaseCredentials, PoolAccess } from '../../src/runtimes/index.js';
+import { tenantDatabaseOfRole } from '../../src/tenants/index.js';
 
 /**
  * PoolAccess for tests, with real SQL on the suite's PostgreSQL: a login role per pool
- * (`p_<pool name>`), tenant roles granted to it, sessions ended on revoke. The password is
- * given, so several processes (a runtime in a child process) agree on it.
+ * (`p_<pool name>`), tenant roles granted to it and their databases handed over to it while it
+ * serves them (as postgres/createPoolAccess does: Odoo lists, and its cron workers walk, only the
+ * databases its role owns), sessions ended on revoke. The password is given, so several
+ * processes (a runtime in a child process) agree on it.
  */
 export function sqlPoolAccess(adminUrl: string, password: string): PoolAccess & { roleOf(poolName: string): string } {
   const parsed = new URL(adminUrl);
   const roleOf = (poolName: string) => `p_${poolName.replace(/-/g, '_')}`;
   const admin = (sql: string, values: unknown[] = []) => withConnection(adminUrl, (client) => client.query(sql, values));
+  const setOwner = async (database: string, owner: string, tenantRole: string) => {
+    const found = await admin('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
+    if (found.rowCount !== 1) return;
+    await admin(`ALTER DATABASE ${quoteIdentifier(database)} OWNER TO ${quoteIdentifier(owner)}`);
+    await admin(`GRANT CONNECT, TEMPORARY ON DATABASE ${quoteIdentifier(database)} TO ${quoteIdentifier(tenantRole)}`);
+  };
   return {
     roleOf,
     async poolCredentials(_databaseServerId, poolName): Promise<DatabaseCredentials> {
@@ -23,11 +32,13 @@ export function sqlPoolAccess(adminUrl: string, password: string): PoolAccess & 
     },
     async grantTenant(_databaseServerId, poolName, tenantRoleName) {
       await admin(`GRANT ${quoteIdentifier(tenantRoleName)} TO ${quoteIdentifier(roleOf(poolName))}`);
+      await setOwner(tenantDatabaseOfRole(tenantRoleName), roleOf(poolName), tenantRoleName);
     },
     async revokeTenant(_databaseServerId, poolName, tenantRoleName) {
       const pool = roleOf(poolName);
       const exists = await admin('SELECT 1 FROM pg_roles WHERE rolname = $1', [pool]);
       if (exists.rowCount !== 1) return;
+      await setOwner(tenantDatabaseOfRole(tenantRoleName), tenantRoleName, tenantRoleName);
       await admin(`REVOKE ${quoteIdentifier(tenantRoleName)} FROM ${quoteIdentifier(pool)}`);
       // CONNECT is checked when a session starts: sessions opened before the revoke must end.
       await admin(

@@ -153,9 +153,12 @@ describe('saasctl against a running platform', () => {
     const kubeconfig = join(scratch, 'kubeconfig');
     writeFileSync(kubeconfig, 'apiVersion: v1\nkind: Config\n');
 
-    const present = parseJson(
+    const report = parseJson(
       await saasctl(['doctor', '--json'], { env: { ODOO_BIN: fakeOdoo, KUBECONFIG: kubeconfig, DOCKER_HOST: 'tcp://127.0.0.1:2375' } }),
     );
+    // Logged in as an operator: the running platform's Odoo pools (this one serves none).
+    expect(report.pools).toEqual([]);
+    const present = report.checks;
     const byName = new Map<string, any>(present.map((check: { name: string }) => [check.name, check]));
     for (const name of ['PostgreSQL server binaries', 'Odoo', 'Docker engine', 'Kubernetes']) {
       const check = byName.get(name);
@@ -173,7 +176,7 @@ describe('saasctl against a running platform', () => {
 
     const absent = parseJson(
       await saasctl(['doctor', '--json'], { env: { ODOO_BIN: join(scratch, 'no-such-odoo'), PATH: '/usr/bin:/bin' } }),
-    );
+    ).checks;
     const absentByName = new Map<string, any>(absent.map((check: { name: string }) => [check.name, check]));
     expect(absentByName.get('Odoo')).toMatchObject({ status: 'missing' });
     expect(absentByName.get('Odoo').fix).toMatch(/ODOO_BIN/);

@@ -272,7 +272,8 @@ describe('process runtime with the fake Odoo', () => {
     expect(web).not.toContain('admin_passwd = admin\n');
     const cron = readFileSync(join(workDir, pool, 'cron.conf'), 'utf8');
     expect(cron).toContain('http_enable = False');
-    expect(cron).toContain('max_cron_threads = 1');
+    expect(cron).toContain('max_cron_threads = 2');
+    expect(cron).toContain('workers = 1');
     expect(processesUsing(join(workDir, pool, 'cron.conf')).length).toBeGreaterThan(0);
     const dedicated = readFileSync(join(workDir, `tenant-${C.tenantName}`, 'web.conf'), 'utf8');
     expect(dedicated).toContain(`dbfilter = ^t_pr${suffix}c$`);

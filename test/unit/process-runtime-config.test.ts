@@ -30,6 +30,8 @@ function poolSettings(overrides: Partial<PoolProcessSettings> = {}): PoolProcess
     limitMemoryHardBytes: 2560 * MIB,
     adminPassword: 'f'.repeat(48),
     cronInWebProcess: false,
+    cronWorkers: 2,
+    dbMaxconn: 16,
     files: { dataDir: '/srv/odoo-data', logFile: '/srv/runtime/pool-3f2a9c1e-1/odoo.log', addonsPath: ['/opt/addons'] },
     ...overrides,
   };
@@ -106,10 +108,23 @@ describe('pool web process configuration', () => {
 describe('pool cron process configuration', () => {
   const config = poolCronConfig(poolSettings(), 20003);
 
-  it('has no HTTP service and one cron thread, for the same databases with the same role', () => {
-    expect(config).toMatchObject({ http_enable: false, max_cron_threads: 1, workers: 0, dbfilter: POOL_DBFILTER, list_db: false });
+  it('has no HTTP service and runs prefork cron workers over the databases its role owns (no db_name)', () => {
+    // Prefork (workers > 0): Odoo's cron workers walk list_dbs; a threaded cron thread would
+    // only run the databases already loaded in the process, and a cron process loads none.
+    expect(config).toMatchObject({ http_enable: false, max_cron_threads: 2, workers: 1, dbfilter: POOL_DBFILTER, list_db: false });
+    expect(config.db_name).toBeUndefined();
     expect(config.db_user).toBe('p_pool_3f2a9c1e_1');
     expect(config.gevent_port).toBeUndefined();
+  });
+
+  it('bounds the connections of each of its processes (db_maxconn)', () => {
+    expect(config.db_maxconn).toBe(16);
+    expect(poolWebConfig(poolSettings()).db_maxconn).toBe(16);
+    expect(() => poolWebConfig(poolSettings({ dbMaxconn: 1 }))).toThrow(/db_maxconn/);
+  });
+
+  it('refuses a cron process without cron workers', () => {
+    expect(() => poolCronConfig(poolSettings({ cronWorkers: 0 }), 20003)).toThrow(/cronWorkers/);
   });
 
   it('still names a port of its own, so it cannot clash on the default port', () => {
@@ -127,6 +142,7 @@ describe('dedicated process configuration', () => {
     httpInterface: '127.0.0.1',
     httpPort: 20010,
     workers: 0,
+    dbMaxconn: 16,
     adminPassword: 'a'.repeat(48),
     files: { dataDir: '/srv/odoo-data', logFile: '/srv/runtime/tenant-acme/odoo.log' },
   });

@@ -9,6 +9,7 @@ import { ForgotPasswordPage, LoginPage, ResetPasswordPage, SignedInPage, SignupP
 import { JobsPage } from './pages/ops/jobs';
 import { OverviewPage } from './pages/ops/overview';
 import { AccountDetailPage, AccountsPage, AuditPage, UsersPage } from './pages/ops/people';
+import { PoolsPage } from './pages/ops/pools';
 import { ServersPage } from './pages/ops/servers';
 import { TemplatesPage } from './pages/ops/templates';
 import { OpsTenantsPage } from './pages/ops/tenants';
@@ -51,6 +52,7 @@ const ROUTES: RouteDef[] = [
   { path: '/ops/servers', role: 'operator', render: () => <ServersPage /> },
   { path: '/ops/templates', role: 'operator', render: () => <TemplatesPage /> },
   { path: '/ops/jobs', role: 'operator', render: () => <JobsPage /> },
+  { path: '/ops/pools', role: 'operator', render: () => <PoolsPage /> },
   { path: '/ops/accounts', role: 'operator', render: () => <AccountsPage /> },
   { path: '/ops/accounts/:id', role: 'operator', render: (p) => <AccountDetailPage key={p.id} id={p.id ?? ''} /> },
   { path: '/ops/users', role: 'operator', render: () => <UsersPage /> },

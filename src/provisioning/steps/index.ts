@@ -9,9 +9,10 @@ import { neutraliseStep } from './neutralise.js';
 import { placementStep } from './placement.js';
 import { roleStep } from './role.js';
 import { serveStep } from './serve.js';
+import { templateStep } from './template.js';
 
 export { CLONE_CRASH_POINTS } from './clone.js';
-export { placementStep };
+export { placementStep, templateStep };
 
 /** Provisioning after placement, in order: each step works on the placed tenant (ProvisioningContext). */
 export const PLACED_STEPS = [
@@ -31,6 +32,6 @@ export const PLACED_STEPS = [
  */
 export { PROVISIONING_STEPS, type ProvisioningStep };
 
-const runOrder = [placementStep.name, ...PLACED_STEPS.map((step) => step.name)];
+const runOrder = [templateStep.name, placementStep.name, ...PLACED_STEPS.map((step) => step.name)];
 if (runOrder.join() !== PROVISIONING_STEPS.join())
   throw new Error(`provisioning runs ${runOrder.join(', ')} but the tenant declares ${PROVISIONING_STEPS.join(', ')}`);

@@ -1,18 +1,20 @@
-import { authenticateSession } from '../../odoo/index.js';
+import { authenticateSession, checkSession } from '../../odoo/index.js';
 import type { ProvisioningContext } from '../context.js';
 import type { Step } from '../runner.js';
 
 /**
  * The admin logs in with the chosen password, through the upstream the runtime serves the
- * tenant at and with the tenant's host name: the proof that provisioning worked.
+ * tenant at and with the tenant's host name, then uses that session (session info, and `/web`
+ * answering 200): the proof that provisioning made a tenant a customer can use. A login alone
+ * is not: an Odoo 18 missing one of its Python requirements accepts it and fails every later
+ * request of the session.
  */
 export const loginCheckStep: Step<ProvisioningContext, 'login_check'> = {
   name: 'login_check',
   async run({ deps, tenant, serveSpec, admin }) {
     const upstream = await deps.runtimes.for(tenant).serve(serveSpec);
-    await authenticateSession(
-      { host: upstream.host, port: upstream.port, hostHeader: serveSpec.hostName, timeoutMs: 60_000 },
-      { database: tenant.database_name, login: admin.login, password: admin.password },
-    );
+    const endpoint = { host: upstream.host, port: upstream.port, hostHeader: serveSpec.hostName, timeoutMs: 60_000 };
+    const session = await authenticateSession(endpoint, { database: tenant.database_name, login: admin.login, password: admin.password });
+    await checkSession(endpoint, session);
   },
 };

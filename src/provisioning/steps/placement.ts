@@ -1,6 +1,8 @@
 import { sql } from 'kysely';
 import type { TenantRow } from '../../db/index.js';
-import { updateTenant } from '../../tenants/index.js';
+import { withConnection } from '../../postgres/index.js';
+import { connectionBudgetProblem } from '../../runtimes/index.js';
+import { tenantCountsPerPlanOnServer, updateTenant } from '../../tenants/index.js';
 import type { PlacementContext } from '../context.js';
 import { loadTenant, type ProvisioningDependencies } from '../dependencies.js';
 import type { Step } from '../runner.js';
@@ -8,7 +10,8 @@ import type { Step } from '../runner.js';
 /**
  * Chooses the tenant's database server: a staging copy goes on its source's server (it is
  * cloned with CREATE DATABASE ... TEMPLATE source), a dedicated-server plan gets a new managed
- * server, anything else the least-loaded active shared server with a ready template.
+ * server, anything else the least-loaded active shared server with a ready template whose
+ * connection budget has room for it (docs/architecture.md, "Connection budget").
  */
 export const placementStep: Step<PlacementContext, 'placement'> = {
   name: 'placement',
@@ -33,18 +36,52 @@ async function place({ deps, tenant, plan }: PlacementContext): Promise<TenantRo
     const serverId =
       plan.placement.databaseStrategy === 'dedicated'
         ? (await servers.createDedicated(tenant.name)).id
-        : await leastLoadedSharedServer(deps, tenant.template_code);
+        : await leastLoadedSharedServer(deps, tenant.template_code, plan.placement.processStrategy);
     return updateTenant(tenant.id, { server_id: serverId }, trx);
   });
 }
 
-async function leastLoadedSharedServer(deps: ProvisioningDependencies, templateCode: string): Promise<string> {
+async function leastLoadedSharedServer(
+  deps: ProvisioningDependencies,
+  templateCode: string,
+  processStrategy: 'pool' | 'dedicated',
+): Promise<string> {
   const ready = new Set(await deps.templates.readyServers(templateCode));
   const candidates = (await deps.servers.list()).filter(
     (s) => s.kind === 'shared' && s.status === 'active' && s.tenantCount < s.capacity && ready.has(s.id),
   );
   candidates.sort((a, b) => a.tenantCount / a.capacity - b.tenantCount / b.capacity);
-  const chosen = candidates[0];
-  if (!chosen) throw new Error(`No shared database server has room and a ready "${templateCode}" template.`);
-  return chosen.id;
+  if (candidates.length === 0) throw new Error(`No shared database server has room and a ready "${templateCode}" template.`);
+  const refusals: string[] = [];
+  for (const candidate of candidates) {
+    const problem = await connectionProblem(deps, candidate.id, processStrategy);
+    if (!problem) return candidate.id;
+    refusals.push(`${candidate.name}: ${problem}`);
+  }
+  throw new Error(
+    `No shared database server has connections left for another ${processStrategy} tenant (${refusals.join('; ')}). ` +
+      'An operator must add a database server (saasctl servers add) or raise its max_connections.',
+  );
+}
+
+/** Why this server's max_connections has no room for one more tenant of that kind, if so. */
+async function connectionProblem(
+  deps: ProvisioningDependencies,
+  serverId: string,
+  adding: 'pool' | 'dedicated',
+): Promise<string | undefined> {
+  const costs = deps.connectionCosts;
+  if (!costs) return undefined;
+  const tenants = { poolTenants: 0, dedicatedTenants: 0 };
+  for (const [planCode, count] of await tenantCountsPerPlanOnServer(serverId, deps.db)) {
+    const plan = await deps.plans.get(planCode);
+    if (plan.placement.processStrategy === 'pool') tenants.poolTenants += count;
+    else tenants.dedicatedTenants += count;
+  }
+  // The tenant being placed is not on any server yet: it is the one added.
+  const maxConnections = await withConnection(await deps.servers.adminUrl(serverId), async (client) => {
+    const result = await client.query<{ max_connections: string }>('SHOW max_connections');
+    return Number(result.rows[0]?.max_connections);
+  });
+  return connectionBudgetProblem({ maxConnections, tenants, adding }, costs);
 }

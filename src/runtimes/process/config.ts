@@ -40,23 +40,35 @@ export interface PoolProcessSettings extends HttpSettings {
   dbfilter: string;
   limitMemorySoftBytes: number;
   limitMemoryHardBytes: number;
+  /** Odoo's `db_maxconn` of each of the pool's processes (connection-budget.ts). */
+  dbMaxconn: number;
   adminPassword: string;
   /**
    * False when a separate cron process serves the pool (the default): cron jobs of a hundred
    * databases would otherwise keep web workers busy. True runs one cron thread in the web process.
    */
   cronInWebProcess: boolean;
+  /** Cron workers of the pool's cron process: how many of its databases are worked on at once. */
+  cronWorkers: number;
   files: OdooFiles;
 }
 
 export interface DedicatedProcessSettings extends HttpSettings {
   spec: TenantServeSpec;
+  dbMaxconn: number;
   adminPassword: string;
   files: OdooFiles;
 }
 
-function connection(credentials: DatabaseCredentials): OdooServerOptions {
-  return { db_host: credentials.host, db_port: credentials.port, db_user: credentials.user, db_password: credentials.password };
+function connection(credentials: DatabaseCredentials, dbMaxconn: number): OdooServerOptions {
+  if (!Number.isInteger(dbMaxconn) || dbMaxconn < 2) throw new RangeError(`db_maxconn must be an integer >= 2, got ${dbMaxconn}`);
+  return {
+    db_host: credentials.host,
+    db_port: credentials.port,
+    db_user: credentials.user,
+    db_password: credentials.password,
+    db_maxconn: dbMaxconn,
+  };
 }
 
 function http(settings: HttpSettings): OdooServerOptions {
@@ -86,7 +98,7 @@ function files(settings: OdooFiles): OdooServerOptions {
 /** The web process of a shared pool: any database the request host selects, within the role's reach. */
 export function poolWebConfig(settings: PoolProcessSettings): OdooServerOptions {
   return {
-    ...connection(settings.credentials),
+    ...connection(settings.credentials, settings.dbMaxconn),
     dbfilter: settings.dbfilter,
     list_db: false,
     ...http(settings),
@@ -99,21 +111,33 @@ export function poolWebConfig(settings: PoolProcessSettings): OdooServerOptions 
 }
 
 /**
- * The cron-only process of a pool: no HTTP server, one cron thread that walks the databases.
+ * The cron-only process of a pool: no HTTP server, Odoo in prefork mode with `cronWorkers` cron
+ * workers and no `db_name`. Why prefork: a threaded Odoo's cron thread runs the jobs of the
+ * databases whose registry is already loaded in that process (ThreadedServer.cron_thread walks
+ * Registry.registries), and a process that serves no request loads none, so no tenant's
+ * scheduled action ever ran. A prefork cron worker (WorkerCron) walks `list_dbs`: the databases
+ * owned by the pool's role, which are exactly the tenants it serves now (PoolAccess hands a
+ * database over when a tenant joins and back when it leaves, so a stopped or suspended tenant's
+ * jobs do not run). Each worker takes one database at a time and closes its connections after
+ * it, so `cronWorkers` bounds both the concurrency and the connections. `workers` only selects
+ * the prefork server: with `http_enable = False` Odoo starts no HTTP worker.
  * It still gets a port of its own: `http_enable = False` makes Odoo ignore it, and a launcher
  * that does not honour the option then cannot clash with another process on the default port.
  */
 export function poolCronConfig(settings: PoolProcessSettings, cronHttpPort: number): OdooServerOptions {
+  if (!Number.isInteger(settings.cronWorkers) || settings.cronWorkers < 1) {
+    throw new RangeError(`cronWorkers must be an integer >= 1, got ${settings.cronWorkers}`);
+  }
   return {
-    ...connection(settings.credentials),
+    ...connection(settings.credentials, settings.dbMaxconn),
     dbfilter: settings.dbfilter,
     list_db: false,
     http_enable: false,
     http_interface: settings.httpInterface,
     http_port: cronHttpPort,
     proxy_mode: true,
-    workers: 0,
-    max_cron_threads: 1,
+    workers: 1,
+    max_cron_threads: settings.cronWorkers,
     limit_memory_soft: settings.limitMemorySoftBytes,
     limit_memory_hard: settings.limitMemoryHardBytes,
     admin_passwd: settings.adminPassword,
@@ -138,7 +162,7 @@ export function dedicatedConfig(settings: DedicatedProcessSettings): OdooServerO
   const { spec } = settings;
   const memory = planMemoryLimits(spec.limits.memoryMiB);
   return {
-    ...connection(spec.tenantRole),
+    ...connection(spec.tenantRole, settings.dbMaxconn),
     db_name: spec.databaseName,
     dbfilter: exactDatabaseFilter(spec.databaseName),
     list_db: false,

@@ -21,8 +21,20 @@ export {
   poolCronConfig,
   poolWebConfig,
 } from './config.js';
+export {
+  type ConnectionCosts,
+  type ConnectionShape,
+  connectionBudgetProblem,
+  connectionCosts,
+  connectionsNeeded,
+  DEFAULT_DEDICATED_DB_MAXCONN,
+  DEFAULT_POOL_DB_MAXCONN,
+  RESERVED_CONNECTIONS,
+  requiredMaxConnections,
+  type ServerTenants,
+} from './connection-budget.js';
 export { databaseOfLogLine, lastLines, linesOfDatabase, splitTail } from './log-filter.js';
-export { type ProcessRuntimeOptions, resolveProcessRuntimeOptions } from './options.js';
+export { connectionShapeOf, type ProcessRuntimeOptions, resolveProcessRuntimeOptions } from './options.js';
 export { linkPlatformAddons, PLATFORM_ADDONS, PLATFORM_ADDONS_DIR, SERVER_WIDE_MODULES } from './platform-addons.js';
 export { choosePool, DEFAULT_POOL_MAX_TENANTS, type PoolChoice, type PoolSummary, poolName, serverTag } from './pool-placement.js';
 export { PortAllocator, type PortRange } from './ports.js';

@@ -4,6 +4,7 @@ import type { PoolAccess, TenantServeSpec } from '../types.js';
 import { type BackoffPolicy, resolveBackoff } from './backoff.js';
 import type { ResourceLimiterOptions } from './cgroups.js';
 import { type Clock, systemClock } from './clock.js';
+import { type ConnectionShape, DEFAULT_DEDICATED_DB_MAXCONN, DEFAULT_POOL_DB_MAXCONN } from './connection-budget.js';
 import { DEFAULT_POOL_MAX_TENANTS } from './pool-placement.js';
 import type { PortRange } from './ports.js';
 import { DEFAULT_HEALTH_CHECK, type HealthCheckPolicy } from './supervisor.js';
@@ -31,6 +32,15 @@ export interface ProcessRuntimeOptions {
   poolMaxTenants?: number;
   /** A separate cron-only process per pool (default true); false runs one cron thread in the web process. */
   poolCronProcess?: boolean;
+  /**
+   * Cron workers of a pool's cron process (prefork): tenants whose scheduled actions run at the
+   * same time. Default 2.
+   */
+  poolCronWorkers?: number;
+  /** Odoo's `db_maxconn` of every pool process (connection-budget.ts). Default 16. */
+  poolDbMaxconn?: number;
+  /** Odoo's `db_maxconn` of a dedicated tenant's process. Default 16. */
+  dedicatedDbMaxconn?: number;
   /** Odoo's own per-process limits for pools (limit_memory_soft / _hard). Default Odoo's: 2048 / 2560 MiB. */
   poolOdooMemoryMiB?: { soft: number; hard: number };
   /** Operating-system limits of a whole pool (web and cron together), where cgroups are available. */
@@ -101,7 +111,10 @@ export function resolveProcessRuntimeOptions(options: ProcessRuntimeOptions): Re
     poolWorkers: count('poolWorkers', options.poolWorkers ?? 2, 0),
     poolMaxTenants: count('poolMaxTenants', options.poolMaxTenants ?? DEFAULT_POOL_MAX_TENANTS, 1),
     poolCronProcess: options.poolCronProcess ?? true,
+    poolCronWorkers: count('poolCronWorkers', options.poolCronWorkers ?? 2, 1),
     poolOdooMemoryMiB,
+    poolDbMaxconn: count('poolDbMaxconn', options.poolDbMaxconn ?? DEFAULT_POOL_DB_MAXCONN, 2),
+    dedicatedDbMaxconn: count('dedicatedDbMaxconn', options.dedicatedDbMaxconn ?? DEFAULT_DEDICATED_DB_MAXCONN, 2),
     poolOsLimits: options.poolOsLimits ?? {},
     dedicatedWorkers: count('dedicatedWorkers', options.dedicatedWorkers ?? 0, 0),
     httpInterface: options.httpInterface ?? '127.0.0.1',
@@ -116,5 +129,23 @@ export function resolveProcessRuntimeOptions(options: ProcessRuntimeOptions): Re
     env: options.env ?? {},
     maxLogBytes: positive('maxLogBytes', options.maxLogBytes ?? 100 * 1024 * 1024),
     restoreConcurrency: count('restoreConcurrency', options.restoreConcurrency ?? 4, 1),
+  };
+}
+
+/** What the connection budget counts, from runtime options (defaults where not given). */
+export function connectionShapeOf(
+  options: Pick<
+    ProcessRuntimeOptions,
+    'poolWorkers' | 'poolCronProcess' | 'poolCronWorkers' | 'poolMaxTenants' | 'poolDbMaxconn' | 'dedicatedWorkers' | 'dedicatedDbMaxconn'
+  > = {},
+): ConnectionShape {
+  return {
+    poolWorkers: options.poolWorkers ?? 2,
+    poolCronProcess: options.poolCronProcess ?? true,
+    poolCronWorkers: options.poolCronWorkers ?? 2,
+    poolMaxTenants: options.poolMaxTenants ?? DEFAULT_POOL_MAX_TENANTS,
+    poolDbMaxconn: options.poolDbMaxconn ?? DEFAULT_POOL_DB_MAXCONN,
+    dedicatedWorkers: options.dedicatedWorkers ?? 0,
+    dedicatedDbMaxconn: options.dedicatedDbMaxconn ?? DEFAULT_DEDICATED_DB_MAXCONN,
   };
 }

@@ -14,13 +14,19 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { detectOdooVersion, odooEnvironment } from '../../odoo/index.js';
-import type { Runtime, TenantServeSpec, Upstream, WorkloadStatus } from '../types.js';
+import type { Runtime, SharedWorkloadView, TenantServeSpec, Upstream, WorkloadStatus } from '../types.js';
 import { detectResourceLimiter, disabledResourceLimiter, type ResourceLimiter } from './cgroups.js';
+import { connectionCosts } from './connection-budget.js';
 import { KeyedLock } from './keyed-lock.js';
 import { killLeftovers } from './leftovers.js';
 import { readTailLines } from './log-file.js';
 import { lastLines, linesOfDatabase } from './log-filter.js';
-import { type ProcessRuntimeOptions, type ResolvedProcessRuntimeOptions, resolveProcessRuntimeOptions } from './options.js';
+import {
+  connectionShapeOf,
+  type ProcessRuntimeOptions,
+  type ResolvedProcessRuntimeOptions,
+  resolveProcessRuntimeOptions,
+} from './options.js';
 import { linkPlatformAddons } from './platform-addons.js';
 import { choosePool } from './pool-placement.js';
 import { PortAllocator } from './ports.js';
@@ -160,6 +166,18 @@ class ProcessRuntimeImpl implements ProcessRuntime {
     const lines = readTailLines(workload.logFile);
     // A pool's log is shared: a tenant sees only the records of its own database.
     return lastLines(served.kind === 'pool' ? linesOfDatabase(lines, served.spec.databaseName) : lines, count);
+  }
+
+  sharedWorkloads(): SharedWorkloadView[] {
+    const { perPool } = connectionCosts(connectionShapeOf(this.options));
+    return [...this.pools.values()].map((pool) => ({
+      name: pool.name,
+      databaseServerId: pool.databaseServerId,
+      databaseRole: this.options.poolAccess.roleOf(pool.name),
+      tenants: [...pool.tenants.values()].map((member) => ({ tenantId: member.tenantId, databaseName: member.databaseName })),
+      processes: pool.workload?.processes() ?? [],
+      connectionBudget: perPool,
+    }));
   }
 
   async stop(): Promise<void> {

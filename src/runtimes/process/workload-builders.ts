@@ -47,8 +47,10 @@ export async function createPoolWorkload(
       workers,
       limitMemorySoftBytes: options.poolOdooMemoryMiB.soft * MIB,
       limitMemoryHardBytes: options.poolOdooMemoryMiB.hard * MIB,
+      dbMaxconn: options.poolDbMaxconn,
       adminPassword: randomAdminPassword(),
       cronInWebProcess: !options.poolCronProcess,
+      cronWorkers: options.poolCronWorkers,
       files: { dataDir: options.odooDataDir, logFile: resources.paths.logFile, addonsPath: options.addonsPath },
     };
     const units: UnitDefinition[] = [{ unit: 'web', config: poolWebConfig(settings), healthCheck: true }];
@@ -88,6 +90,7 @@ export async function createDedicatedWorkload(
       httpPort: resources.ports.http,
       geventPort: resources.ports.gevent,
       workers,
+      dbMaxconn: options.dedicatedDbMaxconn,
       adminPassword: randomAdminPassword(),
       files: { dataDir: options.odooDataDir, logFile: resources.paths.logFile, addonsPath: options.addonsPath },
     });

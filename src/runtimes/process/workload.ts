@@ -8,11 +8,12 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type OdooServerOptions, renderOdooConfig } from '../../odoo/index.js';
-import type { Upstream } from '../types.js';
+import type { SharedProcessView, Upstream } from '../types.js';
 import type { OsLimits, ResourceLimiter, WorkloadCgroup } from './cgroups.js';
 import { rotateLogIfLarge } from './log-file.js';
 import type { ResolvedProcessRuntimeOptions } from './options.js';
 import type { PortAllocator } from './ports.js';
+import { processTree } from './proc.js';
 import { SupervisedProcess, type SupervisedProcessStatus } from './supervisor.js';
 
 export type UnitName = 'web' | 'cron';
@@ -163,6 +164,20 @@ export class Workload {
 
   pids(): number[] {
     return [...this.units.values()].flatMap((unit) => unit.status().pid ?? []);
+  }
+
+  /** Each unit's state, pid, process count (with its forked workers) and memory. */
+  processes(): SharedProcessView[] {
+    return [...this.units.entries()].map(([unit, process]) => {
+      const status = process.status();
+      return {
+        unit,
+        state: status.state,
+        ...(status.pid === undefined ? {} : { pid: status.pid }),
+        processes: status.pid === undefined ? 0 : processTree(status.pid).length,
+        ...(status.memoryBytes === undefined ? {} : { memoryBytes: status.memoryBytes }),
+      };
+    });
   }
 
   /**

@@ -38,6 +38,7 @@ export const OPERATOR_NAV: NavSection[] = [
       { to: '/ops', label: 'Overview' },
       { to: '/ops/tenants', label: 'Tenants', prefix: '/ops/tenants' },
       { to: '/ops/servers', label: 'Database servers' },
+      { to: '/ops/pools', label: 'Odoo pools' },
       { to: '/ops/templates', label: 'Templates' },
       { to: '/ops/jobs', label: 'Jobs' },
     ],

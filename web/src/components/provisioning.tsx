@@ -4,6 +4,7 @@ import { StateBadge } from './ui';
 
 /** What each provisioning step does, in words; a new step in the API fails the typecheck here until it has its words. */
 const STEP_LABELS: Record<ProvisioningStep, string> = {
+  template: 'Waiting for the template',
   placement: 'Choosing a database server',
   role: 'Creating the database role',
   clone: 'Copying the template database',

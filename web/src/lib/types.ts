@@ -52,6 +52,7 @@ export type OperatorTemplate = Schemas['OperatorTemplate'];
 export type TemplateBuild = Schemas['TemplateBuild'];
 
 export type DatabaseServer = Schemas['DatabaseServer'];
+export type PoolReport = Schemas['PoolReport'];
 export type Job = Schemas['JobListItem'];
 export type AccountSummary = Schemas['AccountSummary'];
 export type AccountDetail = Schemas['AccountDetail'];
