@@ -1,7 +1,7 @@
-import { createHash } from 'node:crypto';
-import { link, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { link, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { delimiter, dirname, join, resolve } from 'node:path';
-import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BackupStorage, s3BackupStorage, signDownloadLink } from '../../src/backups/index.js';
 import { type BackupRunDependencies, runBackup } from '../../src/backups/run.js';
@@ -12,6 +12,7 @@ import { createMetrics } from '../../src/metrics/index.js';
 import { filestorePath } from '../../src/odoo/index.js';
 import { createDatabaseServerRegistry, withConnection } from '../../src/postgres/index.js';
 import { createSecretBox } from '../../src/secrets/index.js';
+import { insertStoredBackup } from '../helpers/backups.js';
 import { waitFor } from '../helpers/gateway-client.js';
 import { startMinio, type TestMinio } from '../helpers/minio.js';
 import { createOperator, registerCustomer, startTestPlatform, type TestPlatform } from '../helpers/platform.js';
@@ -282,8 +283,9 @@ describe('S3 storage (MinIO on loopback)', () => {
     };
   });
 
-  function s3Storage(): BackupStorage {
+  function s3Storage(partSizeBytes?: number): BackupStorage {
     return s3BackupStorage({
+      partSizeBytes,
       bucket: minio.bucket,
       prefix: 'platform/',
       endpoint: minio.endpoint,
@@ -321,8 +323,14 @@ describe('S3 storage (MinIO on loopback)', () => {
     (await metrics.registry.getSingleMetricAsString('saas_backups_total')).match(/outcome="failed"[^\n]* (\d+)/)?.[1];
 
   it('stores the archive with a multipart upload and verifies it by reading it back', async () => {
-    const storage = s3Storage();
-    const backup = await s3Backup(storage);
+    // 12 MB that do not compress, in 5 MiB parts: an upload of three parts.
+    const big = join(filestorePath(odooDataDir(), tenants.pool.databaseName), 'cc', 'cc33');
+    await mkdir(dirname(big), { recursive: true });
+    await writeFile(big, randomBytes(12_000_000));
+    const storage = s3Storage(5 * 1024 * 1024);
+    const backup = await s3Backup(storage).finally(() => rm(big));
+    const head = await minio.client.send(new HeadObjectCommand({ Bucket: minio.bucket, Key: `platform/${backup.storage_key}` }));
+    expect(head.ETag).toMatch(/-3"$/); // S3's ETag of a multipart object ends with its part count
     expect(backup.state, backup.failure_reason ?? '').toBe('verified');
     expect(backup.storage_location).toBe(`s3://${minio.bucket}/platform/${backup.storage_key}`);
     expect(await storage.size(backup.storage_key)).toBe(backup.archive_bytes);
@@ -331,9 +339,9 @@ describe('S3 storage (MinIO on loopback)', () => {
     for await (const chunk of stored) chunks.push(chunk as Buffer);
     expect(sha256(Buffer.concat(chunks))).toBe(backup.sha256);
     // A ranged read (downloads resume with them): the zip's first local header.
-    const head = await storage.get(backup.storage_key, { start: 0, end: 4 });
+    const firstBytes = await storage.get(backup.storage_key, { start: 0, end: 4 });
     const headBytes: Buffer[] = [];
-    for await (const chunk of head) headBytes.push(chunk as Buffer);
+    for await (const chunk of firstBytes) headBytes.push(chunk as Buffer);
     expect(Buffer.concat(headBytes).toString('hex')).toBe('504b0304');
   }, 120_000);
 
@@ -382,5 +390,66 @@ describe('S3 storage (MinIO on loopback)', () => {
     expect(backup.failure_reason).toContain('the stored archive differs from what was written');
     expect(await real.size(backup.storage_key)).toBeUndefined(); // a failed archive is not kept
     expect(await failures()).toBe('2');
+  }, 120_000);
+});
+
+describe('triggers and retention', () => {
+  it('queues each tenant’s daily backup once per slot, whichever replica or rerun of the scheduler runs it', async () => {
+    const tomorrow = new Date();
+    tomorrow.setUTCDate(tomorrow.getUTCDate() + 1);
+    const now = new Date(Date.UTC(tomorrow.getUTCFullYear(), tomorrow.getUTCMonth(), tomorrow.getUTCDate(), 3, 30));
+    const runs = await Promise.all([test.platform.backups.runSchedule(now), test.platform.backups.runSchedule(now)]);
+    const again = await test.platform.backups.runSchedule(now);
+    const placed = Object.keys(tenants).length;
+    expect(runs[0].queued + runs[1].queued).toBe(placed);
+    expect(again.queued).toBe(0);
+    const scheduled = await db().selectFrom('backups').selectAll().where('trigger', '=', 'schedule').execute();
+    expect(scheduled).toHaveLength(placed);
+    for (const backup of scheduled) {
+      const slot = backup.scheduled_for as Date;
+      expect(slot.getUTCHours()).toBe(2); // BACKUP_SCHEDULE_HOUR 2, UTC
+      expect(slot.toISOString().slice(0, 10)).toBe(now.toISOString().slice(0, 10));
+    }
+    // The platform's workers make them like any other.
+    for (const backup of scheduled) expect((await settledBackup(backup.tenant_name, backup.id)).state).toBe('verified');
+  }, 180_000);
+
+  it('purges what retention drops: the archive first, then the record, and again finds nothing to do', async () => {
+    const { name } = tenants.dedicatedServer;
+    const old = await insertStoredBackup(test, name, operator.userId);
+    await db()
+      .updateTable('backups')
+      .set({ started_at: new Date(Date.now() - 100 * 86_400_000) })
+      .where('id', '=', old.id)
+      .execute();
+    const row = await db().selectFrom('backups').selectAll().where('id', '=', old.id).executeTakeFirstOrThrow();
+    const path = new URL(row.storage_location).pathname;
+    await stat(path); // there before
+    const verifiedBefore = await db().selectFrom('backups').select('id').where('state', '=', 'verified').where('id', '<>', old.id).execute();
+
+    const first = await test.platform.backups.purge();
+    expect(first.deleted).toBe(1);
+    await expect(stat(path)).rejects.toThrow(/ENOENT/);
+    expect(await db().selectFrom('backups').select('id').where('id', '=', old.id).executeTakeFirst()).toBeUndefined();
+    // Recent backups all stay (7 daily / 4 weekly / 3 monthly, on-demand ones 30 days).
+    const verifiedAfter = await db().selectFrom('backups').select('id').where('state', '=', 'verified').execute();
+    expect(verifiedAfter.map((b) => b.id).sort()).toEqual(verifiedBefore.map((b) => b.id).sort());
+    expect((await test.platform.backups.purge()).deleted).toBe(0);
+  }, 60_000);
+
+  it('gives a terminated tenant a final backup kept through its 30-day retention window', async () => {
+    const { name } = tenants.dedicatedProcess;
+    const scheduled = await test.http.post(`/api/v1/tenants/${name}/schedule-delete`, undefined, { token: customer.accessToken });
+    expect(scheduled.status, scheduled.text).toBe(202);
+    await waitFor('the deletion to be scheduled', async () => ((await tenantView(name)).state === 'scheduled_for_deletion' ? true : undefined));
+    await test.platform.sweepLifecycle(new Date(Date.now() + 13 * 3_600_000));
+    expect((await tenantView(name)).state).toBe('terminated');
+    const final = await waitFor('the final backup', async () =>
+      db().selectFrom('backups').selectAll().where('tenant_name', '=', name).where('trigger', '=', 'before_delete').executeTakeFirst(),
+    );
+    expect((await settledBackup(name, final.id)).state).toBe('verified');
+    const keptFor = (final.keep_until as Date).getTime() - final.started_at.getTime();
+    expect(keptFor).toBeGreaterThan(29.9 * 86_400_000);
+    expect(keptFor).toBeLessThan(30.1 * 86_400_000);
   }, 120_000);
 });

@@ -21,6 +21,8 @@ export interface S3StorageSettings {
   accessKeyId: string;
   /** Already decrypted by the caller; never logged. */
   secretAccessKey: string;
+  /** Multipart part size (S3's minimum is 5 MiB); PART_SIZE when omitted. */
+  partSizeBytes?: number | undefined;
 }
 
 /**
@@ -59,7 +61,7 @@ export function s3BackupStorage(settings: S3StorageSettings): BackupStorage {
       const upload = new Upload({
         client,
         params: { Bucket, Key: keyOf(key), Body: body, ContentType: 'application/zip' },
-        partSize: PART_SIZE,
+        partSize: settings.partSizeBytes ?? PART_SIZE,
         queueSize: QUEUE_SIZE,
         leavePartsOnError: false,
       });
