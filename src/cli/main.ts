@@ -9,6 +9,7 @@ import { createMailer } from '../notifications/index.js';
 import type { Plan } from '../plans/index.js';
 import { openPlatformDatabase } from '../platform-database.js';
 import { createSecretBox } from '../secrets/index.js';
+import { registerBackupCommands } from './backup-commands.js';
 import { ApiError, createApiClient } from './client.js';
 import { credentialsPath, readCredentials, writeCredentials } from './credentials.js';
 import { runDoctor } from './doctor.js';
@@ -172,6 +173,13 @@ registerTenantCommands(program, {
   client: () => createApiClient({ url: apiUrl(), credentials: readCredentials() }),
   url: apiUrl,
   token: () => readCredentials()?.accessToken,
+  printJson,
+  printTable,
+});
+
+registerBackupCommands(program, {
+  client: () => createApiClient({ url: apiUrl(), credentials: readCredentials() }),
+  url: apiUrl,
   printJson,
   printTable,
 });

@@ -13,9 +13,10 @@ import { filestorePath } from '../../src/odoo/index.js';
 import { createDatabaseServerRegistry, withConnection } from '../../src/postgres/index.js';
 import { createSecretBox } from '../../src/secrets/index.js';
 import { insertStoredBackup } from '../helpers/backups.js';
+import { runCli } from '../helpers/cli.js';
 import { waitFor } from '../helpers/gateway-client.js';
 import { startMinio, type TestMinio } from '../helpers/minio.js';
-import { createOperator, registerCustomer, startTestPlatform, type TestPlatform } from '../helpers/platform.js';
+import { createOperator, GOOD_PASSWORD, registerCustomer, startTestPlatform, type TestPlatform } from '../helpers/platform.js';
 import { postgresAdminUrl } from '../helpers/postgres.js';
 import { readZip, unzipListing } from '../helpers/zip-reader.js';
 
@@ -393,6 +394,43 @@ describe('S3 storage (MinIO on loopback)', () => {
   }, 120_000);
 });
 
+describe('saasctl backup', () => {
+  it('creates a backup and waits for it, lists it, and downloads it checking its sha256', async () => {
+    const scratch = join(test.config.dataDir, 'cli');
+    await mkdir(scratch, { recursive: true });
+    const saasctl = (args: string[], input?: string) =>
+      runCli(args, { input, env: { SAASCTL_CONFIG: join(scratch, 'credentials.json'), HOME: scratch, SAASCTL_URL: test.url } });
+    const login = await saasctl(['login', '--email', customer.email, '--password-stdin', '--url', test.url], GOOD_PASSWORD);
+    expect(login.code, login.stderr).toBe(0);
+    const { name } = tenants.pool;
+
+    const created = await saasctl(['backup', 'create', name, '--json']);
+    expect(created.code, created.stderr).toBe(0);
+    const backup = JSON.parse(created.stdout);
+    expect(backup.state).toBe('verified');
+
+    const listed = await saasctl(['backup', 'list', name, '--json']);
+    expect(JSON.parse(listed.stdout).map((b: { id: string }) => b.id)).toContain(backup.id);
+    const table = await saasctl(['backup', 'list', name]);
+    expect(table.stdout).toContain(backup.id);
+
+    const output = join(scratch, 'copy.zip');
+    const downloaded = await saasctl(['backup', 'download', name, backup.id, '-o', output]);
+    expect(downloaded.code, downloaded.stderr).toBe(0);
+    expect(downloaded.stdout).toContain('sha256 verified');
+    expect(sha256(await readFile(output))).toBe(backup.sha256);
+
+    // Another account's tenant: the CLI says it is not found, without a stack trace.
+    const asStranger = (args: string[], input?: string) =>
+      runCli(args, { input, env: { SAASCTL_CONFIG: join(scratch, 'stranger.json'), HOME: scratch, SAASCTL_URL: test.url } });
+    expect((await asStranger(['login', '--email', stranger.email, '--password-stdin', '--url', test.url], GOOD_PASSWORD)).code).toBe(0);
+    const strangers = await asStranger(['backup', 'list', name]);
+    expect(strangers.code).toBe(1);
+    expect(strangers.stderr).toMatch(/^saasctl: .*not found/im);
+    expect(strangers.stderr).not.toMatch(/\bat \S+:\d+:\d+/);
+  }, 120_000);
+});
+
 describe('triggers and retention', () => {
   it('queues each tenant’s daily backup once per slot, whichever replica or rerun of the scheduler runs it', async () => {
     const tomorrow = new Date();
@@ -425,7 +463,12 @@ describe('triggers and retention', () => {
     const row = await db().selectFrom('backups').selectAll().where('id', '=', old.id).executeTakeFirstOrThrow();
     const path = new URL(row.storage_location).pathname;
     await stat(path); // there before
-    const verifiedBefore = await db().selectFrom('backups').select('id').where('state', '=', 'verified').where('id', '<>', old.id).execute();
+    const verifiedBefore = await db()
+      .selectFrom('backups')
+      .select('id')
+      .where('state', '=', 'verified')
+      .where('id', '<>', old.id)
+      .execute();
 
     const first = await test.platform.backups.purge();
     expect(first.deleted).toBe(1);
@@ -441,7 +484,9 @@ describe('triggers and retention', () => {
     const { name } = tenants.dedicatedProcess;
     const scheduled = await test.http.post(`/api/v1/tenants/${name}/schedule-delete`, undefined, { token: customer.accessToken });
     expect(scheduled.status, scheduled.text).toBe(202);
-    await waitFor('the deletion to be scheduled', async () => ((await tenantView(name)).state === 'scheduled_for_deletion' ? true : undefined));
+    await waitFor('the deletion to be scheduled', async () =>
+      (await tenantView(name)).state === 'scheduled_for_deletion' ? true : undefined,
+    );
     await test.platform.sweepLifecycle(new Date(Date.now() + 13 * 3_600_000));
     expect((await tenantView(name)).state).toBe('terminated');
     const final = await waitFor('the final backup', async () =>
