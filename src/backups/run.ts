@@ -5,7 +5,7 @@ import { publishDomainEvents } from '../events/index.js';
 import type { Logger } from '../logging/index.js';
 import type { Metrics } from '../metrics/index.js';
 import { filestoreFiles, type OdooDumpManifest, odooRecordCounts, readDumpManifest, renderDumpManifest } from '../odoo/index.js';
-import type { DatabaseServerRegistry } from '../postgres/index.js';
+import type { DatabaseServerOperations, DatabaseServerRegistry } from '../postgres/index.js';
 import { startPlainDump } from '../postgres/index.js';
 import { redactCredentials } from '../secrets/index.js';
 import { recordTenantEvent, tenantById } from '../tenants/index.js';
@@ -86,13 +86,8 @@ export async function failBackup(deps: BackupRunDependencies, backup: BackupRow,
   deps.logger.error({ backupId: backup.id, tenant: backup.tenant_name, reason }, 'backup failed');
 }
 
-type StoredArchive = Omit<VerifiedBackup, 'durationMs'>;
+export type StoredArchive = Omit<VerifiedBackup, 'durationMs'>;
 
-/**
- * The dump, the manifest and the row counts all come from one snapshot: a repeatable-read
- * transaction exports it and stays open until pg_dump has dumped it, so the record's counts are
- * exactly what the archive holds (the weekly test restore compares them).
- */
 async function storeArchive(deps: BackupRunDependencies, backup: BackupRow): Promise<StoredArchive> {
   const tenant = await tenantById(backup.tenant_id, deps.db);
   if (!tenant?.server_id) throw new Error('the tenant has no database to back up (it was never placed or is deleted)');
@@ -101,24 +96,52 @@ async function storeArchive(deps: BackupRunDependencies, backup: BackupRow): Pro
     deps.servers.adminUrl(tenant.server_id),
     deps.installedOdooSeries(),
   ]);
-  if (!(await ops.databaseExists(backup.database_name))) throw new Error(`database ${backup.database_name} does not exist`);
-  return ops.withDatabase(backup.database_name, async (client) => {
-    const { snapshot, manifest, recordCounts } = await exportSnapshot(client, backup.database_name, installedSeries);
+  return writeBackupArchive({
+    ops,
+    adminUrl,
+    database: backup.database_name,
+    odooDataDir: deps.odooDataDir,
+    installedSeries,
+    storage: deps.storage,
+    key: backup.storage_key,
+    onUploading: () => crashPoint(deps, 'backup:uploading'),
+  });
+}
+
+/**
+ * Writes one database's archive to storage (the backup job; bench/backup.ts measures it alone).
+ * The dump, the manifest and the row counts all come from one snapshot: a repeatable-read
+ * transaction exports it and stays open until pg_dump has dumped it, so the record's counts are
+ * exactly what the archive holds (the weekly test restore compares them).
+ */
+export async function writeBackupArchive(input: {
+  ops: DatabaseServerOperations;
+  adminUrl: string;
+  database: string;
+  odooDataDir: string;
+  installedSeries: string | undefined;
+  storage: BackupStorage;
+  key: string;
+  onUploading?: () => void;
+}): Promise<StoredArchive> {
+  if (!(await input.ops.databaseExists(input.database))) throw new Error(`database ${input.database} does not exist`);
+  return input.ops.withDatabase(input.database, async (client) => {
+    const { snapshot, manifest, recordCounts } = await exportSnapshot(client, input.database, input.installedSeries);
     try {
-      const dump = startPlainDump(adminUrl, backup.database_name, { snapshot });
+      const dump = startPlainDump(input.adminUrl, input.database, { snapshot });
       const archive = buildBackupArchive({
         dump: dump.stream,
         manifest: renderDumpManifest(manifest),
-        files: filestoreFiles(deps.odooDataDir, backup.database_name),
+        files: filestoreFiles(input.odooDataDir, input.database),
         mtime: new Date(),
       });
       const { tap, digest } = hashingTap();
       const body = new PassThrough();
       archive.stream.on('error', (error) => body.destroy(error));
       archive.stream.pipe(tap).pipe(body);
-      crashPoint(deps, 'backup:uploading');
+      input.onUploading?.();
       try {
-        const [stats] = await Promise.all([archive.stats, deps.storage.put(backup.storage_key, body), dump.done]);
+        const [stats] = await Promise.all([archive.stats, input.storage.put(input.key, body), dump.done]);
         const { sha256, bytes } = digest();
         return {
           odooVersion: manifest.version,

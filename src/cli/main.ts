@@ -13,7 +13,7 @@ import { registerBackupCommands } from './backup-commands.js';
 import { ApiError, createApiClient } from './client.js';
 import { credentialsPath, readCredentials, writeCredentials } from './credentials.js';
 import { runDoctor } from './doctor.js';
-import { readPassword } from './prompt.js';
+import { readPassword, readStdin } from './prompt.js';
 import { registerTenantCommands } from './tenant-commands.js';
 
 const program = new Command();
@@ -77,6 +77,18 @@ program
       process.stdout.write(`${mark[check.status]} ${check.name}: ${check.found}\n    enables: ${check.enables}\n`);
       if (check.fix) process.stdout.write(`    to fix: ${check.fix}\n`);
     }
+  });
+
+program
+  .command('secret')
+  .description('Secrets for the config file')
+  .command('seal')
+  .description('Encrypt a secret (e.g. BACKUP_S3_SECRET_ACCESS_KEY) with the platform key, for a config file; reads it from stdin')
+  .action(async () => {
+    const value = await readStdin();
+    if (!value) throw new Error('Nothing to seal: pipe the secret into `saasctl secret seal`.');
+    const config = loadConfig();
+    process.stdout.write(`${createSecretBox(resolveSecretKey(config), config.previousSecretKeys).encrypt(value)}\n`);
   });
 
 const operator = program.command('operator').description('Manage operator users');

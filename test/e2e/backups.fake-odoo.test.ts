@@ -1,9 +1,10 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { link, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { delimiter, dirname, join, resolve } from 'node:path';
+import { Readable } from 'node:stream';
 import { HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type BackupStorage, s3BackupStorage, signDownloadLink } from '../../src/backups/index.js';
+import { type BackupStorage, createBackupStorage, s3BackupStorage, signDownloadLink } from '../../src/backups/index.js';
 import { type BackupRunDependencies, runBackup } from '../../src/backups/run.js';
 import { insertBackup } from '../../src/backups/store.js';
 import type { BackupRow } from '../../src/db/index.js';
@@ -345,6 +346,29 @@ describe('S3 storage (MinIO on loopback)', () => {
     for await (const chunk of firstBytes) headBytes.push(chunk as Buffer);
     expect(Buffer.concat(headBytes).toString('hex')).toBe('504b0304');
   }, 120_000);
+
+  it('opens the bucket with a secret key sealed in the config (saasctl secret seal), never stored in the clear', async () => {
+    const box = createSecretBox(test.config.secretKey as string);
+    const sealed = box.encrypt(minio.secretAccessKey);
+    expect(sealed).not.toContain(minio.secretAccessKey);
+    const storage = createBackupStorage(
+      {
+        kind: 's3',
+        bucket: minio.bucket,
+        prefix: 'sealed/',
+        endpoint: minio.endpoint,
+        region: 'us-east-1',
+        forcePathStyle: true,
+        accessKeyId: minio.accessKeyId,
+        secretAccessKey: sealed,
+      },
+      box,
+    );
+    await storage.put('probe/one.zip', Readable.from([Buffer.from('probe')]));
+    expect(await storage.size('probe/one.zip')).toBe(5);
+    await storage.delete('probe/one.zip');
+    expect(await storage.size('probe/one.zip')).toBeUndefined();
+  });
 
   it('fails, never verifies, when the S3 server is down: reason, metric, timeline alert, event', async () => {
     await minio.stop();
