@@ -87,3 +87,31 @@ ensure_chromium() {
   fi
   apt_install chromium || log "could not install Chromium: the browser tests will fail and say so"
 }
+
+# MinIO, the S3 server the backup tests store archives in (a real one, on loopback), built from
+# the Go module proxy into .tools/minio once per version. MinIO publishes no semver tags, so the
+# version is the module proxy's pseudo-version of a commit that builds with Go >= 1.24.
+MINIO_MODULE_VERSION=v0.0.0-20260212201848-7aac2a2c5b7c
+ensure_minio() {
+  local dir="$TOOLS/minio"
+  if [ -x "$dir/bin/minio" ] && [ "$(cat "$dir/version" 2>/dev/null)" = "$MINIO_MODULE_VERSION" ]; then export MINIO_BIN="$dir/bin/minio"; return; fi
+  local go_bin
+  go_bin=$(command -v go || true)
+  if [ -z "$go_bin" ] && [ -x /usr/local/go/bin/go ]; then go_bin=/usr/local/go/bin/go; fi
+  if [ -z "$go_bin" ]; then
+    apt_install golang-go || true
+    go_bin=$(command -v go || true)
+  fi
+  if [ -z "$go_bin" ]; then
+    log "Go is missing and could not be installed: the S3 backup tests will fail and say so"
+    return
+  fi
+  log "building MinIO $MINIO_MODULE_VERSION from the Go module proxy into .tools/minio (several minutes, once)"
+  mkdir -p "$dir"
+  if GOBIN="$dir/bin" GOFLAGS=-buildvcs=false "$go_bin" install "github.com/minio/minio@$MINIO_MODULE_VERSION"; then
+    echo "$MINIO_MODULE_VERSION" >"$dir/version"
+    export MINIO_BIN="$dir/bin/minio"
+  else
+    log "building MinIO failed (Go $("$go_bin" env GOVERSION) may be too old; MinIO needs >= 1.24): the S3 backup tests will fail and say so"
+  fi
+}

@@ -5,6 +5,7 @@ import { createAccountService } from './accounts/index.js';
 import { type Api, buildApiServer, type SharedPortGateway } from './api/index.js';
 import { createAuditLog } from './audit/index.js';
 import { createAccessTokenSigner, createAuthService } from './auth/index.js';
+import { type BackupService, createBackupService, createBackupStorage } from './backups/index.js';
 import { type Config, resolveSecretKey } from './config/index.js';
 import { createNotificationHub, pendingMigrations } from './db/index.js';
 import { createDomainEventBus, DOMAIN_EVENTS_CHANNEL } from './events/index.js';
@@ -14,7 +15,7 @@ import { createJobQueue } from './jobs/index.js';
 import { createLogger, type Logger } from './logging/index.js';
 import { createMetrics } from './metrics/index.js';
 import { createMailer } from './notifications/index.js';
-import { findOdoo } from './odoo/index.js';
+import { detectOdooVersion, findOdoo } from './odoo/index.js';
 import { createPlanService } from './plans/index.js';
 import { openPlatformDatabase, type PlatformDatabase } from './platform-database.js';
 import { createDatabaseServerRegistry, createPoolAccess, DEFAULT_SHARED_SERVER_CAPACITY } from './postgres/index.js';
@@ -55,6 +56,8 @@ export interface Platform {
   gatewayUrl: string | undefined;
   /** Runs the lifecycle timers now (as the scheduled job does), with `now` for tests. */
   sweepLifecycle(now?: Date): Promise<{ terminated: number; deleted: number }>;
+  /** Backups: the scheduler, retention and runs can be called directly by tests. */
+  backups: BackupService;
   stop(): Promise<void>;
 }
 
@@ -201,6 +204,23 @@ export async function startPlatform(config: Config, options: { logger?: Logger; 
     crashAfterStep: config.crashAfterStep,
   });
   await operations.registerJobs(config.runWorkers);
+  let odooSeries: Promise<string | undefined> | undefined;
+  const backups = createBackupService({
+    db,
+    jobs,
+    storage: createBackupStorage(config.backups.storage, secretBox),
+    servers,
+    odooDataDir,
+    // Asked once, when the first backup needs it: `odoo-bin --version` takes a second.
+    installedOdooSeries: () => (odooSeries ??= odoo ? detectOdooVersion(odoo).catch(() => undefined) : Promise.resolve(undefined)),
+    metrics,
+    logger,
+    crashAt: config.crashAt,
+    schedule: { hour: config.backups.scheduleHour, timeZone: config.backups.timeZone },
+    linkKey: secretBox.deriveKey('backup-download-links'),
+    linkTtlSeconds: config.backups.downloadLinkTtlSeconds,
+  });
+  await backups.registerJobs(config.runWorkers, domainEvents);
   const sweep = createLifecycleSweep({ db, jobs, operations, logger });
   await sweep.register(config.runWorkers);
   const tenants = createTenantService({
@@ -247,6 +267,7 @@ export async function startPlatform(config: Config, options: { logger?: Logger; 
     templates,
     servers,
     jobs,
+    backups,
     runtimes,
     domainEvents,
     gateway: sharedPortGateway,
@@ -315,6 +336,7 @@ export async function startPlatform(config: Config, options: { logger?: Logger; 
     url,
     gatewayUrl,
     sweepLifecycle: (now) => sweep.sweep(now),
+    backups,
     stop() {
       stopping ??= (async () => {
         clearInterval(pruneTimer);

@@ -40,6 +40,7 @@ export async function buildOpenApiDocument() {
     templates: unusedWhileDescribing('templates'),
     servers: unusedWhileDescribing('servers'),
     jobs: unusedWhileDescribing('jobs'),
+    backups: unusedWhileDescribing('backups'),
     runtimes: unusedWhileDescribing('runtimes'),
     domainEvents: unusedWhileDescribing('domainEvents'),
     readiness: () => Promise.reject(new Error('readiness was used while building the OpenAPI document')),

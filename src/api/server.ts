@@ -15,6 +15,7 @@ import {
 import type { AccountService } from '../accounts/index.js';
 import type { AuditLog } from '../audit/index.js';
 import type { AuthService } from '../auth/index.js';
+import type { BackupService } from '../backups/index.js';
 import type { Config } from '../config/index.js';
 import { AuthenticationError, ForbiddenError } from '../errors/index.js';
 import type { DomainEventSubscriptions } from '../events/index.js';
@@ -36,6 +37,7 @@ import { registerAccountRoutes } from './routes/accounts.js';
 import { registerApiKeyRoutes } from './routes/api-keys.js';
 import { registerAuditRoutes } from './routes/audit.js';
 import { registerAuthRoutes } from './routes/auth.js';
+import { registerBackupRoutes } from './routes/backups.js';
 import { registerDatabaseServerRoutes } from './routes/database-servers.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerIdentityRoutes } from './routes/identity.js';
@@ -67,6 +69,7 @@ export interface ApiDependencies {
   templates: TemplateService;
   servers: DatabaseServerRegistry;
   jobs: JobQueue;
+  backups: BackupService;
   runtimes: RuntimeRegistry;
   /** Domain events (tenant changes), for the live event streams. */
   domainEvents: DomainEventSubscriptions;
@@ -247,6 +250,7 @@ export async function buildApiServer(deps: ApiDependencies): Promise<Api> {
       registerAccountRoutes(api, deps);
       registerAuditRoutes(api, deps);
       registerTenantRoutes(api, deps);
+      registerBackupRoutes(api, deps);
       registerTemplateRoutes(api, deps);
       registerDatabaseServerRoutes(api, deps);
       registerJobRoutes(api, deps);

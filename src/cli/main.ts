@@ -9,11 +9,12 @@ import { createMailer } from '../notifications/index.js';
 import type { Plan } from '../plans/index.js';
 import { openPlatformDatabase } from '../platform-database.js';
 import { createSecretBox } from '../secrets/index.js';
+import { registerBackupCommands } from './backup-commands.js';
 import { ApiError, createApiClient } from './client.js';
 import { credentialsPath, readCredentials } from './credentials.js';
 import { type DoctorPool, describePools, runDoctor } from './doctor.js';
 import { logIn } from './login.js';
-import { readPassword } from './prompt.js';
+import { readPassword, readStdin } from './prompt.js';
 import { registerTenantCommands } from './tenant-commands.js';
 
 const program = new Command();
@@ -86,6 +87,18 @@ program
     }
     process.stdout.write('Odoo pools:\n');
     for (const line of typeof pools === 'string' ? [`  ${pools}`] : describePools(pools)) process.stdout.write(`${line}\n`);
+  });
+
+program
+  .command('secret')
+  .description('Secrets for the config file')
+  .command('seal')
+  .description('Encrypt a secret (e.g. BACKUP_S3_SECRET_ACCESS_KEY) with the platform key, for a config file; reads it from stdin')
+  .action(async () => {
+    const value = await readStdin();
+    if (!value) throw new Error('Nothing to seal: pipe the secret into `saasctl secret seal`.');
+    const config = loadConfig();
+    process.stdout.write(`${createSecretBox(resolveSecretKey(config), config.previousSecretKeys).encrypt(value)}\n`);
   });
 
 const operator = program.command('operator').description('Manage operator users');
@@ -183,6 +196,13 @@ registerTenantCommands(program, {
   client: () => createApiClient({ url: apiUrl(), credentials: readCredentials() }),
   url: apiUrl,
   token: () => readCredentials()?.accessToken,
+  printJson,
+  printTable,
+});
+
+registerBackupCommands(program, {
+  client: () => createApiClient({ url: apiUrl(), credentials: readCredentials() }),
+  url: apiUrl,
   printJson,
   printTable,
 });

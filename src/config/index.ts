@@ -2,9 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ConfigError } from '../errors/index.js';
-import { type Config, configSchema } from './schema.js';
+import { type BackupConfig, type Config, configSchema, type ParsedEnv } from './schema.js';
 
-export type { Config, IssuerConfig } from './schema.js';
+export type { BackupConfig, Config, IssuerConfig } from './schema.js';
 
 /**
  * Builds the one config object from environment variables, optionally layered over a JSON file
@@ -73,6 +73,37 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     crashAfterStep: e.SAAS_TEST_CRASH_AFTER_STEP,
     identityIssuers: e.OIDC_ISSUERS ?? [],
     requireOperator2fa: e.REQUIRE_OPERATOR_2FA ? e.REQUIRE_OPERATOR_2FA === 'true' : e.NODE_ENV === 'production',
+    crashAt: e.SAAS_TEST_CRASH_AT,
+    backups: backupConfig(e, resolve(e.DATA_DIR)),
+  };
+}
+
+function backupConfig(e: ParsedEnv, dataDir: string): BackupConfig {
+  const common = {
+    scheduleHour: e.BACKUP_SCHEDULE_HOUR,
+    timeZone: e.BACKUP_TIME_ZONE,
+    downloadLinkTtlSeconds: e.BACKUP_DOWNLOAD_LINK_TTL_SECONDS,
+  };
+  if (e.BACKUP_STORAGE === 'local')
+    return { ...common, storage: { kind: 'local', directory: resolve(e.BACKUP_LOCAL_DIR ?? join(dataDir, 'backups')) } };
+  const missing = (['BACKUP_S3_BUCKET', 'BACKUP_S3_ACCESS_KEY_ID', 'BACKUP_S3_SECRET_ACCESS_KEY'] as const).filter((name) => !e[name]);
+  if (missing.length > 0) {
+    throw new ConfigError(`Invalid configuration:\n${missing.map((name) => `  ${name}: required when BACKUP_STORAGE is s3`).join('\n')}`, [
+      ...missing,
+    ]);
+  }
+  return {
+    ...common,
+    storage: {
+      kind: 's3',
+      bucket: e.BACKUP_S3_BUCKET as string,
+      prefix: e.BACKUP_S3_PREFIX,
+      endpoint: e.BACKUP_S3_ENDPOINT,
+      region: e.BACKUP_S3_REGION,
+      forcePathStyle: e.BACKUP_S3_FORCE_PATH_STYLE,
+      accessKeyId: e.BACKUP_S3_ACCESS_KEY_ID as string,
+      secretAccessKey: e.BACKUP_S3_SECRET_ACCESS_KEY as string,
+    },
   };
 }
 

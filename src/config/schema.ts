@@ -56,8 +56,42 @@ export const configSchema = z
       .string()
       .regex(/^[a-z0-9_,]*$/, 'must be a comma-separated list of template codes')
       .default('blank'),
+    BACKUP_STORAGE: z.enum(['local', 's3']).default('local'),
+    BACKUP_LOCAL_DIR: z.string().min(1).optional(),
+    BACKUP_S3_BUCKET: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be an S3 bucket name')
+      .optional(),
+    BACKUP_S3_PREFIX: z
+      .string()
+      .regex(/^([A-Za-z0-9!_.*'()-]+\/)*$/, 'must be empty or end with / (e.g. backups/)')
+      .default(''),
+    BACKUP_S3_ENDPOINT: z.url().optional(),
+    BACKUP_S3_REGION: z.string().min(1).default('us-east-1'),
+    BACKUP_S3_FORCE_PATH_STYLE: z
+      .enum(['true', 'false'])
+      .default('false')
+      .transform((v) => v === 'true'),
+    BACKUP_S3_ACCESS_KEY_ID: z.string().min(1).optional(),
+    /** Sealed with the secret box (`saasctl secret seal`) in a config file; plain only from the environment. */
+    BACKUP_S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
+    BACKUP_SCHEDULE_HOUR: z.coerce.number().int().min(0).max(23).default(2),
+    BACKUP_TIME_ZONE: z
+      .string()
+      .refine((zone) => {
+        try {
+          new Intl.DateTimeFormat('en', { timeZone: zone });
+          return true;
+        } catch {
+          return false;
+        }
+      }, 'must be an IANA time zone such as Europe/Brussels')
+      .default('UTC'),
+    BACKUP_DOWNLOAD_LINK_TTL_SECONDS: z.coerce.number().int().min(30).max(86_400).default(900),
     /** Test-only fault injection: exit right after this provisioning step. */
     SAAS_TEST_CRASH_AFTER_STEP: z.string().optional(),
+    /** Test-only fault injection: exit at this point of a backup (backup:uploading, backup:stored). */
+    SAAS_TEST_CRASH_AT: z.string().optional(),
     METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters (e.g. `openssl rand -hex 32`)').optional(),
     TRUST_PROXY: z
       .enum(['true', 'false'])
@@ -118,6 +152,28 @@ export interface Config {
   identityIssuers: IssuerConfig[];
   /** Operators log in with a second factor (TOTP); on by default in production mode. */
   requireOperator2fa: boolean;
+  crashAt: string | undefined;
+  backups: BackupConfig;
+}
+
+/** Where backups go and when the daily ones run (backups/). */
+export interface BackupConfig {
+  storage:
+    | { kind: 'local'; directory: string }
+    | {
+        kind: 's3';
+        bucket: string;
+        prefix: string;
+        endpoint: string | undefined;
+        region: string;
+        forcePathStyle: boolean;
+        accessKeyId: string;
+        /** As configured: a sealed `v1.` value is opened with the secret box at start. */
+        secretAccessKey: string;
+      };
+  scheduleHour: number;
+  timeZone: string;
+  downloadLinkTtlSeconds: number;
 }
 
 export type { IssuerConfig };

@@ -314,3 +314,42 @@ export interface Database {
   recovery_codes: RecoveryCodesTable;
   login_challenges: LoginChallengesTable;
 }
+export type BackupTrigger = 'schedule' | 'on_demand' | 'before_restore' | 'before_plan_change' | 'before_migration' | 'before_delete';
+export type BackupState = 'running' | 'verified' | 'failed';
+type Bigint = ColumnType<number | null, number | null | undefined, number | null>;
+
+/** One archive made or being made (backups/store.ts is its only reader and writer). */
+export interface BackupsTable {
+  id: Generated<string>;
+  tenant_id: string;
+  tenant_name: string;
+  trigger: BackupTrigger;
+  state: Generated<BackupState>;
+  failure_reason: string | null;
+  scheduled_for: NullableTimestamp;
+  database_name: string;
+  odoo_version: string | null;
+  pg_version: string | null;
+  storage_kind: 'local' | 's3';
+  storage_key: string;
+  storage_location: string;
+  archive_bytes: Bigint;
+  dump_bytes: Bigint;
+  filestore_bytes: Bigint;
+  filestore_files: number | null;
+  sha256: string | null;
+  record_counts: ColumnType<Record<string, number> | null, string | null | undefined, string | null>;
+  duration_ms: number | null;
+  keep_until: NullableTimestamp;
+  created_by: string | null;
+  job_id: string | null;
+  started_at: Generated<Date>;
+  finished_at: NullableTimestamp;
+  verified_at: NullableTimestamp;
+}
+
+export interface Database {
+  backups: BackupsTable;
+}
+
+export type BackupRow = Selectable<BackupsTable>;

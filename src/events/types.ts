@@ -17,6 +17,10 @@ export interface DomainEventPayloads {
   'tenant.timeline_recorded': { tenantId: string; eventId: number; kind: 'step' | 'info' | 'error' };
   /** A template's build on a database server became ready: copies (tenants, spares) can be made of it. */
   'template.build_ready': { templateCode: string; databaseServerId: string; databaseName: string };
+  /** A backup was stored, read back and its sha256 matched. */
+  'backup.verified': { tenantId: string; backupId: string };
+  /** A backup failed (it will never count as a backup): the reason, in words for operators. */
+  'backup.failed': { tenantId: string; backupId: string; reason: string };
 }
 
 export type DomainEventType = keyof DomainEventPayloads;

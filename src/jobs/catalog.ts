@@ -75,6 +75,40 @@ export const JOB_CATALOG = {
     timeoutSeconds: 15 * 60,
     schedule: '* * * * *',
   }),
+  /**
+   * One backup (backups/run.ts): dump, zip, store, read back. Not keyed (a failed backup must
+   * not hold the next one back). A backup that fails is recorded `failed` and the job ends; the
+   * retries are for an attempt whose process died, which starts the backup again from nothing.
+   */
+  backup: queue({
+    payload: z.object({ backupId: id }),
+    concurrency: 1,
+    retryLimit: 2,
+    retryDelaySeconds: 5,
+    timeoutSeconds: 6 * 60 * 60,
+  }),
+  /**
+   * Daily backups owed (each tenant at its slot), and records left `running` by attempts that
+   * will never finish. Every 5 minutes on one replica; each slot's backup is unique, so a rerun
+   * or a second replica makes nothing twice.
+   */
+  'backup-schedule': queue({
+    payload: z.object({}),
+    concurrency: 1,
+    retryLimit: 0,
+    retryDelaySeconds: 5,
+    timeoutSeconds: 10 * 60,
+    schedule: '*/5 * * * *',
+  }),
+  /** Retention (backups/retention.ts): deletes from storage first, then the record. Hourly; idempotent. */
+  'backup-purge': queue({
+    payload: z.object({}),
+    concurrency: 1,
+    retryLimit: 1,
+    retryDelaySeconds: 60,
+    timeoutSeconds: 30 * 60,
+    schedule: '17 * * * *',
+  }),
 } as const;
 
 export type QueueName = keyof typeof JOB_CATALOG;

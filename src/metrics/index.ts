@@ -23,7 +23,19 @@ export function createMetrics() {
     labelNames: ['event'] as const,
     registers: [registry],
   });
-  return { registry, httpRequests, httpDuration, authEvents };
+  const backupResults = new Counter({
+    name: 'saas_backups_total',
+    help: 'Backups finished, by outcome (verified, failed) and storage (local, s3)',
+    labelNames: ['outcome', 'storage'] as const,
+    registers: [registry],
+  });
+  const backupDuration = new Histogram({
+    name: 'saas_backup_duration_seconds',
+    help: 'Time from the start of a backup to its verification, in seconds',
+    buckets: [1, 5, 15, 60, 300, 900, 1800, 3600, 7200],
+    registers: [registry],
+  });
+  return { registry, httpRequests, httpDuration, authEvents, backupResults, backupDuration };
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;

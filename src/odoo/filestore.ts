@@ -72,3 +72,31 @@ export async function filestoreSize(odooDataDir: string, database: string): Prom
   }
   return size(filestorePath(odooDataDir, database));
 }
+
+export interface FilestoreFile {
+  /** Path inside the filestore, with `/` separators (`ab/abcdef...`). */
+  path: string;
+  absolutePath: string;
+  size: number;
+}
+
+/**
+ * Every file of a filestore, depth first in name order (a stable order makes archives of the
+ * same data equal). Hard-linked files are ordinary files here; a missing filestore has none.
+ */
+export async function* filestoreFiles(odooDataDir: string, database: string): AsyncGenerator<FilestoreFile> {
+  async function* walk(directory: string, prefix: string): AsyncGenerator<FilestoreFile> {
+    const entries = await readdir(directory, { withFileTypes: true }).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return [];
+      throw error;
+    });
+    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const entry of entries) {
+      const absolutePath = join(directory, entry.name);
+      const path = prefix ? `${prefix}/${entry.name}` : entry.name;
+      if (entry.isDirectory()) yield* walk(absolutePath, path);
+      else if (entry.isFile()) yield { path, absolutePath, size: (await stat(absolutePath)).size };
+    }
+  }
+  yield* walk(filestorePath(odooDataDir, database), '');
+}

@@ -17,8 +17,20 @@ export {
   renderOdooConfig,
 } from './config-file.js';
 export { findOdoo } from './discovery.js';
+export {
+  ODOO_COUNTED_TABLES,
+  type OdooDumpManifest,
+  type OdooRecordCounts,
+  odooDumpManifestSchema,
+  odooPgVersion,
+  odooRecordCounts,
+  odooReleaseOf,
+  readDumpManifest,
+  renderDumpManifest,
+  seriesOfModuleVersion,
+} from './dump-manifest.js';
 export { odooEnvironment } from './environment.js';
-export { copyFilestore, filestorePath, filestoreSize, removeFilestore } from './filestore.js';
+export { copyFilestore, type FilestoreFile, filestoreFiles, filestorePath, filestoreSize, removeFilestore } from './filestore.js';
 export {
   applyTenantIdentity,
   countActiveInternalUsers,

@@ -5,6 +5,7 @@ export { databaseExists, ensureDatabase, withConnection } from './admin.js';
 export { findPostgresBinaries, type PostgresBinaries } from './binaries.js';
 export { type PostgresClientCommand, postgresClientCommand } from './client-command.js';
 export { type LocalPostgresConnection, type LocalPostgresOptions, LocalPostgresServer } from './local-server.js';
+export { type RunningProgram, startPlainDump, startPlainRestore } from './plain-dump.js';
 export { createPoolAccess, type PoolCredentials, poolRoleName } from './pool-access.js';
 export {
   createDatabaseServerRegistry,

@@ -14,7 +14,16 @@ export function recordingUpstreams(runtime: Runtime, db: Db): Runtime {
   const recordedHere = new Map<string, Upstream>();
   return {
     kind: runtime.kind,
-    start: () => runtime.start(),
+    // A restart's restore serves without this wrapper's serve: its upstreams are recorded here, or
+    // a replica whose previous run cleared them at shutdown would never route its tenants again.
+    async start() {
+      const restored = await runtime.start();
+      for (const { tenantId, upstream } of restored) {
+        await recordUpstream(db, tenantId, runtime.kind, upstream);
+        recordedHere.set(tenantId, upstream);
+      }
+      return restored;
+    },
     async serve(spec) {
       const upstream = await runtime.serve(spec);
       await recordUpstream(db, spec.tenantId, runtime.kind, upstream);

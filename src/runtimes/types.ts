@@ -101,8 +101,11 @@ export interface SharedWorkloadView {
 
 export interface Runtime {
   readonly kind: RuntimeKind;
-  /** Restores every workload that should run (after a platform restart); idempotent. */
-  start(): Promise<void>;
+  /**
+   * Restores every workload that should run (after a platform restart); idempotent. Answers the
+   * tenants it serves again and where, so the recording wrapper records them like any serve.
+   */
+  start(): Promise<ReadonlyArray<{ tenantId: string; upstream: Upstream }>>;
   /** Makes Odoo serve the tenant and returns its upstream once healthy. Idempotent. */
   serve(spec: TenantServeSpec): Promise<Upstream>;
   /** Stops serving the tenant (detach from its pool, or stop its processes). Idempotent. */

@@ -14,7 +14,9 @@ export const ODOO_MISSING = 'Odoo is not installed on this machine: set ODOO_BIN
 export function unavailableRuntime(kind: RuntimeKind, reason: string): Runtime {
   return {
     kind,
-    async start() {},
+    async start() {
+      return [];
+    },
     async serve() {
       throw new UnavailableError(reason);
     },

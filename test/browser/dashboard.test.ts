@@ -319,6 +319,22 @@ describe('dashboard in a real browser (Chromium)', { timeout: 300_000 }, () => {
     await poll(() => row.locator('[data-state]').getAttribute('data-state'), 60_000).toBe('running');
   });
 
+  it('backs the instance up from its Backups tab, shows it verified, and downloads the Odoo zip', async () => {
+    const page = customerPage;
+    await page.goto(`/instances/${instance}?tab=backups`);
+    await poll(() => page.locator('#backups-title').isVisible()).toBe(true);
+    await poll(() => page.getByText('No backups yet').isVisible()).toBe(true);
+    await page.getByRole('button', { name: 'Back up now' }).click();
+    const row = page.locator('tr[data-backup]').first();
+    await poll(() => row.locator('[data-state]').getAttribute('data-state'), 60_000).toBe('completed');
+    expect(await row.getByText('Verified').isVisible()).toBe(true);
+    expect(await row.getByText('On demand').isVisible()).toBe(true);
+    await shot(page, 'instance-backups-desktop');
+    const [download] = await Promise.all([page.waitForEvent('download'), row.getByRole('button', { name: /^Download/ }).click()]);
+    expect(download.suggestedFilename()).toMatch(new RegExp(`^${instance}_.*\\.zip$`));
+    expect(await download.failure()).toBeNull();
+  });
+
   it('an operator finds the instance by search and suspends it (bulk action); the customer sees it suspended', async () => {
     // The customer keeps the instance page open: it follows the events stream.
     await customerPage.goto(`/instances/${instance}`);

@@ -1,6 +1,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { insertStoredBackup } from '../helpers/backups.js';
 import { fillPath, listOperations, type OpenApiDocument, type Operation, paramKey, problemDeviations } from '../helpers/openapi.js';
 import { createOperator, type HttpResponse, registerCustomer, startTestPlatform, type TestPlatform } from '../helpers/platform.js';
 import { postgresAdminUrl } from '../helpers/postgres.js';
@@ -27,7 +28,7 @@ const apiKeys: Record<'owner' | 'other' | 'operator', string> = { owner: '', oth
 
 /** Path parameter values by paramKey, and whether they name something the owner's account owns. */
 let paramValues: Record<string, string>;
-const ownerOwnedParams = new Set(['accounts/{id}', 'api-keys/{id}', 'tenants/{name}', 'jobs/{id}']);
+const ownerOwnedParams = new Set(['accounts/{id}', 'api-keys/{id}', 'tenants/{name}', 'jobs/{id}', 'backups/{id}']);
 
 async function createKey(token: string, name: string): Promise<{ id: string; key: string }> {
   const response = await test.http.post('/api/v1/api-keys', { name }, { token });
@@ -102,7 +103,11 @@ beforeAll(async () => {
   const started = await test.http.post(`/api/v1/tenants/${ownerTenant}/start`, undefined, { token: owner.accessToken });
   if (started.status !== 202) throw new Error(`could not start the owner's tenant: ${started.text}`);
   const servers = await test.http.get('/api/v1/database-servers', { token: operator.accessToken });
+  // A download link is a bearer credential of its own: whoever holds it downloads (it expires).
+  const backup = await insertStoredBackup(test, ownerTenant, owner.userId);
   paramValues = {
+    'backups/{id}': backup.id,
+    'backup-downloads/{token}': backup.token,
     'accounts/{id}': owner.accountId,
     'api-keys/{id}': targetKey.id,
     'plans/{code}': 'basic',

@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { insertStoredBackup } from '../helpers/backups.js';
 import {
   fillPath,
   type JsonSchema,
@@ -84,6 +85,8 @@ const sampleBodies: Record<string, () => Record<string, unknown>> = {
   }),
   'POST /api/v1/tenants/{name}/duplicate': () => ({ name: 'badinputcopy', adminPassword: GOOD_PASSWORD }),
   'POST /api/v1/templates/{code}/build': () => ({ serverId: sampleIds.serverId }),
+  'POST /api/v1/tenants/{name}/backups': () => ({}),
+  'POST /api/v1/tenants/{name}/backups/{id}/download-link': () => ({}),
   'POST /api/v1/database-servers': () => ({
     name: 'bad-input-server',
     url: 'postgres://nobody:secret@127.0.0.1:1/postgres',
@@ -162,6 +165,7 @@ beforeAll(async () => {
     await insertTenant(target, owner.accountId, 'badinputtarget');
   }
   const job = await test.http.post('/api/v1/tenants/badinputtarget/start', undefined, { token: operatorToken });
+  const backup = await insertStoredBackup(test, 'badinputtarget', customer.userId);
   paramValues = {
     'accounts/{id}': customer.accountId,
     'api-keys/{id}': key.body.id,
@@ -173,6 +177,8 @@ beforeAll(async () => {
     'jobs/{id}': job.body.jobId,
     'oidc/{issuer}': 'no-such-issuer',
     'identities/{id}': '00000000-0000-4000-8000-000000000000',
+    'backups/{id}': backup.id,
+    'backup-downloads/{token}': backup.token,
   };
 });
 afterAll(async () => {

@@ -29,6 +29,7 @@ function recordingRuntime(kind: RuntimeKind): Runtime & { calls: string[] } {
     calls,
     async start() {
       calls.push('start');
+      return [];
     },
     async serve(served) {
       calls.push(`serve ${served.tenantId}`);

@@ -7,6 +7,7 @@ import * as m0005 from './0005_job_claims.js';
 import * as m0006 from './0006_domain_events.js';
 import * as m0007 from './0007_tenant_runtimes.js';
 import * as m0101 from './0101_identity.js';
+import * as m0201 from './0201_backups.js';
 
 /** Migrations are listed in code (not read from disk) so the built package carries them. */
 export const migrations: Record<string, Migration> = {
@@ -18,6 +19,7 @@ export const migrations: Record<string, Migration> = {
   '0006_domain_events': m0006,
   '0007_tenant_runtimes': m0007,
   '0101_identity': m0101,
+  '0201_backups': m0201,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -98,7 +98,7 @@ class ProcessRuntimeImpl implements ProcessRuntime {
     }
   }
 
-  async start(): Promise<void> {
+  async start(): Promise<Array<{ tenantId: string; upstream: Upstream }>> {
     const { logger } = this.options;
     if (!this.leftoversHandled) {
       const keep = new Set(this.allWorkloads().flatMap((workload) => workload.pids()));
@@ -108,15 +108,17 @@ class ProcessRuntimeImpl implements ProcessRuntime {
     const desired = await this.options.desiredTenants();
     await this.revokeUndesiredMemberships(desired);
     const failures: string[] = [];
+    const restored: Array<{ tenantId: string; upstream: Upstream }> = [];
     await inBatches(desired, this.options.restoreConcurrency, async (spec) => {
       try {
-        await this.serve(spec);
+        restored.push({ tenantId: spec.tenantId, upstream: await this.serve(spec) });
       } catch (error) {
         failures.push(spec.tenantId);
         logger.error({ tenantId: spec.tenantId, err: error }, 'could not restore the tenant; its processes keep being retried');
       }
     });
     logger.info({ tenants: desired.length, failed: failures.length }, 'process runtime restored its workloads');
+    return restored;
   }
 
   async serve(spec: TenantServeSpec): Promise<Upstream> {

@@ -8,6 +8,7 @@ import { type components, provisioningStepValues, tenantStateValues } from './ap
 
 type Schemas = components['schemas'];
 
+export type Backup = Schemas['Backup'];
 export type User = Schemas['User'];
 export type Role = User['role'];
 export type Me = Schemas['Me'];

@@ -1,5 +1,6 @@
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { type ReactNode, useState } from 'react';
+import { Backups } from '../../components/backups';
 import { ProvisioningProgress } from '../../components/provisioning';
 import { TenantActions } from '../../components/tenant-actions';
 import { DefinitionList, Dialog, EmptyState, ErrorState, Loading, Notice, PageHeader, QueryStatus, StateBadge } from '../../components/ui';
@@ -21,6 +22,7 @@ const TABS = [
   { key: 'overview', label: 'Overview' },
   { key: 'timeline', label: 'Timeline' },
   { key: 'logs', label: 'Logs' },
+  { key: 'backups', label: 'Backups' },
 ] as const;
 
 export function InstancePage({ name, user, basePath }: { name: string; user: User; basePath: string }) {
@@ -110,6 +112,7 @@ export function InstancePage({ name, user, basePath }: { name: string; user: Use
       ) : null}
       {tab === 'timeline' ? <Timeline name={t.name} live={stream.events} status={stream.status} /> : null}
       {tab === 'logs' ? <Logs name={t.name} /> : null}
+      {tab === 'backups' ? <Backups tenant={t} role={user.role} /> : null}
     </>
   );
 }

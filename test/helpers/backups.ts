@@ -1,0 +1,44 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { signDownloadLink } from '../../src/backups/index.js';
+import { insertBackup } from '../../src/backups/store.js';
+import { createSecretBox } from '../../src/secrets/index.js';
+import type { TestPlatform } from './platform.js';
+
+/**
+ * A verified backup of a tenant written directly (record and a small archive file in the
+ * platform's local backup directory), for suites without Odoo to back a tenant up, and a signed
+ * download link for it as the platform makes them.
+ */
+export async function insertStoredBackup(test: TestPlatform, tenantName: string, userId: string): Promise<{ id: string; token: string }> {
+  const storage = test.config.backups.storage;
+  if (storage.kind !== 'local') throw new Error('insertStoredBackup writes to the local backup directory');
+  const db = test.platform.database.db;
+  const tenant = await db.selectFrom('tenants').select(['id', 'database_name']).where('name', '=', tenantName).executeTakeFirstOrThrow();
+  const id = randomUUID();
+  const key = `${tenantName}/${id}.zip`;
+  const content = Buffer.from('PK\u0005\u0006'.padEnd(22, '\u0000'), 'latin1'); // an empty zip
+  await mkdir(dirname(join(storage.directory, key)), { recursive: true, mode: 0o700 });
+  await writeFile(join(storage.directory, key), content, { mode: 0o600 });
+  await insertBackup(
+    {
+      id,
+      tenant_id: tenant.id,
+      tenant_name: tenantName,
+      trigger: 'on_demand',
+      state: 'verified',
+      database_name: tenant.database_name,
+      storage_kind: 'local',
+      storage_key: key,
+      storage_location: `file://${join(storage.directory, key)}`,
+      archive_bytes: content.length,
+      sha256: createHash('sha256').update(content).digest('hex'),
+      verified_at: new Date(),
+      finished_at: new Date(),
+    },
+    db,
+  );
+  const linkKey = createSecretBox(test.config.secretKey as string).deriveKey('backup-download-links');
+  return { id, token: signDownloadLink(linkKey, { backupId: id, userId, expiresAt: Math.floor(Date.now() / 1000) + 3600 }) };
+}
