@@ -5,6 +5,14 @@ import { createAccountService } from './accounts/index.js';
 import { type Api, buildApiServer, type SharedPortGateway } from './api/index.js';
 import { createAuditLog } from './audit/index.js';
 import { createAccessTokenSigner, createAuthService } from './auth/index.js';
+import {
+  type BillingReads,
+  type BuiltinBilling,
+  createBillingReads,
+  createBuiltinBilling,
+  manualGateway,
+  registerBillingJobs,
+} from './billing/index.js';
 import { type Config, resolveSecretKey } from './config/index.js';
 import { createNotificationHub, pendingMigrations } from './db/index.js';
 import { createDomainEventBus, DOMAIN_EVENTS_CHANNEL } from './events/index.js';
@@ -39,6 +47,8 @@ export interface Platform {
   gatewayUrl: string | undefined;
   /** Runs the lifecycle timers now (as the scheduled job does), with `now` for tests. */
   sweepLifecycle(now?: Date): Promise<{ terminated: number; deleted: number }>;
+  /** Billing: the provider (subscriptions, payments, the billing clocks) and what it answers. */
+  billing: { provider: BuiltinBilling; reads: BillingReads };
   stop(): Promise<void>;
 }
 
@@ -86,7 +96,15 @@ async function closeListeners(app: Api, gatewayServer: Server | undefined, gatew
 }
 
 /** Composition root: builds every service from the config and wires them into the API, workers and gateway. */
-export async function startPlatform(config: Config, options: { logger?: Logger; listen?: boolean } = {}): Promise<Platform> {
+export async function startPlatform(
+  config: Config,
+  options: {
+    logger?: Logger;
+    listen?: boolean;
+    /** Billing's clock (tests move it to travel through trials, renewals and dunning). */
+    clock?: () => Date;
+  } = {},
+): Promise<Platform> {
   const logger = options.logger ?? createLogger(config.logLevel);
   const secretKey = resolveSecretKey(config);
   const secretBox = createSecretBox(secretKey, config.previousSecretKeys);
@@ -190,6 +208,31 @@ export async function startPlatform(config: Config, options: { logger?: Logger; 
     },
   });
 
+  const accounts = createAccountService({ db });
+  const clock = options.clock ?? (() => new Date());
+  const billing = createBuiltinBilling({ db, clock, plans, jobs, tenants, logger });
+  const billingReads = createBillingReads({
+    db,
+    clock,
+    sellerName: config.billingSellerName,
+    buyerOf: async (accountId) => {
+      const contact = await accounts.billingContact(accountId);
+      return { name: contact.name, email: contact.emails[0] ?? null };
+    },
+  });
+  await registerBillingJobs(
+    {
+      db,
+      jobs,
+      billing,
+      gateway: manualGateway,
+      mailer,
+      recipientsOf: async (accountId) => (await accounts.billingContact(accountId)).emails,
+      logger,
+    },
+    config.runWorkers,
+  );
+
   const routes = await createRouteTable({ db, events: domainEvents, logger });
   const gateway = createGateway({
     baseDomain: config.baseDomain,
@@ -210,7 +253,7 @@ export async function startPlatform(config: Config, options: { logger?: Logger; 
     logger,
     auth,
     plans,
-    accounts: createAccountService({ db }),
+    accounts,
     audit: createAuditLog({ db }),
     metrics,
     tenants,
@@ -284,6 +327,7 @@ export async function startPlatform(config: Config, options: { logger?: Logger; 
     url,
     gatewayUrl,
     sweepLifecycle: (now) => sweep.sweep(now),
+    billing: { provider: billing, reads: billingReads },
     stop() {
       stopping ??= (async () => {
         clearInterval(pruneTimer);

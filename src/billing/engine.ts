@@ -84,7 +84,8 @@ export interface StartRequest {
 
 /**
  * A new subscription: a trial (once per account), free (active at once), or paid now (pending
- * payment: its tenants wait, unprovisioned, until the first invoice is paid or 24 h pass).
+ * payment: its tenants wait, unprovisioned, until the first invoice is paid or 24 h pass; the
+ * `provision` effect then releases them).
  */
 export function startSubscription(request: StartRequest): Decision {
   const { now, price } = request;
@@ -111,13 +112,13 @@ export function startSubscription(request: StartRequest): Decision {
       return refuse(base, 'tick', 'trial_already_used', 'This account has already had its free trial; subscribe without a trial instead.');
     if (!Number.isInteger(request.trialDays) || request.trialDays < 1 || request.trialDays > 365)
       return refuse(base, 'tick', 'invalid_input', 'A trial lasts 1 to 365 days.');
+    // A trial's or a free plan's tenant is provisioned when it is created: nothing to wait for.
     const trial = { ...base, state: 'trialing' as const, trialEndsAt: addDays(now, request.trialDays) };
-    return { ok: true, subscription: trial, effects: [tenants(trial, 'provision')], changed: true };
+    return { ok: true, subscription: trial, effects: [], changed: true };
   }
   const first = { ...base, anchor: now, periodNumber: 1 };
   if (price.amountMinor === 0) {
-    const free = { ...first, state: 'active' as const };
-    return { ok: true, subscription: free, effects: [tenants(free, 'provision')], changed: true };
+    return { ok: true, subscription: { ...first, state: 'active' }, effects: [], changed: true };
   }
   const step = bill(
     { subscription: first, effects: [] },

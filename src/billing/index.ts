@@ -12,6 +12,10 @@ export {
   TRIAL_REMINDER_DAYS,
 } from './dunning.js';
 export { decide, type StartRequest, startSubscription, trialDaysOf } from './engine.js';
+export { type CollectRequest, manualGateway, type PaymentGateway } from './gateways/index.js';
+export { type InvoiceDocument, renderInvoicePdf } from './invoice-pdf.js';
+export { registerBillingJobs } from './jobs.js';
+export { billingMailText } from './mails.js';
 export {
   addMoney,
   divideRounded,
@@ -26,6 +30,25 @@ export {
   taxOn,
 } from './money.js';
 export { addDays, addMonths, DAY_MS, HOUR_MS, periodEnd } from './periods.js';
+export type { TenantControl } from './providers/builtin/effects.js';
+export {
+  type BuiltinBilling,
+  type BuiltinBillingDeps,
+  createBuiltinBilling,
+  type PaymentReport,
+  priceOf,
+  type SubscribeInput,
+} from './providers/builtin/provider.js';
+export {
+  type BillingReads,
+  type BillingScope,
+  createBillingReads,
+  type InvoiceView,
+  invoiceView,
+  type SubscriptionView,
+  subscriptionView,
+} from './providers/builtin/reads.js';
+export { formatInvoiceNumber } from './providers/builtin/store.js';
 export {
   BILLING_EVENTS,
   BILLING_MAILS,

@@ -59,6 +59,10 @@ export const configSchema = z
       .enum(['true', 'false'])
       .default('false')
       .transform((v) => v === 'true'),
+    /** Where subscriptions and invoices live; only the built-in provider exists so far (Kill Bill later). */
+    BILLING_PROVIDER: z.enum(['builtin']).default('builtin'),
+    /** The seller printed on invoices. */
+    BILLING_SELLER_NAME: z.string().trim().min(1).max(200).default('Odoo SaaS'),
   })
   .strip();
 
@@ -86,6 +90,8 @@ export interface Config {
   passwordResetTtlMinutes: number;
   bodyLimitBytes: number;
   trustProxy: boolean;
+  billingProvider: 'builtin';
+  billingSellerName: string;
   /** Bearer token Prometheus sends for `/metrics`; unset: `/metrics` answers 404. */
   metricsToken: string | undefined;
   /** Tenant traffic on its own listener; unset: the gateway shares the API port. */

@@ -17,6 +17,33 @@ export interface DomainEventPayloads {
   'tenant.timeline_recorded': { tenantId: string; eventId: number; kind: 'step' | 'info' | 'error' };
   /** A template's build on a database server became ready: copies (tenants, spares) can be made of it. */
   'template.build_ready': { templateCode: string; databaseServerId: string; databaseName: string };
+  /** A subscription moved between billing states (`fromState` is null for a new one). */
+  'billing.subscription_changed': {
+    subscriptionId: string;
+    accountId: string;
+    fromState: string | null;
+    toState: string;
+    plan: string;
+  };
+  /** An invoice was issued (numbered), paid, or voided. */
+  'billing.invoice_changed': {
+    subscriptionId: string;
+    accountId: string;
+    invoiceId: string;
+    number: string;
+    status: 'open' | 'paid' | 'void';
+    totalMinor: number;
+    currency: string;
+  };
+  /** A gateway reported a payment (once per gateway reference, however often it reports it). */
+  'billing.payment_recorded': {
+    subscriptionId: string;
+    accountId: string;
+    invoiceId: string;
+    paymentId: string;
+    status: 'succeeded' | 'failed';
+    gateway: string;
+  };
 }
 
 export type DomainEventType = keyof DomainEventPayloads;
@@ -35,6 +62,7 @@ export type DeliveredEvent = DomainEvent & { id: number; stream: string; occurre
  */
 export function streamOf(event: DomainEvent): string {
   if (event.type === 'template.build_ready') return `template:${event.payload.templateCode}`;
+  if ('subscriptionId' in event.payload) return `subscription:${event.payload.subscriptionId}`;
   return `tenant:${event.payload.tenantId}`;
 }
 

@@ -291,7 +291,7 @@ function travel(sub: Subscription, from: Date, hours: number) {
 describe('time travel', () => {
   it('trial of 14 days: reminder on day 11, first invoice on day 14, then the whole dunning schedule to day 30', () => {
     const trial = ok(startSubscription({ ...base, price: STANDARD, now: T0, trialDays: 14, trialUsed: false }));
-    expect(tenantActions(trial.effects)).toEqual(['provision']);
+    expect(tenantActions(trial.effects)).toEqual([]);
     const untilTrialEnd = travel(trial.subscription, T0, 14 * 24);
     expect(untilTrialEnd.log.map((l) => [l.day, l.state, mails(l.effects)])).toEqual([
       [11, 'trialing', ['trial_will_end']],
@@ -400,7 +400,7 @@ describe('time travel', () => {
   it('a free plan is active at once and never invoiced', () => {
     const free = ok(startSubscription({ ...base, price: price('basic', 0), now: T0, trialDays: null, trialUsed: false }));
     expect(free.subscription.state).toBe('active');
-    expect(tenantActions(free.effects)).toEqual(['provision']);
+    expect(free.effects).toEqual([]);
     const year = travel(free.subscription, T0, 366 * 24);
     expect(year.log.flatMap((l) => issued(l.effects))).toEqual([]);
     expect(year.sub.periodNumber).toBe(13);
