@@ -254,6 +254,7 @@ export async function startPlatform(
     auth,
     plans,
     accounts,
+    billing: { provider: billing, reads: billingReads },
     audit: createAuditLog({ db }),
     metrics,
     tenants,

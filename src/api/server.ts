@@ -15,6 +15,7 @@ import {
 import type { AccountService } from '../accounts/index.js';
 import type { AuditLog } from '../audit/index.js';
 import type { AuthService } from '../auth/index.js';
+import type { BillingReads, BuiltinBilling } from '../billing/index.js';
 import type { Config } from '../config/index.js';
 import { AuthenticationError, ForbiddenError } from '../errors/index.js';
 import type { DomainEventSubscriptions } from '../events/index.js';
@@ -34,6 +35,7 @@ import { registerAccountRoutes } from './routes/accounts.js';
 import { registerApiKeyRoutes } from './routes/api-keys.js';
 import { registerAuditRoutes } from './routes/audit.js';
 import { registerAuthRoutes } from './routes/auth.js';
+import { registerBillingRoutes } from './routes/billing.js';
 import { registerDatabaseServerRoutes } from './routes/database-servers.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerJobRoutes } from './routes/jobs.js';
@@ -55,6 +57,8 @@ export interface ApiDependencies {
   audit: AuditLog;
   metrics: Metrics;
   tenants: TenantService;
+  /** Billing: the provider (changes) and its reads (views, PDFs, the overview). */
+  billing: { provider: BuiltinBilling; reads: BillingReads };
   tenantUsage: (tenantId: string) => Promise<{ odooUsers: number | null; databaseBytes: number | null; filestoreBytes: number }>;
   templates: TemplateService;
   servers: DatabaseServerRegistry;
@@ -241,6 +245,7 @@ export async function buildApiServer(deps: ApiDependencies): Promise<Api> {
       registerTemplateRoutes(api, deps);
       registerDatabaseServerRoutes(api, deps);
       registerJobRoutes(api, deps);
+      registerBillingRoutes(api, deps);
     },
     { prefix: '/api/v1' },
   );

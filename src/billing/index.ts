@@ -43,9 +43,7 @@ export {
   type BillingReads,
   type BillingScope,
   createBillingReads,
-  type InvoiceView,
   invoiceView,
-  type SubscriptionView,
   subscriptionView,
 } from './providers/builtin/reads.js';
 export { formatInvoiceNumber } from './providers/builtin/store.js';
@@ -71,3 +69,12 @@ export {
   TENANT_BILLING_ACTIONS,
   type TenantBillingAction,
 } from './subscription.js';
+export {
+  type BillingOverview,
+  billingOverviewSchema,
+  type InvoiceView,
+  invoiceViewSchema,
+  type SubscriptionView,
+  subscriptionStateSchema,
+  subscriptionViewSchema,
+} from './views.js';

@@ -25,6 +25,7 @@ import {
   lockAccount,
   lockSubscription,
   saveSubscription,
+  subscriptionById,
   toSubscription,
 } from './store.js';
 
@@ -70,7 +71,7 @@ function refusalError(decision: Extract<Decision, { ok: false }>): Error {
   });
 }
 
-/** The plan's price for `interval`, as a subscription holds it; a clear 422 when there is none. */
+/** The plan's price for `interval`, as a subscription holds it; a clear 400 naming the field when there is none. */
 export function priceOf(plan: Plan, interval: PriceInterval): BillingPrice {
   const price = plan.prices.find((p) => p.interval === interval);
   if (!price) {
@@ -111,8 +112,43 @@ export function createBuiltinBilling(deps: BuiltinBillingDeps) {
     return trx ? run(trx) : db.transaction().execute(run);
   }
 
+  /** The price of `plan` per `interval`, for a plan change or a reactivation (400 naming the field). */
+  async function priceFor(planCode: string, interval: PriceInterval): Promise<BillingPrice> {
+    const plan = await deps.plans.get(planCode).catch(() => {
+      throw new ValidationError(`Plan ${planCode} does not exist; see GET /api/v1/plans.`, { field: 'plan' });
+    });
+    if (plan.archived) throw new ValidationError(`Plan ${planCode} is no longer offered; see GET /api/v1/plans.`, { field: 'plan' });
+    return priceOf(plan, interval);
+  }
+
   return {
     act,
+    priceFor,
+
+    /**
+     * What a plan change would do, decided but not stored: whether it applies now (an upgrade,
+     * with the prorated invoice to pay) or at the end of the period.
+     */
+    async previewChange(
+      subscriptionId: string,
+      price: BillingPrice,
+    ): Promise<{
+      appliesAt: 'now' | 'period_end';
+      invoice: { subtotalMinor: number; taxMinor: number; totalMinor: number; currency: string } | null;
+    }> {
+      const row = await subscriptionById(db, subscriptionId);
+      if (!row) throw new NotFoundError('Subscription', { field: 'id' });
+      const decision = decide(toSubscription(row), { type: 'change_plan', price }, clock());
+      if (!decision.ok) throw refusalError(decision);
+      const issued = decision.effects.find((e) => e.type === 'issue_invoice');
+      const invoice = issued?.type === 'issue_invoice' ? issued.invoice : null;
+      return {
+        appliesAt: decision.subscription.price.plan === price.plan && decision.subscription.scheduledChange === null ? 'now' : 'period_end',
+        invoice: invoice
+          ? { subtotalMinor: invoice.subtotalMinor, taxMinor: invoice.taxMinor, totalMinor: invoice.totalMinor, currency: invoice.currency }
+          : null,
+      };
+    },
 
     /**
      * A new subscription: a trial (refused with 409 when the account had one), or paid now

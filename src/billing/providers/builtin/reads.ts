@@ -7,15 +7,30 @@ import type { BillingInvoiceRow, BillingSubscriptionRow, Db } from '../../../db/
 import { NotFoundError } from '../../../errors/index.js';
 import { dunningStatus } from '../../dunning.js';
 import { renderInvoicePdf } from '../../invoice-pdf.js';
-import { currentPeriod } from '../../subscription.js';
-import { invoiceById, listInvoices, paymentsOf, type StoredInvoice, subscriptionById, subscriptionsOf, toSubscription } from './store.js';
+import { divideRounded } from '../../money.js';
+import { DAY_MS } from '../../periods.js';
+import { currentPeriod, SUBSCRIPTION_STATES, type SubscriptionState } from '../../subscription.js';
+import type { BillingOverview, InvoiceView, SubscriptionView } from '../../views.js';
+import {
+  endedSince,
+  invoiceById,
+  invoicesWithFailedPayments,
+  listInvoices,
+  paymentsOf,
+  recurringPrices,
+  type StoredInvoice,
+  subscriptionById,
+  subscriptionCounts,
+  subscriptionsOf,
+  toSubscription,
+} from './store.js';
 
 /** Who is asking: a customer's account, or null for an operator (every account). */
 export interface BillingScope {
   accountId: string | null;
 }
 
-export function subscriptionView(row: BillingSubscriptionRow, now: Date) {
+export function subscriptionView(row: BillingSubscriptionRow, now: Date): SubscriptionView {
   const sub = toSubscription(row);
   const period = currentPeriod(sub);
   const dunning = dunningStatus(sub, now);
@@ -41,15 +56,14 @@ export function subscriptionView(row: BillingSubscriptionRow, now: Date) {
     createdAt: sub.createdAt.toISOString(),
   };
 }
-export type SubscriptionView = ReturnType<typeof subscriptionView>;
 
-export function invoiceView(row: BillingInvoiceRow & { lines?: StoredInvoice['lines'] }) {
+export function invoiceView(row: BillingInvoiceRow & { lines?: StoredInvoice['lines'] }): InvoiceView {
   return {
     id: row.id,
     number: row.number,
     subscriptionId: row.subscription_id,
     accountId: row.account_id,
-    reason: row.reason,
+    reason: row.reason as InvoiceView['reason'],
     status: row.status,
     currency: row.currency,
     taxRateBasisPoints: row.tax_rate_basis_points,
@@ -71,7 +85,6 @@ export function invoiceView(row: BillingInvoiceRow & { lines?: StoredInvoice['li
       : {}),
   };
 }
-export type InvoiceView = ReturnType<typeof invoiceView>;
 
 function visible<T extends { account_id: string }>(row: T | undefined, scope: BillingScope, what: string, field: string): T {
   if (!row || (scope.accountId !== null && row.account_id !== scope.accountId)) throw new NotFoundError(what, { field });
@@ -108,6 +121,32 @@ export function createBillingReads(deps: {
       const invoice = visible(await invoiceById(db, id), scope, 'Invoice', 'id');
       const payments = await paymentsOf(db, invoice.id);
       return { ...invoiceView(invoice), payments: payments.map((p) => ({ status: p.status, gateway: p.gateway })) };
+    },
+
+    /** The operator's overview: counts per state, MRR per currency, churn, failed payments. */
+    async overview(): Promise<BillingOverview> {
+      const counts = Object.fromEntries(SUBSCRIPTION_STATES.map((state) => [state, 0])) as Record<SubscriptionState, number>;
+      for (const row of await subscriptionCounts(db)) counts[row.state as SubscriptionState] = row.count;
+      // Yearly prices count a twelfth; summed per currency in twelfths and rounded once.
+      const twelfths = new Map<string, bigint>();
+      for (const price of await recurringPrices(db)) {
+        const perYearish = BigInt(price.amountMinor) * (price.interval === 'year' ? 1n : 12n);
+        twelfths.set(price.currency, (twelfths.get(price.currency) ?? 0n) + perYearish);
+      }
+      const failed = await invoicesWithFailedPayments(db, 50);
+      return {
+        counts,
+        mrr: [...twelfths].map(([currency, total]) => ({ currency, amountMinor: divideRounded(total, 12n) })),
+        churnedLast30Days: await endedSince(db, new Date(deps.clock().getTime() - 30 * DAY_MS)),
+        failedPayments: failed.map((f) => ({
+          invoiceId: f.id,
+          number: f.number,
+          accountId: f.account_id,
+          totalMinor: f.total_minor,
+          currency: f.currency,
+          failedAt: new Date(f.failed_at).toISOString(),
+        })),
+      };
     },
 
     async invoicePdf(scope: BillingScope, id: string): Promise<{ number: string; pdf: Buffer }> {

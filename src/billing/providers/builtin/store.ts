@@ -288,3 +288,51 @@ export async function insertPayment(
 export async function paymentsOf(db: Executor, invoiceId: string) {
   return db.selectFrom('billing_payments').selectAll().where('invoice_id', '=', invoiceId).orderBy('recorded_at').execute();
 }
+
+// ----- operator overview ----------------------------------------------------------------------
+
+export async function subscriptionCounts(db: Executor): Promise<Array<{ state: string; count: number }>> {
+  const rows = await db
+    .selectFrom('billing_subscriptions')
+    .select(['state', sql<number>`count(*)::int`.as('count')])
+    .groupBy('state')
+    .execute();
+  return rows;
+}
+
+/** Prices of the subscriptions that bring revenue now (active, or past due but not yet given up). */
+export async function recurringPrices(db: Executor): Promise<BillingPrice[]> {
+  const rows = await db.selectFrom('billing_subscriptions').select('price').where('state', 'in', ['active', 'past_due']).execute();
+  return rows.map((r) => toPrice(r.price));
+}
+
+export async function endedSince(db: Executor, since: Date): Promise<number> {
+  const row = await db
+    .selectFrom('billing_subscriptions')
+    .select(sql<number>`count(*)::int`.as('count'))
+    .where('state', 'in', ['cancelled', 'expired'])
+    .where('ended_at', '>=', since)
+    .executeTakeFirstOrThrow();
+  return row.count;
+}
+
+/** Open invoices whose latest payment attempt failed, newest failure first. */
+export async function invoicesWithFailedPayments(db: Executor, limit: number) {
+  return db
+    .selectFrom('billing_invoices as i')
+    .innerJoin(
+      (eb) =>
+        eb
+          .selectFrom('billing_payments')
+          .select(['invoice_id', sql<Date>`max(recorded_at)`.as('failed_at')])
+          .where('status', '=', 'failed')
+          .groupBy('invoice_id')
+          .as('f'),
+      (join) => join.onRef('f.invoice_id', '=', 'i.id'),
+    )
+    .select(['i.id', 'i.number', 'i.account_id', 'i.total_minor', 'i.currency', 'f.failed_at'])
+    .where('i.status', '=', 'open')
+    .orderBy('f.failed_at', 'desc')
+    .limit(limit)
+    .execute();
+}
