@@ -58,3 +58,9 @@ export type AccountDetail = Schemas['AccountDetail'];
 export type AuditEntry = Schemas['AuditEntry'];
 /** An API key as listed; `key` (the secret) only in the answer that created it. */
 export type ApiKey = Schemas['ApiKey'] & Partial<Pick<Schemas['NewApiKey'], 'key'>>;
+
+export type Subscription = Schemas['Subscription'];
+export type SubscriptionState = Schemas['SubscriptionState'];
+export type Invoice = Schemas['Invoice'];
+export type BillingOverview = Schemas['BillingOverview'];
+export type PlanChangePreview = Schemas['PlanChangePreview'];
