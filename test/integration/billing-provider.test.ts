@@ -122,6 +122,12 @@ describe('trial -> trial ends -> payment fails -> suspended on day 7 -> payment 
     expect(second).toBeInstanceOf(AppError);
     expect(second).toMatchObject({ kind: 'conflict', field: 'trial', details: { code: 'trial_already_used' } });
 
+    // A tenant has one live subscription: a second is a 409 naming the tenant, not a 500.
+    await expect(provider.subscribe({ accountId, tenantId, plan: 'taxed', interval: 'month', trial: false })).rejects.toMatchObject({
+      kind: 'conflict',
+      field: 'tenant',
+    });
+
     travel(14 * 24);
     await provider.sweep();
     expect((await reads.subscription({ accountId }, sub.id)).state).toBe('active');

@@ -171,7 +171,14 @@ export function createBuiltinBilling(deps: BuiltinBillingDeps) {
           trialUsed: input.trial ? await accountHadTrial(t, input.accountId) : false,
         });
         if (!decision.ok) throw refusalError(decision);
-        await insertSubscription(t, decision.subscription, { tenantId: input.tenantId, hadTrial: input.trial });
+        await insertSubscription(t, decision.subscription, { tenantId: input.tenantId, hadTrial: input.trial }).catch(
+          (error: { code?: string }) => {
+            // The unique index on live subscriptions per tenant (a concurrent request won).
+            if (error.code === '23505')
+              throw new ConflictError('This tenant already has a subscription; change its plan instead.', { field: 'tenant' });
+            throw error;
+          },
+        );
         await applyEffects(
           { trx: t, now, before: null, after: decision.subscription, tenantId: input.tenantId, jobs: deps.jobs, tenants: deps.tenants },
           decision.effects,

@@ -4,7 +4,7 @@ import { ConfirmDialog, DefinitionList, EmptyState, Notice, PageHeader, QuerySta
 import { api, errorMessage, query } from '../../lib/api';
 import { formatDateTime, formatMinor, humanize } from '../../lib/format';
 import { useTitle } from '../../lib/title';
-import type { Invoice, PlanChangePreview, Subscription } from '../../lib/types';
+import type { Invoice, Plan, PlanChangePreview, Subscription } from '../../lib/types';
 
 /** The customer's billing: subscriptions (with the past-due banner), plan changes, invoices. */
 export function BillingPage() {
@@ -112,13 +112,14 @@ function SubscriptionCard({ subscription: s }: { subscription: Subscription }) {
   );
 }
 
-const PLAN_CHOICES = ['standard', 'premium', 'enterprise'];
-
 /** Change plan: the prorated amount is shown before confirming. */
 function ChangePlan({ subscription: s }: { subscription: Subscription }) {
   const client = useQueryClient();
   const [plan, setPlan] = useState('');
   const [interval, setInterval] = useState<'month' | 'year'>(s.interval);
+  // Paid plans on offer in this subscription's currency: the only ones it can change to.
+  const plans = useQuery({ queryKey: ['plans'], queryFn: () => api.get<Plan[]>('/plans') });
+  const choices = (plans.data ?? []).filter((p) => !p.free && p.prices.some((price) => price.currency === s.currency));
   const preview = useQuery({
     queryKey: ['change-preview', s.id, plan, interval],
     queryFn: () => api.post<PlanChangePreview>(`/billing/subscriptions/${s.id}/change-preview`, { plan, interval }),
@@ -146,9 +147,9 @@ function ChangePlan({ subscription: s }: { subscription: Subscription }) {
         <label htmlFor={`plan-${s.id}`}>Change plan</label>
         <select id={`plan-${s.id}`} value={plan} onChange={(e) => setPlan(e.target.value)}>
           <option value="">Choose…</option>
-          {PLAN_CHOICES.map((p) => (
-            <option key={p} value={p}>
-              {humanize(p)}
+          {choices.map((p) => (
+            <option key={p.code} value={p.code}>
+              {p.name}
             </option>
           ))}
         </select>
