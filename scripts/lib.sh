@@ -76,6 +76,16 @@ build_web() {
   (cd "$ROOT" && "$NODE" node_modules/vite/bin/vite.js build --config web/vite.config.ts --logLevel warn)
 }
 
+# poppler-utils' pdftotext: the billing tests read invoice PDFs back as text.
+ensure_pdftotext() {
+  if command -v pdftotext >/dev/null 2>&1; then return; fi
+  if ! command -v apt-get >/dev/null 2>&1; then
+    log "pdftotext is missing and there is no apt-get to install it: the invoice PDF tests will fail and say so"
+    return
+  fi
+  apt_install poppler-utils || log "could not install poppler-utils: the invoice PDF tests will fail and say so"
+}
+
 # Chromium for the browser tests: Debian's package (CHROMIUM_PATH may name another binary).
 # When it cannot be installed the browser tests say why instead of passing silently.
 ensure_chromium() {

@@ -6,6 +6,14 @@ import { type Api, buildApiServer, type SharedPortGateway } from './api/index.js
 import { createAuditLog } from './audit/index.js';
 import { createAccessTokenSigner, createAuthService } from './auth/index.js';
 import { type BackupService, createBackupService, createBackupStorage } from './backups/index.js';
+import {
+  type BillingReads,
+  type BuiltinBilling,
+  createBillingReads,
+  createBuiltinBilling,
+  manualGateway,
+  registerBillingJobs,
+} from './billing/index.js';
 import { type Config, resolveSecretKey } from './config/index.js';
 import { createNotificationHub, pendingMigrations } from './db/index.js';
 import { createDomainEventBus, DOMAIN_EVENTS_CHANNEL } from './events/index.js';
@@ -58,6 +66,8 @@ export interface Platform {
   sweepLifecycle(now?: Date): Promise<{ terminated: number; deleted: number }>;
   /** Backups: the scheduler, retention and runs can be called directly by tests. */
   backups: BackupService;
+  /** Billing: the provider (subscriptions, payments, the billing clocks) and what it answers. */
+  billing: { provider: BuiltinBilling; reads: BillingReads };
   stop(): Promise<void>;
 }
 
@@ -105,7 +115,15 @@ async function closeListeners(app: Api, gatewayServer: Server | undefined, gatew
 }
 
 /** Composition root: builds every service from the config and wires them into the API, workers and gateway. */
-export async function startPlatform(config: Config, options: { logger?: Logger; listen?: boolean } = {}): Promise<Platform> {
+export async function startPlatform(
+  config: Config,
+  options: {
+    logger?: Logger;
+    listen?: boolean;
+    /** Billing's clock (tests move it to travel through trials, renewals and dunning). */
+    clock?: () => Date;
+  } = {},
+): Promise<Platform> {
   const logger = options.logger ?? createLogger(config.logLevel);
   const secretKey = resolveSecretKey(config);
   const secretBox = createSecretBox(secretKey, config.previousSecretKeys);
@@ -237,6 +255,31 @@ export async function startPlatform(config: Config, options: { logger?: Logger; 
     },
   });
 
+  const accounts = createAccountService({ db });
+  const clock = options.clock ?? (() => new Date());
+  const billing = createBuiltinBilling({ db, clock, plans, jobs, tenants, logger });
+  const billingReads = createBillingReads({
+    db,
+    clock,
+    sellerName: config.billingSellerName,
+    buyerOf: async (accountId) => {
+      const contact = await accounts.billingContact(accountId);
+      return { name: contact.name, email: contact.emails[0] ?? null };
+    },
+  });
+  await registerBillingJobs(
+    {
+      db,
+      jobs,
+      billing,
+      gateway: manualGateway,
+      mailer,
+      recipientsOf: async (accountId) => (await accounts.billingContact(accountId)).emails,
+      logger,
+    },
+    config.runWorkers,
+  );
+
   const routes = await createRouteTable({ db, events: domainEvents, logger });
   const gateway = createGateway({
     baseDomain: config.baseDomain,
@@ -257,7 +300,8 @@ export async function startPlatform(config: Config, options: { logger?: Logger; 
     logger,
     auth,
     plans,
-    accounts: createAccountService({ db }),
+    accounts,
+    billing: { provider: billing, reads: billingReads },
     audit,
     identity,
     metrics,
@@ -337,6 +381,7 @@ export async function startPlatform(config: Config, options: { logger?: Logger; 
     gatewayUrl,
     sweepLifecycle: (now) => sweep.sweep(now),
     backups,
+    billing: { provider: billing, reads: billingReads },
     stop() {
       stopping ??= (async () => {
         clearInterval(pruneTimer);

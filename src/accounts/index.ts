@@ -38,6 +38,20 @@ export function createAccountService(deps: { db: Db }) {
       return { id: account.id, name: account.name, createdAt: account.created_at.toISOString(), users: users.map(toPublicUser) };
     },
 
+    /** What billing prints on an invoice and where its mails go: the account's name and its customers' emails. */
+    async billingContact(accountId: string): Promise<{ name: string; emails: string[] }> {
+      const account = await db.selectFrom('accounts').select('name').where('id', '=', accountId).executeTakeFirst();
+      const users = await db
+        .selectFrom('users')
+        .select('email')
+        .where('account_id', '=', accountId)
+        .where('role', '=', 'customer')
+        .where('disabled_at', 'is', null)
+        .orderBy('created_at')
+        .execute();
+      return { name: account?.name ?? 'Unknown account', emails: users.map((u) => u.email) };
+    },
+
     async listUsers(options: { role?: 'customer' | 'operator' | undefined; limit: number; offset: number }) {
       let query = db.selectFrom('users').selectAll().orderBy('created_at', 'desc').limit(options.limit).offset(options.offset);
       if (options.role) query = query.where('role', '=', options.role);

@@ -16,6 +16,7 @@ import type { AccountService } from '../accounts/index.js';
 import type { AuditLog } from '../audit/index.js';
 import type { AuthService } from '../auth/index.js';
 import type { BackupService } from '../backups/index.js';
+import type { BillingReads, BuiltinBilling } from '../billing/index.js';
 import type { Config } from '../config/index.js';
 import { AuthenticationError, ForbiddenError } from '../errors/index.js';
 import type { DomainEventSubscriptions } from '../events/index.js';
@@ -38,6 +39,7 @@ import { registerApiKeyRoutes } from './routes/api-keys.js';
 import { registerAuditRoutes } from './routes/audit.js';
 import { registerAuthRoutes } from './routes/auth.js';
 import { registerBackupRoutes } from './routes/backups.js';
+import { registerBillingRoutes } from './routes/billing.js';
 import { registerDatabaseServerRoutes } from './routes/database-servers.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerIdentityRoutes } from './routes/identity.js';
@@ -65,6 +67,8 @@ export interface ApiDependencies {
   tenants: TenantService;
   /** The Odoo pools, for operators (provisioning/poolReports). */
   poolReports: () => Promise<PoolReport[]>;
+  /** Billing: the provider (changes) and its reads (views, PDFs, the overview). */
+  billing: { provider: BuiltinBilling; reads: BillingReads };
   tenantUsage: (tenantId: string) => Promise<{ odooUsers: number | null; databaseBytes: number | null; filestoreBytes: number }>;
   templates: TemplateService;
   servers: DatabaseServerRegistry;
@@ -255,6 +259,7 @@ export async function buildApiServer(deps: ApiDependencies): Promise<Api> {
       registerDatabaseServerRoutes(api, deps);
       registerJobRoutes(api, deps);
       registerPoolRoutes(api, deps);
+      registerBillingRoutes(api, deps);
     },
     { prefix: '/api/v1' },
   );

@@ -57,6 +57,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     passwordResetTtlMinutes: e.PASSWORD_RESET_TTL_MINUTES,
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
     trustProxy: e.TRUST_PROXY,
+    billingProvider: e.BILLING_PROVIDER,
+    billingSellerName: e.BILLING_SELLER_NAME,
     metricsToken: e.METRICS_TOKEN,
     gatewayPort: e.GATEWAY_PORT,
     tenantDatabaseUrl: e.TENANT_DATABASE_URL,

@@ -104,6 +104,10 @@ export const configSchema = z
     /** Operators must use a second factor; unset: on when NODE_ENV=production. */
     REQUIRE_OPERATOR_2FA: z.enum(['true', 'false']).optional(),
     NODE_ENV: z.string().optional(),
+    /** Where subscriptions and invoices live; only the built-in provider exists so far (Kill Bill later). */
+    BILLING_PROVIDER: z.enum(['builtin']).default('builtin'),
+    /** The seller printed on invoices. */
+    BILLING_SELLER_NAME: z.string().trim().min(1).max(200).default('Odoo SaaS'),
   })
   .strip();
 
@@ -131,6 +135,8 @@ export interface Config {
   passwordResetTtlMinutes: number;
   bodyLimitBytes: number;
   trustProxy: boolean;
+  billingProvider: 'builtin';
+  billingSellerName: string;
   /** Bearer token Prometheus sends for `/metrics`; unset: `/metrics` answers 404. */
   metricsToken: string | undefined;
   /** Tenant traffic on its own listener; unset: the gateway shares the API port. */

@@ -353,3 +353,87 @@ export interface Database {
 }
 
 export type BackupRow = Selectable<BackupsTable>;
+/** Billing (billing/providers/builtin/store.ts is the only writer of these tables). */
+export interface BillingSubscriptionsTable {
+  id: Generated<string>;
+  account_id: string;
+  tenant_id: string | null;
+  state: 'pending_payment' | 'trialing' | 'active' | 'past_due' | 'suspended' | 'cancelled' | 'expired';
+  plan_code: string;
+  price: Json<Record<string, unknown>>;
+  scheduled_change: Json<Record<string, unknown>> | null;
+  trial_ends_at: Date | null;
+  trial_reminder_sent: Generated<boolean>;
+  had_trial: Generated<boolean>;
+  anchor: Date | null;
+  period_number: Generated<number>;
+  cancel_at_period_end: Generated<boolean>;
+  unpaid_invoices: Generated<string[]>;
+  dunning_started_at: Date | null;
+  dunning_retries: Generated<number>;
+  ended_at: Date | null;
+  next_timer_at: Date | null;
+  created_at: Date;
+  state_changed_at: Date;
+  updated_at: Generated<Date>;
+}
+
+export interface BillingInvoiceCountersTable {
+  year: number;
+  last_number: number;
+}
+
+export interface BillingInvoicesTable {
+  id: Generated<string>;
+  key: string;
+  number: string;
+  year: number;
+  sequence: number;
+  subscription_id: string;
+  account_id: string;
+  reason: string;
+  status: 'open' | 'paid' | 'void';
+  currency: string;
+  tax_rate_basis_points: number;
+  subtotal_minor: number;
+  tax_minor: number;
+  total_minor: number;
+  issued_at: Date;
+  paid_at: Date | null;
+  voided_at: Date | null;
+}
+
+export interface BillingInvoiceLinesTable {
+  invoice_id: string;
+  position: number;
+  description: string;
+  plan_code: string;
+  period_start: Date;
+  period_end: Date;
+  amount_minor: number;
+}
+
+export interface BillingPaymentsTable {
+  id: Generated<string>;
+  invoice_id: string;
+  gateway: string;
+  reference: string;
+  status: 'succeeded' | 'failed';
+  amount_minor: number;
+  currency: string;
+  failure_reason: string | null;
+  recorded_at: Date;
+}
+
+export interface Database {
+  billing_subscriptions: BillingSubscriptionsTable;
+  billing_invoice_counters: BillingInvoiceCountersTable;
+  billing_invoices: BillingInvoicesTable;
+  billing_invoice_lines: BillingInvoiceLinesTable;
+  billing_payments: BillingPaymentsTable;
+}
+
+export type BillingSubscriptionRow = Selectable<BillingSubscriptionsTable>;
+export type BillingInvoiceRow = Selectable<BillingInvoicesTable>;
+export type BillingInvoiceLineRow = Selectable<BillingInvoiceLinesTable>;
+export type BillingPaymentRow = Selectable<BillingPaymentsTable>;

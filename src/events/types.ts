@@ -21,6 +21,33 @@ export interface DomainEventPayloads {
   'backup.verified': { tenantId: string; backupId: string };
   /** A backup failed (it will never count as a backup): the reason, in words for operators. */
   'backup.failed': { tenantId: string; backupId: string; reason: string };
+  /** A subscription moved between billing states (`fromState` is null for a new one). */
+  'billing.subscription_changed': {
+    subscriptionId: string;
+    accountId: string;
+    fromState: string | null;
+    toState: string;
+    plan: string;
+  };
+  /** An invoice was issued (numbered), paid, or voided. */
+  'billing.invoice_changed': {
+    subscriptionId: string;
+    accountId: string;
+    invoiceId: string;
+    number: string;
+    status: 'open' | 'paid' | 'void';
+    totalMinor: number;
+    currency: string;
+  };
+  /** A gateway reported a payment (once per gateway reference, however often it reports it). */
+  'billing.payment_recorded': {
+    subscriptionId: string;
+    accountId: string;
+    invoiceId: string;
+    paymentId: string;
+    status: 'succeeded' | 'failed';
+    gateway: string;
+  };
 }
 
 export type DomainEventType = keyof DomainEventPayloads;
@@ -39,6 +66,7 @@ export type DeliveredEvent = DomainEvent & { id: number; stream: string; occurre
  */
 export function streamOf(event: DomainEvent): string {
   if (event.type === 'template.build_ready') return `template:${event.payload.templateCode}`;
+  if ('subscriptionId' in event.payload) return `subscription:${event.payload.subscriptionId}`;
   return `tenant:${event.payload.tenantId}`;
 }
 

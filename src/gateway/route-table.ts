@@ -70,6 +70,10 @@ export async function createRouteTable(deps: {
         return reloadTenant(event.payload.tenantId);
       }
       case 'template.build_ready':
+      case 'billing.subscription_changed':
+      case 'billing.invoice_changed':
+      case 'billing.payment_recorded':
+        // Billing changes a tenant's route only through the tenant's own lifecycle events.
         return;
       default:
         // Any other entry on a tenant's timeline reloads it too (as a change written with it may

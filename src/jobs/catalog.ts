@@ -109,6 +109,39 @@ export const JOB_CATALOG = {
     timeoutSeconds: 30 * 60,
     schedule: '17 * * * *',
   }),
+  /**
+   * The billing clocks (billing/): renewals, trial ends, dunning retries and steps, unpaid
+   * pending payments, once a minute on one replica. Each subscription is decided in its own
+   * transaction with its effects, so a crash mid-sweep loses nothing and repeats nothing.
+   */
+  'billing-sweep': queue({
+    payload: z.object({}),
+    concurrency: 1,
+    retryLimit: 0,
+    retryDelaySeconds: 2,
+    timeoutSeconds: 10 * 60,
+    schedule: '* * * * *',
+  }),
+  /**
+   * Asks the payment gateway to collect an open invoice (a renewal, a dunning retry). Sent in the
+   * transaction that decided it; the gateway's answer comes back as a reported payment, recorded
+   * once per gateway reference.
+   */
+  'billing-collect': queue({
+    payload: z.object({ invoiceId: id }),
+    concurrency: 2,
+    retryLimit: 5,
+    retryDelaySeconds: 30,
+    timeoutSeconds: 5 * 60,
+  }),
+  /** A billing mail to an account (trial ending, payment failed, suspended...). */
+  'billing-mail': queue({
+    payload: z.object({ subscriptionId: id, mail: z.string().min(1).max(64) }),
+    concurrency: 2,
+    retryLimit: 5,
+    retryDelaySeconds: 30,
+    timeoutSeconds: 60,
+  }),
 } as const;
 
 export type QueueName = keyof typeof JOB_CATALOG;

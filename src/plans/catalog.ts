@@ -51,13 +51,40 @@ export const planPlacementSchema = z
     path: ['replicas'],
   });
 
+/** How often a price is charged. */
+export const PRICE_INTERVALS = ['month', 'year'] as const;
+export type PriceInterval = (typeof PRICE_INTERVALS)[number];
+
+/**
+ * A price per period. Money is an integer count of the currency's minor unit (`amountCents` is
+ * cents for USD, kobo for NGN, whole yen for JPY: the name predates other currencies), never a
+ * float, so sums and tax are exact. The tax rate is in basis points (1600 = 16.00 %), added on
+ * top of the amount, for the same reason.
+ */
 export const planPriceSchema = z
   .object({
-    interval: z.enum(['month', 'year']),
-    amountCents: z.number().int().min(0).max(100_000_000),
-    currency: z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as USD'),
+    interval: z.enum(PRICE_INTERVALS),
+    amountCents: z.number().int().min(0).max(100_000_000).describe("amount in the currency's minor unit (cents, kobo, whole yen)"),
+    currency: z
+      .string()
+      .regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as USD')
+      .refine(isKnownCurrency, 'is not a currency this platform can format; use an ISO 4217 code such as USD, EUR or NGN'),
+    taxRateBasisPoints: z
+      .number()
+      .int()
+      .min(0)
+      .max(10_000)
+      .default(0)
+      .describe('tax added on top, in basis points (1600 = 16.00 %); omitted: no tax'),
   })
   .strict();
+
+const KNOWN_CURRENCIES: ReadonlySet<string> = new Set(Intl.supportedValuesOf('currency'));
+
+/** True for an ISO 4217 code the runtime's ICU knows (so its minor unit is known). */
+function isKnownCurrency(code: string): boolean {
+  return KNOWN_CURRENCIES.has(code);
+}
 
 export const planSchema = z
   .object({
@@ -69,7 +96,8 @@ export const planSchema = z
     prices: z
       .array(planPriceSchema)
       .max(4)
-      .refine((prices) => new Set(prices.map((p) => p.interval)).size === prices.length, 'one price per interval'),
+      .refine((prices) => new Set(prices.map((p) => p.interval)).size === prices.length, 'one price per interval')
+      .refine((prices) => new Set(prices.map((p) => p.currency)).size <= 1, 'all prices of a plan are in one currency'),
     trialDays: z.number().int().min(0).max(365).default(0),
     sortOrder: z.number().int().min(0).max(10_000).default(0),
   })

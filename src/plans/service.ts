@@ -62,8 +62,9 @@ export function createPlanService(deps: { db: Db }) {
       return (await query.execute()).map(toPlan);
     },
 
-    async get(code: string): Promise<Plan> {
-      const row = await db.selectFrom('plans').selectAll().where('code', '=', code).executeTakeFirst();
+    /** `executor`: a caller's transaction, so a caller holding one never waits for a second connection. */
+    async get(code: string, executor: Db = db): Promise<Plan> {
+      const row = await executor.selectFrom('plans').selectAll().where('code', '=', code).executeTakeFirst();
       if (!row) throw new NotFoundError(`Plan ${code}`, { field: 'code' });
       return toPlan(row);
     },

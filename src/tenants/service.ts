@@ -7,7 +7,15 @@ import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '.
 import { DEFAULT_RUNTIME_KIND, storedPlanLimits, storedPlanPlacement } from '../plans/index.js';
 import type { SecretBox } from '../secrets/index.js';
 import { eventForCustomer, stateReasonForCustomer } from './customer-view.js';
-import { allowedActions, mayRequest, type TenantRequest, type TenantState, transition } from './lifecycle.js';
+import {
+  allowedActions,
+  initialTenantState,
+  mayRequest,
+  type TenantAction,
+  type TenantRequest,
+  type TenantState,
+  transition,
+} from './lifecycle.js';
 import { lockAccountTenants, placesHeld, requireCreationAllowance, requirePlanRoom } from './limits.js';
 import type { ProvisioningStep } from './provisioning-steps.js';
 import {
@@ -17,6 +25,7 @@ import {
   type NewTenant,
   previousStates,
   recordTenantEvent,
+  type TenantChange,
   tenantById,
   tenantByName,
   tenantEventsAfter,
@@ -44,6 +53,11 @@ export interface CreateTenantInput {
   adminPassword: string;
   /** Operators may create a tenant for a given account; customers always create in their own. */
   accountId?: string | undefined;
+  /**
+   * A paid plan without a trial: the tenant waits in `pending_payment`, unprovisioned, until
+   * billing reports the first payment (or deletes it when the payment window closes).
+   */
+  awaitingPayment?: boolean;
 }
 
 export interface TenantListQuery {
@@ -57,7 +71,7 @@ export interface TenantListQuery {
 }
 
 /** Which queued operation carries out each accepted request, given the state it led to. */
-function operationFor(action: TenantRequest, next: TenantState): Parameters<TenantOperationsPort['enqueue']>[1] | undefined {
+function operationFor(action: TenantAction, next: TenantState): Parameters<TenantOperationsPort['enqueue']>[1] | undefined {
   if (next === 'deleted') return 'deprovision';
   if (action === 'restart') return 'restart';
   if (next === 'starting') return 'start';
@@ -193,11 +207,12 @@ export function createTenantService(deps: {
       adminPassword: string;
       /** The tenant this is a staging copy of (its placement and data, no template needed). */
       copyOf?: TenantRow;
+      awaitingPayment?: boolean | undefined;
     },
     firstMessage: string,
     /** More writes of the same transaction, given the checked name (the source's note of a copy). */
     alongside?: (trx: Transaction<Database>, name: string) => Promise<void>,
-  ): Promise<{ tenant: TenantView; jobId: string }> {
+  ): Promise<{ tenant: TenantView; jobId: string | null }> {
     const issues = checkPasswordPolicy(wanted.adminPassword, { email: wanted.adminEmail }, 'adminPassword');
     if (issues.length > 0) throw new ValidationError(issues.map((i) => i.message).join(' '), { issues });
     const { copyOf } = wanted;
@@ -211,7 +226,7 @@ export function createTenantService(deps: {
       account_id: wanted.accountId,
       plan_code: wanted.plan,
       template_code: wanted.template,
-      state: 'provisioning',
+      state: initialTenantState({ awaitingPayment: wanted.awaitingPayment === true }),
       database_name: names.databaseName,
       role_name: names.roleName,
       role_password_encrypted: secretBox.encrypt(randomBytes(24).toString('base64url')),
@@ -237,6 +252,8 @@ export function createTenantService(deps: {
           throw error;
         },
       );
+      // A tenant awaiting payment is provisioned when billing reports the payment.
+      if (inserted.state === 'pending_payment') return { tenant: inserted, jobId: null };
       return { tenant: inserted, jobId: await operations.enqueue(inserted.id, 'provision', trx) };
     });
     deps.crashPoint?.('create:committed');
@@ -254,7 +271,7 @@ export function createTenantService(deps: {
         : { name: checked.subdomain, available: true };
     },
 
-    async create(principal: Principal, input: CreateTenantInput): Promise<{ tenant: TenantView; jobId: string }> {
+    async create(principal: Principal, input: CreateTenantInput): Promise<{ tenant: TenantView; jobId: string | null }> {
       const accountId = principal.role === 'operator' ? (input.accountId ?? principal.accountId) : principal.accountId;
       if (!accountId) throw new ValidationError('Operators must name the account the tenant belongs to.', { field: 'accountId' });
       if (principal.role === 'operator' && input.accountId) {
@@ -332,7 +349,7 @@ export function createTenantService(deps: {
       principal: Principal,
       name: string,
       input: { name: string; adminPassword: string },
-    ): Promise<{ tenant: TenantView; jobId: string }> {
+    ): Promise<{ tenant: TenantView; jobId: string | null }> {
       const source = await findVisible(principal, name);
       const check = transition(source.state as TenantState, 'duplicate');
       if (!check.ok) throw new ConflictError(`${check.reason} (current state: ${source.state})`, { details: { state: source.state } });
@@ -378,6 +395,38 @@ export function createTenantService(deps: {
         placesHeld(db, account),
       ]);
       return plans.map((plan) => ({ plan: plan.code, used: held.get(plan.code) ?? 0, limit: storedPlanLimits(plan).maxTenantsPerAccount }));
+    },
+
+    /**
+     * A lifecycle action the platform itself takes (billing: payment received, dunning suspends,
+     * payment resumes, the end of a subscription terminates), in the caller's transaction with
+     * the job that carries it out. A state that does not allow it now (a tenant mid-operation,
+     * already deleted) skips it with a note on the timeline: the caller's own change must not
+     * fail because of the tenant's.
+     */
+    async applySystemAction(
+      trx: Transaction<Database>,
+      tenantId: string,
+      action: Exclude<TenantAction, 'create' | 'duplicate'>,
+      options: { reason: string; now: Date; plan?: string },
+    ): Promise<{ applied: boolean; state: TenantState | null }> {
+      const tenant = await trx.selectFrom('tenants').selectAll().where('id', '=', tenantId).forNoKeyUpdate().executeTakeFirst();
+      if (!tenant) return { applied: false, state: null };
+      const check = transition(tenant.state as TenantState, action, await transitionContext(trx, tenant, options.now));
+      if (!check.ok) {
+        await recordTenantEvent(trx, tenantId, { type: 'info', message: `${options.reason}: not applied (${check.reason})` });
+        return { applied: false, state: tenant.state as TenantState };
+      }
+      const extra: TenantChange = {};
+      if (action === 'terminate') extra.terminated_at = options.now;
+      if (action === 'reactivate') extra.terminated_at = null;
+      if (action === 'schedule_delete' && check.next === 'scheduled_for_deletion')
+        extra.delete_after = new Date(options.now.getTime() + DELETION_GRACE_HOURS * 3600_000);
+      if (action === 'change_plan' && options.plan) extra.plan_code = options.plan;
+      const updated = await changeTenantState(trx, tenantId, action, { reason: options.reason, extra, now: options.now });
+      const operation = operationFor(action, updated.state as TenantState);
+      if (operation) await operations.enqueue(tenantId, operation, trx);
+      return { applied: true, state: updated.state as TenantState };
     },
 
     async rowById(id: string): Promise<TenantRow | undefined> {

@@ -426,6 +426,62 @@ describe('dashboard in a real browser (Chromium)', { timeout: 300_000 }, () => {
     await context.close();
   });
 
+  it('a customer sees its subscription, previews an upgrade and downloads an invoice PDF; an operator sees MRR', async () => {
+    const db = test.platform.database.db;
+    const { accountId } = await db
+      .selectFrom('users')
+      .select('account_id as accountId')
+      .where('email', '=', customer.email)
+      .executeTakeFirstOrThrow();
+    const { provider, reads } = test.platform.billing;
+    const sub = await provider.subscribe({
+      accountId: accountId as string,
+      tenantId: null,
+      plan: 'standard',
+      interval: 'month',
+      trial: false,
+    });
+    const [invoice] = await reads.invoices({ accountId }, { subscriptionId: sub.id, limit: 1, offset: 0 });
+    if (!invoice) throw new Error('no invoice was issued');
+    await provider.recordPayment({
+      invoiceId: invoice.id,
+      gateway: 'manual',
+      reference: 'browser-test',
+      status: 'succeeded',
+      amountMinor: invoice.totalMinor,
+      currency: invoice.currency,
+    });
+
+    await nav(customerPage, 'Billing').click();
+    const card = customerPage.getByRole('region', { name: 'Subscription to standard' });
+    await poll(() => card.isVisible()).toBe(true);
+    await poll(() => card.getByText('Active').isVisible()).toBe(true);
+    await card.getByLabel('Change plan').selectOption('premium');
+    await poll(() => card.getByText(/Applies now: .* is charged for the rest of this period/).isVisible()).toBe(true);
+    const row = customerPage.getByRole('row', { name: new RegExp(invoice.number) });
+    await poll(() => row.getByText('paid').isVisible()).toBe(true);
+    await shot(customerPage, 'billing-desktop');
+    const [download] = await Promise.all([customerPage.waitForEvent('download'), row.getByRole('link', { name: 'Download' }).click()]);
+    expect(download.suggestedFilename()).toBe(`${invoice.number}.pdf`);
+    const stream = await download.createReadStream();
+    const chunks: Buffer[] = [];
+    for await (const chunk of stream) chunks.push(chunk as Buffer);
+    expect(Buffer.concat(chunks).subarray(0, 5).toString()).toBe('%PDF-');
+
+    const { context, page } = await newContext(DESKTOP, 'operator');
+    await logInAs(page, operator.email, GOOD_PASSWORD);
+    await nav(page, 'Billing').click();
+    await poll(() => page.getByText('MRR (USD)').isVisible()).toBe(true);
+    await poll(() =>
+      page
+        .getByText(/\$19\.00/)
+        .first()
+        .isVisible(),
+    ).toBe(true);
+    await shot(page, 'ops-billing-desktop');
+    await context.close();
+  });
+
   it("does not open another account's instance by URL", async () => {
     const other = await registerCustomer(test.http, 'other');
     const otherName = `other${Date.now().toString(36)}`;

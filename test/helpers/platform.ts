@@ -23,7 +23,7 @@ export interface TestPlatform {
  */
 export async function startTestPlatform(
   env: Record<string, string> = {},
-  options: { replicaOf?: TestPlatform; port?: number } = {},
+  options: { replicaOf?: TestPlatform; port?: number; clock?: () => Date } = {},
 ): Promise<TestPlatform> {
   const database = options.replicaOf?.database ?? (await createTestDatabase('platform'));
   const dataDir = mkdtempSync(join(tmpdir(), 'saas-test-data-'));
@@ -41,7 +41,10 @@ export async function startTestPlatform(
     host: '127.0.0.1',
     port: options.port ?? 0,
   };
-  const platform = await startPlatform(config, { logger: createLogger(config.logLevel) });
+  const platform = await startPlatform(config, {
+    logger: createLogger(config.logLevel),
+    ...(options.clock ? { clock: options.clock } : {}),
+  });
   const url = platform.url ?? '';
   return {
     platform,
@@ -158,8 +161,8 @@ export async function createOperator(test: TestPlatform) {
  * The platform without job workers (tenants stay where a test puts them), an operator, a customer
  * and a ready build of the blank template, written directly (no Odoo builds one here).
  */
-export async function startPlatformForTenantRequests(label: string) {
-  const test = await startTestPlatform({ TENANT_DATABASE_URL: postgresAdminUrl(), RUN_WORKERS: 'false', TEMPLATES_AUTOBUILD: '' });
+export async function startPlatformForTenantRequests(label: string, options: { clock?: () => Date } = {}) {
+  const test = await startTestPlatform({ TENANT_DATABASE_URL: postgresAdminUrl(), RUN_WORKERS: 'false', TEMPLATES_AUTOBUILD: '' }, options);
   const operator = await createOperator(test);
   const customer = await registerCustomer(test.http, label);
   const db = test.platform.database.db;

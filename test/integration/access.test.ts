@@ -28,7 +28,15 @@ const apiKeys: Record<'owner' | 'other' | 'operator', string> = { owner: '', oth
 
 /** Path parameter values by paramKey, and whether they name something the owner's account owns. */
 let paramValues: Record<string, string>;
-const ownerOwnedParams = new Set(['accounts/{id}', 'api-keys/{id}', 'tenants/{name}', 'jobs/{id}', 'backups/{id}']);
+const ownerOwnedParams = new Set([
+  'accounts/{id}',
+  'api-keys/{id}',
+  'tenants/{name}',
+  'jobs/{id}',
+  'backups/{id}',
+  'subscriptions/{id}',
+  'invoices/{id}',
+]);
 
 async function createKey(token: string, name: string): Promise<{ id: string; key: string }> {
   const response = await test.http.post('/api/v1/api-keys', { name }, { token });
@@ -105,9 +113,21 @@ beforeAll(async () => {
   const servers = await test.http.get('/api/v1/database-servers', { token: operator.accessToken });
   // A download link is a bearer credential of its own: whoever holds it downloads (it expires).
   const backup = await insertStoredBackup(test, ownerTenant, owner.userId);
+  // A subscription of the owner's account with its first invoice.
+  const { provider, reads } = test.platform.billing;
+  const subscription = await provider.subscribe({
+    accountId: owner.accountId,
+    tenantId: null,
+    plan: 'standard',
+    interval: 'month',
+    trial: false,
+  });
+  const [invoice] = await reads.invoices({ accountId: owner.accountId }, { limit: 1, offset: 0 });
   paramValues = {
     'backups/{id}': backup.id,
     'backup-downloads/{token}': backup.token,
+    'subscriptions/{id}': subscription.id,
+    'invoices/{id}': invoice?.id ?? '',
     'accounts/{id}': owner.accountId,
     'api-keys/{id}': targetKey.id,
     'plans/{code}': 'basic',

@@ -94,6 +94,18 @@ const sampleBodies: Record<string, () => Record<string, unknown>> = {
     capacity: 10,
   }),
   'PATCH /api/v1/database-servers/{id}': () => ({ capacity: 60, status: 'active' }),
+  'POST /api/v1/billing/subscriptions': () => ({
+    plan: 'standard',
+    interval: 'month',
+    trial: false,
+    tenant: 'badinputtarget',
+    accountId: sampleIds.accountId,
+  }),
+  'POST /api/v1/billing/subscriptions/{id}/change-plan': () => ({ plan: 'premium', interval: 'month' }),
+  'POST /api/v1/billing/subscriptions/{id}/change-preview': () => ({ plan: 'premium', interval: 'month' }),
+  'POST /api/v1/billing/subscriptions/{id}/reactivate': () => ({ plan: 'standard', interval: 'month' }),
+  'POST /api/v1/billing/subscriptions/{id}/extend-trial': () => ({ days: 7 }),
+  'POST /api/v1/billing/invoices/{id}/mark-paid': () => ({ reference: 'bad input transfer' }),
   ...Object.fromEntries(
     [
       'start',
@@ -166,7 +178,20 @@ beforeAll(async () => {
   }
   const job = await test.http.post('/api/v1/tenants/badinputtarget/start', undefined, { token: operatorToken });
   const backup = await insertStoredBackup(test, 'badinputtarget', customer.userId);
+  const subscription = await test.platform.billing.provider.subscribe({
+    accountId: customer.accountId,
+    tenantId: null,
+    plan: 'standard',
+    interval: 'month',
+    trial: false,
+  });
+  const [invoice] = await test.platform.billing.reads.invoices(
+    { accountId: null },
+    { subscriptionId: subscription.id, limit: 1, offset: 0 },
+  );
   paramValues = {
+    'subscriptions/{id}': subscription.id,
+    'invoices/{id}': invoice?.id ?? '',
     'accounts/{id}': customer.accountId,
     'api-keys/{id}': key.body.id,
     'plans/{code}': 'bad-input-put',

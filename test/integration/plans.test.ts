@@ -50,7 +50,7 @@ describe('the default catalog', () => {
     expect(plans.standard).toMatchObject({
       limits: { cpu: 2, memoryMiB: 2048, storageGiB: 10, odooUsers: 10 },
       placement: { databaseStrategy: 'shared', processStrategy: 'dedicated', replicas: 1 },
-      prices: [{ interval: 'month', amountCents: 1900, currency: 'USD' }],
+      prices: [{ interval: 'month', amountCents: 1900, currency: 'USD', taxRateBasisPoints: 0 }],
       free: false,
     });
     expect(plans.premium).toMatchObject({
@@ -60,8 +60,8 @@ describe('the default catalog', () => {
     });
     expect(plans.premium?.prices).toEqual(
       expect.arrayContaining([
-        { interval: 'month', amountCents: 3900, currency: 'USD' },
-        { interval: 'year', amountCents: 39000, currency: 'USD' },
+        { interval: 'month', amountCents: 3900, currency: 'USD', taxRateBasisPoints: 0 },
+        { interval: 'year', amountCents: 39000, currency: 'USD', taxRateBasisPoints: 0 },
       ]),
     );
     expect(plans.enterprise).toMatchObject({
@@ -71,8 +71,8 @@ describe('the default catalog', () => {
     });
     expect(plans.enterprise?.prices).toEqual(
       expect.arrayContaining([
-        { interval: 'month', amountCents: 9900, currency: 'USD' },
-        { interval: 'year', amountCents: 99000, currency: 'USD' },
+        { interval: 'month', amountCents: 9900, currency: 'USD', taxRateBasisPoints: 0 },
+        { interval: 'year', amountCents: 99000, currency: 'USD', taxRateBasisPoints: 0 },
       ]),
     );
   });

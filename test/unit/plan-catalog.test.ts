@@ -40,7 +40,7 @@ describe('the default catalog file', () => {
     expect(byCode.standard?.placement).toMatchObject({ databaseStrategy: 'shared', processStrategy: 'dedicated' });
     expect(byCode.premium?.placement.databaseStrategy).toBe('dedicated');
     expect(byCode.enterprise?.placement.replicas).toBeGreaterThanOrEqual(2);
-    expect(byCode.standard?.prices).toEqual([{ interval: 'month', amountCents: 1900, currency: 'USD' }]);
+    expect(byCode.standard?.prices).toEqual([{ interval: 'month', amountCents: 1900, currency: 'USD', taxRateBasisPoints: 0 }]);
     // The free plan cannot be farmed: one tenant per account; paid plans are billed per tenant.
     expect(byCode.basic?.limits.maxTenantsPerAccount).toBe(1);
     for (const code of ['standard', 'premium', 'enterprise']) expect(byCode[code]?.limits.maxTenantsPerAccount, code).toBeNull();

@@ -6,6 +6,7 @@ import { useSession } from './lib/session';
 import { useTitle } from './lib/title';
 import type { User } from './lib/types';
 import { ForgotPasswordPage, LoginPage, ResetPasswordPage, SignedInPage, SignupPage, VerifyEmailPage } from './pages/auth/auth-pages';
+import { OpsBillingPage } from './pages/ops/billing';
 import { JobsPage } from './pages/ops/jobs';
 import { OverviewPage } from './pages/ops/overview';
 import { AccountDetailPage, AccountsPage, AuditPage, UsersPage } from './pages/ops/people';
@@ -14,6 +15,7 @@ import { ServersPage } from './pages/ops/servers';
 import { TemplatesPage } from './pages/ops/templates';
 import { OpsTenantsPage } from './pages/ops/tenants';
 import { AccountPage } from './pages/portal/account';
+import { BillingPage } from './pages/portal/billing';
 import { CreateInstancePage } from './pages/portal/create-instance';
 import { InstancePage } from './pages/portal/instance';
 import { InstancesPage } from './pages/portal/instances';
@@ -42,6 +44,8 @@ const ROUTES: RouteDef[] = [
   { path: '/instances/:name', render: (p, user) => <InstancePage key={p.name} name={p.name ?? ''} user={user} basePath="/instances" /> },
   { path: '/plans', render: (_p, user) => <PlansPage user={user} /> },
   { path: '/account', render: (_p, user) => <AccountPage user={user} /> },
+  { path: '/billing', render: () => <BillingPage /> },
+  { path: '/ops/billing', role: 'operator', render: () => <OpsBillingPage /> },
   { path: '/ops', role: 'operator', render: () => <OverviewPage /> },
   { path: '/ops/tenants', role: 'operator', render: () => <OpsTenantsPage /> },
   {

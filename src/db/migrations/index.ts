@@ -8,6 +8,7 @@ import * as m0006 from './0006_domain_events.js';
 import * as m0007 from './0007_tenant_runtimes.js';
 import * as m0101 from './0101_identity.js';
 import * as m0201 from './0201_backups.js';
+import * as m0301 from './0301_billing.js';
 
 /** Migrations are listed in code (not read from disk) so the built package carries them. */
 export const migrations: Record<string, Migration> = {
@@ -20,6 +21,8 @@ export const migrations: Record<string, Migration> = {
   '0007_tenant_runtimes': m0007,
   '0101_identity': m0101,
   '0201_backups': m0201,
+  // Placeholder number (billing branch): renumbered after the last main migration on merge.
+  '0301_billing': m0301,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -26,6 +26,7 @@ export const CUSTOMER_NAV: NavSection[] = [
     items: [
       { to: '/instances', label: 'Instances', prefix: '/instances' },
       { to: '/plans', label: 'Plans' },
+      { to: '/billing', label: 'Billing' },
       { to: '/account', label: 'Account', prefix: '/account' },
     ],
   },
@@ -49,6 +50,7 @@ export const OPERATOR_NAV: NavSection[] = [
       { to: '/ops/accounts', label: 'Accounts', prefix: '/ops/accounts' },
       { to: '/ops/users', label: 'Users' },
       { to: '/plans', label: 'Plans' },
+      { to: '/ops/billing', label: 'Billing' },
     ],
   },
   {

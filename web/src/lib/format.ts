@@ -30,11 +30,18 @@ export function formatSeconds(seconds: number | null | undefined): string {
   return `${Math.round(seconds / 60)} min`;
 }
 
+/**
+ * An amount in a currency's minor unit (cents, kobo, whole yen) as money: the number of minor
+ * digits comes from the currency (USD 2, JPY 0, KWD 3), never an assumed 100.
+ */
+export function formatMinor(amountMinor: number, currency: string): string {
+  const format = new Intl.NumberFormat(undefined, { style: 'currency', currency });
+  const digits = format.resolvedOptions().maximumFractionDigits ?? 2;
+  return format.format(amountMinor / 10 ** digits);
+}
+
 export function formatPrice(price: PlanPrice): string {
-  const amount = new Intl.NumberFormat(undefined, { style: 'currency', currency: price.currency, maximumFractionDigits: 2 }).format(
-    price.amountCents / 100,
-  );
-  return `${amount} / ${price.interval}`;
+  return `${formatMinor(price.amountCents, price.currency)} / ${price.interval}`;
 }
 
 export function planPriceLabel(plan: Plan): string {

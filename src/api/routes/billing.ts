@@ -1,0 +1,236 @@
+import { z } from 'zod';
+import type { Principal } from '../../auth/index.js';
+import { type BillingScope, billingOverviewSchema, invoiceViewSchema, subscriptionViewSchema } from '../../billing/index.js';
+import { ValidationError } from '../../errors/index.js';
+import { PRICE_INTERVALS, planCodeSchema } from '../../plans/index.js';
+import { type Api, principalOf, routeOptions } from '../route.js';
+import { paginationQuery, uuidParam } from '../schemas.js';
+import type { ApiDependencies } from '../server.js';
+
+const idParams = z.object({ id: uuidParam }).strict();
+const interval = z.enum(PRICE_INTERVALS);
+const priceChoice = z.object({ plan: planCodeSchema, interval }).strict();
+
+/** A customer sees its own account's billing; an operator every account's. */
+function scopeOf(principal: Principal): BillingScope {
+  return { accountId: principal.role === 'operator' ? null : (principal.accountId ?? '00000000-0000-0000-0000-000000000000') };
+}
+
+export function registerBillingRoutes(api: Api, deps: Pick<ApiDependencies, 'billing' | 'tenants'>): void {
+  const tags = ['billing'];
+  const { provider, reads } = deps.billing;
+
+  /** The subscription, if the caller may see it (another account's answers 404). */
+  async function visible(principal: Principal, id: string) {
+    return reads.subscription(scopeOf(principal), id);
+  }
+
+  // On /billing/subscriptions/{id}/... and /billing/invoices/{id}/..., another account's
+  // subscription or invoice answers 404 before the body is even validated, so callers learn
+  // nothing about what is not theirs.
+  api.addHook('preValidation', async (request) => {
+    const url = request.routeOptions.url ?? '';
+    const id = (request.params as { id?: unknown } | undefined)?.id;
+    if (!request.principal || request.principal.role === 'operator' || typeof id !== 'string' || !uuidParam.safeParse(id).success) return;
+    if (url.includes('/billing/subscriptions/:id')) await visible(request.principal, id);
+    if (url.includes('/billing/invoices/:id')) await reads.invoice(scopeOf(request.principal), id);
+  });
+
+  api.get(
+    '/billing/overview',
+    routeOptions('operator', {
+      summary: 'Billing overview: subscriptions per state, MRR, churn, failed payments to look at',
+      tags,
+      response: { 200: billingOverviewSchema },
+    }),
+    async () => reads.overview(),
+  );
+
+  api.get(
+    '/billing/subscriptions',
+    routeOptions('user', {
+      summary: "Subscriptions (customers: their account's; operators: all, or one account's)",
+      tags,
+      querystring: z.object({ accountId: uuidParam.optional() }).strict(),
+      response: { 200: z.array(subscriptionViewSchema) },
+    }),
+    async (request) => reads.subscriptions(scopeOf(principalOf(request)), { accountId: request.query.accountId }),
+  );
+
+  api.post(
+    '/billing/subscriptions',
+    routeOptions('user', {
+      summary: 'Subscribe (a trial once per account, or pay now: the tenant waits for the first payment)',
+      tags,
+      body: z
+        .object({
+          plan: planCodeSchema,
+          interval,
+          trial: z.boolean().default(false),
+          tenant: z.string().min(1).max(63).optional().describe('the name of the tenant this subscription pays for'),
+          accountId: uuidParam.optional().describe('operators: the account to subscribe (default: the tenant’s)'),
+        })
+        .strict(),
+      response: { 201: subscriptionViewSchema },
+    }),
+    async (request, reply) => {
+      const principal = principalOf(request);
+      const tenant = request.body.tenant ? await deps.tenants.visibleRow(principal, request.body.tenant) : undefined;
+      const accountId =
+        principal.role === 'operator' ? (request.body.accountId ?? tenant?.account_id ?? principal.accountId) : principal.accountId;
+      if (!accountId) throw new ValidationError('Name the account to subscribe (accountId) or its tenant.', { field: 'accountId' });
+      if (tenant && tenant.account_id !== accountId)
+        throw new ValidationError('The tenant belongs to another account.', { field: 'tenant' });
+      const sub = await provider.subscribe({
+        accountId,
+        tenantId: tenant?.id ?? null,
+        plan: request.body.plan,
+        interval: request.body.interval,
+        trial: request.body.trial,
+      });
+      request.auditTarget = { type: 'subscription', id: sub.id, accountId };
+      return reply.code(201).send(await reads.subscription({ accountId: null }, sub.id));
+    },
+  );
+
+  api.get(
+    '/billing/subscriptions/:id',
+    routeOptions('user', { summary: 'One subscription', tags, params: idParams, response: { 200: subscriptionViewSchema } }),
+    async (request) => visible(principalOf(request), request.params.id),
+  );
+
+  api.post(
+    '/billing/subscriptions/:id/change-preview',
+    routeOptions('user', {
+      summary: 'What changing the plan would cost now (upgrades: prorated) or whether it waits for the end of the period; changes nothing',
+      tags,
+      params: idParams,
+      body: priceChoice,
+      response: {
+        200: z
+          .object({
+            appliesAt: z.enum(['now', 'period_end']),
+            invoice: z
+              .object({ subtotalMinor: z.number().int(), taxMinor: z.number().int(), totalMinor: z.number().int(), currency: z.string() })
+              .nullable(),
+          })
+          .meta({ id: 'PlanChangePreview' }),
+      },
+    }),
+    async (request) => {
+      await visible(principalOf(request), request.params.id);
+      return provider.previewChange(request.params.id, await provider.priceFor(request.body.plan, request.body.interval));
+    },
+  );
+
+  const actions = [
+    {
+      path: 'change-plan',
+      summary: 'Change plan: upgrades now (prorated invoice), downgrades at the end of the period',
+      body: priceChoice,
+    },
+    { path: 'cancel', summary: 'Cancel at the end of the current term' },
+    { path: 'undo-cancel', summary: 'Keep renewing after a cancellation at the end of the term' },
+    {
+      path: 'reactivate',
+      summary: 'Reactivate an ended subscription (paid upfront; its tenants come back once paid)',
+      body: z.object({ plan: planCodeSchema, interval }).partial().strict(),
+    },
+  ] as const;
+  for (const action of actions) {
+    api.post(
+      `/billing/subscriptions/:id/${action.path}`,
+      routeOptions('user', {
+        summary: action.summary,
+        tags,
+        params: idParams,
+        ...('body' in action ? { body: action.body } : {}),
+        response: { 200: subscriptionViewSchema },
+      }),
+      async (request) => {
+        const principal = principalOf(request);
+        const current = await visible(principal, request.params.id);
+        const body = (request.body ?? {}) as { plan?: string; interval?: 'month' | 'year' };
+        request.auditTarget = { type: 'subscription', id: current.id, accountId: current.accountId };
+        if (action.path === 'change-plan' || (action.path === 'reactivate' && body.plan)) {
+          const price = await provider.priceFor(body.plan ?? current.plan, body.interval ?? current.interval);
+          await provider.act(current.id, action.path === 'change-plan' ? { type: 'change_plan', price } : { type: 'reactivate', price });
+        } else {
+          await provider.act(current.id, {
+            type: action.path === 'cancel' ? 'cancel' : action.path === 'undo-cancel' ? 'undo_cancel' : 'reactivate',
+          });
+        }
+        return visible(principal, current.id);
+      },
+    );
+  }
+
+  api.post(
+    '/billing/subscriptions/:id/extend-trial',
+    routeOptions('operator', {
+      summary: 'Extend a trial by some days',
+      tags,
+      params: idParams,
+      body: z.object({ days: z.number().int().min(1).max(365) }).strict(),
+      response: { 200: subscriptionViewSchema },
+    }),
+    async (request) => {
+      await provider.act(request.params.id, { type: 'extend_trial', days: request.body.days });
+      return reads.subscription({ accountId: null }, request.params.id);
+    },
+  );
+
+  api.get(
+    '/billing/invoices',
+    routeOptions('user', {
+      summary: "Invoices, newest first (customers: their account's)",
+      tags,
+      querystring: paginationQuery.extend({ subscriptionId: uuidParam.optional(), accountId: uuidParam.optional() }).strict(),
+      response: { 200: z.array(invoiceViewSchema) },
+    }),
+    async (request) => reads.invoices(scopeOf(principalOf(request)), request.query),
+  );
+
+  api.get(
+    '/billing/invoices/:id',
+    routeOptions('user', {
+      summary: 'One invoice with its lines',
+      tags,
+      params: idParams,
+      response: { 200: invoiceViewSchema.extend({ payments: z.array(z.object({ status: z.string(), gateway: z.string() })) }) },
+    }),
+    async (request) => reads.invoice(scopeOf(principalOf(request)), request.params.id),
+  );
+
+  api.get(
+    '/billing/invoices/:id/pdf',
+    routeOptions('user', { summary: 'The invoice as a PDF', tags, params: idParams }),
+    async (request, reply) => {
+      const { number, pdf } = await reads.invoicePdf(scopeOf(principalOf(request)), request.params.id);
+      return reply.type('application/pdf').header('content-disposition', `attachment; filename="${number}.pdf"`).send(pdf);
+    },
+  );
+
+  api.post(
+    '/billing/invoices/:id/mark-paid',
+    routeOptions('operator', {
+      summary: 'Record a payment made outside a gateway (bank transfer): the invoice is paid and the subscription restored',
+      tags,
+      params: idParams,
+      body: z.object({ reference: z.string().trim().min(1).max(200).describe('the transfer reference, recorded once') }).strict(),
+      response: { 200: invoiceViewSchema.extend({ payments: z.array(z.object({ status: z.string(), gateway: z.string() })) }) },
+    }),
+    async (request) => {
+      const invoice = await reads.invoice({ accountId: null }, request.params.id);
+      await provider.recordPayment({
+        invoiceId: invoice.id,
+        gateway: 'manual',
+        reference: request.body.reference,
+        status: 'succeeded',
+        amountMinor: invoice.totalMinor,
+        currency: invoice.currency,
+      });
+      return reads.invoice({ accountId: null }, invoice.id);
+    },
+  );
+}

@@ -1,0 +1,80 @@
+/**
+ * Billing: the subscription engine (pure: engine.ts, subscription.ts, dunning.ts, money.ts,
+ * periods.ts), the built-in provider (providers/) and the payment gateways (gateways/).
+ */
+export {
+  DEFAULT_TRIAL_DAYS,
+  DUNNING,
+  type DueTimer,
+  dunningStatus,
+  nextTimer,
+  PAYMENT_WINDOW_DAYS,
+  TRIAL_REMINDER_DAYS,
+} from './dunning.js';
+export { decide, type StartRequest, startSubscription, trialDaysOf } from './engine.js';
+export { type CollectRequest, manualGateway, type PaymentGateway } from './gateways/index.js';
+export { type InvoiceDocument, renderInvoicePdf } from './invoice-pdf.js';
+export { registerBillingJobs } from './jobs.js';
+export { billingMailText } from './mails.js';
+export {
+  addMoney,
+  divideRounded,
+  formatMoney,
+  formatTaxRate,
+  type Money,
+  minorUnitDigits,
+  money,
+  shareOf,
+  subtractMoney,
+  sumMoney,
+  taxOn,
+} from './money.js';
+export { addDays, addMonths, DAY_MS, HOUR_MS, periodEnd } from './periods.js';
+export type { TenantControl } from './providers/builtin/effects.js';
+export {
+  type BuiltinBilling,
+  type BuiltinBillingDeps,
+  createBuiltinBilling,
+  type PaymentReport,
+  priceOf,
+  type SubscribeInput,
+} from './providers/builtin/provider.js';
+export {
+  type BillingReads,
+  type BillingScope,
+  createBillingReads,
+  invoiceView,
+  subscriptionView,
+} from './providers/builtin/reads.js';
+export { formatInvoiceNumber } from './providers/builtin/store.js';
+export {
+  BILLING_EVENTS,
+  BILLING_MAILS,
+  type BillingEffect,
+  type BillingEvent,
+  type BillingEventType,
+  type BillingMail,
+  type BillingPrice,
+  currentPeriod,
+  type Decision,
+  INVOICE_REASONS,
+  type InvoiceDraft,
+  type InvoiceLineDraft,
+  type InvoiceReason,
+  isUpgrade,
+  type RefusalCode,
+  SUBSCRIPTION_STATES,
+  type Subscription,
+  type SubscriptionState,
+  TENANT_BILLING_ACTIONS,
+  type TenantBillingAction,
+} from './subscription.js';
+export {
+  type BillingOverview,
+  billingOverviewSchema,
+  type InvoiceView,
+  invoiceViewSchema,
+  type SubscriptionView,
+  subscriptionStateSchema,
+  subscriptionViewSchema,
+} from './views.js';

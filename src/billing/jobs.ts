@@ -1,0 +1,64 @@
+/**
+ * Billing's durable jobs (queues declared in jobs/catalog.ts): the once-a-minute sweep of the
+ * billing clocks, collections through the gateway, and mails. Each is idempotent: the sweep
+ * decides from the stored state, a collection of an invoice no longer open does nothing, and
+ * a mail sent twice after a crash is the worst case (never a lost one).
+ */
+import type { Db } from '../db/index.js';
+import type { JobQueue } from '../jobs/index.js';
+import type { Logger } from '../logging/index.js';
+import type { Mailer } from '../notifications/index.js';
+import type { PaymentGateway } from './gateways/index.js';
+import { billingMailText } from './mails.js';
+import type { BuiltinBilling } from './providers/builtin/provider.js';
+import { invoiceById, subscriptionById, toSubscription } from './providers/builtin/store.js';
+import { BILLING_MAILS, type BillingMail } from './subscription.js';
+
+export async function registerBillingJobs(
+  deps: {
+    db: Db;
+    jobs: JobQueue;
+    billing: BuiltinBilling;
+    gateway: PaymentGateway;
+    mailer: Mailer;
+    /** Where an account's billing mails go. */
+    recipientsOf: (accountId: string) => Promise<string[]>;
+    logger: Logger;
+  },
+  work: boolean,
+): Promise<void> {
+  const { db, logger } = deps;
+  await deps.jobs.define(
+    'billing-sweep',
+    async () => {
+      const ticked = await deps.billing.sweep();
+      if (ticked > 0) logger.info({ ticked }, 'billing sweep');
+    },
+    work,
+  );
+  await deps.jobs.define(
+    'billing-collect',
+    async ({ invoiceId }) => {
+      const invoice = await invoiceById(db, invoiceId);
+      if (invoice?.status !== 'open') return;
+      await deps.gateway.collect({
+        invoiceId: invoice.id,
+        invoiceNumber: invoice.number,
+        accountId: invoice.account_id,
+        amountMinor: invoice.total_minor,
+        currency: invoice.currency,
+      });
+    },
+    work,
+  );
+  await deps.jobs.define(
+    'billing-mail',
+    async ({ subscriptionId, mail }) => {
+      const row = await subscriptionById(db, subscriptionId);
+      if (!row || !(BILLING_MAILS as readonly string[]).includes(mail)) return;
+      const { subject, text } = billingMailText(mail as BillingMail, toSubscription(row));
+      for (const to of await deps.recipientsOf(row.account_id)) await deps.mailer.send({ to, subject, text });
+    },
+    work,
+  );
+}

@@ -1,0 +1,264 @@
+/**
+ * The built-in billing provider (the default): subscriptions, invoices and payments in the
+ * platform's own database, decided by the pure engine. Every change follows one pattern: lock
+ * the subscription row, decide with the clock's `now`, store the result and carry out its
+ * effects in the same transaction (effects.ts).
+ */
+import { randomUUID } from 'node:crypto';
+import type { Transaction } from 'kysely';
+import type { Database, Db } from '../../../db/index.js';
+import { ConflictError, NotFoundError, ValidationError } from '../../../errors/index.js';
+import { publishDomainEvents } from '../../../events/index.js';
+import type { JobQueue } from '../../../jobs/index.js';
+import type { Logger } from '../../../logging/index.js';
+import type { Plan, PriceInterval } from '../../../plans/index.js';
+import { decide, startSubscription, trialDaysOf } from '../../engine.js';
+import type { BillingEvent, BillingPrice, Decision, RefusalCode, Subscription } from '../../subscription.js';
+import { applyEffects, publishInvoice, type TenantControl } from './effects.js';
+import {
+  accountHadTrial,
+  closeInvoice,
+  dueSubscriptionIds,
+  insertPayment,
+  insertSubscription,
+  invoiceById,
+  lockAccount,
+  lockSubscription,
+  saveSubscription,
+  subscriptionById,
+  toSubscription,
+} from './store.js';
+
+export interface BuiltinBillingDeps {
+  db: Db;
+  /** The billing clock: tests move it; production passes `() => new Date()`. */
+  clock: () => Date;
+  plans: { get(code: string, executor?: Db): Promise<Plan> };
+  jobs: Pick<JobQueue, 'send'>;
+  tenants: TenantControl;
+  logger: Logger;
+}
+
+export interface SubscribeInput {
+  accountId: string;
+  /** The tenant this subscription pays for (null: an account-level subscription). */
+  tenantId: string | null;
+  plan: string;
+  interval: PriceInterval;
+  /** Start with the plan's trial (once per account). */
+  trial: boolean;
+}
+
+/** A payment as a gateway (or an operator) reports it. */
+export interface PaymentReport {
+  invoiceId: string;
+  gateway: string;
+  /** The gateway's own id of this payment attempt: a report is recorded once per (gateway, reference). */
+  reference: string;
+  status: 'succeeded' | 'failed';
+  amountMinor: number;
+  currency: string;
+  failureReason?: string | undefined;
+}
+
+/** What each refusal of the engine means to the caller: all are conflicts with the current state. */
+function refusalError(decision: Extract<Decision, { ok: false }>): Error {
+  const field: Partial<Record<RefusalCode, string>> = { invalid_change: 'plan', invalid_input: 'days', trial_already_used: 'trial' };
+  if (decision.code === 'invalid_input') return new ValidationError(decision.reason, { field: field.invalid_input ?? 'days' });
+  return new ConflictError(decision.reason, {
+    ...(field[decision.code] ? { field: field[decision.code] } : {}),
+    details: { state: decision.state, code: decision.code },
+  });
+}
+
+/** The plan's price for `interval`, as a subscription holds it; a clear 400 naming the field when there is none. */
+export function priceOf(plan: Plan, interval: PriceInterval): BillingPrice {
+  const price = plan.prices.find((p) => p.interval === interval);
+  if (!price) {
+    const offered = plan.prices.map((p) => p.interval).join(', ') || 'none: the plan is free and needs no subscription';
+    throw new ValidationError(`Plan ${plan.code} has no ${interval}ly price (offered: ${offered}).`, { field: 'interval' });
+  }
+  return {
+    plan: plan.code,
+    interval,
+    amountMinor: price.amountCents,
+    currency: price.currency,
+    taxRateBasisPoints: price.taxRateBasisPoints,
+  };
+}
+
+export type BuiltinBilling = ReturnType<typeof createBuiltinBilling>;
+
+export function createBuiltinBilling(deps: BuiltinBillingDeps) {
+  const { db, clock } = deps;
+
+  /** Locks, decides, stores and applies, in one transaction (the caller's when given). */
+  async function act(subscriptionId: string, event: BillingEvent, trx?: Transaction<Database>): Promise<Subscription> {
+    const run = async (t: Transaction<Database>) => {
+      const row = await lockSubscription(t, subscriptionId);
+      if (!row) throw new NotFoundError('Subscription', { field: 'subscription' });
+      const before = toSubscription(row);
+      const now = clock();
+      const decision = decide(before, event, now);
+      if (!decision.ok) throw refusalError(decision);
+      if (!decision.changed) return before;
+      await saveSubscription(t, decision.subscription, now);
+      await applyEffects(
+        { trx: t, now, before, after: decision.subscription, tenantId: row.tenant_id, jobs: deps.jobs, tenants: deps.tenants },
+        decision.effects,
+      );
+      return decision.subscription;
+    };
+    return trx ? run(trx) : db.transaction().execute(run);
+  }
+
+  /** The price of `plan` per `interval`, for a plan change or a reactivation (400 naming the field). */
+  async function priceFor(planCode: string, interval: PriceInterval): Promise<BillingPrice> {
+    const plan = await deps.plans.get(planCode).catch(() => {
+      throw new ValidationError(`Plan ${planCode} does not exist; see GET /api/v1/plans.`, { field: 'plan' });
+    });
+    if (plan.archived) throw new ValidationError(`Plan ${planCode} is no longer offered; see GET /api/v1/plans.`, { field: 'plan' });
+    return priceOf(plan, interval);
+  }
+
+  return {
+    act,
+    priceFor,
+
+    /**
+     * What a plan change would do, decided but not stored: whether it applies now (an upgrade,
+     * with the prorated invoice to pay) or at the end of the period.
+     */
+    async previewChange(
+      subscriptionId: string,
+      price: BillingPrice,
+    ): Promise<{
+      appliesAt: 'now' | 'period_end';
+      invoice: { subtotalMinor: number; taxMinor: number; totalMinor: number; currency: string } | null;
+    }> {
+      const row = await subscriptionById(db, subscriptionId);
+      if (!row) throw new NotFoundError('Subscription', { field: 'id' });
+      const decision = decide(toSubscription(row), { type: 'change_plan', price }, clock());
+      if (!decision.ok) throw refusalError(decision);
+      const issued = decision.effects.find((e) => e.type === 'issue_invoice');
+      const invoice = issued?.type === 'issue_invoice' ? issued.invoice : null;
+      return {
+        appliesAt: decision.subscription.price.plan === price.plan && decision.subscription.scheduledChange === null ? 'now' : 'period_end',
+        invoice: invoice
+          ? { subtotalMinor: invoice.subtotalMinor, taxMinor: invoice.taxMinor, totalMinor: invoice.totalMinor, currency: invoice.currency }
+          : null,
+      };
+    },
+
+    /**
+     * A new subscription: a trial (refused with 409 when the account had one), or paid now
+     * (pending payment: the first invoice is issued and its collection queued).
+     */
+    async subscribe(input: SubscribeInput, trx?: Transaction<Database>): Promise<Subscription> {
+      const run = async (t: Transaction<Database>) => {
+        const plan = await deps.plans.get(input.plan, t).catch(() => {
+          throw new ValidationError(`Plan ${input.plan} does not exist; see GET /api/v1/plans.`, { field: 'plan' });
+        });
+        const price = priceOf(plan, input.interval);
+        if (!(await lockAccount(t, input.accountId))) throw new ValidationError('No such account.', { field: 'accountId' });
+        const now = clock();
+        const decision = startSubscription({
+          id: randomUUID(),
+          accountId: input.accountId,
+          price,
+          now,
+          trialDays: input.trial ? trialDaysOf(plan) : null,
+          trialUsed: input.trial ? await accountHadTrial(t, input.accountId) : false,
+        });
+        if (!decision.ok) throw refusalError(decision);
+        await insertSubscription(t, decision.subscription, { tenantId: input.tenantId, hadTrial: input.trial }).catch(
+          (error: { code?: string }) => {
+            // The unique index on live subscriptions per tenant (a concurrent request won).
+            if (error.code === '23505')
+              throw new ConflictError('This tenant already has a subscription; change its plan instead.', { field: 'tenant' });
+            throw error;
+          },
+        );
+        await applyEffects(
+          { trx: t, now, before: null, after: decision.subscription, tenantId: input.tenantId, jobs: deps.jobs, tenants: deps.tenants },
+          decision.effects,
+        );
+        return decision.subscription;
+      };
+      return trx ? run(trx) : db.transaction().execute(run);
+    },
+
+    /**
+     * Records a payment report once per (gateway, reference) and tells the engine. A report
+     * seen before answers `duplicate: true` and changes nothing, so webhook redeliveries and
+     * retries are harmless.
+     */
+    async recordPayment(report: PaymentReport): Promise<{ duplicate: boolean; subscription: Subscription | null }> {
+      const invoice = await invoiceById(db, report.invoiceId);
+      if (!invoice) throw new NotFoundError(`Invoice ${report.invoiceId}`, { field: 'invoiceId' });
+      if (report.currency !== invoice.currency)
+        throw new ValidationError(`The invoice is in ${invoice.currency}, the payment in ${report.currency}.`, { field: 'currency' });
+      if (report.status === 'succeeded' && report.amountMinor !== invoice.total_minor)
+        throw new ValidationError(
+          `The payment of ${report.amountMinor} does not match the invoice total of ${invoice.total_minor} (partial payments are not supported).`,
+          { field: 'amountMinor' },
+        );
+      return db.transaction().execute(async (trx) => {
+        const now = clock();
+        const payment = await insertPayment(trx, {
+          invoiceId: invoice.id,
+          gateway: report.gateway,
+          reference: report.reference,
+          status: report.status,
+          amountMinor: report.amountMinor,
+          currency: report.currency,
+          failureReason: report.failureReason ?? null,
+          recordedAt: now,
+        });
+        if (!payment) return { duplicate: true, subscription: null };
+        await publishDomainEvents(trx, {
+          type: 'billing.payment_recorded',
+          payload: {
+            subscriptionId: invoice.subscription_id,
+            accountId: invoice.account_id,
+            invoiceId: invoice.id,
+            paymentId: payment.id,
+            status: report.status,
+            gateway: report.gateway,
+          },
+        });
+        if (report.status === 'succeeded') {
+          const paid = await closeInvoice(trx, invoice.key, 'paid', now);
+          if (paid) await publishInvoice(trx, paid);
+        }
+        const event: BillingEvent =
+          report.status === 'succeeded'
+            ? { type: 'payment_succeeded', invoiceKey: invoice.key }
+            : { type: 'payment_failed', invoiceKey: invoice.key, ...(report.failureReason ? { reason: report.failureReason } : {}) };
+        return { duplicate: false, subscription: await act(invoice.subscription_id, event, trx) };
+      });
+    },
+
+    /**
+     * The billing clocks: every subscription with a due timer is ticked, each in its own
+     * transaction. Answers how many were ticked. Run by the `billing-sweep` job every minute.
+     */
+    async sweep(): Promise<number> {
+      // Each subscription once per sweep: a tick settles every timer due at its `now`.
+      const handled = new Set<string>();
+      for (;;) {
+        const due = (await dueSubscriptionIds(db, clock(), 100 + handled.size)).filter((id) => !handled.has(id));
+        if (due.length === 0) return handled.size;
+        for (const id of due) {
+          handled.add(id);
+          try {
+            await act(id, { type: 'tick' });
+          } catch (error) {
+            // One broken subscription must not stop the others' renewals; it is retried next minute.
+            deps.logger.error({ err: error, subscriptionId: id }, 'billing tick failed');
+          }
+        }
+      }
+    },
+  };
+}

@@ -1,0 +1,177 @@
+/**
+ * What the built-in provider answers about subscriptions and invoices, scoped: a customer's scope
+ * is its account (another account's subscription or invoice is "not found", like a missing one);
+ * an operator's scope is every account.
+ */
+import type { BillingInvoiceRow, BillingSubscriptionRow, Db } from '../../../db/index.js';
+import { NotFoundError } from '../../../errors/index.js';
+import { dunningStatus } from '../../dunning.js';
+import { renderInvoicePdf } from '../../invoice-pdf.js';
+import { divideRounded } from '../../money.js';
+import { DAY_MS } from '../../periods.js';
+import { currentPeriod, SUBSCRIPTION_STATES, type SubscriptionState } from '../../subscription.js';
+import type { BillingOverview, InvoiceView, SubscriptionView } from '../../views.js';
+import {
+  endedSince,
+  invoiceById,
+  invoicesWithFailedPayments,
+  listInvoices,
+  paymentsOf,
+  recurringPrices,
+  type StoredInvoice,
+  subscriptionById,
+  subscriptionCounts,
+  subscriptionsOf,
+  toSubscription,
+} from './store.js';
+
+/** Who is asking: a customer's account, or null for an operator (every account). */
+export interface BillingScope {
+  accountId: string | null;
+}
+
+export function subscriptionView(row: BillingSubscriptionRow, now: Date): SubscriptionView {
+  const sub = toSubscription(row);
+  const period = currentPeriod(sub);
+  const dunning = dunningStatus(sub, now);
+  return {
+    id: sub.id,
+    accountId: sub.accountId,
+    tenantId: row.tenant_id,
+    state: sub.state,
+    plan: sub.price.plan,
+    interval: sub.price.interval,
+    amountMinor: sub.price.amountMinor,
+    currency: sub.price.currency,
+    taxRateBasisPoints: sub.price.taxRateBasisPoints,
+    trialEndsAt: sub.trialEndsAt?.toISOString() ?? null,
+    currentPeriodStart: period?.start.toISOString() ?? null,
+    currentPeriodEnd: period?.end.toISOString() ?? null,
+    cancelAtPeriodEnd: sub.cancelAtPeriodEnd,
+    scheduledPlan: sub.scheduledChange ? { plan: sub.scheduledChange.plan, interval: sub.scheduledChange.interval } : null,
+    pastDue: dunning
+      ? { day: dunning.day, suspendsAt: dunning.suspendsAt?.toISOString() ?? null, terminatesAt: dunning.terminatesAt.toISOString() }
+      : null,
+    endedAt: sub.endedAt?.toISOString() ?? null,
+    createdAt: sub.createdAt.toISOString(),
+  };
+}
+
+export function invoiceView(row: BillingInvoiceRow & { lines?: StoredInvoice['lines'] }): InvoiceView {
+  return {
+    id: row.id,
+    number: row.number,
+    subscriptionId: row.subscription_id,
+    accountId: row.account_id,
+    reason: row.reason as InvoiceView['reason'],
+    status: row.status,
+    currency: row.currency,
+    taxRateBasisPoints: row.tax_rate_basis_points,
+    subtotalMinor: row.subtotal_minor,
+    taxMinor: row.tax_minor,
+    totalMinor: row.total_minor,
+    issuedAt: row.issued_at.toISOString(),
+    paidAt: row.paid_at?.toISOString() ?? null,
+    ...(row.lines
+      ? {
+          lines: row.lines.map((line) => ({
+            description: line.description,
+            plan: line.plan_code,
+            periodStart: line.period_start.toISOString(),
+            periodEnd: line.period_end.toISOString(),
+            amountMinor: line.amount_minor,
+          })),
+        }
+      : {}),
+  };
+}
+
+function visible<T extends { account_id: string }>(row: T | undefined, scope: BillingScope, what: string, field: string): T {
+  if (!row || (scope.accountId !== null && row.account_id !== scope.accountId)) throw new NotFoundError(what, { field });
+  return row;
+}
+
+export function createBillingReads(deps: {
+  db: Db;
+  clock: () => Date;
+  /** The buyer printed on an invoice (the account's name and billing email). */
+  buyerOf: (accountId: string) => Promise<{ name: string; email: string | null }>;
+  sellerName: string;
+}) {
+  const { db } = deps;
+  return {
+    async subscriptions(scope: BillingScope, filter: { accountId?: string | undefined } = {}): Promise<SubscriptionView[]> {
+      const rows = await subscriptionsOf(db, { accountId: scope.accountId ?? filter.accountId });
+      return rows.map((row) => subscriptionView(row, deps.clock()));
+    },
+
+    async subscription(scope: BillingScope, id: string): Promise<SubscriptionView> {
+      return subscriptionView(visible(await subscriptionById(db, id), scope, 'Subscription', 'id'), deps.clock());
+    },
+
+    async invoices(
+      scope: BillingScope,
+      query: { accountId?: string | undefined; subscriptionId?: string | undefined; limit: number; offset: number },
+    ): Promise<InvoiceView[]> {
+      const rows = await listInvoices(db, { ...query, accountId: scope.accountId ?? query.accountId });
+      return rows.map((row) => invoiceView(row));
+    },
+
+    async invoice(scope: BillingScope, id: string): Promise<InvoiceView & { payments: Array<{ status: string; gateway: string }> }> {
+      const invoice = visible(await invoiceById(db, id), scope, 'Invoice', 'id');
+      const payments = await paymentsOf(db, invoice.id);
+      return { ...invoiceView(invoice), payments: payments.map((p) => ({ status: p.status, gateway: p.gateway })) };
+    },
+
+    /** The operator's overview: counts per state, MRR per currency, churn, failed payments. */
+    async overview(): Promise<BillingOverview> {
+      const counts = Object.fromEntries(SUBSCRIPTION_STATES.map((state) => [state, 0])) as Record<SubscriptionState, number>;
+      for (const row of await subscriptionCounts(db)) counts[row.state as SubscriptionState] = row.count;
+      // Yearly prices count a twelfth; summed per currency in twelfths and rounded once.
+      const twelfths = new Map<string, bigint>();
+      for (const price of await recurringPrices(db)) {
+        const perYearish = BigInt(price.amountMinor) * (price.interval === 'year' ? 1n : 12n);
+        twelfths.set(price.currency, (twelfths.get(price.currency) ?? 0n) + perYearish);
+      }
+      const failed = await invoicesWithFailedPayments(db, 50);
+      return {
+        counts,
+        mrr: [...twelfths].map(([currency, total]) => ({ currency, amountMinor: divideRounded(total, 12n) })),
+        churnedLast30Days: await endedSince(db, new Date(deps.clock().getTime() - 30 * DAY_MS)),
+        failedPayments: failed.map((f) => ({
+          invoiceId: f.id,
+          number: f.number,
+          accountId: f.account_id,
+          totalMinor: f.total_minor,
+          currency: f.currency,
+          failedAt: new Date(f.failed_at).toISOString(),
+        })),
+      };
+    },
+
+    async invoicePdf(scope: BillingScope, id: string): Promise<{ number: string; pdf: Buffer }> {
+      const invoice = visible(await invoiceById(db, id), scope, 'Invoice', 'id');
+      const pdf = await renderInvoicePdf({
+        number: invoice.number,
+        status: invoice.status,
+        issuedAt: invoice.issued_at,
+        paidAt: invoice.paid_at,
+        currency: invoice.currency,
+        taxRateBasisPoints: invoice.tax_rate_basis_points,
+        subtotalMinor: invoice.subtotal_minor,
+        taxMinor: invoice.tax_minor,
+        totalMinor: invoice.total_minor,
+        lines: invoice.lines.map((line) => ({
+          description: line.description,
+          periodStart: line.period_start,
+          periodEnd: line.period_end,
+          amountMinor: line.amount_minor,
+        })),
+        seller: { name: deps.sellerName },
+        buyer: await deps.buyerOf(invoice.account_id),
+      });
+      return { number: invoice.number, pdf };
+    },
+  };
+}
+export type BillingReads = ReturnType<typeof createBillingReads>;

@@ -1,0 +1,338 @@
+/**
+ * The built-in provider's tables: the only module that reads or writes billing_subscriptions,
+ * billing_invoices (+ lines and the per-year counters) and billing_payments.
+ */
+import { sql, type Transaction } from 'kysely';
+import type { BillingInvoiceLineRow, BillingInvoiceRow, BillingSubscriptionRow, Database, Db } from '../../../db/index.js';
+import { nextTimer } from '../../dunning.js';
+import type { BillingPrice, InvoiceDraft, Subscription } from '../../subscription.js';
+
+export type Executor = Db | Transaction<Database>;
+
+function toPrice(value: unknown): BillingPrice {
+  const price = value as BillingPrice;
+  return {
+    plan: price.plan,
+    interval: price.interval,
+    amountMinor: price.amountMinor,
+    currency: price.currency,
+    taxRateBasisPoints: price.taxRateBasisPoints,
+  };
+}
+
+export function toSubscription(row: BillingSubscriptionRow): Subscription {
+  return {
+    id: row.id,
+    accountId: row.account_id,
+    state: row.state,
+    price: toPrice(row.price),
+    createdAt: row.created_at,
+    stateChangedAt: row.state_changed_at,
+    trialEndsAt: row.trial_ends_at,
+    trialReminderSent: row.trial_reminder_sent,
+    anchor: row.anchor,
+    periodNumber: row.period_number,
+    cancelAtPeriodEnd: row.cancel_at_period_end,
+    scheduledChange: row.scheduled_change ? toPrice(row.scheduled_change) : null,
+    unpaidInvoices: row.unpaid_invoices,
+    dunningStartedAt: row.dunning_started_at,
+    dunningRetries: row.dunning_retries,
+    endedAt: row.ended_at,
+  };
+}
+
+/** The columns of a subscription, with when the sweep should next look at it. */
+function columnsOf(sub: Subscription) {
+  return {
+    state: sub.state,
+    plan_code: sub.price.plan,
+    price: JSON.stringify(sub.price),
+    scheduled_change: sub.scheduledChange ? JSON.stringify(sub.scheduledChange) : null,
+    trial_ends_at: sub.trialEndsAt,
+    trial_reminder_sent: sub.trialReminderSent,
+    anchor: sub.anchor,
+    period_number: sub.periodNumber,
+    cancel_at_period_end: sub.cancelAtPeriodEnd,
+    unpaid_invoices: sub.unpaidInvoices,
+    dunning_started_at: sub.dunningStartedAt,
+    dunning_retries: sub.dunningRetries,
+    ended_at: sub.endedAt,
+    state_changed_at: sub.stateChangedAt,
+    next_timer_at: nextTimer(sub)?.at ?? null,
+  };
+}
+
+/** Inserts a new subscription (its id was chosen before deciding: invoice keys are made from it). */
+export async function insertSubscription(
+  trx: Transaction<Database>,
+  sub: Subscription,
+  options: { tenantId: string | null; hadTrial: boolean },
+): Promise<BillingSubscriptionRow> {
+  return trx
+    .insertInto('billing_subscriptions')
+    .values({
+      ...columnsOf(sub),
+      id: sub.id,
+      account_id: sub.accountId,
+      tenant_id: options.tenantId,
+      had_trial: options.hadTrial,
+      created_at: sub.createdAt,
+    })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}
+
+export async function saveSubscription(trx: Transaction<Database>, sub: Subscription, now: Date): Promise<void> {
+  await trx
+    .updateTable('billing_subscriptions')
+    .set({ ...columnsOf(sub), updated_at: now })
+    .where('id', '=', sub.id)
+    .execute();
+}
+
+/** The row, locked until the transaction ends: one decision at a time per subscription. */
+export async function lockSubscription(trx: Transaction<Database>, id: string): Promise<BillingSubscriptionRow | undefined> {
+  return trx.selectFrom('billing_subscriptions').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
+}
+
+export async function subscriptionById(db: Executor, id: string): Promise<BillingSubscriptionRow | undefined> {
+  return db.selectFrom('billing_subscriptions').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+export async function subscriptionsOf(db: Executor, filter: { accountId?: string | undefined }): Promise<BillingSubscriptionRow[]> {
+  let query = db.selectFrom('billing_subscriptions').selectAll().orderBy('created_at', 'desc');
+  if (filter.accountId) query = query.where('account_id', '=', filter.accountId);
+  return query.execute();
+}
+
+/** Subscriptions with a timer due at `now` (renewal, trial end, dunning step, payment window). */
+export async function dueSubscriptionIds(db: Executor, now: Date, limit: number): Promise<string[]> {
+  const rows = await db
+    .selectFrom('billing_subscriptions')
+    .select('id')
+    .where('next_timer_at', '<=', now)
+    .orderBy('next_timer_at')
+    .limit(limit)
+    .execute();
+  return rows.map((r) => r.id);
+}
+
+/**
+ * Whether the account ever had a trial. The caller holds the account's row lock, so two
+ * concurrent trial requests of one account are decided one after the other.
+ */
+export async function accountHadTrial(trx: Transaction<Database>, accountId: string): Promise<boolean> {
+  const row = await trx
+    .selectFrom('billing_subscriptions')
+    .select('id')
+    .where('account_id', '=', accountId)
+    .where('had_trial', '=', true)
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+export async function lockAccount(trx: Transaction<Database>, accountId: string): Promise<boolean> {
+  const row = await trx.selectFrom('accounts').select('id').where('id', '=', accountId).forNoKeyUpdate().executeTakeFirst();
+  return row !== undefined;
+}
+
+// ----- invoices ---------------------------------------------------------------------------------
+
+export function formatInvoiceNumber(year: number, sequence: number): string {
+  return `INV-${year}-${String(sequence).padStart(6, '0')}`;
+}
+
+/**
+ * The next number of `year`, gapless: the counter row is incremented in the caller's
+ * transaction and stays locked until it ends, so the number is used exactly when the invoice
+ * commits (a rollback gives it back) and concurrent issuers queue on the row. A sequence would
+ * be faster and leave gaps; invoice numbers must not have any.
+ */
+async function nextInvoiceSequence(trx: Transaction<Database>, year: number): Promise<number> {
+  const row = await trx
+    .insertInto('billing_invoice_counters')
+    .values({ year, last_number: 1 })
+    .onConflict((oc) => oc.column('year').doUpdateSet({ last_number: sql`billing_invoice_counters.last_number + 1` }))
+    .returning('last_number')
+    .executeTakeFirstOrThrow();
+  return row.last_number;
+}
+
+export interface StoredInvoice extends BillingInvoiceRow {
+  lines: BillingInvoiceLineRow[];
+}
+
+/**
+ * Issues the invoice a decision asked for, numbered, with its lines. Idempotent by key: the same
+ * decision applied twice finds the invoice it issued the first time (and takes no number).
+ */
+export async function issueInvoice(
+  trx: Transaction<Database>,
+  draft: InvoiceDraft,
+  issuedAt: Date,
+): Promise<{ invoice: BillingInvoiceRow; created: boolean }> {
+  const existing = await trx.selectFrom('billing_invoices').selectAll().where('key', '=', draft.key).executeTakeFirst();
+  if (existing) return { invoice: existing, created: false };
+  const year = issuedAt.getUTCFullYear();
+  const sequence = await nextInvoiceSequence(trx, year);
+  const invoice = await trx
+    .insertInto('billing_invoices')
+    .values({
+      key: draft.key,
+      number: formatInvoiceNumber(year, sequence),
+      year,
+      sequence,
+      subscription_id: draft.subscriptionId,
+      account_id: draft.accountId,
+      reason: draft.reason,
+      status: 'open',
+      currency: draft.currency,
+      tax_rate_basis_points: draft.taxRateBasisPoints,
+      subtotal_minor: draft.subtotalMinor,
+      tax_minor: draft.taxMinor,
+      total_minor: draft.totalMinor,
+      issued_at: issuedAt,
+    })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+  await trx
+    .insertInto('billing_invoice_lines')
+    .values(
+      draft.lines.map((line, position) => ({
+        invoice_id: invoice.id,
+        position,
+        description: line.description,
+        plan_code: line.plan,
+        period_start: line.periodStart,
+        period_end: line.periodEnd,
+        amount_minor: line.amountMinor,
+      })),
+    )
+    .execute();
+  return { invoice, created: true };
+}
+
+/** Moves an open invoice to paid or void; answers the row when it changed. */
+export async function closeInvoice(
+  trx: Transaction<Database>,
+  key: string,
+  status: 'paid' | 'void',
+  at: Date,
+): Promise<BillingInvoiceRow | undefined> {
+  return trx
+    .updateTable('billing_invoices')
+    .set(status === 'paid' ? { status, paid_at: at } : { status, voided_at: at })
+    .where('key', '=', key)
+    .where('status', '=', 'open')
+    .returningAll()
+    .executeTakeFirst();
+}
+
+export async function invoiceById(db: Executor, id: string): Promise<StoredInvoice | undefined> {
+  const invoice = await db.selectFrom('billing_invoices').selectAll().where('id', '=', id).executeTakeFirst();
+  if (!invoice) return undefined;
+  const lines = await db.selectFrom('billing_invoice_lines').selectAll().where('invoice_id', '=', id).orderBy('position').execute();
+  return { ...invoice, lines };
+}
+
+export async function invoiceByKey(db: Executor, key: string): Promise<BillingInvoiceRow | undefined> {
+  return db.selectFrom('billing_invoices').selectAll().where('key', '=', key).executeTakeFirst();
+}
+
+export async function listInvoices(
+  db: Executor,
+  filter: { accountId?: string | undefined; subscriptionId?: string | undefined; limit: number; offset: number },
+): Promise<BillingInvoiceRow[]> {
+  let query = db.selectFrom('billing_invoices').selectAll().orderBy('issued_at', 'desc').orderBy('sequence', 'desc');
+  if (filter.accountId) query = query.where('account_id', '=', filter.accountId);
+  if (filter.subscriptionId) query = query.where('subscription_id', '=', filter.subscriptionId);
+  return query.limit(filter.limit).offset(filter.offset).execute();
+}
+
+// ----- payments ---------------------------------------------------------------------------------
+
+/**
+ * Records a gateway's payment report once per (gateway, reference): answers the new row, or
+ * undefined when this report was recorded before (a webhook delivered again).
+ */
+export async function insertPayment(
+  trx: Transaction<Database>,
+  payment: {
+    invoiceId: string;
+    gateway: string;
+    reference: string;
+    status: 'succeeded' | 'failed';
+    amountMinor: number;
+    currency: string;
+    failureReason: string | null;
+    recordedAt: Date;
+  },
+): Promise<{ id: string } | undefined> {
+  return trx
+    .insertInto('billing_payments')
+    .values({
+      invoice_id: payment.invoiceId,
+      gateway: payment.gateway,
+      reference: payment.reference,
+      status: payment.status,
+      amount_minor: payment.amountMinor,
+      currency: payment.currency,
+      failure_reason: payment.failureReason,
+      recorded_at: payment.recordedAt,
+    })
+    .onConflict((oc) => oc.columns(['gateway', 'reference']).doNothing())
+    .returning('id')
+    .executeTakeFirst();
+}
+
+export async function paymentsOf(db: Executor, invoiceId: string) {
+  return db.selectFrom('billing_payments').selectAll().where('invoice_id', '=', invoiceId).orderBy('recorded_at').execute();
+}
+
+// ----- operator overview ----------------------------------------------------------------------
+
+export async function subscriptionCounts(db: Executor): Promise<Array<{ state: string; count: number }>> {
+  const rows = await db
+    .selectFrom('billing_subscriptions')
+    .select(['state', sql<number>`count(*)::int`.as('count')])
+    .groupBy('state')
+    .execute();
+  return rows;
+}
+
+/** Prices of the subscriptions that bring revenue now (active, or past due but not yet given up). */
+export async function recurringPrices(db: Executor): Promise<BillingPrice[]> {
+  const rows = await db.selectFrom('billing_subscriptions').select('price').where('state', 'in', ['active', 'past_due']).execute();
+  return rows.map((r) => toPrice(r.price));
+}
+
+export async function endedSince(db: Executor, since: Date): Promise<number> {
+  const row = await db
+    .selectFrom('billing_subscriptions')
+    .select(sql<number>`count(*)::int`.as('count'))
+    .where('state', 'in', ['cancelled', 'expired'])
+    .where('ended_at', '>=', since)
+    .executeTakeFirstOrThrow();
+  return row.count;
+}
+
+/** Open invoices whose latest payment attempt failed, newest failure first. */
+export async function invoicesWithFailedPayments(db: Executor, limit: number) {
+  return db
+    .selectFrom('billing_invoices as i')
+    .innerJoin(
+      (eb) =>
+        eb
+          .selectFrom('billing_payments')
+          .select(['invoice_id', sql<Date>`max(recorded_at)`.as('failed_at')])
+          .where('status', '=', 'failed')
+          .groupBy('invoice_id')
+          .as('f'),
+      (join) => join.onRef('f.invoice_id', '=', 'i.id'),
+    )
+    .select(['i.id', 'i.number', 'i.account_id', 'i.total_minor', 'i.currency', 'f.failed_at'])
+    .where('i.status', '=', 'open')
+    .orderBy('f.failed_at', 'desc')
+    .limit(limit)
+    .execute();
+}

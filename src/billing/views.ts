@@ -1,0 +1,88 @@
+/**
+ * What the API answers about billing, declared once (the routes answer with these schemas, the
+ * OpenAPI document and the dashboard's types come from them). Money is integer minor units
+ * next to its currency, as everywhere in billing.
+ */
+import { z } from 'zod';
+import { PRICE_INTERVALS } from '../plans/index.js';
+import { INVOICE_REASONS, SUBSCRIPTION_STATES } from './subscription.js';
+
+export const subscriptionStateSchema = z.enum(SUBSCRIPTION_STATES).meta({ id: 'SubscriptionState' });
+
+export const subscriptionViewSchema = z
+  .object({
+    id: z.string(),
+    accountId: z.string(),
+    tenantId: z.string().nullable(),
+    state: subscriptionStateSchema,
+    plan: z.string(),
+    interval: z.enum(PRICE_INTERVALS),
+    amountMinor: z.number().int().describe("price per period in the currency's minor unit"),
+    currency: z.string(),
+    taxRateBasisPoints: z.number().int(),
+    trialEndsAt: z.string().nullable(),
+    currentPeriodStart: z.string().nullable(),
+    currentPeriodEnd: z.string().nullable(),
+    cancelAtPeriodEnd: z.boolean(),
+    scheduledPlan: z
+      .object({ plan: z.string(), interval: z.enum(PRICE_INTERVALS) })
+      .nullable()
+      .describe('a downgrade or interval change that starts with the next period'),
+    pastDue: z
+      .object({ day: z.number().int(), suspendsAt: z.string().nullable(), terminatesAt: z.string() })
+      .nullable()
+      .describe('dunning: days since the payment failed, when the tenants are suspended and terminated'),
+    endedAt: z.string().nullable(),
+    createdAt: z.string(),
+  })
+  .meta({ id: 'Subscription' });
+export type SubscriptionView = z.infer<typeof subscriptionViewSchema>;
+
+export const invoiceLineViewSchema = z.object({
+  description: z.string(),
+  plan: z.string(),
+  periodStart: z.string(),
+  periodEnd: z.string(),
+  amountMinor: z.number().int(),
+});
+
+export const invoiceViewSchema = z
+  .object({
+    id: z.string(),
+    number: z.string().describe('INV-<year>-<sequence>: sequential per year, without gaps'),
+    subscriptionId: z.string(),
+    accountId: z.string(),
+    reason: z.enum(INVOICE_REASONS),
+    status: z.enum(['open', 'paid', 'void']),
+    currency: z.string(),
+    taxRateBasisPoints: z.number().int(),
+    subtotalMinor: z.number().int(),
+    taxMinor: z.number().int(),
+    totalMinor: z.number().int(),
+    issuedAt: z.string(),
+    paidAt: z.string().nullable(),
+    lines: z.array(invoiceLineViewSchema).optional(),
+  })
+  .meta({ id: 'Invoice' });
+export type InvoiceView = z.infer<typeof invoiceViewSchema>;
+
+export const billingOverviewSchema = z
+  .object({
+    counts: z.record(subscriptionStateSchema, z.number().int()),
+    mrr: z.array(z.object({ currency: z.string(), amountMinor: z.number().int() })).describe('monthly recurring revenue per currency'),
+    churnedLast30Days: z.number().int().describe('subscriptions cancelled or expired in the last 30 days'),
+    failedPayments: z
+      .array(
+        z.object({
+          invoiceId: z.string(),
+          number: z.string(),
+          accountId: z.string(),
+          totalMinor: z.number().int(),
+          currency: z.string(),
+          failedAt: z.string(),
+        }),
+      )
+      .describe('open invoices whose last payment attempt failed: to look at'),
+  })
+  .meta({ id: 'BillingOverview' });
+export type BillingOverview = z.infer<typeof billingOverviewSchema>;

@@ -1,0 +1,216 @@
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useState } from 'react';
+import { ConfirmDialog, DefinitionList, EmptyState, Notice, PageHeader, QueryStatus, StateBadge } from '../../components/ui';
+import { api, errorMessage, query } from '../../lib/api';
+import { formatDateTime, formatMinor, humanize } from '../../lib/format';
+import { useTitle } from '../../lib/title';
+import type { Invoice, Plan, PlanChangePreview, Subscription } from '../../lib/types';
+
+/** The customer's billing: subscriptions (with the past-due banner), plan changes, invoices. */
+export function BillingPage() {
+  useTitle('Billing');
+  const subscriptions = useQuery({ queryKey: ['subscriptions'], queryFn: () => api.get<Subscription[]>('/billing/subscriptions') });
+  const invoices = useQuery({
+    queryKey: ['invoices'],
+    queryFn: () => api.get<Invoice[]>(`/billing/invoices${query({ limit: 100 })}`),
+  });
+  return (
+    <>
+      <PageHeader title="Billing" subtitle="Your subscriptions and invoices" />
+      {(subscriptions.data ?? [])
+        .filter((s) => s.pastDue)
+        .map((s) => (
+          <Notice key={s.id} tone="warn">
+            Payment for the {s.plan} plan failed {s.pastDue?.day === 0 ? 'today' : `${s.pastDue?.day} days ago`}.{' '}
+            {s.pastDue?.suspendsAt
+              ? `Your instances are suspended on ${formatDateTime(s.pastDue.suspendsAt)} unless the open invoice is paid.`
+              : 'Your instances are suspended until the open invoice is paid.'}{' '}
+            Plan changes wait until then.
+          </Notice>
+        ))}
+      <QueryStatus query={subscriptions} loading="Loading subscriptions…" />
+      {subscriptions.data?.length === 0 ? (
+        <EmptyState title="No subscriptions">Free plans need none; paid plans start one when you create an instance.</EmptyState>
+      ) : null}
+      {(subscriptions.data ?? []).map((s) => (
+        <SubscriptionCard key={s.id} subscription={s} />
+      ))}
+      <section className="card" aria-labelledby="invoices-title">
+        <h2 id="invoices-title" className="card__title">
+          Invoices
+        </h2>
+        <QueryStatus query={invoices} loading="Loading invoices…" />
+        {invoices.data?.length === 0 ? <p className="muted">No invoices yet.</p> : null}
+        {invoices.data && invoices.data.length > 0 ? <InvoiceTable invoices={invoices.data} /> : null}
+      </section>
+    </>
+  );
+}
+
+function SubscriptionCard({ subscription: s }: { subscription: Subscription }) {
+  const client = useQueryClient();
+  const [confirming, setConfirming] = useState(false);
+  const act = useMutation({
+    mutationFn: (action: 'cancel' | 'undo-cancel' | 'reactivate') => api.post<Subscription>(`/billing/subscriptions/${s.id}/${action}`),
+    onSuccess: () => {
+      setConfirming(false);
+      void client.invalidateQueries({ queryKey: ['subscriptions'] });
+      void client.invalidateQueries({ queryKey: ['invoices'] });
+    },
+  });
+  const running = s.state === 'trialing' || s.state === 'active';
+  return (
+    <section className="card" aria-label={`Subscription to ${s.plan}`}>
+      <h2 className="card__title">
+        {humanize(s.plan)} plan <StateBadge state={s.state} label={humanize(s.state)} />
+      </h2>
+      <DefinitionList
+        items={[
+          [
+            'Price',
+            `${formatMinor(s.amountMinor, s.currency)} / ${s.interval}${s.taxRateBasisPoints ? ` + ${s.taxRateBasisPoints / 100}% tax` : ''}`,
+          ],
+          ...(s.trialEndsAt && s.state === 'trialing' ? ([['Trial ends', formatDateTime(s.trialEndsAt)]] as Array<[string, string]>) : []),
+          ...(s.currentPeriodEnd && running
+            ? ([[s.cancelAtPeriodEnd ? 'Ends' : 'Renews', formatDateTime(s.currentPeriodEnd)]] as Array<[string, string]>)
+            : []),
+          ...(s.scheduledPlan
+            ? ([['Next period', `${humanize(s.scheduledPlan.plan)} plan, ${s.scheduledPlan.interval}ly`]] as Array<[string, string]>)
+            : []),
+          ...(s.endedAt ? ([['Ended', formatDateTime(s.endedAt)]] as Array<[string, string]>) : []),
+        ]}
+      />
+      {running ? <ChangePlan subscription={s} /> : null}
+      <div className="actions">
+        {running && !s.cancelAtPeriodEnd ? (
+          <button type="button" className="button button--secondary" onClick={() => setConfirming(true)}>
+            Cancel at end of term
+          </button>
+        ) : null}
+        {running && s.cancelAtPeriodEnd ? (
+          <button type="button" className="button" onClick={() => act.mutate('undo-cancel')}>
+            Keep my subscription
+          </button>
+        ) : null}
+        {s.state === 'cancelled' || s.state === 'expired' ? (
+          <button type="button" className="button" onClick={() => act.mutate('reactivate')}>
+            Reactivate (pay the first period now)
+          </button>
+        ) : null}
+      </div>
+      {act.isError ? <Notice tone="error">{errorMessage(act.error)}</Notice> : null}
+      <ConfirmDialog
+        open={confirming}
+        title="Cancel at the end of the term?"
+        confirmLabel="Cancel subscription"
+        busy={act.isPending}
+        body={`Your instances keep running until ${formatDateTime(s.currentPeriodEnd ?? s.trialEndsAt)}; their data is then kept for 30 days.`}
+        onConfirm={() => act.mutate('cancel')}
+        onCancel={() => setConfirming(false)}
+      />
+    </section>
+  );
+}
+
+/** Change plan: the prorated amount is shown before confirming. */
+function ChangePlan({ subscription: s }: { subscription: Subscription }) {
+  const client = useQueryClient();
+  const [plan, setPlan] = useState('');
+  const [interval, setInterval] = useState<'month' | 'year'>(s.interval);
+  // Paid plans on offer in this subscription's currency: the only ones it can change to.
+  const plans = useQuery({ queryKey: ['plans'], queryFn: () => api.get<Plan[]>('/plans') });
+  const choices = (plans.data ?? []).filter((p) => !p.free && p.prices.some((price) => price.currency === s.currency));
+  const preview = useQuery({
+    queryKey: ['change-preview', s.id, plan, interval],
+    queryFn: () => api.post<PlanChangePreview>(`/billing/subscriptions/${s.id}/change-preview`, { plan, interval }),
+    enabled: plan !== '',
+    retry: false,
+  });
+  const change = useMutation({
+    mutationFn: () => api.post<Subscription>(`/billing/subscriptions/${s.id}/change-plan`, { plan, interval }),
+    onSuccess: () => {
+      setPlan('');
+      void client.invalidateQueries({ queryKey: ['subscriptions'] });
+      void client.invalidateQueries({ queryKey: ['invoices'] });
+    },
+  });
+  return (
+    <form
+      className="filters"
+      aria-label="Plan change"
+      onSubmit={(e) => {
+        e.preventDefault();
+        change.mutate();
+      }}
+    >
+      <div className="field">
+        <label htmlFor={`plan-${s.id}`}>Change plan</label>
+        <select id={`plan-${s.id}`} value={plan} onChange={(e) => setPlan(e.target.value)}>
+          <option value="">Choose…</option>
+          {choices.map((p) => (
+            <option key={p.code} value={p.code}>
+              {p.name}
+            </option>
+          ))}
+        </select>
+      </div>
+      <div className="field">
+        <label htmlFor={`interval-${s.id}`}>Billed</label>
+        <select id={`interval-${s.id}`} value={interval} onChange={(e) => setInterval(e.target.value as 'month' | 'year')}>
+          <option value="month">monthly</option>
+          <option value="year">yearly</option>
+        </select>
+      </div>
+      {preview.data ? (
+        <p className="small" aria-live="polite">
+          {preview.data.appliesAt === 'now' && preview.data.invoice
+            ? `Applies now: ${formatMinor(preview.data.invoice.totalMinor, preview.data.invoice.currency)} is charged for the rest of this period.`
+            : 'Applies when the current period ends; nothing is charged now.'}
+        </p>
+      ) : null}
+      {preview.isError ? <Notice tone="error">{errorMessage(preview.error)}</Notice> : null}
+      <button type="submit" className="button" disabled={!preview.data || change.isPending}>
+        Confirm change
+      </button>
+      {change.isError ? <Notice tone="error">{errorMessage(change.error)}</Notice> : null}
+    </form>
+  );
+}
+
+export function InvoiceTable({ invoices }: { invoices: Invoice[] }) {
+  return (
+    <div className="table-wrap">
+      <table className="table table--cards">
+        <caption className="visually-hidden">Invoices</caption>
+        <thead>
+          <tr>
+            <th scope="col">Number</th>
+            <th scope="col">Issued</th>
+            <th scope="col">For</th>
+            <th scope="col">Total</th>
+            <th scope="col">Status</th>
+            <th scope="col">PDF</th>
+          </tr>
+        </thead>
+        <tbody>
+          {invoices.map((invoice) => (
+            <tr key={invoice.id}>
+              <td data-label="Number">{invoice.number}</td>
+              <td data-label="Issued">{formatDateTime(invoice.issuedAt)}</td>
+              <td data-label="For">{humanize(invoice.reason)}</td>
+              <td data-label="Total">{formatMinor(invoice.totalMinor, invoice.currency)}</td>
+              <td data-label="Status">
+                <StateBadge state={invoice.status} label={invoice.status} />
+              </td>
+              <td data-label="PDF">
+                <a href={`/api/v1/billing/invoices/${invoice.id}/pdf`} download={`${invoice.number}.pdf`}>
+                  Download
+                </a>
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
