@@ -2,7 +2,7 @@ import type { AuditLog } from '../audit/index.js';
 import { type AuthService, createRateLimiter, PLATFORM_TOKEN_ISSUER, type Principal, type PublicUser } from '../auth/index.js';
 import type { Config } from '../config/index.js';
 import type { Db } from '../db/index.js';
-import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../errors/index.js';
+import { AuthenticationError, ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../errors/index.js';
 import type { SecretBox } from '../secrets/index.js';
 import { mapClaims } from './claims.js';
 import { createCodeFlow } from './code-flow.js';
@@ -57,8 +57,10 @@ export function createIdentityService(deps: { db: Db; auth: AuthService; audit: 
       }
       return;
     }
+    // 401, not 403: logging in again is the way out (the login sets up the authenticator), and the
+    // dashboard answers a 401 with its login page.
     if (!(await secondFactor.isEnrolled(principal.userId))) {
-      throw new ForbiddenError('Operators must use two-factor authentication here: log in again to set it up.');
+      throw new AuthenticationError('Operators must use two-factor authentication here: log in again to set it up.');
     }
   }
 

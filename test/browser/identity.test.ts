@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { currentTotp } from '../../src/identity/index.js';
 import { assertChromium, ensureDashboardBuilt, launchChromium, SHOTS } from '../helpers/browser.js';
 import { dashboardClientAt, newSigningKey, startOidcProvider, type TestProvider, testIssuerSetting } from '../helpers/oidc.js';
-import { startTestPlatform, type TestPlatform } from '../helpers/platform.js';
+import { createOperator, GOOD_PASSWORD, startTestPlatform, type TestPlatform } from '../helpers/platform.js';
 import { freeTestPort } from '../helpers/ports.js';
 
 /**
@@ -46,6 +46,8 @@ describe('identity in a real browser (Chromium)', { timeout: 180_000 }, () => {
       {
         PUBLIC_URL: app,
         OIDC_ISSUERS: testIssuerSetting(provider),
+        // Customers are free; operators must set up an authenticator at their first login.
+        REQUIRE_OPERATOR_2FA: 'true',
       },
       { port },
     );
@@ -132,6 +134,29 @@ describe('identity in a real browser (Chromium)', { timeout: 180_000 }, () => {
     await poll(() => page.getByRole('navigation', { name: 'Main' }).isVisible()).toBe(true);
     await shot('signed-in-after-second-factor');
     // The one refused code is the only error the dashboard logged (its 401).
+    expect(consoleErrors.filter((e) => !/401/.test(e))).toEqual([]);
+  });
+
+  it('walks an operator without two-factor through setting it up at login (REQUIRE_OPERATOR_2FA)', async () => {
+    const operator = await createOperator(test);
+    expect(operator.accessToken).toBeUndefined(); // the password alone gave no tokens
+    await page.getByRole('button', { name: 'Log out' }).first().click();
+    await page.waitForURL(/\/login/);
+    await page.getByLabel('Email').fill(operator.email);
+    await page.getByLabel('Password', { exact: true }).fill(GOOD_PASSWORD);
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await poll(() => page.getByText('Operators must use two-factor authentication').isVisible()).toBe(true);
+    const key = page.getByTestId('totp-secret');
+    await poll(() => key.isVisible()).toBe(true);
+    const operatorSecret = ((await key.textContent()) ?? '').replace(/\s+/g, '');
+    await shot('operator-enrol-at-login');
+    await page.getByLabel('Authentication code').fill(currentTotp(operatorSecret));
+    await page.getByRole('button', { name: 'Verify' }).click();
+    await poll(() => page.getByRole('list', { name: 'Recovery codes' }).getByRole('listitem').count()).toBe(10);
+    await shot('operator-recovery-codes');
+    await page.getByRole('button', { name: 'I have saved them, continue' }).click();
+    await page.waitForURL(/\/ops/);
+    await poll(() => page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Audit log' }).isVisible()).toBe(true);
     expect(consoleErrors.filter((e) => !/401/.test(e))).toEqual([]);
   });
 });

@@ -203,7 +203,7 @@ describe('operators when REQUIRE_OPERATOR_2FA is set', () => {
     // A token issued before the requirement (minted here directly) is refused on every route.
     const { accessToken } = await auth.issueTokens(user.id);
     const refused = await strict.http.get('/api/v1/accounts', { token: accessToken });
-    expect(refused.status).toBe(403);
+    expect(refused.status).toBe(401);
     expect(refused.body.detail).toMatch(/Operators must use two-factor authentication/);
 
     const enrolment = await strict.http.post('/api/v1/auth/login/enrol', { challenge: first.challenge });

@@ -26,13 +26,12 @@ export function LoginPage() {
     const kind = search.get('secondFactor');
     return fromUrl && (kind === 'totp' || kind === 'enrol') ? { challenge: fromUrl, secondFactor: kind } : undefined;
   });
+  const hasChallengeInUrl = search.has('challenge');
+  const nextInUrl = search.get('next');
   useEffect(() => {
     // The challenge must not stay in the address bar (history, screenshots): keep only `next`.
-    if (search.get('challenge')) {
-      const next = search.get('next');
-      window.history.replaceState(null, '', next ? `/login?next=${encodeURIComponent(next)}` : '/login');
-    }
-  }, [search]);
+    if (hasChallengeInUrl) window.history.replaceState(null, '', nextInUrl ? `/login?next=${encodeURIComponent(nextInUrl)}` : '/login');
+  }, [hasChallengeInUrl, nextInUrl]);
   const form = useForm({ email: '', password: '' }, (v) => ({
     email: validateEmail(v.email),
     password: v.password ? undefined : 'Enter your password.',
@@ -125,10 +124,11 @@ export function SignedInPage() {
   useTitle('Signing in');
   const client = useQueryClient();
   const { search } = useLocation();
+  const next = nextPath(search);
   useEffect(() => {
     markSignedIn();
-    client.resetQueries({ queryKey: ME_KEY }).then(() => navigate(nextPath(search), { replace: true }));
-  }, [client, search]);
+    client.resetQueries({ queryKey: ME_KEY }).then(() => navigate(next, { replace: true }));
+  }, [client, next]);
   return (
     <PublicShell>
       <Loading label="Signing you in…" />
