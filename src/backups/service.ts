@@ -62,7 +62,11 @@ export function createBackupService(deps: BackupServiceDependencies) {
     trigger: BackupTrigger,
     options: { actorUserId?: string | null; keepUntil?: Date; scheduledFor?: Date; transaction?: Transaction<Database> } = {},
   ): Promise<{ backup: BackupRow; jobId: string } | undefined> {
-    if (!tenant.server_id) throw new ConflictError(`Tenant ${tenant.name} has no database yet: wait until it is provisioned.`);
+    if (!tenant.server_id || !(BACKED_UP_STATES as readonly string[]).concat('terminated').includes(tenant.state)) {
+      throw new ConflictError(
+        `Tenant ${tenant.name} is ${tenant.state.replaceAll('_', ' ')}: it can be backed up once it is running or stopped.`,
+      );
+    }
     const work = async (trx: Transaction<Database>) => {
       const id = crypto.randomUUID();
       const now = new Date();
