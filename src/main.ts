@@ -237,6 +237,7 @@ export async function startPlatform(
     schedule: { hour: config.backups.scheduleHour, timeZone: config.backups.timeZone },
     linkKey: secretBox.deriveKey('backup-download-links'),
     linkTtlSeconds: config.backups.downloadLinkTtlSeconds,
+    scratchDir: join(config.dataDir, 'backups-scratch'),
   });
   await backups.registerJobs(config.runWorkers, domainEvents);
   const sweep = createLifecycleSweep({ db, jobs, operations, logger });

@@ -16,9 +16,11 @@ import {
   insertScheduledBackup,
   listBackups,
   type NewBackup,
+  newestVerifiedBackups,
   setBackupJob,
   staleRunningBackups,
 } from './store.js';
+import { testRestoreBackup } from './test-restore.js';
 
 export interface BackupServiceDependencies extends BackupRunDependencies {
   jobs: JobQueue;
@@ -26,6 +28,8 @@ export interface BackupServiceDependencies extends BackupRunDependencies {
   /** Key of the download links (derived from the secret key for this purpose only). */
   linkKey: Buffer;
   linkTtlSeconds: number;
+  /** Where a test restore downloads an archive to (removed after each). */
+  scratchDir: string;
   /** Retention per plan code (plans' `backups` block); the default for plans without one. */
   retentionFor?: (planCode: string) => Promise<RetentionPolicy | undefined>;
 }
@@ -58,7 +62,11 @@ export function createBackupService(deps: BackupServiceDependencies) {
     trigger: BackupTrigger,
     options: { actorUserId?: string | null; keepUntil?: Date; scheduledFor?: Date; transaction?: Transaction<Database> } = {},
   ): Promise<{ backup: BackupRow; jobId: string } | undefined> {
-    if (!tenant.server_id) throw new ConflictError(`Tenant ${tenant.name} has no database yet: wait until it is provisioned.`);
+    if (!tenant.server_id || !(BACKED_UP_STATES as readonly string[]).concat('terminated').includes(tenant.state)) {
+      throw new ConflictError(
+        `Tenant ${tenant.name} is ${tenant.state.replaceAll('_', ' ')}: it can be backed up once it is running or stopped.`,
+      );
+    }
     const work = async (trx: Transaction<Database>) => {
       const id = crypto.randomUUID();
       const now = new Date();
@@ -86,17 +94,18 @@ export function createBackupService(deps: BackupServiceDependencies) {
 
   /** Daily backups owed now, and `running` records whose attempts are long gone. */
   async function runSchedule(now = new Date()): Promise<{ queued: number; abandoned: number }> {
+    // Against the real clock: `now` picks the slots (tests move it), records carry real times.
+    let abandoned = 0;
+    for (const backup of await staleRunningBackups(new Date(Date.now() - ABANDONED_AFTER_MS), db)) {
+      await failBackup(deps, backup, 'the backup job stopped without finishing (its worker died and its retries ran out)', null);
+      abandoned++;
+    }
     let queued = 0;
     for (const tenant of await placedTenantsIn(BACKED_UP_STATES, db)) {
       const scheduledFor = latestDueSlot(tenant.id, now, deps.schedule);
       // A tenant created after today's slot gets its first daily backup at tomorrow's.
       if (scheduledFor.getTime() < tenant.created_at.getTime()) continue;
       if (await request(tenant, 'schedule', { scheduledFor })) queued++;
-    }
-    let abandoned = 0;
-    for (const backup of await staleRunningBackups(new Date(now.getTime() - ABANDONED_AFTER_MS), db)) {
-      await failBackup(deps, backup, 'the backup job stopped without finishing (its worker died and its retries ran out)', null);
-      abandoned++;
     }
     return { queued, abandoned };
   }
@@ -127,11 +136,24 @@ export function createBackupService(deps: BackupServiceDependencies) {
     return { deleted };
   }
 
+  /** The weekly job: each tenant's newest verified backup, one after another. */
+  async function testRestoreAll(): Promise<{ passed: number; failed: number }> {
+    let passed = 0;
+    let failed = 0;
+    for (const backup of await newestVerifiedBackups(db)) {
+      if (await testRestoreBackup(deps, backup.id)) passed++;
+      else failed++;
+    }
+    return { passed, failed };
+  }
+
   return {
     request,
     runSchedule,
     purge,
     run: (backupId: string) => runBackup(deps, backupId),
+    testRestore: (backupId: string) => testRestoreBackup(deps, backupId),
+    testRestoreAll,
     list: (filter: Parameters<typeof listBackups>[0]) => listBackups(filter, db),
 
     /** One backup of this tenant (another tenant's answers 404, like a missing one). */
@@ -167,6 +189,14 @@ export function createBackupService(deps: BackupServiceDependencies) {
       await deps.jobs.define('backup', async ({ backupId }) => runBackup(deps, backupId), work);
       await deps.jobs.define('backup-schedule', async () => void (await runSchedule()), work);
       await deps.jobs.define('backup-purge', async () => void (await purge()), work);
+      await deps.jobs.define(
+        'backup-test-restore',
+        async () => {
+          const result = await testRestoreAll();
+          deps.logger.info(result, 'weekly backup test restores');
+        },
+        work,
+      );
       // A terminated tenant keeps a final backup through its 30-day retention window.
       if (work && events) {
         await events.subscribeDurable('backups-final-on-terminate', async (event) => {

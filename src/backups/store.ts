@@ -116,6 +116,27 @@ export async function staleRunningBackups(before: Date, db: Executor): Promise<B
   return db.selectFrom('backups').selectAll().where('state', '=', 'running').where('started_at', '<', before).execute();
 }
 
+/** The outcome of a test restore of a verified backup. */
+export async function recordTestRestore(id: string, outcome: { passed: boolean; reason: string | null }, db: Executor): Promise<void> {
+  await db
+    .updateTable('backups')
+    .set({ test_restore_state: outcome.passed ? 'passed' : 'failed', test_restore_reason: outcome.reason, test_restored_at: new Date() })
+    .where('id', '=', id)
+    .execute();
+}
+
+/** Each tenant's newest verified backup (what the weekly test restore checks). */
+export async function newestVerifiedBackups(db: Executor): Promise<BackupRow[]> {
+  return db
+    .selectFrom('backups')
+    .selectAll()
+    .distinctOn('tenant_id')
+    .where('state', '=', 'verified')
+    .orderBy('tenant_id')
+    .orderBy('started_at', 'desc')
+    .execute();
+}
+
 export async function deleteBackupRecord(id: string, db: Executor): Promise<void> {
   await db.deleteFrom('backups').where('id', '=', id).execute();
 }

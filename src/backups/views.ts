@@ -32,6 +32,10 @@ export const backupViewSchema = z
     finishedAt: z.string().nullable(),
     verifiedAt: z.string().nullable(),
     keepUntil: z.string().nullable(),
+    testRestore: z
+      .object({ state: z.enum(['passed', 'failed']), reason: z.string().nullable(), at: z.string() })
+      .nullable()
+      .describe('The latest test restore of this archive into a scratch database'),
     storageLocation: z.string().optional().describe('Operators only: where the archive is stored'),
   })
   .meta({ id: 'Backup' });
@@ -62,6 +66,14 @@ export function toBackupView(row: BackupRow, role: 'customer' | 'operator'): Bac
     finishedAt: iso(row.finished_at),
     verifiedAt: iso(row.verified_at),
     keepUntil: iso(row.keep_until),
+    testRestore:
+      row.test_restore_state && row.test_restored_at
+        ? {
+            state: row.test_restore_state,
+            reason: row.test_restore_reason === null || role === 'operator' ? row.test_restore_reason : CUSTOMER_FAILURE,
+            at: row.test_restored_at.toISOString(),
+          }
+        : null,
     ...(role === 'operator' ? { storageLocation: row.storage_location } : {}),
   };
 }

@@ -346,6 +346,9 @@ export interface BackupsTable {
   started_at: Generated<Date>;
   finished_at: NullableTimestamp;
   verified_at: NullableTimestamp;
+  test_restore_state: 'passed' | 'failed' | null;
+  test_restore_reason: string | null;
+  test_restored_at: NullableTimestamp;
 }
 
 export interface Database {

@@ -100,6 +100,18 @@ export const JOB_CATALOG = {
     timeoutSeconds: 10 * 60,
     schedule: '*/5 * * * *',
   }),
+  /**
+   * The weekly proof (backups/test-restore.ts): each tenant's newest verified backup restored
+   * into a scratch database on its own server, checked, dropped. Sundays 04:00 UTC, one replica.
+   */
+  'backup-test-restore': queue({
+    payload: z.object({}),
+    concurrency: 1,
+    retryLimit: 0,
+    retryDelaySeconds: 60,
+    timeoutSeconds: 12 * 60 * 60,
+    schedule: '0 4 * * 0',
+  }),
   /** Retention (backups/retention.ts): deletes from storage first, then the record. Hourly; idempotent. */
   'backup-purge': queue({
     payload: z.object({}),

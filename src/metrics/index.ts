@@ -35,7 +35,13 @@ export function createMetrics() {
     buckets: [1, 5, 15, 60, 300, 900, 1800, 3600, 7200],
     registers: [registry],
   });
-  return { registry, httpRequests, httpDuration, authEvents, backupResults, backupDuration };
+  const backupTestRestores = new Counter({
+    name: 'saas_backup_test_restores_total',
+    help: 'Test restores of backups into a scratch database, by outcome (passed, failed)',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  });
+  return { registry, httpRequests, httpDuration, authEvents, backupResults, backupDuration, backupTestRestores };
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;

@@ -473,7 +473,10 @@ describe('triggers and retention', () => {
       expect(slot.toISOString().slice(0, 10)).toBe(now.toISOString().slice(0, 10));
     }
     // The platform's workers make them like any other.
-    for (const backup of scheduled) expect((await settledBackup(backup.tenant_name, backup.id)).state).toBe('verified');
+    for (const backup of scheduled) {
+      const settled = await settledBackup(backup.tenant_name, backup.id);
+      expect(settled.state, settled.failureReason).toBe('verified');
+    }
   }, 180_000);
 
   it('purges what retention drops: the archive first, then the record, and again finds nothing to do', async () => {
@@ -520,5 +523,58 @@ describe('triggers and retention', () => {
     const keptFor = (final.keep_until as Date).getTime() - final.started_at.getTime();
     expect(keptFor).toBeGreaterThan(29.9 * 86_400_000);
     expect(keptFor).toBeLessThan(30.1 * 86_400_000);
+  }, 120_000);
+});
+
+describe('test restores (the weekly proof)', () => {
+  it("restores each tenant's newest verified backup into a scratch database, checks it, and drops it", async () => {
+    const result = await test.platform.backups.testRestoreAll();
+    expect(result).toEqual({ passed: Object.keys(tenants).length, failed: 0 });
+    const checked = await db().selectFrom('backups').selectAll().where('test_restore_state', 'is not', null).execute();
+    expect(checked).toHaveLength(Object.keys(tenants).length);
+    for (const backup of checked) {
+      expect(backup.test_restore_state, backup.test_restore_reason ?? '').toBe('passed');
+      const view = await backupOf(backup.tenant_name, backup.id);
+      expect(view.testRestore).toMatchObject({ state: 'passed', reason: null });
+    }
+    const scratch = await withConnection(postgresAdminUrl(), (client) =>
+      client.query("SELECT datname FROM pg_database WHERE datname LIKE 'bkcheck_%'"),
+    );
+    expect(scratch.rows).toEqual([]);
+  }, 180_000);
+
+  it('fails, saying why, when the restored data is not what was backed up, or the stored archive changed', async () => {
+    const { name } = tenants.pool;
+    const accepted = await test.http.post(`/api/v1/tenants/${name}/backups`, {}, { token: operator.accessToken });
+    const backup = await settledBackup(name, accepted.body.backup.id);
+    expect(backup.state).toBe('verified');
+    const row = await db().selectFrom('backups').selectAll().where('id', '=', backup.id).executeTakeFirstOrThrow();
+    expect(row.record_counts?.res_partner).toBeGreaterThanOrEqual(250);
+
+    // The record says one partner more than the archive holds.
+    const counts = { ...(row.record_counts as Record<string, number>), res_partner: (row.record_counts?.res_partner ?? 0) + 1 };
+    await db()
+      .updateTable('backups')
+      .set({ record_counts: JSON.stringify(counts) })
+      .where('id', '=', backup.id)
+      .execute();
+    expect(await test.platform.backups.testRestore(backup.id)).toBe(false);
+    const failed = await db().selectFrom('backups').selectAll().where('id', '=', backup.id).executeTakeFirstOrThrow();
+    expect(failed.test_restore_state).toBe('failed');
+    expect(failed.test_restore_reason).toContain(`res_partner has ${counts.res_partner - 1} rows, ${counts.res_partner} were backed up`);
+    const alert = await db()
+      .selectFrom('tenant_events')
+      .select('message')
+      .where('message', 'like', `Test restore of backup ${backup.id} failed:%`)
+      .execute();
+    expect(alert).toHaveLength(1);
+    // A customer reads a sentence, not the internal reason.
+    expect((await backupOf(name, backup.id, customer.accessToken)).testRestore.reason).toContain('operators have been alerted');
+
+    // The archive on disk changed after it was verified (bit rot, tampering).
+    await writeFile(new URL(failed.storage_location).pathname, Buffer.from('not the archive'));
+    expect(await test.platform.backups.testRestore(backup.id)).toBe(false);
+    const changed = await db().selectFrom('backups').select('test_restore_reason').where('id', '=', backup.id).executeTakeFirstOrThrow();
+    expect(changed.test_restore_reason).toContain('the stored archive changed since it was verified');
   }, 120_000);
 });

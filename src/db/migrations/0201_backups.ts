@@ -41,6 +41,10 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('started_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
     .addColumn('finished_at', 'timestamptz')
     .addColumn('verified_at', 'timestamptz')
+    // The latest test restore of this archive into a scratch database (backups/test-restore.ts).
+    .addColumn('test_restore_state', 'text', (c) => c.check(sql`test_restore_state IN ('passed', 'failed')`))
+    .addColumn('test_restore_reason', 'text')
+    .addColumn('test_restored_at', 'timestamptz')
     .execute();
   await db.schema.createIndex('backups_tenant_started').on('backups').columns(['tenant_id', 'started_at']).execute();
   await db.schema

@@ -96,6 +96,13 @@ export function Backups({ tenant, role }: { tenant: Tenant; role: Role }) {
                   <td data-label="State">
                     <StateBadge state={BADGE[backup.state]} label={humanize(backup.state)} />
                     {backup.failureReason ? <div className="field__error small">{backup.failureReason}</div> : null}
+                    {backup.testRestore ? (
+                      <div className={backup.testRestore.state === 'passed' ? 'muted small' : 'field__error small'}>
+                        {backup.testRestore.state === 'passed'
+                          ? `Test restore passed ${formatRelative(backup.testRestore.at)}`
+                          : `Test restore failed: ${backup.testRestore.reason ?? 'no reason given'}`}
+                      </div>
+                    ) : null}
                   </td>
                   <td data-label="Made by">{humanize(backup.trigger)}</td>
                   <td data-label="Size" title={backup.sha256 ? `sha256 ${backup.sha256}` : undefined}>
