@@ -7,6 +7,7 @@ import * as m0005 from './0005_job_claims.js';
 import * as m0006 from './0006_domain_events.js';
 import * as m0007 from './0007_tenant_runtimes.js';
 import * as m0301 from './0301_billing.js';
+import * as m0302 from './0302_billing_gateway_events.js';
 
 /** Migrations are listed in code (not read from disk) so the built package carries them. */
 export const migrations: Record<string, Migration> = {
@@ -19,6 +20,7 @@ export const migrations: Record<string, Migration> = {
   '0007_tenant_runtimes': m0007,
   // Placeholder number (billing branch): renumbered after the last main migration on merge.
   '0301_billing': m0301,
+  '0302_billing_gateway_events': m0302,
 };
 
 export const migrationProvider: MigrationProvider = {
