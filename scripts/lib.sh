@@ -86,6 +86,25 @@ ensure_pdftotext() {
   apt_install poppler-utils || log "could not install poppler-utils: the invoice PDF tests will fail and say so"
 }
 
+# stripe-mock (Stripe's own API mock server) for the Stripe gateway tests, built from the Go
+# module proxy into .tools/stripe-mock (STRIPE_MOCK_BIN may name another binary).
+STRIPE_MOCK_VERSION=v0.203.0
+ensure_stripe_mock() {
+  if [ -n "${STRIPE_MOCK_BIN:-}" ] && [ -x "$STRIPE_MOCK_BIN" ]; then return; fi
+  if [ -x "$TOOLS/stripe-mock/stripe-mock" ] && [ -f "$TOOLS/stripe-mock/$STRIPE_MOCK_VERSION" ]; then return; fi
+  if ! command -v go >/dev/null 2>&1; then
+    log "Go is missing, so stripe-mock cannot be built: the Stripe gateway tests will fail and say so"
+    return
+  fi
+  log "building stripe-mock $STRIPE_MOCK_VERSION into .tools/stripe-mock"
+  mkdir -p "$TOOLS/stripe-mock"
+  if GOBIN="$TOOLS/stripe-mock" go install "github.com/stripe/stripe-mock@$STRIPE_MOCK_VERSION"; then
+    touch "$TOOLS/stripe-mock/$STRIPE_MOCK_VERSION"
+  else
+    log "could not build stripe-mock: the Stripe gateway tests will fail and say so"
+  fi
+}
+
 # Chromium for the browser tests: Debian's package (CHROMIUM_PATH may name another binary).
 # When it cannot be installed the browser tests say why instead of passing silently.
 ensure_chromium() {

@@ -7,6 +7,7 @@ ensure_npm_packages
 ensure_chromium
 ensure_minio
 ensure_pdftotext
+ensure_stripe_mock
 cd "$ROOT"
 "$NODE" node_modules/typescript/bin/tsc -p tsconfig.json --noEmit
 # Before the web typecheck: the build generates the dashboard's API types (build_web).

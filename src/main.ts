@@ -11,6 +11,7 @@ import {
   type BuiltinBilling,
   createBillingReads,
   createBuiltinBilling,
+  createStripeGateway,
   manualGateway,
   registerBillingJobs,
 } from './billing/index.js';
@@ -258,7 +259,21 @@ export async function startPlatform(
 
   const accounts = createAccountService({ db });
   const clock = options.clock ?? (() => new Date());
-  const billing = createBuiltinBilling({ db, clock, plans, jobs, tenants, logger });
+  const paymentGateway = config.billingGateway === 'stripe' && config.stripe ? createStripeGateway(config.stripe) : manualGateway;
+  const billing = createBuiltinBilling({
+    db,
+    clock,
+    plans,
+    jobs,
+    tenants,
+    gateway: paymentGateway,
+    logger,
+    crashPoint: (point) => {
+      if (config.crashAfterStep !== point) return;
+      logger.fatal({ point }, 'SAAS_TEST_CRASH_AFTER_STEP: killing this process on purpose');
+      process.kill(process.pid, 'SIGKILL');
+    },
+  });
   const billingReads = createBillingReads({
     db,
     clock,
@@ -273,7 +288,7 @@ export async function startPlatform(
       db,
       jobs,
       billing,
-      gateway: manualGateway,
+      gateway: paymentGateway,
       mailer,
       recipientsOf: async (accountId) => (await accounts.billingContact(accountId)).emails,
       logger,

@@ -12,7 +12,15 @@ export {
   TRIAL_REMINDER_DAYS,
 } from './dunning.js';
 export { decide, type StartRequest, startSubscription, trialDaysOf } from './engine.js';
-export { type CollectRequest, manualGateway, type PaymentGateway } from './gateways/index.js';
+export {
+  type CollectRequest,
+  createStripeGateway,
+  type GatewayEvent,
+  type GatewayPayment,
+  manualGateway,
+  type PaymentGateway,
+  WebhookRefusedError,
+} from './gateways/index.js';
 export { type InvoiceDocument, renderInvoicePdf } from './invoice-pdf.js';
 export { registerBillingJobs } from './jobs.js';
 export { billingMailText } from './mails.js';

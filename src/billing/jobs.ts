@@ -52,6 +52,14 @@ export async function registerBillingJobs(
     work,
   );
   await deps.jobs.define(
+    'billing-gateway-event',
+    async ({ gateway, eventId }) => {
+      const outcome = await deps.billing.processGatewayEvent(gateway, eventId);
+      logger.info({ gateway, eventId, outcome }, 'gateway event processed');
+    },
+    work,
+  );
+  await deps.jobs.define(
     'billing-mail',
     async ({ subscriptionId, mail }) => {
       const row = await subscriptionById(db, subscriptionId);

@@ -59,6 +59,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     trustProxy: e.TRUST_PROXY,
     billingProvider: e.BILLING_PROVIDER,
     billingSellerName: e.BILLING_SELLER_NAME,
+    billingGateway: e.BILLING_GATEWAY,
+    stripe:
+      e.STRIPE_SECRET_KEY && e.STRIPE_WEBHOOK_SECRET
+        ? { secretKey: e.STRIPE_SECRET_KEY, webhookSecret: e.STRIPE_WEBHOOK_SECRET, apiUrl: e.STRIPE_API_URL }
+        : undefined,
     metricsToken: e.METRICS_TOKEN,
     gatewayPort: e.GATEWAY_PORT,
     tenantDatabaseUrl: e.TENANT_DATABASE_URL,

@@ -106,10 +106,27 @@ export const configSchema = z
     NODE_ENV: z.string().optional(),
     /** Where subscriptions and invoices live; only the built-in provider exists so far (Kill Bill later). */
     BILLING_PROVIDER: z.enum(['builtin']).default('builtin'),
+    /** How invoices are paid: `manual` (operators mark them paid) or `stripe`. */
+    BILLING_GATEWAY: z.enum(['manual', 'stripe']).default('manual'),
+    STRIPE_SECRET_KEY: z
+      .string()
+      .regex(/^(sk|rk)_(test|live)_/, 'must be a Stripe secret key (sk_test_..., sk_live_...)')
+      .optional(),
+    STRIPE_WEBHOOK_SECRET: z
+      .string()
+      .regex(/^whsec_/, 'must be the webhook signing secret (whsec_...)')
+      .optional(),
+    /** Another Stripe API base (stripe-mock in tests). */
+    STRIPE_API_URL: z.url().optional(),
     /** The seller printed on invoices. */
     BILLING_SELLER_NAME: z.string().trim().min(1).max(200).default('Odoo SaaS'),
   })
-  .strip();
+  .strip()
+  .superRefine((env, context) => {
+    if (env.BILLING_GATEWAY !== 'stripe') return;
+    for (const variable of ['STRIPE_SECRET_KEY', 'STRIPE_WEBHOOK_SECRET'] as const)
+      if (!env[variable]) context.addIssue({ code: 'custom', path: [variable], message: 'is required with BILLING_GATEWAY=stripe' });
+  });
 
 export type ConfigInput = z.input<typeof configSchema>;
 export type ParsedEnv = z.output<typeof configSchema>;
@@ -137,6 +154,8 @@ export interface Config {
   trustProxy: boolean;
   billingProvider: 'builtin';
   billingSellerName: string;
+  billingGateway: 'manual' | 'stripe';
+  stripe: { secretKey: string; webhookSecret: string; apiUrl: string | undefined } | undefined;
   /** Bearer token Prometheus sends for `/metrics`; unset: `/metrics` answers 404. */
   metricsToken: string | undefined;
   /** Tenant traffic on its own listener; unset: the gateway shares the API port. */

@@ -428,7 +428,19 @@ export interface BillingPaymentsTable {
   recorded_at: Date;
 }
 
+/** A gateway's webhook event, once per (gateway, event id). */
+export interface BillingGatewayEventsTable {
+  gateway: string;
+  event_id: string;
+  type: string;
+  payload: Json<Record<string, unknown>>;
+  received_at: Generated<Date>;
+  processed_at: Date | null;
+  outcome: string | null;
+}
+
 export interface Database {
+  billing_gateway_events: BillingGatewayEventsTable;
   billing_subscriptions: BillingSubscriptionsTable;
   billing_invoice_counters: BillingInvoiceCountersTable;
   billing_invoices: BillingInvoicesTable;

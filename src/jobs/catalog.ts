@@ -146,6 +146,17 @@ export const JOB_CATALOG = {
     retryDelaySeconds: 30,
     timeoutSeconds: 5 * 60,
   }),
+  /**
+   * Applies one kept webhook event of a payment gateway, exactly once (billing/): the event row
+   * is locked and marked processed in the transaction that records its payment.
+   */
+  'billing-gateway-event': queue({
+    payload: z.object({ gateway: z.string().min(1).max(32), eventId: z.string().min(1).max(255) }),
+    concurrency: 4,
+    retryLimit: 10,
+    retryDelaySeconds: 1,
+    timeoutSeconds: 60,
+  }),
   /** A billing mail to an account (trial ending, payment failed, suspended...). */
   'billing-mail': queue({
     payload: z.object({ subscriptionId: id, mail: z.string().min(1).max(64) }),

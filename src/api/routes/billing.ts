@@ -16,7 +16,7 @@ function scopeOf(principal: Principal): BillingScope {
   return { accountId: principal.role === 'operator' ? null : (principal.accountId ?? '00000000-0000-0000-0000-000000000000') };
 }
 
-export function registerBillingRoutes(api: Api, deps: Pick<ApiDependencies, 'billing' | 'tenants'>): void {
+export function registerBillingRoutes(api: Api, deps: Pick<ApiDependencies, 'billing' | 'tenants' | 'config'>): void {
   const tags = ['billing'];
   const { provider, reads } = deps.billing;
 
@@ -210,6 +210,43 @@ export function registerBillingRoutes(api: Api, deps: Pick<ApiDependencies, 'bil
       return reply.type('application/pdf').header('content-disposition', `attachment; filename="${number}.pdf"`).send(pdf);
     },
   );
+
+  api.post(
+    '/billing/invoices/:id/checkout',
+    routeOptions('user', {
+      summary: "Pay an open invoice online: answers the gateway's checkout page to send the customer to",
+      tags,
+      params: idParams,
+      response: { 200: z.object({ url: z.string() }).meta({ id: 'Checkout' }) },
+    }),
+    async (request) => {
+      const invoice = await reads.invoice(scopeOf(principalOf(request)), request.params.id);
+      const back = new URL('/billing', deps.config.publicUrl);
+      return provider.checkout(invoice.id, {
+        successUrl: `${back.toString()}?paid=${encodeURIComponent(invoice.number)}`,
+        cancelUrl: back.toString(),
+        email: null,
+      });
+    },
+  );
+
+  // Gateway webhooks read the raw body: the signature is over the exact bytes sent.
+  api.register(async (raw) => {
+    raw.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+    raw.post(
+      '/billing/webhooks/stripe',
+      routeOptions('public', {
+        summary: 'Stripe webhooks: verified with the Stripe-Signature header, kept once per event id, applied by a durable job',
+        tags,
+        response: { 200: z.object({ received: z.boolean(), duplicate: z.boolean() }).meta({ id: 'WebhookReceipt' }) },
+      }),
+      async (request) => {
+        if (!Buffer.isBuffer(request.body)) throw new ValidationError('Send the event as the JSON body.', { field: 'body' });
+        const { duplicate } = await provider.receiveWebhook(request.body, request.headers);
+        return { received: true, duplicate };
+      },
+    );
+  });
 
   api.post(
     '/billing/invoices/:id/mark-paid',

@@ -1,23 +1,14 @@
-/**
- * Payment gateways: how an open invoice gets paid. A gateway starts a collection (charge a saved
- * payment method, or nothing for manual invoices) and reports the outcome later through the
- * provider's `recordPayment` (a webhook, an operator marking the invoice paid), recorded once per
- * gateway reference. Stripe and Paystack implement this interface beside `manual`.
- */
-export interface CollectRequest {
-  invoiceId: string;
-  invoiceNumber: string;
-  accountId: string;
-  amountMinor: number;
-  currency: string;
-}
+/** Payment gateways: the port (types.ts), `manual`, and Stripe (stripe.ts). */
+import type { PaymentGateway } from './types.js';
 
-export interface PaymentGateway {
-  /** Recorded with each payment (with the gateway's own reference, unique per gateway). */
-  readonly name: string;
-  /** Starts collecting; resolves once the gateway accepted the request (not once paid). */
-  collect(request: CollectRequest): Promise<void>;
-}
+export { createStripeGateway, type StripeGatewayOptions } from './stripe.js';
+export {
+  type CollectRequest,
+  type GatewayEvent,
+  type GatewayPayment,
+  type PaymentGateway,
+  WebhookRefusedError,
+} from './types.js';
 
 /**
  * No gateway (free plans, invoices paid by bank transfer): collecting does nothing; an operator

@@ -13,17 +13,21 @@ import type { JobQueue } from '../../../jobs/index.js';
 import type { Logger } from '../../../logging/index.js';
 import type { Plan, PriceInterval } from '../../../plans/index.js';
 import { decide, startSubscription, trialDaysOf } from '../../engine.js';
+import { type GatewayEvent, type PaymentGateway, WebhookRefusedError } from '../../gateways/index.js';
 import type { BillingEvent, BillingPrice, Decision, RefusalCode, Subscription } from '../../subscription.js';
 import { applyEffects, publishInvoice, type TenantControl } from './effects.js';
 import {
   accountHadTrial,
   closeInvoice,
   dueSubscriptionIds,
+  insertGatewayEvent,
   insertPayment,
   insertSubscription,
   invoiceById,
   lockAccount,
+  lockGatewayEvent,
   lockSubscription,
+  markGatewayEventProcessed,
   saveSubscription,
   subscriptionById,
   toSubscription,
@@ -36,7 +40,11 @@ export interface BuiltinBillingDeps {
   plans: { get(code: string, executor?: Db): Promise<Plan> };
   jobs: Pick<JobQueue, 'send'>;
   tenants: TenantControl;
+  /** The installation's payment gateway (manual when none is configured). */
+  gateway: PaymentGateway;
   logger: Logger;
+  /** Test-only fault injection: called at points of gateway event processing (kill -9 tests). */
+  crashPoint?: (point: 'gateway-event:before-apply' | 'gateway-event:applied') => void;
 }
 
 export interface SubscribeInput {
@@ -121,7 +129,7 @@ export function createBuiltinBilling(deps: BuiltinBillingDeps) {
     return priceOf(plan, interval);
   }
 
-  return {
+  const api = {
     act,
     priceFor,
 
@@ -193,51 +201,141 @@ export function createBuiltinBilling(deps: BuiltinBillingDeps) {
      * seen before answers `duplicate: true` and changes nothing, so webhook redeliveries and
      * retries are harmless.
      */
-    async recordPayment(report: PaymentReport): Promise<{ duplicate: boolean; subscription: Subscription | null }> {
-      const invoice = await invoiceById(db, report.invoiceId);
-      if (!invoice) throw new NotFoundError(`Invoice ${report.invoiceId}`, { field: 'invoiceId' });
-      if (report.currency !== invoice.currency)
-        throw new ValidationError(`The invoice is in ${invoice.currency}, the payment in ${report.currency}.`, { field: 'currency' });
-      if (report.status === 'succeeded' && report.amountMinor !== invoice.total_minor)
-        throw new ValidationError(
-          `The payment of ${report.amountMinor} does not match the invoice total of ${invoice.total_minor} (partial payments are not supported).`,
-          { field: 'amountMinor' },
-        );
+    recordPayment,
+
+    /**
+     * A gateway's webhook: verified on the raw body (a bad signature or a stale timestamp is a
+     * 400, nothing kept), kept once per event id, and its processing queued in the same
+     * transaction. A redelivered event answers `duplicate: true` and queues nothing.
+     */
+    async receiveWebhook(
+      rawBody: Buffer,
+      headers: Record<string, string | string[] | undefined>,
+    ): Promise<{ duplicate: boolean; eventId: string }> {
+      const { gateway } = deps;
+      if (!gateway.verifyWebhook) throw new NotFoundError(`Webhooks of the ${gateway.name} gateway`);
+      let event: GatewayEvent;
+      try {
+        event = gateway.verifyWebhook(rawBody, headers);
+      } catch (error) {
+        if (error instanceof WebhookRefusedError) throw new ValidationError(error.message, { field: 'signature' });
+        throw error;
+      }
       return db.transaction().execute(async (trx) => {
-        const now = clock();
-        const payment = await insertPayment(trx, {
-          invoiceId: invoice.id,
-          gateway: report.gateway,
-          reference: report.reference,
-          status: report.status,
-          amountMinor: report.amountMinor,
-          currency: report.currency,
-          failureReason: report.failureReason ?? null,
-          recordedAt: now,
-        });
-        if (!payment) return { duplicate: true, subscription: null };
-        await publishDomainEvents(trx, {
-          type: 'billing.payment_recorded',
-          payload: {
-            subscriptionId: invoice.subscription_id,
-            accountId: invoice.account_id,
-            invoiceId: invoice.id,
-            paymentId: payment.id,
-            status: report.status,
-            gateway: report.gateway,
-          },
-        });
-        if (report.status === 'succeeded') {
-          const paid = await closeInvoice(trx, invoice.key, 'paid', now);
-          if (paid) await publishInvoice(trx, paid);
-        }
-        const event: BillingEvent =
-          report.status === 'succeeded'
-            ? { type: 'payment_succeeded', invoiceKey: invoice.key }
-            : { type: 'payment_failed', invoiceKey: invoice.key, ...(report.failureReason ? { reason: report.failureReason } : {}) };
-        return { duplicate: false, subscription: await act(invoice.subscription_id, event, trx) };
+        const fresh = await insertGatewayEvent(trx, { gateway: gateway.name, ...event });
+        if (fresh) await deps.jobs.send('billing-gateway-event', { gateway: gateway.name, eventId: event.id }, { transaction: trx });
+        return { duplicate: !fresh, eventId: event.id };
       });
     },
+
+    /**
+     * Applies a kept gateway event exactly once: the event row is locked, the payment it reports
+     * recorded, and the row marked processed, in one transaction. A crash anywhere rolls all of
+     * it back and the job's retry applies it; a processed event is skipped.
+     */
+    async processGatewayEvent(gatewayName: string, eventId: string): Promise<string> {
+      const { gateway } = deps;
+      return db.transaction().execute(async (trx) => {
+        const row = await lockGatewayEvent(trx, gatewayName, eventId);
+        if (!row) return 'unknown event';
+        if (row.processed_at) return row.outcome ?? 'processed';
+        const payment =
+          gatewayName === gateway.name ? (gateway.paymentOf?.({ id: row.event_id, type: row.type, payload: row.payload }) ?? null) : null;
+        let outcome = 'nothing to apply';
+        if (payment) {
+          const invoice = await invoiceById(trx, payment.invoiceId);
+          if (!invoice) outcome = `no invoice ${payment.invoiceId}`;
+          else {
+            deps.crashPoint?.('gateway-event:before-apply');
+            try {
+              const result = await recordPayment({ ...payment, gateway: gatewayName }, trx);
+              outcome = result.duplicate ? 'payment already recorded' : `payment ${payment.status}`;
+            } catch (error) {
+              // A report that can never apply (another amount or currency): kept with the reason
+              // for an operator, not retried forever. recordPayment checks before it writes.
+              if (!(error instanceof ValidationError)) throw error;
+              outcome = `refused: ${error.message}`;
+            }
+          }
+        }
+        await markGatewayEventProcessed(trx, gatewayName, eventId, outcome, clock());
+        deps.crashPoint?.('gateway-event:applied');
+        return outcome;
+      });
+    },
+
+    /** A hosted checkout page for an open invoice (the gateway's; 409 when it has none or the invoice is not open). */
+    async checkout(invoiceId: string, urls: { successUrl: string; cancelUrl: string; email: string | null }): Promise<{ url: string }> {
+      const { gateway } = deps;
+      const invoice = await invoiceById(db, invoiceId);
+      if (!invoice) throw new NotFoundError('Invoice', { field: 'id' });
+      if (invoice.status !== 'open') throw new ConflictError(`Invoice ${invoice.number} is ${invoice.status}: there is nothing to pay.`);
+      if (!gateway.checkout)
+        throw new ConflictError('Online payment is not set up on this platform; please pay by bank transfer and contact the operator.');
+      const session = await gateway.checkout({
+        invoiceId: invoice.id,
+        invoiceNumber: invoice.number,
+        accountId: invoice.account_id,
+        amountMinor: invoice.total_minor,
+        currency: invoice.currency,
+        ...urls,
+      });
+      return { url: session.url };
+    },
+  };
+
+  async function recordPayment(
+    report: PaymentReport,
+    outer?: Transaction<Database>,
+  ): Promise<{ duplicate: boolean; subscription: Subscription | null }> {
+    const invoice = await invoiceById(outer ?? db, report.invoiceId);
+    if (!invoice) throw new NotFoundError(`Invoice ${report.invoiceId}`, { field: 'invoiceId' });
+    if (report.currency !== invoice.currency)
+      throw new ValidationError(`The invoice is in ${invoice.currency}, the payment in ${report.currency}.`, { field: 'currency' });
+    if (report.status === 'succeeded' && report.amountMinor !== invoice.total_minor)
+      throw new ValidationError(
+        `The payment of ${report.amountMinor} does not match the invoice total of ${invoice.total_minor} (partial payments are not supported).`,
+        { field: 'amountMinor' },
+      );
+    const run = async (trx: Transaction<Database>) => {
+      const now = clock();
+      const payment = await insertPayment(trx, {
+        invoiceId: invoice.id,
+        gateway: report.gateway,
+        reference: report.reference,
+        status: report.status,
+        amountMinor: report.amountMinor,
+        currency: report.currency,
+        failureReason: report.failureReason ?? null,
+        recordedAt: now,
+      });
+      if (!payment) return { duplicate: true, subscription: null };
+      await publishDomainEvents(trx, {
+        type: 'billing.payment_recorded',
+        payload: {
+          subscriptionId: invoice.subscription_id,
+          accountId: invoice.account_id,
+          invoiceId: invoice.id,
+          paymentId: payment.id,
+          status: report.status,
+          gateway: report.gateway,
+        },
+      });
+      if (report.status === 'succeeded') {
+        const paid = await closeInvoice(trx, invoice.key, 'paid', now);
+        if (paid) await publishInvoice(trx, paid);
+      }
+      const event: BillingEvent =
+        report.status === 'succeeded'
+          ? { type: 'payment_succeeded', invoiceKey: invoice.key }
+          : { type: 'payment_failed', invoiceKey: invoice.key, ...(report.failureReason ? { reason: report.failureReason } : {}) };
+      return { duplicate: false, subscription: await act(invoice.subscription_id, event, trx) };
+    };
+    return outer ? run(outer) : db.transaction().execute(run);
+  }
+
+  return {
+    ...api,
 
     /**
      * The billing clocks: every subscription with a due timer is ticked, each in its own

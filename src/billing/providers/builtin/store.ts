@@ -336,3 +336,39 @@ export async function invoicesWithFailedPayments(db: Executor, limit: number) {
     .limit(limit)
     .execute();
 }
+
+// ----- gateway events ---------------------------------------------------------------------------
+
+/** Keeps a gateway's event once; answers false when it was received before (a redelivery). */
+export async function insertGatewayEvent(
+  trx: Transaction<Database>,
+  event: { gateway: string; id: string; type: string; payload: unknown },
+): Promise<boolean> {
+  const row = await trx
+    .insertInto('billing_gateway_events')
+    .values({ gateway: event.gateway, event_id: event.id, type: event.type, payload: JSON.stringify(event.payload) })
+    .onConflict((oc) => oc.columns(['gateway', 'event_id']).doNothing())
+    .returning('event_id')
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+/** The event, locked until the transaction ends (one processing at a time). */
+export async function lockGatewayEvent(trx: Transaction<Database>, gateway: string, id: string) {
+  return trx
+    .selectFrom('billing_gateway_events')
+    .selectAll()
+    .where('gateway', '=', gateway)
+    .where('event_id', '=', id)
+    .forUpdate()
+    .executeTakeFirst();
+}
+
+export async function markGatewayEventProcessed(trx: Transaction<Database>, gateway: string, id: string, outcome: string, at: Date) {
+  await trx
+    .updateTable('billing_gateway_events')
+    .set({ processed_at: at, outcome })
+    .where('gateway', '=', gateway)
+    .where('event_id', '=', id)
+    .execute();
+}

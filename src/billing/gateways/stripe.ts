@@ -1,0 +1,117 @@
+/**
+ * Stripe, through its official SDK: a Checkout Session for a first payment, and webhooks
+ * verified with `constructEvent` on the raw body (signature and a 5-minute timestamp
+ * tolerance). Our invoice id travels in the session's and payment intent's metadata, so an event
+ * names the invoice it pays.
+ */
+import Stripe from 'stripe';
+import { type GatewayEvent, type GatewayPayment, type PaymentGateway, WebhookRefusedError } from './types.js';
+
+export interface StripeGatewayOptions {
+  secretKey: string;
+  webhookSecret: string;
+  /** Another API base (stripe-mock in tests): http://127.0.0.1:12111. */
+  apiUrl?: string | undefined;
+  /** How old a signed event may be, in seconds (Stripe's default: 300). */
+  toleranceSeconds?: number;
+}
+
+type Metadata = Record<string, string> | null | undefined;
+
+function invoiceIdOf(...metadata: Metadata[]): string | undefined {
+  for (const m of metadata) if (m?.invoiceId) return m.invoiceId;
+  return undefined;
+}
+
+export function createStripeGateway(options: StripeGatewayOptions): PaymentGateway {
+  const api = options.apiUrl ? new URL(options.apiUrl) : undefined;
+  const stripe = new Stripe(options.secretKey, {
+    maxNetworkRetries: 2,
+    ...(api
+      ? {
+          host: api.hostname,
+          port: api.port || (api.protocol === 'https:' ? 443 : 80),
+          protocol: api.protocol === 'https:' ? 'https' : 'http',
+        }
+      : {}),
+  });
+  return {
+    name: 'stripe',
+
+    // Renewals charge a saved payment method; saving one (Checkout with setup_future_usage and
+    // the customer portal) is not built yet, so a renewal waits for the customer's checkout.
+    async collect() {},
+
+    async checkout(request) {
+      const session = await stripe.checkout.sessions.create(
+        {
+          mode: 'payment',
+          line_items: [
+            {
+              price_data: {
+                currency: request.currency.toLowerCase(),
+                unit_amount: request.amountMinor,
+                product_data: { name: `Invoice ${request.invoiceNumber}` },
+              },
+              quantity: 1,
+            },
+          ],
+          metadata: { invoiceId: request.invoiceId },
+          payment_intent_data: { metadata: { invoiceId: request.invoiceId }, setup_future_usage: 'off_session' },
+          client_reference_id: request.invoiceId,
+          success_url: request.successUrl,
+          cancel_url: request.cancelUrl,
+          ...(request.email ? { customer_email: request.email } : {}),
+        },
+        // One session per invoice however often the customer clicks (and across our retries).
+        { idempotencyKey: `checkout-${request.invoiceId}` },
+      );
+      if (!session.url) throw new Error('Stripe created a Checkout Session without a URL');
+      return { id: session.id, url: session.url };
+    },
+
+    verifyWebhook(rawBody, headers) {
+      const signature = headers['stripe-signature'];
+      if (!signature) throw new WebhookRefusedError('The Stripe-Signature header is missing.');
+      try {
+        const event = stripe.webhooks.constructEvent(rawBody, signature, options.webhookSecret, options.toleranceSeconds);
+        return { id: event.id, type: event.type, payload: event };
+      } catch (error) {
+        throw new WebhookRefusedError(`The Stripe signature does not verify: ${(error as Error).message}`);
+      }
+    },
+
+    paymentOf(event: GatewayEvent): GatewayPayment | null {
+      const object = (event.payload as Stripe.Event).data.object as unknown as Record<string, unknown>;
+      if (event.type === 'checkout.session.completed') {
+        const session = object as unknown as Stripe.Checkout.Session;
+        const invoiceId = invoiceIdOf(session.metadata) ?? session.client_reference_id ?? undefined;
+        if (!invoiceId || session.payment_status !== 'paid' || session.amount_total === null || !session.currency) return null;
+        const intent = typeof session.payment_intent === 'string' ? session.payment_intent : session.payment_intent?.id;
+        return {
+          invoiceId,
+          reference: intent ?? session.id,
+          status: 'succeeded',
+          amountMinor: session.amount_total,
+          currency: session.currency.toUpperCase(),
+        };
+      }
+      if (event.type === 'invoice.paid' || event.type === 'invoice.payment_failed') {
+        const invoice = object as unknown as Stripe.Invoice;
+        const invoiceId = invoiceIdOf(invoice.metadata);
+        if (!invoiceId) return null;
+        const paid = event.type === 'invoice.paid';
+        return {
+          invoiceId,
+          reference: `${invoice.id}:${event.id}`,
+          status: paid ? 'succeeded' : 'failed',
+          amountMinor: paid ? invoice.amount_paid : invoice.amount_due,
+          currency: invoice.currency.toUpperCase(),
+          ...(paid ? {} : { failureReason: 'Stripe reported the payment failed' }),
+        };
+      }
+      // customer.subscription.* and the others: the built-in provider owns subscriptions; kept, not applied.
+      return null;
+    },
+  };
+}

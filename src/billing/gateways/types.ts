@@ -1,0 +1,53 @@
+/**
+ * The payment gateway port: how an open invoice gets paid. A gateway starts a collection (charge a saved
+ * payment method, or nothing for manual invoices), may offer a hosted checkout for a first
+ * payment, and reports outcomes through webhooks: verified on the raw body, kept once per event
+ * id, processed by a durable job that records the payment (billing/providers/builtin).
+ */
+export interface CollectRequest {
+  invoiceId: string;
+  invoiceNumber: string;
+  accountId: string;
+  amountMinor: number;
+  currency: string;
+}
+
+/** A verified webhook event, as the gateway sent it. */
+export interface GatewayEvent {
+  id: string;
+  type: string;
+  payload: unknown;
+}
+
+/** A payment a gateway event reports (the provider records it once per reference). */
+export interface GatewayPayment {
+  invoiceId: string;
+  reference: string;
+  status: 'succeeded' | 'failed';
+  amountMinor: number;
+  currency: string;
+  failureReason?: string | undefined;
+}
+
+export interface PaymentGateway {
+  /** Recorded with each payment (with the gateway's own reference, unique per gateway). */
+  readonly name: string;
+  /** Starts collecting; resolves once the gateway accepted the request (not once paid). */
+  collect(request: CollectRequest): Promise<void>;
+  /** A hosted page where the customer pays the invoice (first payments). */
+  checkout?(
+    request: CollectRequest & { successUrl: string; cancelUrl: string; email: string | null },
+  ): Promise<{ id: string; url: string }>;
+  /** Verifies a webhook on its raw body (throws WebhookRefusedError) and answers the event. */
+  verifyWebhook?(rawBody: Buffer, headers: Record<string, string | string[] | undefined>): GatewayEvent;
+  /** The payment an event reports, or null for events that report none. */
+  paymentOf?(event: GatewayEvent): GatewayPayment | null;
+}
+
+/** A webhook whose signature, timestamp or shape is wrong: refused with 400, never applied. */
+export class WebhookRefusedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'WebhookRefusedError';
+  }
+}
