@@ -90,7 +90,7 @@ function readdirProc(): number[] {
 
 export type BenchPlatform = Awaited<ReturnType<typeof startBenchPlatform>>;
 
-export async function startBenchPlatform(plan: string, env: Record<string, string> = {}) {
+export async function startBenchPlatform(plan: string, env: Record<string, string> = {}, options: { tenants?: number } = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), 'saas-bench-'));
   chmodSync(dataDir, 0o755);
   const port = await freePort();
@@ -108,11 +108,23 @@ export async function startBenchPlatform(plan: string, env: Record<string, strin
   });
   const platform = await startPlatform(config);
   const base = `http://127.0.0.1:${port}`;
-  const stop = async () => {
-    await platform.stop();
-    rmSync(dataDir, { recursive: true, force: true });
+  let stopping: Promise<void> | undefined;
+  const stop = () => {
+    stopping ??= platform.stop().then(() => rmSync(dataDir, { recursive: true, force: true }));
+    return stopping;
   };
+  // Ctrl-C stops the platform (its Odoo processes and PostgreSQL) before exiting.
+  process.once('SIGINT', () => {
+    void stop().finally(() => process.exit(130));
+  });
   try {
+    // The default server takes 50 tenants; a run may ask for more.
+    if (options.tenants) {
+      await platform.database.db
+        .updateTable('database_servers')
+        .set({ capacity: sql`greatest(capacity, ${options.tenants + 10})` })
+        .execute();
+    }
     await platform.database.db
       .updateTable('plans')
       .set({ limits: sql`jsonb_set(limits, '{maxTenantsPerAccount}', 'null')` })

@@ -30,7 +30,7 @@ async function main(): Promise<void> {
   console.log(
     `Odoo: ${usingFake ? 'the fake Odoo test double' : odooBin}; plan ${plan}; ${sequential} sequential + ${parallel} at ${concurrency} concurrent; load average ${loadAverage()}`,
   );
-  const bench = await startBenchPlatform(plan);
+  const bench = await startBenchPlatform(plan, {}, { tenants: sequential + parallel });
   const { platform, base, token } = bench;
   try {
     console.log(`blank template built in ${bench.templateSeconds.toFixed(1)} s`);
