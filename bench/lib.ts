@@ -166,7 +166,12 @@ let counter = 0;
  * Asks for a tenant and waits until its admin logs in through the gateway; resolves with the
  * tenant's name, the time that took, and the session cookie of that login.
  */
-export async function provisionTenant(bench: BenchPlatform, prefix = 'bench'): Promise<{ name: string; ms: number; cookie: string }> {
+export async function provisionTenant(
+  bench: BenchPlatform,
+  prefix = 'bench',
+  options: { retryBadGateway?: boolean } = {},
+): Promise<{ name: string; ms: number; cookie: string; badGateways: number }> {
+  let badGateways = 0;
   const { base, port, token, plan } = bench;
   counter += 1;
   const name = `${prefix}${counter}${Date.now().toString(36)}`;
@@ -188,7 +193,13 @@ export async function provisionTenant(bench: BenchPlatform, prefix = 'bench'): P
     });
     if (login.status === 200 && login.json<{ result?: { uid?: number } }>().result?.uid) {
       const cookie = ([login.headers['set-cookie']].flat()[0] ?? '').split(';')[0] ?? '';
-      return { name, ms: performance.now() - started, cookie };
+      return { name, ms: performance.now() - started, cookie, badGateways };
+    }
+    // 502: the pool was restarting (its supervisor kills an Odoo that fails health checks).
+    if (login.status === 502 && options.retryBadGateway) {
+      badGateways += 1;
+      await new Promise((r) => setTimeout(r, 200));
+      continue;
     }
     // 404 until this replica's route table has heard of the tenant (NOTIFY, a few ms), 503 while it is prepared.
     if (![200, 404, 503].includes(login.status)) throw new Error(`login ${name}: HTTP ${login.status} ${login.text.slice(0, 200)}`);
