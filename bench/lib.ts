@@ -153,7 +153,15 @@ export async function startBenchPlatform(plan: string, env: Record<string, strin
     ) {
       await new Promise((r) => setTimeout(r, 200));
     }
-    return { platform, config, base, port, token, plan, templateSeconds, stop };
+    const bench = { platform, config, base, port, token, plan, templateSeconds, stop };
+    // Access tokens last 15 minutes; a long run logs in again.
+    const relogin = setInterval(() => {
+      void json<{ accessToken: string }>(base, 'POST', '/api/v1/auth/login', { email, password: PASSWORD }).then((answer) => {
+        if (answer.body?.accessToken) bench.token = answer.body.accessToken;
+      });
+    }, 10 * 60_000);
+    relogin.unref();
+    return bench;
   } catch (error) {
     await stop();
     throw error;
