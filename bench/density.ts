@@ -56,7 +56,7 @@ async function main(): Promise<void> {
   console.log(
     `Odoo: ${usingFake ? 'the fake Odoo test double' : odooBin}; ${total} basic tenants, ${concurrency} at a time; load average ${loadAverage()}`,
   );
-  const bench = await startBenchPlatform('basic');
+  const bench = await startBenchPlatform('basic', {}, { tenants: total });
   let failures = 0;
   try {
     console.log(`blank template built in ${bench.templateSeconds.toFixed(1)} s`);

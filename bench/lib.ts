@@ -90,7 +90,7 @@ function readdirProc(): number[] {
 
 export type BenchPlatform = Awaited<ReturnType<typeof startBenchPlatform>>;
 
-export async function startBenchPlatform(plan: string, env: Record<string, string> = {}) {
+export async function startBenchPlatform(plan: string, env: Record<string, string> = {}, options: { tenants?: number } = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), 'saas-bench-'));
   chmodSync(dataDir, 0o755);
   const port = await freePort();
@@ -108,11 +108,23 @@ export async function startBenchPlatform(plan: string, env: Record<string, strin
   });
   const platform = await startPlatform(config);
   const base = `http://127.0.0.1:${port}`;
-  const stop = async () => {
-    await platform.stop();
-    rmSync(dataDir, { recursive: true, force: true });
+  let stopping: Promise<void> | undefined;
+  const stop = () => {
+    stopping ??= platform.stop().then(() => rmSync(dataDir, { recursive: true, force: true }));
+    return stopping;
   };
+  // Ctrl-C stops the platform (its Odoo processes and PostgreSQL) before exiting.
+  process.once('SIGINT', () => {
+    void stop().finally(() => process.exit(130));
+  });
   try {
+    // The default server takes 50 tenants; a run may ask for more.
+    if (options.tenants) {
+      await platform.database.db
+        .updateTable('database_servers')
+        .set({ capacity: sql`greatest(capacity, ${options.tenants + 10})` })
+        .execute();
+    }
     await platform.database.db
       .updateTable('plans')
       .set({ limits: sql`jsonb_set(limits, '{maxTenantsPerAccount}', 'null')` })
@@ -141,7 +153,15 @@ export async function startBenchPlatform(plan: string, env: Record<string, strin
     ) {
       await new Promise((r) => setTimeout(r, 200));
     }
-    return { platform, config, base, port, token, plan, templateSeconds, stop };
+    const bench = { platform, config, base, port, token, plan, templateSeconds, stop };
+    // Access tokens last 15 minutes; a long run logs in again.
+    const relogin = setInterval(() => {
+      void json<{ accessToken: string }>(base, 'POST', '/api/v1/auth/login', { email, password: PASSWORD }).then((answer) => {
+        if (answer.body?.accessToken) bench.token = answer.body.accessToken;
+      });
+    }, 10 * 60_000);
+    relogin.unref();
+    return bench;
   } catch (error) {
     await stop();
     throw error;
@@ -154,7 +174,12 @@ let counter = 0;
  * Asks for a tenant and waits until its admin logs in through the gateway; resolves with the
  * tenant's name, the time that took, and the session cookie of that login.
  */
-export async function provisionTenant(bench: BenchPlatform, prefix = 'bench'): Promise<{ name: string; ms: number; cookie: string }> {
+export async function provisionTenant(
+  bench: BenchPlatform,
+  prefix = 'bench',
+  options: { retryBadGateway?: boolean } = {},
+): Promise<{ name: string; ms: number; cookie: string; badGateways: number }> {
+  let badGateways = 0;
   const { base, port, token, plan } = bench;
   counter += 1;
   const name = `${prefix}${counter}${Date.now().toString(36)}`;
@@ -176,7 +201,13 @@ export async function provisionTenant(bench: BenchPlatform, prefix = 'bench'): P
     });
     if (login.status === 200 && login.json<{ result?: { uid?: number } }>().result?.uid) {
       const cookie = ([login.headers['set-cookie']].flat()[0] ?? '').split(';')[0] ?? '';
-      return { name, ms: performance.now() - started, cookie };
+      return { name, ms: performance.now() - started, cookie, badGateways };
+    }
+    // 502: the pool was restarting (its supervisor kills an Odoo that fails health checks).
+    if (login.status === 502 && options.retryBadGateway) {
+      badGateways += 1;
+      await new Promise((r) => setTimeout(r, 200));
+      continue;
     }
     // 404 until this replica's route table has heard of the tenant (NOTIFY, a few ms), 503 while it is prepared.
     if (![200, 404, 503].includes(login.status)) throw new Error(`login ${name}: HTTP ${login.status} ${login.text.slice(0, 200)}`);
