@@ -87,3 +87,16 @@ ensure_chromium() {
   fi
   apt_install chromium || log "could not install Chromium: the browser tests will fail and say so"
 }
+
+# Knot DNS: the custom-domain tests run it on a loopback port as the authoritative server their
+# resolver asks (test/helpers/dns.ts). When it cannot be installed those tests say why.
+ensure_knot() {
+  if [ -x /usr/sbin/knotd ] && [ -x /usr/sbin/knotc ]; then return; fi
+  if ! command -v apt-get >/dev/null 2>&1; then
+    log "Knot DNS is missing and there is no apt-get to install it: the custom-domain tests will fail and say so"
+    return
+  fi
+  apt_install knot || log "could not install Knot DNS: the custom-domain tests will fail and say so"
+  # The package starts a system knotd on port 53; the tests start their own.
+  if command -v systemctl >/dev/null 2>&1; then as_root systemctl disable --now knot >/dev/null 2>&1 || true; fi
+}

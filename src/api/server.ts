@@ -16,6 +16,7 @@ import type { AccountService } from '../accounts/index.js';
 import type { AuditLog } from '../audit/index.js';
 import type { AuthService } from '../auth/index.js';
 import type { Config } from '../config/index.js';
+import type { DomainService } from '../domains/index.js';
 import { AuthenticationError, ForbiddenError } from '../errors/index.js';
 import type { DomainEventSubscriptions } from '../events/index.js';
 import { writeRawResponse } from '../gateway/index.js';
@@ -35,6 +36,7 @@ import { registerApiKeyRoutes } from './routes/api-keys.js';
 import { registerAuditRoutes } from './routes/audit.js';
 import { registerAuthRoutes } from './routes/auth.js';
 import { registerDatabaseServerRoutes } from './routes/database-servers.js';
+import { registerDomainRoutes } from './routes/domains.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerJobRoutes } from './routes/jobs.js';
 import { registerPlanRoutes } from './routes/plans.js';
@@ -62,6 +64,10 @@ export interface ApiDependencies {
   runtimes: RuntimeRegistry;
   /** Domain events (tenant changes), for the live event streams. */
   domainEvents: DomainEventSubscriptions;
+  /** Custom domains of tenants. */
+  domains: DomainService;
+  /** Whether an on-demand-TLS edge may get a certificate for a name (gateway/tls-ask.ts). */
+  tlsAsk: (domain: string) => boolean;
   /** Tenant traffic on the API's own port: requests for tenant hosts go to the gateway. */
   gateway?: SharedPortGateway | undefined;
   readiness: () => Promise<{ ready: boolean; checks: Record<string, string> }>;
@@ -238,6 +244,7 @@ export async function buildApiServer(deps: ApiDependencies): Promise<Api> {
       registerAccountRoutes(api, deps);
       registerAuditRoutes(api, deps);
       registerTenantRoutes(api, deps);
+      registerDomainRoutes(api, deps);
       registerTemplateRoutes(api, deps);
       registerDatabaseServerRoutes(api, deps);
       registerJobRoutes(api, deps);

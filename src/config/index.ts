@@ -63,7 +63,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     spareDatabases: e.SPARE_DATABASES,
     templatesAutobuild: e.TEMPLATES_AUTOBUILD.split(',').filter(Boolean),
     crashAfterStep: e.SAAS_TEST_CRASH_AFTER_STEP,
+    dnsResolvers: commaList(e.DNS_RESOLVERS ?? ''),
+    edgeAddresses: commaList(e.EDGE_ADDRESSES),
+    domainGraceHours: e.DOMAIN_GRACE_HOURS,
   };
+}
+
+function commaList(value: string): string[] {
+  return value
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean);
 }
 
 function readConfigFile(path: string): Record<string, unknown> {

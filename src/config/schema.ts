@@ -55,6 +55,22 @@ export const configSchema = z
     /** Test-only fault injection: exit right after this provisioning step. */
     SAAS_TEST_CRASH_AFTER_STEP: z.string().optional(),
     METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters (e.g. `openssl rand -hex 32`)').optional(),
+    /** Name servers custom domains are checked against (`ip` or `ip:port`, comma-separated); unset: the system's. */
+    DNS_RESOLVERS: z
+      .string()
+      .regex(/^[0-9a-fA-F:.,[\] ]*$/, 'must be a comma-separated list of ip or ip:port')
+      .optional(),
+    /** The edge's public addresses, which apex custom domains point A/AAAA records at (comma-separated). */
+    EDGE_ADDRESSES: z
+      .string()
+      .regex(/^[0-9a-fA-F:., ]*$/, 'must be a comma-separated list of IP addresses')
+      .default(''),
+    /** How long a verified custom domain that stopped pointing here stays routed before it is unrouted. */
+    DOMAIN_GRACE_HOURS: z.coerce
+      .number()
+      .min(0)
+      .max(24 * 90)
+      .default(72),
     TRUST_PROXY: z
       .enum(['true', 'false'])
       .default('false')
@@ -101,4 +117,10 @@ export interface Config {
   /** Templates built on the default server at start when not built yet. */
   templatesAutobuild: string[];
   crashAfterStep: string | undefined;
+  /** Name servers for custom-domain checks; empty: the system resolver's. */
+  dnsResolvers: string[];
+  /** The edge's public IPs, for apex custom domains. */
+  edgeAddresses: string[];
+  /** Hours a verified domain that stopped pointing here stays routed. */
+  domainGraceHours: number;
 }

@@ -269,3 +269,27 @@ export interface TenantUpstreamsTable {
 export interface Database {
   tenant_upstreams: TenantUpstreamsTable;
 }
+
+/** Custom domains of tenants (domains/store.ts is its only reader and writer). */
+export interface CustomDomainsTable {
+  id: Generated<string>;
+  tenant_id: string;
+  /** Lower-case ASCII (IDN in punycode), without a trailing dot. */
+  domain: string;
+  /** The value of the TXT record `_odoo-saas-verify.<domain>` that proves control of the domain. */
+  token: string;
+  /** `pending` (not routed), `verified` (routed), `failing` (routed, no longer pointing here, within the grace period). */
+  status: string;
+  is_primary: Generated<boolean>;
+  verified_at: Date | null;
+  last_checked_at: Date | null;
+  failing_since: Date | null;
+  last_check_error: string | null;
+  created_at: Generated<Date>;
+}
+
+export type CustomDomainRow = Selectable<CustomDomainsTable>;
+
+export interface Database {
+  custom_domains: CustomDomainsTable;
+}

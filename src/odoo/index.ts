@@ -19,6 +19,7 @@ export { findOdoo } from './discovery.js';
 export { odooEnvironment } from './environment.js';
 export { copyFilestore, filestorePath, filestoreSize, removeFilestore } from './filestore.js';
 export {
+  applyBaseUrl,
   applyTenantIdentity,
   countActiveInternalUsers,
   ODOO_ADMIN_USER_ID,
