@@ -36,7 +36,6 @@ export function checkCustomDomain(input: string, baseDomain: string): DomainName
     return { ok: false, reason: 'is not a valid domain name (letters, digits and hyphens in dot-separated labels, e.g. erp.example.com)' };
   const labels = domain.split('.');
   if (labels.length < 2) return { ok: false, reason: 'must be a full domain name such as erp.acme.com' };
-  if (/^[0-9]+$/.test(labels[labels.length - 1] ?? '')) return { ok: false, reason: 'must end in a top-level domain, not a number' };
   const base = baseDomain.toLowerCase().replace(/\.$/, '');
   if (domain === base || domain.endsWith(`.${base}`))
     return { ok: false, reason: `is under ${base}, the platform's own domain: tenants get their <name>.${base} address already` };
