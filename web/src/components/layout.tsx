@@ -40,6 +40,7 @@ export const OPERATOR_NAV: NavSection[] = [
       { to: '/ops/servers', label: 'Database servers' },
       { to: '/ops/templates', label: 'Templates' },
       { to: '/ops/jobs', label: 'Jobs' },
+      { to: '/ops/domains', label: 'Domains' },
     ],
   },
   {

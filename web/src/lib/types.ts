@@ -58,3 +58,6 @@ export type AccountDetail = Schemas['AccountDetail'];
 export type AuditEntry = Schemas['AuditEntry'];
 /** An API key as listed; `key` (the secret) only in the answer that created it. */
 export type ApiKey = Schemas['ApiKey'] & Partial<Pick<Schemas['NewApiKey'], 'key'>>;
+
+/** A custom domain of an instance, with the DNS records to set and its verification state. */
+export type CustomDomain = Schemas['CustomDomain'];

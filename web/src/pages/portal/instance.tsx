@@ -11,6 +11,7 @@ import { type StreamStatus, storeTenant, tenantEventsKey, useTenant, useTenantSt
 import { useTitle } from '../../lib/title';
 import type { Accepted, DatabaseServer, Tenant, TenantEvent, User } from '../../lib/types';
 import { validateSubdomain } from './create-instance';
+import { DomainsTab } from './domains';
 
 /**
  * One instance: details, live status, timeline and logs. The same page serves customers
@@ -21,6 +22,7 @@ const TABS = [
   { key: 'overview', label: 'Overview' },
   { key: 'timeline', label: 'Timeline' },
   { key: 'logs', label: 'Logs' },
+  { key: 'domains', label: 'Domains' },
 ] as const;
 
 export function InstancePage({ name, user, basePath }: { name: string; user: User; basePath: string }) {
@@ -110,6 +112,7 @@ export function InstancePage({ name, user, basePath }: { name: string; user: Use
       ) : null}
       {tab === 'timeline' ? <Timeline name={t.name} live={stream.events} status={stream.status} /> : null}
       {tab === 'logs' ? <Logs name={t.name} /> : null}
+      {tab === 'domains' ? <DomainsTab name={t.name} /> : null}
     </>
   );
 }
