@@ -91,7 +91,12 @@ function DomainCard({ name, domain }: { name: string; domain: CustomDomain }) {
             state={domain.status === 'verified' ? 'active' : domain.status === 'failing' ? 'retry' : 'stopped'}
             label={STATUS_LABEL[domain.status]}
           />
-          {domain.primary ? <span className="badge badge--ok">Primary</span> : null}
+          {domain.primary ? (
+            <>
+              {' '}
+              <span className="badge badge--ok">Primary</span>
+            </>
+          ) : null}
         </h3>
         <div className="inline-controls">
           <button
