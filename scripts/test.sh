@@ -6,6 +6,7 @@ ensure_postgres
 ensure_npm_packages
 ensure_chromium
 ensure_knot
+ensure_caddy
 cd "$ROOT"
 "$NODE" node_modules/typescript/bin/tsc -p tsconfig.json --noEmit
 # Before the web typecheck: the build generates the dashboard's API types (build_web).

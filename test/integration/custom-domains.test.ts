@@ -5,10 +5,13 @@
  * host it was sent), the TLS ask endpoint, and the tenant's Odoo base URL in a real database.
  */
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { request as httpsRequest } from 'node:https';
+import type { AddressInfo, Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { withConnection } from '../../src/postgres/index.js';
 import { recordUpstream } from '../../src/runtimes/index.js';
+import { caddyMissing, startTestEdge } from '../helpers/caddy.js';
 import { knotMissing, startTestDnsServer, type TestDnsServer } from '../helpers/dns.js';
 import { hostRequest } from '../helpers/gateway-client.js';
 import {
@@ -28,6 +31,8 @@ let dns: TestDnsServer;
 let upstream: Server;
 let tenantDatabase: TestDatabase;
 let port: number;
+/** Upgraded sockets leave the HTTP server's bookkeeping: closed by hand at the end. */
+const upgraded = new Set<Socket>();
 let tenant: { id: string; name: string };
 const db = () => platform.test.platform.database.db;
 const http = () => platform.test.http;
@@ -42,11 +47,27 @@ beforeAll(async () => {
     EDGE_ADDRESSES: '192.0.2.10, 2001:db8::10',
     DOMAIN_GRACE_HOURS: String(GRACE_HOURS),
     BASE_DOMAIN: BASE,
+    TRUST_PROXY: 'true',
   });
   port = Number(new URL(platform.test.url).port);
   upstream = createServer((req, res) => {
     res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ host: req.headers.host, forwardedHost: req.headers['x-forwarded-host'], url: req.url }));
+    res.end(
+      JSON.stringify({
+        host: req.headers.host,
+        forwardedHost: req.headers['x-forwarded-host'],
+        proto: req.headers['x-forwarded-proto'],
+        url: req.url,
+      }),
+    );
+  });
+  // Like Odoo's websocket endpoint as far as proxies care: a 101, then bytes both ways (echoed).
+  upstream.on('upgrade', (_req, socket: Socket) => {
+    upgraded.add(socket);
+    socket.once('close', () => upgraded.delete(socket));
+    socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n');
+    socket.on('data', (chunk: Buffer) => socket.write(chunk));
+    socket.on('error', () => socket.destroy());
   });
   await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
 
@@ -74,8 +95,10 @@ afterAll(async () => {
   await platform?.test.stop();
   await tenantDatabase?.drop();
   await dns?.stop();
+  for (const socket of upgraded) socket.destroy();
+  upstream?.closeAllConnections();
   await new Promise((resolve) => upstream?.close(resolve));
-});
+}, 60_000);
 
 function addDomain(domain: string, token = customerToken(), tenantName = tenant.name) {
   return http().post(`/api/v1/tenants/${tenantName}/domains`, { domain }, { token });
@@ -170,7 +193,12 @@ describe('adding a custom domain', () => {
     const served = await hostRequest(port, `erp.${ZONE}`, 'GET', '/web?x=1');
     expect(served.status).toBe(200);
     // Odoo is told the tenant's subdomain, which its dbfilter maps to the tenant's database.
-    expect(served.json()).toEqual({ host: `${tenant.name}.${BASE}`, forwardedHost: `${tenant.name}.${BASE}`, url: '/web?x=1' });
+    expect(served.json()).toEqual({
+      host: `${tenant.name}.${BASE}`,
+      forwardedHost: `${tenant.name}.${BASE}`,
+      proto: 'http',
+      url: '/web?x=1',
+    });
     expect((await ask(`erp.${ZONE}`)).status).toBe(200);
   });
 
@@ -196,6 +224,78 @@ describe('adding a custom domain', () => {
     expect(remove.status).toBe(404);
     expect((await hostRequest(port, `erp.${ZONE}`, 'GET', '/web')).json().host).toBe(`${tenant.name}.${BASE}`);
   });
+});
+
+/** An HTTPS request through the edge for `servername`, trusting only Caddy's CA. */
+function viaEdge(edge: { httpsPort: number; rootCertificate: string }, servername: string, path: string) {
+  return new Promise<{ status: number; body: string }>((resolve, reject) => {
+    const req = httpsRequest(
+      { host: '127.0.0.1', port: edge.httpsPort, servername, path, headers: { host: servername }, ca: edge.rootCertificate },
+      (res) => {
+        let body = '';
+        res.on('data', (chunk: Buffer) => {
+          body += chunk.toString();
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      },
+    );
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** Opens a websocket through the edge; answers the 101's status line and what the far end echoed. */
+function websocketViaEdge(edge: { httpsPort: number; rootCertificate: string }, servername: string) {
+  return new Promise<{ statusLine: string; echoed: string }>((resolve, reject) => {
+    const socket = tlsConnect({ host: '127.0.0.1', port: edge.httpsPort, servername, ca: edge.rootCertificate }, () => {
+      socket.write(
+        `GET /websocket HTTP/1.1\r\nHost: ${servername}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+          'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+      );
+    });
+    let received = '';
+    socket.on('data', (chunk: Buffer) => {
+      received += chunk.toString();
+      const end = received.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      const after = received.slice(end + 4);
+      if (after === '') socket.write('ping through the edge');
+      else if (after.length >= 'ping through the edge'.length) {
+        socket.destroy();
+        resolve({ statusLine: received.slice(0, received.indexOf('\r\n')), echoed: after });
+      }
+    });
+    socket.on('error', reject);
+  });
+}
+
+describe('through the TLS edge (Caddy with on-demand TLS asking the platform)', () => {
+  it('gets a certificate for a verified domain and serves the tenant over HTTPS, websockets included; refuses unverified names', async () => {
+    const missing = caddyMissing();
+    if (missing) throw new Error(missing);
+    const edge = await startTestEdge(`127.0.0.1:${port}`);
+    try {
+      const served = await viaEdge(edge, `erp.${ZONE}`, '/web');
+      expect(served.status).toBe(200);
+      // The platform trusts the edge (TRUST_PROXY): Odoo learns the visitor came over HTTPS.
+      expect(JSON.parse(served.body)).toMatchObject({ host: `${tenant.name}.${BASE}`, proto: 'https' });
+      expect((await viaEdge(edge, `${tenant.name}.${BASE}`, '/web')).status).toBe(200);
+
+      const websocket = await websocketViaEdge(edge, `erp.${ZONE}`);
+      expect(websocket.statusLine).toBe('HTTP/1.1 101 Switching Protocols');
+      expect(websocket.echoed).toBe('ping through the edge');
+
+      // No certificate for names the platform does not serve: the handshake fails.
+      await expect(viaEdge(edge, `nope.${ZONE}`, '/web')).rejects.toThrow(/alert|socket|ECONNRESET|certificate/i);
+      await expect(viaEdge(edge, `nosuchtenant.${BASE}`, '/web')).rejects.toThrow(/alert|socket|ECONNRESET|certificate/i);
+
+      const plain = await hostRequest(edge.httpPort, `erp.${ZONE}`, 'GET', '/web?a=1');
+      expect(plain.status).toBe(308);
+      expect(plain.headers.location).toBe(`https://erp.${ZONE}/web?a=1`);
+    } finally {
+      await edge.stop();
+    }
+  }, 60_000);
 });
 
 describe('the primary domain', () => {
