@@ -23,6 +23,7 @@ import {
   domainsOfTenant,
   insertDomain,
   primaryDomainOf,
+  releaseClaimsOfDeletedTenants,
   routedClaim,
   updateDomain,
 } from './store.js';
@@ -102,6 +103,7 @@ export function createDomainService(deps: DomainServiceDependencies) {
     if (verdict.kind === 'inconclusive') return updateDomain(db, row.id, { ...checked, last_check_error: verdict.error });
     if (verdict.kind === 'verified') {
       if (row.status === 'verified') return updateDomain(db, row.id, { ...checked, last_check_error: null });
+      await releaseClaimsOfDeletedTenants(db, row.domain);
       try {
         let updated = row;
         await change(row, async (trx) => {

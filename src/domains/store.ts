@@ -46,9 +46,24 @@ export async function domainOfTenant(db: Executor, tenantId: string, domain: str
   return db.selectFrom('custom_domains').selectAll().where('tenant_id', '=', tenantId).where('domain', '=', domain).executeTakeFirst();
 }
 
-/** The claim that routes `domain`, on whichever tenant and account. */
-export async function routedClaim(db: Executor, domain: string): Promise<CustomDomainRow | undefined> {
-  return db.selectFrom('custom_domains').selectAll().where('domain', '=', domain).where('status', 'in', ROUTED_STATUSES).executeTakeFirst();
+/** The claim that routes `domain`, on whichever live tenant and account. */
+export async function routedClaim(db: Executor, domain: string): Promise<DomainWithTenant | undefined> {
+  return withTenant(db)
+    .where('custom_domains.domain', '=', domain)
+    .where('custom_domains.status', 'in', ROUTED_STATUSES)
+    .executeTakeFirst();
+}
+
+/**
+ * Drops the claims on `domain` of deleted tenants: a deleted tenant's row stays (its name may be
+ * taken again), and its claim would otherwise hold the domain's routed slot forever.
+ */
+export async function releaseClaimsOfDeletedTenants(db: Executor, domain: string): Promise<void> {
+  await db
+    .deleteFrom('custom_domains')
+    .where('domain', '=', domain)
+    .where('tenant_id', 'in', (eb) => eb.selectFrom('tenants').select('id').where('state', '=', 'deleted'))
+    .execute();
 }
 
 export async function primaryDomainOf(db: Executor, tenantId: string): Promise<string | undefined> {

@@ -417,3 +417,26 @@ describe('operators', () => {
     expect((await http().get('/api/v1/domains', { token: customerToken() })).status).toBe(403);
   });
 });
+
+describe('a deleted tenant', () => {
+  it('holds no domain: another tenant can add and verify it', async () => {
+    const domain = `old.${ZONE}`;
+    const verifyFor = async (holder: { name: string }) => {
+      const added = await addDomain(domain, customerToken(), holder.name);
+      expect(added.status, added.text).toBe(201);
+      const token = added.body.records.find((r: { type: string }) => r.type === 'TXT').value as string;
+      await dns.set(ZONE, `_odoo-saas-verify.${domain}`, 'TXT', `"${token}"`);
+      await dns.set(ZONE, domain, 'CNAME', `${holder.name}.${BASE}.`);
+      return http().post(`/api/v1/tenants/${holder.name}/domains/${domain}/check`, undefined, { token: customerToken() });
+    };
+    const first = await requestTenantAsOperator(platform, 'old');
+    expect((await verifyFor(first)).body.status).toBe('verified');
+    await db().updateTable('tenants').set({ state: 'deleted' }).where('id', '=', first.id).execute();
+
+    const second = await requestTenantAsOperator(platform, 'new');
+    const checked = await verifyFor(second);
+    expect(checked.body.status).toBe('verified');
+    const claims = await db().selectFrom('custom_domains').select('tenant_id').where('domain', '=', domain).execute();
+    expect(claims.map((c) => c.tenant_id)).toEqual([second.id]);
+  });
+});
