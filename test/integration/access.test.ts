@@ -25,7 +25,25 @@ const apiKeys: Record<'owner' | 'other' | 'operator', string> = { owner: '', oth
 
 /** Path parameter values by paramKey, and whether they name something the owner's account owns. */
 let paramValues: Record<string, string>;
-const ownerOwnedParams = new Set(['accounts/{id}', 'api-keys/{id}', 'tenants/{name}', 'jobs/{id}']);
+const ownerOwnedParams = new Set(['accounts/{id}', 'api-keys/{id}', 'tenants/{name}', 'jobs/{id}', 'domains/{domain}']);
+/** Values of query parameters a route answers 2xx only with, by name (`GET /tls/ask?domain=`). */
+let queryValues: Record<string, string>;
+
+/**
+ * The query of an operation: its required parameters and those named in `queryValues`, filled
+ * from there; a new required one fails the walk until added.
+ */
+function requiredQuery(op: Operation): string {
+  const required = op.queryParams.filter((p) => p.required || p.name in queryValues);
+  if (required.length === 0) return '';
+  const pairs = required.map((p) => {
+    const value = queryValues[p.name];
+    if (value === undefined)
+      throw new Error(`${op.key}: no test value for query parameter "${p.name}"; add one to this test's query table`);
+    return `${p.name}=${encodeURIComponent(value)}`;
+  });
+  return `?${pairs.join('&')}`;
+}
 
 async function createKey(token: string, name: string): Promise<{ id: string; key: string }> {
   const response = await test.http.post('/api/v1/api-keys', { name }, { token });
@@ -68,6 +86,11 @@ beforeAll(async () => {
   const started = await test.http.post(`/api/v1/tenants/${ownerTenant}/start`, undefined, { token: owner.accessToken });
   if (started.status !== 202) throw new Error(`could not start the owner's tenant: ${started.text}`);
   const servers = await test.http.get('/api/v1/database-servers', { token: operator.accessToken });
+  const ownerDomain = `walk-${Date.now().toString(36)}.owner-example.net`;
+  const added = await test.http.post(`/api/v1/tenants/${ownerTenant}/domains`, { domain: ownerDomain }, { token: owner.accessToken });
+  if (added.status !== 201) throw new Error(`could not add the owner's domain: ${added.text}`);
+  // A platform host: served whatever the walk did to the owner's tenant before.
+  queryValues = { domain: `app.${test.config.baseDomain}` };
   paramValues = {
     'accounts/{id}': owner.accountId,
     'api-keys/{id}': targetKey.id,
@@ -77,6 +100,7 @@ beforeAll(async () => {
     'templates/{code}': 'blank',
     'database-servers/{id}': servers.body[0].id,
     'jobs/{id}': started.body.jobId,
+    'domains/{domain}': ownerDomain,
   };
 });
 afterAll(async () => {
@@ -186,7 +210,7 @@ async function walk(caller: { kind: CallerKind; via: 'token' | 'key' }): Promise
   const token = credentialFor(caller);
   const found: string[] = [];
   for (const op of operations) {
-    const response = await test.http.request(op.method, fillPath(op, paramValues), undefined, { token });
+    const response = await test.http.request(op.method, fillPath(op, paramValues) + requiredQuery(op), undefined, { token });
     found.push(...violations(caller.kind, op, response));
   }
   return found;

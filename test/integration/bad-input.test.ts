@@ -78,6 +78,8 @@ const sampleBodies: Record<string, () => Record<string, unknown>> = {
     accountId: sampleIds.accountId,
   }),
   'POST /api/v1/tenants/{name}/duplicate': () => ({ name: 'badinputcopy', adminPassword: GOOD_PASSWORD }),
+  'POST /api/v1/tenants/{name}/domains': () => ({ domain: 'erp.badinput-example.net' }),
+  'PUT /api/v1/tenants/{name}/primary-domain': () => ({ domain: null }),
   'POST /api/v1/templates/{code}/build': () => ({ serverId: sampleIds.serverId }),
   'POST /api/v1/database-servers': () => ({
     name: 'bad-input-server',
@@ -166,6 +168,7 @@ beforeAll(async () => {
     'templates/{code}': 'blank',
     'database-servers/{id}': sampleIds.serverId,
     'jobs/{id}': job.body.jobId,
+    'domains/{domain}': 'erp.badinput-example.net',
   };
 });
 afterAll(async () => {

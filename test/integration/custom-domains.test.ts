@@ -396,9 +396,11 @@ describe('the TLS ask endpoint', () => {
     ]) {
       const response = await ask(name);
       expect(response.status, name).toBe(404);
-      expect(response.body.field).toBe('domain');
+      expect(response.body.field).toBe('query.domain');
     }
-    expect((await http().get('/api/v1/tls/ask')).status).toBe(400);
+    const unnamed = await http().get('/api/v1/tls/ask');
+    expect(unnamed.status).toBe(400);
+    expect(unnamed.body.field).toBe('query.domain');
   });
 
   it('is rate-limited with a Retry-After', async () => {

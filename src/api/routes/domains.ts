@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { domainViewSchema } from '../../domains/index.js';
-import { NotFoundError, RateLimitError } from '../../errors/index.js';
+import { NotFoundError, RateLimitError, ValidationError } from '../../errors/index.js';
 import { type Api, principalOf, routeOptions } from '../route.js';
 import { paginationQuery } from '../schemas.js';
 import type { ApiDependencies } from '../server.js';
@@ -129,14 +129,17 @@ export function registerDomainRoutes(api: Api, deps: Pick<ApiDependencies, 'tena
       summary: "For an on-demand-TLS edge (Caddy's on_demand_tls ask): 200 when the platform serves this name, else 404",
       description: 'Served from memory; rate-limited per caller (429 with Retry-After).',
       tags,
-      querystring: z.object({ domain: z.string().min(1).max(253) }).strict(),
+      // Optional in the schema so that an unknown parameter is named first; a missing name is refused below.
+      querystring: z.object({ domain: z.string().min(1).max(253).optional().describe('the name a certificate is wanted for') }).strict(),
       response: { 200: z.object({ domain: z.string(), serve: z.literal(true) }) },
     }),
     async (request) => {
+      const { domain } = request.query;
+      if (domain === undefined)
+        throw new ValidationError('Name the host a certificate is wanted for: ?domain=<name>.', { field: 'query.domain' });
       if (!allowAsk(request.ip)) throw new RateLimitError('Too many certificate asks: slow down.', 1);
-      if (!deps.tlsAsk(request.query.domain))
-        throw new NotFoundError(`A site named ${request.query.domain.slice(0, 253)}`, { field: 'domain' });
-      return { domain: request.query.domain, serve: true as const };
+      if (!deps.tlsAsk(domain)) throw new NotFoundError(`A site named ${domain}`, { field: 'query.domain' });
+      return { domain, serve: true as const };
     },
   );
 }
