@@ -121,7 +121,8 @@ export function createDomainService(deps: DomainServiceDependencies) {
         // Another tenant proved this domain first: it keeps it until its owner removes it.
         return updateDomain(db, row.id, {
           ...checked,
-          last_check_error: 'This domain is in use by another tenant: remove it there first.',
+          last_check_error:
+            'This domain is served for another instance. If that instance is yours, remove the domain there; if not, ask support.',
         });
       }
     }
