@@ -143,4 +143,27 @@ ensure_minio() {
   else
     log "building MinIO failed (Go $("$go_bin" env GOVERSION) may be too old; MinIO needs >= 1.24): the S3 backup tests will fail and say so"
   fi
+# Caddy: the edge test runs it (with its own CA, offline) in front of the platform.
+ensure_caddy() {
+  if command -v caddy >/dev/null 2>&1; then return; fi
+  if ! command -v apt-get >/dev/null 2>&1; then
+    log "Caddy is missing and there is no apt-get to install it: the TLS edge tests will fail and say so"
+    return
+  fi
+  apt_install caddy || log "could not install Caddy: the TLS edge tests will fail and say so"
+  # The package starts a system Caddy on ports 80/443; the tests start their own.
+  if command -v systemctl >/dev/null 2>&1; then as_root systemctl disable --now caddy >/dev/null 2>&1 || true; fi
+}
+
+# Knot DNS: the custom-domain tests run it on a loopback port as the authoritative server their
+# resolver asks (test/helpers/dns.ts). When it cannot be installed those tests say why.
+ensure_knot() {
+  if [ -x /usr/sbin/knotd ] && [ -x /usr/sbin/knotc ]; then return; fi
+  if ! command -v apt-get >/dev/null 2>&1; then
+    log "Knot DNS is missing and there is no apt-get to install it: the custom-domain tests will fail and say so"
+    return
+  fi
+  apt_install knot || log "could not install Knot DNS: the custom-domain tests will fail and say so"
+  # The package starts a system knotd on port 53; the tests start their own.
+  if command -v systemctl >/dev/null 2>&1; then as_root systemctl disable --now knot >/dev/null 2>&1 || true; fi
 }

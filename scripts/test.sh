@@ -8,6 +8,8 @@ ensure_chromium
 ensure_minio
 ensure_pdftotext
 ensure_stripe_mock
+ensure_knot
+ensure_caddy
 cd "$ROOT"
 "$NODE" node_modules/typescript/bin/tsc -p tsconfig.json --noEmit
 # Before the web typecheck: the build generates the dashboard's API types (build_web).

@@ -17,8 +17,9 @@ import {
 } from './billing/index.js';
 import { type Config, resolveSecretKey } from './config/index.js';
 import { createNotificationHub, pendingMigrations } from './db/index.js';
+import { createDnsLookup, createDomainService, createDomainTable, type DomainService } from './domains/index.js';
 import { createDomainEventBus, DOMAIN_EVENTS_CHANNEL } from './events/index.js';
-import { createGateway, createRouteTable, type Gateway } from './gateway/index.js';
+import { createGateway, createRouteTable, type Gateway, mayIssueCertificate } from './gateway/index.js';
 import { createIdentityService } from './identity/index.js';
 import { createJobQueue } from './jobs/index.js';
 import { createLogger, type Logger } from './logging/index.js';
@@ -63,6 +64,8 @@ export interface Platform {
   url: string | undefined;
   /** Where the gateway listens when it has a port of its own. */
   gatewayUrl: string | undefined;
+  /** Custom domains (the scheduled re-check and the base-URL job call it; tests call it with their own clock). */
+  domains: DomainService;
   /** Runs the lifecycle timers now (as the scheduled job does), with `now` for tests. */
   sweepLifecycle(now?: Date): Promise<{ terminated: number; deleted: number }>;
   /** Backups: the scheduler, retention and runs can be called directly by tests. */
@@ -295,14 +298,41 @@ export async function startPlatform(
     },
     config.runWorkers,
   );
+  const domains = createDomainService({
+    db,
+    jobs,
+    servers,
+    lookup: createDnsLookup(config.dnsResolvers),
+    baseDomain: config.baseDomain,
+    edgeAddresses: config.edgeAddresses,
+    graceMs: config.domainGraceHours * 3600_000,
+    tenantHostName: urls.hostName,
+    tenantBaseUrl: urls.baseUrl,
+    publicScheme: new URL(config.publicUrl).protocol,
+    deliverEvents: () => domainEvents.deliver(),
+    logger,
+  });
+  await domains.registerJobs(config.runWorkers);
 
   const routes = await createRouteTable({ db, events: domainEvents, logger });
+  const domainTable = await createDomainTable({ db, events: domainEvents });
   const gateway = createGateway({
     baseDomain: config.baseDomain,
     resolveRoute: routes.resolve,
+    resolveCustomDomain: domainTable.resolve,
+    primaryHostOf: domainTable.primaryOf,
+    primaryRedirectScheme: new URL(config.publicUrl).protocol,
     logger,
     trustProxy: config.trustProxy,
   });
+  const platformHosts = [config.baseDomain, `app.${config.baseDomain}`, new URL(config.publicUrl).hostname].map((h) => h.toLowerCase());
+  const tlsAsk = (domain: string) =>
+    mayIssueCertificate(domain, {
+      baseDomain: config.baseDomain,
+      resolveRoute: routes.resolve,
+      resolveCustomDomain: domainTable.resolve,
+      platformHosts,
+    });
   const sharedPortGateway: SharedPortGateway | undefined = config.gatewayPort
     ? undefined
     : {
@@ -330,6 +360,8 @@ export async function startPlatform(
     backups,
     runtimes,
     domainEvents,
+    domains,
+    tlsAsk,
     gateway: sharedPortGateway,
     readiness: async (): Promise<{ ready: boolean; checks: Record<string, string> }> => {
       try {
@@ -393,6 +425,7 @@ export async function startPlatform(
     app,
     database,
     runtimes,
+    domains,
     url,
     gatewayUrl,
     sweepLifecycle: (now) => sweep.sweep(now),

@@ -44,6 +44,10 @@ export async function buildOpenApiDocument() {
     backups: unusedWhileDescribing('backups'),
     runtimes: unusedWhileDescribing('runtimes'),
     domainEvents: unusedWhileDescribing('domainEvents'),
+    domains: unusedWhileDescribing('domains'),
+    tlsAsk: () => {
+      throw new Error('tlsAsk was used while building the OpenAPI document');
+    },
     readiness: () => Promise.reject(new Error('readiness was used while building the OpenAPI document')),
   };
   const app = await buildApiServer(deps);

@@ -18,6 +18,7 @@ import type { AuthService } from '../auth/index.js';
 import type { BackupService } from '../backups/index.js';
 import type { BillingReads, BuiltinBilling } from '../billing/index.js';
 import type { Config } from '../config/index.js';
+import type { DomainService } from '../domains/index.js';
 import { AuthenticationError, ForbiddenError } from '../errors/index.js';
 import type { DomainEventSubscriptions } from '../events/index.js';
 import { writeRawResponse } from '../gateway/index.js';
@@ -41,6 +42,7 @@ import { registerAuthRoutes } from './routes/auth.js';
 import { registerBackupRoutes } from './routes/backups.js';
 import { registerBillingRoutes } from './routes/billing.js';
 import { registerDatabaseServerRoutes } from './routes/database-servers.js';
+import { registerDomainRoutes } from './routes/domains.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerIdentityRoutes } from './routes/identity.js';
 import { registerJobRoutes } from './routes/jobs.js';
@@ -77,6 +79,10 @@ export interface ApiDependencies {
   runtimes: RuntimeRegistry;
   /** Domain events (tenant changes), for the live event streams. */
   domainEvents: DomainEventSubscriptions;
+  /** Custom domains of tenants. */
+  domains: DomainService;
+  /** Whether an on-demand-TLS edge may get a certificate for a name (gateway/tls-ask.ts). */
+  tlsAsk: (domain: string) => boolean;
   /** Tenant traffic on the API's own port: requests for tenant hosts go to the gateway. */
   gateway?: SharedPortGateway | undefined;
   readiness: () => Promise<{ ready: boolean; checks: Record<string, string> }>;
@@ -255,6 +261,7 @@ export async function buildApiServer(deps: ApiDependencies): Promise<Api> {
       registerAuditRoutes(api, deps);
       registerTenantRoutes(api, deps);
       registerBackupRoutes(api, deps);
+      registerDomainRoutes(api, deps);
       registerTemplateRoutes(api, deps);
       registerDatabaseServerRoutes(api, deps);
       registerJobRoutes(api, deps);

@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { createAccessTokenSigner, createAuthService } from '../auth/index.js';
 import { loadConfig, resolveSecretKey } from '../config/index.js';
+import { renderCaddyfile } from '../edge/index.js';
 import { ConfigError } from '../errors/index.js';
 import { createLogger } from '../logging/index.js';
 import { startPlatform } from '../main.js';
@@ -99,6 +100,21 @@ program
     if (!value) throw new Error('Nothing to seal: pipe the secret into `saasctl secret seal`.');
     const config = loadConfig();
     process.stdout.write(`${createSecretBox(resolveSecretKey(config), config.previousSecretKeys).encrypt(value)}\n`);
+  });
+
+const edge = program.command('edge').description('The TLS edge in front of the platform');
+edge
+  .command('caddyfile')
+  .description('Print a Caddyfile for this installation: on-demand TLS for every name the platform serves, HTTP -> HTTPS, websockets')
+  .option('--upstream <host:port>', 'where Caddy reaches the platform (default: 127.0.0.1:PORT)')
+  .option('--email <address>', "ACME account email (Let's Encrypt expiry notices)")
+  .option('--internal-tls', "Caddy's own CA instead of Let's Encrypt (staging, offline machines)")
+  .action((options: { upstream?: string; email?: string; internalTls?: boolean }) => {
+    const config = loadConfig();
+    const upstream = options.upstream ?? `127.0.0.1:${config.port}`;
+    process.stdout.write(renderCaddyfile({ upstream, email: options.email, internalTls: options.internalTls ?? false }));
+    if (!config.trustProxy)
+      process.stderr.write('saasctl: set TRUST_PROXY=true on the platform behind this edge, or client addresses are wrong\n');
   });
 
 const operator = program.command('operator').description('Manage operator users');

@@ -82,6 +82,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     requireOperator2fa: e.REQUIRE_OPERATOR_2FA ? e.REQUIRE_OPERATOR_2FA === 'true' : e.NODE_ENV === 'production',
     crashAt: e.SAAS_TEST_CRASH_AT,
     backups: backupConfig(e, resolve(e.DATA_DIR)),
+    dnsResolvers: commaList(e.DNS_RESOLVERS ?? ''),
+    edgeAddresses: commaList(e.EDGE_ADDRESSES),
+    domainGraceHours: e.DOMAIN_GRACE_HOURS,
   };
 }
 
@@ -120,6 +123,13 @@ function readSettingFile(path: string, variable: string): string {
   } catch (error) {
     throw new ConfigError(`${variable}: cannot read ${path}: ${(error as Error).message}`, [variable]);
   }
+}
+
+function commaList(value: string): string[] {
+  return value
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean);
 }
 
 function readConfigFile(path: string): Record<string, unknown> {

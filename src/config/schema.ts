@@ -93,6 +93,22 @@ export const configSchema = z
     /** Test-only fault injection: exit at this point of a backup (backup:uploading, backup:stored). */
     SAAS_TEST_CRASH_AT: z.string().optional(),
     METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters (e.g. `openssl rand -hex 32`)').optional(),
+    /** Name servers custom domains are checked against (`ip` or `ip:port`, comma-separated); unset: the system's. */
+    DNS_RESOLVERS: z
+      .string()
+      .regex(/^[0-9a-fA-F:.,[\] ]*$/, 'must be a comma-separated list of ip or ip:port')
+      .optional(),
+    /** The edge's public addresses, which apex custom domains point A/AAAA records at (comma-separated). */
+    EDGE_ADDRESSES: z
+      .string()
+      .regex(/^[0-9a-fA-F:., ]*$/, 'must be a comma-separated list of IP addresses')
+      .default(''),
+    /** How long a verified custom domain that stopped pointing here stays routed before it is unrouted. */
+    DOMAIN_GRACE_HOURS: z.coerce
+      .number()
+      .min(0)
+      .max(24 * 90)
+      .default(72),
     TRUST_PROXY: z
       .enum(['true', 'false'])
       .default('false')
@@ -179,6 +195,12 @@ export interface Config {
   requireOperator2fa: boolean;
   crashAt: string | undefined;
   backups: BackupConfig;
+  /** Name servers for custom-domain checks; empty: the system resolver's. */
+  dnsResolvers: string[];
+  /** The edge's public IPs, for apex custom domains. */
+  edgeAddresses: string[];
+  /** Hours a verified domain that stopped pointing here stays routed. */
+  domainGraceHours: number;
 }
 
 /** Where backups go and when the daily ones run (backups/). */

@@ -452,3 +452,26 @@ export type BillingSubscriptionRow = Selectable<BillingSubscriptionsTable>;
 export type BillingInvoiceRow = Selectable<BillingInvoicesTable>;
 export type BillingInvoiceLineRow = Selectable<BillingInvoiceLinesTable>;
 export type BillingPaymentRow = Selectable<BillingPaymentsTable>;
+/** Custom domains of tenants (domains/store.ts is its only reader and writer). */
+export interface CustomDomainsTable {
+  id: Generated<string>;
+  tenant_id: string;
+  /** Lower-case ASCII (IDN in punycode), without a trailing dot. */
+  domain: string;
+  /** The value of the TXT record `_odoo-saas-verify.<domain>` that proves control of the domain. */
+  token: string;
+  /** `pending` (not routed), `verified` (routed), `failing` (routed, no longer pointing here, within the grace period). */
+  status: string;
+  is_primary: Generated<boolean>;
+  verified_at: Date | null;
+  last_checked_at: Date | null;
+  failing_since: Date | null;
+  last_check_error: string | null;
+  created_at: Generated<Date>;
+}
+
+export type CustomDomainRow = Selectable<CustomDomainsTable>;
+
+export interface Database {
+  custom_domains: CustomDomainsTable;
+}

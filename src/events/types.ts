@@ -15,6 +15,8 @@ export interface DomainEventPayloads {
   'tenant.upstream_changed': { tenantId: string };
   /** Any other entry on a tenant's timeline (a provisioning step, an info or an error). */
   'tenant.timeline_recorded': { tenantId: string; eventId: number; kind: 'step' | 'info' | 'error' };
+  /** A custom domain of the tenant was added, verified, flagged, unrouted, made primary or removed. */
+  'domain.changed': { tenantId: string; domain: string };
   /** A template's build on a database server became ready: copies (tenants, spares) can be made of it. */
   'template.build_ready': { templateCode: string; databaseServerId: string; databaseName: string };
   /** A backup was stored, read back and its sha256 matched. */

@@ -33,6 +33,13 @@ export interface GatewayOptions {
   onProxied?: (tenantName: string, statusCode: number, ms: number) => void;
   /** Custom domains (`erp.acme.com`) -> tenant name; see host.ts. */
   resolveCustomDomain?: CustomDomainResolver;
+  /**
+   * The primary custom domain of a tenant: page views through its subdomain are redirected there
+   * (RPC, long polling and websockets are not, so integrations on the subdomain keep working).
+   */
+  primaryHostOf?: (tenantName: string) => string | undefined;
+  /** The scheme of those redirects (`https:` behind a TLS edge). */
+  primaryRedirectScheme?: string;
   /** Labels under the base domain served by the platform itself; default `['app']`. */
   platformLabels?: readonly string[];
   rpcBodyLimitBytes?: number;
@@ -74,6 +81,19 @@ function forwardedHost(req: IncomingMessage): string {
   return parsed.port === undefined ? parsed.hostname : `${parsed.hostname}:${parsed.port}`;
 }
 
+/**
+ * The host Odoo is told (Host and X-Forwarded-Host): the tenant's own subdomain also for a custom
+ * domain, because every dbfilter (`%d` of pools, `%h`) selects the database from it. Links Odoo
+ * writes into mails come from its frozen `web.base.url` (the primary domain), not from this.
+ */
+function upstreamHost(req: IncomingMessage, route: TenantRoute, baseDomain: string): string {
+  const parsed = parseHostHeader(req.headers.host ?? '');
+  const subdomain = `${route.tenantName}.${baseDomain}`;
+  return parsed?.port === undefined ? subdomain : `${subdomain}:${parsed.port}`;
+}
+
+const NOT_REDIRECTED = /^\/(?:websocket|longpolling)(?:[/?]|$)/;
+
 function hasBody(req: IncomingMessage): boolean {
   const length = req.headers['content-length'];
   return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
@@ -102,6 +122,16 @@ export function createGateway(options: GatewayOptions): Gateway {
     ...(options.platformLabels ? { platformLabels: options.platformLabels } : {}),
     ...(options.resolveCustomDomain ? { resolveCustomDomain: options.resolveCustomDomain } : {}),
   };
+
+  const baseDomain = options.baseDomain.toLowerCase().replace(/\.$/, '');
+
+  /** `Location` for a page view of a tenant subdomain whose tenant has a primary domain. */
+  function primaryRedirect(req: IncomingMessage, route: TenantRoute, path: string): string | undefined {
+    if ((req.method !== 'GET' && req.method !== 'HEAD') || NOT_REDIRECTED.test(path) || !options.primaryHostOf) return undefined;
+    if (parseHostHeader(req.headers.host ?? '')?.hostname !== `${route.tenantName}.${baseDomain}`) return undefined;
+    const primary = options.primaryHostOf(route.tenantName);
+    return primary ? `${options.primaryRedirectScheme ?? 'https:'}//${primary}${path}` : undefined;
+  }
 
   function classify(req: IncomingMessage): HostClass {
     return classifyHost(req.headers.host, hostOptions);
@@ -165,7 +195,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     const target = targetFor(upstream, LONG_POLLING.test(path));
     const headers = forwardRequestHeaders(req.rawHeaders, {
       remoteAddress: req.socket.remoteAddress ?? '',
-      host: forwardedHost(req),
+      host: upstreamHost(req, route, baseDomain),
       trustProxy: options.trustProxy ?? false,
       websocket: false,
       ...(buffered && body !== undefined ? { contentLength: body.length } : {}),
@@ -233,6 +263,12 @@ export function createGateway(options: GatewayOptions): Gateway {
       sendResponse(res, rpcRefusal(rpc.protocol, 'forbidden'), hasBody(req));
       return;
     }
+    const location = rpc.kind === 'open' ? primaryRedirect(req, route, path) : undefined;
+    if (location) {
+      // 302, not 301: browsers keep a permanent redirect even after the customer changes the primary.
+      sendResponse(res, { status: 302, headers: { location, 'content-length': '0', 'cache-control': 'no-store' }, body: '' }, hasBody(req));
+      return;
+    }
     if (rpc.kind === 'inspect') {
       inspectThenForward(req, res, route, upstream, path, rpc).catch((error: unknown) => {
         logger.error({ err: error, tenant: route.tenantName }, 'gateway failed while checking an RPC');
@@ -286,7 +322,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     const target = targetFor(upstream, websocket || LONG_POLLING.test(path));
     const headers = forwardRequestHeaders(req.rawHeaders, {
       remoteAddress: req.socket.remoteAddress ?? '',
-      host: forwardedHost(req),
+      host: upstreamHost(req, route, baseDomain),
       trustProxy: options.trustProxy ?? false,
       websocket,
     });

@@ -35,5 +35,6 @@ export {
   type StatusPageKind,
   type StatusPageOptions,
 } from './status-pages.js';
+export { mayIssueCertificate, type TlsAskOptions } from './tls-ask.js';
 export type { RouteResolver, TenantRoute } from './types.js';
 export { parseXmlRpcCall, type XmlRpcCall, type XmlRpcValue } from './xmlrpc-call.js';

@@ -165,6 +165,27 @@ export const JOB_CATALOG = {
     retryDelaySeconds: 30,
     timeoutSeconds: 60,
   }),
+  /**
+   * Re-checks every custom domain's DNS (domains/service.ts): verifies pending ones, flags ones
+   * that stopped pointing here and unroutes them after the grace period.
+   */
+  'domain-recheck': queue({
+    payload: z.object({}),
+    concurrency: 1,
+    retryLimit: 0,
+    retryDelaySeconds: 5,
+    timeoutSeconds: 15 * 60,
+    schedule: '*/10 * * * *',
+  }),
+  /** Writes a tenant's base URL (its primary domain, else its subdomain) into its Odoo; in order per tenant. */
+  'tenant-base-url': queue({
+    payload: z.object({ tenantId: id }),
+    keyed: true,
+    concurrency: 2,
+    retryLimit: 5,
+    retryDelaySeconds: 5,
+    timeoutSeconds: 5 * 60,
+  }),
 } as const;
 
 export type QueueName = keyof typeof JOB_CATALOG;

@@ -66,6 +66,20 @@ export async function applyTenantIdentity(client: pg.Client, identity: TenantIde
   }
 }
 
+/**
+ * Points Odoo's base URL (links in mails, portal URLs) at `baseUrl` and keeps it frozen there, so
+ * Odoo does not rewrite it from the host of the next admin login.
+ */
+export async function applyBaseUrl(client: pg.Client, baseUrl: string): Promise<void> {
+  await client.query(
+    `INSERT INTO ir_config_parameter (key, value, create_date, write_date)
+     VALUES ('web.base.url', $1, now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC'),
+            ('web.base.url.freeze', 'True', now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC')
+     ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, write_date = EXCLUDED.write_date`,
+    [baseUrl],
+  );
+}
+
 /** Active internal users (what plans limit): not portal/public (`share`), not archived. */
 export async function countActiveInternalUsers(client: pg.Client): Promise<number> {
   const result = await client.query<{ count: string }>('SELECT count(*)::text AS count FROM res_users WHERE active AND NOT share');

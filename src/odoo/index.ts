@@ -32,6 +32,7 @@ export {
 export { odooEnvironment } from './environment.js';
 export { copyFilestore, type FilestoreFile, filestoreFiles, filestorePath, filestoreSize, removeFilestore } from './filestore.js';
 export {
+  applyBaseUrl,
   applyTenantIdentity,
   countActiveInternalUsers,
   ODOO_ADMIN_USER_ID,

@@ -8,7 +8,8 @@ import { loadConfig } from '../../src/config/index.js';
 import { createLogger } from '../../src/logging/index.js';
 import { startPlatform } from '../../src/main.js';
 import { assertChromium, ensureDashboardBuilt, launchChromium, SHOTS } from '../helpers/browser.js';
-import { waitFor } from '../helpers/gateway-client.js';
+import { knotMissing, startTestDnsServer, type TestDnsServer } from '../helpers/dns.js';
+import { hostRequest, waitFor } from '../helpers/gateway-client.js';
 import { createHttpClient, createOperator, GOOD_PASSWORD, registerCustomer, type TestPlatform, uniqueEmail } from '../helpers/platform.js';
 import { freeTestPort } from '../helpers/ports.js';
 import { createTestDatabase, postgresAdminUrl } from '../helpers/postgres.js';
@@ -31,7 +32,7 @@ const WAIT_MS = 15_000;
 process.env.PATH = `${dirname(process.execPath)}${delimiter}${process.env.PATH ?? ''}`;
 
 /** The platform on a known port, so that PUBLIC_URL (and so each tenant's URL) carries it. */
-async function startDashboardPlatform(): Promise<TestPlatform> {
+async function startDashboardPlatform(dnsResolver: string): Promise<TestPlatform> {
   const port = await freeTestPort();
   const database = await createTestDatabase('dashboard');
   const dataDir = mkdtempSync(join(tmpdir(), 'saas-test-dashboard-'));
@@ -47,6 +48,7 @@ async function startDashboardPlatform(): Promise<TestPlatform> {
       TEMPLATES_AUTOBUILD: 'blank',
       BASE_DOMAIN: 'lvh.me',
       PUBLIC_URL: `http://app.lvh.me:${port}`,
+      DNS_RESOLVERS: dnsResolver,
     }),
     host: '127.0.0.1',
     port,
@@ -94,6 +96,9 @@ describe('dashboard in a real browser (Chromium)', { timeout: 300_000 }, () => {
   const instance = `ada${Date.now().toString(36)}`;
   let customerContext: BrowserContext;
   let customerPage: Page;
+  /** The authoritative DNS server of the customer's own domain (test/helpers/dns.ts). */
+  let dns: TestDnsServer;
+  const ownZone = 'ada-engines.net';
 
   function watchConsole(page: Page, label: string): void {
     page.on('console', (message: ConsoleMessage) => {
@@ -142,9 +147,12 @@ describe('dashboard in a real browser (Chromium)', { timeout: 300_000 }, () => {
 
   beforeAll(async () => {
     assertChromium();
+    const knot = knotMissing();
+    if (knot) throw new Error(knot);
     ensureDashboardBuilt();
     mkdirSync(SHOTS, { recursive: true });
-    test = await startDashboardPlatform();
+    dns = await startTestDnsServer([ownZone]);
+    test = await startDashboardPlatform(dns.address);
     port = Number(new URL(test.url).port);
     app = `http://app.lvh.me:${port}`;
     operator = await createOperator(test);
@@ -165,6 +173,7 @@ describe('dashboard in a real browser (Chromium)', { timeout: 300_000 }, () => {
   afterAll(async () => {
     await browser?.close();
     await test?.stop();
+    await dns?.stop();
   });
 
   it('serves the dashboard at / with an SPA fallback, and keeps API 404s as problem+json', async () => {
@@ -270,6 +279,54 @@ describe('dashboard in a real browser (Chromium)', { timeout: 300_000 }, () => {
     await odoo.getByRole('button', { name: 'Log in' }).click();
     await odoo.locator('.o_web_client').waitFor({ state: 'attached' });
     await odoo.close();
+  });
+
+  it('adds a domain of its own: shows the records to set, verifies it once DNS has them, and makes it primary', async () => {
+    const page = customerPage;
+    const domain = `erp.${ownZone}`;
+    await page.goto(`/instances/${instance}?tab=domains`);
+    const field = page.getByLabel('Domain', { exact: true });
+    // The refusal of a name under the platform's domain is a 400 the page shows by the field.
+    expectedErrors = [/400.*\/api\/v1\/tenants\/[a-z0-9]+\/domains/];
+    await field.fill(`shop.lvh.me`);
+    await page.getByRole('button', { name: 'Add domain' }).click();
+    await poll(() => page.getByText(/is under lvh.me/).isVisible()).toBe(true);
+    expectedErrors = [];
+    await field.fill(domain);
+    await page.getByRole('button', { name: 'Add domain' }).click();
+    const card = page.getByRole('region', { name: new RegExp(`^${domain.replaceAll('.', '\\.')}`) });
+    await poll(() => card.getByText('Waiting for DNS').isVisible()).toBe(true);
+    const txtValue = await card.locator('tr', { hasText: 'TXT' }).locator('code').nth(1).textContent();
+    expect(txtValue).toMatch(/^odoo-saas-verify=/);
+    expect(await card.locator('tr', { hasText: 'CNAME' }).locator('code').nth(1).textContent()).toBe(`${instance}.lvh.me`);
+    await shot(page, 'domains-pending-desktop');
+
+    await dns.set(ownZone, `_odoo-saas-verify.${domain}`, 'TXT', `"${txtValue}"`);
+    await dns.set(ownZone, domain, 'CNAME', `${instance}.lvh.me.`);
+    await card.getByRole('button', { name: 'Check now' }).click();
+    await poll(() => card.getByText('Verified', { exact: true }).isVisible()).toBe(true);
+    await card.getByRole('button', { name: 'Make primary' }).click();
+    await poll(() => card.getByText('Primary', { exact: true }).isVisible()).toBe(true);
+    await shot(page, 'domains-verified-desktop');
+    // The tenant is served on the domain; its subdomain's pages lead there.
+    expect((await hostRequest(port, domain, 'GET', '/web/login')).status).toBe(200);
+    const redirected = await hostRequest(port, `${instance}.lvh.me`, 'GET', '/web/login');
+    expect(redirected.status).toBe(302);
+    expect(redirected.headers.location).toBe(`http://${domain}/web/login`);
+
+    const { context, page: ops } = await newContext(DESKTOP, 'operator-domains');
+    await logInAs(ops, operator.email, GOOD_PASSWORD);
+    await nav(ops, 'Domains').click();
+    await poll(() => ops.getByRole('cell', { name: `${domain} (primary)` }).isVisible()).toBe(true);
+    await shot(ops, 'ops-domains-desktop');
+    await context.close();
+
+    // Removed: served no more, and the subdomain serves again.
+    await page.getByRole('button', { name: 'Remove' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Remove domain' }).click();
+    await poll(() => page.getByText('No domain of your own yet.').isVisible()).toBe(true);
+    expect((await hostRequest(port, domain, 'GET', '/web/login')).status).toBe(404);
+    await poll(async () => (await hostRequest(port, `${instance}.lvh.me`, 'GET', '/web/login')).status).toBe(200);
   });
 
   it('shows on the create page that the one Basic instance of the account is used, and offers the other plans', async () => {

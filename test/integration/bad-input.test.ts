@@ -84,6 +84,8 @@ const sampleBodies: Record<string, () => Record<string, unknown>> = {
     accountId: sampleIds.accountId,
   }),
   'POST /api/v1/tenants/{name}/duplicate': () => ({ name: 'badinputcopy', adminPassword: GOOD_PASSWORD }),
+  'POST /api/v1/tenants/{name}/domains': () => ({ domain: 'erp.badinput-example.net' }),
+  'PUT /api/v1/tenants/{name}/primary-domain': () => ({ domain: null }),
   'POST /api/v1/templates/{code}/build': () => ({ serverId: sampleIds.serverId }),
   'POST /api/v1/tenants/{name}/backups': () => ({}),
   'POST /api/v1/tenants/{name}/backups/{id}/download-link': () => ({}),
@@ -204,6 +206,7 @@ beforeAll(async () => {
     'identities/{id}': '00000000-0000-4000-8000-000000000000',
     'backups/{id}': backup.id,
     'backup-downloads/{token}': backup.token,
+    'domains/{domain}': 'erp.badinput-example.net',
   };
 });
 afterAll(async () => {

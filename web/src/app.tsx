@@ -17,6 +17,7 @@ import { OpsTenantsPage } from './pages/ops/tenants';
 import { AccountPage } from './pages/portal/account';
 import { BillingPage } from './pages/portal/billing';
 import { CreateInstancePage } from './pages/portal/create-instance';
+import { OpsDomainsPage } from './pages/portal/domains';
 import { InstancePage } from './pages/portal/instance';
 import { InstancesPage } from './pages/portal/instances';
 import { PlansPage } from './pages/portal/plans';
@@ -57,6 +58,7 @@ const ROUTES: RouteDef[] = [
   { path: '/ops/templates', role: 'operator', render: () => <TemplatesPage /> },
   { path: '/ops/jobs', role: 'operator', render: () => <JobsPage /> },
   { path: '/ops/pools', role: 'operator', render: () => <PoolsPage /> },
+  { path: '/ops/domains', role: 'operator', render: () => <OpsDomainsPage /> },
   { path: '/ops/accounts', role: 'operator', render: () => <AccountsPage /> },
   { path: '/ops/accounts/:id', role: 'operator', render: (p) => <AccountDetailPage key={p.id} id={p.id ?? ''} /> },
   { path: '/ops/users', role: 'operator', render: () => <UsersPage /> },

@@ -10,6 +10,7 @@ import * as m0101 from './0101_identity.js';
 import * as m0201 from './0201_backups.js';
 import * as m0301 from './0301_billing.js';
 import * as m0302 from './0302_billing_gateway_events.js';
+import * as m0501 from './0501_custom_domains.js';
 
 /** Migrations are listed in code (not read from disk) so the built package carries them. */
 export const migrations: Record<string, Migration> = {
@@ -25,6 +26,7 @@ export const migrations: Record<string, Migration> = {
   // Placeholder number (billing branch): renumbered after the last main migration on merge.
   '0301_billing': m0301,
   '0302_billing_gateway_events': m0302,
+  '0501_custom_domains': m0501,
 };
 
 export const migrationProvider: MigrationProvider = {

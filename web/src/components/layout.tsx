@@ -42,6 +42,7 @@ export const OPERATOR_NAV: NavSection[] = [
       { to: '/ops/pools', label: 'Odoo pools' },
       { to: '/ops/templates', label: 'Templates' },
       { to: '/ops/jobs', label: 'Jobs' },
+      { to: '/ops/domains', label: 'Domains' },
     ],
   },
   {

@@ -12,6 +12,7 @@ import { type StreamStatus, storeTenant, tenantEventsKey, useTenant, useTenantSt
 import { useTitle } from '../../lib/title';
 import type { Accepted, DatabaseServer, Tenant, TenantEvent, User } from '../../lib/types';
 import { validateSubdomain } from './create-instance';
+import { DomainsTab } from './domains';
 
 /**
  * One instance: details, live status, timeline and logs. The same page serves customers
@@ -23,6 +24,7 @@ const TABS = [
   { key: 'timeline', label: 'Timeline' },
   { key: 'logs', label: 'Logs' },
   { key: 'backups', label: 'Backups' },
+  { key: 'domains', label: 'Domains' },
 ] as const;
 
 export function InstancePage({ name, user, basePath }: { name: string; user: User; basePath: string }) {
@@ -113,6 +115,7 @@ export function InstancePage({ name, user, basePath }: { name: string; user: Use
       {tab === 'timeline' ? <Timeline name={t.name} live={stream.events} status={stream.status} /> : null}
       {tab === 'logs' ? <Logs name={t.name} /> : null}
       {tab === 'backups' ? <Backups tenant={t} role={user.role} /> : null}
+      {tab === 'domains' ? <DomainsTab name={t.name} /> : null}
     </>
   );
 }
