@@ -6,11 +6,11 @@ import * as m0004 from './0004_plan_tenant_limits.js';
 import * as m0005 from './0005_job_claims.js';
 import * as m0006 from './0006_domain_events.js';
 import * as m0007 from './0007_tenant_runtimes.js';
-import * as m0101 from './0101_identity.js';
-import * as m0201 from './0201_backups.js';
-import * as m0301 from './0301_billing.js';
-import * as m0302 from './0302_billing_gateway_events.js';
-import * as m0501 from './0501_custom_domains.js';
+import * as m0008 from './0008_identity.js';
+import * as m0009 from './0009_backups.js';
+import * as m0010 from './0010_billing.js';
+import * as m0011 from './0011_billing_gateway_events.js';
+import * as m0012 from './0012_custom_domains.js';
 
 /** Migrations are listed in code (not read from disk) so the built package carries them. */
 export const migrations: Record<string, Migration> = {
@@ -21,12 +21,11 @@ export const migrations: Record<string, Migration> = {
   '0005_job_claims': m0005,
   '0006_domain_events': m0006,
   '0007_tenant_runtimes': m0007,
-  '0101_identity': m0101,
-  '0201_backups': m0201,
-  // Placeholder number (billing branch): renumbered after the last main migration on merge.
-  '0301_billing': m0301,
-  '0302_billing_gateway_events': m0302,
-  '0501_custom_domains': m0501,
+  '0008_identity': m0008,
+  '0009_backups': m0009,
+  '0010_billing': m0010,
+  '0011_billing_gateway_events': m0011,
+  '0012_custom_domains': m0012,
 };
 
 export const migrationProvider: MigrationProvider = {

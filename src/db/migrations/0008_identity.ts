@@ -1,6 +1,5 @@
 import { type Kysely, sql } from 'kysely';
 
-// Placeholder number (0101): renumbered when merged after the other branches' migrations.
 // biome-ignore lint/suspicious/noExplicitAny: migrations describe the schema as it was then
 export async function up(db: Kysely<any>): Promise<void> {
   // A platform user signed in through an external issuer: (issuer name, subject) is who they are there.
