@@ -143,6 +143,8 @@ ensure_minio() {
   else
     log "building MinIO failed (Go $("$go_bin" env GOVERSION) may be too old; MinIO needs >= 1.24): the S3 backup tests will fail and say so"
   fi
+}
+
 # Caddy: the edge test runs it (with its own CA, offline) in front of the platform.
 ensure_caddy() {
   if command -v caddy >/dev/null 2>&1; then return; fi
