@@ -14,6 +14,7 @@ import { createLogger, type Logger } from './logging/index.js';
 import { createMetrics } from './metrics/index.js';
 import { createMailer } from './notifications/index.js';
 import { findOdoo } from './odoo/index.js';
+import { startNotificationsAndWebhooks } from './outbound.js';
 import { createPlanService } from './plans/index.js';
 import { openPlatformDatabase, type PlatformDatabase } from './platform-database.js';
 import { createDatabaseServerRegistry, createPoolAccess } from './postgres/index.js';
@@ -156,6 +157,12 @@ export async function startPlatform(config: Config, options: { logger?: Logger; 
   );
   if (!odoo) logger.warn('Odoo not found (set ODOO_BIN): templates cannot be built and tenants cannot be served');
 
+  /** Test-only fault injection (SAAS_TEST_CRASH_AFTER_STEP): dies at the named point. */
+  const crashPoint = (point: string): void => {
+    if (config.crashAfterStep !== point) return;
+    logger.fatal({ point }, 'SAAS_TEST_CRASH_AFTER_STEP: killing this process on purpose');
+    process.kill(process.pid, 'SIGKILL');
+  };
   const operations = createTenantOperations({
     db,
     jobs,
@@ -183,11 +190,21 @@ export async function startPlatform(config: Config, options: { logger?: Logger; 
     tenantHostName: urls.hostName,
     tenantBaseUrl: urls.baseUrl,
     creationRateLimitPerHour: config.tenantCreateRateLimitPerHour,
-    crashPoint: (point) => {
-      if (config.crashAfterStep !== point) return;
-      logger.fatal({ point }, 'SAAS_TEST_CRASH_AFTER_STEP: killing this process on purpose');
-      process.kill(process.pid, 'SIGKILL');
-    },
+    crashPoint,
+  });
+
+  const accounts = createAccountService({ db });
+  const { notifier, webhooks } = await startNotificationsAndWebhooks({
+    config,
+    db,
+    jobs,
+    mailer,
+    secretBox,
+    domainEvents,
+    accounts,
+    tenantBaseUrl: urls.baseUrl,
+    logger,
+    crashPoint,
   });
 
   const routes = await createRouteTable({ db, events: domainEvents, logger });
@@ -210,7 +227,9 @@ export async function startPlatform(config: Config, options: { logger?: Logger; 
     logger,
     auth,
     plans,
-    accounts: createAccountService({ db }),
+    accounts,
+    notifications: notifier,
+    webhooks,
     audit: createAuditLog({ db }),
     metrics,
     tenants,

@@ -31,6 +31,8 @@ export async function buildOpenApiDocument() {
     auth: unusedWhileDescribing('auth'),
     plans: unusedWhileDescribing('plans'),
     accounts: unusedWhileDescribing('accounts'),
+    notifications: unusedWhileDescribing('notifications'),
+    webhooks: unusedWhileDescribing('webhooks'),
     audit: unusedWhileDescribing('audit'),
     metrics: unusedWhileDescribing('metrics'),
     tenants: unusedWhileDescribing('tenants'),

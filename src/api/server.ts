@@ -22,11 +22,13 @@ import { writeRawResponse } from '../gateway/index.js';
 import type { JobQueue } from '../jobs/index.js';
 import { type Logger, loggerOptions } from '../logging/index.js';
 import type { Metrics } from '../metrics/index.js';
+import type { NotificationService } from '../notifications/index.js';
 import type { PlanService } from '../plans/index.js';
 import type { DatabaseServerRegistry } from '../postgres/index.js';
 import type { RuntimeRegistry } from '../runtimes/index.js';
 import type { TemplateService } from '../templates/index.js';
 import type { TenantService } from '../tenants/index.js';
+import type { WebhookService } from '../webhooks/index.js';
 import { installErrorHandling, sendProblem } from './errors.js';
 import { withoutUnusedComponents } from './openapi-components.js';
 import type { Api } from './route.js';
@@ -37,9 +39,11 @@ import { registerAuthRoutes } from './routes/auth.js';
 import { registerDatabaseServerRoutes } from './routes/database-servers.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerJobRoutes } from './routes/jobs.js';
+import { registerNotificationRoutes } from './routes/notifications.js';
 import { registerPlanRoutes } from './routes/plans.js';
 import { registerTemplateRoutes } from './routes/templates.js';
 import { registerTenantRoutes } from './routes/tenants.js';
+import { registerWebhookRoutes } from './routes/webhooks.js';
 import { registerStaticRoutes } from './static.js';
 import { endAllEventStreams } from './tenant-events-stream.js';
 import { installTextGuard, storableText } from './text-guard.js';
@@ -52,6 +56,8 @@ export interface ApiDependencies {
   auth: AuthService;
   plans: PlanService;
   accounts: AccountService;
+  notifications: Pick<NotificationService, 'list' | 'resend'>;
+  webhooks: WebhookService;
   audit: AuditLog;
   metrics: Metrics;
   tenants: TenantService;
@@ -241,6 +247,8 @@ export async function buildApiServer(deps: ApiDependencies): Promise<Api> {
       registerTemplateRoutes(api, deps);
       registerDatabaseServerRoutes(api, deps);
       registerJobRoutes(api, deps);
+      registerNotificationRoutes(api, deps);
+      registerWebhookRoutes(api, deps);
     },
     { prefix: '/api/v1' },
   );

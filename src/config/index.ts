@@ -63,6 +63,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     spareDatabases: e.SPARE_DATABASES,
     templatesAutobuild: e.TEMPLATES_AUTOBUILD.split(',').filter(Boolean),
     crashAfterStep: e.SAAS_TEST_CRASH_AFTER_STEP,
+    webhookAllowedNetworks: e.WEBHOOK_ALLOWED_NETWORKS,
+    webhookDisableAfterFailures: e.WEBHOOK_DISABLE_AFTER_FAILURES,
+    webhookRetryBaseSeconds: e.WEBHOOK_RETRY_BASE_SECONDS,
   };
 }
 

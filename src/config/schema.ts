@@ -52,6 +52,15 @@ export const configSchema = z
       .string()
       .regex(/^[a-z0-9_,]*$/, 'must be a comma-separated list of template codes')
       .default('blank'),
+    WEBHOOK_ALLOWED_NETWORKS: z
+      .string()
+      .regex(
+        /^\s*([0-9a-fA-F:.]+(\/\d{1,3})?\s*(,\s*[0-9a-fA-F:.]+(\/\d{1,3})?\s*)*)?$/,
+        'must be a comma-separated list of networks such as 10.0.0.0/8,fd00::/8',
+      )
+      .default(''),
+    WEBHOOK_DISABLE_AFTER_FAILURES: z.coerce.number().int().min(1).max(10_000).default(30),
+    WEBHOOK_RETRY_BASE_SECONDS: z.coerce.number().int().min(1).max(3600).default(30),
     /** Test-only fault injection: exit right after this provisioning step. */
     SAAS_TEST_CRASH_AFTER_STEP: z.string().optional(),
     METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters (e.g. `openssl rand -hex 32`)').optional(),
@@ -101,4 +110,10 @@ export interface Config {
   /** Templates built on the default server at start when not built yet. */
   templatesAutobuild: string[];
   crashAfterStep: string | undefined;
+  /** Private networks webhooks may be sent into (CIDRs); empty: public addresses only (SSRF). */
+  webhookAllowedNetworks: string;
+  /** Failed webhook attempts in a row after which an endpoint is disabled (and its owner mailed). */
+  webhookDisableAfterFailures: number;
+  /** First webhook retry delay; doubles up to an hour, for 24 h. */
+  webhookRetryBaseSeconds: number;
 }
