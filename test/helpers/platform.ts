@@ -158,8 +158,8 @@ export async function createOperator(test: TestPlatform) {
  * The platform without job workers (tenants stay where a test puts them), an operator, a customer
  * and a ready build of the blank template, written directly (no Odoo builds one here).
  */
-export async function startPlatformForTenantRequests(label: string) {
-  const test = await startTestPlatform({ TENANT_DATABASE_URL: postgresAdminUrl(), RUN_WORKERS: 'false', TEMPLATES_AUTOBUILD: '' });
+export async function startPlatformForTenantRequests(label: string, env: Record<string, string> = {}) {
+  const test = await startTestPlatform({ TENANT_DATABASE_URL: postgresAdminUrl(), RUN_WORKERS: 'false', TEMPLATES_AUTOBUILD: '', ...env });
   const operator = await createOperator(test);
   const customer = await registerCustomer(test.http, label);
   const db = test.platform.database.db;
