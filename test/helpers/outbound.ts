@@ -1,11 +1,13 @@
 import { join } from 'node:path';
 import { createAccountService } from '../../src/accounts/index.js';
+import type { Db } from '../../src/db/index.js';
 import { createJobQueue } from '../../src/jobs/index.js';
 import { createLogger } from '../../src/logging/index.js';
 import { tenantUrlBuilder } from '../../src/main.js';
 import { createMailer } from '../../src/notifications/index.js';
 import { startNotificationsAndWebhooks } from '../../src/outbound.js';
 import { createSecretBox } from '../../src/secrets/index.js';
+import { waitFor } from './gateway-client.js';
 import type { TestPlatform } from './platform.js';
 
 /**
@@ -41,4 +43,16 @@ export async function startOutboundWorker(test: TestPlatform, smtpUrl: string) {
       mailer.close();
     },
   };
+}
+
+/** Resolves once the durable subscriber `name` has handled every domain event written so far. */
+export async function subscriberCaughtUp(db: Db, name: 'notifications' | 'webhooks'): Promise<void> {
+  const { max } = await db
+    .selectFrom('domain_events')
+    .select((eb) => eb.fn.max('id').as('max'))
+    .executeTakeFirstOrThrow();
+  await waitFor(`the ${name} subscriber to catch up`, async () => {
+    const cursor = await db.selectFrom('domain_event_cursors').select('last_event_id').where('subscriber', '=', name).executeTakeFirst();
+    return Number(cursor?.last_event_id ?? 0) >= Number(max) ? true : undefined;
+  });
 }

@@ -16,7 +16,7 @@ import {
 import { changeTenantState } from '../../src/tenants/index.js';
 import { cliEnvironment, repositoryRoot } from '../helpers/cli.js';
 import { waitFor } from '../helpers/gateway-client.js';
-import { startOutboundWorker } from '../helpers/outbound.js';
+import { startOutboundWorker, subscriberCaughtUp } from '../helpers/outbound.js';
 import {
   registerCustomer,
   requestTenantAsOperator,
@@ -54,22 +54,6 @@ async function move(tenantId: string, action: Parameters<typeof changeTenantStat
   await changeTenantState(db(), tenantId, action, { reason: 'moved by the test' });
 }
 
-/** Resolves once the notifications' durable subscriber has handled every event written so far. */
-async function caughtUp(): Promise<void> {
-  const { max } = await db()
-    .selectFrom('domain_events')
-    .select((eb) => eb.fn.max('id').as('max'))
-    .executeTakeFirstOrThrow();
-  await waitFor('the notifications subscriber to catch up', async () => {
-    const cursor = await db()
-      .selectFrom('domain_event_cursors')
-      .select('last_event_id')
-      .where('subscriber', '=', 'notifications')
-      .executeTakeFirst();
-    return Number(cursor?.last_event_id ?? 0) >= Number(max) ? true : undefined;
-  });
-}
-
 async function logged(accountId: string, template: string) {
   return waitFor(`a sent ${template} mail`, async () => {
     const rows = await platform.test.http.get(`/api/v1/notifications?accountId=${accountId}&limit=500`, operatorToken());
@@ -99,7 +83,7 @@ describe('mails from tenant events', () => {
     await smtp.waitForMail(to, new RegExp(`^${tenant.name} is running again$`));
     // Back to running after the resume: "ready" is told once per tenant, never again.
     await move(tenant.id, 'start_succeeded');
-    await caughtUp();
+    await subscriberCaughtUp(db(), 'notifications');
     const log = await platform.test.http.get(`/api/v1/notifications?accountId=${platform.customer.accountId}&limit=500`, operatorToken());
     expect((log.body as Array<{ template: string; subject: string }>).filter((r) => r.subject === `${tenant.name} is ready`)).toHaveLength(
       1,
