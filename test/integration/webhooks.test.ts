@@ -88,7 +88,14 @@ function receivedAt(path: string, count: number): Promise<Received[]> {
 async function deliveries(endpointId: string, as = customer()) {
   const answer = await platform.test.http.get(`/api/v1/webhooks/${endpointId}/deliveries`, as);
   expect(answer.status).toBe(200);
-  return answer.body as Array<{ id: string; status: string; attempts: number; eventType: string; lastError: string | null; redeliveryOf: string | null }>;
+  return answer.body as Array<{
+    id: string;
+    status: string;
+    attempts: number;
+    eventType: string;
+    lastError: string | null;
+    redeliveryOf: string | null;
+  }>;
 }
 
 describe('signed deliveries', () => {
@@ -98,7 +105,11 @@ describe('signed deliveries', () => {
     expect(endpoint.accountId).toBe(platform.customer.accountId);
     const listed = await platform.test.http.get('/api/v1/webhooks', customer());
     expect(listed.text).not.toContain(endpoint.secret);
-    const stored = await db().selectFrom('webhook_endpoints').select('secret_encrypted').where('id', '=', endpoint.id).executeTakeFirstOrThrow();
+    const stored = await db()
+      .selectFrom('webhook_endpoints')
+      .select('secret_encrypted')
+      .where('id', '=', endpoint.id)
+      .executeTakeFirstOrThrow();
     expect(stored.secret_encrypted).not.toContain(endpoint.secret.slice(6));
 
     const tenant = await requestTenantAsOperator(platform, 'hook');
@@ -118,7 +129,11 @@ describe('signed deliveries', () => {
     expect(request.headers['webhook-timestamp']).toBe(String(request.headers['webhook-signature']).split(',')[0]?.slice(2));
     const log = await deliveries(endpoint.id);
     expect(log.map((d) => d.eventType)).toEqual(['tenant.state_changed', 'tenant.state_changed']);
-    expect(log.find((d) => d.id === request.headers['webhook-id'])).toMatchObject({ id: request.headers['webhook-id'], status: 'succeeded', attempts: 1 });
+    expect(log.find((d) => d.id === request.headers['webhook-id'])).toMatchObject({
+      id: request.headers['webhook-id'],
+      status: 'succeeded',
+      attempts: 1,
+    });
   });
 
   it("sends an operator's endpoint every tenant's events; customers see neither it nor other accounts' endpoints", async () => {
@@ -147,8 +162,11 @@ describe('retries, disabling, redelivery', () => {
     const [first, , third] = attempts.map((a) => Number(String(a.headers['webhook-timestamp'])));
     // 1 s then 2 s: the third attempt comes at least 3 s (whole seconds) after the first.
     expect((third ?? 0) - (first ?? 0)).toBeGreaterThanOrEqual(2);
-    for (const attempt of attempts) expect(signatureValid(endpoint.secret, String(attempt.headers['webhook-signature']), attempt.body)).toBe(true);
-    const delivery = await waitFor('the delivery to succeed', async () => (await deliveries(endpoint.id)).find((d) => d.status === 'succeeded'));
+    for (const attempt of attempts)
+      expect(signatureValid(endpoint.secret, String(attempt.headers['webhook-signature']), attempt.body)).toBe(true);
+    const delivery = await waitFor('the delivery to succeed', async () =>
+      (await deliveries(endpoint.id)).find((d) => d.status === 'succeeded'),
+    );
     expect(delivery.attempts).toBe(3);
     await platform.test.http.delete(`/api/v1/webhooks/${endpoint.id}`, customer());
   }, 30_000);
@@ -198,12 +216,18 @@ describe('server-side request forgery', () => {
     ['http://[::ffff:10.0.0.1]/hook', '::ffff:a00:1'],
     ['http://192.168.1.10/hook', '192.168.1.10'],
   ])('refuses %s at registration (400 naming url), making nothing', async (url, address) => {
-    const before = await db().selectFrom('webhook_endpoints').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow();
+    const before = await db()
+      .selectFrom('webhook_endpoints')
+      .select((eb) => eb.fn.countAll().as('n'))
+      .executeTakeFirstOrThrow();
     const refused = await platform.test.http.post('/api/v1/webhooks', { url, events: ['*'] }, customer());
     expect(refused.status).toBe(400);
     expect(refused.body.errors?.[0]?.field ?? refused.body.field).toBe('url');
     expect(refused.text).toContain(address);
-    const after = await db().selectFrom('webhook_endpoints').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow();
+    const after = await db()
+      .selectFrom('webhook_endpoints')
+      .select((eb) => eb.fn.countAll().as('n'))
+      .executeTakeFirstOrThrow();
     expect(after.n).toBe(before.n);
   });
 

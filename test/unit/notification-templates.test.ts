@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { NOTIFICATION_TEMPLATES, type NotificationTemplate, renderNotification, templateOfStateChange } from '../../src/notifications/index.js';
+import {
+  NOTIFICATION_TEMPLATES,
+  type NotificationTemplate,
+  renderNotification,
+  templateOfStateChange,
+} from '../../src/notifications/index.js';
 
 const vars = {
   name: 'Ada <Admin>',

@@ -67,7 +67,10 @@ describe('webhook targets (server-side request forgery)', () => {
     let call = 0;
     const resolve = (async () => answers[call++]) as unknown as typeof import('node:dns/promises').lookup;
     // Registration: public. Later lookups of the same name (DNS rebinding) are checked again.
-    await expect(resolveTarget('https://hooks.example.com/x', none, { resolve })).resolves.toMatchObject({ address: '93.184.216.34', family: 4 });
+    await expect(resolveTarget('https://hooks.example.com/x', none, { resolve })).resolves.toMatchObject({
+      address: '93.184.216.34',
+      family: 4,
+    });
     await expect(resolveTarget('https://hooks.example.com/x', none, { resolve })).rejects.toThrow('10.0.0.1');
     await expect(resolveTarget('https://hooks.example.com/x', none, { resolve })).rejects.toThrow('127.0.0.1');
   });
