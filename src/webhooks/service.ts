@@ -66,8 +66,23 @@ export function createWebhookService(deps: {
     return url;
   }
 
+  async function visibleDelivery(principal: Principal, deliveryId: string): Promise<DeliveryRow> {
+    const delivery = await deliveryById(deliveryId, db);
+    if (!delivery) throw new NotFoundError('Webhook delivery', { field: 'id' });
+    await visibleEndpoint(principal, delivery.endpoint_id).catch(() => {
+      throw new NotFoundError('Webhook delivery', { field: 'id' });
+    });
+    return delivery;
+  }
+
   return {
     eventTypes: () => deps.events.types(),
+
+    /** Throws NotFound unless the principal may see the endpoint (checked before a body is read). */
+    async assertVisible(principal: Principal, what: 'endpoint' | 'delivery', id: string): Promise<void> {
+      if (what === 'endpoint') await visibleEndpoint(principal, id);
+      else await visibleDelivery(principal, id);
+    },
 
     async create(principal: Principal, input: EndpointInput) {
       let accountId: string | null;
@@ -140,11 +155,7 @@ export function createWebhookService(deps: {
     },
 
     async redeliver(principal: Principal, deliveryId: string) {
-      const delivery = await deliveryById(deliveryId, db);
-      if (!delivery) throw new NotFoundError('Webhook delivery', { field: 'id' });
-      await visibleEndpoint(principal, delivery.endpoint_id).catch(() => {
-        throw new NotFoundError('Webhook delivery', { field: 'id' });
-      });
+      const delivery = await visibleDelivery(principal, deliveryId);
       const id = await deps.deliveries.redeliver(delivery);
       const created = await deliveryById(id, db);
       if (!created) throw new Error('the redelivery vanished');

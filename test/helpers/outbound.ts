@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { createAccountService } from '../../src/accounts/index.js';
 import type { Db } from '../../src/db/index.js';
@@ -55,4 +56,51 @@ export async function subscriberCaughtUp(db: Db, name: 'notifications' | 'webhoo
     const cursor = await db.selectFrom('domain_event_cursors').select('last_event_id').where('subscriber', '=', name).executeTakeFirst();
     return Number(cursor?.last_event_id ?? 0) >= Number(max) ? true : undefined;
   });
+}
+
+/**
+ * Rows the route walks (access, bad input) aim their `{id}` parameters at, written directly: a
+ * webhook endpoint of `accountId` (public TEST-NET address: registration would refuse nothing,
+ * delivery reaches nobody), one delivery of it, one logged mail. Calling again re-creates what a
+ * walk deleted, under the same ids.
+ */
+export async function insertOutboundFixtures(
+  test: TestPlatform,
+  accountId: string,
+  ids = { endpoint: randomUUID(), delivery: randomUUID(), notification: randomUUID() },
+) {
+  const db = test.platform.database.db;
+  await db
+    .insertInto('webhook_endpoints')
+    .values({
+      id: ids.endpoint,
+      account_id: accountId,
+      url: 'https://203.0.113.5/hook',
+      event_types: ['*'],
+      secret_encrypted: createSecretBox(test.config.secretKey ?? '').encrypt('whsec_fixture'),
+      created_by: null,
+    })
+    .onConflict((oc) => oc.column('id').doNothing())
+    .execute();
+  await db
+    .insertInto('webhook_deliveries')
+    .values({ id: ids.delivery, endpoint_id: ids.endpoint, event_id: '1', event_type: 'tenant.created', body: '{}', status: 'failed' })
+    .onConflict((oc) => oc.column('id').doNothing())
+    .execute();
+  await db
+    .insertInto('notification_log')
+    .values({
+      id: ids.notification,
+      idempotency_key: `fixture:${ids.notification}`,
+      account_id: accountId,
+      recipient: 'fixture@example.com',
+      template: 'welcome',
+      variables: JSON.stringify({ name: 'Fixture', dashboardUrl: 'http://app.example.com/dashboard/' }),
+      subject: 'Welcome to your Odoo hosting',
+      message_id: `<${ids.notification}@example.com>`,
+      status: 'sent',
+    })
+    .onConflict((oc) => oc.column('id').doNothing())
+    .execute();
+  return ids;
 }

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fillPath, listOperations, type OpenApiDocument, type Operation, paramKey, problemDeviations } from '../helpers/openapi.js';
+import { insertOutboundFixtures } from '../helpers/outbound.js';
 import { createOperator, type HttpResponse, registerCustomer, startTestPlatform, type TestPlatform } from '../helpers/platform.js';
 import { postgresAdminUrl } from '../helpers/postgres.js';
 
@@ -25,7 +26,16 @@ const apiKeys: Record<'owner' | 'other' | 'operator', string> = { owner: '', oth
 
 /** Path parameter values by paramKey, and whether they name something the owner's account owns. */
 let paramValues: Record<string, string>;
-const ownerOwnedParams = new Set(['accounts/{id}', 'api-keys/{id}', 'tenants/{name}', 'jobs/{id}']);
+const ownerOwnedParams = new Set([
+  'accounts/{id}',
+  'api-keys/{id}',
+  'tenants/{name}',
+  'jobs/{id}',
+  'webhooks/{id}',
+  'webhook-deliveries/{id}',
+]);
+/** The owner's webhook endpoint, delivery and logged mail (re-made before each walk: a pass may delete them). */
+let outbound: Awaited<ReturnType<typeof insertOutboundFixtures>>;
 
 async function createKey(token: string, name: string): Promise<{ id: string; key: string }> {
   const response = await test.http.post('/api/v1/api-keys', { name }, { token });
@@ -78,6 +88,10 @@ beforeAll(async () => {
     'database-servers/{id}': servers.body[0].id,
     'jobs/{id}': started.body.jobId,
   };
+  outbound = await insertOutboundFixtures(test, owner.accountId);
+  paramValues['webhooks/{id}'] = outbound.endpoint;
+  paramValues['webhook-deliveries/{id}'] = outbound.delivery;
+  paramValues['notifications/{id}'] = outbound.notification;
 });
 afterAll(async () => {
   await test?.stop();
@@ -184,6 +198,7 @@ function violations(kind: CallerKind, op: Operation, response: HttpResponse): st
 
 async function walk(caller: { kind: CallerKind; via: 'token' | 'key' }): Promise<string[]> {
   const token = credentialFor(caller);
+  await insertOutboundFixtures(test, owner.accountId, outbound);
   const found: string[] = [];
   for (const op of operations) {
     const response = await test.http.request(op.method, fillPath(op, paramValues), undefined, { token });

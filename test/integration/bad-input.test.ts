@@ -10,6 +10,7 @@ import {
   problemDeviations,
   schemaTypes,
 } from '../helpers/openapi.js';
+import { insertOutboundFixtures } from '../helpers/outbound.js';
 import {
   createOperator,
   GOOD_PASSWORD,
@@ -86,6 +87,8 @@ const sampleBodies: Record<string, () => Record<string, unknown>> = {
     capacity: 10,
   }),
   'PATCH /api/v1/database-servers/{id}': () => ({ capacity: 60, status: 'active' }),
+  'POST /api/v1/webhooks': () => ({ url: 'https://203.0.113.5/hook', events: ['tenant.created'], description: 'bad input suite' }),
+  'PATCH /api/v1/webhooks/{id}': () => ({ events: ['*'], description: 'bad input suite', enabled: true }),
   ...Object.fromEntries(
     [
       'start',
@@ -167,6 +170,10 @@ beforeAll(async () => {
     'database-servers/{id}': sampleIds.serverId,
     'jobs/{id}': job.body.jobId,
   };
+  const outbound = await insertOutboundFixtures(test, customer.accountId);
+  paramValues['webhooks/{id}'] = outbound.endpoint;
+  paramValues['webhook-deliveries/{id}'] = outbound.delivery;
+  paramValues['notifications/{id}'] = outbound.notification;
 });
 afterAll(async () => {
   await Promise.all([test?.stop(), roomy?.stop()]);

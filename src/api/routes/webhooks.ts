@@ -41,6 +41,15 @@ const idParams = z.object({ id: uuidParam }).strict();
 
 export function registerWebhookRoutes(api: Api, deps: Pick<ApiDependencies, 'webhooks'>): void {
   const tags = ['webhooks'];
+  // Another account's endpoint or delivery answers 404 before the body is validated: callers
+  // learn nothing about endpoints that are not theirs.
+  api.addHook('preValidation', async (request) => {
+    const url = request.routeOptions.url ?? '';
+    const id = (request.params as { id?: unknown } | undefined)?.id;
+    if (!request.principal || request.principal.role === 'operator' || typeof id !== 'string' || !uuidParam.safeParse(id).success) return;
+    if (url.includes('/webhooks/:id')) await deps.webhooks.assertVisible(request.principal, 'endpoint', id);
+    if (url.includes('/webhook-deliveries/:id')) await deps.webhooks.assertVisible(request.principal, 'delivery', id);
+  });
   api.get(
     '/webhooks/event-types',
     routeOptions('user', { summary: 'Event types an endpoint can subscribe to', tags, response: { 200: z.array(z.string()) } }),
@@ -78,6 +87,18 @@ export function registerWebhookRoutes(api: Api, deps: Pick<ApiDependencies, 'web
     }),
     async (request) => deps.webhooks.list(principalOf(request)),
   );
+  // Before /webhooks/{id} in the document: a walk of the routes reads the log before deleting the endpoint.
+  api.get(
+    '/webhooks/:id/deliveries',
+    routeOptions('user', {
+      summary: 'Recent deliveries to an endpoint, newest first',
+      tags,
+      params: idParams,
+      querystring: z.object({ limit: z.coerce.number().int().min(1).max(500).default(50) }).strict(),
+      response: { 200: z.array(deliverySchema) },
+    }),
+    async (request) => deps.webhooks.deliveries(principalOf(request), request.params.id, request.query.limit),
+  );
   api.get(
     '/webhooks/:id',
     routeOptions('user', { summary: 'One webhook endpoint', tags, params: idParams, response: { 200: endpointSchema } }),
@@ -108,17 +129,6 @@ export function registerWebhookRoutes(api: Api, deps: Pick<ApiDependencies, 'web
       await deps.webhooks.remove(principalOf(request), request.params.id);
       return reply.code(204).send();
     },
-  );
-  api.get(
-    '/webhooks/:id/deliveries',
-    routeOptions('user', {
-      summary: 'Recent deliveries to an endpoint, newest first',
-      tags,
-      params: idParams,
-      querystring: z.object({ limit: z.coerce.number().int().min(1).max(500).default(50) }).strict(),
-      response: { 200: z.array(deliverySchema) },
-    }),
-    async (request) => deps.webhooks.deliveries(principalOf(request), request.params.id, request.query.limit),
   );
   api.post(
     '/webhook-deliveries/:id/redeliver',
