@@ -17,6 +17,7 @@ import { CreateInstancePage } from './pages/portal/create-instance';
 import { InstancePage } from './pages/portal/instance';
 import { InstancesPage } from './pages/portal/instances';
 import { PlansPage } from './pages/portal/plans';
+import { WebhooksPage } from './pages/portal/webhooks';
 
 /** Pages anyone may see; everything else needs a session. */
 const PUBLIC_PAGES: Record<string, () => ReactNode> = {
@@ -40,6 +41,7 @@ const ROUTES: RouteDef[] = [
   { path: '/instances/:name', render: (p, user) => <InstancePage key={p.name} name={p.name ?? ''} user={user} basePath="/instances" /> },
   { path: '/plans', render: (_p, user) => <PlansPage user={user} /> },
   { path: '/account', render: (_p, user) => <AccountPage user={user} /> },
+  { path: '/webhooks', render: (_p, user) => <WebhooksPage user={user} /> },
   { path: '/ops', role: 'operator', render: () => <OverviewPage /> },
   { path: '/ops/tenants', role: 'operator', render: () => <OpsTenantsPage /> },
   {

@@ -27,6 +27,7 @@ export const CUSTOMER_NAV: NavSection[] = [
       { to: '/instances', label: 'Instances', prefix: '/instances' },
       { to: '/plans', label: 'Plans' },
       { to: '/account', label: 'Account', prefix: '/account' },
+      { to: '/webhooks', label: 'Webhooks' },
     ],
   },
 ];
@@ -40,6 +41,7 @@ export const OPERATOR_NAV: NavSection[] = [
       { to: '/ops/servers', label: 'Database servers' },
       { to: '/ops/templates', label: 'Templates' },
       { to: '/ops/jobs', label: 'Jobs' },
+      { to: '/webhooks', label: 'Webhooks' },
     ],
   },
   {

@@ -58,3 +58,7 @@ export type AccountDetail = Schemas['AccountDetail'];
 export type AuditEntry = Schemas['AuditEntry'];
 /** An API key as listed; `key` (the secret) only in the answer that created it. */
 export type ApiKey = Schemas['ApiKey'] & Partial<Pick<Schemas['NewApiKey'], 'key'>>;
+/** A webhook endpoint as listed; `secret` only in the answer that created it. */
+export type WebhookEndpoint = Schemas['WebhookEndpoint'] & Partial<Pick<Schemas['NewWebhookEndpoint'], 'secret'>>;
+export type WebhookDelivery = Schemas['WebhookDelivery'];
+export type Notification = Schemas['Notification'];
