@@ -30,7 +30,7 @@ const FORBIDDEN: Array<[string, number, 'ipv4' | 'ipv6']> = [
   ['fc00::', 7, 'ipv6'],
   ['fe80::', 10, 'ipv6'],
   ['ff00::', 8, 'ipv6'],
-  // IPv4-mapped and NAT64 forms of the above are checked through their IPv4 address (below).
+  // IPv4-mapped addresses (::ffff:a.b.c.d) are checked as their IPv4 address (embeddedIpv4).
 ];
 
 const forbidden = new BlockList();
