@@ -26,6 +26,7 @@ import { createLogger, type Logger } from './logging/index.js';
 import { createMetrics } from './metrics/index.js';
 import { createMailer } from './notifications/index.js';
 import { detectOdooVersion, findOdoo } from './odoo/index.js';
+import { startNotificationsAndWebhooks } from './outbound.js';
 import { createPlanService } from './plans/index.js';
 import { openPlatformDatabase, type PlatformDatabase } from './platform-database.js';
 import { createDatabaseServerRegistry, createPoolAccess, DEFAULT_SHARED_SERVER_CAPACITY } from './postgres/index.js';
@@ -207,6 +208,12 @@ export async function startPlatform(
   );
   if (!odoo) logger.warn('Odoo not found (set ODOO_BIN): templates cannot be built and tenants cannot be served');
 
+  /** Test-only fault injection (SAAS_TEST_CRASH_AFTER_STEP): dies at the named point. */
+  const crashPoint = (point: string): void => {
+    if (config.crashAfterStep !== point) return;
+    logger.fatal({ point }, 'SAAS_TEST_CRASH_AFTER_STEP: killing this process on purpose');
+    process.kill(process.pid, 'SIGKILL');
+  };
   const operations = createTenantOperations({
     db,
     jobs,
@@ -253,14 +260,23 @@ export async function startPlatform(
     tenantHostName: urls.hostName,
     tenantBaseUrl: urls.baseUrl,
     creationRateLimitPerHour: config.tenantCreateRateLimitPerHour,
-    crashPoint: (point) => {
-      if (config.crashAfterStep !== point) return;
-      logger.fatal({ point }, 'SAAS_TEST_CRASH_AFTER_STEP: killing this process on purpose');
-      process.kill(process.pid, 'SIGKILL');
-    },
+    crashPoint,
   });
 
   const accounts = createAccountService({ db });
+  const { notifier, webhooks } = await startNotificationsAndWebhooks({
+    config,
+    db,
+    jobs,
+    mailer,
+    secretBox,
+    domainEvents,
+    accounts,
+    tenantBaseUrl: urls.baseUrl,
+    logger,
+    crashPoint,
+  });
+
   const clock = options.clock ?? (() => new Date());
   const paymentGateway = config.billingGateway === 'stripe' && config.stripe ? createStripeGateway(config.stripe) : manualGateway;
   const billing = createBuiltinBilling({
@@ -271,11 +287,7 @@ export async function startPlatform(
     tenants,
     gateway: paymentGateway,
     logger,
-    crashPoint: (point) => {
-      if (config.crashAfterStep !== point) return;
-      logger.fatal({ point }, 'SAAS_TEST_CRASH_AFTER_STEP: killing this process on purpose');
-      process.kill(process.pid, 'SIGKILL');
-    },
+    crashPoint,
   });
   const billingReads = createBillingReads({
     db,
@@ -350,6 +362,8 @@ export async function startPlatform(
     billing: { provider: billing, reads: billingReads },
     audit,
     identity,
+    notifications: notifier,
+    webhooks,
     metrics,
     tenants,
     tenantUsage: (id) => operations.usage(id),

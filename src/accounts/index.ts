@@ -52,6 +52,16 @@ export function createAccountService(deps: { db: Db }) {
       return { name: account?.name ?? 'Unknown account', emails: users.map((u) => u.email) };
     },
 
+    /**
+     * Who is mailed about an account's matters (its enabled users), or about the platform's own
+     * (the operators) for `null`.
+     */
+    async contactsOf(accountId: string | null): Promise<Array<{ email: string; name: string }>> {
+      let query = db.selectFrom('users').select(['email', 'name']).where('disabled_at', 'is', null).orderBy('created_at');
+      query = accountId ? query.where('account_id', '=', accountId) : query.where('role', '=', 'operator');
+      return query.execute();
+    },
+
     async listUsers(options: { role?: 'customer' | 'operator' | undefined; limit: number; offset: number }) {
       let query = db.selectFrom('users').selectAll().orderBy('created_at', 'desc').limit(options.limit).offset(options.offset);
       if (options.role) query = query.where('role', '=', options.role);

@@ -32,6 +32,8 @@ export async function buildOpenApiDocument() {
     identity: unusedWhileDescribing('identity'),
     plans: unusedWhileDescribing('plans'),
     accounts: unusedWhileDescribing('accounts'),
+    notifications: unusedWhileDescribing('notifications'),
+    webhooks: unusedWhileDescribing('webhooks'),
     audit: unusedWhileDescribing('audit'),
     metrics: unusedWhileDescribing('metrics'),
     tenants: unusedWhileDescribing('tenants'),

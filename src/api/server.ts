@@ -26,12 +26,14 @@ import type { IdentityService } from '../identity/index.js';
 import type { JobQueue } from '../jobs/index.js';
 import { type Logger, loggerOptions } from '../logging/index.js';
 import type { Metrics } from '../metrics/index.js';
+import type { NotificationService } from '../notifications/index.js';
 import type { PlanService } from '../plans/index.js';
 import type { DatabaseServerRegistry } from '../postgres/index.js';
 import type { PoolReport } from '../provisioning/index.js';
 import type { RuntimeRegistry } from '../runtimes/index.js';
 import type { TemplateService } from '../templates/index.js';
 import type { TenantService } from '../tenants/index.js';
+import type { WebhookService } from '../webhooks/index.js';
 import { installErrorHandling, sendProblem } from './errors.js';
 import { withoutUnusedComponents } from './openapi-components.js';
 import type { Api } from './route.js';
@@ -46,10 +48,12 @@ import { registerDomainRoutes } from './routes/domains.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerIdentityRoutes } from './routes/identity.js';
 import { registerJobRoutes } from './routes/jobs.js';
+import { registerNotificationRoutes } from './routes/notifications.js';
 import { registerPlanRoutes } from './routes/plans.js';
 import { registerPoolRoutes } from './routes/pools.js';
 import { registerTemplateRoutes } from './routes/templates.js';
 import { registerTenantRoutes } from './routes/tenants.js';
+import { registerWebhookRoutes } from './routes/webhooks.js';
 import { registerStaticRoutes } from './static.js';
 import { endAllEventStreams } from './tenant-events-stream.js';
 import { installTextGuard, storableText } from './text-guard.js';
@@ -64,6 +68,8 @@ export interface ApiDependencies {
   identity: IdentityService;
   plans: PlanService;
   accounts: AccountService;
+  notifications: Pick<NotificationService, 'list' | 'resend'>;
+  webhooks: WebhookService;
   audit: AuditLog;
   metrics: Metrics;
   tenants: TenantService;
@@ -267,6 +273,8 @@ export async function buildApiServer(deps: ApiDependencies): Promise<Api> {
       registerJobRoutes(api, deps);
       registerPoolRoutes(api, deps);
       registerBillingRoutes(api, deps);
+      registerNotificationRoutes(api, deps);
+      registerWebhookRoutes(api, deps);
     },
     { prefix: '/api/v1' },
   );

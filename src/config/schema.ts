@@ -88,6 +88,15 @@ export const configSchema = z
       }, 'must be an IANA time zone such as Europe/Brussels')
       .default('UTC'),
     BACKUP_DOWNLOAD_LINK_TTL_SECONDS: z.coerce.number().int().min(30).max(86_400).default(900),
+    WEBHOOK_ALLOWED_NETWORKS: z
+      .string()
+      .regex(
+        /^\s*([0-9a-fA-F:.]+(\/\d{1,3})?\s*(,\s*[0-9a-fA-F:.]+(\/\d{1,3})?\s*)*)?$/,
+        'must be a comma-separated list of networks such as 10.0.0.0/8,fd00::/8',
+      )
+      .default(''),
+    WEBHOOK_DISABLE_AFTER_FAILURES: z.coerce.number().int().min(1).max(10_000).default(30),
+    WEBHOOK_RETRY_BASE_SECONDS: z.coerce.number().int().min(1).max(3600).default(30),
     /** Test-only fault injection: exit right after this provisioning step. */
     SAAS_TEST_CRASH_AFTER_STEP: z.string().optional(),
     /** Test-only fault injection: exit at this point of a backup (backup:uploading, backup:stored). */
@@ -201,6 +210,12 @@ export interface Config {
   edgeAddresses: string[];
   /** Hours a verified domain that stopped pointing here stays routed. */
   domainGraceHours: number;
+  /** Private networks webhooks may be sent into (CIDRs); empty: public addresses only (SSRF). */
+  webhookAllowedNetworks: string;
+  /** Failed webhook attempts in a row after which an endpoint is disabled (and its owner mailed). */
+  webhookDisableAfterFailures: number;
+  /** First webhook retry delay; doubles up to an hour, for 24 h. */
+  webhookRetryBaseSeconds: number;
 }
 
 /** Where backups go and when the daily ones run (backups/). */

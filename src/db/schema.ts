@@ -475,3 +475,59 @@ export type CustomDomainRow = Selectable<CustomDomainsTable>;
 export interface Database {
   custom_domains: CustomDomainsTable;
 }
+
+/** Mails decided and sent (notifications/store.ts is its only reader and writer). */
+export interface NotificationLogTable {
+  id: Generated<string>;
+  idempotency_key: string;
+  account_id: string | null;
+  recipient: string;
+  template: string;
+  variables: Json<Record<string, string>>;
+  subject: string;
+  status: Generated<'pending' | 'sent' | 'failed'>;
+  message_id: string;
+  attempts: Generated<number>;
+  last_error: string | null;
+  resend_of: string | null;
+  created_at: Generated<Date>;
+  sent_at: NullableTimestamp;
+}
+
+/** Registered webhook receivers (webhooks/store.ts is its only reader and writer). */
+export interface WebhookEndpointsTable {
+  id: Generated<string>;
+  account_id: string | null;
+  url: string;
+  description: Generated<string>;
+  event_types: string[];
+  secret_encrypted: string;
+  enabled: Generated<boolean>;
+  disabled_reason: string | null;
+  consecutive_failures: Generated<number>;
+  created_by: string | null;
+  created_at: Generated<Date>;
+}
+
+/** One event sent (or being sent) to one endpoint (webhooks/store.ts). */
+export interface WebhookDeliveriesTable {
+  id: Generated<string>;
+  endpoint_id: string;
+  event_id: string;
+  event_type: string;
+  body: string;
+  status: Generated<'pending' | 'succeeded' | 'failed'>;
+  attempts: Generated<number>;
+  last_status_code: number | null;
+  last_error: string | null;
+  next_attempt_at: NullableTimestamp;
+  redelivery_of: string | null;
+  created_at: Generated<Date>;
+  finished_at: NullableTimestamp;
+}
+
+export interface Database {
+  notification_log: NotificationLogTable;
+  webhook_endpoints: WebhookEndpointsTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+}

@@ -186,6 +186,29 @@ export const JOB_CATALOG = {
     retryDelaySeconds: 5,
     timeoutSeconds: 5 * 60,
   }),
+  /**
+   * One notification mail (notifications/service.ts): checks its log row before sending, so a
+   * retry after a crash never sends a mail recorded as sent.
+   */
+  'notification-send': queue({
+    payload: z.object({ notificationId: id }),
+    concurrency: 4,
+    retryLimit: 8,
+    retryDelaySeconds: 10,
+    timeoutSeconds: 2 * 60,
+  }),
+  /**
+   * One attempt of a webhook delivery (webhooks/). The back-off over 24 h is the service's (each
+   * failed attempt queues the next with its delay, in the transaction recording the failure);
+   * the job's own retries only cover a crash or a database hiccup during an attempt.
+   */
+  'webhook-delivery': queue({
+    payload: z.object({ deliveryId: id }),
+    concurrency: 8,
+    retryLimit: 3,
+    retryDelaySeconds: 5,
+    timeoutSeconds: 2 * 60,
+  }),
 } as const;
 
 export type QueueName = keyof typeof JOB_CATALOG;

@@ -7,10 +7,16 @@ export interface MailMessage {
   to: string;
   subject: string;
   text: string;
+  html?: string;
+  /**
+   * A stable Message-ID (notifications give each decided mail its own): a mail sent again after
+   * a crash carries the same id, so receivers and the operator can tell it is the same mail.
+   */
+  messageId?: string;
 }
 
 export interface Mailer {
-  send(message: MailMessage): Promise<void>;
+  send(message: MailMessage): Promise<{ messageId: string }>;
   close(): void;
 }
 
@@ -35,6 +41,7 @@ export function createMailer(options: { smtpUrl: string | undefined; from: strin
       } else {
         options.logger.info({ to: message.to, subject: message.subject }, 'mail sent');
       }
+      return { messageId: info.messageId };
     },
     close() {
       transport.close();

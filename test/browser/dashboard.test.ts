@@ -392,6 +392,28 @@ describe('dashboard in a real browser (Chromium)', { timeout: 300_000 }, () => {
     expect(await download.failure()).toBeNull();
   });
 
+  it('registers a webhook endpoint: a private address is refused on its field, the secret is shown once', async () => {
+    const page = customerPage;
+    await nav(page, 'Webhooks').click();
+    await page.waitForURL(/\/webhooks$/);
+    expectedErrors = [/400.*\/api\/v1\/webhooks/];
+    await page.getByLabel('URL').fill('http://10.0.0.1/hook');
+    await page.getByRole('button', { name: 'Add endpoint' }).click();
+    await poll(() => page.getByText(/resolves to 10\.0\.0\.1/).isVisible()).toBe(true);
+    expectedErrors = [];
+    // A public address (TEST-NET-3: nothing answers there, which this test does not need).
+    await page.getByLabel('URL').fill('https://203.0.113.5/odoo-events');
+    await page.getByLabel('Events (comma-separated)').fill('tenant.state_changed');
+    await page.getByRole('button', { name: 'Add endpoint' }).click();
+    await poll(() => page.getByText(/whsec_[A-Za-z0-9_-]{43}/).isVisible()).toBe(true);
+    const endpoint = page.getByRole('article', { name: 'https://203.0.113.5/odoo-events' });
+    await poll(() => endpoint.locator('[data-state]').first().getAttribute('data-state')).toBe('enabled');
+    await shot(page, 'webhooks-desktop');
+    await page.reload();
+    await poll(() => endpoint.isVisible()).toBe(true);
+    expect(await page.getByText(/whsec_/).count()).toBe(0);
+  });
+
   it('an operator finds the instance by search and suspends it (bulk action); the customer sees it suspended', async () => {
     // The customer keeps the instance page open: it follows the events stream.
     await customerPage.goto(`/instances/${instance}`);

@@ -6,6 +6,8 @@ export interface ReceivedMail {
   to: string[];
   subject: string;
   text: string;
+  html: string;
+  messageId: string;
 }
 
 /**
@@ -27,6 +29,8 @@ export async function startTestSmtpServer() {
             to: session.envelope.rcptTo.map((r) => r.address),
             subject: parsed.subject ?? '',
             text: parsed.text ?? '',
+            html: typeof parsed.html === 'string' ? parsed.html : '',
+            messageId: parsed.messageId ?? '',
           };
           inbox.push(mail);
           for (const waiter of [...waiters]) {

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { insertStoredBackup } from '../helpers/backups.js';
 import { fillPath, listOperations, type OpenApiDocument, type Operation, paramKey, problemDeviations } from '../helpers/openapi.js';
+import { insertOutboundFixtures } from '../helpers/outbound.js';
 import { createOperator, type HttpResponse, registerCustomer, startTestPlatform, type TestPlatform } from '../helpers/platform.js';
 import { postgresAdminUrl } from '../helpers/postgres.js';
 
@@ -37,6 +38,8 @@ const ownerOwnedParams = new Set([
   'subscriptions/{id}',
   'invoices/{id}',
   'domains/{domain}',
+  'webhooks/{id}',
+  'webhook-deliveries/{id}',
 ]);
 /** Values of query parameters a route answers 2xx only with, by name (`GET /tls/ask?domain=`). */
 let queryValues: Record<string, string>;
@@ -56,6 +59,8 @@ function requiredQuery(op: Operation): string {
   });
   return `?${pairs.join('&')}`;
 }
+/** The owner's webhook endpoint, delivery and logged mail (re-made before each walk: a pass may delete them). */
+let outbound: Awaited<ReturnType<typeof insertOutboundFixtures>>;
 
 async function createKey(token: string, name: string): Promise<{ id: string; key: string }> {
   const response = await test.http.post('/api/v1/api-keys', { name }, { token });
@@ -164,6 +169,10 @@ beforeAll(async () => {
     'identities/{id}': '00000000-0000-4000-8000-000000000000',
     'domains/{domain}': ownerDomain,
   };
+  outbound = await insertOutboundFixtures(test, owner.accountId);
+  paramValues['webhooks/{id}'] = outbound.endpoint;
+  paramValues['webhook-deliveries/{id}'] = outbound.delivery;
+  paramValues['notifications/{id}'] = outbound.notification;
 });
 afterAll(async () => {
   await test?.stop();
@@ -271,6 +280,7 @@ function violations(kind: CallerKind, op: Operation, response: HttpResponse): st
 
 async function walk(caller: { kind: CallerKind; via: 'token' | 'key' }): Promise<string[]> {
   const token = credentialFor(caller);
+  await insertOutboundFixtures(test, owner.accountId, outbound);
   const found: string[] = [];
   for (const op of operations) {
     const response = await test.http.request(op.method, fillPath(op, paramValues) + requiredQuery(op), undefined, { token });

@@ -11,6 +11,7 @@ import {
   problemDeviations,
   schemaTypes,
 } from '../helpers/openapi.js';
+import { insertOutboundFixtures } from '../helpers/outbound.js';
 import {
   createOperator,
   GOOD_PASSWORD,
@@ -108,6 +109,8 @@ const sampleBodies: Record<string, () => Record<string, unknown>> = {
   'POST /api/v1/billing/subscriptions/{id}/reactivate': () => ({ plan: 'standard', interval: 'month' }),
   'POST /api/v1/billing/subscriptions/{id}/extend-trial': () => ({ days: 7 }),
   'POST /api/v1/billing/invoices/{id}/mark-paid': () => ({ reference: 'bad input transfer' }),
+  'POST /api/v1/webhooks': () => ({ url: 'https://203.0.113.5/hook', events: ['tenant.created'], description: 'bad input suite' }),
+  'PATCH /api/v1/webhooks/{id}': () => ({ events: ['*'], description: 'bad input suite', enabled: true }),
   ...Object.fromEntries(
     [
       'start',
@@ -208,6 +211,10 @@ beforeAll(async () => {
     'backup-downloads/{token}': backup.token,
     'domains/{domain}': 'erp.badinput-example.net',
   };
+  const outbound = await insertOutboundFixtures(test, customer.accountId);
+  paramValues['webhooks/{id}'] = outbound.endpoint;
+  paramValues['webhook-deliveries/{id}'] = outbound.delivery;
+  paramValues['notifications/{id}'] = outbound.notification;
 });
 afterAll(async () => {
   await Promise.all([test?.stop(), roomy?.stop()]);

@@ -21,6 +21,7 @@ import { OpsDomainsPage } from './pages/portal/domains';
 import { InstancePage } from './pages/portal/instance';
 import { InstancesPage } from './pages/portal/instances';
 import { PlansPage } from './pages/portal/plans';
+import { WebhooksPage } from './pages/portal/webhooks';
 
 /** Pages anyone may see; everything else needs a session. */
 const PUBLIC_PAGES: Record<string, () => ReactNode> = {
@@ -47,6 +48,7 @@ const ROUTES: RouteDef[] = [
   { path: '/account', render: (_p, user) => <AccountPage user={user} /> },
   { path: '/billing', render: () => <BillingPage /> },
   { path: '/ops/billing', role: 'operator', render: () => <OpsBillingPage /> },
+  { path: '/webhooks', render: (_p, user) => <WebhooksPage user={user} /> },
   { path: '/ops', role: 'operator', render: () => <OverviewPage /> },
   { path: '/ops/tenants', role: 'operator', render: () => <OpsTenantsPage /> },
   {

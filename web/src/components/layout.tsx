@@ -28,6 +28,7 @@ export const CUSTOMER_NAV: NavSection[] = [
       { to: '/plans', label: 'Plans' },
       { to: '/billing', label: 'Billing' },
       { to: '/account', label: 'Account', prefix: '/account' },
+      { to: '/webhooks', label: 'Webhooks' },
     ],
   },
 ];
@@ -43,6 +44,7 @@ export const OPERATOR_NAV: NavSection[] = [
       { to: '/ops/templates', label: 'Templates' },
       { to: '/ops/jobs', label: 'Jobs' },
       { to: '/ops/domains', label: 'Domains' },
+      { to: '/webhooks', label: 'Webhooks' },
     ],
   },
   {

@@ -76,3 +76,7 @@ export type BillingOverview = Schemas['BillingOverview'];
 export type PlanChangePreview = Schemas['PlanChangePreview'];
 /** A custom domain of an instance, with the DNS records to set and its verification state. */
 export type CustomDomain = Schemas['CustomDomain'];
+/** A webhook endpoint as listed; `secret` only in the answer that created it. */
+export type WebhookEndpoint = Schemas['WebhookEndpoint'] & Partial<Pick<Schemas['NewWebhookEndpoint'], 'secret'>>;
+export type WebhookDelivery = Schemas['WebhookDelivery'];
+export type Notification = Schemas['Notification'];
