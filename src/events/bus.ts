@@ -166,7 +166,12 @@ export async function createDomainEventBus(deps: {
     do {
       again = false;
       await deliverLocal();
-      for (const name of durables.keys()) await deliverDurable(name);
+      for (const name of durables.keys()) {
+        await deliverDurable(name);
+        // The route table must not wait for every mailer and webhook: what committed meanwhile
+        // reaches the local subscribers between two durable ones.
+        await deliverLocal();
+      }
     } while (again && !stopped);
     scheduleBackedOff();
   }
