@@ -1,11 +1,11 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { delimiter, dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { cliEnvironment, repositoryRoot } from '../helpers/cli.js';
+import { exited, spawnServe } from '../helpers/cli.js';
 import { odooLogin, waitFor } from '../helpers/gateway-client.js';
 import { createHttpClient, GOOD_PASSWORD, uniqueEmail } from '../helpers/platform.js';
 import { freeTestPort } from '../helpers/ports.js';
@@ -26,7 +26,7 @@ const http = () => createHttpClient(`http://127.0.0.1:${port}`);
 const ADMIN_PASSWORD = 'Odoo-Admin-Pass-1';
 
 function startPlatformProcess(extraEnv: Record<string, string> = {}): ChildProcess {
-  const env = cliEnvironment({
+  const env = {
     DATABASE_URL: database.url,
     DATA_DIR: dataDir,
     PORT: String(port),
@@ -38,21 +38,11 @@ function startPlatformProcess(extraEnv: Record<string, string> = {}): ChildProce
     SPARE_DATABASES: '0',
     LOGIN_RATE_LIMIT_PER_MINUTE: '1000',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
-    PATH: `${dirname(process.execPath)}${delimiter}${process.env.PATH ?? ''}`,
     ...extraEnv,
-  });
-  const started = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve'], {
-    cwd: repositoryRoot,
-    env,
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
+  };
+  const started = spawnServe(env);
   children.add(started);
   return started;
-}
-
-function exited(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
-  return new Promise((r) => child.once('exit', (code, signal) => r({ code, signal })));
 }
 
 async function startReadyPlatform(env: Record<string, string> = {}): Promise<ChildProcess> {

@@ -1,10 +1,10 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createDb, type Db } from '../../src/db/index.js';
-import { cliEnvironment, repositoryRoot } from '../helpers/cli.js';
+import { exited, spawnServe } from '../helpers/cli.js';
 import { waitFor } from '../helpers/gateway-client.js';
 import { createHttpClient, registerCustomer } from '../helpers/platform.js';
 import { freeTestPort } from '../helpers/ports.js';
@@ -25,7 +25,7 @@ let db: Db;
 const children = new Set<ChildProcess>();
 
 function startPlatformProcess(extraEnv: Record<string, string> = {}): ChildProcess {
-  const env = cliEnvironment({
+  const env = {
     DATABASE_URL: database.url,
     DATA_DIR: dataDir,
     PORT: String(port),
@@ -39,19 +39,10 @@ function startPlatformProcess(extraEnv: Record<string, string> = {}): ChildProce
     STRIPE_SECRET_KEY: 'sk_test_crash',
     STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
     ...extraEnv,
-  });
-  const started = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve'], {
-    cwd: repositoryRoot,
-    env,
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
+  };
+  const started = spawnServe(env);
   children.add(started);
   return started;
-}
-
-function exited(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
-  return new Promise((r) => child.once('exit', (code, signal) => r({ code, signal })));
 }
 
 const http = () => createHttpClient(`http://127.0.0.1:${port}`);

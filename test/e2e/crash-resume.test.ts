@@ -1,12 +1,12 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { delimiter, dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CLONE_CRASH_POINTS, PROVISIONING_STEPS } from '../../src/provisioning/index.js';
 import { TEMPLATE_OWNER_ROLE } from '../../src/templates/index.js';
-import { cliEnvironment, repositoryRoot } from '../helpers/cli.js';
+import { exited, spawnServe } from '../helpers/cli.js';
 import { odooLogin, waitFor } from '../helpers/gateway-client.js';
 import { createHttpClient, GOOD_PASSWORD, uniqueEmail } from '../helpers/platform.js';
 import { freeTestPort } from '../helpers/ports.js';
@@ -30,7 +30,7 @@ let port: number;
 const children = new Set<ChildProcess>();
 
 function startPlatformProcess(extraEnv: Record<string, string> = {}): ChildProcess {
-  const env = cliEnvironment({
+  const env = {
     DATABASE_URL: database.url,
     DATA_DIR: dataDir,
     PORT: String(port),
@@ -41,23 +41,11 @@ function startPlatformProcess(extraEnv: Record<string, string> = {}): ChildProce
     TEMPLATES_AUTOBUILD: 'blank',
     LOGIN_RATE_LIMIT_PER_MINUTE: '1000',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
-    // The fake Odoo's launcher runs `node`: the one running the tests (>= 22).
-    PATH: `${dirname(process.execPath)}${delimiter}${process.env.PATH ?? ''}`,
     ...extraEnv,
-  });
-  const started = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve'], {
-    cwd: repositoryRoot,
-    env,
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
+  };
+  const started = spawnServe(env);
   children.add(started);
   return started;
-}
-
-function exited(process: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-  if (process.exitCode !== null || process.signalCode !== null)
-    return Promise.resolve({ code: process.exitCode, signal: process.signalCode });
-  return new Promise((r) => process.once('exit', (code, signal) => r({ code, signal })));
 }
 
 async function stopPlatform(process: ChildProcess): Promise<void> {

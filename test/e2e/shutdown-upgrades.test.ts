@@ -4,7 +4,7 @@ import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { cliEnvironment, repositoryRoot } from '../helpers/cli.js';
+import { cliEnvironment, exited, repositoryRoot } from '../helpers/cli.js';
 import { waitFor } from '../helpers/gateway-client.js';
 import { createHttpClient, GOOD_PASSWORD, uniqueEmail } from '../helpers/platform.js';
 import { freeTestPort } from '../helpers/ports.js';
@@ -37,11 +37,6 @@ afterEach(async () => {
   rmSync(run.dataDir, { recursive: true, force: true });
   run = undefined;
 });
-
-function exited(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
-  return new Promise((r) => child.once('exit', (code, signal) => r({ code, signal })));
-}
 
 /** A platform process on its own data directory (embedded PostgreSQL), with a running tenant. */
 async function startPlatformWithTenant(odooEnvironment: Record<string, string>): Promise<Run & { tenantHost: string }> {

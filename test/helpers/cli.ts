@@ -1,4 +1,5 @@
-import { spawn } from 'node:child_process';
+import { type ChildProcess, type StdioOptions, spawn } from 'node:child_process';
+import { delimiter, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const repositoryRoot = fileURLToPath(new URL('../../', import.meta.url));
@@ -77,4 +78,22 @@ export function runCli(
     child.stdin.on('error', () => undefined);
     child.stdin.end(options.input ?? '');
   });
+}
+
+/**
+ * `saasctl serve` as a real child process, as an operator runs it (crash and shutdown tests kill
+ * it). Its PATH starts with this process's Node.js: the fake Odoo's launcher runs `node` (>= 22).
+ */
+export function spawnServe(env: Record<string, string>, stdio: StdioOptions = ['ignore', 'inherit', 'inherit']): ChildProcess {
+  return spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve'], {
+    cwd: repositoryRoot,
+    env: cliEnvironment({ PATH: `${dirname(process.execPath)}${delimiter}${process.env.PATH ?? ''}`, ...env }),
+    stdio,
+  });
+}
+
+/** How a child process ended, once it has (at once when it already had). */
+export function exited(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
+  return new Promise((r) => child.once('exit', (code, signal) => r({ code, signal })));
 }
