@@ -6,20 +6,13 @@ import { type Api, buildApiServer, type SharedPortGateway } from './api/index.js
 import { createAuditLog } from './audit/index.js';
 import { createAccessTokenSigner, createAuthService } from './auth/index.js';
 import { type BackupService, createBackupService, createBackupStorage } from './backups/index.js';
-import {
-  type BillingReads,
-  type BuiltinBilling,
-  createBillingReads,
-  createBuiltinBilling,
-  createStripeGateway,
-  manualGateway,
-  registerBillingJobs,
-} from './billing/index.js';
+import type { BillingReads, BuiltinBilling } from './billing/index.js';
+import { startBilling } from './billing-wiring.js';
 import { type Config, resolveSecretKey } from './config/index.js';
 import { createNotificationHub, pendingMigrations } from './db/index.js';
 import { createDnsLookup, createDomainService, createDomainTable, type DomainService } from './domains/index.js';
 import { createDomainEventBus, DOMAIN_EVENTS_CHANNEL } from './events/index.js';
-import { createGateway, createRouteTable, type Gateway, mayIssueCertificate } from './gateway/index.js';
+import { createGateway, createRouteTable, mayIssueCertificate } from './gateway/index.js';
 import { createIdentityService } from './identity/index.js';
 import { createJobQueue } from './jobs/index.js';
 import { createLogger, type Logger } from './logging/index.js';
@@ -48,6 +41,7 @@ import {
   unavailableRuntime,
 } from './runtimes/index.js';
 import { createSecretBox } from './secrets/index.js';
+import { closeListeners } from './shutdown.js';
 import { createTemplateService } from './templates/index.js';
 import {
   createTenantService,
@@ -84,39 +78,6 @@ export function tenantUrlBuilder(config: Pick<Config, 'publicUrl' | 'baseDomain'
     hostName: (name: string) => `${name}.${config.baseDomain}`,
     baseUrl: (name: string) => `${publicUrl.protocol}//${name}.${config.baseDomain}${port ? `:${port}` : ''}`,
   };
-}
-
-/** In-flight requests (proxied long polls, downloads) get this long to finish at shutdown. */
-const SHUTDOWN_GRACE_MS = 5_000;
-/** After the grace period every connection is cut; closing must then be quick. */
-const SHUTDOWN_CUT_MS = 2_000;
-
-function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<boolean>((r) => {
-    timer = setTimeout(() => r(false), ms);
-  });
-  return Promise.race([promise.then(() => true), deadline]).finally(() => clearTimeout(timer));
-}
-
-/**
- * Stops the API and gateway listeners within a bound: a connection that never ends (a websocket,
- * a visitor that keeps a refused upgrade open, a stuck upstream) must not keep the platform,
- * its Odoo processes and its PostgreSQL running forever.
- */
-async function closeListeners(app: Api, gatewayServer: Server | undefined, gateway: Gateway, logger: Logger): Promise<void> {
-  const closed = Promise.all([app.close(), gatewayServer && new Promise((r) => gatewayServer.close(r))]);
-  gatewayServer?.closeIdleConnections();
-  // Websockets never end by themselves: waiting for them would only delay the inevitable.
-  gateway.endUpgradedConnections();
-  if (!(await settlesWithin(closed, SHUTDOWN_GRACE_MS))) {
-    logger.warn({ graceMs: SHUTDOWN_GRACE_MS }, 'cutting the connections still open after the shutdown grace period');
-    app.server.closeAllConnections();
-    gatewayServer?.closeAllConnections();
-    gateway.close();
-    if (!(await settlesWithin(closed, SHUTDOWN_CUT_MS))) logger.error('the listeners did not close; stopping the rest anyway');
-  }
-  gateway.close();
 }
 
 /** Composition root: builds every service from the config and wires them into the API, workers and gateway. */
@@ -277,39 +238,18 @@ export async function startPlatform(
     crashPoint,
   });
 
-  const clock = options.clock ?? (() => new Date());
-  const paymentGateway = config.billingGateway === 'stripe' && config.stripe ? createStripeGateway(config.stripe) : manualGateway;
-  const billing = createBuiltinBilling({
+  const billing = await startBilling({
+    config,
     db,
-    clock,
+    clock: options.clock ?? (() => new Date()),
     plans,
     jobs,
     tenants,
-    gateway: paymentGateway,
+    accounts,
+    mailer,
     logger,
     crashPoint,
   });
-  const billingReads = createBillingReads({
-    db,
-    clock,
-    sellerName: config.billingSellerName,
-    buyerOf: async (accountId) => {
-      const contact = await accounts.billingContact(accountId);
-      return { name: contact.name, email: contact.emails[0] ?? null };
-    },
-  });
-  await registerBillingJobs(
-    {
-      db,
-      jobs,
-      billing,
-      gateway: paymentGateway,
-      mailer,
-      recipientsOf: async (accountId) => (await accounts.billingContact(accountId)).emails,
-      logger,
-    },
-    config.runWorkers,
-  );
   const domains = createDomainService({
     db,
     jobs,
@@ -359,7 +299,7 @@ export async function startPlatform(
     auth,
     plans,
     accounts,
-    billing: { provider: billing, reads: billingReads },
+    billing,
     audit,
     identity,
     notifications: notifier,
@@ -444,7 +384,7 @@ export async function startPlatform(
     gatewayUrl,
     sweepLifecycle: (now) => sweep.sweep(now),
     backups,
-    billing: { provider: billing, reads: billingReads },
+    billing,
     stop() {
       stopping ??= (async () => {
         clearInterval(pruneTimer);

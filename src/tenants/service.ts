@@ -6,18 +6,9 @@ import type { Database, Db, TenantRow } from '../db/index.js';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../errors/index.js';
 import { DEFAULT_RUNTIME_KIND, storedPlanLimits, storedPlanPlacement } from '../plans/index.js';
 import type { SecretBox } from '../secrets/index.js';
-import { eventForCustomer, stateReasonForCustomer } from './customer-view.js';
-import {
-  allowedActions,
-  initialTenantState,
-  mayRequest,
-  type TenantAction,
-  type TenantRequest,
-  type TenantState,
-  transition,
-} from './lifecycle.js';
+import { eventForCustomer } from './customer-view.js';
+import { initialTenantState, mayRequest, type TenantAction, type TenantRequest, type TenantState, transition } from './lifecycle.js';
 import { lockAccountTenants, placesHeld, requireCreationAllowance, requirePlanRoom } from './limits.js';
-import type { ProvisioningStep } from './provisioning-steps.js';
 import {
   changeTenantState,
   insertTenant,
@@ -33,6 +24,7 @@ import {
   transitionContext,
 } from './store.js';
 import { tenantPostgresNames, validateSubdomain } from './subdomain.js';
+import { tenantView } from './tenant-view.js';
 import type { TenantEventView, TenantQuota, TenantView } from './views.js';
 
 /** What the tenant service needs from provisioning (injected: provisioning depends on tenants, not the reverse). */
@@ -103,49 +95,11 @@ export function createTenantService(deps: {
       rows.map((r) => r.id),
       db,
     );
-    return rows.map((row) => toView(row, role, previous.get(row.id) ?? null));
+    return rows.map((row) => tenantView(row, role, previous.get(row.id) ?? null, deps));
   }
 
   async function view(row: TenantRow, role: 'customer' | 'operator'): Promise<TenantView> {
     return (await views([row], role))[0] as TenantView;
-  }
-
-  function toView(row: TenantRow, role: 'customer' | 'operator', previousState: TenantState | null): TenantView {
-    const provisionMs =
-      row.provision_started_at && row.provision_finished_at
-        ? row.provision_finished_at.getTime() - row.provision_started_at.getTime()
-        : null;
-    const operator = role === 'operator';
-    return {
-      id: row.id,
-      name: row.name,
-      hostName: deps.tenantHostName(row.name),
-      url: deps.tenantBaseUrl(row.name),
-      accountId: row.account_id,
-      plan: row.plan_code,
-      template: row.template_code,
-      state: row.state as TenantState,
-      stateReason: operator ? row.state_reason : stateReasonForCustomer(row.state, row.state_reason),
-      stateChangedAt: row.state_changed_at.toISOString(),
-      ...(operator ? { databaseName: row.database_name, databaseServerId: row.server_id } : {}),
-      processStrategy: row.process_strategy,
-      adminEmail: row.admin_email,
-      adminLogin: row.admin_login,
-      provisioningStep: row.provisioning_step as ProvisioningStep | null,
-      jobId: row.job_id,
-      duplicateOf: row.source_tenant_id,
-      deleteAfter: row.delete_after?.toISOString() ?? null,
-      terminatedAt: row.terminated_at?.toISOString() ?? null,
-      provisionSeconds: provisionMs === null ? null : provisionMs / 1000,
-      createdAt: row.created_at.toISOString(),
-      allowedActions: allowedActions(row.state as TenantState, role, {
-        now: new Date(),
-        createdAt: row.created_at,
-        deletionScheduledAt: row.state === 'scheduled_for_deletion' ? row.state_changed_at : null,
-        terminatedAt: row.terminated_at,
-        previousState,
-      }),
-    };
   }
 
   /** The tenant by name, if the caller may see it (another account's tenant is "not found"). */
