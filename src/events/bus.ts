@@ -169,8 +169,8 @@ export async function createDomainEventBus(deps: {
       for (const name of durables.keys()) {
         await deliverDurable(name);
         // The route table must not wait for every mailer and webhook: what committed meanwhile
-        // reaches the local subscribers between two durable ones.
-        await deliverLocal();
+        // (its NOTIFY set `again`) reaches the local subscribers between two durable ones.
+        if (again) await deliverLocal();
       }
     } while (again && !stopped);
     scheduleBackedOff();
