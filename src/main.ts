@@ -271,6 +271,7 @@ export async function startPlatform(
   const gateway = createGateway({
     baseDomain: config.baseDomain,
     resolveRoute: routes.resolve,
+    confirmRoute: routes.confirm,
     resolveCustomDomain: domainTable.resolve,
     primaryHostOf: domainTable.primaryOf,
     primaryRedirectScheme: new URL(config.publicUrl).protocol,

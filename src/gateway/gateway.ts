@@ -16,7 +16,7 @@ import { rpcRefusal } from './refusals.js';
 import { checkRpcBody } from './rpc-guard.js';
 import { type RpcRoute, routeRequestTarget } from './rpc-paths.js';
 import { renderStatusPage, type StatusPage, type StatusPageKind } from './status-pages.js';
-import type { RouteResolver, TenantRoute } from './types.js';
+import type { RouteConfirmer, RouteResolver, TenantRoute } from './types.js';
 
 export const DEFAULT_RPC_BODY_LIMIT_BYTES = 10 * 1024 * 1024;
 /** Odoo's own deployment guide sets proxy_read_timeout 720s; long polls wait ~50 s. */
@@ -26,6 +26,8 @@ export const DEFAULT_UPSTREAM_CONNECT_TIMEOUT_MS = 10_000;
 export interface GatewayOptions {
   baseDomain: string;
   resolveRoute: RouteResolver;
+  /** Asked before a known tenant is shown a status page (the resolver may lag a commit). */
+  confirmRoute?: RouteConfirmer;
   logger: Logger;
   /** Behind a TLS edge (Caddy, a load balancer): take X-Forwarded-Proto/-For from it. */
   trustProxy?: boolean;
@@ -147,6 +149,33 @@ export function createGateway(options: GatewayOptions): Gateway {
     }
   }
 
+  /**
+   * Calls `then` with the decision; a status page about a known tenant is first confirmed against
+   * the source of truth, so a tenant that has just become `running` is proxied, not shown "being
+   * prepared". Proxied requests are decided without waiting.
+   */
+  function decideThen(req: IncomingMessage, then: (decision: GatewayDecision) => void): void {
+    const decision = decideFor(req);
+    const { confirmRoute } = options;
+    if (decision.action !== 'page' || !decision.route || !confirmRoute) {
+      then(decision);
+      return;
+    }
+    confirmRoute(decision.route)
+      .then(
+        (confirmed) => decide(classify(req), () => confirmed),
+        (error: unknown) => {
+          logger.warn({ err: error, tenant: decision.route?.tenantName }, 'gateway could not confirm a route; using the table');
+          return decision;
+        },
+      )
+      .then(then)
+      .catch((error: unknown) => {
+        logger.error({ err: error, host: req.headers.host }, 'gateway failed to answer a request');
+        req.socket.destroy();
+      });
+  }
+
   function page(kind: StatusPageKind, req: IncomingMessage): StatusPage {
     return renderStatusPage(kind, { host: forwardedHost(req) });
   }
@@ -244,7 +273,10 @@ export function createGateway(options: GatewayOptions): Gateway {
   function handleRequest(req: IncomingMessage, res: ServerResponse): void {
     const started = performance.now();
     req.on('error', () => res.destroy());
-    const decision = decideFor(req);
+    decideThen(req, (decision) => answer(req, res, decision, started));
+  }
+
+  function answer(req: IncomingMessage, res: ServerResponse, decision: GatewayDecision, started: number): void {
     countOn(res, decision.route, started);
     if (decision.action === 'page') {
       sendResponse(res, page(decision.page, req), hasBody(req));
@@ -287,7 +319,10 @@ export function createGateway(options: GatewayOptions): Gateway {
     socket.on('error', () => socket.destroy());
     upgradedSockets.add(socket);
     socket.once('close', () => upgradedSockets.delete(socket));
-    const decision = decideFor(req);
+    decideThen(req, (decision) => answerUpgrade(req, socket, head, decision, started));
+  }
+
+  function answerUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, decision: GatewayDecision, started: number): void {
     const report = (status: number) => count(decision.route, status, started);
     const refuse = (kind: StatusPageKind) => {
       const response = page(kind, req);

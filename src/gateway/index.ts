@@ -36,5 +36,5 @@ export {
   type StatusPageOptions,
 } from './status-pages.js';
 export { mayIssueCertificate, type TlsAskOptions } from './tls-ask.js';
-export type { RouteResolver, TenantRoute } from './types.js';
+export type { RouteConfirmer, RouteResolver, TenantRoute } from './types.js';
 export { parseXmlRpcCall, type XmlRpcCall, type XmlRpcValue } from './xmlrpc-call.js';

@@ -3,7 +3,7 @@ import type { DomainEventSubscriptions } from '../events/index.js';
 import type { Logger } from '../logging/index.js';
 import { recordedUpstream, recordedUpstreams, type Upstream } from '../runtimes/index.js';
 import { routableTenants, type TenantRouting, tenantRouting } from '../tenants/index.js';
-import type { RouteResolver, TenantRoute } from './types.js';
+import type { RouteConfirmer, RouteResolver, TenantRoute } from './types.js';
 
 interface Entry {
   tenantId: string;
@@ -26,9 +26,11 @@ export async function createRouteTable(deps: {
   db: Db;
   events: DomainEventSubscriptions;
   logger: Logger;
-}): Promise<{ resolve: RouteResolver; reload(): Promise<void>; size(): number }> {
+}): Promise<{ resolve: RouteResolver; confirm: RouteConfirmer; reload(): Promise<void>; size(): number }> {
   const byName = new Map<string, Entry>();
   const nameById = new Map<string, string>();
+  /** One database read per tenant at a time: a burst of page views shares it. */
+  const confirming = new Map<string, Promise<void>>();
 
   function put(row: TenantRouting, upstream: Upstream | undefined): void {
     const previousName = nameById.get(row.id);
@@ -83,12 +85,26 @@ export async function createRouteTable(deps: {
   });
   await reload();
 
+  function resolve(tenantName: string): TenantRoute | undefined {
+    const entry = byName.get(tenantName);
+    if (!entry) return undefined;
+    const { upstream, ...route } = entry;
+    return { ...route, upstream: entry.state === 'running' ? upstream : undefined };
+  }
+
   return {
-    resolve(tenantName: string): TenantRoute | undefined {
-      const entry = byName.get(tenantName);
-      if (!entry) return undefined;
-      const { upstream, ...route } = entry;
-      return { ...route, upstream: entry.state === 'running' ? upstream : undefined };
+    resolve,
+    // Events reach the table a moment after their commit, so a client told "running" by the API
+    // could still meet "being prepared". Before showing a known tenant a status page, the gateway
+    // asks here, and the row is read again from the database.
+    async confirm(route: TenantRoute): Promise<TenantRoute | undefined> {
+      let reading = confirming.get(route.tenantId);
+      if (!reading) {
+        reading = reloadTenant(route.tenantId).finally(() => confirming.delete(route.tenantId));
+        confirming.set(route.tenantId, reading);
+      }
+      await reading;
+      return resolve(route.tenantName);
     },
     reload,
     size: () => byName.size,

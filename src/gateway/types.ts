@@ -14,3 +14,6 @@ export interface TenantRoute {
 
 /** Looks up a tenant by its subdomain (the label before BASE_DOMAIN). */
 export type RouteResolver = (tenantName: string) => TenantRoute | undefined;
+
+/** Reads a known tenant's route again from the source of truth (before a status page is shown). */
+export type RouteConfirmer = (route: TenantRoute) => Promise<TenantRoute | undefined>;

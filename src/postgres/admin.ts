@@ -4,6 +4,10 @@ import { quoteIdentifier } from '../db/index.js';
 /** Runs `fn` with a single short-lived connection (for admin statements outside any pool). */
 export async function withConnection<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000 });
+  // The server may end the connection between two statements (its database dropped WITH FORCE,
+  // PostgreSQL shutting down): the next statement fails with the reason, which is enough; the
+  // 'error' event itself, unheard, would crash the process.
+  client.on('error', () => undefined);
   await client.connect();
   try {
     return await fn(client);

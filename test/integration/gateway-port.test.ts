@@ -61,4 +61,12 @@ describe('gateway on its own port', () => {
     const plans = await hostRequest(apiPort, `app.lvh.me:${apiPort}`, 'GET', '/api/v1/plans');
     expect(plans.status).toBe(200);
   });
+
+  it("reads a known tenant's row again before showing it a page: a change not yet announced counts at once", async () => {
+    // Written behind the gateway's back, with no event: only the confirming read can see it.
+    await test.platform.database.db.updateTable('tenants').set({ state: 'suspended' }).where('name', '=', 'portal').execute();
+    const page = await hostRequest(gatewayPort, `portal.lvh.me:${gatewayPort}`, 'GET', '/web/login');
+    expect(page.status).toBe(403);
+    expect(page.text).toMatch(/suspended/i);
+  });
 });

@@ -302,6 +302,9 @@ let flakyUpstream: TcpServer;
 const seen: Echo[] = [];
 const closedEarly: string[] = [];
 const routes = new Map<string, TenantRoute>();
+/** What the source of truth says where it differs from the table (a commit not yet announced). */
+const committed = new Map<string, TenantRoute>();
+const confirmed: string[] = [];
 const proxied: Array<{ tenant: string; status: number; ms: number }> = [];
 
 function route(name: string, state: string, upstream: TenantRoute['upstream']): TenantRoute {
@@ -316,6 +319,10 @@ beforeAll(async () => {
   gateway = createGateway({
     baseDomain: BASE,
     resolveRoute: (name) => routes.get(name),
+    confirmRoute: async (known) => {
+      confirmed.push(known.tenantName);
+      return committed.get(known.tenantName) ?? routes.get(known.tenantName);
+    },
     logger: createLogger('silent'),
     rpcBodyLimitBytes: RPC_LIMIT,
     onProxied: (tenant, status, ms) => proxied.push({ tenant, status, ms }),
@@ -347,6 +354,8 @@ beforeEach(() => {
   routes.set('down', route('down', 'running', { host: '127.0.0.1', port: downPort }));
   routes.set('flaky', route('flaky', 'running', { host: '127.0.0.1', port: (flakyUpstream.address() as AddressInfo).port }));
   proxied.length = 0;
+  committed.clear();
+  confirmed.length = 0;
 });
 
 afterAll(async () => {
@@ -456,6 +465,21 @@ describe('gateway: proxying', () => {
     expect(JSON.parse((await send({ host: `acme.${BASE}` })).body)).toMatchObject({ server: 'event' });
     routes.delete('acme');
     expect((await send({ host: `acme.${BASE}` })).status).toBe(404);
+  });
+
+  it('confirms a status page with the source of truth first: a tenant just committed running is proxied', async () => {
+    expect((await send({ host: `acme.${BASE}` })).status).toBe(200);
+    expect(confirmed).toEqual([]);
+    committed.set('newbie', route('newbie', 'running', { host: '127.0.0.1', port: portOf(httpUpstream) }));
+    const page = await send({ host: `newbie.${BASE}`, path: '/web/login' });
+    expect(page.status).toBe(200);
+    expect(JSON.parse(page.body)).toMatchObject({ server: 'http', url: '/web/login' });
+    const websocket = await websocketRoundTrip(`newbie.${BASE}`, ['hello']);
+    expect([websocket.handshake.split('\r\n')[0], websocket.frames]).toEqual(['HTTP/1.1 101 Switching Protocols', ['hello']]);
+    expect(confirmed).toEqual(['newbie', 'newbie']);
+    // Unknown names are not looked up: probing random hosts costs no query.
+    expect((await send({ host: `nobody.${BASE}` })).status).toBe(404);
+    expect(confirmed).toEqual(['newbie', 'newbie']);
   });
 
   it('refuses absolute-form request targets, which would let Odoo pick another host', async () => {
