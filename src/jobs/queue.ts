@@ -167,20 +167,29 @@ export function createJobQueue(options: { connectionString: string; logger: Logg
       const definition = JOB_CATALOG[queue];
       if (definition.schedule) await boss.schedule(queue, definition.schedule, {}, { tz: 'UTC' });
       if (!work) return;
-      await boss.work(
-        queue,
-        { localConcurrency: definition.concurrency, pollingIntervalSeconds: 2, notifyPollingIntervalSeconds: 10 },
-        async ([job]) => {
-          if (!job) return;
-          const attempt: JobAttempt = { id: job.id, retryCount: job.retryCount };
-          try {
-            await runClaimed(queue, attempt, () => handler(parseJobPayload(queue, job.data), attempt));
-          } catch (error) {
-            options.logger.warn({ err: error, queue, jobId: job.id }, 'job failed');
-            throw error;
-          }
-        },
-      );
+      // One pg-boss worker per concurrency slot, each fetching one job at a time. A worker that
+      // found a job asks for the next one at once instead of waiting for the poll: jobs sent in one
+      // transaction announce themselves with a single NOTIFY, and a burst (fifty webhook
+      // deliveries) would otherwise drain one job per poll interval.
+      for (let slot = 0; slot < definition.concurrency; slot++) {
+        let workerId = '';
+        workerId = await boss.work(
+          queue,
+          { localConcurrency: 1, pollingIntervalSeconds: 2, notifyPollingIntervalSeconds: 10 },
+          async ([job]) => {
+            if (!job) return;
+            const attempt: JobAttempt = { id: job.id, retryCount: job.retryCount };
+            try {
+              await runClaimed(queue, attempt, () => handler(parseJobPayload(queue, job.data), attempt));
+            } catch (error) {
+              options.logger.warn({ err: error, queue, jobId: job.id }, 'job failed');
+              throw error;
+            } finally {
+              boss.notifyWorker(workerId);
+            }
+          },
+        );
+      }
     },
 
     /**

@@ -81,6 +81,33 @@ describe('the job catalog', () => {
     await expect(jobs.send('no-such-queue', {})).rejects.toThrow('No job queue "no-such-queue" in the catalog.');
   });
 
+  it('works through a burst sent in one transaction (one NOTIFY) without waiting for the poll between jobs', async () => {
+    const db = createDb(database.url);
+    const tenantIds: string[] = Array.from({ length: 12 }, () => randomUUID());
+    try {
+      const ids = await db
+        .transaction()
+        .execute((transaction) =>
+          Promise.all(tenantIds.map((tenantId) => jobs.send('tenant-ops', { tenantId, operation: 'stop' }, { key: tenantId, transaction }))),
+        );
+      // Four workers and twelve jobs: without fetching again after a job, the last eight would
+      // each wait for the 10 s backstop poll, far past this bound.
+      const states = await waitFor(
+        'every job of the burst to complete',
+        async () => {
+          const found = await Promise.all(ids.map((id) => jobs.find('tenant-ops', id)));
+          return found.every((job) => job?.state === 'completed') ? found.map((job) => job?.state) : undefined;
+        },
+        8_000,
+        50,
+      );
+      expect(states).toEqual(ids.map(() => 'completed'));
+      expect(received.filter((payload) => tenantIds.includes(payload.tenantId))).toHaveLength(12);
+    } finally {
+      await db.destroy();
+    }
+  });
+
   it('lists jobs of every queue as the same record find gives', async () => {
     const [listed] = await jobs.list({ queue: 'tenant-ops', state: 'completed', limit: 1 });
     expect(listed).toBeDefined();
