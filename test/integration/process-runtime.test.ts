@@ -332,7 +332,7 @@ describe('process runtime with the fake Odoo', () => {
       return status?.state === 'running' && status.pid !== before?.pid ? status : undefined;
     });
     expect(after.restarts).toBe((before?.restarts ?? 0) + 1);
-    expect(after.lastExitReason).toMatch(/^hung: 3 health checks failed in a row$/);
+    expect(after.lastExitReason).toMatch(/^hung: 3 health checks failed in a row while it sat idle$/);
     expect(isAlive(before?.pid as number)).toBe(false);
     await expectServes(upstreams.get(C.tenantId) as Upstream, C);
   });

@@ -33,6 +33,7 @@ export {
   requiredMaxConnections,
   type ServerTenants,
 } from './connection-budget.js';
+export { DEFAULT_HEALTH_CHECK, type HealthCheckPolicy } from './health.js';
 export { databaseOfLogLine, lastLines, linesOfDatabase, splitTail } from './log-filter.js';
 export { connectionShapeOf, type ProcessRuntimeOptions, resolveProcessRuntimeOptions } from './options.js';
 export { linkPlatformAddons, PLATFORM_ADDONS, PLATFORM_ADDONS_DIR, SERVER_WIDE_MODULES } from './platform-addons.js';
@@ -40,4 +41,3 @@ export { choosePool, DEFAULT_POOL_MAX_TENANTS, type PoolChoice, type PoolSummary
 export { PortAllocator, type PortRange } from './ports.js';
 export { createProcessRuntime, DEFAULT_LOG_LINES, MAX_LOG_LINES, type ProcessRuntime } from './runtime.js';
 export { poolFilterSelects } from './serve-spec-checks.js';
-export { DEFAULT_HEALTH_CHECK, type HealthCheckPolicy } from './supervisor.js';

@@ -5,9 +5,9 @@ import { type BackoffPolicy, resolveBackoff } from './backoff.js';
 import type { ResourceLimiterOptions } from './cgroups.js';
 import { type Clock, systemClock } from './clock.js';
 import { type ConnectionShape, DEFAULT_DEDICATED_DB_MAXCONN, DEFAULT_POOL_DB_MAXCONN } from './connection-budget.js';
+import { DEFAULT_HEALTH_CHECK, type HealthCheckPolicy } from './health.js';
 import { DEFAULT_POOL_MAX_TENANTS } from './pool-placement.js';
 import type { PortRange } from './ports.js';
-import { DEFAULT_HEALTH_CHECK, type HealthCheckPolicy } from './supervisor.js';
 
 export interface ProcessRuntimeOptions {
   /** The Odoo executable (`odoo-bin`, or a launcher that passes its arguments on). */

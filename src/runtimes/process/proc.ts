@@ -16,7 +16,12 @@ interface ProcStat {
   state: string;
   ppid: number;
   pgrp: number;
+  /** utime + stime, in clock ticks. */
+  cpuTicks: number;
 }
+
+/** USER_HZ: /proc reports CPU time in these ticks; 100 on every Linux architecture Node runs on. */
+const TICKS_PER_SECOND = 100;
 
 /** Fields of /proc/<pid>/stat after the command name (which may itself contain spaces and parentheses). */
 function stat(pid: number): ProcStat | undefined {
@@ -24,7 +29,8 @@ function stat(pid: number): ProcStat | undefined {
   if (!text) return undefined;
   const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
   const [state = '', ppid = '', pgrp = ''] = fields;
-  return { state, ppid: Number(ppid), pgrp: Number(pgrp) };
+  // utime and stime are fields 14 and 15 of the line, 11 and 12 after the command name.
+  return { state, ppid: Number(ppid), pgrp: Number(pgrp), cpuTicks: Number(fields[11] ?? 0) + Number(fields[12] ?? 0) };
 }
 
 /** Alive and not a zombie (a zombie has exited; only its exit status is left to collect). */
@@ -72,6 +78,12 @@ export function processTree(pid: number): number[] {
     queue.push(...(children.get(next) ?? []));
   }
   return tree;
+}
+
+/** CPU time (user + system) used so far by a process and its live descendants, in ms. */
+export function treeCpuMs(pid: number): number {
+  const ticks = processTree(pid).reduce((sum, member) => sum + (stat(member)?.cpuTicks ?? 0), 0);
+  return (ticks * 1000) / TICKS_PER_SECOND;
 }
 
 /** Live members of a process group. */

@@ -16,25 +16,8 @@ import type { WorkloadState } from '../types.js';
 import { type BackoffPolicy, failuresAfterExit, restartDelayMs } from './backoff.js';
 import type { WorkloadCgroup } from './cgroups.js';
 import { type Clock, sleep } from './clock.js';
-import { processTree, signalGroup, treeResidentBytes } from './proc.js';
-
-export interface HealthCheckPolicy {
-  /** Between two checks of a running process. */
-  intervalMs: number;
-  /** Failed checks in a row after which the process counts as hung and is restarted. */
-  failureThreshold: number;
-  /** Time one check may take. */
-  requestTimeoutMs: number;
-  /** Between two checks while the process is starting. */
-  startPollMs: number;
-}
-
-export const DEFAULT_HEALTH_CHECK: HealthCheckPolicy = {
-  intervalMs: 10_000,
-  failureThreshold: 3,
-  requestTimeoutMs: 5_000,
-  startPollMs: 150,
-};
+import { type HealthCheckPolicy, type HealthFailures, judgeHealthCheck, NO_HEALTH_FAILURES } from './health.js';
+import { processTree, signalGroup, treeCpuMs, treeResidentBytes } from './proc.js';
 
 export interface SupervisedProcessOptions {
   /** Names the process in the platform's log, e.g. `pool-3f2a9c1e-1 web`. */
@@ -88,7 +71,9 @@ export class SupervisedProcess {
   private runningWaiters: Waiter[] = [];
   private restarts = 0;
   private failuresInARow = 0;
-  private healthFailures = 0;
+  private healthFailures: HealthFailures = NO_HEALTH_FAILURES;
+  /** CPU time of the process tree at the last health check (see health.ts). */
+  private cpuMsAtLastCheck = 0;
   private healthySince: number | undefined;
   private lastExitReason: string | undefined;
   private lastExitAt: number | undefined;
@@ -221,7 +206,7 @@ export class SupervisedProcess {
     const generation = this.generation;
     this.state = 'starting';
     this.healthySince = undefined;
-    this.healthFailures = 0;
+    this.healthFailures = NO_HEALTH_FAILURES;
     this.killReason = undefined;
     this.oomKillsAtSpawn = options.cgroup?.oomKills() ?? 0;
 
@@ -304,6 +289,7 @@ export class SupervisedProcess {
     if (generation !== this.generation) return;
     this.state = 'running';
     this.healthySince = this.options.clock.now();
+    this.cpuMsAtLastCheck = this.pid === undefined ? 0 : treeCpuMs(this.pid);
     this.resolveWaiters();
     if (this.options.healthUrl) this.scheduleHealthCheck(generation);
   }
@@ -315,18 +301,19 @@ export class SupervisedProcess {
         if (generation !== this.generation || this.state !== 'running') return;
         const healthy = await this.probe();
         if (generation !== this.generation || this.state !== 'running') return;
-        if (healthy) {
-          this.healthFailures = 0;
-        } else {
-          this.healthFailures += 1;
+        const cpuMs = this.pid === undefined ? 0 : treeCpuMs(this.pid);
+        const verdict = judgeHealthCheck(health, this.healthFailures, healthy, cpuMs - this.cpuMsAtLastCheck);
+        this.cpuMsAtLastCheck = cpuMs;
+        this.healthFailures = verdict.failures;
+        if (!healthy) {
           this.options.logger.warn(
-            { process: this.options.label, pid: this.pid, failures: this.healthFailures },
+            { process: this.options.label, pid: this.pid, failures: verdict.failures.failed, idle: verdict.failures.idle },
             'Odoo health check failed',
           );
-          if (this.healthFailures >= health.failureThreshold) {
-            this.killForRestart(generation, `hung: ${this.healthFailures} health checks failed in a row`);
-            return;
-          }
+        }
+        if (verdict.kill) {
+          this.killForRestart(generation, verdict.reason);
+          return;
         }
         this.scheduleHealthCheck(generation);
       })();
