@@ -88,7 +88,9 @@ describe('the job catalog', () => {
       const ids = await db
         .transaction()
         .execute((transaction) =>
-          Promise.all(tenantIds.map((tenantId) => jobs.send('tenant-ops', { tenantId, operation: 'stop' }, { key: tenantId, transaction }))),
+          Promise.all(
+            tenantIds.map((tenantId) => jobs.send('tenant-ops', { tenantId, operation: 'stop' }, { key: tenantId, transaction })),
+          ),
         );
       // Four workers and twelve jobs: without fetching again after a job, the last eight would
       // each wait for the 10 s backstop poll, far past this bound.
