@@ -10,7 +10,7 @@ import type { BillingReads, BuiltinBilling } from './billing/index.js';
 import { startBilling } from './billing-wiring.js';
 import { type Config, resolveSecretKey } from './config/index.js';
 import { createNotificationHub, pendingMigrations } from './db/index.js';
-import { createDnsLookup, createDomainService, createDomainTable, type DomainService } from './domains/index.js';
+import { createCertificateProbe, createDnsLookup, createDomainService, createDomainTable, type DomainService } from './domains/index.js';
 import { createDomainEventBus, DOMAIN_EVENTS_CHANNEL } from './events/index.js';
 import { createGateway, createRouteTable, mayIssueCertificate } from './gateway/index.js';
 import { createIdentityService } from './identity/index.js';
@@ -255,6 +255,7 @@ export async function startPlatform(
     jobs,
     servers,
     lookup: createDnsLookup(config.dnsResolvers),
+    ...(config.edgeTlsAddress ? { probeCertificate: createCertificateProbe(config.edgeTlsAddress) } : {}),
     baseDomain: config.baseDomain,
     edgeAddresses: config.edgeAddresses,
     graceMs: config.domainGraceHours * 3600_000,

@@ -85,6 +85,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dnsResolvers: commaList(e.DNS_RESOLVERS ?? ''),
     edgeAddresses: commaList(e.EDGE_ADDRESSES),
     domainGraceHours: e.DOMAIN_GRACE_HOURS,
+    edgeTlsAddress: e.EDGE_TLS_ADDRESS,
     webhookAllowedNetworks: e.WEBHOOK_ALLOWED_NETWORKS,
     webhookDisableAfterFailures: e.WEBHOOK_DISABLE_AFTER_FAILURES,
     webhookRetryBaseSeconds: e.WEBHOOK_RETRY_BASE_SECONDS,

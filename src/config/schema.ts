@@ -118,6 +118,11 @@ export const configSchema = z
       .min(0)
       .max(24 * 90)
       .default(72),
+    /** Where the TLS edge listens (`host:port`), to check the certificate it presents for each custom domain. */
+    EDGE_TLS_ADDRESS: z
+      .string()
+      .regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'must be host:port (an IPv6 address in brackets)')
+      .optional(),
     TRUST_PROXY: z
       .enum(['true', 'false'])
       .default('false')
@@ -210,6 +215,8 @@ export interface Config {
   edgeAddresses: string[];
   /** Hours a verified domain that stopped pointing here stays routed. */
   domainGraceHours: number;
+  /** The TLS edge (`host:port`) whose certificates are checked; unset: not checked. */
+  edgeTlsAddress: string | undefined;
   /** Private networks webhooks may be sent into (CIDRs); empty: public addresses only (SSRF). */
   webhookAllowedNetworks: string;
   /** Failed webhook attempts in a row after which an endpoint is disabled (and its owner mailed). */

@@ -467,6 +467,13 @@ export interface CustomDomainsTable {
   last_checked_at: Date | null;
   failing_since: Date | null;
   last_check_error: string | null;
+  /** The certificate the TLS edge presents for the domain (see domains/certificate.ts), when last checked. */
+  certificate_valid_from: Date | null;
+  certificate_expires_at: Date | null;
+  certificate_issuer: string | null;
+  certificate_checked_at: Date | null;
+  /** Why the last certificate check found none, or found one clients would refuse. */
+  certificate_error: string | null;
   created_at: Generated<Date>;
 }
 

@@ -3,6 +3,14 @@
  * pointing checks, the claims (store.ts owns `custom_domains`), and each replica's in-memory
  * table of routed domains that the gateway and the TLS ask endpoint read.
  */
+export {
+  CERTIFICATE_WARNING_SHARE,
+  type CertificateHealth,
+  type CertificateProbe,
+  type CertificateSighting,
+  createCertificateProbe,
+  judgeCertificate,
+} from './certificate.js';
 export { checkCustomDomain, type DomainNameCheck, toAsciiDomain, verificationRecordName } from './name.js';
 export {
   createDomainService,

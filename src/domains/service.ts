@@ -14,6 +14,7 @@ import type { Logger } from '../logging/index.js';
 import { applyBaseUrl } from '../odoo/index.js';
 import type { DatabaseServerRegistry } from '../postgres/index.js';
 import { inTransaction, tenantById } from '../tenants/index.js';
+import { type CertificateProbe, judgeCertificate } from './certificate.js';
 import { checkCustomDomain, toAsciiDomain } from './name.js';
 import {
   allDomains,
@@ -40,6 +41,8 @@ export interface DomainServiceDependencies {
   jobs: Pick<JobQueue, 'send' | 'define'>;
   servers: Pick<DatabaseServerRegistry, 'operations'>;
   lookup: DnsLookup;
+  /** Asks the TLS edge for each routed domain's certificate; without it, certificates are not checked. */
+  probeCertificate?: CertificateProbe;
   baseDomain: string;
   edgeAddresses: readonly string[];
   graceMs: number;
@@ -157,6 +160,30 @@ export function createDomainService(deps: DomainServiceDependencies) {
     return updated;
   }
 
+  /** Records the certificate the edge presents for a routed domain (see certificate.ts). */
+  async function checkCertificate(row: CustomDomainRow, now = new Date()): Promise<CustomDomainRow> {
+    if (!deps.probeCertificate || row.status === 'pending') return row;
+    const seen = await deps.probeCertificate(row.domain);
+    const { health, daysLeft } = judgeCertificate({ ...seen, checkedAt: now }, now);
+    if (health !== 'valid')
+      logger.warn(
+        { domain: row.domain, tenantId: row.tenant_id, health, daysLeft, error: seen.error },
+        'custom domain certificate needs attention',
+      );
+    return updateDomain(db, row.id, {
+      certificate_valid_from: seen.validFrom,
+      certificate_expires_at: seen.expiresAt,
+      certificate_issuer: seen.issuer,
+      certificate_checked_at: now,
+      certificate_error: seen.error,
+    });
+  }
+
+  /** The DNS check, then, for a domain that is routed afterwards, the certificate check. */
+  async function checkAll(row: CustomDomainRow, tenantName: string, now = new Date()): Promise<CustomDomainRow> {
+    return checkCertificate(await check(row, tenantName, now), now);
+  }
+
   return {
     async list(tenant: TenantRow): Promise<DomainView[]> {
       return (await domainsOfTenant(db, tenant.id)).map((row) => view(row, tenant.name));
@@ -193,11 +220,11 @@ export function createDomainService(deps: DomainServiceDependencies) {
         if (isUniqueViolation(error)) throw new ConflictError(`${domain} is already a domain of this tenant.`, { field: 'domain' });
         throw error;
       }
-      return view(await check(row, tenant.name), tenant.name);
+      return view(await checkAll(row, tenant.name), tenant.name);
     },
 
     async checkNow(tenant: TenantRow, domain: string): Promise<DomainView> {
-      return view(await check(await claimOf(tenant, domain), tenant.name), tenant.name);
+      return view(await checkAll(await claimOf(tenant, domain), tenant.name), tenant.name);
     },
 
     /** Unrouted at once: the event reaches every replica's domain table before this answers on this one. */
@@ -230,7 +257,7 @@ export function createDomainService(deps: DomainServiceDependencies) {
       const rows = await allDomains(db);
       for (const row of rows) {
         try {
-          await check(row, row.tenant_name, now);
+          await checkAll(row, row.tenant_name, now);
         } catch (error) {
           failed++;
           logger.warn({ err: error, domain: row.domain }, 'custom domain check failed');

@@ -1,6 +1,7 @@
 import { domainToUnicode } from 'node:url';
 import { z } from 'zod';
 import type { CustomDomainRow } from '../db/index.js';
+import { judgeCertificate } from './certificate.js';
 import { verificationRecordName } from './name.js';
 
 export const DOMAIN_STATUSES = ['pending', 'verified', 'failing'] as const;
@@ -26,6 +27,20 @@ export const domainViewSchema = z
     verifiedAt: z.iso.datetime().nullable(),
     lastCheckedAt: z.iso.datetime().nullable(),
     failingSince: z.iso.datetime().nullable(),
+    certificate: z
+      .object({
+        health: z
+          .enum(['unknown', 'valid', 'expiring', 'expired', 'failing'])
+          .describe(
+            'unknown: not checked yet (or not a routed domain); expiring: under a sixth of its lifetime left (15 of 90 days), renewals are failing',
+          ),
+        expiresAt: z.iso.datetime().nullable(),
+        daysLeft: z.number().int().nullable(),
+        issuer: z.string().nullable(),
+        checkedAt: z.iso.datetime().nullable(),
+        error: z.string().nullable().describe('Why there is no usable certificate, and where to look'),
+      })
+      .describe('What the TLS edge presents for the domain, as last checked'),
     createdAt: z.iso.datetime(),
   })
   .meta({ id: 'CustomDomain' });
@@ -39,6 +54,7 @@ function iso(date: Date | null): string | null {
 export function toDomainView(
   row: CustomDomainRow,
   context: { tenantName: string; tenantHost: string; edgeAddresses: readonly string[] },
+  now = new Date(),
 ): DomainView {
   const records: DomainView['records'] = [
     { type: 'TXT', name: verificationRecordName(row.domain), value: row.token, purpose: 'proves the domain is yours' },
@@ -61,6 +77,21 @@ export function toDomainView(
     verifiedAt: iso(row.verified_at),
     lastCheckedAt: iso(row.last_checked_at),
     failingSince: iso(row.failing_since),
+    certificate: {
+      ...judgeCertificate(
+        {
+          validFrom: row.certificate_valid_from,
+          expiresAt: row.certificate_expires_at,
+          error: row.certificate_error,
+          checkedAt: row.certificate_checked_at,
+        },
+        now,
+      ),
+      expiresAt: iso(row.certificate_expires_at),
+      issuer: row.certificate_issuer,
+      checkedAt: iso(row.certificate_checked_at),
+      error: row.certificate_error,
+    },
     createdAt: row.created_at.toISOString(),
   };
 }

@@ -20,6 +20,7 @@ import {
   startPlatformForTenantRequests,
   type TenantRequestsPlatform,
 } from '../helpers/platform.js';
+import { freeTestPort } from '../helpers/ports.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/postgres.js';
 
 const ZONE = 'acme-corp.net';
@@ -31,6 +32,8 @@ let dns: TestDnsServer;
 let upstream: Server;
 let tenantDatabase: TestDatabase;
 let port: number;
+/** Where the test's TLS edge will listen; the platform checks certificates there from the start. */
+let edgeHttpsPort: number;
 /** Upgraded sockets leave the HTTP server's bookkeeping: closed by hand at the end. */
 const upgraded = new Set<Socket>();
 let tenant: { id: string; name: string };
@@ -42,6 +45,7 @@ beforeAll(async () => {
   const missing = knotMissing();
   if (missing) throw new Error(missing);
   dns = await startTestDnsServer([ZONE]);
+  edgeHttpsPort = await freeTestPort();
   platform = await startPlatformForTenantRequests('domains', {
     env: {
       DNS_RESOLVERS: dns.address,
@@ -49,6 +53,7 @@ beforeAll(async () => {
       DOMAIN_GRACE_HOURS: String(GRACE_HOURS),
       BASE_DOMAIN: BASE,
       TRUST_PROXY: 'true',
+      EDGE_TLS_ADDRESS: `127.0.0.1:${edgeHttpsPort}`,
     },
   });
   port = Number(new URL(platform.test.url).port);
@@ -202,6 +207,12 @@ describe('adding a custom domain', () => {
       url: '/web?x=1',
     });
     expect((await ask(`erp.${ZONE}`)).status).toBe(200);
+    // No edge runs yet: the certificate check says so, and what to look at.
+    expect(checked.body.certificate).toMatchObject({
+      health: 'failing',
+      expiresAt: null,
+      error: `Nothing answers at the TLS edge 127.0.0.1:${edgeHttpsPort}: is the edge running?`,
+    });
   });
 
   it('refuses a verified domain to a tenant of another account, and a subdomain of another tenant', async () => {
@@ -275,8 +286,20 @@ describe('through the TLS edge (Caddy with on-demand TLS asking the platform)', 
   it('gets a certificate for a verified domain and serves the tenant over HTTPS, websockets included; refuses unverified names', async () => {
     const missing = caddyMissing();
     if (missing) throw new Error(missing);
-    const edge = await startTestEdge(`127.0.0.1:${port}`);
+    const edge = await startTestEdge(`127.0.0.1:${port}`, { httpsPort: edgeHttpsPort });
     try {
+      // The check's handshake names the domain: the edge asks the platform, gets a certificate
+      // from its CA, and the platform records what a browser would be shown.
+      const checked = await http().post(`/api/v1/tenants/${tenant.name}/domains/erp.${ZONE}/check`, undefined, { token: customerToken() });
+      expect(checked.body.certificate).toMatchObject({
+        health: 'valid',
+        error: null,
+        issuer: expect.stringContaining('Caddy Local Authority'),
+      });
+      const { expiresAt, daysLeft, checkedAt } = checked.body.certificate;
+      expect(new Date(expiresAt).getTime()).toBeGreaterThan(new Date(checkedAt).getTime());
+      expect(daysLeft).toBe(Math.floor((new Date(expiresAt).getTime() - new Date(checkedAt).getTime()) / 86_400_000));
+
       const served = await viaEdge(edge, `erp.${ZONE}`, '/web');
       expect(served.status).toBe(200);
       // The platform trusts the edge (TRUST_PROXY): Odoo learns the visitor came over HTTPS.

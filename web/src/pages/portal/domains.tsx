@@ -14,6 +14,30 @@ const STATUS_LABEL: Record<CustomDomain['status'], string> = {
   failing: 'No longer points here',
 };
 
+const CERTIFICATE_LABEL: Record<CustomDomain['certificate']['health'], string> = {
+  unknown: 'Not checked',
+  valid: 'Valid',
+  expiring: 'Expiring',
+  expired: 'Expired',
+  failing: 'Missing',
+};
+
+const CERTIFICATE_STATE = { unknown: 'stopped', valid: 'active', expiring: 'retry', expired: 'failed', failing: 'failed' } as const;
+
+/** The HTTPS certificate as a customer sees it: the problem is the host's to fix, never theirs. */
+function certificateSentence(certificate: CustomDomain['certificate']): string {
+  switch (certificate.health) {
+    case 'valid':
+      return `HTTPS certificate valid until ${formatDateTime(certificate.expiresAt ?? '')}${certificate.issuer ? ` (issued by ${certificate.issuer})` : ''}.`;
+    case 'expiring':
+    case 'expired':
+    case 'failing':
+      return 'The HTTPS certificate for this domain needs attention; our team has been alerted and is on it.';
+    default:
+      return '';
+  }
+}
+
 function domainsKey(name: string) {
   return ['tenant-domains', name];
 }
@@ -142,6 +166,7 @@ function DomainCard({ name, domain }: { name: string; domain: CustomDomain }) {
       <p className="muted">
         {domain.lastCheckedAt ? `Last checked ${formatDateTime(domain.lastCheckedAt)}.` : 'Not checked yet.'}
         {domain.verifiedAt ? ` Verified ${formatDateTime(domain.verifiedAt)}.` : ''}
+        {domain.status !== 'pending' ? ` ${certificateSentence(domain.certificate)}` : ''}
       </p>
       <FormError message={failure ? errorMessage(failure) : undefined} />
       <ConfirmDialog
@@ -225,6 +250,7 @@ export function OpsDomainsPage() {
                 <th scope="col">Tenant</th>
                 <th scope="col">State</th>
                 <th scope="col">Last check</th>
+                <th scope="col">Certificate</th>
                 <th scope="col">Problems</th>
               </tr>
             </thead>
@@ -245,6 +271,11 @@ export function OpsDomainsPage() {
                     />
                   </td>
                   <td>{d.lastCheckedAt ? formatDateTime(d.lastCheckedAt) : 'never'}</td>
+                  <td>
+                    <StateBadge state={CERTIFICATE_STATE[d.certificate.health]} label={CERTIFICATE_LABEL[d.certificate.health]} />
+                    {d.certificate.expiresAt ? <div className="muted">until {formatDateTime(d.certificate.expiresAt)}</div> : null}
+                    {d.certificate.error ? <div className="muted">{d.certificate.error}</div> : null}
+                  </td>
                   <td>{d.problems.join(' ')}</td>
                 </tr>
               ))}
