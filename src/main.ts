@@ -10,7 +10,14 @@ import type { BillingReads, BuiltinBilling } from './billing/index.js';
 import { startBilling } from './billing-wiring.js';
 import { type Config, resolveSecretKey } from './config/index.js';
 import { createNotificationHub, pendingMigrations } from './db/index.js';
-import { createCertificateProbe, createDnsLookup, createDomainService, createDomainTable, type DomainService } from './domains/index.js';
+import {
+  createDnsLookup,
+  createDomainService,
+  createDomainTable,
+  createHttpProofResponder,
+  type DomainService,
+  domainProofs,
+} from './domains/index.js';
 import { createDomainEventBus, DOMAIN_EVENTS_CHANNEL } from './events/index.js';
 import { createGateway, createRouteTable, mayIssueCertificate } from './gateway/index.js';
 import { createIdentityService } from './identity/index.js';
@@ -255,7 +262,7 @@ export async function startPlatform(
     jobs,
     servers,
     lookup: createDnsLookup(config.dnsResolvers),
-    ...(config.edgeTlsAddress ? { probeCertificate: createCertificateProbe(config.edgeTlsAddress) } : {}),
+    ...domainProofs(config),
     baseDomain: config.baseDomain,
     edgeAddresses: config.edgeAddresses,
     graceMs: config.domainGraceHours * 3600_000,
@@ -287,11 +294,13 @@ export async function startPlatform(
       resolveCustomDomain: domainTable.resolve,
       platformHosts,
     });
+  // Custom domains' HTTP proof requests arrive on tenant hosts, before the gateway.
+  const answerHttpProof = createHttpProofResponder(db);
   const sharedPortGateway: SharedPortGateway | undefined = config.gatewayPort
     ? undefined
     : {
         claims: (req) => gateway.classify(req).kind !== 'platform',
-        handleRequest: (req, res) => gateway.handleRequest(req, res),
+        handleRequest: (req, res) => answerHttpProof(req, res) || gateway.handleRequest(req, res),
         handleUpgrade: (req, socket, head) => gateway.handleUpgrade(req, socket, head),
       };
 
@@ -345,7 +354,7 @@ export async function startPlatform(
   if (options.listen !== false) {
     url = await app.listen({ host: config.host, port: config.port });
     if (config.gatewayPort) {
-      const server = createServer((req, res) => gateway.handleRequest(req, res));
+      const server = createServer((req, res) => answerHttpProof(req, res) || gateway.handleRequest(req, res));
       server.on('upgrade', (req, socket, head) => gateway.handleUpgrade(req, socket, head));
       await new Promise<void>((resolvePromise) => server.listen(config.gatewayPort, config.host, resolvePromise));
       gatewayServer = server;

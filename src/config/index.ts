@@ -86,6 +86,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     edgeAddresses: commaList(e.EDGE_ADDRESSES),
     domainGraceHours: e.DOMAIN_GRACE_HOURS,
     edgeTlsAddress: e.EDGE_TLS_ADDRESS,
+    domainHttpProofPort: e.DOMAIN_HTTP_PROOF_PORT,
+    domainHttpProofNetworks: e.DOMAIN_HTTP_PROOF_NETWORKS,
     webhookAllowedNetworks: e.WEBHOOK_ALLOWED_NETWORKS,
     webhookDisableAfterFailures: e.WEBHOOK_DISABLE_AFTER_FAILURES,
     webhookRetryBaseSeconds: e.WEBHOOK_RETRY_BASE_SECONDS,

@@ -118,6 +118,13 @@ export const configSchema = z
       .min(0)
       .max(24 * 90)
       .default(72),
+    /** The port the HTTP proof of custom domains is asked on (the edge's plain HTTP port); 0: no HTTP proof, TXT only. */
+    DOMAIN_HTTP_PROOF_PORT: z.coerce.number().int().min(0).max(65535).default(80),
+    /** Private networks the HTTP proof may be asked in (CIDRs): an edge on an internal address, loopback in tests. */
+    DOMAIN_HTTP_PROOF_NETWORKS: z
+      .string()
+      .regex(/^[0-9a-fA-F:.,/ ]*$/, 'must be a comma-separated list of networks such as 10.0.0.0/8')
+      .default(''),
     /** Where the TLS edge listens (`host:port`), to check the certificate it presents for each custom domain. */
     EDGE_TLS_ADDRESS: z
       .string()
@@ -215,6 +222,10 @@ export interface Config {
   edgeAddresses: string[];
   /** Hours a verified domain that stopped pointing here stays routed. */
   domainGraceHours: number;
+  /** The port of the custom domains' HTTP proof; 0: TXT proof only. */
+  domainHttpProofPort: number;
+  /** Private networks (CIDRs) the HTTP proof may be asked in. */
+  domainHttpProofNetworks: string;
   /** The TLS edge (`host:port`) whose certificates are checked; unset: not checked. */
   edgeTlsAddress: string | undefined;
   /** Private networks webhooks may be sent into (CIDRs); empty: public addresses only (SSRF). */

@@ -11,7 +11,16 @@ export {
   createCertificateProbe,
   judgeCertificate,
 } from './certificate.js';
+export {
+  createHttpProofFetch,
+  createHttpProofResponder,
+  HTTP_PROOF_PATH,
+  type HttpProofFetch,
+  type HttpProofResult,
+  httpProofPath,
+} from './http-proof.js';
 export { checkCustomDomain, type DomainNameCheck, toAsciiDomain, verificationRecordName } from './name.js';
+export { domainProofs } from './proofs.js';
 export {
   createDomainService,
   DOMAIN_RECHECK_QUEUE,
@@ -21,5 +30,14 @@ export {
   TENANT_BASE_URL_QUEUE,
 } from './service.js';
 export { createDomainTable, type DomainTable } from './table.js';
-export { createDnsLookup, type DnsLookup, type DnsObservation, type Expectation, judge, type Verdict } from './verify.js';
+export {
+  createDnsLookup,
+  type DnsLookup,
+  type DnsObservation,
+  type Expectation,
+  type HttpProofSighting,
+  httpProofCouldHelp,
+  judge,
+  type Verdict,
+} from './verify.js';
 export { DOMAIN_STATUSES, type DomainView, domainViewSchema } from './views.js';

@@ -15,6 +15,7 @@ import { applyBaseUrl } from '../odoo/index.js';
 import type { DatabaseServerRegistry } from '../postgres/index.js';
 import { inTransaction, tenantById } from '../tenants/index.js';
 import { type CertificateProbe, judgeCertificate } from './certificate.js';
+import type { HttpProofFetch } from './http-proof.js';
 import { checkCustomDomain, toAsciiDomain } from './name.js';
 import {
   allDomains,
@@ -23,12 +24,13 @@ import {
   domainOfTenant,
   domainsOfTenant,
   insertDomain,
+  otherClaimExists,
   primaryDomainOf,
   releaseClaimsOfDeletedTenants,
   routedClaim,
   updateDomain,
 } from './store.js';
-import { type DnsLookup, judge } from './verify.js';
+import { type DnsLookup, httpProofCouldHelp, judge } from './verify.js';
 import { type DomainView, toDomainView } from './views.js';
 
 export const DOMAIN_RECHECK_QUEUE = 'domain-recheck';
@@ -41,6 +43,8 @@ export interface DomainServiceDependencies {
   jobs: Pick<JobQueue, 'send' | 'define'>;
   servers: Pick<DatabaseServerRegistry, 'operations'>;
   lookup: DnsLookup;
+  /** The HTTP proof (http-proof.ts); without it, only the TXT record proves a domain. */
+  fetchHttpProof?: HttpProofFetch;
   /** Asks the TLS edge for each routed domain's certificate; without it, certificates are not checked. */
   probeCertificate?: CertificateProbe;
   baseDomain: string;
@@ -97,11 +101,15 @@ export function createDomainService(deps: DomainServiceDependencies) {
   /** Applies one DNS check to a claim; answers the claim as it is afterwards. */
   async function check(row: CustomDomainRow, tenantName: string, now = new Date()): Promise<CustomDomainRow> {
     const observation = await deps.lookup(row.domain);
-    const verdict = judge(
-      observation,
-      { token: row.token, tenantHost: deps.tenantHostName(tenantName), edgeAddresses: deps.edgeAddresses },
-      row.domain,
-    );
+    const expected = { token: row.token, tenantHost: deps.tenantHostName(tenantName), edgeAddresses: deps.edgeAddresses };
+    const http =
+      deps.fetchHttpProof && httpProofCouldHelp(observation, expected)
+        ? {
+            ...(await deps.fetchHttpProof(row.domain, row.token, observation.addresses)),
+            contested: await otherClaimExists(db, row.domain, row.tenant_id),
+          }
+        : undefined;
+    const verdict = judge(observation, expected, row.domain, http);
     const checked = { last_checked_at: now };
     if (verdict.kind === 'inconclusive') return updateDomain(db, row.id, { ...checked, last_check_error: verdict.error });
     if (verdict.kind === 'verified') {

@@ -92,3 +92,28 @@ export async function allDomains(db: Db, filter: { limit?: number; offset?: numb
     .offset(filter.offset ?? 0)
     .execute();
 }
+
+/** The claim on `domain` holding `token`, on a live tenant: what the HTTP proof answers for. */
+export async function claimWithToken(db: Executor, domain: string, token: string): Promise<CustomDomainRow | undefined> {
+  return db
+    .selectFrom('custom_domains')
+    .selectAll('custom_domains')
+    .innerJoin('tenants', 'tenants.id', 'custom_domains.tenant_id')
+    .where('custom_domains.domain', '=', domain)
+    .where('custom_domains.token', '=', token)
+    .where('tenants.state', '<>', 'deleted')
+    .executeTakeFirst();
+}
+
+/** Whether a live tenant other than `tenantId` claims `domain` too (in any status). */
+export async function otherClaimExists(db: Executor, domain: string, tenantId: string): Promise<boolean> {
+  const row = await db
+    .selectFrom('custom_domains')
+    .select('custom_domains.id')
+    .innerJoin('tenants', 'tenants.id', 'custom_domains.tenant_id')
+    .where('custom_domains.domain', '=', domain)
+    .where('custom_domains.tenant_id', '<>', tenantId)
+    .where('tenants.state', '<>', 'deleted')
+    .executeTakeFirst();
+  return row !== undefined;
+}

@@ -35,15 +35,37 @@ function bare(name: string): string {
   return name.toLowerCase().replace(/\.$/, '');
 }
 
-export function judge(observation: DnsObservation, expected: Expectation, domain: string): Verdict {
+/**
+ * What the HTTP proof (http-proof.ts) found, when it was tried: `reached` says the domain's
+ * traffic arrives here; `contested` that another tenant claims the domain too.
+ */
+export type HttpProofSighting = { reached: boolean; problem?: string; contested: boolean };
+
+/** Whether the HTTP proof may stand in for the TXT record: asked only when it could decide. */
+export function httpProofCouldHelp(observation: DnsObservation, expected: Expectation): boolean {
+  if (observation.lookupError || observation.txt.includes(expected.token)) return false;
+  const cnames = observation.cname.map(bare);
+  return cnames.length === 0 ? observation.addresses.length > 0 : cnames.includes(bare(expected.tenantHost));
+}
+
+export function judge(observation: DnsObservation, expected: Expectation, domain: string, http?: HttpProofSighting): Verdict {
   if (observation.lookupError) return { kind: 'inconclusive', error: observation.lookupError };
   const problems: string[] = [];
-  if (!observation.txt.includes(expected.token))
-    problems.push(`Set a TXT record ${verificationRecordName(domain)} with the value ${expected.token} (proves the domain is yours).`);
   const cnames = observation.cname.map(bare);
   const edge = new Set(expected.edgeAddresses);
   const pointsByCname = cnames.includes(bare(expected.tenantHost));
-  const pointsByAddress = cnames.length === 0 && observation.addresses.length > 0 && observation.addresses.every((a) => edge.has(a));
+  const reached = http?.reached === true;
+  // A CNAME to this tenant's host names the tenant; without one, the traffic reaching us says
+  // nothing about whose it is, so it counts only when nobody else claims the domain.
+  const provenByHttp = reached && (pointsByCname || (cnames.length === 0 && !http?.contested));
+  if (!observation.txt.includes(expected.token) && !provenByHttp) {
+    const contested = reached && http?.contested ? ' Another instance claims this domain too: only this record can settle it.' : '';
+    problems.push(
+      `Set a TXT record ${verificationRecordName(domain)} with the value ${expected.token} (proves the domain is yours).${contested}`,
+    );
+  }
+  const pointsByAddress =
+    cnames.length === 0 && observation.addresses.length > 0 && (reached || observation.addresses.every((a) => edge.has(a)));
   if (!pointsByCname && !pointsByAddress) {
     const found =
       cnames.length > 0

@@ -319,7 +319,12 @@ describe('dashboard in a real browser (Chromium)', { timeout: 300_000 }, () => {
     await nav(ops, 'Domains').click();
     await poll(() => ops.getByRole('cell', { name: `${domain} (primary)` }).isVisible()).toBe(true);
     // This platform has no TLS edge to ask (EDGE_TLS_ADDRESS unset): the certificate is not checked.
-    expect(await ops.getByRole('row', { name: new RegExp(domain.replaceAll('.', '\\.')) }).getByText('Not checked').isVisible()).toBe(true);
+    expect(
+      await ops
+        .getByRole('row', { name: new RegExp(domain.replaceAll('.', '\\.')) })
+        .getByText('Not checked')
+        .isVisible(),
+    ).toBe(true);
     await shot(ops, 'ops-domains-desktop');
     await context.close();
 

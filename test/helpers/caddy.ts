@@ -34,10 +34,10 @@ function listening(port: number): Promise<boolean> {
   });
 }
 
-/** `httpsPort`: a port chosen beforehand (a platform started earlier checks certificates there). */
-export async function startTestEdge(upstream: string, options: { httpsPort?: number } = {}): Promise<TestEdge> {
+/** Ports chosen beforehand: a platform started earlier checks certificates and HTTP proofs there. */
+export async function startTestEdge(upstream: string, options: { httpsPort?: number; httpPort?: number } = {}): Promise<TestEdge> {
   const dir = mkdtempSync(join(tmpdir(), 'saas-test-caddy-'));
-  const [httpsPort, httpPort] = [options.httpsPort ?? (await freeTestPort()), await freeTestPort()];
+  const [httpsPort, httpPort] = [options.httpsPort ?? (await freeTestPort()), options.httpPort ?? (await freeTestPort())];
   const file = join(dir, 'Caddyfile');
   writeFileSync(file, renderCaddyfile({ upstream, internalTls: true, httpsPort, httpPort, admin: 'off' }));
   const child: ChildProcess = spawn('caddy', ['run', '--adapter', 'caddyfile', '--config', file], {

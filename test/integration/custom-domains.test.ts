@@ -34,6 +34,7 @@ let tenantDatabase: TestDatabase;
 let port: number;
 /** Where the test's TLS edge will listen; the platform checks certificates there from the start. */
 let edgeHttpsPort: number;
+let edgeHttpPort: number;
 /** Upgraded sockets leave the HTTP server's bookkeeping: closed by hand at the end. */
 const upgraded = new Set<Socket>();
 let tenant: { id: string; name: string };
@@ -46,6 +47,7 @@ beforeAll(async () => {
   if (missing) throw new Error(missing);
   dns = await startTestDnsServer([ZONE]);
   edgeHttpsPort = await freeTestPort();
+  edgeHttpPort = await freeTestPort();
   platform = await startPlatformForTenantRequests('domains', {
     env: {
       DNS_RESOLVERS: dns.address,
@@ -54,6 +56,9 @@ beforeAll(async () => {
       BASE_DOMAIN: BASE,
       TRUST_PROXY: 'true',
       EDGE_TLS_ADDRESS: `127.0.0.1:${edgeHttpsPort}`,
+      // The HTTP proof goes through the edge's plain HTTP port, here on loopback.
+      DOMAIN_HTTP_PROOF_PORT: String(edgeHttpPort),
+      DOMAIN_HTTP_PROOF_NETWORKS: '127.0.0.0/8',
     },
   });
   port = Number(new URL(platform.test.url).port);
@@ -286,7 +291,7 @@ describe('through the TLS edge (Caddy with on-demand TLS asking the platform)', 
   it('gets a certificate for a verified domain and serves the tenant over HTTPS, websockets included; refuses unverified names', async () => {
     const missing = caddyMissing();
     if (missing) throw new Error(missing);
-    const edge = await startTestEdge(`127.0.0.1:${port}`, { httpsPort: edgeHttpsPort });
+    const edge = await startTestEdge(`127.0.0.1:${port}`, { httpsPort: edgeHttpsPort, httpPort: edgeHttpPort });
     try {
       // The check's handshake names the domain: the edge asks the platform, gets a certificate
       // from its CA, and the platform records what a browser would be shown.
@@ -317,6 +322,45 @@ describe('through the TLS edge (Caddy with on-demand TLS asking the platform)', 
       const plain = await hostRequest(edge.httpPort, `erp.${ZONE}`, 'GET', '/web?a=1');
       expect(plain.status).toBe(308);
       expect(plain.headers.location).toBe(`https://erp.${ZONE}/web?a=1`);
+    } finally {
+      await edge.stop();
+    }
+  }, 60_000);
+});
+
+describe('the HTTP proof (no CNAME to show: an apex, or a name proxied by a CDN)', () => {
+  it('verifies a domain through the edge without a TXT record, unless another instance claims it too', async () => {
+    const missing = caddyMissing();
+    if (missing) throw new Error(missing);
+    const shop = `cdn.${ZONE}`;
+    await dns.set(ZONE, shop, 'A', '127.0.0.1');
+    // No edge answers yet: the proof cannot be asked, so the TXT record is what is missing.
+    const before = await addDomain(shop);
+    expect(before.body.status).toBe('pending');
+    expect(before.body.problems.join(' ')).toContain(`Set a TXT record _odoo-saas-verify.${shop}`);
+
+    const edge = await startTestEdge(`127.0.0.1:${port}`, { httpsPort: edgeHttpsPort, httpPort: edgeHttpPort });
+    try {
+      const checked = await http().post(`/api/v1/tenants/${tenant.name}/domains/${shop}/check`, undefined, { token: customerToken() });
+      expect([checked.body.status, checked.body.problems]).toEqual(['verified', []]);
+      expect(JSON.parse((await hostRequest(port, shop, 'GET', '/web')).text)).toMatchObject({ host: `${tenant.name}.${BASE}` });
+      // The proof path answers a claim's own token only; everything else on plain HTTP goes to HTTPS.
+      expect((await hostRequest(edge.httpPort, shop, 'GET', '/.well-known/odoo-saas-verify/forged')).status).toBe(404);
+      expect((await hostRequest(edge.httpPort, shop, 'GET', '/web')).status).toBe(308);
+
+      // Two accounts claim a name that shows no CNAME: reaching us says nothing about whose it is.
+      const store = `store.${ZONE}`;
+      const claimant = await registerCustomer(http(), 'claimant');
+      const claimantTenant = await requestTenantAsOperator(
+        { ...platform, customer: { ...platform.customer, accountId: claimant.accountId } },
+        'claimant',
+      );
+      expect((await addDomain(store, claimant.accessToken, claimantTenant.name)).body.status).toBe('pending');
+      await dns.set(ZONE, store, 'A', '127.0.0.1');
+      const contested = await addDomain(store);
+      expect(contested.body.status).toBe('pending');
+      expect(contested.body.problems.join(' ')).toContain('Another instance claims this domain too: only this record can settle it.');
+      expect((await hostRequest(port, store, 'GET', '/web')).status).toBe(404);
     } finally {
       await edge.stop();
     }

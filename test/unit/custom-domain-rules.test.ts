@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkCustomDomain, judge, toAsciiDomain } from '../../src/domains/index.js';
+import { checkCustomDomain, httpProofCouldHelp, judge, toAsciiDomain } from '../../src/domains/index.js';
 import { mayIssueCertificate, type TenantRoute } from '../../src/gateway/index.js';
 
 const BASE = 'saas.example.net';
@@ -77,6 +77,36 @@ describe('judging what DNS answered', () => {
   it('needs the pointing: a CNAME to another tenant is refused', () => {
     const verdict = judge({ ...seen, cname: [`other.${BASE}`] }, expected, 'erp.acme.com');
     expect(verdict).toEqual({ kind: 'not_verified', problems: [expect.stringContaining(`it is a CNAME to other.${BASE}`)] });
+  });
+
+  it('takes the HTTP proof instead of the TXT record: with a CNAME to this tenant, or with no CNAME and no rival claim', () => {
+    const noTxt = { ...seen, txt: [] };
+    const reached = { reached: true, contested: false };
+    expect(judge(noTxt, expected, 'erp.acme.com', reached)).toEqual({ kind: 'verified' });
+    // A CDN answers with its own addresses: reaching us stands for the pointing too.
+    const proxied = { ...noTxt, cname: [], addresses: ['198.51.100.7'] };
+    expect(judge(proxied, expected, 'acme.com', reached)).toEqual({ kind: 'verified' });
+    expect(judge(proxied, expected, 'acme.com', { ...reached, contested: true })).toEqual({
+      kind: 'not_verified',
+      problems: [expect.stringContaining('Another instance claims this domain too')],
+    });
+    // A CNAME to another tenant names that tenant, whatever the proof says.
+    expect(judge({ ...noTxt, cname: [`other.${BASE}`] }, expected, 'erp.acme.com', reached).kind).toBe('not_verified');
+    // Not reached: as without the proof.
+    expect(judge(proxied, expected, 'acme.com', { reached: false, contested: false })).toEqual({
+      kind: 'not_verified',
+      problems: [expect.stringContaining('Set a TXT record'), expect.stringContaining('it points at 198.51.100.7')],
+    });
+  });
+
+  it('asks for the HTTP proof only where it could decide', () => {
+    const noTxt = { ...seen, txt: [] };
+    expect(httpProofCouldHelp(noTxt, expected)).toBe(true);
+    expect(httpProofCouldHelp({ ...noTxt, cname: [], addresses: ['198.51.100.7'] }, expected)).toBe(true);
+    expect(httpProofCouldHelp(seen, expected)).toBe(false);
+    expect(httpProofCouldHelp({ ...noTxt, cname: [`other.${BASE}`] }, expected)).toBe(false);
+    expect(httpProofCouldHelp({ ...noTxt, cname: [], addresses: [] }, expected)).toBe(false);
+    expect(httpProofCouldHelp({ ...noTxt, lookupError: 'DNS lookup failed (ETIMEOUT)' }, expected)).toBe(false);
   });
 
   it('concludes nothing when DNS did not answer', () => {
