@@ -10,14 +10,8 @@ import type { BillingReads, BuiltinBilling } from './billing/index.js';
 import { startBilling } from './billing-wiring.js';
 import { type Config, resolveSecretKey } from './config/index.js';
 import { createNotificationHub, pendingMigrations } from './db/index.js';
-import {
-  createDnsLookup,
-  createDomainService,
-  createDomainTable,
-  createHttpProofResponder,
-  type DomainService,
-  domainProofs,
-} from './domains/index.js';
+import type { DomainService } from './domains/index.js';
+import { startDomains } from './domains-wiring.js';
 import { createDomainEventBus, DOMAIN_EVENTS_CHANNEL } from './events/index.js';
 import { createGateway, createRouteTable, mayIssueCertificate } from './gateway/index.js';
 import { createIdentityService } from './identity/index.js';
@@ -257,25 +251,9 @@ export async function startPlatform(
     logger,
     crashPoint,
   });
-  const domains = createDomainService({
-    db,
-    jobs,
-    servers,
-    lookup: createDnsLookup(config.dnsResolvers),
-    ...domainProofs(config),
-    baseDomain: config.baseDomain,
-    edgeAddresses: config.edgeAddresses,
-    graceMs: config.domainGraceHours * 3600_000,
-    tenantHostName: urls.hostName,
-    tenantBaseUrl: urls.baseUrl,
-    publicScheme: new URL(config.publicUrl).protocol,
-    deliverEvents: () => domainEvents.deliver(),
-    logger,
-  });
-  await domains.registerJobs(config.runWorkers);
+  const { domains, domainTable, answerHttpProof } = await startDomains({ config, db, jobs, servers, domainEvents, urls, logger });
 
   const routes = await createRouteTable({ db, events: domainEvents, logger });
-  const domainTable = await createDomainTable({ db, events: domainEvents });
   const gateway = createGateway({
     baseDomain: config.baseDomain,
     resolveRoute: routes.resolve,
@@ -294,8 +272,6 @@ export async function startPlatform(
       resolveCustomDomain: domainTable.resolve,
       platformHosts,
     });
-  // Custom domains' HTTP proof requests arrive on tenant hosts, before the gateway.
-  const answerHttpProof = createHttpProofResponder(db);
   const sharedPortGateway: SharedPortGateway | undefined = config.gatewayPort
     ? undefined
     : {
