@@ -161,10 +161,19 @@ export function registerTenantCommands(program: Command, io: Io): void {
 
   tenant
     .command('logs <name>')
-    .description("Show the last lines of a tenant's Odoo log")
-    .option('--lines <n>', 'how many lines', '200')
-    .action(async (name: string, options: { lines: string }) => {
-      const result = await io.client().get<{ lines: string[] }>(`/tenants/${encodeURIComponent(name)}/logs?lines=${Number(options.lines)}`);
+    .description("Show or search the last records of a tenant's Odoo log")
+    .option('--lines <n>', 'how many records (a traceback is part of its record)', '200')
+    .option('--grep <text>', 'only records containing this text (case-insensitive)')
+    .option('--level <level>', 'only records at this level or above (DEBUG, INFO, WARNING, ERROR, CRITICAL)')
+    .option('--since <time>', 'only records from this time on (ISO 8601, e.g. 2026-12-07T10:00:00Z)')
+    .option('--until <time>', 'only records up to this time (ISO 8601)')
+    .action(async (name: string, options: { lines: string; grep?: string; level?: string; since?: string; until?: string }) => {
+      const query = new URLSearchParams({ lines: String(Number(options.lines)) });
+      if (options.grep) query.set('q', options.grep);
+      if (options.level) query.set('level', options.level.toUpperCase());
+      if (options.since) query.set('since', options.since);
+      if (options.until) query.set('until', options.until);
+      const result = await io.client().get<{ lines: string[] }>(`/tenants/${encodeURIComponent(name)}/logs?${query}`);
       for (const line of result.lines) process.stdout.write(`${line}\n`);
     });
 

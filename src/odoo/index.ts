@@ -41,6 +41,14 @@ export {
   type TenantIdentity,
 } from './identity.js';
 export {
+  ODOO_LOG_LEVELS,
+  type OdooLogLevelName,
+  type OdooLogQuery,
+  type OdooLogRecord,
+  parseOdooLog,
+  searchOdooLog,
+} from './log-records.js';
+export {
   adaptedBase64Decode,
   adaptedBase64Encode,
   hashOdooPassword,

@@ -281,6 +281,20 @@ describe('dashboard in a real browser (Chromium)', { timeout: 300_000 }, () => {
     await odoo.close();
   });
 
+  it("searches the instance's Odoo log by text and level: the login page it just opened is there", async () => {
+    const page = customerPage;
+    await page.goto(`/instances/${instance}?tab=logs`);
+    await page.getByLabel('Text', { exact: true }).fill('GET /web/login');
+    await page.getByLabel('Level', { exact: true }).selectOption('INFO');
+    await page.getByRole('button', { name: 'Search' }).click();
+    const log = page.getByRole('log', { name: 'Matching records of the Odoo log' });
+    await poll(async () => ((await log.isVisible()) ? await log.textContent() : '')).toContain('GET /web/login');
+    expect((await log.textContent())?.split('\n').every((line) => line.includes('GET /web/login'))).toBe(true);
+    await shot(page, 'logs-search-desktop');
+    await page.getByLabel('Level', { exact: true }).selectOption('ERROR');
+    await poll(() => page.getByText('Nothing matches this search.').isVisible()).toBe(true);
+  });
+
   it('adds a domain of its own: shows the records to set, verifies it once DNS has them, and makes it primary', async () => {
     const page = customerPage;
     const domain = `erp.${ownZone}`;

@@ -523,6 +523,24 @@ export function defineTenantScenarios(label: string, odooBin: string, options: {
       const logs = await test.http.get(`/api/v1/tenants/${standard}/logs?lines=50`, { token: customer.accessToken });
       expect(logs.status).toBe(200);
       expect(logs.body.lines.length).toBeGreaterThan(0);
+      // Searched: the admin's login above, as Odoo's access log (werkzeug, INFO) recorded it.
+      const since = new Date(Date.now() - 10 * 60_000).toISOString();
+      const search = `/api/v1/tenants/${standard}/logs?q=${encodeURIComponent('POST /web/session/authenticate')}&level=INFO&since=${since}`;
+      const found = await test.http.get(search, { token: customer.accessToken });
+      expect(found.status, found.text).toBe(200);
+      expect(found.body.records.length).toBeGreaterThan(0);
+      for (const record of found.body.records) {
+        expect(record).toMatchObject({ logger: 'werkzeug', level: 'INFO' });
+        expect(record.lines.join('\n')).toContain('POST /web/session/authenticate');
+      }
+      // Nothing at ERROR and above mentions it, and nothing is stamped in the next hour.
+      const errors = await test.http.get(`${search.replace('level=INFO', 'level=ERROR')}`, { token: customer.accessToken });
+      expect(errors.body.records).toEqual([]);
+      const future = await test.http.get(`/api/v1/tenants/${standard}/logs?since=${new Date(Date.now() + 3_600_000).toISOString()}`, {
+        token: customer.accessToken,
+      });
+      expect(future.body.records).toEqual([]);
+      expect((await test.http.get(`/api/v1/tenants/${standard}/logs?level=LOUD`, { token: customer.accessToken })).status).toBe(400);
 
       // Deleting the premium tenant removes its dedicated server too.
       expect((await test.http.post(`/api/v1/tenants/${premium}/force-delete`, undefined, { token: operator.accessToken })).status).toBe(

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ODOO_LOG_LEVELS, parseOdooLog, searchOdooLog } from '../../odoo/index.js';
 import {
   customerTenantViewSchema,
   operatorTenantViewSchema,
@@ -48,6 +49,9 @@ const ACTION_ROUTES: Array<{ segment: string; action: TenantRequest; access: 'us
     summary: 'Delete at once: database, role, filestore and processes',
   },
 ];
+
+/** How far back a log search reaches: the runtimes' own cap on lines read. */
+const LOG_SEARCH_WINDOW = 10_000;
 
 export function registerTenantRoutes(
   api: Api,
@@ -228,15 +232,49 @@ export function registerTenantRoutes(
   api.get(
     '/tenants/:name/logs',
     routeOptions('user', {
-      summary: 'The last lines of the tenant Odoo log (pool tenants see only their own lines)',
+      summary: 'Search the tenant Odoo log (pool tenants see only their own records)',
+      description:
+        'The newest matching records, oldest first, from the recent part of the log (the last 10,000 lines). ' +
+        'Odoo stamps records in its local time, read here as UTC.',
       tags,
       params: nameParams,
-      querystring: z.object({ lines: z.coerce.number().int().min(1).max(5000).default(200) }).strict(),
-      response: { 200: z.object({ lines: z.array(z.string()) }) },
+      querystring: z
+        .object({
+          lines: z.coerce.number().int().min(1).max(5000).default(200).describe('How many records to answer, at most'),
+          q: z.string().max(200).optional().describe('Text anywhere in the record, tracebacks included (case-insensitive)'),
+          level: z.enum(ODOO_LOG_LEVELS).optional().describe('This level and above'),
+          since: z.iso.datetime({ offset: true }).optional(),
+          until: z.iso.datetime({ offset: true }).optional(),
+        })
+        .strict(),
+      response: {
+        200: z.object({
+          lines: z.array(z.string()).describe('The lines of the records below, in order'),
+          records: z.array(
+            z.object({
+              at: z.string().nullable(),
+              level: z.enum(ODOO_LOG_LEVELS).nullable(),
+              logger: z.string().nullable(),
+              lines: z.array(z.string()),
+            }),
+          ),
+        }),
+      },
     }),
     async (request) => {
       const row = await tenants.visibleRow(principalOf(request), request.params.name);
-      return { lines: await deps.runtimes.for(row).logs(row.id, { lines: request.query.lines }) };
+      const { lines: count, q, level, since, until } = request.query;
+      const recent = await deps.runtimes.for(row).logs(row.id, { lines: LOG_SEARCH_WINDOW });
+      const found = searchOdooLog(parseOdooLog(recent), {
+        text: q,
+        minLevel: level,
+        since: since ? new Date(since) : undefined,
+        until: until ? new Date(until) : undefined,
+      }).slice(-count);
+      return {
+        lines: found.flatMap((record) => record.lines),
+        records: found.map(({ at, level: recordLevel, logger, lines }) => ({ at, level: recordLevel, logger, lines })),
+      };
     },
   );
 }

@@ -3,7 +3,8 @@ import { type ReactNode, useState } from 'react';
 import { Backups } from '../../components/backups';
 import { ProvisioningProgress } from '../../components/provisioning';
 import { TenantActions } from '../../components/tenant-actions';
-import { DefinitionList, Dialog, EmptyState, ErrorState, Loading, Notice, PageHeader, QueryStatus, StateBadge } from '../../components/ui';
+import { TenantLog } from '../../components/tenant-log';
+import { DefinitionList, Dialog, EmptyState, ErrorState, Loading, Notice, PageHeader, StateBadge } from '../../components/ui';
 import { ApiError, api } from '../../lib/api';
 import { formatDateTime, formatRelative, formatSeconds, formatTime, humanize } from '../../lib/format';
 import { Field, FormError, PasswordChecklist, useForm, validatePassword } from '../../lib/forms';
@@ -113,7 +114,7 @@ export function InstancePage({ name, user, basePath }: { name: string; user: Use
         </>
       ) : null}
       {tab === 'timeline' ? <Timeline name={t.name} live={stream.events} status={stream.status} /> : null}
-      {tab === 'logs' ? <Logs name={t.name} /> : null}
+      {tab === 'logs' ? <TenantLog name={t.name} /> : null}
       {tab === 'backups' ? <Backups tenant={t} role={user.role} /> : null}
       {tab === 'domains' ? <DomainsTab name={t.name} /> : null}
     </>
@@ -249,45 +250,6 @@ function Timeline({ name, live, status }: { name: string; live: TenantEvent[]; s
         </ol>
       ) : history.isSuccess ? (
         <p className="muted">Nothing happened yet.</p>
-      ) : null}
-    </section>
-  );
-}
-
-function Logs({ name }: { name: string }) {
-  const [follow, setFollow] = useState(false);
-  const logs = useQuery({
-    queryKey: ['tenant-logs', name],
-    queryFn: () => api.get<{ lines: string[] }>(`/tenants/${encodeURIComponent(name)}/logs?lines=300`),
-    refetchInterval: follow ? 3000 : false,
-  });
-  return (
-    <section className="card" aria-labelledby="logs-title">
-      <div className="card__head">
-        <h2 id="logs-title" className="card__title">
-          Odoo log
-        </h2>
-        <div className="inline-controls">
-          <label className="checkbox">
-            <input type="checkbox" checked={follow} onChange={(e) => setFollow(e.target.checked)} /> Follow
-          </label>
-          <button
-            type="button"
-            className="button button--small button--secondary"
-            onClick={() => void logs.refetch()}
-            disabled={logs.isFetching}
-          >
-            Refresh
-          </button>
-        </div>
-      </div>
-      <QueryStatus query={logs} loading="Loading the log…" />
-      {logs.data && logs.data.lines.length === 0 ? <p className="muted">No log lines yet.</p> : null}
-      {logs.data && logs.data.lines.length > 0 ? (
-        // biome-ignore lint/a11y/noNoninteractiveTabindex: the log scrolls; keyboard users need to reach it.
-        <pre className="log" role="log" aria-label="Last lines of the Odoo log" tabIndex={0}>
-          {logs.data.lines.join('\n')}
-        </pre>
       ) : null}
     </section>
   );
