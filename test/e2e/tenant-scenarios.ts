@@ -28,6 +28,19 @@ export function defineTenantScenarios(label: string, odooBin: string, options: {
     return `${name}.lvh.me:${port}`;
   }
 
+  /**
+   * The gateway's answer for the tenant once it shows the state the API already reports: each
+   * replica's route table follows the tenant's events moments after their commit (a tenant that
+   * becomes running is confirmed against the database at once; one that leaves running may be
+   * served for those moments).
+   */
+  function gatewayFollows(name: string, shows: (page: GatewayResponse) => boolean): Promise<GatewayResponse> {
+    return waitFor(`the gateway to follow ${name}'s state`, async () => {
+      const page = await hostRequest(port, tenantHost(name), 'GET', '/web/login');
+      return shows(page) ? page : undefined;
+    });
+  }
+
   /** Follows the tenant's event stream until its snapshot is in `state`; returns the states seen. */
   async function untilState(name: string, token: string, state: string, timeoutMs = 60_000): Promise<string[]> {
     const seen: string[] = [];
@@ -295,8 +308,7 @@ export function defineTenantScenarios(label: string, odooBin: string, options: {
 
       await act('stop');
       await untilState(name, customer.accessToken, 'stopped');
-      const stoppedPage = await hostRequest(port, tenantHost(name), 'GET', '/web/login');
-      expect(stoppedPage.status).toBe(503);
+      const stoppedPage = await gatewayFollows(name, (page) => page.status === 503);
       expect(stoppedPage.text).toMatch(/stopped/i);
 
       const refused = await test.http.post(`/api/v1/tenants/${name}/stop`, undefined, { token: customer.accessToken });
@@ -313,7 +325,7 @@ export function defineTenantScenarios(label: string, odooBin: string, options: {
       expect((await test.http.post(`/api/v1/tenants/${name}/suspend`, undefined, { token: customer.accessToken })).status).toBe(403);
       await act('suspend', operator.accessToken);
       await untilState(name, customer.accessToken, 'suspended');
-      const suspendedPage = await hostRequest(port, tenantHost(name), 'GET', '/web/login');
+      const suspendedPage = await gatewayFollows(name, (page) => page.status === 403);
       expect(suspendedPage.text).toMatch(/suspended/i);
       await act('resume', operator.accessToken);
       await untilState(name, customer.accessToken, 'running');
