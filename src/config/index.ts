@@ -85,6 +85,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dnsResolvers: commaList(e.DNS_RESOLVERS ?? ''),
     edgeAddresses: commaList(e.EDGE_ADDRESSES),
     domainGraceHours: e.DOMAIN_GRACE_HOURS,
+    hibernation: {
+      wakeHoldMs: e.HIBERNATION_WAKE_HOLD_SECONDS * 1000,
+      maxConcurrentWakes: e.HIBERNATION_MAX_CONCURRENT_WAKES,
+      wakeTimeoutMs: e.HIBERNATION_WAKE_TIMEOUT_SECONDS * 1000,
+    },
     webhookAllowedNetworks: e.WEBHOOK_ALLOWED_NETWORKS,
     webhookDisableAfterFailures: e.WEBHOOK_DISABLE_AFTER_FAILURES,
     webhookRetryBaseSeconds: e.WEBHOOK_RETRY_BASE_SECONDS,

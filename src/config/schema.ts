@@ -118,6 +118,12 @@ export const configSchema = z
       .min(0)
       .max(24 * 90)
       .default(72),
+    /** How long the gateway holds a request to a hibernated tenant before answering "starting". */
+    HIBERNATION_WAKE_HOLD_SECONDS: z.coerce.number().min(0).max(120).default(15),
+    /** Wakes of hibernated tenants one host runs at once; more wait in line, first come first served. */
+    HIBERNATION_MAX_CONCURRENT_WAKES: z.coerce.number().int().min(1).max(64).default(2),
+    /** A wake whose Odoo is not healthy after this fails (and its process is stopped again). */
+    HIBERNATION_WAKE_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(600).default(60),
     TRUST_PROXY: z
       .enum(['true', 'false'])
       .default('false')
@@ -210,6 +216,7 @@ export interface Config {
   edgeAddresses: string[];
   /** Hours a verified domain that stopped pointing here stays routed. */
   domainGraceHours: number;
+  hibernation: { wakeHoldMs: number; maxConcurrentWakes: number; wakeTimeoutMs: number };
   /** Private networks webhooks may be sent into (CIDRs); empty: public addresses only (SSRF). */
   webhookAllowedNetworks: string;
   /** Failed webhook attempts in a row after which an endpoint is disabled (and its owner mailed). */

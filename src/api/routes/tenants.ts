@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { hibernationViewSchema } from '../../hibernation/index.js';
 import {
   customerTenantViewSchema,
   operatorTenantViewSchema,
@@ -51,7 +52,7 @@ const ACTION_ROUTES: Array<{ segment: string; action: TenantRequest; access: 'us
 
 export function registerTenantRoutes(
   api: Api,
-  deps: Pick<ApiDependencies, 'tenants' | 'runtimes' | 'domainEvents' | 'tenantUsage' | 'plans'>,
+  deps: Pick<ApiDependencies, 'tenants' | 'runtimes' | 'domainEvents' | 'tenantUsage' | 'tenantHibernation' | 'plans'>,
 ): void {
   const tags = ['tenants'];
   const { tenants } = deps;
@@ -222,6 +223,20 @@ export function registerTenantRoutes(
       const row = await tenants.visibleRow(principalOf(request), request.params.name);
       const [usage, plan] = await Promise.all([deps.tenantUsage(row.id), deps.plans.get(row.plan_code)]);
       return { ...usage, limits: { odooUsers: plan.limits.odooUsers, storageBytes: plan.limits.storageGiB * 1024 ** 3 } };
+    },
+  );
+
+  api.get(
+    '/tenants/:name/hibernation',
+    routeOptions('user', {
+      summary: "Whether the tenant's Odoo is hibernated (stopped while idle, woken by its next request), and its last wake",
+      tags,
+      params: nameParams,
+      response: { 200: hibernationViewSchema },
+    }),
+    async (request) => {
+      const row = await tenants.visibleRow(principalOf(request), request.params.name);
+      return deps.tenantHibernation(row);
     },
   );
 
