@@ -255,8 +255,10 @@ export function createGateway(options: GatewayOptions): Gateway {
   function answer(req: IncomingMessage, res: ServerResponse, decision: GatewayDecision, started: number): void {
     countOn(res, decision.route, started);
     const { route } = decision;
-    if (route && !NOT_REDIRECTED.test(req.url ?? '')) seen(route);
-    if (decision.action === 'page' && route?.state === 'running' && !route.upstream && options.wakeTenant) {
+    // Websockets and long polls keep a browser tab open for hours: they neither count nor wake.
+    const activity = !NOT_REDIRECTED.test(req.url ?? '');
+    if (route && activity) seen(route);
+    if (decision.action === 'page' && activity && route?.state === 'running' && !route.upstream && options.wakeTenant) {
       wakeThenAnswer(req, res, route, options.wakeTenant, decision);
       return;
     }

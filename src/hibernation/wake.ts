@@ -62,9 +62,9 @@ export function createWaker(deps: HibernationDependencies): Waker {
         upstream = await within(runtime.serve(spec), deps.wakeTimeoutMs);
       } catch (error) {
         // A process that never became healthy is stopped again, or it would be restarted forever.
-        await runtime
-          .unserve(tenantId)
-          .catch((stopError: unknown) => logger.warn({ err: stopError, tenantId }, 'could not stop a failed wake'));
+        // Not awaited: the runtime stops it once its own start attempt gives up (it holds the
+        // tenant's lock until then), and the visitor is answered now.
+        runtime.unserve(tenantId).catch((stopError: unknown) => logger.warn({ err: stopError, tenantId }, 'could not stop a failed wake'));
         throw error;
       }
       const servedAt = performance.now();
