@@ -1,21 +1,23 @@
 import { z } from 'zod';
 import type { TenantHibernationRow } from '../db/index.js';
 
-export const hibernationViewSchema = z.object({
-  /** The plan's idle minutes before hibernation; null: this tenant never hibernates. */
-  afterIdleMinutes: z.number().nullable(),
-  state: z.enum(['awake', 'hibernated']),
-  hibernatedAt: z.string().nullable(),
-  /** When a hibernated tenant is woken to run its crons. */
-  cronWakeAt: z.string().nullable(),
-  lastRequestAt: z.string().nullable(),
-  lastWokenAt: z.string().nullable(),
-  /** From the first request (or the due cron) to Odoo answering, in milliseconds. */
-  lastWakeMs: z.number().nullable(),
-  lastWakeReason: z.enum(['request', 'cron']).nullable(),
-  /** The last wake failed (the tenant's timeline says why). */
-  lastWakeFailed: z.boolean(),
-});
+export const hibernationViewSchema = z
+  .object({
+    /** The plan's idle minutes before hibernation; null: this tenant never hibernates. */
+    afterIdleMinutes: z.number().nullable(),
+    state: z.enum(['awake', 'hibernated']),
+    hibernatedAt: z.string().nullable(),
+    /** When a hibernated tenant is woken to run its crons. */
+    cronWakeAt: z.string().nullable(),
+    lastRequestAt: z.string().nullable(),
+    lastWokenAt: z.string().nullable(),
+    /** From the first request (or the due cron) to Odoo answering, in milliseconds. */
+    lastWakeMs: z.number().nullable(),
+    lastWakeReason: z.enum(['request', 'cron']).nullable(),
+    /** The last wake failed (the tenant's timeline says why). */
+    lastWakeFailed: z.boolean(),
+  })
+  .meta({ id: 'TenantHibernation' });
 
 export type HibernationView = z.infer<typeof hibernationViewSchema>;
 
