@@ -13,12 +13,12 @@ import { type CustomDomainResolver, classifyHost, type HostClass, parseHostHeade
 import { type ProxyTarget, proxyHttp, proxyOverSocket, sendResponse, type UpstreamFailure, writeRawResponse } from './proxy.js';
 import { readBody } from './read-body.js';
 import { rpcRefusal } from './refusals.js';
-import { forwardedHost, hasBody, LONG_POLLING, NOT_REDIRECTED, targetFor, upstreamHost } from './request-facts.js';
+import { forwardedHost, hasBody, LONG_POLLING, NOT_REDIRECTED, primaryRedirect, targetFor, upstreamHost } from './request-facts.js';
 import { checkRpcBody } from './rpc-guard.js';
 import { type RpcRoute, routeRequestTarget } from './rpc-paths.js';
 import { renderStatusPage, type StatusPage, type StatusPageKind } from './status-pages.js';
 import type { RouteConfirmer, RouteResolver, TenantRoute } from './types.js';
-import { DEFAULT_WAKE_HOLD_MS, holdForWake, type TenantWaker, wakePage } from './wake-hold.js';
+import { DEFAULT_WAKE_HOLD_MS, holdForWake, rerouteRefused, type TenantWaker, wakePage } from './wake-hold.js';
 
 export const DEFAULT_RPC_BODY_LIMIT_BYTES = 10 * 1024 * 1024;
 /** Odoo's own deployment guide sets proxy_read_timeout 720s; long polls wait ~50 s. */
@@ -102,14 +102,11 @@ export function createGateway(options: GatewayOptions): Gateway {
   };
 
   const baseDomain = options.baseDomain.toLowerCase().replace(/\.$/, '');
-
-  /** `Location` for a page view of a tenant subdomain whose tenant has a primary domain. */
-  function primaryRedirect(req: IncomingMessage, route: TenantRoute, path: string): string | undefined {
-    if ((req.method !== 'GET' && req.method !== 'HEAD') || NOT_REDIRECTED.test(path) || !options.primaryHostOf) return undefined;
-    if (parseHostHeader(req.headers.host ?? '')?.hostname !== `${route.tenantName}.${baseDomain}`) return undefined;
-    const primary = options.primaryHostOf(route.tenantName);
-    return primary ? `${options.primaryRedirectScheme ?? 'https:'}//${primary}${path}` : undefined;
-  }
+  const wakeRouting = {
+    confirm: options.confirmRoute ?? (async (route: TenantRoute) => options.resolveRoute(route.tenantName)),
+    wake: options.wakeTenant,
+    holdMs: options.wakeHoldMs ?? DEFAULT_WAKE_HOLD_MS,
+  };
 
   function classify(req: IncomingMessage): HostClass {
     return classifyHost(req.headers.host, hostOptions);
@@ -196,6 +193,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     path: string,
     body: Buffer | undefined,
     buffered: boolean,
+    rerouted = false,
   ) {
     const target = targetFor(upstream, LONG_POLLING.test(path));
     const headers = forwardRequestHeaders(req.rawHeaders, {
@@ -216,6 +214,17 @@ export function createGateway(options: GatewayOptions): Gateway {
       timeouts,
       pageHost: forwardedHost(req),
       onFailure: reportUpstreamFailure(route, target, req),
+      // Refused by an Odoo just stopped (hibernated, moved): read the route again, wake if asleep, resend once.
+      ...(rerouted
+        ? {}
+        : {
+            onRefused: () =>
+              rerouteRefused(wakeRouting, route, upstream).then((result) => {
+                if (result.kind === 'upstream') forward(req, res, route, result.upstream, path, body, buffered, true);
+                else
+                  sendResponse(res, result.kind === 'page' ? page(result.page, req) : wakePage(result.kind, req, forwardedHost(req)), true);
+              }),
+          }),
     });
   }
 
@@ -257,7 +266,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     const { route } = decision;
     // Websockets and long polls keep a browser tab open for hours: they neither count nor wake.
     const activity = !NOT_REDIRECTED.test(req.url ?? '');
-    if (route && activity) seen(route);
+    if (route && activity) options.onRequest?.(route);
     if (decision.action === 'page' && activity && route?.state === 'running' && !route.upstream && options.wakeTenant) {
       wakeThenAnswer(req, res, route, options.wakeTenant, decision);
       return;
@@ -265,17 +274,9 @@ export function createGateway(options: GatewayOptions): Gateway {
     respond(req, res, decision);
   }
 
-  function seen(route: TenantRoute): void {
-    try {
-      options.onRequest?.(route);
-    } catch (error) {
-      logger.error({ err: error }, 'gateway onRequest callback failed');
-    }
-  }
-
   /** A hibernated tenant's request waits for its wake (bounded), then is proxied or answered with a page. */
   function wakeThenAnswer(req: IncomingMessage, res: ServerResponse, route: TenantRoute, wake: TenantWaker, asleep: GatewayDecision): void {
-    holdForWake(wake, route, options.wakeHoldMs ?? DEFAULT_WAKE_HOLD_MS)
+    holdForWake(wake, route, wakeRouting.holdMs)
       .then((result) => {
         if (result.kind === 'awake')
           respond(req, res, { action: 'proxy', route: { ...route, upstream: result.upstream }, upstream: result.upstream });
@@ -306,7 +307,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       sendResponse(res, rpcRefusal(rpc.protocol, 'forbidden'), hasBody(req));
       return;
     }
-    const location = rpc.kind === 'open' ? primaryRedirect(req, route, path) : undefined;
+    const location = rpc.kind === 'open' ? primaryRedirect(req, route, path, { ...options, baseDomain }) : undefined;
     if (location) {
       // 302, not 301: browsers keep a permanent redirect even after the customer changes the primary.
       sendResponse(res, { status: 302, headers: { location, 'content-length': '0', 'cache-control': 'no-store' }, body: '' }, hasBody(req));

@@ -40,3 +40,20 @@ export function hasBody(req: IncomingMessage): boolean {
   const length = req.headers['content-length'];
   return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
 }
+
+/** `Location` for a page view of a tenant subdomain whose tenant has a primary domain. */
+export function primaryRedirect(
+  req: IncomingMessage,
+  route: TenantRoute,
+  path: string,
+  options: {
+    baseDomain: string;
+    primaryHostOf?: ((tenantName: string) => string | undefined) | undefined;
+    primaryRedirectScheme?: string | undefined;
+  },
+): string | undefined {
+  if ((req.method !== 'GET' && req.method !== 'HEAD') || NOT_REDIRECTED.test(path) || !options.primaryHostOf) return undefined;
+  if (parseHostHeader(req.headers.host ?? '')?.hostname !== `${route.tenantName}.${options.baseDomain}`) return undefined;
+  const primary = options.primaryHostOf(route.tenantName);
+  return primary ? `${options.primaryRedirectScheme ?? 'https:'}//${primary}${path}` : undefined;
+}

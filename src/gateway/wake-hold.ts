@@ -6,7 +6,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { Upstream } from '../runtimes/index.js';
-import { renderStatusPage, type StatusPage } from './status-pages.js';
+import { renderStatusPage, type StatusPage, type StatusPageKind } from './status-pages.js';
 import type { TenantRoute } from './types.js';
 
 export type WakeResult = { kind: 'awake'; upstream: Upstream } | { kind: 'not_hibernated' } | { kind: 'failed'; reason: string };
@@ -56,4 +56,31 @@ export function wakePage(kind: 'starting' | 'wake_failed', req: IncomingMessage,
     },
     body,
   };
+}
+
+export type Rerouted =
+  | { kind: 'upstream'; upstream: Upstream }
+  | { kind: 'page'; page: StatusPageKind }
+  | { kind: 'starting' | 'wake_failed' };
+
+/**
+ * Where a request goes whose upstream refused the connection (nothing reached Odoo, so it can be
+ * sent again): the route is read again (a hibernation or a move may have just stopped that Odoo
+ * while this replica's route table still had it), a hibernated tenant is woken; else the 502 page.
+ */
+export async function rerouteRefused(
+  deps: { confirm: (route: TenantRoute) => Promise<TenantRoute | undefined>; wake: TenantWaker | undefined; holdMs: number },
+  route: TenantRoute,
+  refused: Upstream,
+): Promise<Rerouted> {
+  const fresh = await deps.confirm(route).catch(() => undefined);
+  if (fresh?.state !== 'running') return { kind: 'page', page: 'bad_gateway' };
+  if (fresh.upstream && (fresh.upstream.host !== refused.host || fresh.upstream.port !== refused.port))
+    return { kind: 'upstream', upstream: fresh.upstream };
+  if (!fresh.upstream && deps.wake) {
+    const woken = await holdForWake(deps.wake, fresh, deps.holdMs);
+    if (woken.kind === 'awake') return { kind: 'upstream', upstream: woken.upstream };
+    if (woken.kind !== 'not_hibernated') return { kind: woken.kind === 'failed' ? 'wake_failed' : 'starting' };
+  }
+  return { kind: 'page', page: 'bad_gateway' };
 }

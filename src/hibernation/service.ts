@@ -11,12 +11,20 @@
  */
 import type { Db, TenantRow } from '../db/index.js';
 import type { JobQueue, QueueName } from '../jobs/index.js';
-import type { TenantServeSpec } from '../runtimes/index.js';
+import { recordedUpstreams, type TenantServeSpec } from '../runtimes/index.js';
 import { placedTenantsIn, recordTenantEvent, tenantById } from '../tenants/index.js';
 import { createActivityRecorder } from './activity.js';
 import type { HibernationDependencies } from './dependencies.js';
 import { cronWakeTime, hibernationDue } from './policy.js';
-import { cronWakesDue, hibernatedAmong, hibernationRow, hibernationRows, lockHibernationRow, markHibernated } from './store.js';
+import {
+  clearHibernated,
+  cronWakesDue,
+  hibernatedAmong,
+  hibernationRow,
+  hibernationRows,
+  lockHibernationRow,
+  markHibernated,
+} from './store.js';
 import { type HibernationView, toHibernationView } from './view.js';
 import { createWaker } from './wake.js';
 
@@ -34,8 +42,11 @@ export function createHibernation(deps: HibernationDependencies & { jobs: JobQue
     if (!tenant.server_id) return null;
     try {
       const ops = await deps.servers.operations(tenant.server_id);
+      // Odoo stores UTC in columns without a time zone: read them as UTC, whatever this host's zone.
       return await ops.withDatabase(tenant.database_name, async (client) => {
-        const result = await client.query<{ next: Date | null }>('SELECT min(nextcall) AS next FROM ir_cron WHERE active');
+        const result = await client.query<{ next: Date | null }>(
+          "SELECT min(nextcall) AT TIME ZONE 'UTC' AS next FROM ir_cron WHERE active",
+        );
         return result.rows[0]?.next ?? null;
       });
     } catch (error) {
@@ -82,6 +93,14 @@ export function createHibernation(deps: HibernationDependencies & { jobs: JobQue
       db,
       running.map((tenant) => tenant.id),
     );
+    // A hibernated tenant that a start or restart served again is awake: its row follows.
+    const upstreams = await recordedUpstreams(db);
+    const servedAgain = [...rows.values()].filter((row) => row.hibernated_at && upstreams.has(row.tenant_id)).map((row) => row.tenant_id);
+    await clearHibernated(db, servedAgain);
+    for (const id of servedAgain) {
+      const row = rows.get(id);
+      if (row) rows.set(id, { ...row, hibernated_at: null, cron_wake_at: null });
+    }
     let hibernated = 0;
     for (const tenant of running) {
       const candidate = {

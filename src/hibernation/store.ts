@@ -94,3 +94,9 @@ export async function hibernatedAmong(db: Executor, tenantIds: readonly string[]
   const rows = await hibernationRows(db, tenantIds);
   return new Set([...rows.values()].filter((row) => row.hibernated_at !== null).map((row) => row.tenant_id));
 }
+
+/** Forgets the hibernation of tenants a start or restart served again meanwhile (they are awake). */
+export async function clearHibernated(db: Executor, tenantIds: readonly string[]): Promise<void> {
+  if (tenantIds.length === 0) return;
+  await db.updateTable('tenant_hibernation').set({ hibernated_at: null, cron_wake_at: null }).where('tenant_id', 'in', tenantIds).execute();
+}

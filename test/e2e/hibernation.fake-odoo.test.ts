@@ -170,6 +170,25 @@ describe('hibernation and wake on request', () => {
     expect((await hostRequest(port, tenant.host, 'GET', '/web/login', undefined, BROWSER)).status).toBe(200);
   }, 120_000);
 
+  it('wakes a hibernated tenant when its earliest cron is due, and lets it sleep again 5 minutes later', async () => {
+    const sweepAt = (ms: number) => test.platform.hibernation.sweep(new Date(ms));
+    await hibernate();
+    const asleep = await hibernationView();
+    expect(asleep.cronWakeAt).not.toBeNull();
+    const due = new Date(asleep.cronWakeAt).getTime();
+    expect((await sweepAt(due - 1000)).cronWakes).toBe(0);
+    expect((await sweepAt(due + 1000)).cronWakes).toBe(1);
+    const woken = await hibernationView();
+    expect(woken.state).toBe('awake');
+    expect(woken.lastWakeReason).toBe('cron');
+    expect(await test.platform.runtimes.get('process').status(tenant.id)).toMatchObject({ state: 'running' });
+    // No request since: it sleeps again after the cron grace (5 minutes), not the plan's 30.
+    expect((await sweepAt(Date.now() + 4 * MINUTE)).hibernated).toBe(0);
+    expect((await sweepAt(Date.now() + 6 * MINUTE)).hibernated).toBe(1);
+    expect((await hibernationView()).state).toBe('hibernated');
+    expect((await versionInfo()).status).toBe(200);
+  }, 120_000);
+
   it('answers a wake that fails with a clear page, a 503 for programs, and an error on the timeline', async () => {
     await hibernate();
     // The tenant's role may no longer log in: its Odoo cannot start.
