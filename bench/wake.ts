@@ -14,7 +14,7 @@
  */
 
 import { hostRequest } from '../test/helpers/gateway-client.js';
-import { json, loadAverage, odooBin, percentile, provisionTenant, startBenchPlatform, usingFake } from './lib.js';
+import { loadAverage, odooBin, percentile, provisionTenant, startBenchPlatform, usingFake } from './lib.js';
 
 const wakes = Number(process.env.BENCH_WAKES ?? 20);
 const path = process.env.BENCH_PATH ?? '/web/login';

@@ -9,7 +9,7 @@ import type { Logger } from '../logging/index.js';
 import type { Upstream } from '../runtimes/index.js';
 import { decide, type GatewayDecision } from './decide.js';
 import { forwardRequestHeaders, isWebsocketUpgrade } from './headers.js';
-import { type CustomDomainResolver, classifyHost, type HostClass, parseHostHeader } from './host.js';
+import { type CustomDomainResolver, classifyHost, type HostClass } from './host.js';
 import { type ProxyTarget, proxyHttp, proxyOverSocket, sendResponse, type UpstreamFailure, writeRawResponse } from './proxy.js';
 import { readBody } from './read-body.js';
 import { rpcRefusal } from './refusals.js';

@@ -67,7 +67,7 @@ export function createHibernation(deps: HibernationDependencies & { jobs: JobQue
     return db.transaction().execute(async (trx) => {
       const row = await lockHibernationRow(trx, tenantId);
       const tenant = await tenantById(tenantId, trx);
-      if (!tenant || tenant.state !== 'running') return false;
+      if (tenant?.state !== 'running') return false;
       const idleMinutes = await idleMinutesOf(tenant.plan_code);
       const candidate = { processStrategy: tenant.process_strategy, idleMinutes, runningSince: tenant.state_changed_at, row };
       if (!hibernationDue(candidate, now)) return false;
