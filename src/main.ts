@@ -8,7 +8,7 @@ import { type BackupService, createBackupService, createBackupStorage } from './
 import type { BillingReads, BuiltinBilling } from './billing/index.js';
 import { startBilling } from './billing-wiring.js';
 import { type Config, resolveSecretKey } from './config/index.js';
-import { createNotificationHub, type TenantRow } from './db/index.js';
+import { createNotificationHub } from './db/index.js';
 import { createDnsLookup, createDomainService, createDomainTable, type DomainService } from './domains/index.js';
 import { createDomainEventBus, DOMAIN_EVENTS_CHANNEL } from './events/index.js';
 import { createGateway, createRouteTable, mayIssueCertificate } from './gateway/index.js';
@@ -28,7 +28,6 @@ import {
   createSpareDatabases,
   createTenantOperations,
   desiredTenantsLoader,
-  loadServeSpec,
   poolReports,
 } from './provisioning/index.js';
 import {
@@ -200,18 +199,8 @@ export async function startPlatform(
     crashAfterStep: config.crashAfterStep,
   });
   await operations.registerJobs(config.runWorkers);
-  const specDeps = { plans, servers, secretBox, tenantHostName: urls.hostName };
-  const serveSpecOf = (tenant: TenantRow) => loadServeSpec(specDeps, tenant);
-  const { hibernation, gatewayOptions } = await startHibernation(config, {
-    db,
-    jobs,
-    runtimes,
-    plans,
-    servers,
-    logger,
-    crashPoint,
-    serveSpecOf,
-  });
+  const hibernationDeps = { db, jobs, runtimes, plans, servers, secretBox, tenantHostName: urls.hostName, logger, crashPoint };
+  const { hibernation, gatewayOptions } = await startHibernation(config, hibernationDeps);
   let odooSeries: Promise<string | undefined> | undefined;
   const backups = createBackupService({
     db,
