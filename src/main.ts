@@ -1,6 +1,5 @@
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
-import { sql } from 'kysely';
 import { createAccountService } from './accounts/index.js';
 import { type Api, buildApiServer, type SharedPortGateway } from './api/index.js';
 import { createAuditLog } from './audit/index.js';
@@ -9,11 +8,12 @@ import { type BackupService, createBackupService, createBackupStorage } from './
 import type { BillingReads, BuiltinBilling } from './billing/index.js';
 import { startBilling } from './billing-wiring.js';
 import { type Config, resolveSecretKey } from './config/index.js';
-import { createNotificationHub, pendingMigrations } from './db/index.js';
+import { createNotificationHub } from './db/index.js';
 import type { DomainService } from './domains/index.js';
 import { startDomains } from './domains-wiring.js';
 import { createDomainEventBus, DOMAIN_EVENTS_CHANNEL } from './events/index.js';
 import { createGateway, createRouteTable, mayIssueCertificate } from './gateway/index.js';
+import { awakeTenantsOnly, type Hibernation, startHibernation } from './hibernation-wiring.js';
 import { createIdentityService } from './identity/index.js';
 import { createJobQueue } from './jobs/index.js';
 import { createLogger, type Logger } from './logging/index.js';
@@ -22,7 +22,7 @@ import { createMailer } from './notifications/index.js';
 import { detectOdooVersion, findOdoo } from './odoo/index.js';
 import { startNotificationsAndWebhooks } from './outbound.js';
 import { createPlanService } from './plans/index.js';
-import { openPlatformDatabase, type PlatformDatabase } from './platform-database.js';
+import { databaseReadiness, openPlatformDatabase, type PlatformDatabase } from './platform-database.js';
 import { createDatabaseServerRegistry, createPoolAccess, DEFAULT_SHARED_SERVER_CAPACITY } from './postgres/index.js';
 import {
   createLifecycleSweep,
@@ -64,6 +64,8 @@ export interface Platform {
   domains: DomainService;
   /** Runs the lifecycle timers now (as the scheduled job does), with `now` for tests. */
   sweepLifecycle(now?: Date): Promise<{ terminated: number; deleted: number }>;
+  /** Hibernation: the sweep (tests call it with their own clock), wakes, the API view. */
+  hibernation: Hibernation;
   /** Backups: the scheduler, retention and runs can be called directly by tests. */
   backups: BackupService;
   /** Billing: the provider (subscriptions, payments, the billing clocks) and what it answers. */
@@ -162,7 +164,10 @@ export async function startPlatform(
             poolAccess: createPoolAccess({ servers, secret: secretBox.deriveKey('pool-roles'), databaseNameOfRole: tenantDatabaseOfRole }),
             poolDbfilter: POOL_DBFILTER,
             ...odooDbMaxconn,
-            desiredTenants: desiredTenantsLoader({ db, plans, servers, secretBox, tenantHostName: urls.hostName }, 'process'),
+            desiredTenants: awakeTenantsOnly(
+              db,
+              desiredTenantsLoader({ db, plans, servers, secretBox, tenantHostName: urls.hostName }, 'process'),
+            ),
           })
         : unavailableRuntime('process', ODOO_MISSING),
     ],
@@ -195,6 +200,8 @@ export async function startPlatform(
     crashAfterStep: config.crashAfterStep,
   });
   await operations.registerJobs(config.runWorkers);
+  const hibernationDeps = { db, jobs, runtimes, plans, servers, secretBox, tenantHostName: urls.hostName, logger, crashPoint };
+  const { hibernation, gatewayOptions } = await startHibernation(config, hibernationDeps);
   let odooSeries: Promise<string | undefined> | undefined;
   const backups = createBackupService({
     db,
@@ -263,6 +270,7 @@ export async function startPlatform(
     primaryRedirectScheme: new URL(config.publicUrl).protocol,
     logger,
     trustProxy: config.trustProxy,
+    ...gatewayOptions,
   });
   const platformHosts = [config.baseDomain, `app.${config.baseDomain}`, new URL(config.publicUrl).hostname].map((h) => h.toLowerCase());
   const tlsAsk = (domain: string) =>
@@ -294,6 +302,7 @@ export async function startPlatform(
     metrics,
     tenants,
     tenantUsage: (id) => operations.usage(id),
+    tenantHibernation: (row) => hibernation.view(row.id, row.plan_code),
     poolReports: () => poolReports({ runtimes, servers }),
     templates,
     servers,
@@ -304,17 +313,7 @@ export async function startPlatform(
     domains,
     tlsAsk,
     gateway: sharedPortGateway,
-    readiness: async (): Promise<{ ready: boolean; checks: Record<string, string> }> => {
-      try {
-        await sql`SELECT 1`.execute(db);
-      } catch (error) {
-        return { ready: false, checks: { database: `unreachable: ${(error as Error).message}` } };
-      }
-      const pending = await pendingMigrations(db);
-      return pending.length === 0
-        ? { ready: true, checks: { database: 'ok', migrations: 'ok' } }
-        : { ready: false, checks: { database: 'ok', migrations: `pending: ${pending.join(', ')}` } };
-    },
+    readiness: () => databaseReadiness(db),
   });
 
   const pruneTimer = setInterval(() => {
@@ -370,6 +369,7 @@ export async function startPlatform(
     url,
     gatewayUrl,
     sweepLifecycle: (now) => sweep.sweep(now),
+    hibernation,
     backups,
     billing,
     stop() {
@@ -377,6 +377,7 @@ export async function startPlatform(
         clearInterval(pruneTimer);
         await closeListeners(app, gatewayServer, gateway, logger);
         await jobs.stop();
+        await hibernation.stop();
         await runtimes.stop();
         await domainEvents.stop();
         await notifications.close();

@@ -39,6 +39,7 @@ export async function buildOpenApiDocument() {
     tenants: unusedWhileDescribing('tenants'),
     billing: { provider: unusedWhileDescribing('billing.provider'), reads: unusedWhileDescribing('billing.reads') },
     tenantUsage: () => Promise.reject(new Error('tenantUsage was used while building the OpenAPI document')),
+    tenantHibernation: () => Promise.reject(new Error('tenantHibernation was used while building the OpenAPI document')),
     poolReports: () => Promise.reject(new Error('poolReports was used while building the OpenAPI document')),
     templates: unusedWhileDescribing('templates'),
     servers: unusedWhileDescribing('servers'),

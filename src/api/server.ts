@@ -22,6 +22,7 @@ import type { DomainService } from '../domains/index.js';
 import { AuthenticationError, ForbiddenError } from '../errors/index.js';
 import type { DomainEventSubscriptions } from '../events/index.js';
 import { writeRawResponse } from '../gateway/index.js';
+import type { HibernationView } from '../hibernation/index.js';
 import type { IdentityService } from '../identity/index.js';
 import type { JobQueue } from '../jobs/index.js';
 import { type Logger, loggerOptions } from '../logging/index.js';
@@ -78,6 +79,8 @@ export interface ApiDependencies {
   /** Billing: the provider (changes) and its reads (views, PDFs, the overview). */
   billing: { provider: BuiltinBilling; reads: BillingReads };
   tenantUsage: (tenantId: string) => Promise<{ odooUsers: number | null; databaseBytes: number | null; filestoreBytes: number }>;
+  /** Whether the tenant's Odoo is hibernated, its last wake, its plan's idle minutes (hibernation/). */
+  tenantHibernation: (tenant: { id: string; plan_code: string }) => Promise<HibernationView>;
   templates: TemplateService;
   servers: DatabaseServerRegistry;
   jobs: JobQueue;

@@ -88,6 +88,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     edgeTlsAddress: e.EDGE_TLS_ADDRESS,
     domainHttpProofPort: e.DOMAIN_HTTP_PROOF_PORT,
     domainHttpProofNetworks: e.DOMAIN_HTTP_PROOF_NETWORKS,
+    hibernation: {
+      wakeHoldMs: e.HIBERNATION_WAKE_HOLD_SECONDS * 1000,
+      maxConcurrentWakes: e.HIBERNATION_MAX_CONCURRENT_WAKES,
+      wakeTimeoutMs: e.HIBERNATION_WAKE_TIMEOUT_SECONDS * 1000,
+    },
     webhookAllowedNetworks: e.WEBHOOK_ALLOWED_NETWORKS,
     webhookDisableAfterFailures: e.WEBHOOK_DISABLE_AFTER_FAILURES,
     webhookRetryBaseSeconds: e.WEBHOOK_RETRY_BASE_SECONDS,

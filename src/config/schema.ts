@@ -130,6 +130,12 @@ export const configSchema = z
       .string()
       .regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'must be host:port (an IPv6 address in brackets)')
       .optional(),
+    /** How long the gateway holds a request to a hibernated tenant before answering "starting". */
+    HIBERNATION_WAKE_HOLD_SECONDS: z.coerce.number().min(0).max(120).default(15),
+    /** Wakes of hibernated tenants one host runs at once; more wait in line, first come first served. */
+    HIBERNATION_MAX_CONCURRENT_WAKES: z.coerce.number().int().min(1).max(64).default(2),
+    /** A wake whose Odoo is not healthy after this fails (and its process is stopped again). */
+    HIBERNATION_WAKE_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(600).default(60),
     TRUST_PROXY: z
       .enum(['true', 'false'])
       .default('false')
@@ -228,6 +234,7 @@ export interface Config {
   domainHttpProofNetworks: string;
   /** The TLS edge (`host:port`) whose certificates are checked; unset: not checked. */
   edgeTlsAddress: string | undefined;
+  hibernation: { wakeHoldMs: number; maxConcurrentWakes: number; wakeTimeoutMs: number };
   /** Private networks webhooks may be sent into (CIDRs); empty: public addresses only (SSRF). */
   webhookAllowedNetworks: string;
   /** Failed webhook attempts in a row after which an endpoint is disabled (and its owner mailed). */

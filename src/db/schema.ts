@@ -479,6 +479,27 @@ export interface CustomDomainsTable {
 
 export type CustomDomainRow = Selectable<CustomDomainsTable>;
 
+/** Hibernation of idle dedicated tenants (hibernation/store.ts is its only reader and writer). */
+export interface TenantHibernationTable {
+  tenant_id: string;
+  /** The newest HTTP request through any replica's gateway (websockets and long polling do not count). */
+  last_request_at: NullableTimestamp;
+  /** Set while the tenant's Odoo is stopped for idleness (its lifecycle state stays `running`). */
+  hibernated_at: NullableTimestamp;
+  /** When a hibernated tenant is woken to run its crons (its earliest `ir_cron.nextcall`). */
+  cron_wake_at: NullableTimestamp;
+  last_woken_at: NullableTimestamp;
+  last_wake_ms: number | null;
+  last_wake_reason: 'request' | 'cron' | null;
+  last_wake_error: string | null;
+}
+
+export type TenantHibernationRow = Selectable<TenantHibernationTable>;
+
+export interface Database {
+  tenant_hibernation: TenantHibernationTable;
+}
+
 export interface Database {
   custom_domains: CustomDomainsTable;
 }

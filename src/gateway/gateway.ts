@@ -9,14 +9,16 @@ import type { Logger } from '../logging/index.js';
 import type { Upstream } from '../runtimes/index.js';
 import { decide, type GatewayDecision } from './decide.js';
 import { forwardRequestHeaders, isWebsocketUpgrade } from './headers.js';
-import { type CustomDomainResolver, classifyHost, type HostClass, parseHostHeader } from './host.js';
+import { type CustomDomainResolver, classifyHost, type HostClass } from './host.js';
 import { type ProxyTarget, proxyHttp, proxyOverSocket, sendResponse, type UpstreamFailure, writeRawResponse } from './proxy.js';
 import { readBody } from './read-body.js';
 import { rpcRefusal } from './refusals.js';
+import { forwardedHost, hasBody, LONG_POLLING, NOT_REDIRECTED, primaryRedirect, targetFor, upstreamHost } from './request-facts.js';
 import { checkRpcBody } from './rpc-guard.js';
 import { type RpcRoute, routeRequestTarget } from './rpc-paths.js';
 import { renderStatusPage, type StatusPage, type StatusPageKind } from './status-pages.js';
 import type { RouteConfirmer, RouteResolver, TenantRoute } from './types.js';
+import { DEFAULT_WAKE_HOLD_MS, holdForWake, rerouteRefused, type TenantWaker, wakePage } from './wake-hold.js';
 
 export const DEFAULT_RPC_BODY_LIMIT_BYTES = 10 * 1024 * 1024;
 /** Odoo's own deployment guide sets proxy_read_timeout 720s; long polls wait ~50 s. */
@@ -33,6 +35,15 @@ export interface GatewayOptions {
   trustProxy?: boolean;
   /** Called once per request to a known tenant with the status sent and the time taken. */
   onProxied?: (tenantName: string, statusCode: number, ms: number) => void;
+  /**
+   * Wakes a hibernated tenant: asked for plain HTTP requests to a `running` tenant without an
+   * upstream (never for upgrades: a websocket does not wake a tenant). See wake-hold.ts.
+   */
+  wakeTenant?: TenantWaker;
+  /** How long a request waits for a wake before the "starting" answer. */
+  wakeHoldMs?: number;
+  /** Each plain HTTP request to a known tenant (websockets and long polling excluded): its activity. */
+  onRequest?: (route: TenantRoute) => void;
   /** Custom domains (`erp.acme.com`) -> tenant name; see host.ts. */
   resolveCustomDomain?: CustomDomainResolver;
   /**
@@ -66,41 +77,6 @@ export interface Gateway {
   close(): void;
 }
 
-const LONG_POLLING = /^\/longpolling(?:[/?]|$)/;
-
-/**
- * The upstream port for a path. Odoo in workers mode serves `/websocket` (16+) and the legacy
- * `/longpolling/*` on its gevent port; in threaded mode `websocketPort` is unset.
- */
-function targetFor(upstream: Upstream, useEventPort: boolean): ProxyTarget {
-  return { host: upstream.host, port: useEventPort && upstream.websocketPort !== undefined ? upstream.websocketPort : upstream.port };
-}
-
-/** The tenant host sent to Odoo: lower-cased, without trailing dot, port kept for its redirects. */
-function forwardedHost(req: IncomingMessage): string {
-  const parsed = parseHostHeader(req.headers.host ?? '');
-  if (!parsed) return '';
-  return parsed.port === undefined ? parsed.hostname : `${parsed.hostname}:${parsed.port}`;
-}
-
-/**
- * The host Odoo is told (Host and X-Forwarded-Host): the tenant's own subdomain also for a custom
- * domain, because every dbfilter (`%d` of pools, `%h`) selects the database from it. Links Odoo
- * writes into mails come from its frozen `web.base.url` (the primary domain), not from this.
- */
-function upstreamHost(req: IncomingMessage, route: TenantRoute, baseDomain: string): string {
-  const parsed = parseHostHeader(req.headers.host ?? '');
-  const subdomain = `${route.tenantName}.${baseDomain}`;
-  return parsed?.port === undefined ? subdomain : `${subdomain}:${parsed.port}`;
-}
-
-const NOT_REDIRECTED = /^\/(?:websocket|longpolling)(?:[/?]|$)/;
-
-function hasBody(req: IncomingMessage): boolean {
-  const length = req.headers['content-length'];
-  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
-}
-
 export function createGateway(options: GatewayOptions): Gateway {
   const { logger } = options;
   const agent =
@@ -126,14 +102,11 @@ export function createGateway(options: GatewayOptions): Gateway {
   };
 
   const baseDomain = options.baseDomain.toLowerCase().replace(/\.$/, '');
-
-  /** `Location` for a page view of a tenant subdomain whose tenant has a primary domain. */
-  function primaryRedirect(req: IncomingMessage, route: TenantRoute, path: string): string | undefined {
-    if ((req.method !== 'GET' && req.method !== 'HEAD') || NOT_REDIRECTED.test(path) || !options.primaryHostOf) return undefined;
-    if (parseHostHeader(req.headers.host ?? '')?.hostname !== `${route.tenantName}.${baseDomain}`) return undefined;
-    const primary = options.primaryHostOf(route.tenantName);
-    return primary ? `${options.primaryRedirectScheme ?? 'https:'}//${primary}${path}` : undefined;
-  }
+  const wakeRouting = {
+    confirm: options.confirmRoute ?? (async (route: TenantRoute) => options.resolveRoute(route.tenantName)),
+    wake: options.wakeTenant,
+    holdMs: options.wakeHoldMs ?? DEFAULT_WAKE_HOLD_MS,
+  };
 
   function classify(req: IncomingMessage): HostClass {
     return classifyHost(req.headers.host, hostOptions);
@@ -220,6 +193,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     path: string,
     body: Buffer | undefined,
     buffered: boolean,
+    rerouted = false,
   ) {
     const target = targetFor(upstream, LONG_POLLING.test(path));
     const headers = forwardRequestHeaders(req.rawHeaders, {
@@ -240,6 +214,17 @@ export function createGateway(options: GatewayOptions): Gateway {
       timeouts,
       pageHost: forwardedHost(req),
       onFailure: reportUpstreamFailure(route, target, req),
+      // Refused by an Odoo just stopped (hibernated, moved): read the route again, wake if asleep, resend once.
+      ...(rerouted
+        ? {}
+        : {
+            onRefused: () =>
+              rerouteRefused(wakeRouting, route, upstream).then((result) => {
+                if (result.kind === 'upstream') forward(req, res, route, result.upstream, path, body, buffered, true);
+                else
+                  sendResponse(res, result.kind === 'page' ? page(result.page, req) : wakePage(result.kind, req, forwardedHost(req)), true);
+              }),
+          }),
     });
   }
 
@@ -278,6 +263,33 @@ export function createGateway(options: GatewayOptions): Gateway {
 
   function answer(req: IncomingMessage, res: ServerResponse, decision: GatewayDecision, started: number): void {
     countOn(res, decision.route, started);
+    const { route } = decision;
+    // Websockets and long polls keep a browser tab open for hours: they neither count nor wake.
+    const activity = !NOT_REDIRECTED.test(req.url ?? '');
+    if (route && activity) options.onRequest?.(route);
+    if (decision.action === 'page' && activity && route?.state === 'running' && !route.upstream && options.wakeTenant) {
+      wakeThenAnswer(req, res, route, options.wakeTenant, decision);
+      return;
+    }
+    respond(req, res, decision);
+  }
+
+  /** A hibernated tenant's request waits for its wake (bounded), then is proxied or answered with a page. */
+  function wakeThenAnswer(req: IncomingMessage, res: ServerResponse, route: TenantRoute, wake: TenantWaker, asleep: GatewayDecision): void {
+    holdForWake(wake, route, wakeRouting.holdMs)
+      .then((result) => {
+        if (result.kind === 'awake')
+          respond(req, res, { action: 'proxy', route: { ...route, upstream: result.upstream }, upstream: result.upstream });
+        else if (result.kind === 'not_hibernated') respond(req, res, asleep);
+        else sendResponse(res, wakePage(result.kind === 'failed' ? 'wake_failed' : 'starting', req, forwardedHost(req)), hasBody(req));
+      })
+      .catch((error: unknown) => {
+        logger.error({ err: error, tenant: route.tenantName }, 'gateway failed while waking a tenant');
+        sendResponse(res, wakePage('wake_failed', req, forwardedHost(req)), true);
+      });
+  }
+
+  function respond(req: IncomingMessage, res: ServerResponse, decision: GatewayDecision): void {
     if (decision.action === 'page') {
       sendResponse(res, page(decision.page, req), hasBody(req));
       return;
@@ -295,7 +307,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       sendResponse(res, rpcRefusal(rpc.protocol, 'forbidden'), hasBody(req));
       return;
     }
-    const location = rpc.kind === 'open' ? primaryRedirect(req, route, path) : undefined;
+    const location = rpc.kind === 'open' ? primaryRedirect(req, route, path, { ...options, baseDomain }) : undefined;
     if (location) {
       // 302, not 301: browsers keep a permanent redirect even after the customer changes the primary.
       sendResponse(res, { status: 302, headers: { location, 'content-length': '0', 'cache-control': 'no-store' }, body: '' }, hasBody(req));

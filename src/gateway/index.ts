@@ -37,4 +37,5 @@ export {
 } from './status-pages.js';
 export { mayIssueCertificate, type TlsAskOptions } from './tls-ask.js';
 export type { RouteConfirmer, RouteResolver, TenantRoute } from './types.js';
+export { DEFAULT_WAKE_HOLD_MS, type TenantWaker, type WakeResult } from './wake-hold.js';
 export { parseXmlRpcCall, type XmlRpcCall, type XmlRpcValue } from './xmlrpc-call.js';

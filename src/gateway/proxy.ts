@@ -86,6 +86,11 @@ export interface HttpProxyRequest {
   /** Host shown on the 502/504 page. */
   pageHost: string;
   onFailure: (failure: UpstreamFailure, error: unknown) => void;
+  /**
+   * Odoo refused the connection (nothing reached it) and the body is in hand: the caller answers
+   * instead of the 502 page (the upstream may have just been stopped by a hibernation).
+   */
+  onRefused?: () => void;
 }
 
 /** Proxies one HTTP request, streaming both ways (request body, response body). */
@@ -131,6 +136,10 @@ export function proxyHttp(options: HttpProxyRequest, attempt = 1): void {
     }
     const failure = failureOf(error);
     options.onFailure(failure, error);
+    if (options.onRefused && body !== undefined && (error as NodeJS.ErrnoException).code === 'ECONNREFUSED') {
+      options.onRefused();
+      return;
+    }
     sendResponse(res, renderStatusPage(pageForFailure(failure), { host: options.pageHost }), !req.complete);
   });
 

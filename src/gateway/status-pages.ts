@@ -5,6 +5,8 @@
  * Status codes, chosen so that clients, monitors and crawlers do the right thing:
  * - preparing (provisioning, starting, running without an upstream yet): 503 + Retry-After 5,
  *   and the page refreshes itself;
+ * - starting (a hibernated tenant waking longer than the gateway holds a request): 503 +
+ *   Retry-After 3, refreshing; wake_failed (its wake failed): 503 + Retry-After 60;
  * - stopped (stopping, stopped): 503 + Retry-After 60: temporary, the owner can start it;
  * - suspended: 403 without Retry-After. Suspension is a decision (billing, abuse), not an outage:
  *   a 4xx keeps it out of the platform's 5xx error rate and tells clients retrying will not help;
@@ -21,6 +23,8 @@
 
 export type StatusPageKind =
   | 'preparing'
+  | 'starting'
+  | 'wake_failed'
   | 'stopped'
   | 'suspended'
   | 'unavailable'
@@ -57,6 +61,23 @@ const PAGES: Record<StatusPageKind, PageSpec> = {
     refreshSeconds: 5,
     title: 'Your Odoo is being prepared',
     message: '{host} is being prepared. This page reloads by itself as soon as it is ready.',
+    namesHost: true,
+  },
+  starting: {
+    status: 503,
+    retryAfterSeconds: 3,
+    refreshSeconds: 3,
+    title: 'Your Odoo is starting',
+    message: '{host} was asleep after a quiet spell and is starting now. This page reloads by itself in a moment.',
+    namesHost: true,
+  },
+  wake_failed: {
+    status: 503,
+    retryAfterSeconds: 60,
+    refreshSeconds: 60,
+    title: 'This Odoo could not be started',
+    message:
+      '{host} was asleep after a quiet spell and could not be started. The operators have been told; this page tries again in a minute.',
     namesHost: true,
   },
   stopped: {

@@ -75,6 +75,15 @@ export const JOB_CATALOG = {
     timeoutSeconds: 15 * 60,
     schedule: '* * * * *',
   }),
+  /** Hibernates idle dedicated tenants and wakes those whose cron is due (hibernation/), once a minute on one replica. */
+  'tenant-hibernation-sweep': queue({
+    payload: z.object({}),
+    concurrency: 1,
+    retryLimit: 0,
+    retryDelaySeconds: 2,
+    timeoutSeconds: 15 * 60,
+    schedule: '* * * * *',
+  }),
   /**
    * One backup (backups/run.ts): dump, zip, store, read back. Not keyed (a failed backup must
    * not hold the next one back). A backup that fails is recorded `failed` and the job ends; the

@@ -44,8 +44,22 @@ export const planPlacementSchema = z
     replicas: z.number().int().min(1).max(20).describe('Odoo replicas (dedicated only)'),
     limitPolicy: z.enum(['warn', 'block', 'suspend']).describe('what happens when a limit is crossed'),
     runtime: z.enum(RUNTIME_KINDS).optional().describe("what runs the tenants' Odoo (omitted: process, local odoo-bin)"),
+    hibernateAfterIdleMinutes: z
+      .number()
+      .int()
+      .min(1)
+      .max(7 * 24 * 60)
+      .nullable()
+      .optional()
+      .describe(
+        "minutes without an HTTP request after which a dedicated tenant's Odoo is stopped until its next request (omitted or null: never)",
+      ),
   })
   .strict()
+  .refine((p) => p.processStrategy === 'dedicated' || p.hibernateAfterIdleMinutes == null, {
+    message: 'only dedicated processes hibernate (a pool serves other tenants)',
+    path: ['hibernateAfterIdleMinutes'],
+  })
   .refine((p) => p.processStrategy === 'dedicated' || p.replicas === 1, {
     message: 'a pool plan runs exactly one replica',
     path: ['replicas'],

@@ -5,7 +5,7 @@ export { createTenantOperations, TENANT_OPS_QUEUE, type TenantOperationJob, type
 export { type PoolReport, poolReportSchema, poolReports } from './pool-report.js';
 export { runAttempt, runSteps, type Step, type StepJournal, type StepOutcome } from './runner.js';
 export { createLifecycleSweep, LIFECYCLE_SWEEP_QUEUE } from './schedules.js';
-export { desiredTenantsLoader } from './serve-spec.js';
+export { desiredTenantsLoader, loadServeSpec } from './serve-spec.js';
 export { createSpareDatabases, SPARE_REFILL_QUEUE, type SpareDatabases } from './spares.js';
 export { CLONE_CRASH_POINTS, PROVISIONING_STEPS, type ProvisioningStep } from './steps/index.js';
 export { copyTemplateToServer } from './template-copy.js';

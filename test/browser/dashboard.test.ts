@@ -630,6 +630,40 @@ describe('dashboard in a real browser (Chromium)', { timeout: 300_000 }, () => {
     await context.close();
   });
 
+  it('shows a dedicated instance asleep on its page, and the wake a visit caused', async () => {
+    const db = test.platform.database.db;
+    const { accountId } = await db
+      .selectFrom('users')
+      .select('account_id as accountId')
+      .where('email', '=', customer.email)
+      .executeTakeFirstOrThrow();
+    const name = `adah${Date.now().toString(36)}`;
+    const created = await test.http.post(
+      '/api/v1/tenants',
+      { name, plan: 'standard', template: 'blank', adminEmail: customer.email, adminPassword: ODOO_ADMIN_PASSWORD, accountId },
+      { token: operator.accessToken },
+    );
+    expect(created.status, created.text).toBe(202);
+    await poll(async () => (await test.http.get(`/api/v1/tenants/${name}`, { token: operator.accessToken })).body.state, 120_000).toBe(
+      'running',
+    );
+    await test.platform.hibernation.sweep(new Date(Date.now() + 31 * 60_000));
+    expect((await test.http.get(`/api/v1/tenants/${name}/hibernation`, { token: operator.accessToken })).body.state).toBe('hibernated');
+
+    await customerPage.goto(`/instances/${name}`);
+    const card = customerPage.getByRole('region', { name: 'Hibernation' });
+    await poll(() => card.getByText(/^asleep since .* \(wakes on the next visit\)$/).isVisible()).toBe(true);
+    await poll(() => card.getByText(/^after 30 minutes without a visit/).isVisible()).toBe(true);
+    await shot(customerPage, 'instance-hibernated-desktop');
+
+    const visit = await hostRequest(port, `${name}.lvh.me:${port}`, 'GET', '/web/login', undefined, { accept: 'text/html' });
+    expect(visit.status).toBe(200);
+    await customerPage.reload();
+    await poll(() => card.getByText('awake', { exact: true }).isVisible()).toBe(true);
+    await poll(() => card.getByText(/in \d+\.\d s \(by a visit\)$/).isVisible()).toBe(true);
+    await shot(customerPage, 'instance-woken-desktop');
+  });
+
   it('confirms the email address and resets a forgotten password through the emailed links', async () => {
     const { context, page } = await newContext(DESKTOP, 'reset');
     const verify = await linkFromOutbox(test.config.dataDir, customer.email, 'Confirm your email address');

@@ -21,12 +21,16 @@ const KINDS: StatusPageKind[] = [
   'bad_path',
   'bad_gateway',
   'gateway_timeout',
+  'starting',
+  'wake_failed',
 ];
 
 describe('renderStatusPage', () => {
   it('uses the documented status codes and Retry-After', () => {
     const expected: Record<StatusPageKind, [number, string | undefined]> = {
       preparing: [503, '5'],
+      starting: [503, '3'],
+      wake_failed: [503, '60'],
       stopped: [503, '60'],
       suspended: [403, undefined],
       unavailable: [404, undefined],

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ODOO_LOG_LEVELS, parseOdooLog, searchOdooLog } from '../../odoo/index.js';
+import { hibernationViewSchema } from '../../hibernation/index.js';
 import {
   customerTenantViewSchema,
   operatorTenantViewSchema,
@@ -55,7 +56,7 @@ const LOG_SEARCH_WINDOW = 10_000;
 
 export function registerTenantRoutes(
   api: Api,
-  deps: Pick<ApiDependencies, 'tenants' | 'runtimes' | 'domainEvents' | 'tenantUsage' | 'plans'>,
+  deps: Pick<ApiDependencies, 'tenants' | 'runtimes' | 'domainEvents' | 'tenantUsage' | 'tenantHibernation' | 'plans'>,
 ): void {
   const tags = ['tenants'];
   const { tenants } = deps;
@@ -226,6 +227,20 @@ export function registerTenantRoutes(
       const row = await tenants.visibleRow(principalOf(request), request.params.name);
       const [usage, plan] = await Promise.all([deps.tenantUsage(row.id), deps.plans.get(row.plan_code)]);
       return { ...usage, limits: { odooUsers: plan.limits.odooUsers, storageBytes: plan.limits.storageGiB * 1024 ** 3 } };
+    },
+  );
+
+  api.get(
+    '/tenants/:name/hibernation',
+    routeOptions('user', {
+      summary: "Whether the tenant's Odoo is hibernated (stopped while idle, woken by its next request), and its last wake",
+      tags,
+      params: nameParams,
+      response: { 200: hibernationViewSchema },
+    }),
+    async (request) => {
+      const row = await tenants.visibleRow(principalOf(request), request.params.name);
+      return deps.tenantHibernation(row);
     },
   );
 

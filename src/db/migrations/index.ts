@@ -13,6 +13,7 @@ import * as m0011 from './0011_billing_gateway_events.js';
 import * as m0012 from './0012_custom_domains.js';
 import * as m0013 from './0013_notifications_webhooks.js';
 import * as m0014 from './0014_domain_certificates.js';
+import * as m0015 from './0015_hibernation.js';
 
 /** Migrations are listed in code (not read from disk) so the built package carries them. */
 export const migrations: Record<string, Migration> = {
@@ -30,6 +31,7 @@ export const migrations: Record<string, Migration> = {
   '0012_custom_domains': m0012,
   '0013_notifications_webhooks': m0013,
   '0014_domain_certificates': m0014,
+  '0015_hibernation': m0015,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -41,6 +41,7 @@ export type Tenant = CustomerTenant & Partial<Omit<OperatorTenant, keyof Custome
 
 export type TenantEvent = Schemas['TenantEvent'];
 export type TenantQuota = Schemas['TenantQuota'];
+export type TenantHibernation = Schemas['TenantHibernation'];
 export type NameCheck = Schemas['NameCheck'];
 
 /** The answer to a lifecycle request (202): the tenant as it is now and the job carrying it out. */

@@ -1,0 +1,157 @@
+/**
+ * Hibernation of idle dedicated tenants: a scheduled sweep (once a minute, on one replica) stops
+ * the Odoo processes of tenants idle longer than their plan allows and wakes hibernated tenants
+ * whose earliest cron is due; the gateway wakes one on its first HTTP request (wake.ts). The
+ * tenant's lifecycle state stays `running` throughout: hibernation is the runtime's detail.
+ *
+ * Crash safety: a hibernation is one transaction holding the tenant's hibernation row: the
+ * process is stopped inside it and the row marked hibernated before it commits. A crash before
+ * the commit leaves the row awake, so the restarted runtime restores the process (and the next
+ * sweep tries again); after the commit the runtime's restore skips the tenant (`awakeOnly`).
+ */
+import type { Db, TenantRow } from '../db/index.js';
+import type { JobQueue, QueueName } from '../jobs/index.js';
+import { recordedUpstreams, type TenantServeSpec } from '../runtimes/index.js';
+import { placedTenantsIn, recordTenantEvent, tenantById } from '../tenants/index.js';
+import { createActivityRecorder } from './activity.js';
+import type { HibernationDependencies } from './dependencies.js';
+import { cronWakeTime, hibernationDue } from './policy.js';
+import {
+  clearHibernated,
+  cronWakesDue,
+  hibernatedAmong,
+  hibernationRow,
+  hibernationRows,
+  lockHibernationRow,
+  markHibernated,
+} from './store.js';
+import { type HibernationView, toHibernationView } from './view.js';
+import { createWaker } from './wake.js';
+
+export const HIBERNATION_SWEEP_QUEUE = 'tenant-hibernation-sweep' satisfies QueueName;
+
+export type Hibernation = ReturnType<typeof createHibernation>;
+
+export function createHibernation(deps: HibernationDependencies & { jobs: JobQueue }) {
+  const { db, logger } = deps;
+  const waker = createWaker(deps);
+  const activity = createActivityRecorder({ db, logger });
+
+  /** The earliest `nextcall` of the tenant's active crons (null when it has none or it cannot be read). */
+  async function earliestCron(tenant: TenantRow): Promise<Date | null> {
+    if (!tenant.server_id) return null;
+    try {
+      const ops = await deps.servers.operations(tenant.server_id);
+      // Odoo stores UTC in columns without a time zone: read them as UTC, whatever this host's zone.
+      return await ops.withDatabase(tenant.database_name, async (client) => {
+        const result = await client.query<{ next: Date | null }>(
+          "SELECT min(nextcall) AT TIME ZONE 'UTC' AS next FROM ir_cron WHERE active",
+        );
+        return result.rows[0]?.next ?? null;
+      });
+    } catch (error) {
+      logger.warn({ err: error, tenantId: tenant.id }, 'could not read the crons of a tenant being hibernated; it wakes on requests only');
+      return null;
+    }
+  }
+
+  async function idleMinutesOf(planCode: string): Promise<number | null | undefined> {
+    return (await deps.plans.get(planCode)).placement.hibernateAfterIdleMinutes;
+  }
+
+  /** Hibernates the tenant if it is (still) due; answers whether it did. */
+  async function hibernate(tenantId: string, now: Date): Promise<boolean> {
+    const before = await tenantById(tenantId, db);
+    if (!before) return false;
+    const nextCron = await earliestCron(before);
+    return db.transaction().execute(async (trx) => {
+      const row = await lockHibernationRow(trx, tenantId);
+      const tenant = await tenantById(tenantId, trx);
+      if (tenant?.state !== 'running') return false;
+      const idleMinutes = await idleMinutesOf(tenant.plan_code);
+      const candidate = { processStrategy: tenant.process_strategy, idleMinutes, runningSince: tenant.state_changed_at, row };
+      if (!hibernationDue(candidate, now)) return false;
+      await deps.runtimes.for(tenant).unserve(tenantId);
+      deps.crashPoint?.('hibernate:unserved');
+      const cronWakeAt = cronWakeTime(nextCron, now);
+      await markHibernated(trx, tenantId, now, cronWakeAt);
+      await recordTenantEvent(trx, tenantId, {
+        type: 'info',
+        message:
+          `Hibernated: no request for ${idleMinutes} minutes, its Odoo processes are stopped until the next request` +
+          (cronWakeAt ? ` or its next cron (${cronWakeAt.toISOString()})` : ''),
+      });
+      return true;
+    });
+  }
+
+  async function sweep(now = new Date()): Promise<{ hibernated: number; cronWakes: number }> {
+    await activity.flush();
+    const plans = new Map((await deps.plans.list({ includeArchived: true })).map((plan) => [plan.code, plan]));
+    const running = (await placedTenantsIn(['running'], db)).filter((tenant) => tenant.process_strategy === 'dedicated');
+    const rows = await hibernationRows(
+      db,
+      running.map((tenant) => tenant.id),
+    );
+    // A hibernated tenant that a start or restart served again is awake: its row follows.
+    const upstreams = await recordedUpstreams(db);
+    const servedAgain = [...rows.values()].filter((row) => row.hibernated_at && upstreams.has(row.tenant_id)).map((row) => row.tenant_id);
+    await clearHibernated(db, servedAgain);
+    for (const id of servedAgain) {
+      const row = rows.get(id);
+      if (row) rows.set(id, { ...row, hibernated_at: null, cron_wake_at: null });
+    }
+    let hibernated = 0;
+    for (const tenant of running) {
+      const candidate = {
+        processStrategy: tenant.process_strategy,
+        idleMinutes: plans.get(tenant.plan_code)?.placement.hibernateAfterIdleMinutes,
+        runningSince: tenant.state_changed_at,
+        row: rows.get(tenant.id),
+      };
+      if (!hibernationDue(candidate, now)) continue;
+      try {
+        if (await hibernate(tenant.id, now)) hibernated += 1;
+      } catch (error) {
+        logger.error({ err: error, tenantId: tenant.id }, 'hibernating a tenant failed; the next sweep tries again');
+      }
+    }
+    const due = await cronWakesDue(db, now);
+    // Each in the wake line like a request's; a failure is on the tenant's timeline already.
+    await Promise.all(due.map((tenantId) => waker.wake(tenantId, 'cron')));
+    if (hibernated + due.length > 0) logger.info({ hibernated, cronWakes: due.length }, 'hibernation sweep');
+    return { hibernated, cronWakes: due.length };
+  }
+
+  return {
+    sweep,
+    hibernate,
+    wake: waker.wake,
+    wakesStarted: waker.wakesStarted,
+    /** The gateway tells of every HTTP request to a tenant (websockets and long polling excluded). */
+    requestSeen: activity.seen,
+    async view(tenantId: string, planCode: string): Promise<HibernationView> {
+      const [row, idleMinutes] = await Promise.all([hibernationRow(db, tenantId), idleMinutesOf(planCode)]);
+      return toHibernationView(row, idleMinutes ?? null);
+    },
+    async register(work: boolean): Promise<void> {
+      await deps.jobs.define(HIBERNATION_SWEEP_QUEUE, async () => void (await sweep()), work);
+    },
+    stop: () => activity.stop(),
+  };
+}
+
+/**
+ * Wraps a runtime's restore list: hibernated tenants stay stopped after a platform restart. Apart
+ * from the service because the runtime (which the service needs) is built with this list.
+ */
+export function awakeTenantsOnly(db: Db, load: () => Promise<TenantServeSpec[]>): () => Promise<TenantServeSpec[]> {
+  return async () => {
+    const specs = await load();
+    const asleep = await hibernatedAmong(
+      db,
+      specs.map((spec) => spec.tenantId),
+    );
+    return specs.filter((spec) => !asleep.has(spec.tenantId));
+  };
+}
