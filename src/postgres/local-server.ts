@@ -4,7 +4,7 @@ import { chownSync, existsSync, mkdirSync, readFileSync, readlinkSync, realpathS
 import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import type { Logger } from '../logging/index.js';
-import { freePort, type RunAs, runCommand } from '../system/index.js';
+import { freePort, processExists, type RunAs, runCommand } from '../system/index.js';
 import { findPostgresBinaries, type PostgresBinaries } from './binaries.js';
 
 export interface LocalPostgresOptions {
@@ -263,16 +263,6 @@ function readPidFile(path: string): { pid: number; port: number; sharedMemoryId:
   if (!Number.isInteger(pid) || pid <= 0) return undefined;
   const sharedMemoryId = Number(lines[6]?.trim().split(/\s+/)[1]);
   return { pid, port: Number(lines[3]), sharedMemoryId: Number.isInteger(sharedMemoryId) ? sharedMemoryId : undefined };
-}
-
-/** Whether a process (a zombie included, as for PostgreSQL's own kill(pid, 0) check) has this pid. */
-function processExists(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /**
