@@ -51,17 +51,47 @@ ensure_npm_packages() {
   fi
 }
 
+# The platform's build (tsc into dist/), skipped when nothing it is made from changed since the
+# last one: no file or directory under src/ (a deleted or renamed file changes its directory's
+# time), no TypeScript config, not the lock file. The stamp is taken before tsc runs, so a file
+# saved during a build is newer than it and the next start builds again. tsc itself is
+# incremental (tsconfig.build.json), so a build after a small change is quick too.
 build() {
-  log "building"
-  (cd "$ROOT" && "$NODE" node_modules/typescript/bin/tsc -p tsconfig.build.json)
+  local stamp="$ROOT/dist/.build-stamp"
+  if [ -f "$stamp" ] && [ -f "$ROOT/dist/cli/main.js" ] &&
+    [ -z "$(newer_than "$stamp" "$ROOT/src" "$ROOT"/tsconfig*.json "$ROOT/package-lock.json")" ]; then
+    log "the build is up to date"
+  else
+    log "building"
+    mkdir -p "$ROOT/dist"
+    touch "$stamp.next"
+    (cd "$ROOT" && "$NODE" node_modules/typescript/bin/tsc -p tsconfig.build.json)
+    mv "$stamp.next" "$stamp"
+  fi
   build_web
+}
+
+# The first of the given files or directories (searched through) modified after $1, if any.
+newer_than() {
+  local reference=$1
+  shift
+  find "$@" -newer "$reference" -print -quit
 }
 
 # The dashboard's API types, generated from the OpenAPI document the routes declare (no server is
 # started). The file is rewritten only when its text changes, so build_web's check below still
 # skips an unchanged dashboard. Not committed: see docs/architecture.md, "One API contract".
+# Skipped when neither src/ nor the generator changed since the last run (it takes seconds).
 generate_api_types() {
+  local stamp="$ROOT/dist/.api-types-stamp"
+  if [ -f "$stamp" ] && [ -f "$ROOT/web/src/lib/api-types.generated.ts" ] &&
+    [ -z "$(newer_than "$stamp" "$ROOT/src" "$ROOT/scripts/generate-api-types.ts" "$ROOT/package-lock.json")" ]; then
+    return
+  fi
+  mkdir -p "$ROOT/dist"
+  touch "$stamp.next"
   (cd "$ROOT" && "$NODE" --import tsx scripts/generate-api-types.ts)
+  mv "$stamp.next" "$stamp"
 }
 
 # The dashboard (web/) built by Vite into web/dist, which the platform serves at /. Skipped when

@@ -4,7 +4,6 @@
  * PDF fonts only: nothing to embed, text extractable by any reader (the tests read it back with
  * poppler's pdftotext).
  */
-import PDFDocument from 'pdfkit';
 import { formatMoney, formatTaxRate, money } from './money.js';
 
 export interface InvoiceDocument {
@@ -24,7 +23,9 @@ export interface InvoiceDocument {
 
 const day = (date: Date) => date.toISOString().slice(0, 10);
 
-export function renderInvoicePdf(invoice: InvoiceDocument): Promise<Buffer> {
+export async function renderInvoicePdf(invoice: InvoiceDocument): Promise<Buffer> {
+  // Loaded on the first invoice, not at start-up: PDFKit and its font tables take a while to load.
+  const { default: PDFDocument } = await import('pdfkit');
   const doc = new PDFDocument({
     size: 'A4',
     margin: 50,

@@ -1,6 +1,6 @@
 import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
-import { PROVISIONING_STEPS, type TenantEventView, type TenantView } from '../tenants/index.js';
+import type { TenantEventView, TenantView } from '../tenants/index.js';
 import type { ApiClient } from './client.js';
 import { followEvents } from './events.js';
 import { readPassword } from './prompt.js';
@@ -17,6 +17,8 @@ const SETTLED = new Set(['running', 'stopped', 'suspended', 'scheduled_for_delet
 
 /** Follows a tenant's events with a progress bar until it settles; resolves with its final state. */
 async function watch(io: Io, name: string, options: { quiet?: boolean; timeoutSeconds: number }): Promise<TenantView> {
+  // Loaded here, not at the top: the tenants module is heavy and every other command would wait for it.
+  const { PROVISIONING_STEPS } = await import('../tenants/index.js');
   const bar =
     options.quiet || !process.stderr.isTTY
       ? undefined

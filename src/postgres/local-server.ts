@@ -4,7 +4,7 @@ import { chownSync, existsSync, mkdirSync, readFileSync, readlinkSync, realpathS
 import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import type { Logger } from '../logging/index.js';
-import { freePort, type RunAs, runCommand } from '../system/index.js';
+import { freePort, processExists, type RunAs, runCommand } from '../system/index.js';
 import { findPostgresBinaries, type PostgresBinaries } from './binaries.js';
 
 export interface LocalPostgresOptions {
@@ -196,21 +196,30 @@ export class LocalPostgresServer {
 
   /** Reads postmaster.pid and checks that its process is alive and is a postgres of ours. */
   private runningPostmaster(): { pid: number; port: number } | undefined {
-    const pidFile = join(this.pgdata, 'postmaster.pid');
-    if (!existsSync(pidFile)) return undefined;
-    const lines = readFileSync(pidFile, 'utf8').split('\n');
-    const pid = Number(lines[0]);
-    const port = Number(lines[3]);
-    if (!Number.isInteger(pid) || pid <= 0 || !isPostgresProcessOf(pid, this.pgdata)) return undefined;
-    return { pid, port };
+    const file = readPidFile(join(this.pgdata, 'postmaster.pid'));
+    if (!file || !isPostgresProcessOf(file.pid, this.pgdata)) return undefined;
+    return { pid: file.pid, port: file.port };
   }
 
+  /**
+   * A crash leaves postmaster.pid behind. PostgreSQL judges such a file itself: when its pid is
+   * dead, it refuses to start while the killed postmaster's children still hold the shared memory
+   * the file names, and otherwise replaces it. So the file stays, except when its pid was reused by
+   * another live process (a zombie counts): PostgreSQL would take that for a running server and
+   * never start. Even then it stays while the shared memory is in use, because a surviving child
+   * still writes to the data directory. (Removing it always made a refused postmaster write a pid
+   * file of its own for a moment, which looked like a running server to `pid` and to adopters.)
+   */
   private removeStalePidFile(): void {
     const pidFile = join(this.pgdata, 'postmaster.pid');
-    if (existsSync(pidFile) && !this.runningPostmaster()) {
-      this.options.logger.warn({ pidFile }, 'removing stale PostgreSQL pid file left by a crash');
-      rmSync(pidFile, { force: true });
-    }
+    const file = readPidFile(pidFile);
+    if (!file || !processExists(file.pid) || isPostgresProcessOf(file.pid, this.pgdata)) return;
+    if (file.sharedMemoryId !== undefined && sharedMemoryInUse(file.sharedMemoryId)) return;
+    this.options.logger.warn(
+      { pidFile, pid: file.pid },
+      'removing a PostgreSQL pid file left by a crash whose pid now belongs to another process',
+    );
+    rmSync(pidFile, { force: true });
   }
 
   private async choosePort(): Promise<number> {
@@ -240,6 +249,39 @@ function isPostgresProcessOf(pid: number, pgdata: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** postmaster.pid's lines we read: 1 the pid, 4 the port, 7 the shared memory key and id. */
+function readPidFile(path: string): { pid: number; port: number; sharedMemoryId: number | undefined } | undefined {
+  let lines: string[];
+  try {
+    lines = readFileSync(path, 'utf8').split('\n');
+  } catch {
+    return undefined; // none (or removed meanwhile by the postmaster that wrote it)
+  }
+  const pid = Number(lines[0]);
+  if (!Number.isInteger(pid) || pid <= 0) return undefined;
+  const sharedMemoryId = Number(lines[6]?.trim().split(/\s+/)[1]);
+  return { pid, port: Number(lines[3]), sharedMemoryId: Number.isInteger(sharedMemoryId) ? sharedMemoryId : undefined };
+}
+
+/**
+ * Whether processes are still attached to the System V shared memory segment `id`: a postmaster's
+ * children keep it attached until they exit. Read from /proc/sysvipc/shm (columns: key shmid perms
+ * size cpid lpid nattch ...); where it cannot be read, PostgreSQL's own check still applies.
+ */
+function sharedMemoryInUse(id: number): boolean {
+  let table: string;
+  try {
+    table = readFileSync('/proc/sysvipc/shm', 'utf8');
+  } catch {
+    return false;
+  }
+  for (const line of table.split('\n').slice(1)) {
+    const fields = line.trim().split(/\s+/);
+    if (Number(fields[1]) === id) return Number(fields[6]) > 0;
+  }
+  return false;
 }
 
 function isPortFree(port: number): Promise<boolean> {

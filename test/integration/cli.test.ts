@@ -213,6 +213,9 @@ describe('saasctl against a running platform', () => {
 });
 
 describe('saasctl with the managed PostgreSQL (no DATABASE_URL)', () => {
+  /** No stored login and no platform settings but those a case passes. */
+  const withoutPlatform = { DATABASE_URL: '', SECRET_KEY: '', SAASCTL_CONFIG: join(tmpdir(), 'saasctl-no-login.json') };
+
   it('operator create initialises the cluster, stops what it started, and serve then finds the operator', async () => {
     const dataDir = join(scratch, 'managed-data');
     const env = { DATA_DIR: dataDir, DATABASE_URL: '', SECRET_KEY: '', LOG_LEVEL: 'info' };
@@ -256,11 +259,23 @@ describe('saasctl with the managed PostgreSQL (no DATABASE_URL)', () => {
       });
       expect(login.status).toBe(200);
       expect(existsSync(join(dataDir, 'postgres', 'pgdata', 'postmaster.pid'))).toBe(true);
+
+      // Without --url, SAASCTL_URL, a login or PORT, API commands find the platform serving from DATA_DIR.
+      expect(JSON.parse(readFileSync(join(dataDir, 'serving.json'), 'utf8'))).toEqual({ url, pid: server.pid });
+      const found = await saasctl(['plans', 'list', '--json'], { env: { ...withoutPlatform, DATA_DIR: dataDir } });
+      expect(parseJson(found).map((plan: { code: string }) => plan.code)).toContain('basic');
     } finally {
       server.kill('SIGTERM');
     }
     expect(await exited).toBe(0);
     // Shutdown stops the embedded PostgreSQL.
     expect(existsSync(join(dataDir, 'postgres', 'pgdata', 'postmaster.pid'))).toBe(false);
+    // and removes its record: commands go to localhost:PORT again, as they do past a stale record.
+    expect(existsSync(join(dataDir, 'serving.json'))).toBe(false);
+    const stopped = await saasctl(['plans', 'list'], { env: { ...withoutPlatform, DATA_DIR: dataDir, PORT: String(port) } });
+    expect(stopped.stderr).toContain(`Cannot reach the platform at http://localhost:${port}`);
+    writeFileSync(join(dataDir, 'serving.json'), JSON.stringify({ url, pid: 999_999_999 }));
+    const stale = await saasctl(['plans', 'list'], { env: { ...withoutPlatform, DATA_DIR: dataDir, PORT: String(port) } });
+    expect(stale.stderr).toContain(`Cannot reach the platform at http://localhost:${port}`);
   }, 120_000);
 });
