@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { ODOO_LOG_LEVELS, parseOdooLog, searchOdooLog } from '../../odoo/index.js';
 import { hibernationViewSchema } from '../../hibernation/index.js';
+import { ODOO_LOG_LEVELS, parseOdooLog, searchOdooLog } from '../../odoo/index.js';
 import {
   customerTenantViewSchema,
   operatorTenantViewSchema,
