@@ -50,6 +50,7 @@ import { registerIdentityRoutes } from './routes/identity.js';
 import { registerJobRoutes } from './routes/jobs.js';
 import { registerNotificationRoutes } from './routes/notifications.js';
 import { registerPlanRoutes } from './routes/plans.js';
+import { type PlatformOdooPort, registerOdooRoutes } from './routes/odoo.js';
 import { registerPoolRoutes } from './routes/pools.js';
 import { registerTemplateRoutes } from './routes/templates.js';
 import { registerTenantRoutes } from './routes/tenants.js';
@@ -79,6 +80,8 @@ export interface ApiDependencies {
   billing: { provider: BuiltinBilling; reads: BillingReads };
   tenantUsage: (tenantId: string) => Promise<{ odooUsers: number | null; databaseBytes: number | null; filestoreBytes: number }>;
   templates: TemplateService;
+  /** Odoo installations and whether instances can be created (odoo-wiring.ts). */
+  odoo: PlatformOdooPort;
   servers: DatabaseServerRegistry;
   jobs: JobQueue;
   backups: BackupService;
@@ -269,6 +272,7 @@ export async function buildApiServer(deps: ApiDependencies): Promise<Api> {
       registerBackupRoutes(api, deps);
       registerDomainRoutes(api, deps);
       registerTemplateRoutes(api, deps);
+      registerOdooRoutes(api, deps);
       registerDatabaseServerRoutes(api, deps);
       registerJobRoutes(api, deps);
       registerPoolRoutes(api, deps);

@@ -9,6 +9,7 @@ export {
   requiredMaxConnections,
   type ServerTenants,
 } from './process/index.js';
+export { type DeferredRuntime, deferredRuntime } from './deferred.js';
 export { createRuntimeRegistry, type RuntimeRegistry } from './registry.js';
 export type {
   DatabaseCredentials,
