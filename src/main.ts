@@ -18,7 +18,6 @@ import { createJobQueue } from './jobs/index.js';
 import { createLogger, type Logger } from './logging/index.js';
 import { createMetrics } from './metrics/index.js';
 import { createMailer } from './notifications/index.js';
-import { detectOdooVersion } from './odoo/index.js';
 import { startPlatformOdoo } from './odoo-wiring.js';
 import { startNotificationsAndWebhooks } from './outbound.js';
 import { createPlanService } from './plans/index.js';
@@ -158,7 +157,15 @@ export async function startPlatform(
         desiredTenants: desiredTenantsLoader({ db, plans, servers, secretBox, tenantHostName: urls.hostName }, 'process'),
       }),
   });
-  const templates = createTemplateService({ db, jobs, servers, odoo: odoo.current, odooDataDir, logDir: join(config.dataDir, 'logs'), logger });
+  const templates = createTemplateService({
+    db,
+    jobs,
+    servers,
+    odoo: odoo.current,
+    odooDataDir,
+    logDir: join(config.dataDir, 'logs'),
+    logger,
+  });
   const spares = createSpareDatabases({ db, jobs, servers, templates, logger, perTemplate: config.spareDatabases });
   // Followed before any build job runs, so no build becomes ready unseen.
   await spares.followTemplateBuilds(domainEvents);
@@ -192,18 +199,13 @@ export async function startPlatform(
     crashAfterStep: config.crashAfterStep,
   });
   await operations.registerJobs(config.runWorkers);
-  let odooSeries: Promise<string | undefined> | undefined;
   const backups = createBackupService({
     db,
     jobs,
     storage: createBackupStorage(config.backups.storage, secretBox),
     servers,
     odooDataDir,
-    // Asked once, when the first backup needs it: `odoo-bin --version` takes a second.
-    installedOdooSeries: () => {
-      const installation = odoo.current();
-      return (odooSeries ??= installation ? detectOdooVersion(installation).catch(() => undefined) : Promise.resolve(undefined));
-    },
+    installedOdooSeries: odoo.series,
     metrics,
     logger,
     crashAt: config.crashAt,

@@ -2,7 +2,7 @@ import type { Config, OdooSeries } from './config/index.js';
 import type { Db } from './db/index.js';
 import type { JobQueue } from './jobs/index.js';
 import type { Logger } from './logging/index.js';
-import { findOdoo, type OdooInstallation } from './odoo/index.js';
+import { detectOdooVersion, findOdoo, type OdooInstallation } from './odoo/index.js';
 import {
   createOdooInstallService,
   NOT_READY_FOR_CUSTOMERS,
@@ -18,6 +18,8 @@ export interface PlatformOdoo {
   installs: OdooInstallService;
   /** The Odoo the platform runs now (ODOO_BIN/PATH override, else a registered installation). */
   current(): OdooInstallation | undefined;
+  /** The series of the Odoo the platform runs (`odoo-bin --version`, asked once: it takes a second). */
+  series(): Promise<string | undefined>;
   /** The process runtime (a placeholder saying what is missing until an Odoo is there). */
   processRuntime: Runtime;
   readiness(role: 'customer' | 'operator'): Promise<PlatformReadiness>;
@@ -99,9 +101,15 @@ export async function startPlatformOdoo(deps: {
   }
 
   const series: OdooSeries = config.odooInstall.defaultSeries;
+  let runningSeries: Promise<string | undefined> | undefined;
   return {
     installs,
     current: () => current,
+    series() {
+      if (!current) return Promise.resolve(undefined);
+      runningSeries ??= detectOdooVersion(current).catch(() => undefined);
+      return runningSeries;
+    },
     processRuntime,
     async readiness(role) {
       if (current) return { canCreateInstances: true, operatorMessage: null, customerMessage: null, defaultSeries: series };

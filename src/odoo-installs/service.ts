@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type OdooInstallConfig, type OdooSeries, ODOO_SERIES } from '../config/index.js';
+import { ODOO_SERIES, type OdooInstallConfig, type OdooSeries } from '../config/index.js';
 import type { Db, OdooInstallationRow } from '../db/index.js';
 import type { JobQueue } from '../jobs/index.js';
 import type { Logger } from '../logging/index.js';

@@ -81,7 +81,9 @@ const download: InstallStepDefinition = {
       throw unreachable(source.url, error);
     }
     if (!response.ok || !response.body) {
-      throw new Error(`downloading ${source.url} answered HTTP ${response.status}: check the URL of Odoo ${context.series}'s source archive`);
+      throw new Error(
+        `downloading ${source.url} answered HTTP ${response.status}: check the URL of Odoo ${context.series}'s source archive`,
+      );
     }
     const total = Number(response.headers.get('content-length') ?? 0);
     const hash = createHash('sha256');
@@ -158,7 +160,9 @@ const venv: InstallStepDefinition = {
       await rm(layout.venv, { recursive: true, force: true });
       const said = (error as Error).message;
       if (/ensurepip|venv/.test(said) && /not available|No module named/.test(said))
-        throw new Error(`${context.python} cannot create virtual environments: install the Debian package python3-venv (npm start does). ${said}`);
+        throw new Error(
+          `${context.python} cannot create virtual environments: install the Debian package python3-venv (npm start does). ${said}`,
+        );
       throw error;
     }
     await writeFile(layout.venvComplete, '');

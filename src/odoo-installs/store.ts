@@ -24,7 +24,12 @@ export async function claimInstallation(
   send: (trx: Transaction<Database>) => Promise<void>,
 ): Promise<OdooInstallationRow> {
   return db.transaction().execute(async (trx) => {
-    const current = await trx.selectFrom('odoo_installations').selectAll().where('series', '=', input.series).forUpdate().executeTakeFirst();
+    const current = await trx
+      .selectFrom('odoo_installations')
+      .selectAll()
+      .where('series', '=', input.series)
+      .forUpdate()
+      .executeTakeFirst();
     if (current && current.status !== 'failed') return current;
     const row = await trx
       .insertInto('odoo_installations')

@@ -1,3 +1,4 @@
+export { type DeferredRuntime, deferredRuntime } from './deferred.js';
 export {
   type ConnectionCosts,
   connectionBudgetProblem,
@@ -9,7 +10,6 @@ export {
   requiredMaxConnections,
   type ServerTenants,
 } from './process/index.js';
-export { type DeferredRuntime, deferredRuntime } from './deferred.js';
 export { createRuntimeRegistry, type RuntimeRegistry } from './registry.js';
 export type {
   DatabaseCredentials,

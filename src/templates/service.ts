@@ -124,7 +124,9 @@ export function createTemplateService(deps: {
         .execute();
     };
     if (!odoo) {
-      await fail(new Error('Odoo is not installed: install it with saasctl odoo install <series> (or set ODOO_BIN), then rebuild the template.'));
+      await fail(
+        new Error('Odoo is not installed: install it with saasctl odoo install <series> (or set ODOO_BIN), then rebuild the template.'),
+      );
       return;
     }
     const template = await definition(code);

@@ -89,7 +89,9 @@ export function createTenantService(deps: {
    * Whether instances can be created at all (no Odoo installed: no template can ever be built),
    * with the message for each role: customers never read an operator command.
    */
-  platformReadiness?: (role: Principal['role']) => Promise<{ canCreateInstances: boolean; operatorMessage: string | null; customerMessage: string | null }>;
+  platformReadiness?: (
+    role: Principal['role'],
+  ) => Promise<{ canCreateInstances: boolean; operatorMessage: string | null; customerMessage: string | null }>;
   /** Test-only fault injection (crash-safety tests): called once a new tenant's transaction committed. */
   crashPoint?: (point: 'create:committed') => void;
 }) {
