@@ -135,17 +135,22 @@ export async function startPlatformOdoo(deps: {
       const installation = await installs.get(series);
       if (installation.status === 'installing') return;
       const source = config.odooInstall.sources[series].url;
-      const unreachableWhy = config.odooInstall.autoInstall && config.runWorkers ? await reachable(source) : 'ODOO_AUTO_INSTALL=false';
-      if (config.odooInstall.autoInstall && config.runWorkers && !unreachableWhy && installation.status === 'not_installed') {
+      const notAutomatic = !config.runWorkers
+        ? 'this replica runs no workers (RUN_WORKERS=false)'
+        : !config.odooInstall.autoInstall
+          ? 'ODOO_AUTO_INSTALL=false'
+          : await reachable(source).then((why) => (why ? `${new URL(source).host} cannot be reached: ${why}` : undefined));
+      // A failed installation is tried again too: the network may be back, the URL fixed.
+      if (!notAutomatic) {
         logger.warn({ series, source }, `No Odoo is installed: installing Odoo ${series} now (saasctl odoo list shows its progress)`);
         await installs.requestInstall(series);
         return;
       }
       // One banner, once: what is wrong and the one command that fixes it.
       logger.warn(
-        { series, source, why: unreachableWhy ?? installation.error },
+        { series, source, why: notAutomatic, lastError: installation.error },
         `NO ODOO INSTALLED: the platform runs, but no instance can be created. Install Odoo with \`saasctl odoo install ${series}\` ` +
-          `(${unreachableWhy ? `the automatic installation did not run: ${unreachableWhy}` : 'the last installation failed'}); see docs/operations/odoo.md`,
+          `(no automatic installation: ${notAutomatic}); see docs/operations/odoo.md`,
       );
     },
   };

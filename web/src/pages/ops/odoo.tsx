@@ -1,5 +1,5 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import { CapacityBar, PageHeader, QueryStatus, Spinner, StateBadge } from '../../components/ui';
 import { api, errorMessage } from '../../lib/api';
 import { formatDateTime, formatRelative } from '../../lib/format';
@@ -23,6 +23,10 @@ export function OdooPage() {
     queryFn: () => api.get<OdooInstallation[]>('/odoo/installations'),
     refetchInterval: (q) => (q.state.data?.some((i) => i.status === 'installing') ? 1000 : 15_000),
   });
+  // The banner above every page follows the installations this page watches.
+  useEffect(() => {
+    if (installations.data) void client.invalidateQueries({ queryKey: ['platform-readiness'] });
+  }, [installations.data, client]);
   const [errors, setErrors] = useState<Record<string, string>>({});
   const install = useMutation({
     mutationFn: (series: string) => api.post<OdooInstallation>(`/odoo/installations/${series}/install`),
