@@ -19,7 +19,7 @@ function row(i: OdooInstallationView): Record<string, string | number> {
     step: i.status === 'installing' ? `${i.stepsDone}/${i.stepsTotal} ${i.detail ?? i.step ?? ''}` : (i.step ?? ''),
     version: i.version ?? '',
     bin: i.bin ?? '',
-    ...(i.error ? { error: i.error } : {}),
+    error: i.error ?? '',
   };
 }
 
