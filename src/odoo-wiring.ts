@@ -70,6 +70,7 @@ export async function startPlatformOdoo(deps: {
     ...deps,
     config: config.odooInstall,
     overridden: override !== undefined,
+    crashAt: config.crashAt,
     onReady: (series, odoo) => {
       if (current) return;
       logger.info({ series, bin: odoo.bin }, `Odoo ${series} is installed: the platform uses it from now on`);

@@ -56,6 +56,8 @@ export function createOdooInstallService(deps: {
   /** True when ODOO_BIN (or an odoo on PATH) overrides the installations. */
   overridden: boolean;
   logger: Logger;
+  /** Test-only (SAAS_TEST_CRASH_AT=odoo-install:<step>): the process is killed after that step is recorded. */
+  crashAt?: string | undefined;
   /** Called once an installation is registered (the composition makes it the platform's Odoo). */
   onReady?: (series: OdooSeries, odoo: OdooInstallation) => void;
 }) {
@@ -131,6 +133,7 @@ export function createOdooInstallService(deps: {
         await step.run(context);
         await pending;
         await updateInstallation(series, { step: step.name, step_detail: null }, db);
+        if (deps.crashAt === `odoo-install:${step.name}`) process.kill(process.pid, 'SIGKILL');
       }
       const odoo = installedOdoo(layout);
       const version = await detectOdooVersion(odoo);

@@ -81,7 +81,7 @@ export interface ArchiveServer {
   url: string;
   /** What `/archives/<name>` serves now (absent: 404). */
   archives: Map<string, Buffer>;
-  /** Paths asked for, in order. */
+  /** Requests, in order: `GET /archives/odoo_17.tar.gz`. */
   requests: string[];
   close(): Promise<void>;
 }
@@ -98,7 +98,7 @@ export async function startArchiveServer(): Promise<ArchiveServer> {
   const requests: string[] = [];
   const server: Server = createServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
-    requests.push(path);
+    requests.push(`${req.method} ${path}`);
     const archive = path.startsWith('/archives/') ? archives.get(path.slice('/archives/'.length)) : undefined;
     if (archive) {
       res.writeHead(200, { 'content-type': 'application/gzip', 'content-length': archive.length });

@@ -150,7 +150,7 @@ describe('installing a series', () => {
       'import saas_fake_requirement; print(saas_fake_requirement.VERSION)',
     ]);
     expect(imported.stdout.toString().trim()).toBe('1.0');
-    expect(archives.requests).toContain('/simple/saas-fake-requirement/');
+    expect(archives.requests).toContain('GET /simple/saas-fake-requirement/');
     const version = spawnSync(done.bin as string, ['--version']);
     expect(version.stdout.toString()).toContain('17.0');
     // The throwaway -i base database is gone.
