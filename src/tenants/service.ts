@@ -3,7 +3,7 @@ import type { Transaction } from 'kysely';
 import type { Principal } from '../auth/index.js';
 import { checkPasswordPolicy } from '../auth/index.js';
 import type { Database, Db, TenantRow } from '../db/index.js';
-import { ConflictError, ForbiddenError, NotFoundError, UnavailableError, ValidationError } from '../errors/index.js';
+import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../errors/index.js';
 import { DEFAULT_RUNTIME_KIND, storedPlanLimits, storedPlanPlacement } from '../plans/index.js';
 import type { SecretBox } from '../secrets/index.js';
 import { eventForCustomer } from './customer-view.js';
@@ -141,7 +141,9 @@ export function createTenantService(deps: {
       if (!usable) {
         const readiness = await deps.platformReadiness?.(role);
         if (readiness && !readiness.canCreateInstances)
-          throw new UnavailableError((role === 'operator' ? readiness.operatorMessage : readiness.customerMessage) ?? 'Not ready.');
+          throw new ConflictError((role === 'operator' ? readiness.operatorMessage : readiness.customerMessage) ?? 'Not ready.', {
+            field: 'template',
+          });
         const hint =
           role === 'operator' ? `build it with: saasctl templates build ${input.template}` : 'choose another template or try again later';
         throw new ConflictError(`Template ${input.template} is not built and no build of it is running; ${hint}.`, { field: 'template' });

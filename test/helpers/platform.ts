@@ -38,6 +38,9 @@ export async function startTestPlatform(
       LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
       // Never Odoo from the internet in a test: the installer tests serve their own archive.
       ODOO_AUTO_INSTALL: 'false',
+      ...Object.fromEntries(
+        ['16', '17', '18'].map((n) => [`ODOO_SOURCE_URL_${n}`, 'http://127.0.0.1:9/no-odoo-from-the-internet-in-tests.tar.gz']),
+      ),
       ...env,
     }),
     host: '127.0.0.1',

@@ -108,7 +108,8 @@ describe('before any Odoo is installed', () => {
       },
       { token: customer.accessToken },
     );
-    expect(created.status).toBe(503);
+    expect(created.status).toBe(409);
+    expect(created.body.field).toBe('template');
     expect(created.body.detail).toBe('The platform is not ready to create instances yet. Please try again later.');
     expect(created.text).not.toContain('saasctl');
   });
