@@ -136,8 +136,8 @@ describe('first start without Odoo', { timeout: 300_000 }, () => {
     await page.goto('/instances/new');
     const banner = page.getByTestId('readiness-banner');
     await banner.waitFor();
-    expect(await banner.innerText()).toBe(CUSTOMER_MESSAGE);
-    const text = await page.locator('body').innerText();
+    expect(await banner.textContent()).toBe(CUSTOMER_MESSAGE);
+    const text = await page.locator('body').textContent();
     expect(text).not.toContain('saasctl');
     expect(text).not.toContain('Try again in a minute');
     await page.screenshot({ path: join(SHOTS, 'first-start-customer-not-ready.png'), fullPage: true });
@@ -154,13 +154,13 @@ describe('first start without Odoo', { timeout: 300_000 }, () => {
     await logIn(page, operator.email, operator.password);
     const banner = page.getByTestId('readiness-banner');
     await banner.waitFor();
-    expect(await banner.innerText()).toContain('saasctl odoo install 17.0');
+    expect(await banner.textContent()).toContain('saasctl odoo install 17.0');
     await banner.getByRole('link', { name: 'Open the Odoo page' }).click();
     await page.waitForURL(/\/ops\/odoo$/);
     const card = page.locator('[data-series="17.0"]');
     await card.getByRole('button', { name: 'Install Odoo 17.0' }).click();
     await card.getByText('cannot reach 127.0.0.1').waitFor({ timeout: 30_000 });
-    expect(await card.getByRole('button').innerText()).toContain('Install again');
+    expect(await card.getByRole('button').textContent()).toContain('Install again');
     await banner.getByText('the last installation of 17.0 failed').waitFor();
     await page.screenshot({ path: join(SHOTS, 'first-start-operator-odoo-failed.png'), fullPage: true });
     await page.context().close();
