@@ -199,3 +199,28 @@ ensure_knot() {
   # The package starts a system knotd on port 53; the tests start their own.
   if command -v systemctl >/dev/null 2>&1; then as_root systemctl disable --now knot >/dev/null 2>&1 || true; fi
 }
+
+# Odoo's system prerequisites, for `saasctl odoo install` (which `npm start` runs when no Odoo is
+# installed): Python with venv, the headers Odoo's pinned requirements build against (psycopg2:
+# libpq; python-ldap: ldap, sasl; lxml: xml, xslt; Pillow: jpeg, zlib), wkhtmltopdf for PDF
+# reports, fonts. Skipped with ODOO_BIN (the operator's own Odoo); a failure is logged, not fatal:
+# the platform starts anyway and the installer says what is missing.
+ODOO_DEBIAN_PACKAGES=(python3 python3-venv python3-dev build-essential libpq-dev libldap2-dev libsasl2-dev
+  libxml2-dev libxslt1-dev libjpeg-dev zlib1g-dev wkhtmltopdf fonts-dejavu-core)
+ensure_odoo_prerequisites() {
+  if [ -n "${ODOO_BIN:-}" ] || ! command -v dpkg >/dev/null 2>&1; then return; fi
+  local missing=() package
+  for package in "${ODOO_DEBIAN_PACKAGES[@]}"; do dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package"); done
+  if [ ${#missing[@]} -eq 0 ]; then return; fi
+  apt_install "${missing[@]}" || log "could not install ${missing[*]}: installing Odoo will fail and say why"
+}
+
+# Python's venv module: the installer tests make real virtual environments.
+ensure_python_venv() {
+  if python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then return; fi
+  if ! command -v apt-get >/dev/null 2>&1; then
+    log "python3 with venv is missing and there is no apt-get to install it: the Odoo installer tests will fail and say so"
+    return
+  fi
+  apt_install python3 python3-venv || log "could not install python3-venv: the Odoo installer tests will fail and say so"
+}

@@ -4,6 +4,7 @@ source "$(dirname "$0")/lib.sh"
 ensure_node
 ensure_postgres
 ensure_npm_packages
+ensure_odoo_prerequisites
 build
 cd "$ROOT"
 exec "$NODE" dist/cli/main.js serve "$@"

@@ -9,6 +9,7 @@ ensure_minio
 ensure_pdftotext
 ensure_stripe_mock
 ensure_knot
+ensure_python_venv
 ensure_caddy
 cd "$ROOT"
 "$NODE" node_modules/typescript/bin/tsc -p tsconfig.json --noEmit

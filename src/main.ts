@@ -19,7 +19,7 @@ import { createJobQueue } from './jobs/index.js';
 import { createLogger, type Logger } from './logging/index.js';
 import { createMetrics } from './metrics/index.js';
 import { createMailer } from './notifications/index.js';
-import { detectOdooVersion, findOdoo } from './odoo/index.js';
+import { startPlatformOdoo } from './odoo-wiring.js';
 import { startNotificationsAndWebhooks } from './outbound.js';
 import { createPlanService } from './plans/index.js';
 import { databaseReadiness, openPlatformDatabase, type PlatformDatabase } from './platform-database.js';
@@ -36,10 +36,8 @@ import {
   connectionShapeOf,
   createProcessRuntime,
   createRuntimeRegistry,
-  ODOO_MISSING,
   type RuntimeRegistry,
   requiredMaxConnections,
-  unavailableRuntime,
 } from './runtimes/index.js';
 import { createSecretBox } from './secrets/index.js';
 import { closeListeners } from './shutdown.js';
@@ -140,40 +138,47 @@ export async function startPlatform(
     await servers.registerDefault(defaultServerUrl, database.localServer ? join(config.dataDir, 'postgres') : undefined);
   await servers.startAllManaged();
 
-  const odoo = findOdoo({ ...process.env, ...(config.odooBin ? { ODOO_BIN: config.odooBin } : {}) });
-  if (odoo && config.odooAddonsPath) odoo.addonsPath = config.odooAddonsPath;
   const odooDataDir = join(config.dataDir, 'odoo');
-  const templates = createTemplateService({ db, jobs, servers, odoo, odooDataDir, logDir: join(config.dataDir, 'logs'), logger });
+  const urls = tenantUrlBuilder(config);
+  const odoo = await startPlatformOdoo({
+    config,
+    db,
+    jobs,
+    servers,
+    odooDataDir,
+    logger,
+    createProcessRuntime: (installation) =>
+      createProcessRuntime({
+        odooBin: installation.bin,
+        ...(installation.addonsPath ? { addonsPath: installation.addonsPath } : {}),
+        workDir: join(config.dataDir, 'runtime'),
+        odooDataDir,
+        logger,
+        poolAccess: createPoolAccess({ servers, secret: secretBox.deriveKey('pool-roles'), databaseNameOfRole: tenantDatabaseOfRole }),
+        poolDbfilter: POOL_DBFILTER,
+        ...odooDbMaxconn,
+        desiredTenants: awakeTenantsOnly(
+          db,
+          desiredTenantsLoader({ db, plans, servers, secretBox, tenantHostName: urls.hostName }, 'process'),
+        ),
+      }),
+  });
+  const templates = createTemplateService({
+    db,
+    jobs,
+    servers,
+    odoo: odoo.current,
+    odooDataDir,
+    logDir: join(config.dataDir, 'logs'),
+    logger,
+  });
   const spares = createSpareDatabases({ db, jobs, servers, templates, logger, perTemplate: config.spareDatabases });
   // Followed before any build job runs, so no build becomes ready unseen.
   await spares.followTemplateBuilds(domainEvents);
   await templates.seed();
   await templates.registerJobs(config.runWorkers);
   await spares.registerJobs(config.runWorkers);
-
-  const urls = tenantUrlBuilder(config);
-  const runtimes = createRuntimeRegistry(
-    [
-      odoo
-        ? createProcessRuntime({
-            odooBin: odoo.bin,
-            ...(odoo.addonsPath ? { addonsPath: odoo.addonsPath } : {}),
-            workDir: join(config.dataDir, 'runtime'),
-            odooDataDir,
-            logger,
-            poolAccess: createPoolAccess({ servers, secret: secretBox.deriveKey('pool-roles'), databaseNameOfRole: tenantDatabaseOfRole }),
-            poolDbfilter: POOL_DBFILTER,
-            ...odooDbMaxconn,
-            desiredTenants: awakeTenantsOnly(
-              db,
-              desiredTenantsLoader({ db, plans, servers, secretBox, tenantHostName: urls.hostName }, 'process'),
-            ),
-          })
-        : unavailableRuntime('process', ODOO_MISSING),
-    ],
-    { recordIn: db },
-  );
-  if (!odoo) logger.warn('Odoo not found (set ODOO_BIN): templates cannot be built and tenants cannot be served');
+  const runtimes = createRuntimeRegistry([odoo.processRuntime], { recordIn: db });
 
   /** Test-only fault injection (SAAS_TEST_CRASH_AFTER_STEP): dies at the named point. */
   const crashPoint = (point: string): void => {
@@ -190,7 +195,7 @@ export async function startPlatform(
     runtimes,
     spares,
     secretBox,
-    odoo,
+    odoo: odoo.current,
     odooDataDir,
     workDir: join(config.dataDir, 'runtime'),
     tenantBaseUrl: urls.baseUrl,
@@ -202,15 +207,13 @@ export async function startPlatform(
   await operations.registerJobs(config.runWorkers);
   const hibernationDeps = { db, jobs, runtimes, plans, servers, secretBox, tenantHostName: urls.hostName, logger, crashPoint };
   const { hibernation, gatewayOptions } = await startHibernation(config, hibernationDeps);
-  let odooSeries: Promise<string | undefined> | undefined;
   const backups = createBackupService({
     db,
     jobs,
     storage: createBackupStorage(config.backups.storage, secretBox),
     servers,
     odooDataDir,
-    // Asked once, when the first backup needs it: `odoo-bin --version` takes a second.
-    installedOdooSeries: () => (odooSeries ??= odoo ? detectOdooVersion(odoo).catch(() => undefined) : Promise.resolve(undefined)),
+    installedOdooSeries: odoo.series,
     metrics,
     logger,
     crashAt: config.crashAt,
@@ -229,6 +232,7 @@ export async function startPlatform(
     tenantHostName: urls.hostName,
     tenantBaseUrl: urls.baseUrl,
     creationRateLimitPerHour: config.tenantCreateRateLimitPerHour,
+    platformReadiness: odoo.readiness,
     crashPoint,
   });
 
@@ -305,6 +309,7 @@ export async function startPlatform(
     tenantHibernation: (row) => hibernation.view(row.id, row.plan_code),
     poolReports: () => poolReports({ runtimes, servers }),
     templates,
+    odoo,
     servers,
     jobs,
     backups,
@@ -347,18 +352,8 @@ export async function startPlatform(
     // Top up spare databases (a crash may have left half-made ones, a rebuild stale ones).
     for (const server of await servers.list()) if (server.kind === 'shared') await spares.requestRefill(server.id);
   }
-  if (odoo && config.runWorkers && config.templatesAutobuild.length > 0) {
-    (async () => {
-      const existing = await templates.list();
-      const defaultServer = (await servers.list()).find((s) => s.isDefault);
-      if (!defaultServer) return;
-      for (const code of config.templatesAutobuild) {
-        const template = existing.find((t) => t.code === code);
-        if (template && !template.builds.some((b) => b.serverId === defaultServer.id))
-          await templates.requestBuild(code, [defaultServer.id]);
-      }
-    })().catch((error: unknown) => logger.error({ err: error }, 'automatic template build failed to start'));
-  }
+  // In the background: probing the network for an automatic install may take seconds.
+  odoo.afterStart({ runtimes, templates }).catch((error: unknown) => logger.error({ err: error }, 'setting up Odoo after start failed'));
 
   let stopping: Promise<void> | undefined;
   return {

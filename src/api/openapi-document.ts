@@ -42,6 +42,7 @@ export async function buildOpenApiDocument() {
     tenantHibernation: () => Promise.reject(new Error('tenantHibernation was used while building the OpenAPI document')),
     poolReports: () => Promise.reject(new Error('poolReports was used while building the OpenAPI document')),
     templates: unusedWhileDescribing('templates'),
+    odoo: unusedWhileDescribing('odoo'),
     servers: unusedWhileDescribing('servers'),
     jobs: unusedWhileDescribing('jobs'),
     backups: unusedWhileDescribing('backups'),

@@ -50,6 +50,7 @@ import { registerHealthRoutes } from './routes/health.js';
 import { registerIdentityRoutes } from './routes/identity.js';
 import { registerJobRoutes } from './routes/jobs.js';
 import { registerNotificationRoutes } from './routes/notifications.js';
+import { type PlatformOdooPort, registerOdooRoutes } from './routes/odoo.js';
 import { registerPlanRoutes } from './routes/plans.js';
 import { registerPoolRoutes } from './routes/pools.js';
 import { registerTemplateRoutes } from './routes/templates.js';
@@ -82,6 +83,8 @@ export interface ApiDependencies {
   /** Whether the tenant's Odoo is hibernated, its last wake, its plan's idle minutes (hibernation/). */
   tenantHibernation: (tenant: { id: string; plan_code: string }) => Promise<HibernationView>;
   templates: TemplateService;
+  /** Odoo installations and whether instances can be created (odoo-wiring.ts). */
+  odoo: PlatformOdooPort;
   servers: DatabaseServerRegistry;
   jobs: JobQueue;
   backups: BackupService;
@@ -272,6 +275,7 @@ export async function buildApiServer(deps: ApiDependencies): Promise<Api> {
       registerBackupRoutes(api, deps);
       registerDomainRoutes(api, deps);
       registerTemplateRoutes(api, deps);
+      registerOdooRoutes(api, deps);
       registerDatabaseServerRoutes(api, deps);
       registerJobRoutes(api, deps);
       registerPoolRoutes(api, deps);

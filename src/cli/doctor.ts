@@ -2,6 +2,8 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
+import { ODOO_SERIES } from '../config/index.js';
+import { installationLayout } from '../odoo-installs/index.js';
 import { findPostgresBinaries } from '../postgres/index.js';
 
 export interface DoctorCheck {
@@ -51,16 +53,25 @@ export function runDoctor(env: NodeJS.ProcessEnv = process.env): DoctorCheck[] {
     ...(pg ? {} : { fix: 'apt-get install postgresql (or set DATABASE_URL for the platform database)' }),
   });
 
-  const odoo = env.ODOO_BIN ?? onPath('odoo', env) ?? onPath('odoo-bin', env);
+  // The override (ODOO_BIN, an odoo on PATH), else what `saasctl odoo install` registered under DATA_DIR/odoo/<series>/.
+  const installed = ODOO_SERIES.map((series) => installationLayout(join(env.DATA_DIR ?? './data', 'odoo'), series).bin).filter((bin) =>
+    existsSync(bin),
+  );
+  const odoo = env.ODOO_BIN ?? onPath('odoo', env) ?? onPath('odoo-bin', env) ?? installed.at(-1);
   const odooVersion = odoo ? versionOf(odoo, ['--version']) : undefined;
+  const series = env.ODOO_SERIES ?? '17.0';
   checks.push({
     name: 'Odoo',
     status: odoo && odooVersion ? 'ok' : 'missing',
     found: odoo
-      ? `${odoo}${odooVersion ? ` (${odooVersion})` : ' (does not run)'}`
-      : 'not found (ODOO_BIN unset, no odoo/odoo-bin on PATH)',
+      ? `${odoo}${odooVersion ? ` (${odooVersion})` : ' (does not run)'}${installed.length > 1 ? `; installed: ${installed.join(', ')}` : ''}`
+      : 'NOT INSTALLED: no instance can be created (no installation under DATA_DIR/odoo, ODOO_BIN unset, no odoo on PATH)',
     enables: 'the process runtime: tenants served by local Odoo 16/17/18 processes',
-    ...(odoo && odooVersion ? {} : { fix: 'install Odoo 16, 17 or 18 and set ODOO_BIN to its odoo-bin' }),
+    ...(odoo && odooVersion
+      ? {}
+      : {
+          fix: `saasctl odoo install ${series} against the running platform (npm start does it when it can reach the archive), or set ODOO_BIN; see docs/operations/odoo.md`,
+        }),
   });
 
   const dockerSocket = env.DOCKER_HOST ?? (existsSync('/var/run/docker.sock') ? 'unix:///var/run/docker.sock' : undefined);

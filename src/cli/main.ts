@@ -8,6 +8,7 @@ import { ApiError, createApiClient } from './client.js';
 import { credentialsPath, readCredentials } from './credentials.js';
 import type { DoctorPool } from './doctor.js';
 import { logIn } from './login.js';
+import { registerOdooCommands } from './odoo-commands.js';
 import { defaultPlatformUrl } from './platform-url.js';
 import { readPassword, readStdin } from './prompt.js';
 import { registerTenantCommands } from './tenant-commands.js';
@@ -188,6 +189,12 @@ registerTenantCommands(program, {
 registerBackupCommands(program, {
   client: () => createApiClient({ url: apiUrl(), credentials: readCredentials() }),
   url: apiUrl,
+  printJson,
+  printTable,
+});
+
+registerOdooCommands(program, {
+  client: () => createApiClient({ url: apiUrl(), credentials: readCredentials() }),
   printJson,
   printTable,
 });

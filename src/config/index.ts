@@ -4,7 +4,8 @@ import { join, resolve } from 'node:path';
 import { ConfigError } from '../errors/index.js';
 import { type BackupConfig, type Config, configSchema, type ParsedEnv } from './schema.js';
 
-export type { BackupConfig, Config, IssuerConfig } from './schema.js';
+export type { BackupConfig, Config, IssuerConfig, OdooInstallConfig, OdooSeries } from './schema.js';
+export { ODOO_SERIES } from './schema.js';
 
 /**
  * Builds the one config object from environment variables, optionally layered over a JSON file
@@ -73,6 +74,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
           .map((p) => p.trim())
           .filter(Boolean)
       : undefined,
+    odooInstall: {
+      defaultSeries: e.ODOO_SERIES,
+      sources: {
+        '16.0': { url: e.ODOO_SOURCE_URL_16 ?? nightlyArchive('16.0'), sha256: e.ODOO_SOURCE_SHA256_16 },
+        '17.0': { url: e.ODOO_SOURCE_URL_17 ?? nightlyArchive('17.0'), sha256: e.ODOO_SOURCE_SHA256_17 },
+        '18.0': { url: e.ODOO_SOURCE_URL_18 ?? nightlyArchive('18.0'), sha256: e.ODOO_SOURCE_SHA256_18 },
+      },
+      pipIndexUrl: e.ODOO_PIP_INDEX_URL,
+      python: e.ODOO_PYTHON,
+      autoInstall: e.ODOO_AUTO_INSTALL,
+    },
     runWorkers: e.RUN_WORKERS,
     spareDatabases: e.SPARE_DATABASES,
     odooDbMaxconn: { pool: e.ODOO_POOL_DB_MAXCONN, dedicated: e.ODOO_DEDICATED_DB_MAXCONN },
@@ -134,6 +146,11 @@ function readSettingFile(path: string, variable: string): string {
   } catch (error) {
     throw new ConfigError(`${variable}: cannot read ${path}: ${(error as Error).message}`, [variable]);
   }
+}
+
+/** Odoo's own nightly Community source archive of a series (nightly.odoo.com). */
+function nightlyArchive(series: string): string {
+  return `https://nightly.odoo.com/${series}/nightly/src/odoo_${series}.latest.tar.gz`;
 }
 
 function commaList(value: string): string[] {

@@ -4,6 +4,18 @@ import { type IssuerConfig, issuersSetting } from './issuers.js';
 const port = z.coerce.number().int().min(1).max(65_535);
 const positiveInt = z.coerce.number().int().positive();
 
+/** The Odoo series the platform installs and runs (odoo-installs/). */
+export const ODOO_SERIES = ['16.0', '17.0', '18.0'] as const;
+export type OdooSeries = (typeof ODOO_SERIES)[number];
+const sha256 = z
+  .string()
+  .regex(/^[0-9a-f]{64}$/i, 'must be a SHA-256 in hex (64 characters)')
+  .transform((v) => v.toLowerCase());
+const onOff = z
+  .enum(['true', 'false'])
+  .default('true')
+  .transform((v) => v === 'true');
+
 /** Every setting of the platform, by its environment variable name. */
 export const configSchema = z
   .object({
@@ -44,6 +56,22 @@ export const configSchema = z
       .optional(),
     ODOO_BIN: z.string().min(1).optional(),
     ODOO_ADDONS_PATH: z.string().optional(),
+    /** The series `npm start` installs when no Odoo is found, and templates use unless they name one. */
+    ODOO_SERIES: z.enum(ODOO_SERIES).default('17.0'),
+    /** Where `saasctl odoo install <series>` fetches the source archive (default: Odoo's nightly). */
+    ODOO_SOURCE_URL_16: z.url().optional(),
+    ODOO_SOURCE_URL_17: z.url().optional(),
+    ODOO_SOURCE_URL_18: z.url().optional(),
+    /** The archive's SHA-256, checked when set (Odoo publishes none for its nightly "latest" archives). */
+    ODOO_SOURCE_SHA256_16: sha256.optional(),
+    ODOO_SOURCE_SHA256_17: sha256.optional(),
+    ODOO_SOURCE_SHA256_18: sha256.optional(),
+    /** pip's --index-url for Odoo's requirements (default: pip's own configuration). */
+    ODOO_PIP_INDEX_URL: z.url().optional(),
+    /** The Python that makes each installation's virtual environment. */
+    ODOO_PYTHON: z.string().min(1).default('python3'),
+    /** `serve` installs ODOO_SERIES at start when no Odoo is installed (and the network allows it). */
+    ODOO_AUTO_INSTALL: onOff,
     RUN_WORKERS: z
       .enum(['true', 'false'])
       .default('true')
@@ -207,6 +235,8 @@ export interface Config {
   tenantDatabaseUrl: string | undefined;
   odooBin: string | undefined;
   odooAddonsPath: string[] | undefined;
+  /** Odoo installations (odoo-installs/): the default series and where each series comes from. */
+  odooInstall: OdooInstallConfig;
   /** Run job workers in this process (false: an API-only replica). */
   runWorkers: boolean;
   /** Pre-made copies of each ready template per shared server (provisioning/spares.ts). */
@@ -241,6 +271,14 @@ export interface Config {
   webhookDisableAfterFailures: number;
   /** First webhook retry delay; doubles up to an hour, for 24 h. */
   webhookRetryBaseSeconds: number;
+}
+
+export interface OdooInstallConfig {
+  defaultSeries: OdooSeries;
+  sources: Record<OdooSeries, { url: string; sha256: string | undefined }>;
+  pipIndexUrl: string | undefined;
+  python: string;
+  autoInstall: boolean;
 }
 
 /** Where backups go and when the daily ones run (backups/). */

@@ -145,6 +145,8 @@ export interface TemplatesTable {
   description: string;
   modules: Json<string[]>;
   sort_order: number;
+  /** The Odoo series it is built with; null: the series the platform runs. */
+  series: string | null;
   created_at: Generated<Date>;
 }
 
@@ -558,4 +560,29 @@ export interface Database {
   notification_log: NotificationLogTable;
   webhook_endpoints: WebhookEndpointsTable;
   webhook_deliveries: WebhookDeliveriesTable;
+}
+
+/** Odoo installations by series (odoo-installs/store.ts). */
+export interface OdooInstallationsTable {
+  series: string;
+  status: 'installing' | 'ready' | 'failed';
+  /** The last installer step finished (the job's journal); null before the first. */
+  step: string | null;
+  /** What the running step is doing, in words (bytes downloaded, pip's last line). */
+  step_detail: string | null;
+  source_url: string;
+  expected_sha256: string | null;
+  archive_sha256: string | null;
+  bin: string | null;
+  version: string | null;
+  error: string | null;
+  job_id: string | null;
+  requested_at: Generated<Date>;
+  finished_at: NullableTimestamp;
+}
+
+export type OdooInstallationRow = Selectable<OdooInstallationsTable>;
+
+export interface Database {
+  odoo_installations: OdooInstallationsTable;
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ODOO_SERIES } from '../config/index.js';
 
 /** What a tenant-ops job does to its tenant. */
 export const TENANT_OPERATIONS = ['provision', 'start', 'restart', 'stop', 'unserve', 'deprovision'] as const;
@@ -51,6 +52,19 @@ export const JOB_CATALOG = {
     payload: z.object({ template: z.string().min(1), serverId: id }),
     concurrency: 1,
     retryLimit: 1,
+    retryDelaySeconds: 2,
+    timeoutSeconds: 60 * 60,
+  }),
+  /**
+   * Installs one Odoo series (odoo-installs/): download, unpack, virtual environment, pip, checks.
+   * Not keyed; one at a time per replica (pip and the unpack are heavy). A failure is recorded on
+   * the installation and ends the job (a 404 or a bad checksum does not heal by retrying); the
+   * retries are for attempts whose process died, which resume from the installation's journal.
+   */
+  'odoo-install': queue({
+    payload: z.object({ series: z.enum(ODOO_SERIES) }),
+    concurrency: 1,
+    retryLimit: 2,
     retryDelaySeconds: 2,
     timeoutSeconds: 60 * 60,
   }),

@@ -19,7 +19,8 @@ export interface ProvisioningDependencies {
   runtimes: RuntimeRegistry;
   spares: SpareDatabases;
   secretBox: SecretBox;
-  odoo: OdooInstallation | undefined;
+  /** The Odoo the platform runs now (it may be installed while the platform runs). */
+  odoo: () => OdooInstallation | undefined;
   odooDataDir: string;
   workDir: string;
   tenantBaseUrl: (tenantName: string) => string;

@@ -1,3 +1,4 @@
+export { type DeferredRuntime, deferredRuntime } from './deferred.js';
 export {
   type ConnectionCosts,
   connectionBudgetProblem,

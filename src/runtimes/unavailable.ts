@@ -2,7 +2,8 @@ import { UnavailableError } from '../errors/index.js';
 import type { Runtime, RuntimeKind } from './types.js';
 
 /** Why Odoo cannot run here when no Odoo executable was found, and how to fix it. */
-export const ODOO_MISSING = 'Odoo is not installed on this machine: set ODOO_BIN or install Odoo (see saasctl doctor)';
+export const ODOO_MISSING =
+  'Odoo is not installed on this machine: install it with saasctl odoo install <16.0|17.0|18.0> (or set ODOO_BIN; see saasctl doctor)';
 
 /**
  * The null runtime: stands for a runtime that cannot run on this machine (no Odoo installed, a

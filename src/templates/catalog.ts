@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ODOO_SERIES } from '../config/index.js';
 import catalogDocument from './catalog.json' with { type: 'json' };
 
 const moduleName = z.string().regex(/^[a-z0-9_]+$/, 'must be an Odoo module technical name');
@@ -10,6 +11,8 @@ export const templateDefinitionSchema = z
     description: z.string().max(1000).default(''),
     modules: z.array(moduleName).min(1).max(200),
     sortOrder: z.number().int().min(0).default(0),
+    /** The Odoo series the template is built with; omitted: the series the platform runs. */
+    series: z.enum(ODOO_SERIES).optional(),
   })
   .strict();
 

@@ -2,6 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Selectable } from 'kysely';
+import type { OdooSeries } from '../config/index.js';
 import type { Db, TemplateBuildRow, TemplatesTable } from '../db/index.js';
 import { ConflictError, NotFoundError } from '../errors/index.js';
 import { publishDomainEvents } from '../events/index.js';
@@ -44,7 +45,14 @@ function isUsable(build: TemplateBuildRow): boolean {
 }
 
 function toDefinition(row: Selectable<TemplatesTable>): TemplateDefinition {
-  return { code: row.code, name: row.name, description: row.description, modules: row.modules, sortOrder: row.sort_order };
+  return {
+    code: row.code,
+    name: row.name,
+    description: row.description,
+    modules: row.modules,
+    sortOrder: row.sort_order,
+    ...(row.series ? { series: row.series as OdooSeries } : {}),
+  };
 }
 
 function toTemplateView(definition: TemplateDefinition, builds: TemplateBuildRow[]): TemplateView {
@@ -75,7 +83,8 @@ export function createTemplateService(deps: {
   db: Db;
   jobs: JobQueue;
   servers: DatabaseServerRegistry;
-  odoo: OdooInstallation | undefined;
+  /** The Odoo the platform runs now (it may be installed while the platform runs). */
+  odoo: () => OdooInstallation | undefined;
   odooDataDir: string;
   logDir: string;
   logger: Logger;
@@ -98,7 +107,7 @@ export function createTemplateService(deps: {
   }
 
   async function buildOn(code: string, serverId: string, jobId: string): Promise<void> {
-    const odoo = deps.odoo;
+    const odoo = deps.odoo();
     const build = await findBuild(code, serverId);
     if (!build || build.job_id !== jobId) return; // superseded by a newer build request
     const fail = async (error: unknown) => {
@@ -115,7 +124,9 @@ export function createTemplateService(deps: {
         .execute();
     };
     if (!odoo) {
-      await fail(new Error('Odoo is not installed: set ODOO_BIN to an odoo-bin (see saasctl doctor), then rebuild the template.'));
+      await fail(
+        new Error('Odoo is not installed: install it with saasctl odoo install <series> (or set ODOO_BIN), then rebuild the template.'),
+      );
       return;
     }
     const template = await definition(code);
@@ -145,6 +156,12 @@ export function createTemplateService(deps: {
         without_demo: 'all',
         ...(odoo.addonsPath ? { addons_path: odoo.addonsPath } : {}),
       });
+      const version = await detectOdooVersion(odoo);
+      if (template.series && template.series !== version)
+        throw new Error(
+          `template ${code} is for Odoo ${template.series} and this platform runs Odoo ${version}: ` +
+            `install ${template.series} (saasctl odoo install ${template.series}) and run the platform with it (ODOO_SERIES)`,
+        );
       logger.info({ template: code, serverId, databaseName }, 'building template');
       await initialiseDatabase(odoo, { configFile, database: databaseName, modules: template.modules }, { logFile });
       const warmed = await warmWebAssets(
@@ -160,7 +177,6 @@ export function createTemplateService(deps: {
         );
       }
       logger.info({ template: code, serverId, assetUrls: warmed.assetUrls.length, storedBundles: stored }, 'template web assets warmed');
-      const version = await detectOdooVersion(odoo);
       await ops.lockTemplate(databaseName);
       // Told in the same transaction: spares (provisioning/) refill from the new build.
       await db.transaction().execute(async (trx) => {
@@ -203,6 +219,7 @@ export function createTemplateService(deps: {
             description: t.description,
             modules: JSON.stringify(t.modules),
             sort_order: t.sortOrder,
+            series: t.series ?? null,
           })),
         )
         .onConflict((oc) => oc.column('code').doNothing())

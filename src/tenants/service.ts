@@ -85,6 +85,13 @@ export function createTenantService(deps: {
   tenantBaseUrl: (name: string) => string;
   /** Tenants one account may create per hour (0: no limit); operators are exempt. */
   creationRateLimitPerHour: number;
+  /**
+   * Whether instances can be created at all (no Odoo installed: no template can ever be built),
+   * with the message for each role: customers never read an operator command.
+   */
+  platformReadiness?: (
+    role: Principal['role'],
+  ) => Promise<{ canCreateInstances: boolean; operatorMessage: string | null; customerMessage: string | null }>;
   /** Test-only fault injection (crash-safety tests): called once a new tenant's transaction committed. */
   crashPoint?: (point: 'create:committed') => void;
 }) {
@@ -132,6 +139,11 @@ export function createTenantService(deps: {
         .where((eb) => eb.or([eb.and([eb('odoo_version', 'is not', null), eb('database_name', '<>', '')]), eb('status', '=', 'building')]))
         .executeTakeFirst();
       if (!usable) {
+        const readiness = await deps.platformReadiness?.(role);
+        if (readiness && !readiness.canCreateInstances)
+          throw new ConflictError((role === 'operator' ? readiness.operatorMessage : readiness.customerMessage) ?? 'Not ready.', {
+            field: 'template',
+          });
         const hint =
           role === 'operator' ? `build it with: saasctl templates build ${input.template}` : 'choose another template or try again later';
         throw new ConflictError(`Template ${input.template} is not built and no build of it is running; ${hint}.`, { field: 'template' });

@@ -36,6 +36,11 @@ export async function startTestPlatform(
       SECRET_KEY: 'test-secret-key-that-is-at-least-32-characters-long',
       LOGIN_RATE_LIMIT_PER_MINUTE: '1000',
       LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+      // Never Odoo from the internet in a test: the installer tests serve their own archive.
+      ODOO_AUTO_INSTALL: 'false',
+      ...Object.fromEntries(
+        ['16', '17', '18'].map((n) => [`ODOO_SOURCE_URL_${n}`, 'http://127.0.0.1:9/no-odoo-from-the-internet-in-tests.tar.gz']),
+      ),
       ...env,
     }),
     host: '127.0.0.1',

@@ -163,6 +163,7 @@ beforeAll(async () => {
     'tenants/{name}': ownerTenant,
     'tenant-names/{name}': ownerTenant,
     'templates/{code}': 'blank',
+    'installations/{series}': '16.0',
     'database-servers/{id}': servers.body[0].id,
     'jobs/{id}': started.body.jobId,
     'oidc/{issuer}': 'idp',

@@ -203,6 +203,7 @@ beforeAll(async () => {
     'tenants/{name}': 'badinputtarget',
     'tenant-names/{name}': 'badinputtarget',
     'templates/{code}': 'blank',
+    'installations/{series}': '16.0',
     'database-servers/{id}': sampleIds.serverId,
     'jobs/{id}': job.body.jobId,
     'oidc/{issuer}': 'no-such-issuer',

@@ -89,7 +89,7 @@ describe('the null runtime (Odoo cannot run here)', () => {
   it('fails to serve with one error naming what is missing and how to fix it', async () => {
     const failure = runtime.serve(spec);
     await expect(failure).rejects.toBeInstanceOf(UnavailableError);
-    await expect(failure).rejects.toThrow('Odoo is not installed on this machine: set ODOO_BIN or install Odoo (see saasctl doctor)');
+    await expect(failure).rejects.toThrow('Odoo is not installed on this machine: install it with saasctl odoo install <16.0|17.0|18.0>');
   });
 
   it('serves nothing, so unserving, restoring and stopping succeed and nothing runs', async () => {

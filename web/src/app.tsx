@@ -8,6 +8,7 @@ import type { User } from './lib/types';
 import { ForgotPasswordPage, LoginPage, ResetPasswordPage, SignedInPage, SignupPage, VerifyEmailPage } from './pages/auth/auth-pages';
 import { OpsBillingPage } from './pages/ops/billing';
 import { JobsPage } from './pages/ops/jobs';
+import { OdooPage } from './pages/ops/odoo';
 import { OverviewPage } from './pages/ops/overview';
 import { AccountDetailPage, AccountsPage, AuditPage, UsersPage } from './pages/ops/people';
 import { PoolsPage } from './pages/ops/pools';
@@ -58,6 +59,7 @@ const ROUTES: RouteDef[] = [
   },
   { path: '/ops/servers', role: 'operator', render: () => <ServersPage /> },
   { path: '/ops/templates', role: 'operator', render: () => <TemplatesPage /> },
+  { path: '/ops/odoo', role: 'operator', render: () => <OdooPage /> },
   { path: '/ops/jobs', role: 'operator', render: () => <JobsPage /> },
   { path: '/ops/pools', role: 'operator', render: () => <PoolsPage /> },
   { path: '/ops/domains', role: 'operator', render: () => <OpsDomainsPage /> },

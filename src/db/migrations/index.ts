@@ -14,6 +14,7 @@ import * as m0012 from './0012_custom_domains.js';
 import * as m0013 from './0013_notifications_webhooks.js';
 import * as m0014 from './0014_domain_certificates.js';
 import * as m0015 from './0015_hibernation.js';
+import * as m0016 from './0016_odoo_installations.js';
 
 /** Migrations are listed in code (not read from disk) so the built package carries them. */
 export const migrations: Record<string, Migration> = {
@@ -32,6 +33,7 @@ export const migrations: Record<string, Migration> = {
   '0013_notifications_webhooks': m0013,
   '0014_domain_certificates': m0014,
   '0015_hibernation': m0015,
+  '0016_odoo_installations': m0016,
 };
 
 export const migrationProvider: MigrationProvider = {

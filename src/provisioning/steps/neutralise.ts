@@ -13,8 +13,9 @@ export const neutraliseStep: Step<ProvisioningContext, 'neutralise'> = {
   name: 'neutralise',
   appliesTo: ({ source }) => source.kind === 'tenant-copy',
   async run({ deps, tenant, ops, serveSpec }) {
-    const { odoo, workDir, odooDataDir } = deps;
-    if (!odoo) throw new Error('Odoo is needed to neutralise a copy: set ODOO_BIN.');
+    const { workDir, odooDataDir } = deps;
+    const odoo = deps.odoo();
+    if (!odoo) throw new Error('Odoo is needed to neutralise a copy: install it with saasctl odoo install <series> (or set ODOO_BIN).');
     const configFile = join(workDir, 'neutralise', `${tenant.name}.conf`);
     const role = serveSpec.tenantRole;
     await writeOdooConfig(configFile, {

@@ -3,6 +3,7 @@ import { type ReactNode, useState } from 'react';
 import { Link, navigate, useLocation } from '../lib/router';
 import { logOut } from '../lib/session';
 import type { User } from '../lib/types';
+import { ReadinessBanner } from './readiness';
 
 export interface NavItem {
   to: string;
@@ -40,6 +41,7 @@ export const OPERATOR_NAV: NavSection[] = [
       { to: '/ops', label: 'Overview' },
       { to: '/ops/tenants', label: 'Tenants', prefix: '/ops/tenants' },
       { to: '/ops/servers', label: 'Database servers' },
+      { to: '/ops/odoo', label: 'Odoo' },
       { to: '/ops/pools', label: 'Odoo pools' },
       { to: '/ops/templates', label: 'Templates' },
       { to: '/ops/jobs', label: 'Jobs' },
@@ -144,6 +146,7 @@ export function AppShell({ user, children }: { user: User; children: ReactNode }
           </div>
         </nav>
         <main id="main" className="main" tabIndex={-1}>
+          <ReadinessBanner user={user} />
           {children}
         </main>
       </div>

@@ -68,6 +68,8 @@ const STATE_TONE: Record<string, string> = {
   starting: 'busy',
   stopping: 'busy',
   building: 'busy',
+  installing: 'busy',
+  not_installed: 'warn',
   created: 'busy',
   retry: 'warn',
   pending_payment: 'warn',

@@ -9,6 +9,8 @@ import { type components, provisioningStepValues, tenantStateValues } from './ap
 type Schemas = components['schemas'];
 
 export type Backup = Schemas['Backup'];
+export type OdooInstallation = Schemas['OdooInstallation'];
+export type PlatformReadiness = Schemas['PlatformReadiness'];
 export type User = Schemas['User'];
 export type Role = User['role'];
 export type Me = Schemas['Me'];

@@ -1,6 +1,7 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useState } from 'react';
 import { ProvisioningProgress } from '../../components/provisioning';
+import { usePlatformReadiness } from '../../components/readiness';
 import { ErrorState, Loading, Notice, PageHeader } from '../../components/ui';
 import { api } from '../../lib/api';
 import { planPriceLabel } from '../../lib/format';
@@ -72,6 +73,8 @@ function CreateForm({ user, onCreated }: { user: User; onCreated: (name: string)
   const { search } = useLocation();
   const templates = useQuery({ queryKey: ['templates'], queryFn: () => api.get<Template[]>('/templates') });
   const plans = useQuery({ queryKey: ['plans'], queryFn: () => api.get<Plan[]>('/plans') });
+  // No Odoo installed: the banner above says the platform is not ready, not "try again in a minute".
+  const readiness = usePlatformReadiness();
   // Operators are not held to per-account limits; customers see how much of each plan they use.
   const limited = user.role !== 'operator';
   const quota = useQuery({
@@ -144,7 +147,7 @@ function CreateForm({ user, onCreated }: { user: User; onCreated: (name: string)
       {search.get('welcome') ? (
         <Notice tone="ok">Welcome, {user.name}! Your account is ready. Create your first Odoo instance below.</Notice>
       ) : null}
-      {usableTemplates.length === 0 ? (
+      {usableTemplates.length === 0 && readiness?.canCreateInstances !== false ? (
         <Notice tone="warn">No template is ready yet: the platform is still preparing them. Try again in a minute.</Notice>
       ) : null}
       <form
