@@ -203,12 +203,13 @@ ensure_knot() {
 # Odoo's system prerequisites, for `saasctl odoo install` (which `npm start` runs when no Odoo is
 # installed): Python with venv, the headers Odoo's pinned requirements build against (psycopg2:
 # libpq; python-ldap: ldap, sasl; lxml: xml, xslt; Pillow: jpeg, zlib), wkhtmltopdf for PDF
-# reports, fonts. Skipped with ODOO_BIN (the operator's own Odoo); a failure is logged, not fatal:
-# the platform starts anyway and the installer says what is missing.
+# reports, fonts. Skipped with ODOO_BIN (the operator's own Odoo) and with ODOO_AUTO_INSTALL=false
+# (the operator installs Odoo when they choose; tests that run `npm start` set it); a failure is
+# logged, not fatal: the platform starts anyway and the installer says what is missing.
 ODOO_DEBIAN_PACKAGES=(python3 python3-venv python3-dev build-essential libpq-dev libldap2-dev libsasl2-dev
   libxml2-dev libxslt1-dev libjpeg-dev zlib1g-dev wkhtmltopdf fonts-dejavu-core)
 ensure_odoo_prerequisites() {
-  if [ -n "${ODOO_BIN:-}" ] || ! command -v dpkg >/dev/null 2>&1; then return; fi
+  if [ -n "${ODOO_BIN:-}" ] || [ "${ODOO_AUTO_INSTALL:-true}" = "false" ] || ! command -v dpkg >/dev/null 2>&1; then return; fi
   local missing=() package
   for package in "${ODOO_DEBIAN_PACKAGES[@]}"; do dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package"); done
   if [ ${#missing[@]} -eq 0 ]; then return; fi
