@@ -1,6 +1,5 @@
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
-import { sql } from 'kysely';
 import { createAccountService } from './accounts/index.js';
 import { type Api, buildApiServer, type SharedPortGateway } from './api/index.js';
 import { createAuditLog } from './audit/index.js';
@@ -9,7 +8,7 @@ import { type BackupService, createBackupService, createBackupStorage } from './
 import type { BillingReads, BuiltinBilling } from './billing/index.js';
 import { startBilling } from './billing-wiring.js';
 import { type Config, resolveSecretKey } from './config/index.js';
-import { createNotificationHub, pendingMigrations } from './db/index.js';
+import { createNotificationHub } from './db/index.js';
 import { createDnsLookup, createDomainService, createDomainTable, type DomainService } from './domains/index.js';
 import { createDomainEventBus, DOMAIN_EVENTS_CHANNEL } from './events/index.js';
 import { createGateway, createRouteTable, mayIssueCertificate } from './gateway/index.js';
@@ -21,7 +20,7 @@ import { createMailer } from './notifications/index.js';
 import { detectOdooVersion, findOdoo } from './odoo/index.js';
 import { startNotificationsAndWebhooks } from './outbound.js';
 import { createPlanService } from './plans/index.js';
-import { openPlatformDatabase, type PlatformDatabase } from './platform-database.js';
+import { openPlatformDatabase, type PlatformDatabase, platformReadiness } from './platform-database.js';
 import { createDatabaseServerRegistry, createPoolAccess, DEFAULT_SHARED_SERVER_CAPACITY } from './postgres/index.js';
 import {
   createLifecycleSweep,
@@ -50,6 +49,8 @@ import {
   tenantCountsPerServer,
   tenantDatabaseOfRole,
 } from './tenants/index.js';
+import type { UsageSampler } from './usage/index.js';
+import { startUsage } from './usage-wiring.js';
 
 export interface Platform {
   app: Api;
@@ -67,6 +68,8 @@ export interface Platform {
   backups: BackupService;
   /** Billing: the provider (subscriptions, payments, the billing clocks) and what it answers. */
   billing: { provider: BuiltinBilling; reads: BillingReads };
+  /** Usage sampling and limit enforcement (tests sample with their own clock). */
+  usage: UsageSampler;
   stop(): Promise<void>;
 }
 
@@ -265,6 +268,7 @@ export async function startPlatform(
     logger,
   });
   await domains.registerJobs(config.runWorkers);
+  const usage = await startUsage({ config, db, jobs, logger, domainEvents, plans, tenants, operations, audit, clock: options.clock });
 
   const routes = await createRouteTable({ db, events: domainEvents, logger });
   const domainTable = await createDomainTable({ db, events: domainEvents });
@@ -276,6 +280,7 @@ export async function startPlatform(
     primaryRedirectScheme: new URL(config.publicUrl).protocol,
     logger,
     trustProxy: config.trustProxy,
+    restrictionsOf: usage.limits.restrictionsOf,
   });
   const platformHosts = [config.baseDomain, `app.${config.baseDomain}`, new URL(config.publicUrl).hostname].map((h) => h.toLowerCase());
   const tlsAsk = (domain: string) =>
@@ -317,17 +322,8 @@ export async function startPlatform(
     domains,
     tlsAsk,
     gateway: sharedPortGateway,
-    readiness: async (): Promise<{ ready: boolean; checks: Record<string, string> }> => {
-      try {
-        await sql`SELECT 1`.execute(db);
-      } catch (error) {
-        return { ready: false, checks: { database: `unreachable: ${(error as Error).message}` } };
-      }
-      const pending = await pendingMigrations(db);
-      return pending.length === 0
-        ? { ready: true, checks: { database: 'ok', migrations: 'ok' } }
-        : { ready: false, checks: { database: 'ok', migrations: `pending: ${pending.join(', ')}` } };
-    },
+    readiness: () => platformReadiness(db),
+    usage: usage.reads,
   });
 
   const pruneTimer = setInterval(() => {
@@ -385,6 +381,7 @@ export async function startPlatform(
     sweepLifecycle: (now) => sweep.sweep(now),
     backups,
     billing,
+    usage: usage.sampler,
     stop() {
       stopping ??= (async () => {
         clearInterval(pruneTimer);

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { sql } from 'kysely';
 import type { Config } from './config/index.js';
-import { createDb, type Db, migrateToLatest } from './db/index.js';
+import { createDb, type Db, migrateToLatest, pendingMigrations } from './db/index.js';
 import type { Logger } from './logging/index.js';
 import { ensureDatabase, LocalPostgresServer } from './postgres/index.js';
 
@@ -67,4 +67,17 @@ export async function openPlatformDatabase(
       if (localServer && options.stopLocalServer !== false) await localServer.stop();
     },
   };
+}
+
+/** `/readyz`: the platform database answers and every migration this build knows is applied. */
+export async function platformReadiness(db: Db): Promise<{ ready: boolean; checks: Record<string, string> }> {
+  try {
+    await sql`SELECT 1`.execute(db);
+  } catch (error) {
+    return { ready: false, checks: { database: `unreachable: ${(error as Error).message}` } };
+  }
+  const pending = await pendingMigrations(db);
+  return pending.length === 0
+    ? { ready: true, checks: { database: 'ok', migrations: 'ok' } }
+    : { ready: false, checks: { database: 'ok', migrations: `pending: ${pending.join(', ')}` } };
 }

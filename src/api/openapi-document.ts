@@ -40,6 +40,7 @@ export async function buildOpenApiDocument() {
     billing: { provider: unusedWhileDescribing('billing.provider'), reads: unusedWhileDescribing('billing.reads') },
     tenantUsage: () => Promise.reject(new Error('tenantUsage was used while building the OpenAPI document')),
     poolReports: () => Promise.reject(new Error('poolReports was used while building the OpenAPI document')),
+    usage: unusedWhileDescribing('usage'),
     templates: unusedWhileDescribing('templates'),
     servers: unusedWhileDescribing('servers'),
     jobs: unusedWhileDescribing('jobs'),

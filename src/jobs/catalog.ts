@@ -177,6 +177,39 @@ export const JOB_CATALOG = {
     timeoutSeconds: 15 * 60,
     schedule: '*/10 * * * *',
   }),
+  /**
+   * A usage sampling round (usage/sampler.ts): queues one `usage-sample` per tenant, each
+   * starting at its own offset in the round so 1,000 tenants do not hit PostgreSQL at once.
+   */
+  'usage-round': queue({
+    payload: z.object({}),
+    concurrency: 1,
+    retryLimit: 0,
+    retryDelaySeconds: 5,
+    timeoutSeconds: 4 * 60,
+    schedule: '*/5 * * * *',
+  }),
+  /**
+   * One tenant's sample of one round, its limits decided and enforced. Not keyed (a failed sample
+   * must not hold the tenant's later ones back); the round's start (`slot`) is unique per tenant,
+   * so a second run of the same sample is a no-op, and decisions lock the tenant's standings.
+   */
+  'usage-sample': queue({
+    payload: z.object({ tenantId: id, slot: z.iso.datetime() }),
+    concurrency: 4,
+    retryLimit: 2,
+    retryDelaySeconds: 10,
+    timeoutSeconds: 5 * 60,
+  }),
+  /** Hourly: samples rolled up into hours and days, raw samples older than 7 days dropped. */
+  'usage-rollup': queue({
+    payload: z.object({}),
+    concurrency: 1,
+    retryLimit: 1,
+    retryDelaySeconds: 30,
+    timeoutSeconds: 15 * 60,
+    schedule: '7 * * * *',
+  }),
   /** Writes a tenant's base URL (its primary domain, else its subdomain) into its Odoo; in order per tenant. */
   'tenant-base-url': queue({
     payload: z.object({ tenantId: id }),

@@ -1,4 +1,4 @@
-import { countActiveInternalUsers, filestoreSize } from '../odoo/index.js';
+import { countActiveInternalUsers, deactivateNewestInternalUsers, filestoreSize } from '../odoo/index.js';
 import { loadTenant, type ProvisioningDependencies } from './dependencies.js';
 
 export interface TenantUsage {
@@ -23,4 +23,18 @@ export async function tenantUsage(deps: ProvisioningDependencies, tenantId: stri
     ops.withDatabase(tenant.database_name, (client) => countActiveInternalUsers(client)),
   ]);
   return { odooUsers, databaseBytes, filestoreBytes };
+}
+
+/**
+ * Archives internal users of a tenant over its plan's user limit: the newest ones, as many as are
+ * still over `limit` when counted now (so a repeated call after a crash archives nothing more).
+ */
+export async function deactivateExcessUsers(deps: ProvisioningDependencies, tenantId: string, limit: number): Promise<number> {
+  const tenant = await loadTenant(deps.db, tenantId);
+  if (!tenant?.server_id) return 0;
+  const ops = await deps.servers.operations(tenant.server_id);
+  return ops.withDatabase(tenant.database_name, async (client) => {
+    const excess = (await countActiveInternalUsers(client)) - limit;
+    return deactivateNewestInternalUsers(client, excess);
+  });
 }
