@@ -10,7 +10,12 @@ const AT_LIMIT = { userLimit: 3 };
 const callKw = (model: string, method: string, args: unknown[], kwargs: Record<string, unknown> = {}) =>
   JSON.stringify({ jsonrpc: '2.0', method: 'call', id: 7, params: { model, method, args, kwargs } });
 const executeKw = (model: string, method: string, args: unknown[], kwargs: Record<string, unknown> = {}) =>
-  JSON.stringify({ jsonrpc: '2.0', method: 'call', id: 8, params: { service: 'object', method: 'execute_kw', args: ['t_x', 2, 'pw', model, method, args, kwargs] } });
+  JSON.stringify({
+    jsonrpc: '2.0',
+    method: 'call',
+    id: 8,
+    params: { service: 'object', method: 'execute_kw', args: ['t_x', 2, 'pw', model, method, args, kwargs] },
+  });
 const xmlExecuteKw = (model: string, method: string) => xmlRpcMethodCall('execute_kw', ['t_x', 2, 'pw', model, method, [[]]]);
 
 describe('the gateway reads the web client calls', () => {
@@ -82,7 +87,9 @@ describe('user limit', () => {
     const verdict = checkLimits(JSONRPC, batch, AT_LIMIT);
     expect(verdict.allow).toBe(false);
     if (!verdict.allow) expect(verdict.requestId).toBeNull();
-    const execute = JSON.stringify({ params: { service: 'object', method: 'execute', args: ['t_x', 2, 'pw', 'res.users', 'create', { login: 'x' }] } });
+    const execute = JSON.stringify({
+      params: { service: 'object', method: 'execute', args: ['t_x', 2, 'pw', 'res.users', 'create', { login: 'x' }] },
+    });
     expect(checkLimits(JSONRPC, execute, AT_LIMIT).allow).toBe(false);
   });
 

@@ -28,7 +28,8 @@ const hours = (n: number) => new Date(T0.getTime() + n * 3600_000);
 const POLICIES: PlanEnforcement[] = [];
 for (const blockNewUsers of [false, true])
   for (const deactivateExcessUsersAfterHours of [null, 0, 24])
-    for (const storageAtLimit of STORAGE_ENFORCEMENTS) POLICIES.push({ warnAtPercent: 80, blockNewUsers, deactivateExcessUsersAfterHours, storageAtLimit });
+    for (const storageAtLimit of STORAGE_ENFORCEMENTS)
+      POLICIES.push({ warnAtPercent: 80, blockNewUsers, deactivateExcessUsersAfterHours, storageAtLimit });
 
 describe('limit levels', () => {
   it('puts usage on the level its percentage of the limit says', () => {
@@ -49,11 +50,17 @@ describe('limit levels', () => {
 });
 
 describe('limit decisions, every combination', () => {
-  const cases: Array<{ resource: (typeof LIMIT_RESOURCES)[number]; before: LimitLevel | null; now: LimitLevel; policy: PlanEnforcement; at: number }> =
-    [];
+  const cases: Array<{
+    resource: (typeof LIMIT_RESOURCES)[number];
+    before: LimitLevel | null;
+    now: LimitLevel;
+    policy: PlanEnforcement;
+    at: number;
+  }> = [];
   for (const resource of LIMIT_RESOURCES)
     for (const before of [null, ...LIMIT_LEVELS])
-      for (const now of LIMIT_LEVELS) for (const policy of POLICIES) for (const at of [1, 30]) cases.push({ resource, before, now, policy, at });
+      for (const now of LIMIT_LEVELS)
+        for (const policy of POLICIES) for (const at of [1, 30]) cases.push({ resource, before, now, policy, at });
 
   it(`covers ${cases.length} cases`, () => {
     expect(cases.length).toBe(2 * 5 * 4 * POLICIES.length * 2);
@@ -82,13 +89,17 @@ describe('limit decisions, every combination', () => {
       expect(mails, label).toEqual(expectedMails);
 
       const suspends = decision.actions.filter((a) => a.kind === 'suspend').length;
-      expect(suspends, label).toBe(resource === 'storage' && policy.storageAtLimit === 'suspend' && atLimit && RANK[before ?? 'ok'] < 2 ? 1 : 0);
+      expect(suspends, label).toBe(
+        resource === 'storage' && policy.storageAtLimit === 'suspend' && atLimit && RANK[before ?? 'ok'] < 2 ? 1 : 0,
+      );
 
       const deactivations = decision.actions.filter((a) => a.kind === 'deactivate_users');
       const graceOver =
         policy.deactivateExcessUsersAfterHours !== null &&
         hours(at).getTime() - decision.next.since.getTime() >= policy.deactivateExcessUsersAfterHours * 3600_000;
-      expect(deactivations, label).toEqual(resource === 'odoo_users' && now === 'over' && graceOver ? [{ kind: 'deactivate_users', count: 2 }] : []);
+      expect(deactivations, label).toEqual(
+        resource === 'odoo_users' && now === 'over' && graceOver ? [{ kind: 'deactivate_users', count: 2 }] : [],
+      );
 
       const changed =
         previous === undefined
@@ -99,7 +110,12 @@ describe('limit decisions, every combination', () => {
   });
 
   it('deactivates only after the grace period counted from when the tenant went over', () => {
-    const policy: PlanEnforcement = { warnAtPercent: 80, blockNewUsers: true, deactivateExcessUsersAfterHours: 72, storageAtLimit: 'read_only' };
+    const policy: PlanEnforcement = {
+      warnAtPercent: 80,
+      blockNewUsers: true,
+      deactivateExcessUsersAfterHours: 72,
+      storageAtLimit: 'read_only',
+    };
     const first = decideLimit({ resource: 'odoo_users', used: 5, limit: 3, policy, previous: undefined, now: T0 });
     expect(first.actions).toEqual([{ kind: 'notify', template: 'limit_reached', percent: 166 }]);
     const inGrace = decideLimit({ resource: 'odoo_users', used: 5, limit: 3, policy, previous: first.next, now: hours(71.9) });
@@ -129,8 +145,14 @@ describe('plan enforcement', () => {
       deactivateExcessUsersAfterHours: null,
       storageAtLimit: 'warn',
     });
-    expect(enforcementOf({ limits: {}, placement: { limitPolicy: 'block' } })).toMatchObject({ blockNewUsers: true, storageAtLimit: 'read_only' });
-    expect(enforcementOf({ limits: {}, placement: { limitPolicy: 'suspend' } })).toMatchObject({ blockNewUsers: true, storageAtLimit: 'suspend' });
+    expect(enforcementOf({ limits: {}, placement: { limitPolicy: 'block' } })).toMatchObject({
+      blockNewUsers: true,
+      storageAtLimit: 'read_only',
+    });
+    expect(enforcementOf({ limits: {}, placement: { limitPolicy: 'suspend' } })).toMatchObject({
+      blockNewUsers: true,
+      storageAtLimit: 'suspend',
+    });
   });
 });
 
@@ -138,7 +160,9 @@ describe('sampling rounds', () => {
   it('aligns rounds and spreads 1,000 tenants over the first 90 % of a round', () => {
     expect(roundStart(new Date('2026-01-01T10:07:31Z'), 300).toISOString()).toBe('2026-01-01T10:05:00.000Z');
     expect(roundStart(new Date('2026-01-01T10:05:00Z'), 300).toISOString()).toBe('2026-01-01T10:05:00.000Z');
-    const offsets = Array.from({ length: 1000 }, (_, i) => sampleOffsetSeconds(`00000000-0000-4000-8000-${String(i).padStart(12, '0')}`, 300));
+    const offsets = Array.from({ length: 1000 }, (_, i) =>
+      sampleOffsetSeconds(`00000000-0000-4000-8000-${String(i).padStart(12, '0')}`, 300),
+    );
     expect(Math.min(...offsets)).toBeGreaterThanOrEqual(0);
     expect(Math.max(...offsets)).toBeLessThan(270);
     // No second of the round gets more than a handful of tenants (about 3.7 on average).
