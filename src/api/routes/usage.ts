@@ -38,14 +38,16 @@ export function registerUsageRoutes(api: Api, deps: Pick<ApiDependencies, 'tenan
       params: z.object({ name: z.string().min(1).max(63) }).strict(),
       querystring: seriesQuery,
       response: {
-        200: z.object({
-          odooUsers: z.number().nullable(),
-          databaseBytes: z.number().nullable(),
-          filestoreBytes: z.number(),
-          limits: limitsSchema,
-          standings: z.array(limitStandingSchema),
-          series: z.object({ from: z.string(), to: z.string(), step: z.enum(USAGE_STEPS), points: z.array(usagePointSchema) }),
-        }),
+        200: z
+          .object({
+            odooUsers: z.number().nullable(),
+            databaseBytes: z.number().nullable(),
+            filestoreBytes: z.number(),
+            limits: limitsSchema,
+            standings: z.array(limitStandingSchema),
+            series: z.object({ from: z.string(), to: z.string(), step: z.enum(USAGE_STEPS), points: z.array(usagePointSchema) }),
+          })
+          .meta({ id: 'TenantUsage' }),
       },
     }),
     async (request) => {
@@ -76,18 +78,20 @@ export function registerUsageRoutes(api: Api, deps: Pick<ApiDependencies, 'tenan
         .strict(),
       response: {
         200: z.array(
-          z.object({
-            tenantId: z.string(),
-            name: z.string(),
-            plan: z.string(),
-            state: z.string(),
-            sampledAt: z.string().nullable(),
-            odooUsers: z.number().nullable(),
-            storageBytes: z.number().nullable(),
-            limits: z.object({ odooUsers: z.number(), storageBytes: z.number() }),
-            standings: z.array(limitStandingSchema),
-            flagged: z.boolean().describe('at or over a limit'),
-          }),
+          z
+            .object({
+              tenantId: z.string(),
+              name: z.string(),
+              plan: z.string(),
+              state: z.string(),
+              sampledAt: z.string().nullable(),
+              odooUsers: z.number().nullable(),
+              storageBytes: z.number().nullable(),
+              limits: z.object({ odooUsers: z.number(), storageBytes: z.number() }),
+              standings: z.array(limitStandingSchema),
+              flagged: z.boolean().describe('at or over a limit'),
+            })
+            .meta({ id: 'TenantUsageSummary' }),
         ),
       },
     }),

@@ -4,6 +4,7 @@ import { Backups } from '../../components/backups';
 import { ProvisioningProgress } from '../../components/provisioning';
 import { TenantActions } from '../../components/tenant-actions';
 import { DefinitionList, Dialog, EmptyState, ErrorState, Loading, Notice, PageHeader, QueryStatus, StateBadge } from '../../components/ui';
+import { UsageTab } from '../../components/usage';
 import { ApiError, api } from '../../lib/api';
 import { formatDateTime, formatRelative, formatSeconds, formatTime, humanize } from '../../lib/format';
 import { Field, FormError, PasswordChecklist, useForm, validatePassword } from '../../lib/forms';
@@ -21,6 +22,7 @@ import { DomainsTab } from './domains';
  */
 const TABS = [
   { key: 'overview', label: 'Overview' },
+  { key: 'usage', label: 'Usage' },
   { key: 'timeline', label: 'Timeline' },
   { key: 'logs', label: 'Logs' },
   { key: 'backups', label: 'Backups' },
@@ -112,6 +114,7 @@ export function InstancePage({ name, user, basePath }: { name: string; user: Use
           <Overview tenant={t} user={user} />
         </>
       ) : null}
+      {tab === 'usage' ? <UsageTab name={t.name} /> : null}
       {tab === 'timeline' ? <Timeline name={t.name} live={stream.events} status={stream.status} /> : null}
       {tab === 'logs' ? <Logs name={t.name} /> : null}
       {tab === 'backups' ? <Backups tenant={t} role={user.role} /> : null}
