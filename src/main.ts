@@ -268,7 +268,7 @@ export async function startPlatform(
     logger,
   });
   await domains.registerJobs(config.runWorkers);
-  const usage = await startUsage({ config, db, jobs, logger, domainEvents, plans, tenants, operations, audit, clock: options.clock });
+  const usage = await startUsage({ config, db, jobs, logger, domainEvents, plans, tenants, operations, audit, metrics }, options.clock);
 
   const routes = await createRouteTable({ db, events: domainEvents, logger });
   const domainTable = await createDomainTable({ db, events: domainEvents });

@@ -4,30 +4,34 @@ import type { Db } from './db/index.js';
 import type { DomainEventSubscriptions } from './events/index.js';
 import type { JobQueue } from './jobs/index.js';
 import type { Logger } from './logging/index.js';
+import type { Metrics } from './metrics/index.js';
 import type { PlanService } from './plans/index.js';
 import type { TenantOperations } from './provisioning/index.js';
 import type { TenantService } from './tenants/index.js';
-import { createLimitTable, createUsageSampler, createUsageService, SAMPLE_INTERVAL_SECONDS } from './usage/index.js';
+import { createLimitTable, createUsageSampler, createUsageService, registerUsageMetrics, SAMPLE_INTERVAL_SECONDS } from './usage/index.js';
 
 /**
  * Composition of usage metering and limit enforcement: the sampler's jobs (measures from the
  * tenant operations, suspensions through the tenant service), the limit table the gateway reads,
  * and the reads the API answers with.
  */
-export async function startUsage(deps: {
-  config: Pick<Config, 'runWorkers'>;
-  db: Db;
-  jobs: JobQueue;
-  logger: Logger;
-  domainEvents: DomainEventSubscriptions;
-  plans: PlanService;
-  tenants: TenantService;
-  operations: TenantOperations;
-  audit: AuditLog;
-  clock?: (() => Date) | undefined;
-}) {
+export async function startUsage(
+  deps: {
+    config: Pick<Config, 'runWorkers'>;
+    db: Db;
+    jobs: JobQueue;
+    logger: Logger;
+    domainEvents: DomainEventSubscriptions;
+    plans: PlanService;
+    tenants: TenantService;
+    operations: TenantOperations;
+    audit: AuditLog;
+    metrics: Metrics;
+  },
+  /** The usage reads' "now" (tests move it); the sampler's jobs take theirs from it too. */
+  clock: () => Date = () => new Date(),
+) {
   const { db, operations } = deps;
-  const clock = deps.clock ?? (() => new Date());
   const sampler = createUsageSampler({
     db,
     jobs: deps.jobs,
@@ -50,6 +54,7 @@ export async function startUsage(deps: {
     audit: deps.audit,
   });
   await sampler.registerJobs(deps.config.runWorkers);
+  registerUsageMetrics(deps.metrics.registry, db);
   const limits = await createLimitTable({ db, events: deps.domainEvents });
   return { sampler, limits, reads: createUsageService({ db, clock }) };
 }

@@ -4,6 +4,7 @@
  * the gateway, and the reads the API answers with.
  */
 export { createLimitTable, type LimitTable, type TenantLimitRestrictions } from './limit-table.js';
+export { registerUsageMetrics } from './metrics.js';
 export { addUsageLimitRules, addUsageWebhookEvents } from './outbound.js';
 export {
   decideLimit,

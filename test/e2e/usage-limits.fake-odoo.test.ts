@@ -21,6 +21,7 @@ import { startTestSmtpServer } from '../helpers/smtp.js';
 process.env.PATH = `${dirname(process.execPath)}${delimiter}${process.env.PATH ?? ''}`;
 
 const ADMIN_PASSWORD = 'Odoo-Admin-Pass-1';
+const METRICS_TOKEN = 'usage-metrics-token-0123456789';
 const GiB = 1024 ** 3;
 let test: TestPlatform;
 let smtp: Awaited<ReturnType<typeof startTestSmtpServer>>;
@@ -136,6 +137,7 @@ beforeAll(async () => {
     BASE_DOMAIN: 'lvh.me',
     SMTP_URL: smtp.url,
     WEBHOOK_ALLOWED_NETWORKS: '127.0.0.0/8',
+    METRICS_TOKEN: METRICS_TOKEN,
   });
   port = Number(new URL(test.url).port);
   // The test runs the rounds itself, at the times it chooses.
@@ -344,6 +346,11 @@ describe('usage sampling and limits (fake Odoo)', () => {
       flagged: boolean;
     }>;
     expect(operatorView.map((t) => t.name)).toContain(tenant.name);
+    // Prometheus sees the same standings: one series per tenant and resource.
+    const metrics = await (await fetch(`${test.url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).text();
+    expect(metrics).toContain(`saas_tenant_limit_level{tenant="${tenant.id}",resource="storage"} 2`);
+    expect(metrics).toContain(`saas_tenant_usage_limit{tenant="${tenant.id}",resource="storage"} ${5 * GiB}`);
+    expect(metrics).toMatch(/saas_tenants_by_limit_level\{resource="storage",level="reached"\} [1-9]/);
     // A customer cannot see the operator's overview.
     expect((await test.http.get('/api/v1/usage', { token: customer.accessToken })).status).toBe(403);
 
