@@ -64,7 +64,7 @@ try {
   await withConnection(adminUrl, async (client) => {
     for (let i = 1; i < total; i++) {
       const name = `sb${i}x${Date.now().toString(36)}`;
-      await client.query(`CREATE DATABASE "t_${name}" TEMPLATE "${template.database_name}" STRATEGY FILE_COPY`);
+      await client.query(`CREATE DATABASE "t_${name}" TEMPLATE "${template.database_name}"`);
       await db
         .insertInto('tenants')
         .values({
@@ -119,7 +119,7 @@ try {
   console.log(`usage sampler, ${total} tenants (fake Odoo, one shared server), load average ${loadAverage()}`);
   console.log(`  setup: ${total - 1} template copies and tenant rows in ${setupSeconds.toFixed(1)} s`);
   console.log(
-    `  one round: queued in ${(queueMs / 1000).toFixed(2)} s, all ${total} samples stored in ${(roundMs / 1000).toFixed(1)} s (${(total / (roundMs / 1000)).toFixed(0)} samples/s, 4 jobs at a time)`,
+    `  one round: queued in ${(queueMs / 1000).toFixed(2)} s, all ${total} samples stored in ${(roundMs / 1000).toFixed(1)} s (${(total / (roundMs / 1000)).toFixed(0)} samples/s: batches of 25, 2 per replica, 4 tenants at a time each)`,
   );
   console.log(
     `  platform database during the round (API load included): ${diff('xact_commit')} transactions, ${diff('tup_inserted')} rows inserted, ${diff('tup_updated')} updated, ${diff('blks_read')} blocks read, ${diff('blks_hit')} hit`,

@@ -190,16 +190,17 @@ export const JOB_CATALOG = {
     schedule: '*/5 * * * *',
   }),
   /**
-   * One tenant's sample of one round, its limits decided and enforced. Not keyed (a failed sample
-   * must not hold the tenant's later ones back); the round's start (`slot`) is unique per tenant,
-   * so a second run of the same sample is a no-op, and decisions lock the tenant's standings.
+   * A batch of tenants' samples of one round, their limits decided and enforced (up to 25
+   * tenants, 4 at a time: one job per tenant cost more in pg-boss polling than in sampling). Not
+   * keyed (a failed batch must not hold later ones back); a tenant's sample is unique per round
+   * (`slot`), so a retried batch skips the tenants it already sampled.
    */
   'usage-sample': queue({
-    payload: z.object({ tenantId: id, slot: z.iso.datetime() }),
-    concurrency: 4,
+    payload: z.object({ tenantIds: z.array(id).min(1).max(100), slot: z.iso.datetime() }),
+    concurrency: 2,
     retryLimit: 2,
     retryDelaySeconds: 10,
-    timeoutSeconds: 5 * 60,
+    timeoutSeconds: 10 * 60,
   }),
   /** Hourly: samples rolled up into hours and days, raw samples older than 7 days dropped. */
   'usage-rollup': queue({

@@ -16,13 +16,15 @@ export async function tenantUsage(deps: ProvisioningDependencies, tenantId: stri
   if (!tenant) throw new Error('no such tenant');
   const filestoreBytes = await filestoreSize(deps.odooDataDir, tenant.database_name);
   if (!tenant.server_id) return { odooUsers: null, databaseBytes: null, filestoreBytes };
-  const ops = await deps.servers.operations(tenant.server_id);
-  if (!(await ops.databaseExists(tenant.database_name))) return { odooUsers: null, databaseBytes: null, filestoreBytes };
-  const [databaseBytes, odooUsers] = await Promise.all([
-    ops.databaseSize(tenant.database_name),
-    ops.withDatabase(tenant.database_name, (client) => countActiveInternalUsers(client)),
-  ]);
-  return { odooUsers, databaseBytes, filestoreBytes };
+  // One admin connection for the existence check and the size (the sampler measures every tenant).
+  return (await deps.servers.operations(tenant.server_id)).session(async (ops) => {
+    if (!(await ops.databaseExists(tenant.database_name))) return { odooUsers: null, databaseBytes: null, filestoreBytes };
+    const [databaseBytes, odooUsers] = await Promise.all([
+      ops.databaseSize(tenant.database_name),
+      ops.withDatabase(tenant.database_name, (client) => countActiveInternalUsers(client)),
+    ]);
+    return { odooUsers, databaseBytes, filestoreBytes };
+  });
 }
 
 /**

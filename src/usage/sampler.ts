@@ -19,10 +19,14 @@ import type { Logger } from '../logging/index.js';
 import { enforcementOf, type Plan } from '../plans/index.js';
 import { placedTenantsIn, recordTenantEvent, tenantById } from '../tenants/index.js';
 import { decideLimit, type LimitAction, type LimitResource, percentOf, roundStart, sampleOffsetSeconds } from './policy.js';
-import { insertSample, lockedStandings, rollUp, saveStanding, toStanding, type UsageMeasure } from './store.js';
+import { insertSample, lockedStandings, rollUp, sampleExists, saveStanding, toStanding, type UsageMeasure } from './store.js';
 
 /** The `usage-round` schedule's period (jobs/catalog.ts: every 5 minutes). */
 export const SAMPLE_INTERVAL_SECONDS = 300;
+
+/** Tenants per `usage-sample` job, and how many of them are measured at once. */
+export const SAMPLE_BATCH_SIZE = 25;
+const SAMPLE_BATCH_CONCURRENCY = 4;
 
 /** Tenants whose database exists and may grow: running, or kept while stopped or suspended. */
 const SAMPLED_STATES = ['running', 'stopped', 'suspended'] as const;
@@ -55,7 +59,11 @@ function describe(resource: LimitResource, level: string, used: number, limit: n
   const figures =
     resource === 'storage' ? `${(used / 1024 ** 3).toFixed(2)} of ${(limit / 1024 ** 3).toFixed(2)} GiB` : `${used} of ${limit}`;
   const done = actions.map((a) =>
-    a.kind === 'notify' ? `${a.template} mailed` : a.kind === 'suspend' ? 'suspended' : `${a.count} newest users deactivated`,
+    a.kind === 'notify'
+      ? `${a.template === 'limit_warning' ? 'warning' : 'limit reached'} mailed to the account`
+      : a.kind === 'suspend'
+        ? 'suspended'
+        : `${a.count} newest users deactivated`,
   );
   return `Limit on ${RESOURCE_LABEL[resource]}: ${level} (${figures}, ${percentOf(used, limit)} %)${done.length > 0 ? `; ${done.join(', ')}` : ''}`;
 }
@@ -138,6 +146,8 @@ export function createUsageSampler(deps: UsageSamplerDependencies) {
      * `now` defaults to the clock (tests move it to walk through grace periods).
      */
     async sample(tenantId: string, slot: Date, now = deps.clock()): Promise<SampleOutcome> {
+      // A retried batch: the tenants it sampled before are not measured again.
+      if (await sampleExists(tenantId, slot, db)) return { recorded: false, actions: [] };
       const tenant = await tenantById(tenantId, db);
       if (!tenant || !(SAMPLED_STATES as readonly string[]).includes(tenant.state)) return { recorded: false, actions: [] };
       const measure = await deps.measure(tenantId);
@@ -152,17 +162,43 @@ export function createUsageSampler(deps: UsageSamplerDependencies) {
       return outcome;
     },
 
-    /** Queues this round's samples, each at its tenant's offset in the round. Returns how many. */
+    /**
+     * Samples a batch of tenants, a few at a time. One tenant's failure does not stop the others;
+     * the batch then fails (and is retried: the tenants already sampled are skipped).
+     */
+    async sampleBatch(tenantIds: readonly string[], slot: Date, now?: Date): Promise<void> {
+      const failures: unknown[] = [];
+      let next = 0;
+      const worker = async () => {
+        for (let i = next++; i < tenantIds.length; i = next++) {
+          const tenantId = tenantIds[i] as string;
+          await this.sample(tenantId, slot, now ?? deps.clock()).catch((error: unknown) => {
+            logger.warn({ err: error, tenantId }, 'usage sample failed');
+            failures.push(error);
+          });
+        }
+      };
+      await Promise.all(Array.from({ length: SAMPLE_BATCH_CONCURRENCY }, worker));
+      if (failures.length > 0) throw new Error(`${failures.length} of ${tenantIds.length} usage samples failed; the batch is retried`);
+    },
+
+    /**
+     * Queues this round's samples: the tenants in order of their offset in the round, in batches
+     * that start at their first tenant's offset. Returns how many tenants were queued.
+     */
     async round(now = deps.clock()): Promise<number> {
       const slot = roundStart(now, deps.intervalSeconds);
       const elapsed = Math.floor((now.getTime() - slot.getTime()) / 1000);
-      const tenants = await placedTenantsIn(SAMPLED_STATES, db);
-      for (const tenant of tenants) {
-        const offset = sampleOffsetSeconds(tenant.id, deps.intervalSeconds) - elapsed;
+      const tenants = (await placedTenantsIn(SAMPLED_STATES, db))
+        .map((tenant) => ({ id: tenant.id, offset: sampleOffsetSeconds(tenant.id, deps.intervalSeconds) }))
+        .sort((a, b) => a.offset - b.offset);
+      for (let i = 0; i < tenants.length; i += SAMPLE_BATCH_SIZE) {
+        const batch = tenants.slice(i, i + SAMPLE_BATCH_SIZE);
+        const startIn = (batch[0]?.offset ?? 0) - elapsed;
         await deps.jobs.send(
           'usage-sample',
-          { tenantId: tenant.id, slot: slot.toISOString() },
-          offset > 0 ? { startAfterSeconds: offset } : {},
+          { tenantIds: batch.map((t) => t.id), slot: slot.toISOString() },
+          startIn > 0 ? { startAfterSeconds: startIn } : {},
         );
       }
       return tenants.length;
@@ -172,7 +208,7 @@ export function createUsageSampler(deps: UsageSamplerDependencies) {
 
     async registerJobs(work: boolean): Promise<void> {
       await deps.jobs.define('usage-round', async () => void (await this.round()), work);
-      await deps.jobs.define('usage-sample', async (payload) => void (await this.sample(payload.tenantId, new Date(payload.slot))), work);
+      await deps.jobs.define('usage-sample', (payload) => this.sampleBatch(payload.tenantIds, new Date(payload.slot)), work);
       await deps.jobs.define('usage-rollup', async () => void (await this.rollUp()), work);
     },
   };

@@ -40,8 +40,20 @@ export async function insertSample(tenantId: string, slot: Date, at: Date, measu
   return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
 }
 
+export async function sampleExists(tenantId: string, slot: Date, db: Executor): Promise<boolean> {
+  const row = await db
+    .selectFrom('usage_samples')
+    .select('slot')
+    .where('tenant_id', '=', tenantId)
+    .where('slot', '=', slot)
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
 /** The tenant's standings, locked for the caller's transaction (one sample of a tenant decides at a time). */
 export async function lockedStandings(tenantId: string, trx: Transaction<Database>): Promise<Map<LimitResource, UsageLimitStateRow>> {
+  // Also before the tenant's first standing exists (no row to lock yet): two samples never decide at once.
+  await sql`SELECT pg_advisory_xact_lock(hashtext(${`usage-standings:${tenantId}`}))`.execute(trx);
   const rows = await trx.selectFrom('usage_limit_states').selectAll().where('tenant_id', '=', tenantId).forUpdate().execute();
   return new Map(rows.map((row) => [row.resource, row]));
 }

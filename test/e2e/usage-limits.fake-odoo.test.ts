@@ -187,7 +187,7 @@ describe('usage sampling and limits (fake Odoo)', () => {
     tenant = await createRunningTenant('use', 'basic');
   }, 180_000);
 
-  it('a round queues one durable sample per tenant, and a sample is taken once per round', async () => {
+  it('a round queues durable batches of samples, and a tenant is sampled once per round', async () => {
     // The round at its last second: every tenant's offset has passed, so its job runs at once.
     const queued = await test.platform.usage.round(new Date(at(0).getTime() + 299_000));
     expect(queued).toBeGreaterThanOrEqual(1);
@@ -250,7 +250,9 @@ describe('usage sampling and limits (fake Odoo)', () => {
       type: string;
       message: string | null;
     }>;
-    expect(timeline.map((e) => e.message)).toContain('Limit on internal users: reached (3 of 3, 100 %); limit_reached mailed');
+    expect(timeline.map((e) => e.message)).toContain(
+      'Limit on internal users: reached (3 of 3, 100 %); limit reached mailed to the account',
+    );
     const audit = await db()
       .selectFrom('audit_log')
       .selectAll()
@@ -346,11 +348,12 @@ describe('usage sampling and limits (fake Odoo)', () => {
       flagged: boolean;
     }>;
     expect(operatorView.map((t) => t.name)).toContain(tenant.name);
-    // Prometheus sees the same standings: one series per tenant and resource.
+    // Prometheus sees the same standings, one series per tenant and resource: 5 GiB of files and
+    // the database are over the limit (level 3).
     const metrics = await (await fetch(`${test.url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).text();
-    expect(metrics).toContain(`saas_tenant_limit_level{tenant="${tenant.id}",resource="storage"} 2`);
+    expect(metrics).toContain(`saas_tenant_limit_level{tenant="${tenant.id}",resource="storage"} 3`);
     expect(metrics).toContain(`saas_tenant_usage_limit{tenant="${tenant.id}",resource="storage"} ${5 * GiB}`);
-    expect(metrics).toMatch(/saas_tenants_by_limit_level\{resource="storage",level="reached"\} [1-9]/);
+    expect(metrics).toMatch(/saas_tenants_by_limit_level\{resource="storage",level="over"\} [1-9]/);
     // A customer cannot see the operator's overview.
     expect((await test.http.get('/api/v1/usage', { token: customer.accessToken })).status).toBe(403);
 
