@@ -422,7 +422,7 @@ describe('dashboard in a real browser (Chromium)', { timeout: 300_000 }, () => {
     const users = page.locator('figure.usage-chart', { hasText: 'Internal users' });
     await poll(() => users.locator('canvas').count()).toBe(1);
     // uPlot's legend names both lines: what is used and the plan limit, on the same graph.
-    expect(await users.locator('.u-legend').innerText()).toMatch(/used[\s\S]*plan limit/);
+    expect(await users.locator('.u-legend').textContent()).toMatch(/used[\s\S]*plan limit/);
     expect(await users.getByRole('img').getAttribute('aria-label')).toBe('Internal users: 2 points, plan limit 3');
     expect(await page.locator('figure.usage-chart', { hasText: 'Storage' }).locator('canvas').count()).toBe(1);
     await shot(page, 'instance-usage-desktop');
