@@ -24,7 +24,14 @@ async function start(): Promise<{ readyMs: number; stopMs: number; leftBehind: n
   const started = performance.now();
   const npm = spawn('npm', ['start'], {
     cwd: benchRoot,
-    env: { ...process.env, DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', ODOO_AUTO_INSTALL: process.env.ODOO_AUTO_INSTALL ?? 'false' },
+    env: {
+      ...process.env,
+      DATA_DIR: dataDir,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+      ODOO_AUTO_INSTALL: process.env.ODOO_AUTO_INSTALL ?? 'false',
+    },
     stdio: ['ignore', out, out],
   });
   closeSync(out);

@@ -49,6 +49,8 @@ import {
   tenantCountsPerServer,
   tenantDatabaseOfRole,
 } from './tenants/index.js';
+import type { UsageSampler } from './usage/index.js';
+import { startUsage } from './usage-wiring.js';
 
 export interface Platform {
   app: Api;
@@ -68,6 +70,8 @@ export interface Platform {
   backups: BackupService;
   /** Billing: the provider (subscriptions, payments, the billing clocks) and what it answers. */
   billing: { provider: BuiltinBilling; reads: BillingReads };
+  /** Usage sampling and limit enforcement (tests sample with their own clock). */
+  usage: UsageSampler;
   stop(): Promise<void>;
 }
 
@@ -263,6 +267,7 @@ export async function startPlatform(
     crashPoint,
   });
   const { domains, domainTable, answerHttpProof } = await startDomains({ config, db, jobs, servers, domainEvents, urls, logger });
+  const usage = await startUsage({ config, db, jobs, logger, domainEvents, plans, tenants, operations, audit, metrics }, options.clock);
 
   const routes = await createRouteTable({ db, events: domainEvents, logger });
   const gateway = createGateway({
@@ -275,6 +280,7 @@ export async function startPlatform(
     logger,
     trustProxy: config.trustProxy,
     ...gatewayOptions,
+    restrictionsOf: usage.limits.restrictionsOf,
   });
   const platformHosts = [config.baseDomain, `app.${config.baseDomain}`, new URL(config.publicUrl).hostname].map((h) => h.toLowerCase());
   const tlsAsk = (domain: string) =>
@@ -319,6 +325,7 @@ export async function startPlatform(
     tlsAsk,
     gateway: sharedPortGateway,
     readiness: () => databaseReadiness(db),
+    usage: usage.reads,
   });
 
   const pruneTimer = setInterval(() => {
@@ -367,6 +374,7 @@ export async function startPlatform(
     hibernation,
     backups,
     billing,
+    usage: usage.sampler,
     stop() {
       stopping ??= (async () => {
         clearInterval(pruneTimer);

@@ -13,6 +13,7 @@ import {
 } from './notifications/index.js';
 import type { SecretBox } from './secrets/index.js';
 import { tenantById } from './tenants/index.js';
+import { addUsageLimitRules, addUsageWebhookEvents } from './usage/index.js';
 import {
   addTenantWebhookEvents,
   createWebhookDeliveries,
@@ -59,6 +60,7 @@ export async function startNotificationsAndWebhooks(deps: {
   // Other families (backups, billing, limits) add their rules and webhook events beside these.
   const notificationRules = createNotificationRules();
   addTenantLifecycleRules(notificationRules);
+  addUsageLimitRules(notificationRules);
   const notifier = createNotificationService({
     db,
     jobs,
@@ -81,6 +83,7 @@ export async function startNotificationsAndWebhooks(deps: {
   };
   const webhookEvents = createWebhookEvents();
   addTenantWebhookEvents(webhookEvents);
+  addUsageWebhookEvents(webhookEvents);
   const allowedNetworks = parseNetworks(config.webhookAllowedNetworks);
   const webhookDeliveries = createWebhookDeliveries({
     db,

@@ -41,6 +41,7 @@ export async function buildOpenApiDocument() {
     tenantUsage: () => Promise.reject(new Error('tenantUsage was used while building the OpenAPI document')),
     tenantHibernation: () => Promise.reject(new Error('tenantHibernation was used while building the OpenAPI document')),
     poolReports: () => Promise.reject(new Error('poolReports was used while building the OpenAPI document')),
+    usage: unusedWhileDescribing('usage'),
     templates: unusedWhileDescribing('templates'),
     odoo: unusedWhileDescribing('odoo'),
     servers: unusedWhileDescribing('servers'),

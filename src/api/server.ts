@@ -34,6 +34,7 @@ import type { PoolReport } from '../provisioning/index.js';
 import type { RuntimeRegistry } from '../runtimes/index.js';
 import type { TemplateService } from '../templates/index.js';
 import type { TenantService } from '../tenants/index.js';
+import type { UsageService } from '../usage/index.js';
 import type { WebhookService } from '../webhooks/index.js';
 import { installErrorHandling, sendProblem } from './errors.js';
 import { withoutUnusedComponents } from './openapi-components.js';
@@ -55,6 +56,7 @@ import { registerPlanRoutes } from './routes/plans.js';
 import { registerPoolRoutes } from './routes/pools.js';
 import { registerTemplateRoutes } from './routes/templates.js';
 import { registerTenantRoutes } from './routes/tenants.js';
+import { registerUsageRoutes } from './routes/usage.js';
 import { registerWebhookRoutes } from './routes/webhooks.js';
 import { registerStaticRoutes } from './static.js';
 import { endAllEventStreams } from './tenant-events-stream.js';
@@ -82,6 +84,8 @@ export interface ApiDependencies {
   tenantUsage: (tenantId: string) => Promise<{ odooUsers: number | null; databaseBytes: number | null; filestoreBytes: number }>;
   /** Whether the tenant's Odoo is hibernated, its last wake, its plan's idle minutes (hibernation/). */
   tenantHibernation: (tenant: { id: string; plan_code: string }) => Promise<HibernationView>;
+  /** Usage series, limit standings and the operator's overview (usage/). */
+  usage: UsageService;
   templates: TemplateService;
   /** Odoo installations and whether instances can be created (odoo-wiring.ts). */
   odoo: PlatformOdooPort;
@@ -272,6 +276,7 @@ export async function buildApiServer(deps: ApiDependencies): Promise<Api> {
       registerAccountRoutes(api, deps);
       registerAuditRoutes(api, deps);
       registerTenantRoutes(api, deps);
+      registerUsageRoutes(api, deps);
       registerBackupRoutes(api, deps);
       registerDomainRoutes(api, deps);
       registerTemplateRoutes(api, deps);

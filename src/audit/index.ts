@@ -1,5 +1,6 @@
+import type { Kysely, Transaction } from 'kysely';
 import { z } from 'zod';
-import type { Db } from '../db/index.js';
+import type { Database, Db } from '../db/index.js';
 
 export interface AuditEntry {
   actorType: 'user' | 'api_key' | 'anonymous' | 'system';
@@ -51,8 +52,9 @@ export type AuditLog = ReturnType<typeof createAuditLog>;
 export function createAuditLog(deps: { db: Db }) {
   const { db } = deps;
   return {
-    async record(entry: AuditEntry): Promise<void> {
-      await db
+    /** `executor`: a caller's transaction, so the entry commits with what it records. */
+    async record(entry: AuditEntry, executor: Kysely<Database> | Transaction<Database> = db): Promise<void> {
+      await executor
         .insertInto('audit_log')
         .values({
           actor_type: entry.actorType,

@@ -583,6 +583,52 @@ export interface OdooInstallationsTable {
 
 export type OdooInstallationRow = Selectable<OdooInstallationsTable>;
 
+/** One measurement of a tenant per sampling round (owned by usage/store.ts; raw, kept 7 days). */
+export interface UsageSamplesTable {
+  tenant_id: string;
+  slot: Timestamp;
+  sampled_at: Timestamp;
+  /** Null when the measure was not available (database missing, runtime reports nothing). */
+  odoo_users: number | null;
+  database_bytes: number | null;
+  filestore_bytes: number | null;
+  cpu_seconds: number | null;
+  memory_bytes: number | null;
+}
+export type UsageSampleRow = Selectable<UsageSamplesTable>;
+
+/** Maxima of a tenant's samples per hour or day (owned by usage/store.ts). */
+export interface UsageRollupsTable {
+  tenant_id: string;
+  step: 'hour' | 'day';
+  bucket: Timestamp;
+  samples: number;
+  odoo_users_max: number | null;
+  database_bytes_max: number | null;
+  filestore_bytes_max: number | null;
+  storage_bytes_max: number | null;
+  cpu_seconds_max: number | null;
+  memory_bytes_max: number | null;
+}
+export type UsageRollupRow = Selectable<UsageRollupsTable>;
+
+/** A tenant's standing against one limit of its plan (owned by usage/store.ts). */
+export interface UsageLimitStatesTable {
+  tenant_id: string;
+  resource: 'odoo_users' | 'storage';
+  level: 'ok' | 'warning' | 'reached' | 'over';
+  used: number;
+  limit_value: number;
+  since: Timestamp;
+  block_new_users: Generated<boolean>;
+  read_only: Generated<boolean>;
+  updated_at: Generated<Date>;
+}
+export type UsageLimitStateRow = Selectable<UsageLimitStatesTable>;
+
 export interface Database {
   odoo_installations: OdooInstallationsTable;
+  usage_samples: UsageSamplesTable;
+  usage_rollups: UsageRollupsTable;
+  usage_limit_states: UsageLimitStatesTable;
 }

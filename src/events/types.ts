@@ -23,6 +23,24 @@ export interface DomainEventPayloads {
   'backup.verified': { tenantId: string; backupId: string };
   /** A backup failed (it will never count as a backup): the reason, in words for operators. */
   'backup.failed': { tenantId: string; backupId: string; reason: string };
+  /**
+   * A tenant's standing against one of its plan's limits changed (usage/): a level crossed
+   * (`ok`, `warning` at the plan's warning percentage, `reached` at 100 %, `over`), or what is
+   * enforced (new internal users refused, read-only) changed.
+   */
+  'usage.limit_changed': {
+    tenantId: string;
+    resource: 'odoo_users' | 'storage';
+    fromLevel: 'ok' | 'warning' | 'reached' | 'over';
+    level: 'ok' | 'warning' | 'reached' | 'over';
+    used: number;
+    limit: number;
+    percent: number;
+    blockNewUsers: boolean;
+    readOnly: boolean;
+    /** The enforcement this sample applied: a notification mail, deactivated users, a suspension. */
+    actions: string[];
+  };
   /** A subscription moved between billing states (`fromState` is null for a new one). */
   'billing.subscription_changed': {
     subscriptionId: string;

@@ -10,9 +10,10 @@ import type { Upstream } from '../runtimes/index.js';
 import { decide, type GatewayDecision } from './decide.js';
 import { forwardRequestHeaders, isWebsocketUpgrade } from './headers.js';
 import { type CustomDomainResolver, classifyHost, type HostClass } from './host.js';
+import { checkLimits, type TenantRestrictions } from './limit-guard.js';
 import { type ProxyTarget, proxyHttp, proxyOverSocket, sendResponse, type UpstreamFailure, writeRawResponse } from './proxy.js';
 import { readBody } from './read-body.js';
-import { rpcRefusal } from './refusals.js';
+import { limitRefusal, rpcRefusal } from './refusals.js';
 import { forwardedHost, hasBody, LONG_POLLING, NOT_REDIRECTED, primaryRedirect, targetFor, upstreamHost } from './request-facts.js';
 import { checkRpcBody } from './rpc-guard.js';
 import { type RpcRoute, routeRequestTarget } from './rpc-paths.js';
@@ -60,6 +61,8 @@ export interface GatewayOptions {
   upstreamConnectTimeoutMs?: number;
   /** Connection pool towards Odoo; one is created (and closed by `close`) when not given. */
   agent?: Agent;
+  /** The plan limits a tenant is held to now (usage/'s limit table); undefined: none. */
+  restrictionsOf?: (tenantId: string) => TenantRestrictions | undefined;
 }
 
 export interface Gateway {
@@ -252,6 +255,15 @@ export function createGateway(options: GatewayOptions): Gateway {
       sendResponse(res, rpcRefusal(verdict.protocol, 'forbidden', verdict.requestId ?? null));
       return;
     }
+    const restrictions = options.restrictionsOf?.(route.tenantId);
+    if (restrictions) {
+      const limited = checkLimits(rpc.endpoint, Buffer.from(read.body).toString('utf8'), restrictions);
+      if (!limited.allow) {
+        logRefusal(route, req, limited.reason);
+        sendResponse(res, limitRefusal(limited.protocol, limited.message, limited.requestId));
+        return;
+      }
+    }
     forward(req, res, route, upstream, path, read.body, true);
   }
 
@@ -313,7 +325,9 @@ export function createGateway(options: GatewayOptions): Gateway {
       sendResponse(res, { status: 302, headers: { location, 'content-length': '0', 'cache-control': 'no-store' }, body: '' }, hasBody(req));
       return;
     }
-    if (rpc.kind === 'inspect') {
+    // The web client's calls are read only for a tenant held to a limit; others stream as before.
+    const readCall = rpc.kind === 'inspect' && (rpc.endpoint.kind !== 'call-kw' || options.restrictionsOf?.(route.tenantId));
+    if (rpc.kind === 'inspect' && readCall) {
       inspectThenForward(req, res, route, upstream, path, rpc).catch((error: unknown) => {
         logger.error({ err: error, tenant: route.tenantName }, 'gateway failed while checking an RPC');
         sendResponse(res, page('error', req), true);

@@ -22,8 +22,9 @@ export {
   type ParsedHost,
   parseHostHeader,
 } from './host.js';
+export { checkLimits, type LimitVerdict, type TenantRestrictions } from './limit-guard.js';
 export { writeRawResponse } from './proxy.js';
-export { type RefusalCause, type RefusalResponse, rpcRefusal } from './refusals.js';
+export { limitRefusal, type RefusalCause, type RefusalResponse, rpcRefusal } from './refusals.js';
 export { createRouteTable } from './route-table.js';
 export { checkRpcBody, guardRpc, type RpcGuardInput, type RpcVerdict } from './rpc-guard.js';
 export { type RoutedTarget, type RpcEndpoint, type RpcRoute, routeRequestTarget } from './rpc-paths.js';

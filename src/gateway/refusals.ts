@@ -77,3 +77,29 @@ export function rpcRefusal(
   // Only RPC paths are buffered, so a 413 is always JSON-RPC or XML-RPC; the page is a fallback.
   return { ...renderStatusPage('forbidden'), status };
 }
+
+/**
+ * A call refused by a plan limit, as Odoo answers a `UserError`: JSON-RPC errors with HTTP 200
+ * and the message in `data.message` (the web client shows it in a dialog), XML-RPC faults with
+ * Odoo's warning fault code 2.
+ */
+export function limitRefusal(protocol: 'jsonrpc' | 'xmlrpc', message: string, requestId: string | number | null = null): RefusalResponse {
+  if (protocol === 'jsonrpc') {
+    const body = JSON.stringify({
+      jsonrpc: '2.0',
+      id: requestId,
+      error: {
+        code: 200,
+        message: 'Odoo Server Error',
+        data: { name: 'odoo.exceptions.UserError', message, arguments: [message], context: {}, debug: '' },
+      },
+    });
+    return withLength(200, 'application/json', body);
+  }
+  const body =
+    "<?xml version='1.0'?>\n<methodResponse><fault><value><struct>" +
+    '<member><name>faultCode</name><value><int>2</int></value></member>' +
+    `<member><name>faultString</name><value><string>${escapeXml(message)}</string></value></member>` +
+    '</struct></value></fault></methodResponse>\n';
+  return withLength(200, 'text/xml; charset=utf-8', body);
+}

@@ -117,6 +117,8 @@ function checkXmlRpc(text: string, service: 'common' | 'object', databaseName: s
 
 /** Checks a buffered body for an endpoint that `routeRequestTarget` said to inspect. */
 export function checkRpcBody(endpoint: RpcEndpoint, body: Uint8Array, databaseName: string): RpcVerdict {
+  // The web client's calls use the session's database (dbfilter); they are read for plan limits only.
+  if (endpoint.kind === 'call-kw') return { allow: true };
   const text = decodeBody(body);
   if (text === undefined) return { allow: false, protocol: endpoint.protocol, reason: 'body is not valid UTF-8', requestId: null };
   if (endpoint.protocol === 'jsonrpc') return checkJsonRpc(text, endpoint, databaseName);

@@ -22,6 +22,12 @@ export type RpcEndpoint =
   | { protocol: 'jsonrpc'; kind: 'service' }
   /** `/web/session/authenticate`: `{ params: { db, login, password } }`. */
   | { protocol: 'jsonrpc'; kind: 'session-authenticate' }
+  /**
+   * The web client's `/web/dataset/call_kw[/<path>]` and `/web/dataset/call_button`
+   * (`{ params: { model, method, args, kwargs } }`): session-bound (dbfilter), read only for the
+   * plan limits a tenant is held to (limit-guard.ts).
+   */
+  | { protocol: 'jsonrpc'; kind: 'call-kw' }
   /** `/xmlrpc/2/<service>` and the legacy `/xmlrpc/<service>`. */
   | { protocol: 'xmlrpc'; kind: 'service'; service: 'common' | 'object' };
 
@@ -71,6 +77,9 @@ function routeOfSegments(segments: readonly string[]): RpcRoute | typeof RESERVE
   }
   if (first === 'web' && second === 'session' && third === 'authenticate') {
     return segments.length === 3 ? { kind: 'inspect', endpoint: { protocol: 'jsonrpc', kind: 'session-authenticate' } } : RESERVED;
+  }
+  if (first === 'web' && second === 'dataset' && (third === 'call_kw' || (third === 'call_button' && segments.length === 3))) {
+    return { kind: 'inspect', endpoint: { protocol: 'jsonrpc', kind: 'call-kw' } };
   }
   if (first === 'web' && second === 'database') {
     if (segments.length === 3 && third !== undefined && DATABASE_MANAGER_ACTIONS.has(third)) {

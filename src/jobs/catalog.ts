@@ -200,6 +200,40 @@ export const JOB_CATALOG = {
     timeoutSeconds: 15 * 60,
     schedule: '*/10 * * * *',
   }),
+  /**
+   * A usage sampling round (usage/sampler.ts): queues one `usage-sample` per tenant, each
+   * starting at its own offset in the round so 1,000 tenants do not hit PostgreSQL at once.
+   */
+  'usage-round': queue({
+    payload: z.object({}),
+    concurrency: 1,
+    retryLimit: 0,
+    retryDelaySeconds: 5,
+    timeoutSeconds: 4 * 60,
+    schedule: '*/5 * * * *',
+  }),
+  /**
+   * A batch of tenants' samples of one round, their limits decided and enforced (up to 25
+   * tenants, 4 at a time: one job per tenant cost more in pg-boss polling than in sampling). Not
+   * keyed (a failed batch must not hold later ones back); a tenant's sample is unique per round
+   * (`slot`), so a retried batch skips the tenants it already sampled.
+   */
+  'usage-sample': queue({
+    payload: z.object({ tenantIds: z.array(id).min(1).max(100), slot: z.iso.datetime() }),
+    concurrency: 2,
+    retryLimit: 2,
+    retryDelaySeconds: 10,
+    timeoutSeconds: 10 * 60,
+  }),
+  /** Hourly: samples rolled up into hours and days, raw samples older than 7 days dropped. */
+  'usage-rollup': queue({
+    payload: z.object({}),
+    concurrency: 1,
+    retryLimit: 1,
+    retryDelaySeconds: 30,
+    timeoutSeconds: 15 * 60,
+    schedule: '7 * * * *',
+  }),
   /** Writes a tenant's base URL (its primary domain, else its subdomain) into its Odoo; in order per tenant. */
   'tenant-base-url': queue({
     payload: z.object({ tenantId: id }),

@@ -107,6 +107,16 @@ export const NOTIFICATION_TEMPLATES = {
     ],
     action: dashboardLink,
   },
+  users_deactivated: {
+    needs: ['name', 'tenantName', 'count', 'limit', 'dashboardUrl'],
+    subject: (v) => `${v.count} users of ${v.tenantName} were deactivated`,
+    paragraphs: (v) => [
+      `Hello ${v.name},`,
+      `${v.tenantName} stayed over its plan's limit of ${v.limit} internal users past the grace period, so its ${v.count} newest internal users were deactivated (archived, not deleted).`,
+      'Upgrade the plan from the dashboard, then reactivate them in Odoo (Settings, Users, filter Archived).',
+    ],
+    action: dashboardLink,
+  },
   password_changed: {
     needs: ['name', 'dashboardUrl'],
     subject: () => 'Your password was changed',

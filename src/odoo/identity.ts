@@ -86,6 +86,21 @@ export async function countActiveInternalUsers(client: pg.Client): Promise<numbe
   return Number(result.rows[0]?.count ?? 0);
 }
 
+/**
+ * Archives the `count` newest active internal users (the plan's limit enforced after its grace
+ * period). The superuser (id 1) and the first admin (id 2) are never touched. Returns how many
+ * were archived; counting again first makes a repeated call archive only what is still over.
+ */
+export async function deactivateNewestInternalUsers(client: pg.Client, count: number): Promise<number> {
+  if (count <= 0) return 0;
+  const result = await client.query(
+    `UPDATE res_users SET active = false, write_date = now() AT TIME ZONE 'UTC'
+      WHERE id IN (SELECT id FROM res_users WHERE active AND NOT share AND id > 2 ORDER BY create_date DESC NULLS LAST, id DESC LIMIT $1)`,
+    [count],
+  );
+  return result.rowCount ?? 0;
+}
+
 export async function readConfigParameter(client: pg.Client, key: string): Promise<string | undefined> {
   const result = await client.query<{ value: string }>('SELECT value FROM ir_config_parameter WHERE key = $1', [key]);
   return result.rows[0]?.value;

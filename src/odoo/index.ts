@@ -35,6 +35,7 @@ export {
   applyBaseUrl,
   applyTenantIdentity,
   countActiveInternalUsers,
+  deactivateNewestInternalUsers,
   ODOO_ADMIN_USER_ID,
   ODOO_MAIN_COMPANY_ID,
   readConfigParameter,

@@ -8,6 +8,33 @@ export const planCodeSchema = z
   .max(32)
   .regex(/^[a-z][a-z0-9-]*$/, 'must be lowercase letters, digits and hyphens, starting with a letter');
 
+/** What the control plane does when a tenant reaches its plan's storage limit (database + filestore). */
+export const STORAGE_ENFORCEMENTS = ['warn', 'read_only', 'suspend'] as const;
+export type StorageEnforcement = (typeof STORAGE_ENFORCEMENTS)[number];
+
+/**
+ * How a plan's limits are enforced (usage/ applies it). Omitted in a plan: derived from
+ * `placement.limitPolicy` (`enforcementOf`), so catalogs written before it keep their meaning.
+ */
+export const planEnforcementSchema = z
+  .object({
+    warnAtPercent: z.number().int().min(1).max(99).default(80).describe('usage (in % of a limit) at which the customer is warned'),
+    blockNewUsers: z.boolean().describe('at the user limit, the gateway refuses RPC calls that create or activate internal Odoo users'),
+    deactivateExcessUsersAfterHours: z
+      .number()
+      .int()
+      .min(0)
+      .max(8760)
+      .nullable()
+      .default(null)
+      .describe('hours a tenant may stay over its user limit before the newest excess users are deactivated (null: never)'),
+    storageAtLimit: z
+      .enum(STORAGE_ENFORCEMENTS)
+      .describe('at 100 % of the storage limit: only warn, make the database read-only, or suspend'),
+  })
+  .strict();
+export type PlanEnforcement = z.infer<typeof planEnforcementSchema>;
+
 export const planLimitsSchema = z
   .object({
     cpu: z.number().positive().max(256).describe('CPU cores'),
@@ -22,6 +49,7 @@ export const planLimitsSchema = z
       .nullable()
       .default(null)
       .describe('how many tenants on this plan one account may hold (null or omitted: no limit); operators creating tenants are exempt'),
+    enforcement: planEnforcementSchema.optional().describe('how the limits are enforced (omitted: from placement.limitPolicy)'),
   })
   .strict();
 
@@ -118,6 +146,25 @@ export const planSchema = z
   .strict();
 
 export type PlanLimits = z.infer<typeof planLimitsSchema>;
+
+/**
+ * The enforcement a plan's tenants get: its own `limits.enforcement`, or the one its older
+ * `placement.limitPolicy` implies (warn: warnings only; block: new users refused, storage
+ * read-only; suspend: new users refused, suspended at the storage limit). Pure.
+ */
+export function enforcementOf(plan: {
+  limits: Pick<PlanLimits, 'enforcement'>;
+  placement: { limitPolicy: 'warn' | 'block' | 'suspend' };
+}): PlanEnforcement {
+  if (plan.limits.enforcement) return plan.limits.enforcement;
+  const policy = plan.placement.limitPolicy;
+  return {
+    warnAtPercent: 80,
+    blockNewUsers: policy !== 'warn',
+    deactivateExcessUsersAfterHours: null,
+    storageAtLimit: policy === 'warn' ? 'warn' : policy === 'block' ? 'read_only' : 'suspend',
+  };
+}
 export type PlanPlacement = z.infer<typeof planPlacementSchema>;
 export type PlanPrice = z.infer<typeof planPriceSchema>;
 export type PlanDefinition = z.infer<typeof planSchema>;

@@ -1,7 +1,9 @@
 export {
   DEFAULT_RUNTIME_KIND,
+  enforcementOf,
   type Plan,
   type PlanDefinition,
+  type PlanEnforcement,
   type PlanLimits,
   type PlanPlacement,
   type PlanPrice,
@@ -15,6 +17,8 @@ export {
   planViewSchema,
   RUNTIME_KINDS,
   type RuntimeKind,
+  STORAGE_ENFORCEMENTS,
+  type StorageEnforcement,
   storedPlanLimits,
   storedPlanPlacement,
 } from './catalog.js';

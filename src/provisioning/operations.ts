@@ -7,7 +7,7 @@ import { provision, undoProvisioning } from './provision.js';
 import { removeTenantResources } from './resources.js';
 import { runAttempt } from './runner.js';
 import { loadServeSpec } from './serve-spec.js';
-import { tenantUsage } from './usage.js';
+import { deactivateExcessUsers, tenantUsage } from './usage.js';
 
 export const TENANT_OPS_QUEUE = 'tenant-ops' satisfies QueueName;
 export type TenantOperationJob = JobPayload<typeof TENANT_OPS_QUEUE>;
@@ -119,5 +119,6 @@ export function createTenantOperations(deps: ProvisioningDependencies) {
     },
 
     usage: (tenantId: string) => tenantUsage(deps, tenantId),
+    deactivateExcessUsers: (tenantId: string, limit: number) => deactivateExcessUsers(deps, tenantId, limit),
   };
 }

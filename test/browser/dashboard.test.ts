@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/index.js';
 import { createLogger } from '../../src/logging/index.js';
 import { startPlatform } from '../../src/main.js';
+import { withConnection } from '../../src/postgres/index.js';
 import { assertChromium, ensureDashboardBuilt, launchChromium, SHOTS } from '../helpers/browser.js';
 import { knotMissing, startTestDnsServer, type TestDnsServer } from '../helpers/dns.js';
 import { hostRequest, waitFor } from '../helpers/gateway-client.js';
@@ -411,6 +412,49 @@ describe('dashboard in a real browser (Chromium)', { timeout: 300_000 }, () => {
     const [download] = await Promise.all([page.waitForEvent('download'), row.getByRole('button', { name: /^Download/ }).click()]);
     expect(download.suggestedFilename()).toMatch(new RegExp(`^${instance}_.*\\.zip$`));
     expect(await download.failure()).toBeNull();
+  });
+
+  it('draws the usage of the instance with its plan limit; an operator sees it flagged at its user limit', async () => {
+    const view = (await test.http.get(`/api/v1/tenants/${instance}`, { token: operator.accessToken })).body;
+    expect(view.plan).toBe('basic');
+    // Two rounds of the sampler: the admin alone, then two more internal users (the basic plan's 3).
+    const slot = (minutesAgo: number) => new Date(Math.floor(Date.now() / 300_000) * 300_000 - minutesAgo * 60_000 + 17_000);
+    expect((await test.platform.usage.sample(view.id, slot(10))).recorded).toBe(true);
+    const url = new URL(postgresAdminUrl());
+    url.pathname = `/${view.databaseName}`;
+    await withConnection(url.toString(), async (client) => {
+      for (const login of ['grace', 'charles']) {
+        const partner = await client.query<{ id: number }>('INSERT INTO res_partner (name) VALUES ($1) RETURNING id', [login]);
+        await client.query('INSERT INTO res_users (login, partner_id, company_id, active, share) VALUES ($1, $2, 1, true, false)', [
+          login,
+          partner.rows[0]?.id,
+        ]);
+      }
+    });
+    expect((await test.platform.usage.sample(view.id, slot(5))).actions).toEqual([
+      { kind: 'notify', template: 'limit_reached', percent: 100 },
+    ]);
+
+    const page = customerPage;
+    await page.goto(`/instances/${instance}?tab=usage`);
+    await poll(() => page.locator('#usage-title').isVisible()).toBe(true);
+    await poll(() => page.getByText(/Odoo users: 100 % of the plan's limit/).isVisible()).toBe(true);
+    expect(await page.getByText('New internal users are refused').isVisible()).toBe(true);
+    const users = page.locator('figure.usage-chart', { hasText: 'Internal users' });
+    await poll(() => users.locator('canvas').count()).toBe(1);
+    // uPlot's legend names both lines: what is used and the plan limit, on the same graph.
+    expect(await users.locator('.u-legend').textContent()).toMatch(/used[\s\S]*plan limit/);
+    expect(await users.getByRole('img').getAttribute('aria-label')).toBe('Internal users: 2 points, plan limit 3');
+    expect(await page.locator('figure.usage-chart', { hasText: 'Storage' }).locator('canvas').count()).toBe(1);
+    await shot(page, 'instance-usage-desktop');
+
+    const { context, page: ops } = await newContext(DESKTOP, 'operator-usage');
+    await logInAs(ops, operator.email, GOOD_PASSWORD);
+    await ops.goto('/ops/tenants');
+    const row = ops.locator(`tr[data-tenant="${instance}"]`);
+    await poll(() => row.locator('.limit-flag').textContent()).toBe('users 100 %');
+    await shot(ops, 'ops-tenants-limit-flag-desktop');
+    await context.close();
   });
 
   it('registers a webhook endpoint: a private address is refused on its field, the secret is shown once', async () => {

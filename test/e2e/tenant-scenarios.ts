@@ -618,7 +618,15 @@ export function defineTenantScenarios(label: string, odooBin: string, options: {
       expect(usage.status).toBe(200);
       expect(usage.body.odooUsers).toBe(1);
       expect(usage.body.databaseBytes).toBeGreaterThan(1_000_000);
-      expect(usage.body.limits).toEqual({ odooUsers: 3, storageBytes: 5 * 1024 ** 3 });
+      expect(usage.body.limits).toEqual({
+        odooUsers: 3,
+        storageBytes: 5 * 1024 ** 3,
+        // The basic plan's enforcement (docs/operations/usage.md).
+        warnAtPercent: 80,
+        blockNewUsers: true,
+        deactivateExcessUsersAfterHours: 72,
+        storageAtLimit: 'read_only',
+      });
 
       // A copy is a second basic tenant, more than the plan allows a customer; operators are exempt.
       const refused = await test.http.post(

@@ -37,7 +37,14 @@ let operatorToken: string;
 let roomyOperatorToken: string;
 let paramValues: Record<string, string>;
 
-const PLAN_LIMITS = { cpu: 1, memoryMiB: 1024, storageGiB: 5, odooUsers: 3, maxTenantsPerAccount: 2 };
+const PLAN_LIMITS = {
+  cpu: 1,
+  memoryMiB: 1024,
+  storageGiB: 5,
+  odooUsers: 3,
+  maxTenantsPerAccount: 2,
+  enforcement: { warnAtPercent: 80, blockNewUsers: true, deactivateExcessUsersAfterHours: 72, storageAtLimit: 'read_only' },
+};
 const PLAN_PLACEMENT = { databaseStrategy: 'shared', processStrategy: 'pool', replicas: 1, limitPolicy: 'block' };
 const planBody = (code: string) => ({
   code,

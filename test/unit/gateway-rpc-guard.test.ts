@@ -53,7 +53,8 @@ describe('routeRequestTarget', () => {
       '/',
       '/web',
       '/web/login',
-      '/web/dataset/call_kw',
+      // The web client's call_kw is inspected (for plan limits only): gateway-limit-guard.test.ts.
+      '/web/dataset/resequence',
       '/websocket',
       '/longpolling/poll',
       '/odoo',

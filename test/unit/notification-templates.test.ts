@@ -17,6 +17,7 @@ const vars = {
   percent: '80',
   endpointUrl: 'https://hooks.example.com/in',
   failures: '30',
+  count: '2',
 };
 
 describe('notification templates', () => {

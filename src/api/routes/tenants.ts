@@ -56,7 +56,7 @@ const LOG_SEARCH_WINDOW = 10_000;
 
 export function registerTenantRoutes(
   api: Api,
-  deps: Pick<ApiDependencies, 'tenants' | 'runtimes' | 'domainEvents' | 'tenantUsage' | 'tenantHibernation' | 'plans'>,
+  deps: Pick<ApiDependencies, 'tenants' | 'runtimes' | 'domainEvents' | 'tenantHibernation'>,
 ): void {
   const tags = ['tenants'];
   const { tenants } = deps;
@@ -205,28 +205,6 @@ export function registerTenantRoutes(
       const lastEventId = Number(request.headers['last-event-id'] ?? request.query.after ?? 0) || 0;
       streamTenantEvents({ request, reply, principal, tenant: row, afterId: lastEventId, tenants, events: deps.domainEvents });
       return reply;
-    },
-  );
-
-  api.get(
-    '/tenants/:name/usage',
-    routeOptions('user', {
-      summary: 'What the tenant uses against its plan: active internal Odoo users, database and filestore size',
-      tags,
-      params: nameParams,
-      response: {
-        200: z.object({
-          odooUsers: z.number().nullable(),
-          databaseBytes: z.number().nullable(),
-          filestoreBytes: z.number(),
-          limits: z.object({ odooUsers: z.number(), storageBytes: z.number() }),
-        }),
-      },
-    }),
-    async (request) => {
-      const row = await tenants.visibleRow(principalOf(request), request.params.name);
-      const [usage, plan] = await Promise.all([deps.tenantUsage(row.id), deps.plans.get(row.plan_code)]);
-      return { ...usage, limits: { odooUsers: plan.limits.odooUsers, storageBytes: plan.limits.storageGiB * 1024 ** 3 } };
     },
   );
 

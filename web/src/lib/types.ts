@@ -42,6 +42,10 @@ export type OperatorTenant = Schemas['OperatorTenant'];
 export type Tenant = CustomerTenant & Partial<Omit<OperatorTenant, keyof CustomerTenant>>;
 
 export type TenantEvent = Schemas['TenantEvent'];
+export type TenantUsage = Schemas['TenantUsage'];
+export type TenantUsageSummary = Schemas['TenantUsageSummary'];
+export type LimitStanding = Schemas['LimitStanding'];
+export type UsagePoint = Schemas['UsagePoint'];
 export type TenantQuota = Schemas['TenantQuota'];
 export type TenantHibernation = Schemas['TenantHibernation'];
 export type NameCheck = Schemas['NameCheck'];

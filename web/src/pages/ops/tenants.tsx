@@ -6,7 +6,7 @@ import { formatRelative, humanize } from '../../lib/format';
 import { Link, setSearch, useLocation } from '../../lib/router';
 import { ACTION_LABELS, ACTION_SEGMENTS, CONFIRM_ACTIONS, listRefetchInterval, storeTenant } from '../../lib/tenants';
 import { useTitle } from '../../lib/title';
-import type { Accepted, AccountSummary, DatabaseServer, Plan, Tenant, TenantRequest } from '../../lib/types';
+import type { Accepted, AccountSummary, DatabaseServer, Plan, Tenant, TenantRequest, TenantUsageSummary } from '../../lib/types';
 import { TENANT_STATES } from '../../lib/types';
 
 const BULK_ORDER: TenantRequest[] = [
@@ -60,6 +60,15 @@ export function OpsTenantsPage() {
   const plans = useQuery({ queryKey: ['plans'], queryFn: () => api.get<Plan[]>('/plans') });
   const servers = useQuery({ queryKey: ['database-servers'], queryFn: () => api.get<DatabaseServer[]>('/database-servers') });
   const accounts = useQuery({ queryKey: ['accounts', 'all'], queryFn: () => api.get<AccountSummary[]>('/accounts?limit=500') });
+  // Tenants at or over a plan limit (the usage sampler's standings), flagged in the list.
+  const flagged = useQuery({
+    queryKey: ['usage', 'flagged'],
+    queryFn: () => api.get<TenantUsageSummary[]>('/usage?flagged=true&limit=500'),
+    refetchInterval: 60_000,
+  });
+  const overLimit = new Map(
+    flagged.data?.map((u) => [u.tenantId, u.standings.filter((s) => s.level === 'reached' || s.level === 'over')]) ?? [],
+  );
   const accountName = new Map(accounts.data?.map((a) => [a.id, a.name]) ?? []);
   const serverName = new Map(servers.data?.map((s) => [s.id, s.name]) ?? []);
 
@@ -252,6 +261,7 @@ export function OpsTenantsPage() {
                 <th scope="col">Name</th>
                 <th scope="col">State</th>
                 <th scope="col">Plan</th>
+                <th scope="col">Limits</th>
                 <th scope="col">Account</th>
                 <th scope="col">Server</th>
                 <th scope="col">Created</th>
@@ -277,6 +287,18 @@ export function OpsTenantsPage() {
                     <StateBadge state={tenant.state} />
                   </td>
                   <td data-label="Plan">{tenant.plan}</td>
+                  <td data-label="Limits">
+                    {overLimit.get(tenant.id)?.length ? (
+                      <span className="limit-flag">
+                        {overLimit
+                          .get(tenant.id)
+                          ?.map((s) => `${s.resource === 'odoo_users' ? 'users' : 'storage'} ${s.percent} %`)
+                          .join(', ')}
+                      </span>
+                    ) : (
+                      <span className="muted">within</span>
+                    )}
+                  </td>
                   <td data-label="Account">
                     <Link to={`/ops/accounts/${tenant.accountId}`}>
                       {accountName.get(tenant.accountId) ?? tenant.accountId.slice(0, 8)}

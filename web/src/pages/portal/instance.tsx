@@ -6,6 +6,7 @@ import { ProvisioningProgress } from '../../components/provisioning';
 import { TenantActions } from '../../components/tenant-actions';
 import { TenantLog } from '../../components/tenant-log';
 import { DefinitionList, Dialog, EmptyState, ErrorState, Loading, Notice, PageHeader, StateBadge } from '../../components/ui';
+import { UsageTab } from '../../components/usage';
 import { ApiError, api } from '../../lib/api';
 import { formatDateTime, formatRelative, formatSeconds, formatTime, humanize } from '../../lib/format';
 import { Field, FormError, PasswordChecklist, useForm, validatePassword } from '../../lib/forms';
@@ -23,6 +24,7 @@ import { DomainsTab } from './domains';
  */
 const TABS = [
   { key: 'overview', label: 'Overview' },
+  { key: 'usage', label: 'Usage' },
   { key: 'timeline', label: 'Timeline' },
   { key: 'logs', label: 'Logs' },
   { key: 'backups', label: 'Backups' },
@@ -115,6 +117,7 @@ export function InstancePage({ name, user, basePath }: { name: string; user: Use
           {t.processStrategy === 'dedicated' ? <HibernationCard tenant={t} /> : null}
         </>
       ) : null}
+      {tab === 'usage' ? <UsageTab name={t.name} /> : null}
       {tab === 'timeline' ? <Timeline name={t.name} live={stream.events} status={stream.status} /> : null}
       {tab === 'logs' ? <TenantLog name={t.name} /> : null}
       {tab === 'backups' ? <Backups tenant={t} role={user.role} /> : null}

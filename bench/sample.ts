@@ -1,0 +1,137 @@
+/**
+ * Usage sampler benchmark: the whole platform with BENCH_TENANTS (default 500) tenants on the fake
+ * Odoo's blank template, one round of samples run as the durable jobs run them (every tenant due at
+ * once: the round's work without its spreading), and the platform API's latency meanwhile.
+ *
+ * One tenant is provisioned for real; the others are copies of the template database with their
+ * own tenant rows (the sampler reads the row, the database on its server and the filestore; it
+ * needs no Odoo process), so the setup takes a minute instead of an hour of provisioning.
+ *
+ * Printed: the time of one full round (queueing + 500 samples), samples/s, what the round added
+ * to the platform database (transactions, rows written, blocks read, from pg_stat_database), and
+ * GET /api/v1/plans p50/p95/p99 idle and during the round. In production a round is spread over
+ * 4.5 of its 5 minutes, so the load is this round's divided by that spreading.
+ *
+ *   .tools/node/node_modules/node/bin/node --import tsx bench/sample.ts
+ *
+ * Environment: BENCH_TENANTS (500), BENCH_SECONDS (API load per phase, default 8), LOG_LEVEL (warn).
+ */
+import { randomUUID } from 'node:crypto';
+import autocannon from 'autocannon';
+import { sql } from 'kysely';
+import { withConnection } from '../src/postgres/index.js';
+import { roundStart, SAMPLE_INTERVAL_SECONDS } from '../src/usage/index.js';
+import { loadAverage, percentile, provisionTenant, startBenchPlatform } from './lib.js';
+
+const total = Number(process.env.BENCH_TENANTS ?? 500);
+const seconds = Number(process.env.BENCH_SECONDS ?? 8);
+
+async function apiLatency(base: string, during?: Promise<unknown>) {
+  const latencies: number[] = [];
+  let errors = 0;
+  const instance = autocannon({ url: `${base}/api/v1/plans`, connections: 10, duration: seconds, timeout: 30 });
+  instance.on('response', (_client, statusCode, _bytes, responseTime) => {
+    latencies.push(responseTime);
+    if (statusCode !== 200) errors += 1;
+  });
+  await Promise.all([instance, during]);
+  latencies.sort((a, b) => a - b);
+  return {
+    requests: latencies.length,
+    errors,
+    p50: percentile(latencies, 50),
+    p95: percentile(latencies, 95),
+    p99: percentile(latencies, 99),
+  };
+}
+
+const bench = await startBenchPlatform('basic', { SPARE_DATABASES: '0' }, { tenants: total + 10 });
+try {
+  const { platform } = bench;
+  const db = platform.database.db;
+  // The test drives the round itself: the scheduled one is removed.
+  await sql`DELETE FROM pgboss.schedule WHERE name = 'usage-round'`.execute(db);
+  const first = await provisionTenant(bench, 'samp');
+  const row = await db.selectFrom('tenants').selectAll().where('name', '=', first.name).executeTakeFirstOrThrow();
+  const template = await db
+    .selectFrom('template_builds')
+    .select('database_name')
+    .where('template_code', '=', 'blank')
+    .where('status', '=', 'ready')
+    .executeTakeFirstOrThrow();
+  const adminUrl = platform.database.adminUrl ?? '';
+  const setupStarted = performance.now();
+  await withConnection(adminUrl, async (client) => {
+    for (let i = 1; i < total; i++) {
+      const name = `sb${i}x${Date.now().toString(36)}`;
+      await client.query(`CREATE DATABASE "t_${name}" TEMPLATE "${template.database_name}"`);
+      await db
+        .insertInto('tenants')
+        .values({
+          ...row,
+          id: randomUUID(),
+          name,
+          database_name: `t_${name}`,
+          role_name: `r_${name}`,
+          state_changed_at: new Date(),
+          created_at: new Date(),
+          updated_at: new Date(),
+          spare_database: null,
+        })
+        .execute();
+    }
+  });
+  const setupSeconds = (performance.now() - setupStarted) / 1000;
+
+  const idle = await apiLatency(bench.base);
+  const stats = async () =>
+    (
+      await sql<{ xact_commit: number; tup_inserted: number; tup_updated: number; blks_read: number; blks_hit: number }>`
+        SELECT xact_commit, tup_inserted, tup_updated, blks_read, blks_hit FROM pg_stat_database WHERE datname = current_database()`.execute(
+        db,
+      )
+    ).rows[0];
+  const before = await stats();
+  const now = new Date(roundStart(new Date(), SAMPLE_INTERVAL_SECONDS).getTime() + (SAMPLE_INTERVAL_SECONDS - 1) * 1000);
+  const slot = roundStart(now, SAMPLE_INTERVAL_SECONDS);
+  const started = performance.now();
+  let queueMs = 0;
+  let roundMs = 0;
+  const round = (async () => {
+    const queued = await platform.usage.round(now);
+    queueMs = performance.now() - started;
+    for (;;) {
+      const done = await db
+        .selectFrom('usage_samples')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('slot', '=', slot)
+        .executeTakeFirst();
+      if (Number(done?.n) >= queued) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    roundMs = performance.now() - started;
+  })();
+  const busy = await apiLatency(bench.base, round);
+  await round;
+  const after = await stats();
+  const diff = (key: keyof NonNullable<typeof before>) => Number(after?.[key] ?? 0) - Number(before?.[key] ?? 0);
+
+  console.log(`usage sampler, ${total} tenants (fake Odoo, one shared server), load average ${loadAverage()}`);
+  console.log(`  setup: ${total - 1} template copies and tenant rows in ${setupSeconds.toFixed(1)} s`);
+  console.log(
+    `  one round: queued in ${(queueMs / 1000).toFixed(2)} s, all ${total} samples stored in ${(roundMs / 1000).toFixed(1)} s (${(total / (roundMs / 1000)).toFixed(0)} samples/s: batches of 25, 2 per replica, 4 tenants at a time each)`,
+  );
+  console.log(
+    `  platform database during the round (API load included): ${diff('xact_commit')} transactions, ${diff('tup_inserted')} rows inserted, ${diff('tup_updated')} updated, ${diff('blks_read')} blocks read, ${diff('blks_hit')} hit`,
+  );
+  console.log(`  GET /api/v1/plans, 10 connections, ${seconds} s each:`);
+  for (const [label, r] of [
+    ['idle', idle],
+    ['during the round', busy],
+  ] as const) {
+    console.log(`    ${label.padEnd(17)} ${r.requests} requests, ${r.errors} errors, p50 ${r.p50} ms, p95 ${r.p95} ms, p99 ${r.p99} ms`);
+  }
+  console.log(`  load average at the end ${loadAverage()}`);
+} finally {
+  await bench.stop();
+}
