@@ -1,6 +1,6 @@
 import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
-import { ODOO_SERIES, type OdooSeries } from '../config/index.js';
+import type { OdooSeries } from '../config/index.js';
 import type { OdooInstallationView } from '../odoo-installs/index.js';
 import type { ApiClient } from './client.js';
 
@@ -58,11 +58,14 @@ export function registerOdooCommands(program: Command, io: Io): void {
   odoo
     .command('install')
     .description("Install an Odoo series: its source archive, a virtual environment with Odoo's requirements, then checks")
-    .argument('<series>', ODOO_SERIES.join(' | '))
+    .argument('<series>', 'an Odoo series the platform installs, e.g. 17.0')
     .option('--no-wait', 'queue the installation and return')
     .option('--timeout <seconds>', 'how long to wait', '3600')
     .option('--json', 'machine-readable output')
     .action(async (series: string, options: { wait: boolean; timeout: string; json?: boolean }) => {
+      // Loaded here, not up front: the series list lives with the configuration (zod), which
+      // `saasctl --help` must not pay for.
+      const { ODOO_SERIES } = await import('../config/index.js');
       if (!(ODOO_SERIES as readonly string[]).includes(series))
         throw Object.assign(new Error(`Odoo ${series} is not a series the platform installs: choose ${ODOO_SERIES.join(', ')}.`), {
           field: 'series',
