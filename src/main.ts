@@ -30,6 +30,7 @@ import {
   desiredTenantsLoader,
   poolReports,
 } from './provisioning/index.js';
+import { startRestores } from './restore-wiring.js';
 import {
   connectionCosts,
   connectionShapeOf,
@@ -212,6 +213,7 @@ export async function startPlatform(
     scratchDir: join(config.dataDir, 'backups-scratch'),
   });
   await backups.registerJobs(config.runWorkers, domainEvents);
+  const restores = await startRestores({ config, db, jobs, backups, servers, runtimes, operations, odooDataDir, logger });
   const sweep = createLifecycleSweep({ db, jobs, operations, logger });
   await sweep.register(config.runWorkers);
   const tenants = createTenantService({
@@ -312,6 +314,7 @@ export async function startPlatform(
     servers,
     jobs,
     backups,
+    restores,
     runtimes,
     domainEvents,
     domains,

@@ -30,6 +30,7 @@ import type { NotificationService } from '../notifications/index.js';
 import type { PlanService } from '../plans/index.js';
 import type { DatabaseServerRegistry } from '../postgres/index.js';
 import type { PoolReport } from '../provisioning/index.js';
+import type { RestoreService } from '../restores/index.js';
 import type { RuntimeRegistry } from '../runtimes/index.js';
 import type { TemplateService } from '../templates/index.js';
 import type { TenantService } from '../tenants/index.js';
@@ -51,6 +52,7 @@ import { registerJobRoutes } from './routes/jobs.js';
 import { registerNotificationRoutes } from './routes/notifications.js';
 import { registerPlanRoutes } from './routes/plans.js';
 import { registerPoolRoutes } from './routes/pools.js';
+import { registerRestoreRoutes } from './routes/restores.js';
 import { registerTemplateRoutes } from './routes/templates.js';
 import { registerTenantRoutes } from './routes/tenants.js';
 import { registerWebhookRoutes } from './routes/webhooks.js';
@@ -82,6 +84,8 @@ export interface ApiDependencies {
   servers: DatabaseServerRegistry;
   jobs: JobQueue;
   backups: BackupService;
+  /** Restores of backups and imports of Odoo zips. */
+  restores: RestoreService;
   runtimes: RuntimeRegistry;
   /** Domain events (tenant changes), for the live event streams. */
   domainEvents: DomainEventSubscriptions;
@@ -267,6 +271,7 @@ export async function buildApiServer(deps: ApiDependencies): Promise<Api> {
       registerAuditRoutes(api, deps);
       registerTenantRoutes(api, deps);
       registerBackupRoutes(api, deps);
+      registerRestoreRoutes(api, deps);
       registerDomainRoutes(api, deps);
       registerTemplateRoutes(api, deps);
       registerDatabaseServerRoutes(api, deps);

@@ -6,6 +6,7 @@
  * - preparing (provisioning, starting, running without an upstream yet): 503 + Retry-After 5,
  *   and the page refreshes itself;
  * - stopped (stopping, stopped): 503 + Retry-After 60: temporary, the owner can start it;
+ * - maintenance (restoring a backup): 503 + Retry-After 30, and the page refreshes itself;
  * - suspended: 403 without Retry-After. Suspension is a decision (billing, abuse), not an outage:
  *   a 4xx keeps it out of the platform's 5xx error rate and tells clients retrying will not help;
  * - unavailable (scheduled for deletion, terminated, pending payment): 404; not 410 because a
@@ -22,6 +23,7 @@
 export type StatusPageKind =
   | 'preparing'
   | 'stopped'
+  | 'maintenance'
   | 'suspended'
   | 'unavailable'
   | 'error'
@@ -64,6 +66,14 @@ const PAGES: Record<StatusPageKind, PageSpec> = {
     retryAfterSeconds: 60,
     title: 'This Odoo is stopped',
     message: '{host} is stopped. Its owner can start it again from the dashboard.',
+    namesHost: true,
+  },
+  maintenance: {
+    status: 503,
+    retryAfterSeconds: 30,
+    refreshSeconds: 15,
+    title: 'This Odoo is under maintenance',
+    message: '{host} is being restored from a backup. This page reloads by itself as soon as it is back.',
     namesHost: true,
   },
   suspended: {
@@ -177,6 +187,8 @@ export function pageForTenantState(state: string): StatusPageKind {
     case 'stopping':
     case 'stopped':
       return 'stopped';
+    case 'restoring':
+      return 'maintenance';
     case 'suspended':
       return 'suspended';
     case 'error':

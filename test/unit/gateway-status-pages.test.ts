@@ -12,6 +12,7 @@ import { TENANT_STATES } from '../../src/tenants/lifecycle.js';
 const KINDS: StatusPageKind[] = [
   'preparing',
   'stopped',
+  'maintenance',
   'suspended',
   'unavailable',
   'error',
@@ -28,6 +29,7 @@ describe('renderStatusPage', () => {
     const expected: Record<StatusPageKind, [number, string | undefined]> = {
       preparing: [503, '5'],
       stopped: [503, '60'],
+      maintenance: [503, '30'],
       suspended: [403, undefined],
       unavailable: [404, undefined],
       error: [503, '60'],
@@ -97,6 +99,7 @@ describe('pageForTenantState', () => {
       running: 'preparing',
       stopping: 'stopped',
       stopped: 'stopped',
+      restoring: 'maintenance',
       suspended: 'suspended',
       scheduled_for_deletion: 'unavailable',
       terminated: 'unavailable',

@@ -12,6 +12,7 @@ import * as m0010 from './0010_billing.js';
 import * as m0011 from './0011_billing_gateway_events.js';
 import * as m0012 from './0012_custom_domains.js';
 import * as m0013 from './0013_notifications_webhooks.js';
+import * as m0090 from './0090_restores.js';
 
 /** Migrations are listed in code (not read from disk) so the built package carries them. */
 export const migrations: Record<string, Migration> = {
@@ -28,6 +29,7 @@ export const migrations: Record<string, Migration> = {
   '0011_billing_gateway_events': m0011,
   '0012_custom_domains': m0012,
   '0013_notifications_webhooks': m0013,
+  '0090_restores': m0090,
 };
 
 export const migrationProvider: MigrationProvider = {

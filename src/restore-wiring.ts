@@ -1,0 +1,36 @@
+import { join } from 'node:path';
+import type { BackupService } from './backups/index.js';
+import type { Config } from './config/index.js';
+import type { Db } from './db/index.js';
+import type { JobQueue } from './jobs/index.js';
+import type { Logger } from './logging/index.js';
+import type { DatabaseServerRegistry } from './postgres/index.js';
+import type { TenantOperations } from './provisioning/index.js';
+import { createRestoreService, type RestoreService } from './restores/index.js';
+import type { RuntimeRegistry } from './runtimes/index.js';
+
+/**
+ * Composition of restores: backups restored in place (their own job queue) and into new tenants,
+ * imports of Odoo zips. Archives are fetched to DATA_DIR/restores-scratch while a restore runs.
+ */
+export async function startRestores(deps: {
+  config: Config;
+  db: Db;
+  jobs: JobQueue;
+  backups: BackupService;
+  servers: DatabaseServerRegistry;
+  runtimes: RuntimeRegistry;
+  operations: TenantOperations;
+  odooDataDir: string;
+  logger: Logger;
+}): Promise<RestoreService> {
+  const { config } = deps;
+  const restores = createRestoreService({
+    ...deps,
+    storage: deps.backups.storage,
+    scratchDir: join(config.dataDir, 'restores-scratch'),
+    crashAt: config.crashAt,
+  });
+  await restores.registerJobs(config.runWorkers);
+  return restores;
+}

@@ -1,0 +1,64 @@
+import type { BackupRow, TenantRow } from '../db/index.js';
+import { ConflictError, NotFoundError } from '../errors/index.js';
+import type { JobQueue } from '../jobs/index.js';
+import { changeTenantState } from '../tenants/index.js';
+import type { RestoreDependencies } from './context.js';
+import { runInPlaceRestore } from './run.js';
+import { insertRestore, restoreById, restoresOfTenant, updateRestore } from './store.js';
+
+export interface RestoreServiceDependencies extends RestoreDependencies {
+  jobs: JobQueue;
+}
+
+export type RestoreService = ReturnType<typeof createRestoreService>;
+
+export function createRestoreService(deps: RestoreServiceDependencies) {
+  const { db } = deps;
+
+  return {
+    /**
+     * Restores a verified backup over its own tenant. In one transaction the tenant becomes
+     * `restoring` (the gateway shows the maintenance page; 409 naming the state when it is not
+     * running or stopped), the restore is recorded and its job queued: all of them, or none.
+     */
+    async inPlace(tenant: TenantRow, backup: BackupRow, actorUserId: string | null) {
+      if (backup.tenant_id !== tenant.id) throw new NotFoundError('Backup');
+      if (backup.state !== 'verified')
+        throw new ConflictError(`Backup ${backup.id} is ${backup.state}: only a verified backup can be restored.`, { field: 'id' });
+      return db.transaction().execute(async (trx) => {
+        await changeTenantState(trx, tenant.id, 'restore', {
+          actorUserId,
+          reason: `restore of the backup of ${backup.started_at.toISOString()} requested`,
+        });
+        const restore = await insertRestore(
+          {
+            tenant_id: tenant.id,
+            kind: 'in_place',
+            backup_id: backup.id,
+            previous_state: tenant.state,
+            record_counts: backup.record_counts ? JSON.stringify(backup.record_counts) : null,
+            filestore_files: backup.filestore_files,
+            created_by: actorUserId,
+          },
+          trx,
+        );
+        const jobId = await deps.jobs.send('restore', { restoreId: restore.id }, { transaction: trx });
+        await updateRestore(restore.id, { job_id: jobId }, trx);
+        return { restore: { ...restore, job_id: jobId }, jobId };
+      });
+    },
+
+    /** One restore of this tenant (another tenant's answers 404, like a missing one). */
+    async ofTenant(tenant: TenantRow, restoreId: string) {
+      const restore = await restoreById(restoreId, db);
+      if (!restore || restore.tenant_id !== tenant.id) throw new NotFoundError('Restore');
+      return restore;
+    },
+
+    list: (tenant: TenantRow) => restoresOfTenant(tenant.id, db),
+
+    async registerJobs(work: boolean): Promise<void> {
+      await deps.jobs.define('restore', async ({ restoreId }, attempt) => runInPlaceRestore(deps, restoreId, attempt), work);
+    },
+  };
+}

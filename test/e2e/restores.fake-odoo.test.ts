@@ -1,0 +1,283 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { delimiter, dirname, join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { filestorePath } from '../../src/odoo/index.js';
+import { withConnection } from '../../src/postgres/index.js';
+import { odooLogin, waitFor } from '../helpers/gateway-client.js';
+import { createOperator, registerCustomer, startTestPlatform, type TestPlatform } from '../helpers/platform.js';
+import { postgresAdminUrl } from '../helpers/postgres.js';
+import { databasesStartingWith, tenantData, tenantDatabaseUrl } from '../helpers/tenant-data.js';
+
+/**
+ * Restores end to end against the fake Odoo and real PostgreSQL: a backup restored over its
+ * tenant gives back exactly the data that was backed up (every table's row count, every
+ * filestore file's sha256), through the maintenance state, after a backup of the data it
+ * replaces; customers restore only their own tenants' backups.
+ */
+process.env.PATH = `${dirname(process.execPath)}${delimiter}${process.env.PATH ?? ''}`;
+
+let test: TestPlatform;
+let operator: Awaited<ReturnType<typeof createOperator>>;
+let customer: Awaited<ReturnType<typeof registerCustomer>>;
+let stranger: Awaited<ReturnType<typeof registerCustomer>>;
+const ADMIN_PASSWORD = 'Odoo-Admin-Pass-1';
+const odooDataDir = () => join(test.config.dataDir, 'odoo');
+
+async function tenantView(name: string) {
+  return (await test.http.get(`/api/v1/tenants/${name}`, { token: operator.accessToken })).body as {
+    name: string;
+    state: string;
+    databaseName: string;
+    stateReason: string | null;
+  };
+}
+
+async function createRunningTenant(label: string, plan: string, accountId: string) {
+  const name = `${label}${Date.now().toString(36)}`;
+  const created = await test.http.post(
+    '/api/v1/tenants',
+    { name, plan, template: 'blank', adminEmail: `admin@${name}.example.com`, adminPassword: ADMIN_PASSWORD, accountId },
+    { token: operator.accessToken },
+  );
+  expect(created.status, created.text).toBe(202);
+  return waitFor(
+    `${name} to run`,
+    async () => {
+      const view = await tenantView(name);
+      if (view.state === 'error') throw new Error(`${name} failed: ${view.stateReason}`);
+      return view.state === 'running' ? { name, databaseName: view.databaseName } : undefined;
+    },
+    120_000,
+    200,
+  );
+}
+
+async function verifiedBackup(name: string, token = operator.accessToken) {
+  const accepted = await test.http.post(`/api/v1/tenants/${name}/backups`, {}, { token });
+  expect(accepted.status, accepted.text).toBe(202);
+  const id = accepted.body.backup.id as string;
+  const backup = await waitFor(
+    `backup ${id} to settle`,
+    async () => {
+      const view = (await test.http.get(`/api/v1/tenants/${name}/backups/${id}`, { token })).body;
+      return view.state === 'running' ? undefined : view;
+    },
+    120_000,
+    100,
+  );
+  expect(backup.state, backup.failureReason).toBe('verified');
+  return backup as { id: string; recordCounts?: unknown };
+}
+
+async function settledRestore(name: string, id: string, token = operator.accessToken) {
+  return waitFor(
+    `restore ${id} to settle`,
+    async () => {
+      const view = (await test.http.get(`/api/v1/tenants/${name}/restores/${id}`, { token })).body;
+      return view.state === 'running' ? undefined : view;
+    },
+    120_000,
+    100,
+  );
+}
+
+async function runningAgain(name: string) {
+  return waitFor(
+    `${name} to run again`,
+    async () => {
+      const view = await tenantView(name);
+      if (view.state === 'error') throw new Error(`${name} failed: ${view.stateReason}`);
+      return view.state === 'running' ? view : undefined;
+    },
+    60_000,
+    100,
+  );
+}
+
+/** Changes a tenant's data after its backup: rows added, a file changed, a file removed, a file added. */
+async function changeData(databaseName: string): Promise<void> {
+  await withConnection(tenantDatabaseUrl(databaseName), (client) =>
+    client.query(`INSERT INTO res_partner (name) SELECT 'After backup ' || i FROM generate_series(1, 40) AS i`),
+  );
+  const store = filestorePath(odooDataDir(), databaseName);
+  await writeFile(join(store, 'aa', 'aa01'), 'changed after the backup');
+  await rm(join(store, 'bb', 'bb01'));
+  await mkdir(join(store, 'cc'), { recursive: true });
+  await writeFile(join(store, 'cc', 'cc01'), 'added after the backup');
+}
+
+beforeAll(async () => {
+  test = await startTestPlatform({
+    ODOO_BIN: resolve('test/fixtures/fake-odoo/odoo-bin'),
+    TENANT_DATABASE_URL: postgresAdminUrl(),
+    TEMPLATES_AUTOBUILD: 'blank',
+    SPARE_DATABASES: '0',
+  });
+  operator = await createOperator(test);
+  customer = await registerCustomer(test.http, 'restore-owner');
+  stranger = await registerCustomer(test.http, 'restore-stranger');
+  await waitFor(
+    'the blank template to be built',
+    async () => {
+      const templates = await test.http.get('/api/v1/templates', { token: operator.accessToken });
+      const build = templates.body.find((t: { code: string }) => t.code === 'blank')?.builds[0];
+      if (build?.status === 'failed') throw new Error(`template build failed: ${build.error}`);
+      return build?.status === 'ready' ? build : undefined;
+    },
+    120_000,
+    200,
+  );
+}, 180_000);
+
+afterAll(async () => {
+  await test?.stop();
+});
+
+/** A tenant with partners and attachment files of its own. */
+async function tenantWithData(label: string, plan: string) {
+  const tenant = await createRunningTenant(label, plan, customer.accountId);
+  await withConnection(tenantDatabaseUrl(tenant.databaseName), (client) =>
+    client.query(`INSERT INTO res_partner (name) SELECT 'Partner ' || i FROM generate_series(1, 120) AS i`),
+  );
+  const store = filestorePath(odooDataDir(), tenant.databaseName);
+  await mkdir(join(store, 'aa'), { recursive: true });
+  await mkdir(join(store, 'bb'), { recursive: true });
+  await writeFile(join(store, 'aa', 'aa01'), randomBytes(200_000));
+  await writeFile(join(store, 'bb', 'bb01'), randomBytes(3_000));
+  return tenant;
+}
+
+describe('restore in place', () => {
+  for (const [label, plan] of [
+    ['pool', 'basic'],
+    ['dedicated process', 'standard'],
+  ] as const) {
+    it(`gives a ${label} tenant back exactly the data of its backup, after backing up what it replaces`, async () => {
+      const tenant = await tenantWithData(label === 'pool' ? 'rspool' : 'rsproc', plan);
+      const atBackup = await tenantData(odooDataDir(), tenant.databaseName);
+      const backup = await verifiedBackup(tenant.name, customer.accessToken);
+      await changeData(tenant.databaseName);
+      const changed = await tenantData(odooDataDir(), tenant.databaseName);
+      expect(changed).not.toEqual(atBackup);
+
+      const accepted = await test.http.post(
+        `/api/v1/tenants/${tenant.name}/backups/${backup.id}/restore`,
+        {},
+        { token: customer.accessToken },
+      );
+      expect(accepted.status, accepted.text).toBe(202);
+      expect(accepted.body.restore).toMatchObject({ kind: 'in_place', state: 'running', backupId: backup.id });
+      // Restoring right away: the tenant is under maintenance from the moment the restore is accepted.
+      const again = await test.http.post(
+        `/api/v1/tenants/${tenant.name}/backups/${backup.id}/restore`,
+        {},
+        { token: customer.accessToken },
+      );
+      expect(again.status, again.text).toBe(409);
+
+      const restore = await settledRestore(tenant.name, accepted.body.restore.id, customer.accessToken);
+      expect(restore.state, restore.failureReason).toBe('succeeded');
+      expect(restore.step).toBe('finish');
+      await runningAgain(tenant.name);
+
+      expect(await tenantData(odooDataDir(), tenant.databaseName)).toEqual(atBackup);
+      // The previous database and filestore are gone once the restored one was verified; no side copy is left.
+      expect(await databasesStartingWith(`${tenant.databaseName}_`)).toEqual([]);
+      // The data it replaced is in a verified backup made just before.
+      const safety = (
+        await test.http.get(`/api/v1/tenants/${tenant.name}/backups/${restore.safetyBackupId}`, { token: customer.accessToken })
+      ).body;
+      expect(safety).toMatchObject({ trigger: 'before_restore', state: 'verified', filestoreFiles: Object.keys(changed.files).length });
+      // Through the maintenance state and back, on the timeline.
+      const events = (await test.http.get(`/api/v1/tenants/${tenant.name}/events`, { token: customer.accessToken })).body as Array<{
+        fromState: string | null;
+        toState: string | null;
+      }>;
+      expect(events.some((e) => e.fromState === 'running' && e.toState === 'restoring')).toBe(true);
+      expect(events.some((e) => e.fromState === 'restoring' && e.toState === 'starting')).toBe(true);
+      // Odoo serves the restored database: the admin logs in through the gateway.
+      const port = Number(new URL(test.url).port);
+      const login = await waitFor('the admin login after the restore', async () => {
+        const answer = await odooLogin(
+          port,
+          `${tenant.name}.lvh.me`,
+          tenant.databaseName,
+          `admin@${tenant.name}.example.com`,
+          ADMIN_PASSWORD,
+        ).catch(() => undefined);
+        return answer?.body.result?.uid ? answer : undefined;
+      });
+      expect(login.body.result?.uid).toBe(2);
+      const audited = await test.platform.database.db
+        .selectFrom('audit_log')
+        .select(['status_code', 'actor_user_id'])
+        .where('action', '=', 'backup.restore')
+        .where('target_id', '=', backup.id)
+        .execute();
+      expect(audited).toContainEqual({ status_code: 202, actor_user_id: customer.userId });
+    });
+  }
+
+  it('refuses, changing nothing, a backup whose stored archive changed since it was verified', async () => {
+    const tenant = await tenantWithData('rsbad', 'basic');
+    const backup = await verifiedBackup(tenant.name);
+    const row = await test.platform.database.db
+      .selectFrom('backups')
+      .select('storage_key')
+      .where('id', '=', backup.id)
+      .executeTakeFirstOrThrow();
+    await writeFile(join(test.config.dataDir, 'backups', row.storage_key), 'not the archive any more');
+    await changeData(tenant.databaseName);
+    const before = await tenantData(odooDataDir(), tenant.databaseName);
+
+    const accepted = await test.http.post(
+      `/api/v1/tenants/${tenant.name}/backups/${backup.id}/restore`,
+      {},
+      { token: operator.accessToken },
+    );
+    expect(accepted.status, accepted.text).toBe(202);
+    const restore = await settledRestore(tenant.name, accepted.body.restore.id);
+    expect(restore.state).toBe('failed');
+    expect(restore.failureReason).toMatch(/stored archive changed since it was verified/);
+    // The customer reads what happened to their data, not the internals.
+    const asCustomer = (await test.http.get(`/api/v1/tenants/${tenant.name}/restores/${restore.id}`, { token: customer.accessToken })).body;
+    expect(asCustomer.failureReason).toMatch(/your data was not changed/);
+    await runningAgain(tenant.name);
+    expect(await tenantData(odooDataDir(), tenant.databaseName)).toEqual(before);
+    expect(await databasesStartingWith(`${tenant.databaseName}_`)).toEqual([]);
+  });
+});
+
+describe('customer access to restores', () => {
+  it("refuses another account's tenant and backups as missing (404), and audits every restore", async () => {
+    const tenant = await createRunningTenant('rsacl', 'basic', customer.accountId);
+    const backup = await verifiedBackup(tenant.name);
+    const strangersTenant = await createRunningTenant('rsother', 'basic', stranger.accountId);
+
+    const foreign = await test.http.post(
+      `/api/v1/tenants/${tenant.name}/backups/${backup.id}/restore`,
+      {},
+      { token: stranger.accessToken },
+    );
+    expect(foreign.status, foreign.text).toBe(404);
+    // Their own tenant with someone else's backup: 404 too, nothing restored.
+    const crossed = await test.http.post(
+      `/api/v1/tenants/${strangersTenant.name}/backups/${backup.id}/restore`,
+      {},
+      { token: stranger.accessToken },
+    );
+    expect(crossed.status, crossed.text).toBe(404);
+    expect((await test.http.get(`/api/v1/tenants/${tenant.name}/restores`, { token: stranger.accessToken })).status).toBe(404);
+    expect((await tenantView(tenant.name)).state).toBe('running');
+    expect((await tenantView(strangersTenant.name)).state).toBe('running');
+
+    const audit = await test.platform.database.db
+      .selectFrom('audit_log')
+      .select(['action', 'outcome', 'status_code'])
+      .where('action', '=', 'backup.restore')
+      .where('actor_user_id', '=', stranger.userId)
+      .execute();
+    expect(audit.map((a) => a.status_code).sort()).toEqual([404, 404]);
+  });
+});
