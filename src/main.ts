@@ -213,7 +213,6 @@ export async function startPlatform(
     scratchDir: join(config.dataDir, 'backups-scratch'),
   });
   await backups.registerJobs(config.runWorkers, domainEvents);
-  const restores = await startRestores({ config, db, jobs, backups, servers, runtimes, operations, odooDataDir, logger });
   const sweep = createLifecycleSweep({ db, jobs, operations, logger });
   await sweep.register(config.runWorkers);
   const tenants = createTenantService({
@@ -226,6 +225,7 @@ export async function startPlatform(
     crashPoint,
   });
 
+  const restores = await startRestores({ config, db, jobs, backups, servers, runtimes, operations, tenants, odooDataDir, logger });
   const accounts = createAccountService({ db });
   const { notifier, webhooks } = await startNotificationsAndWebhooks({
     config,

@@ -6,8 +6,9 @@ import type { JobQueue } from './jobs/index.js';
 import type { Logger } from './logging/index.js';
 import type { DatabaseServerRegistry } from './postgres/index.js';
 import type { TenantOperations } from './provisioning/index.js';
-import { createRestoreService, type RestoreService } from './restores/index.js';
+import { archiveLoader, createRestoreService, type RestoreService } from './restores/index.js';
 import type { RuntimeRegistry } from './runtimes/index.js';
+import type { TenantService } from './tenants/index.js';
 
 /**
  * Composition of restores: backups restored in place (their own job queue) and into new tenants,
@@ -21,16 +22,20 @@ export async function startRestores(deps: {
   servers: DatabaseServerRegistry;
   runtimes: RuntimeRegistry;
   operations: TenantOperations;
+  tenants: TenantService;
   odooDataDir: string;
   logger: Logger;
 }): Promise<RestoreService> {
   const { config } = deps;
-  const restores = createRestoreService({
+  const restoreDeps = {
     ...deps,
     storage: deps.backups.storage,
     scratchDir: join(config.dataDir, 'restores-scratch'),
     crashAt: config.crashAt,
-  });
+  };
+  const restores = createRestoreService(restoreDeps);
+  // Provisioning fills tenants made from an archive through this loader.
+  deps.operations.useArchives(archiveLoader(restoreDeps));
   await restores.registerJobs(config.runWorkers);
   return restores;
 }

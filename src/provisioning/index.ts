@@ -1,6 +1,6 @@
 export type { TenantOperation } from '../jobs/index.js';
 export { type CloneSource, type PlacementContext, type ProvisioningContext, TENANT_CONNECTION_LIMIT } from './context.js';
-export type { ProvisioningDependencies } from './dependencies.js';
+export type { ArchiveLoader, ProvisioningDependencies } from './dependencies.js';
 export { createTenantOperations, TENANT_OPS_QUEUE, type TenantOperationJob, type TenantOperations } from './operations.js';
 export { type PoolReport, poolReportSchema, poolReports } from './pool-report.js';
 export { createCrashInjection, runAttempt, runSteps, type Step, type StepJournal, type StepOutcome } from './runner.js';

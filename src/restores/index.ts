@@ -1,4 +1,5 @@
 // Restores of backups (in place, into a new tenant) and imports of Odoo zips (docs/operations/backups.md).
+export { archiveLoader } from './archive-loader.js';
 export { type RestoreDependencies, restoreNames } from './context.js';
 export { IN_PLACE_STEPS, RestoreRefused } from './in-place-steps.js';
 export { createRestoreService, type RestoreService, type RestoreServiceDependencies } from './service.js';

@@ -1,13 +1,22 @@
+import { randomUUID } from 'node:crypto';
+import type { Principal } from '../auth/index.js';
 import type { BackupRow, TenantRow } from '../db/index.js';
 import { ConflictError, NotFoundError } from '../errors/index.js';
 import type { JobQueue } from '../jobs/index.js';
-import { changeTenantState } from '../tenants/index.js';
+import { changeTenantState, type TenantService } from '../tenants/index.js';
 import type { RestoreDependencies } from './context.js';
 import { runInPlaceRestore } from './run.js';
 import { insertRestore, restoreById, restoresOfTenant, updateRestore } from './store.js';
 
 export interface RestoreServiceDependencies extends RestoreDependencies {
   jobs: JobQueue;
+  tenants: Pick<TenantService, 'createFromArchive'>;
+}
+
+function requireVerified(tenant: TenantRow, backup: BackupRow): void {
+  if (backup.tenant_id !== tenant.id) throw new NotFoundError('Backup');
+  if (backup.state !== 'verified')
+    throw new ConflictError(`Backup ${backup.id} is ${backup.state}: only a verified backup can be restored.`, { field: 'id' });
 }
 
 export type RestoreService = ReturnType<typeof createRestoreService>;
@@ -22,9 +31,7 @@ export function createRestoreService(deps: RestoreServiceDependencies) {
      * running or stopped), the restore is recorded and its job queued: all of them, or none.
      */
     async inPlace(tenant: TenantRow, backup: BackupRow, actorUserId: string | null) {
-      if (backup.tenant_id !== tenant.id) throw new NotFoundError('Backup');
-      if (backup.state !== 'verified')
-        throw new ConflictError(`Backup ${backup.id} is ${backup.state}: only a verified backup can be restored.`, { field: 'id' });
+      requireVerified(tenant, backup);
       return db.transaction().execute(async (trx) => {
         await changeTenantState(trx, tenant.id, 'restore', {
           actorUserId,
@@ -46,6 +53,48 @@ export function createRestoreService(deps: RestoreServiceDependencies) {
         await updateRestore(restore.id, { job_id: jobId }, trx);
         return { restore: { ...restore, job_id: jobId }, jobId };
       });
+    },
+
+    /**
+     * Restores a verified backup into a new tenant of the same account and plan: a new name, a
+     * new identity (database uuid and secret, base URL) and the admin password the caller chose;
+     * the source tenant is not touched. The new tenant is provisioned from the archive (checked
+     * like any new tenant: name, password policy, the plan's room).
+     */
+    async intoNewTenant(principal: Principal, source: TenantRow, backup: BackupRow, input: { name: string; adminPassword: string }) {
+      requireVerified(source, backup);
+      const restoreId = randomUUID();
+      const created = await deps.tenants.createFromArchive(
+        principal,
+        {
+          name: input.name,
+          accountId: source.account_id,
+          plan: source.plan_code,
+          template: source.template_code,
+          adminEmail: source.admin_email,
+          adminLogin: source.admin_login,
+          adminPassword: input.adminPassword,
+        },
+        restoreId,
+        async (trx, tenant) => {
+          await insertRestore(
+            {
+              id: restoreId,
+              tenant_id: tenant.id,
+              kind: 'new_tenant',
+              backup_id: backup.id,
+              record_counts: backup.record_counts ? JSON.stringify(backup.record_counts) : null,
+              filestore_files: backup.filestore_files,
+              created_by: principal.userId,
+            },
+            trx,
+          );
+        },
+        `restored from the backup of ${source.name} of ${backup.started_at.toISOString()}`,
+      );
+      const restore = await restoreById(restoreId, db);
+      if (!restore) throw new Error('the restore was not recorded with its tenant');
+      return { restore, tenantName: created.tenant.name, jobId: created.jobId ?? '' };
     },
 
     /** One restore of this tenant (another tenant's answers 404, like a missing one). */

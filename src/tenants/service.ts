@@ -161,6 +161,9 @@ export function createTenantService(deps: {
       adminPassword: string;
       /** The tenant this is a staging copy of (its placement and data, no template needed). */
       copyOf?: TenantRow;
+      /** The restore that fills it from a backup zip, recorded by `afterInsert` in the same transaction. */
+      restoreId?: string;
+      afterInsert?: (trx: Transaction<Database>, tenant: TenantRow) => Promise<void>;
       awaitingPayment?: boolean | undefined;
     },
     firstMessage: string,
@@ -191,6 +194,7 @@ export function createTenantService(deps: {
       // Kept (encrypted) only until the login check passed, then erased.
       admin_password_check_encrypted: secretBox.encrypt(wanted.adminPassword),
       source_tenant_id: copyOf?.id ?? null,
+      restore_id: wanted.restoreId ?? null,
       created_by: principal.userId,
     };
     const { tenant, jobId } = await db.transaction().execute(async (trx) => {
@@ -206,6 +210,7 @@ export function createTenantService(deps: {
           throw error;
         },
       );
+      await wanted.afterInsert?.(trx, inserted);
       // A tenant awaiting payment is provisioned when billing reports the payment.
       if (inserted.state === 'pending_payment') return { tenant: inserted, jobId: null };
       return { tenant: inserted, jobId: await operations.enqueue(inserted.id, 'provision', trx) };
@@ -328,6 +333,29 @@ export function createTenantService(deps: {
           });
         },
       );
+    },
+
+    /**
+     * A new tenant filled from an Odoo backup zip (a backup restored into a new tenant, an import):
+     * checked and counted like any new tenant; `recordRestore` writes the restore in the same
+     * transaction as the tenant and its provisioning job.
+     */
+    async createFromArchive(
+      principal: Principal,
+      input: {
+        name: string;
+        accountId: string;
+        plan: string;
+        template: string;
+        adminEmail: string;
+        adminLogin: string;
+        adminPassword: string;
+      },
+      restoreId: string,
+      recordRestore: (trx: Transaction<Database>, tenant: TenantRow) => Promise<void>,
+      firstMessage: string,
+    ): Promise<{ tenant: TenantView; jobId: string | null }> {
+      return requestNewTenant(principal, { ...input, restoreId, afterInsert: recordRestore }, firstMessage);
     },
 
     async events(principal: Principal, name: string, options: { afterId?: number; limit?: number } = {}): Promise<TenantEventView[]> {

@@ -22,6 +22,7 @@ let operator: Awaited<ReturnType<typeof createOperator>>;
 let customer: Awaited<ReturnType<typeof registerCustomer>>;
 let stranger: Awaited<ReturnType<typeof registerCustomer>>;
 const ADMIN_PASSWORD = 'Odoo-Admin-Pass-1';
+const NEW_PASSWORD = 'Chosen-For-The-Copy-7';
 const odooDataDir = () => join(test.config.dataDir, 'odoo');
 
 async function tenantView(name: string) {
@@ -246,6 +247,64 @@ describe('restore in place', () => {
     await runningAgain(tenant.name);
     expect(await tenantData(odooDataDir(), tenant.databaseName)).toEqual(before);
     expect(await databasesStartingWith(`${tenant.databaseName}_`)).toEqual([]);
+  });
+});
+
+describe('restore into a new tenant', () => {
+  it('makes a new tenant with the data of the backup, a new identity and the admin password chosen; the source is untouched', async () => {
+    const source = await tenantWithData('rssrc', 'basic');
+    const atBackup = await tenantData(odooDataDir(), source.databaseName);
+    const backup = await verifiedBackup(source.name, customer.accessToken);
+    await changeData(source.databaseName);
+    const sourceAfter = await tenantData(odooDataDir(), source.databaseName);
+    const url = `/api/v1/tenants/${source.name}/backups/${backup.id}/restore`;
+
+    const weak = await test.http.post(
+      url,
+      { newTenant: { name: `${source.name}x`, adminPassword: 'short' } },
+      { token: customer.accessToken },
+    );
+    expect(weak.status, weak.text).toBe(400);
+    expect(weak.text).toMatch(/adminPassword/);
+    const taken = await test.http.post(
+      url,
+      { newTenant: { name: source.name, adminPassword: NEW_PASSWORD } },
+      { token: customer.accessToken },
+    );
+    expect(taken.status, taken.text).toBe(409);
+
+    const name = `${source.name}copy`;
+    // A new tenant counts against the plan like any other: this account has its Basic tenants already.
+    const full = await test.http.post(url, { newTenant: { name, adminPassword: NEW_PASSWORD } }, { token: customer.accessToken });
+    expect(full.status, full.text).toBe(409);
+    expect(full.body.field).toBe('plan');
+    const accepted = await test.http.post(url, { newTenant: { name, adminPassword: NEW_PASSWORD } }, { token: operator.accessToken });
+    expect(accepted.status, accepted.text).toBe(202);
+    expect(accepted.body).toMatchObject({ tenantName: name, restore: { kind: 'new_tenant', backupId: backup.id } });
+    const restore = await settledRestore(name, accepted.body.restore.id, customer.accessToken);
+    expect(restore.state, restore.failureReason).toBe('succeeded');
+    const created = await runningAgain(name);
+
+    expect(await tenantData(odooDataDir(), created.databaseName)).toEqual(atBackup);
+    expect(await tenantData(odooDataDir(), source.databaseName)).toEqual(sourceAfter);
+    const uuidOf = (databaseName: string) =>
+      withConnection(tenantDatabaseUrl(databaseName), async (client) => {
+        const rows = await client.query<{ value: string }>(
+          "SELECT value FROM ir_config_parameter WHERE key IN ('database.uuid', 'web.base.url') ORDER BY key",
+        );
+        return rows.rows.map((row) => row.value);
+      });
+    const [sourceUuid, sourceUrl] = await uuidOf(source.databaseName);
+    const [copyUuid, copyUrl] = await uuidOf(created.databaseName);
+    expect(copyUuid).not.toBe(sourceUuid);
+    expect(copyUrl).not.toBe(sourceUrl);
+    expect(copyUrl).toContain(name);
+    const port = Number(new URL(test.url).port);
+    const login = (password: string) =>
+      odooLogin(port, `${name}.lvh.me`, created.databaseName, `admin@${source.name}.example.com`, password).catch(() => undefined);
+    const uid = await waitFor('the admin login of the new tenant', async () => (await login(NEW_PASSWORD))?.body.result?.uid);
+    expect(uid).toBe(2);
+    expect((await login(ADMIN_PASSWORD))?.body.result?.uid).toBeUndefined();
   });
 });
 

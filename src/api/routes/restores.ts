@@ -10,7 +10,27 @@ const tenantParams = z.object({ name: tenantName }).strict();
 const backupParams = z.object({ name: tenantName, id: uuidParam }).strict();
 const restoreParams = z.object({ name: tenantName, id: uuidParam }).strict();
 
-const acceptedRestoreSchema = z.object({ restore: restoreViewSchema, jobId: z.string() }).meta({ id: 'AcceptedRestore' });
+const acceptedRestoreSchema = z
+  .object({
+    restore: restoreViewSchema,
+    jobId: z.string(),
+    tenantName: z.string().describe('The tenant being restored: the same one in place, the new one otherwise'),
+  })
+  .meta({ id: 'AcceptedRestore' });
+
+const restoreBodySchema = z
+  .object({
+    newTenant: z
+      .object({
+        name: z.string().min(1).max(63).describe('subdomain of the new tenant'),
+        adminPassword: z.string().min(1).max(200).describe("the new tenant's admin password"),
+      })
+      .strict()
+      .optional()
+      .describe('Restore into a new tenant (same account and plan) instead of over this one'),
+  })
+  .strict()
+  .nullish();
 
 /**
  * Restores of a tenant's backups. Customers restore only their own tenants' backups (another
@@ -26,10 +46,10 @@ export function registerRestoreRoutes(api: Api, deps: Pick<ApiDependencies, 'ten
       'user',
       {
         summary:
-          'Restore a verified backup over its tenant: answers 202 at once. The tenant shows a maintenance page, its current data is backed up, the archive is loaded and verified beside it, then swapped in',
+          'Restore a verified backup: over its tenant (the tenant shows a maintenance page, its current data is backed up, the archive is loaded and verified beside it, then swapped in) or, with newTenant, into a new tenant. Answers 202 at once',
         tags,
         params: backupParams,
-        body: z.object({}).strict().nullish(),
+        body: restoreBodySchema,
         response: { 202: acceptedRestoreSchema },
       },
       'backup.restore',
@@ -39,8 +59,11 @@ export function registerRestoreRoutes(api: Api, deps: Pick<ApiDependencies, 'ten
       const tenant = await tenants.visibleRow(principal, request.params.name);
       const backup = await backups.ofTenant(tenant, request.params.id);
       request.auditTarget = { type: 'backup', id: backup.id, accountId: tenant.account_id };
-      const { restore, jobId } = await restores.inPlace(tenant, backup, principal.userId);
-      return reply.code(202).send({ restore: toRestoreView(restore, principal.role, PROVISIONING_STEPS), jobId });
+      const newTenant = request.body?.newTenant;
+      const { restore, jobId, tenantName } = newTenant
+        ? await restores.intoNewTenant(principal, tenant, backup, newTenant)
+        : { ...(await restores.inPlace(tenant, backup, principal.userId)), tenantName: tenant.name };
+      return reply.code(202).send({ restore: toRestoreView(restore, principal.role, PROVISIONING_STEPS), jobId, tenantName });
     },
   );
 
