@@ -225,7 +225,19 @@ export async function startPlatform(
     crashPoint,
   });
 
-  const restores = await startRestores({ config, db, jobs, backups, servers, runtimes, operations, tenants, odooDataDir, logger });
+  const restores = await startRestores({
+    config,
+    db,
+    jobs,
+    backups,
+    servers,
+    runtimes,
+    operations,
+    tenants,
+    secretBox,
+    odooDataDir,
+    logger,
+  });
   const accounts = createAccountService({ db });
   const { notifier, webhooks } = await startNotificationsAndWebhooks({
     config,

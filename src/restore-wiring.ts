@@ -8,6 +8,7 @@ import type { DatabaseServerRegistry } from './postgres/index.js';
 import type { TenantOperations } from './provisioning/index.js';
 import { archiveLoader, createRestoreService, type RestoreService } from './restores/index.js';
 import type { RuntimeRegistry } from './runtimes/index.js';
+import type { SecretBox } from './secrets/index.js';
 import type { TenantService } from './tenants/index.js';
 
 /**
@@ -23,19 +24,27 @@ export async function startRestores(deps: {
   runtimes: RuntimeRegistry;
   operations: TenantOperations;
   tenants: TenantService;
+  secretBox: SecretBox;
   odooDataDir: string;
   logger: Logger;
 }): Promise<RestoreService> {
   const { config } = deps;
+  const scratchDir = join(config.dataDir, 'restores-scratch');
   const restoreDeps = {
     ...deps,
     storage: deps.backups.storage,
-    scratchDir: join(config.dataDir, 'restores-scratch'),
+    scratchDir,
     crashAt: config.crashAt,
+    imports: {
+      scratchDir,
+      maxBytes: config.backups.importMaxBytes,
+      uploadKey: deps.secretBox.deriveKey('backup-import-uploads'),
+      installedOdooSeries: deps.backups.installedOdooSeries,
+    },
   };
   const restores = createRestoreService(restoreDeps);
   // Provisioning fills tenants made from an archive through this loader.
-  deps.operations.useArchives(archiveLoader(restoreDeps));
+  deps.operations.fillFromArchives(archiveLoader(restoreDeps));
   await restores.registerJobs(config.runWorkers);
   return restores;
 }

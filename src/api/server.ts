@@ -30,7 +30,7 @@ import type { NotificationService } from '../notifications/index.js';
 import type { PlanService } from '../plans/index.js';
 import type { DatabaseServerRegistry } from '../postgres/index.js';
 import type { PoolReport } from '../provisioning/index.js';
-import type { RestoreService } from '../restores/index.js';
+import { DEFAULT_IMPORT_MAX_BYTES, type RestoreService } from '../restores/index.js';
 import type { RuntimeRegistry } from '../runtimes/index.js';
 import type { TemplateService } from '../templates/index.js';
 import type { TenantService } from '../tenants/index.js';
@@ -52,7 +52,7 @@ import { registerJobRoutes } from './routes/jobs.js';
 import { registerNotificationRoutes } from './routes/notifications.js';
 import { registerPlanRoutes } from './routes/plans.js';
 import { registerPoolRoutes } from './routes/pools.js';
-import { registerRestoreRoutes } from './routes/restores.js';
+import { registerImportRoutes, registerRestoreRoutes } from './routes/restores.js';
 import { registerTemplateRoutes } from './routes/templates.js';
 import { registerTenantRoutes } from './routes/tenants.js';
 import { registerWebhookRoutes } from './routes/webhooks.js';
@@ -63,7 +63,9 @@ import { installTextGuard, storableText } from './text-guard.js';
 export const SESSION_COOKIE = 'saas_session';
 
 export interface ApiDependencies {
-  config: Pick<Config, 'bodyLimitBytes' | 'logLevel' | 'trustProxy' | 'sessionTtlDays' | 'publicUrl' | 'metricsToken'>;
+  config: Pick<Config, 'bodyLimitBytes' | 'logLevel' | 'trustProxy' | 'sessionTtlDays' | 'publicUrl' | 'metricsToken'> &
+    /** `backups.importMaxBytes`: the largest Odoo zip an import accepts (BACKUP_IMPORT_MAX_BYTES). */
+    Partial<Pick<Config, 'backups'>>;
   logger?: Logger;
   auth: AuthService;
   /** Second factor, external issuers; resolves every request's caller. */
@@ -272,6 +274,7 @@ export async function buildApiServer(deps: ApiDependencies): Promise<Api> {
       registerTenantRoutes(api, deps);
       registerBackupRoutes(api, deps);
       registerRestoreRoutes(api, deps);
+      registerImportRoutes(api, { ...deps, importMaxBytes: deps.config.backups?.importMaxBytes ?? DEFAULT_IMPORT_MAX_BYTES });
       registerDomainRoutes(api, deps);
       registerTemplateRoutes(api, deps);
       registerDatabaseServerRoutes(api, deps);

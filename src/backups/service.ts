@@ -166,6 +166,7 @@ export function createBackupService(deps: BackupServiceDependencies) {
     byId: (backupId: string) => backupById(backupId, db),
     /** Where the archives are (restores fetch them from it). */
     storage: deps.storage,
+    installedOdooSeries: deps.installedOdooSeries,
 
     /** One backup of this tenant (another tenant's answers 404, like a missing one). */
     async ofTenant(tenant: TenantRow, backupId: string): Promise<BackupRow> {

@@ -121,7 +121,7 @@ export function createTenantOperations(deps: ProvisioningDependencies) {
     usage: (tenantId: string) => tenantUsage(deps, tenantId),
 
     /** Tenants made from backup zips are filled by this loader (restores/, composed after provisioning). */
-    useArchives(loader: ArchiveLoader): void {
+    fillFromArchives(loader: ArchiveLoader): void {
       deps.archives = loader;
     },
   };

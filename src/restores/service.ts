@@ -1,15 +1,20 @@
 import { randomUUID } from 'node:crypto';
+import { mkdir, rename } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
 import type { Principal } from '../auth/index.js';
+import { pathExists } from '../backups/index.js';
 import type { BackupRow, TenantRow } from '../db/index.js';
 import { ConflictError, NotFoundError } from '../errors/index.js';
 import type { JobQueue } from '../jobs/index.js';
 import { changeTenantState, type TenantService } from '../tenants/index.js';
 import type { RestoreDependencies } from './context.js';
-import { runInPlaceRestore } from './run.js';
+import { type ImportUploadDependencies, receiveImportUpload, uploadFileOf, uploadOf } from './imports.js';
+import { archiveFileOf, runInPlaceRestore } from './run.js';
 import { insertRestore, restoreById, restoresOfTenant, updateRestore } from './store.js';
 
 export interface RestoreServiceDependencies extends RestoreDependencies {
   jobs: JobQueue;
+  imports: ImportUploadDependencies;
   tenants: Pick<TenantService, 'createFromArchive'>;
 }
 
@@ -95,6 +100,63 @@ export function createRestoreService(deps: RestoreServiceDependencies) {
       const restore = await restoreById(restoreId, db);
       if (!restore) throw new Error('the restore was not recorded with its tenant');
       return { restore, tenantName: created.tenant.name, jobId: created.jobId ?? '' };
+    },
+
+    /** Receives an uploaded Odoo zip (streamed, checked): its token makes a tenant with `importTenant`. */
+    upload: (body: Readable, userId: string) => receiveImportUpload(deps.imports, body, userId),
+
+    /**
+     * A new tenant made from an uploaded Odoo zip: identity reset like a clone (new database uuid
+     * and secret, base URL), the admin login and password given here; placed on a server where
+     * `template` is ready. The upload becomes the restore's archive in the tenant's transaction.
+     */
+    async importTenant(
+      principal: Principal,
+      input: {
+        uploadToken: string;
+        name: string;
+        plan: string;
+        template: string;
+        adminEmail: string;
+        adminPassword: string;
+        accountId?: string | undefined;
+      },
+    ) {
+      const uploadId = uploadOf(deps.imports, input.uploadToken, principal.userId);
+      const upload = uploadFileOf(deps.imports, uploadId);
+      if (!(await pathExists(upload)))
+        throw new NotFoundError('The uploaded archive (it was used already or removed; upload it again)', { field: 'uploadToken' });
+      const restoreId = randomUUID();
+      const archive = archiveFileOf(deps, restoreId);
+      let moved = false;
+      try {
+        const created = await deps.tenants.createFromArchive(
+          principal,
+          {
+            name: input.name,
+            accountId: input.accountId,
+            plan: input.plan,
+            template: input.template,
+            adminEmail: input.adminEmail,
+            adminLogin: input.adminEmail,
+            adminPassword: input.adminPassword,
+          },
+          restoreId,
+          async (trx, tenant) => {
+            await insertRestore({ id: restoreId, tenant_id: tenant.id, kind: 'import', created_by: principal.userId }, trx);
+            await mkdir(deps.scratchDir, { recursive: true, mode: 0o700 });
+            await rename(upload, archive);
+            moved = true;
+          },
+          'imported from an uploaded Odoo backup',
+        );
+        const restore = await restoreById(restoreId, db);
+        if (!restore) throw new Error('the import was not recorded with its tenant');
+        return { restore, tenantName: created.tenant.name, jobId: created.jobId ?? '' };
+      } catch (error) {
+        if (moved) await rename(archive, upload).catch(() => undefined); // the transaction did not commit: keep the upload
+        throw error;
+      }
     },
 
     /** One restore of this tenant (another tenant's answers 404, like a missing one). */

@@ -219,6 +219,17 @@ export function createTenantService(deps: {
     return { tenant: await view({ ...tenant, job_id: jobId }, principal.role), jobId };
   }
 
+  /** The account a new tenant belongs to: the customer's own; the one an operator names (checked). */
+  async function accountFor(principal: Principal, wanted: string | undefined): Promise<string> {
+    const accountId = principal.role === 'operator' ? (wanted ?? principal.accountId) : principal.accountId;
+    if (!accountId) throw new ValidationError('Operators must name the account the tenant belongs to.', { field: 'accountId' });
+    if (principal.role === 'operator' && wanted) {
+      const account = await db.selectFrom('accounts').select('id').where('id', '=', wanted).executeTakeFirst();
+      if (!account) throw new ValidationError('No such account.', { field: 'accountId' });
+    }
+    return accountId;
+  }
+
   return {
     /** Checks a wanted name without creating anything (the dashboard's live availability check). */
     async checkName(name: string): Promise<{ name: string; available: boolean; reason?: string }> {
@@ -231,12 +242,7 @@ export function createTenantService(deps: {
     },
 
     async create(principal: Principal, input: CreateTenantInput): Promise<{ tenant: TenantView; jobId: string | null }> {
-      const accountId = principal.role === 'operator' ? (input.accountId ?? principal.accountId) : principal.accountId;
-      if (!accountId) throw new ValidationError('Operators must name the account the tenant belongs to.', { field: 'accountId' });
-      if (principal.role === 'operator' && input.accountId) {
-        const account = await db.selectFrom('accounts').select('id').where('id', '=', input.accountId).executeTakeFirst();
-        if (!account) throw new ValidationError('No such account.', { field: 'accountId' });
-      }
+      const accountId = await accountFor(principal, input.accountId);
       return requestNewTenant(principal, { ...input, accountId, adminLogin: input.adminEmail }, 'tenant requested');
     },
 
@@ -344,7 +350,8 @@ export function createTenantService(deps: {
       principal: Principal,
       input: {
         name: string;
-        accountId: string;
+        /** Customers: always their own account; operators name one. */
+        accountId: string | undefined;
         plan: string;
         template: string;
         adminEmail: string;
@@ -355,7 +362,8 @@ export function createTenantService(deps: {
       recordRestore: (trx: Transaction<Database>, tenant: TenantRow) => Promise<void>,
       firstMessage: string,
     ): Promise<{ tenant: TenantView; jobId: string | null }> {
-      return requestNewTenant(principal, { ...input, restoreId, afterInsert: recordRestore }, firstMessage);
+      const accountId = await accountFor(principal, input.accountId);
+      return requestNewTenant(principal, { ...input, accountId, restoreId, afterInsert: recordRestore }, firstMessage);
     },
 
     async events(principal: Principal, name: string, options: { afterId?: number; limit?: number } = {}): Promise<TenantEventView[]> {

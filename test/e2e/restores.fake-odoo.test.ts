@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { filestorePath } from '../../src/odoo/index.js';
 import { withConnection } from '../../src/postgres/index.js';
 import { odooLogin, waitFor } from '../helpers/gateway-client.js';
+import { makeOdooBackupZip, makeOtherZip, odooManifest } from '../helpers/odoo-zip.js';
 import { createOperator, registerCustomer, startTestPlatform, type TestPlatform } from '../helpers/platform.js';
 import { postgresAdminUrl } from '../helpers/postgres.js';
 import { databasesStartingWith, tenantData, tenantDatabaseUrl } from '../helpers/tenant-data.js';
@@ -23,6 +24,8 @@ let customer: Awaited<ReturnType<typeof registerCustomer>>;
 let stranger: Awaited<ReturnType<typeof registerCustomer>>;
 const ADMIN_PASSWORD = 'Odoo-Admin-Pass-1';
 const NEW_PASSWORD = 'Chosen-For-The-Copy-7';
+/** The platform's own upload limit in this suite (the default is 20 GiB). */
+const IMPORT_LIMIT = 4 * 1024 * 1024;
 const odooDataDir = () => join(test.config.dataDir, 'odoo');
 
 async function tenantView(name: string) {
@@ -114,6 +117,7 @@ beforeAll(async () => {
     TENANT_DATABASE_URL: postgresAdminUrl(),
     TEMPLATES_AUTOBUILD: 'blank',
     SPARE_DATABASES: '0',
+    BACKUP_IMPORT_MAX_BYTES: String(IMPORT_LIMIT),
   });
   operator = await createOperator(test);
   customer = await registerCustomer(test.http, 'restore-owner');
@@ -305,6 +309,114 @@ describe('restore into a new tenant', () => {
     const uid = await waitFor('the admin login of the new tenant', async () => (await login(NEW_PASSWORD))?.body.result?.uid);
     expect(uid).toBe(2);
     expect((await login(ADMIN_PASSWORD))?.body.result?.uid).toBeUndefined();
+  });
+});
+
+async function upload(body: Buffer, token: string) {
+  const response = await fetch(`${test.url}/api/v1/imports`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/zip' },
+    body,
+  });
+  const text = await response.text();
+  return { status: response.status, text, body: text ? JSON.parse(text) : undefined };
+}
+
+describe('import of an Odoo backup zip made elsewhere', () => {
+  it("makes a tenant from a zip in Odoo's own format: the data of the zip, a new identity, the admin password chosen", async () => {
+    const importer = await registerCustomer(test.http, 'importer');
+    const origin = await tenantWithData('rsorig', 'basic');
+    const original = await tenantData(odooDataDir(), origin.databaseName);
+    const zip = join(test.config.dataDir, 'odoo-made.zip');
+    makeOdooBackupZip({
+      databaseName: origin.databaseName,
+      odooDataDir: odooDataDir(),
+      manifest: odooManifest('elsewhere', '16.0'),
+      target: zip,
+    });
+
+    const uploaded = await upload(await readFile(zip), importer.accessToken);
+    expect(uploaded.status, uploaded.text).toBe(201);
+    expect(uploaded.body.manifest).toMatchObject({ dbName: 'elsewhere', majorVersion: '16.0', modules: 3 });
+    // The token is the uploader's: another account cannot use it.
+    const stolen = await test.http.post(
+      '/api/v1/imports/tenants',
+      {
+        uploadToken: uploaded.body.uploadToken,
+        name: 'stolenimport',
+        plan: 'basic',
+        adminEmail: 'x@example.com',
+        adminPassword: NEW_PASSWORD,
+      },
+      { token: stranger.accessToken },
+    );
+    expect(stolen.status, stolen.text).toBe(404);
+    expect(stolen.body.field).toBe('uploadToken');
+
+    const name = `imp${Date.now().toString(36)}`;
+    const accepted = await test.http.post(
+      '/api/v1/imports/tenants',
+      { uploadToken: uploaded.body.uploadToken, name, plan: 'basic', adminEmail: `owner@${name}.example.com`, adminPassword: NEW_PASSWORD },
+      { token: importer.accessToken },
+    );
+    expect(accepted.status, accepted.text).toBe(202);
+    expect(accepted.body.restore).toMatchObject({ kind: 'import' });
+    const restore = await settledRestore(name, accepted.body.restore.id, importer.accessToken);
+    expect(restore.state, restore.failureReason).toBe('succeeded');
+    const created = await tenantView(name);
+    expect(created.state).toBe('running');
+    expect(await tenantData(odooDataDir(), created.databaseName)).toEqual(original);
+    const port = Number(new URL(test.url).port);
+    const uid = await waitFor('the admin login of the imported tenant', async () => {
+      const answer = await odooLogin(port, `${name}.lvh.me`, created.databaseName, `owner@${name}.example.com`, NEW_PASSWORD).catch(
+        () => undefined,
+      );
+      return answer?.body.result?.uid;
+    });
+    expect(uid).toBe(2);
+    // The upload was used: it cannot make a second tenant.
+    const reused = await test.http.post(
+      '/api/v1/imports/tenants',
+      {
+        uploadToken: uploaded.body.uploadToken,
+        name: `${name}b`,
+        plan: 'basic',
+        adminEmail: `owner@${name}.example.com`,
+        adminPassword: NEW_PASSWORD,
+      },
+      { token: importer.accessToken },
+    );
+    expect(reused.status, reused.text).toBe(404);
+  });
+
+  it('refuses a zip of another Odoo version naming both versions, a zip that is no Odoo backup, and one over the size limit', async () => {
+    const origin = await createRunningTenant('rsver', 'basic', customer.accountId);
+    const zip = join(test.config.dataDir, 'odoo-17.zip');
+    makeOdooBackupZip({
+      databaseName: origin.databaseName,
+      odooDataDir: odooDataDir(),
+      manifest: odooManifest('newer', '17.0'),
+      target: zip,
+    });
+    const newer = await upload(await readFile(zip), customer.accessToken);
+    expect(newer.status, newer.text).toBe(400);
+    expect(newer.body.field).toBe('manifest.major_version');
+    expect(newer.body.detail).toContain('Odoo 17.0');
+    expect(newer.body.detail).toContain('this platform runs Odoo 16.0');
+
+    const other = join(test.config.dataDir, 'other.zip');
+    makeOtherZip(other);
+    const notOdoo = await upload(await readFile(other), customer.accessToken);
+    expect(notOdoo.status, notOdoo.text).toBe(400);
+    expect(notOdoo.body.detail).toMatch(/no dump\.sql/);
+    const garbage = await upload(randomBytes(5000), customer.accessToken);
+    expect(garbage.status, garbage.text).toBe(400);
+    expect(garbage.body.detail).toMatch(/not a readable zip/);
+
+    const tooLarge = await upload(randomBytes(IMPORT_LIMIT + 1), customer.accessToken);
+    expect(tooLarge.status, tooLarge.text).toBe(413);
+    // Nothing of the refused uploads is kept.
+    expect(await readdir(join(test.config.dataDir, 'restores-scratch'))).toEqual([]);
   });
 });
 

@@ -1,8 +1,10 @@
+import type { Readable } from 'node:stream';
 import { z } from 'zod';
+import { ValidationError } from '../../errors/index.js';
 import { restoreViewSchema, toRestoreView } from '../../restores/index.js';
 import { PROVISIONING_STEPS } from '../../tenants/index.js';
 import { type Api, principalOf, routeOptions } from '../route.js';
-import { uuidParam } from '../schemas.js';
+import { emailSchema, passwordInputSchema, uuidParam } from '../schemas.js';
 import type { ApiDependencies } from '../server.js';
 
 const tenantName = z.string().min(1).max(63).describe('the subdomain, e.g. acme');
@@ -89,6 +91,82 @@ export function registerRestoreRoutes(api: Api, deps: Pick<ApiDependencies, 'ten
       const principal = principalOf(request);
       const tenant = await tenants.visibleRow(principal, request.params.name);
       return toRestoreView(await restores.ofTenant(tenant, request.params.id), principal.role, PROVISIONING_STEPS);
+    },
+  );
+}
+
+const uploadSchema = z
+  .object({
+    uploadToken: z.string().describe('names this upload in POST /imports/tenants; valid 6 hours, for the user who uploaded'),
+    expiresAt: z.string(),
+    bytes: z.number(),
+    manifest: z.object({ dbName: z.string(), version: z.string(), majorVersion: z.string(), pgVersion: z.string(), modules: z.number() }),
+  })
+  .meta({ id: 'ImportUpload' });
+
+/**
+ * Imports of Odoo backup zips made elsewhere (Odoo Online, Odoo.sh, any Odoo): the zip is
+ * uploaded as the raw body (streamed to disk, its own size limit, checked against the installed
+ * Odoo), then a tenant is made from it.
+ */
+export function registerImportRoutes(api: Api, deps: Pick<ApiDependencies, 'restores'> & { importMaxBytes: number }): void {
+  const { restores } = deps;
+  const tags = ['backups'];
+  // The zip is handed over as the request stream: never buffered, whatever its size.
+  api.addContentTypeParser(['application/zip', 'application/octet-stream'], (_request, payload, done) => done(null, payload));
+
+  api.post(
+    '/imports',
+    {
+      ...routeOptions(
+        'user',
+        {
+          summary:
+            "Upload an Odoo backup zip (the raw body, Content-Type: application/zip) to import. Checked: dump.sql and Odoo's manifest.json, made by the Odoo version installed here",
+          tags,
+          response: { 201: uploadSchema },
+        },
+        'backup.import_upload',
+      ),
+      bodyLimit: deps.importMaxBytes,
+    },
+    async (request, reply) => {
+      const principal = principalOf(request);
+      const body = request.body as Readable | undefined;
+      if (!body || typeof (body as Readable).pipe !== 'function')
+        throw new ValidationError('Send the zip itself as the body, with Content-Type: application/zip.', { field: 'body' });
+      const upload = await restores.upload(body, principal.userId);
+      return reply.code(201).send({ ...upload, expiresAt: upload.expiresAt.toISOString() });
+    },
+  );
+
+  api.post(
+    '/imports/tenants',
+    routeOptions(
+      'user',
+      {
+        summary: 'Create a tenant from an uploaded Odoo zip: answers 202 at once; the tenant runs once its data is loaded and checked',
+        tags,
+        body: z
+          .object({
+            uploadToken: z.string().min(10).max(600),
+            name: z.string().min(1).max(63).describe('subdomain of the new tenant'),
+            plan: z.string().min(1).max(32),
+            template: z.string().min(1).max(32).default('blank').describe('decides only where it is placed (a server where it is ready)'),
+            adminEmail: emailSchema,
+            adminPassword: passwordInputSchema,
+            accountId: uuidParam.optional().describe('operators only: the account to create it for'),
+          })
+          .strict(),
+        response: { 202: acceptedRestoreSchema },
+      },
+      'backup.import',
+    ),
+    async (request, reply) => {
+      const principal = principalOf(request);
+      const { restore, jobId, tenantName } = await restores.importTenant(principal, request.body);
+      request.auditTarget = { type: 'tenant', id: tenantName };
+      return reply.code(202).send({ restore: toRestoreView(restore, principal.role, PROVISIONING_STEPS), jobId, tenantName });
     },
   );
 }
