@@ -4,9 +4,10 @@ import { delimiter, dirname, join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { filestorePath } from '../../src/odoo/index.js';
 import { withConnection } from '../../src/postgres/index.js';
+import { runCli } from '../helpers/cli.js';
 import { odooLogin, waitFor } from '../helpers/gateway-client.js';
 import { makeOdooBackupZip, makeOtherZip, odooManifest } from '../helpers/odoo-zip.js';
-import { createOperator, registerCustomer, startTestPlatform, type TestPlatform } from '../helpers/platform.js';
+import { createOperator, GOOD_PASSWORD, registerCustomer, startTestPlatform, type TestPlatform } from '../helpers/platform.js';
 import { postgresAdminUrl } from '../helpers/postgres.js';
 import { databasesStartingWith, tenantData, tenantDatabaseUrl } from '../helpers/tenant-data.js';
 
@@ -418,6 +419,75 @@ describe('import of an Odoo backup zip made elsewhere', () => {
     // Nothing of the refused uploads is kept.
     expect(await readdir(join(test.config.dataDir, 'restores-scratch'))).toEqual([]);
   });
+});
+
+describe('saasctl backup restore | import', () => {
+  it('restores in place and imports a zip, following each to its end, with the password never on the command line', async () => {
+    const scratch = join(test.config.dataDir, 'cli');
+    await mkdir(scratch, { recursive: true });
+    const saasctl = (args: string[], input?: string) =>
+      runCli(args, {
+        input,
+        timeoutMs: 120_000,
+        env: { SAASCTL_CONFIG: join(scratch, 'operator.json'), HOME: scratch, SAASCTL_URL: test.url },
+      });
+    expect((await saasctl(['login', '--email', operator.email, '--password-stdin', '--url', test.url], GOOD_PASSWORD)).code).toBe(0);
+    const tenant = await tenantWithData('rscli', 'basic');
+    const atBackup = await tenantData(odooDataDir(), tenant.databaseName);
+    const backup = await verifiedBackup(tenant.name);
+    await changeData(tenant.databaseName);
+
+    const restored = await saasctl(['backup', 'restore', tenant.name, backup.id, '--json']);
+    expect(restored.code, restored.stderr).toBe(0);
+    expect(JSON.parse(restored.stdout)).toMatchObject({ state: 'succeeded', kind: 'in_place', step: 'finish' });
+    await runningAgain(tenant.name);
+    expect(await tenantData(odooDataDir(), tenant.databaseName)).toEqual(atBackup);
+
+    const zip = join(scratch, 'elsewhere.zip');
+    makeOdooBackupZip({
+      databaseName: tenant.databaseName,
+      odooDataDir: odooDataDir(),
+      manifest: odooManifest('cli', '16.0'),
+      target: zip,
+    });
+    const name = `impcli${Date.now().toString(36)}`;
+    const imported = await saasctl(
+      [
+        'backup',
+        'import',
+        zip,
+        '--name',
+        name,
+        '--plan',
+        'basic',
+        '--admin-email',
+        `a@${name}.example.com`,
+        '--account',
+        customer.accountId,
+        '--admin-password-stdin',
+        '--json',
+      ],
+      NEW_PASSWORD,
+    );
+    expect(imported.code, imported.stderr).toBe(0);
+    expect(JSON.parse(imported.stdout)).toMatchObject({ state: 'succeeded', kind: 'import' });
+    expect(await tenantData(odooDataDir(), (await tenantView(name)).databaseName)).toEqual(atBackup);
+
+    // A refused import says why, naming the versions, without a stack trace.
+    makeOdooBackupZip({
+      databaseName: tenant.databaseName,
+      odooDataDir: odooDataDir(),
+      manifest: odooManifest('cli', '18.0'),
+      target: zip,
+    });
+    const refused = await saasctl(
+      ['backup', 'import', zip, '--name', `${name}b`, '--plan', 'basic', '--admin-email', 'a@example.com', '--admin-password-stdin'],
+      NEW_PASSWORD,
+    );
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/Odoo 18\.0.*this platform runs Odoo 16\.0/);
+    expect(refused.stderr).not.toMatch(/\bat \S+:\d+:\d+/);
+  }, 240_000);
 });
 
 describe('customer access to restores', () => {
