@@ -9,6 +9,8 @@ import { type components, provisioningStepValues, tenantStateValues } from './ap
 type Schemas = components['schemas'];
 
 export type Backup = Schemas['Backup'];
+export type Restore = Schemas['Restore'];
+export type ImportUpload = Schemas['ImportUpload'];
 export type User = Schemas['User'];
 export type Role = User['role'];
 export type Me = Schemas['Me'];
@@ -24,6 +26,7 @@ export const TRANSITIONAL_STATES: ReadonlySet<TenantState> = new Set<TenantState
   'provisioning',
   'starting',
   'stopping',
+  'restoring',
   'pending_payment',
 ]);
 
