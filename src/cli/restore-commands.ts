@@ -47,7 +47,7 @@ async function untilRestored(io: Io, tenant: string, id: string, timeoutSeconds:
 }
 
 function report(io: Io, accepted: Accepted, final: RestoreView | undefined, json: boolean | undefined): void {
-  if (json) return io.printJson(final ?? accepted);
+  if (json) return void io.printJson(final ?? accepted);
   if (!final) return void process.stdout.write(`Restore ${accepted.restore.id} of ${accepted.tenantName} queued.\n`);
   if (final.state === 'succeeded') {
     process.stdout.write(`Restore ${final.id} done: ${accepted.tenantName} serves the restored data.\n`);
