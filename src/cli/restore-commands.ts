@@ -37,7 +37,7 @@ async function untilRestored(io: Io, tenant: string, id: string, timeoutSeconds:
       });
       if (restore.state !== 'running') return restore;
       if (elapsed > timeoutSeconds)
-        throw new Error(`Restore ${id} is still running after ${timeoutSeconds} s; follow it with \`saasctl tenant events ${tenant}\`.`);
+        throw new Error(`Restore ${id} is still running after ${timeoutSeconds} s; follow it with \`saasctl tenant show ${tenant}\`.`);
       // Polling: a restore's steps go on the tenant's timeline, but one GET a second is all a bar needs.
       await new Promise((resolve) => setTimeout(resolve, 1000));
     }
