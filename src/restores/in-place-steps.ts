@@ -178,6 +178,8 @@ const finishStep: Step<InPlaceContext> = {
     await rm(archiveFile, { force: true });
     await deps.db.transaction().execute(async (trx) => {
       if ((await restoreById(restore.id, trx))?.state !== 'running') return;
+      // The journal's last step with the outcome: a reader never sees `succeeded` short of `finish`.
+      await updateRestore(restore.id, { step: 'finish' }, trx);
       await settleRestore(restore.id, { state: 'succeeded' }, trx);
       await recordTenantEvent(trx, tenant.id, {
         type: 'info',
