@@ -5,7 +5,9 @@
  * local storage, then the read-back sha256 the platform verifies with), beside the raw tools on
  * the same data in the same run (`pg_dump | zip`, then `zip -r` of the filestore). Prints MB/s of
  * both (MB of dump + filestore per second), the platform's share of raw throughput, and the
- * process's peak RSS above idle (sampled every 20 ms). Restore is not built yet: not measured.
+ * process's peak RSS above idle (sampled every 20 ms). Then the restore the same way: the platform's
+ * `loadBackupArchive` (zip -> psql as the tenant role, filestore files written) beside raw `unzip -p |
+ * psql` + `unzip` of the filestore, on the archives just made.
  *
  *   .tools/node/node_modules/node/bin/node --import tsx bench/backup.ts
  *
@@ -16,7 +18,7 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { hashStream, localBackupStorage } from '../src/backups/index.js';
+import { hashStream, loadBackupArchive, localBackupStorage } from '../src/backups/index.js';
 import { writeBackupArchive } from '../src/backups/run.js';
 import { createLogger } from '../src/logging/index.js';
 import { filestorePath } from '../src/odoo/index.js';
@@ -84,6 +86,71 @@ function run(command: string, args: string[], env: NodeJS.ProcessEnv, cwd?: stri
     child.on('error', reject);
     child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`${command} exited with ${code}`))));
   });
+}
+
+/** Restore: raw unzip | psql and unzip of the filestore, then the platform's loadBackupArchive, both into fresh databases. */
+async function measureRestore(input: {
+  ops: ReturnType<typeof databaseServerOperations>;
+  adminUrl: string;
+  connection: { user: string; urlFor(name: string): string };
+  binaries: { binDir: string };
+  rawZip: string;
+  archive: string;
+  payload: number;
+}): Promise<void> {
+  const { ops, connection } = input;
+  const rawTarget = 't_benchrestore_raw';
+  const platformTarget = 't_benchrestore';
+  for (const name of [rawTarget, platformTarget]) {
+    await ops.dropDatabase(name);
+    await ops.createDatabase(name, connection.user);
+  }
+  const rawFiles = join(dataDir, 'raw-restore');
+  rmSync(rawFiles, { recursive: true, force: true });
+  const psql = postgresClientCommand(
+    join(input.binaries.binDir, 'psql'),
+    ['--quiet', '--no-psqlrc', '--set=ON_ERROR_STOP=1', '--single-transaction', '--file=-'],
+    connection.urlFor(rawTarget),
+  );
+  const rawStart = Date.now();
+  await new Promise<void>((resolve, reject) => {
+    const unzip = spawn('unzip', ['-p', input.rawZip, '-'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const load = spawn(psql.file, psql.args, { env: psql.env, stdio: ['pipe', 'ignore', 'inherit'] });
+    unzip.stdout.pipe(load.stdin);
+    let open = 2;
+    for (const child of [unzip, load])
+      child.on('close', (code) => (code !== 0 ? reject(new Error(`raw restore exited ${code}`)) : --open === 0 && resolve()));
+  });
+  await run('unzip', ['-q', input.rawZip, 'filestore/*', '-d', rawFiles], process.env);
+  const rawSeconds = (Date.now() - rawStart) / 1000;
+
+  globalThis.gc?.();
+  const idleRss = process.memoryUsage().rss;
+  let peakRss = idleRss;
+  const sampler = setInterval(() => {
+    peakRss = Math.max(peakRss, process.memoryUsage().rss);
+  }, 20);
+  const platformStart = Date.now();
+  const loaded = await loadBackupArchive({
+    file: input.archive,
+    adminUrl: input.adminUrl,
+    database: platformTarget,
+    role: connection.user,
+    filestoreDirectory: filestorePath(odooDataDir, platformTarget),
+  });
+  const platformSeconds = (Date.now() - platformStart) / 1000;
+  clearInterval(sampler);
+  if (!loaded.hasDump) throw new Error('the archive had no dump');
+  const rawRate = input.payload / MB / rawSeconds;
+  const platformRate = input.payload / MB / platformSeconds;
+  console.log(`raw unzip | psql + unzip        ${rawSeconds.toFixed(1)} s  ${rawRate.toFixed(1)} MB/s`);
+  console.log(
+    `platform restore (load)         ${platformSeconds.toFixed(1)} s  ${platformRate.toFixed(1)} MB/s  ${loaded.files} files  = ${((100 * platformRate) / rawRate).toFixed(0)} % of raw`,
+  );
+  console.log(
+    `platform RSS during restore: idle ${(idleRss / 1_048_576).toFixed(0)} MiB, peak ${(peakRss / 1_048_576).toFixed(0)} MiB (+${((peakRss - idleRss) / 1_048_576).toFixed(0)} MiB)`,
+  );
+  for (const name of [rawTarget, platformTarget]) await ops.dropDatabase(name);
 }
 
 async function main(): Promise<void> {
@@ -163,7 +230,7 @@ async function main(): Promise<void> {
     console.log(
       `platform RSS: idle ${(idleRss / 1_048_576).toFixed(0)} MiB, peak ${(peakRss / 1_048_576).toFixed(0)} MiB (+${((peakRss - idleRss) / 1_048_576).toFixed(0)} MiB)`,
     );
-    console.log(`restore: not built yet (issue 9 item 5), not measured`);
+    await measureRestore({ ops, adminUrl, connection, binaries, rawZip, archive: join(dataDir, 'backups', key), payload });
     console.log(
       `machine: ${cpus().length} cores, load average ${loadavg()
         .map((l) => l.toFixed(2))

@@ -31,6 +31,7 @@ import {
   desiredTenantsLoader,
   poolReports,
 } from './provisioning/index.js';
+import { startRestores } from './restore-wiring.js';
 import {
   connectionCosts,
   connectionShapeOf,
@@ -240,6 +241,19 @@ export async function startPlatform(
     crashPoint,
   });
 
+  const restores = await startRestores({
+    config,
+    db,
+    jobs,
+    backups,
+    servers,
+    runtimes,
+    operations,
+    tenants,
+    secretBox,
+    odooDataDir,
+    logger,
+  });
   const accounts = createAccountService({ db });
   const { notifier, webhooks } = await startNotificationsAndWebhooks({
     config,
@@ -319,6 +333,7 @@ export async function startPlatform(
     servers,
     jobs,
     backups,
+    restores,
     runtimes,
     domainEvents,
     domains,

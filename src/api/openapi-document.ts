@@ -47,6 +47,7 @@ export async function buildOpenApiDocument() {
     servers: unusedWhileDescribing('servers'),
     jobs: unusedWhileDescribing('jobs'),
     backups: unusedWhileDescribing('backups'),
+    restores: unusedWhileDescribing('restores'),
     runtimes: unusedWhileDescribing('runtimes'),
     domainEvents: unusedWhileDescribing('domainEvents'),
     domains: unusedWhileDescribing('domains'),

@@ -31,6 +31,7 @@ import type { NotificationService } from '../notifications/index.js';
 import type { PlanService } from '../plans/index.js';
 import type { DatabaseServerRegistry } from '../postgres/index.js';
 import type { PoolReport } from '../provisioning/index.js';
+import { DEFAULT_IMPORT_MAX_BYTES, type RestoreService } from '../restores/index.js';
 import type { RuntimeRegistry } from '../runtimes/index.js';
 import type { TemplateService } from '../templates/index.js';
 import type { TenantService } from '../tenants/index.js';
@@ -54,6 +55,7 @@ import { registerNotificationRoutes } from './routes/notifications.js';
 import { type PlatformOdooPort, registerOdooRoutes } from './routes/odoo.js';
 import { registerPlanRoutes } from './routes/plans.js';
 import { registerPoolRoutes } from './routes/pools.js';
+import { registerImportRoutes, registerRestoreRoutes } from './routes/restores.js';
 import { registerTemplateRoutes } from './routes/templates.js';
 import { registerTenantRoutes } from './routes/tenants.js';
 import { registerUsageRoutes } from './routes/usage.js';
@@ -65,7 +67,9 @@ import { installTextGuard, storableText } from './text-guard.js';
 export const SESSION_COOKIE = 'saas_session';
 
 export interface ApiDependencies {
-  config: Pick<Config, 'bodyLimitBytes' | 'logLevel' | 'trustProxy' | 'sessionTtlDays' | 'publicUrl' | 'metricsToken'>;
+  config: Pick<Config, 'bodyLimitBytes' | 'logLevel' | 'trustProxy' | 'sessionTtlDays' | 'publicUrl' | 'metricsToken'> &
+    /** `backups.importMaxBytes`: the largest Odoo zip an import accepts (BACKUP_IMPORT_MAX_BYTES). */
+    Partial<Pick<Config, 'backups'>>;
   logger?: Logger;
   auth: AuthService;
   /** Second factor, external issuers; resolves every request's caller. */
@@ -92,6 +96,8 @@ export interface ApiDependencies {
   servers: DatabaseServerRegistry;
   jobs: JobQueue;
   backups: BackupService;
+  /** Restores of backups and imports of Odoo zips. */
+  restores: RestoreService;
   runtimes: RuntimeRegistry;
   /** Domain events (tenant changes), for the live event streams. */
   domainEvents: DomainEventSubscriptions;
@@ -278,6 +284,8 @@ export async function buildApiServer(deps: ApiDependencies): Promise<Api> {
       registerTenantRoutes(api, deps);
       registerUsageRoutes(api, deps);
       registerBackupRoutes(api, deps);
+      registerRestoreRoutes(api, deps);
+      registerImportRoutes(api, { ...deps, importMaxBytes: deps.config.backups?.importMaxBytes ?? DEFAULT_IMPORT_MAX_BYTES });
       registerDomainRoutes(api, deps);
       registerTemplateRoutes(api, deps);
       registerOdooRoutes(api, deps);

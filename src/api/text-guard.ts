@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { ValidationError } from '../errors/index.js';
 
@@ -46,7 +47,8 @@ export function installTextGuard(app: FastifyInstance): void {
     const parts: Array<[string, unknown]> = [
       ['params', request.params],
       ['query', request.query],
-      ['body', request.body],
+      // A streamed body (an imported zip) is bytes to store as a file, not text to walk.
+      ['body', request.body instanceof Readable ? undefined : request.body],
     ];
     for (const [part, value] of parts) {
       const path = findUnstorableText(value);

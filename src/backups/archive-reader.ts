@@ -45,3 +45,34 @@ export async function readBackupArchive(path: string, visitor: ArchiveVisitor): 
   }
   return { hasDump, files };
 }
+
+/**
+ * Only what an import checks before anything is made: whether the zip has `dump.sql`, and its
+ * `manifest.json` text. The central directory is read; of the entries only the manifest is inflated.
+ */
+export async function readArchiveManifest(path: string): Promise<{ hasDump: boolean; manifest: string | undefined }> {
+  const zip = await yauzl.openPromise(path, { lazyEntries: true, validateEntrySizes: true });
+  let hasDump = false;
+  let manifest: string | undefined;
+  try {
+    for (;;) {
+      const entry = await new Promise<yauzl.Entry | undefined>((resolve, reject) => {
+        zip.once('entry', resolve);
+        zip.once('end', () => resolve(undefined));
+        zip.once('error', reject);
+        zip.readEntry();
+      });
+      zip.removeAllListeners('entry').removeAllListeners('end').removeAllListeners('error');
+      if (!entry) break;
+      if (entry.fileName === 'dump.sql') hasDump = true;
+      else if (entry.fileName === 'manifest.json' && entry.uncompressedSize < 16 * 1024 * 1024) {
+        const chunks: Buffer[] = [];
+        for await (const chunk of await zip.openReadStreamPromise(entry)) chunks.push(chunk as Buffer);
+        manifest = Buffer.concat(chunks).toString('utf8');
+      }
+    }
+  } finally {
+    zip.close();
+  }
+  return { hasDump, manifest };
+}

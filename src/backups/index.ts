@@ -1,5 +1,7 @@
 // Backups: Odoo's own zip streamed into storage, verified by reading it back (docs/operations/backups.md).
 export { buildBackupArchive, hashStream } from './archive.js';
+export { fetchVerifiedArchive, type LoadedArchive, loadBackupArchive, pathExists, restoredDatabaseProblems } from './archive-load.js';
+export { readArchiveManifest } from './archive-reader.js';
 export { checkDownloadLink, type DownloadGrant, signDownloadLink } from './links.js';
 export { DEFAULT_RETENTION, type RetainedBackup, type RetentionDecision, type RetentionPolicy, retentionDecisions } from './retention.js';
 export type { BackupRunDependencies } from './run.js';

@@ -60,9 +60,16 @@ export function createBackupService(deps: BackupServiceDependencies) {
   async function request(
     tenant: TenantRow,
     trigger: BackupTrigger,
-    options: { actorUserId?: string | null; keepUntil?: Date; scheduledFor?: Date; transaction?: Transaction<Database> } = {},
+    options: {
+      actorUserId?: string | null;
+      keepUntil?: Date;
+      scheduledFor?: Date;
+      transaction?: Transaction<Database>;
+      /** False: the record only, for a caller that runs the backup itself (`run`) as a step of its own job. */
+      queued?: boolean;
+    } = {},
   ): Promise<{ backup: BackupRow; jobId: string } | undefined> {
-    if (!tenant.server_id || !(BACKED_UP_STATES as readonly string[]).concat('terminated').includes(tenant.state)) {
+    if (!tenant.server_id || !(BACKED_UP_STATES as readonly string[]).concat('terminated', 'restoring').includes(tenant.state)) {
       throw new ConflictError(
         `Tenant ${tenant.name} is ${tenant.state.replaceAll('_', ' ')}: it can be backed up once it is running or stopped.`,
       );
@@ -85,6 +92,7 @@ export function createBackupService(deps: BackupServiceDependencies) {
       };
       const backup = options.scheduledFor ? await insertScheduledBackup(values, trx) : await insertBackup(values, trx);
       if (!backup) return undefined;
+      if (options.queued === false) return { backup, jobId: '' };
       const jobId = await deps.jobs.send('backup', { backupId: backup.id }, { transaction: trx });
       await setBackupJob(backup.id, jobId, trx);
       return { backup: { ...backup, job_id: jobId }, jobId };
@@ -155,6 +163,10 @@ export function createBackupService(deps: BackupServiceDependencies) {
     testRestore: (backupId: string) => testRestoreBackup(deps, backupId),
     testRestoreAll,
     list: (filter: Parameters<typeof listBackups>[0]) => listBackups(filter, db),
+    byId: (backupId: string) => backupById(backupId, db),
+    /** Where the archives are (restores fetch them from it). */
+    storage: deps.storage,
+    installedOdooSeries: deps.installedOdooSeries,
 
     /** One backup of this tenant (another tenant's answers 404, like a missing one). */
     async ofTenant(tenant: TenantRow, backupId: string): Promise<BackupRow> {

@@ -7,6 +7,7 @@ import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import type { BackupView } from '../backups/index.js';
 import type { ApiClient } from './client.js';
+import { registerRestoreCommands } from './restore-commands.js';
 
 interface Io {
   client(): ApiClient;
@@ -139,4 +140,6 @@ export function registerBackupCommands(program: Command, io: Io): void {
       await rename(partial, output);
       process.stdout.write(`Wrote ${output} (${megabytes(received)}, sha256 verified)\n`);
     });
+
+  registerRestoreCommands(backup, io);
 }

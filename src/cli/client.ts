@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import type { StoredCredentials } from './credentials.js';
 import { writeCredentials } from './credentials.js';
 
@@ -20,15 +21,18 @@ export function createApiClient(options: { url: string; credentials?: StoredCred
   const base = options.url.replace(/\/+$/, '');
 
   async function send(method: string, path: string, body?: unknown, token?: string): Promise<Response> {
+    // A stream (an uploaded zip) goes as it is, never buffered; anything else as JSON.
+    const raw = body instanceof Readable;
     try {
       return await fetch(`${base}/api/v1${path}`, {
         method,
         headers: {
-          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          ...(body === undefined ? {} : { 'content-type': raw ? 'application/zip' : 'application/json' }),
           ...(token ? { authorization: `Bearer ${token}` } : {}),
         },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
+        body: body === undefined ? undefined : raw ? (Readable.toWeb(body) as ReadableStream) : JSON.stringify(body),
+        ...(raw ? { duplex: 'half' } : {}),
+      } as RequestInit);
     } catch (error) {
       throw new ApiError(
         0,
@@ -47,10 +51,11 @@ export function createApiClient(options: { url: string; credentials?: StoredCred
     return true;
   }
 
-  async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
-    let response = await send(method, path, body, credentials?.accessToken);
+  async function request<T>(method: string, path: string, body?: unknown | (() => Readable)): Promise<T> {
+    const payload = () => (typeof body === 'function' ? (body as () => Readable)() : body);
+    let response = await send(method, path, payload(), credentials?.accessToken);
     if (response.status === 401 && credentials && (await refresh())) {
-      response = await send(method, path, body, credentials.accessToken);
+      response = await send(method, path, payload(), credentials.accessToken);
     }
     const text = await response.text();
     const parsed: unknown = text ? JSON.parse(text) : undefined;
@@ -68,6 +73,8 @@ export function createApiClient(options: { url: string; credentials?: StoredCred
     post: <T>(path: string, body?: unknown) => request<T>('POST', path, body),
     put: <T>(path: string, body?: unknown) => request<T>('PUT', path, body),
     delete: <T>(path: string) => request<T>('DELETE', path),
+    /** POSTs a stream as the raw body (opened again if the session had to be refreshed). */
+    upload: <T>(path: string, open: () => Readable) => request<T>('POST', path, open),
   };
 }
 

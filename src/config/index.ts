@@ -116,6 +116,7 @@ function backupConfig(e: ParsedEnv, dataDir: string): BackupConfig {
     scheduleHour: e.BACKUP_SCHEDULE_HOUR,
     timeZone: e.BACKUP_TIME_ZONE,
     downloadLinkTtlSeconds: e.BACKUP_DOWNLOAD_LINK_TTL_SECONDS,
+    importMaxBytes: e.BACKUP_IMPORT_MAX_BYTES,
   };
   if (e.BACKUP_STORAGE === 'local')
     return { ...common, storage: { kind: 'local', directory: resolve(e.BACKUP_LOCAL_DIR ?? join(dataDir, 'backups')) } };

@@ -116,6 +116,12 @@ export const configSchema = z
       }, 'must be an IANA time zone such as Europe/Brussels')
       .default('UTC'),
     BACKUP_DOWNLOAD_LINK_TTL_SECONDS: z.coerce.number().int().min(30).max(86_400).default(900),
+    /** Largest Odoo zip an import accepts (its own limit: the API's body limit is for JSON). */
+    BACKUP_IMPORT_MAX_BYTES: z.coerce
+      .number()
+      .int()
+      .min(1024)
+      .default(20 * 1024 ** 3),
     WEBHOOK_ALLOWED_NETWORKS: z
       .string()
       .regex(
@@ -299,6 +305,7 @@ export interface BackupConfig {
   scheduleHour: number;
   timeZone: string;
   downloadLinkTtlSeconds: number;
+  importMaxBytes: number;
 }
 
 export type { IssuerConfig };

@@ -186,6 +186,8 @@ export interface TenantsTable {
   pending_admin_password_hash: string | null;
   admin_password_check_encrypted: string | null;
   source_tenant_id: string | null;
+  /** The restore that fills this tenant from an archive (restore into a new tenant, import). */
+  restore_id: ColumnType<string | null, string | null | undefined, string | null>;
   provisioning_step: string | null;
   job_id: string | null;
   delete_after: NullableTimestamp;
@@ -358,6 +360,38 @@ export interface Database {
 }
 
 export type BackupRow = Selectable<BackupsTable>;
+
+export type RestoreKind = 'in_place' | 'new_tenant' | 'import';
+export type RestoreState = 'running' | 'succeeded' | 'failed';
+
+/** One restore of a backup or import of an uploaded zip (restores/store.ts is its only reader and writer). */
+export interface RestoresTable {
+  id: Generated<string>;
+  tenant_id: string;
+  kind: RestoreKind;
+  backup_id: string | null;
+  state: Generated<RestoreState>;
+  /** The last step finished (the restore job's journal). */
+  step: string | null;
+  /** The tenant's state before an in-place restore (it returns there). */
+  previous_state: string | null;
+  safety_backup_id: string | null;
+  failure_reason: string | null;
+  /** What the restored database must hold (from the backup's record, or the imported dump once loaded). */
+  record_counts: ColumnType<Record<string, number> | null, string | null | undefined, string | null>;
+  filestore_files: number | null;
+  created_by: string | null;
+  job_id: string | null;
+  started_at: Generated<Date>;
+  swapped_at: NullableTimestamp;
+  finished_at: NullableTimestamp;
+}
+
+export interface Database {
+  restores: RestoresTable;
+}
+
+export type RestoreRow = Selectable<RestoresTable>;
 /** Billing (billing/providers/builtin/store.ts is the only writer of these tables). */
 export interface BillingSubscriptionsTable {
   id: Generated<string>;

@@ -8,6 +8,7 @@
  * - starting (a hibernated tenant waking longer than the gateway holds a request): 503 +
  *   Retry-After 3, refreshing; wake_failed (its wake failed): 503 + Retry-After 60;
  * - stopped (stopping, stopped): 503 + Retry-After 60: temporary, the owner can start it;
+ * - maintenance (restoring a backup): 503 + Retry-After 30, and the page refreshes itself;
  * - suspended: 403 without Retry-After. Suspension is a decision (billing, abuse), not an outage:
  *   a 4xx keeps it out of the platform's 5xx error rate and tells clients retrying will not help;
  * - unavailable (scheduled for deletion, terminated, pending payment): 404; not 410 because a
@@ -26,6 +27,7 @@ export type StatusPageKind =
   | 'starting'
   | 'wake_failed'
   | 'stopped'
+  | 'maintenance'
   | 'suspended'
   | 'unavailable'
   | 'error'
@@ -85,6 +87,14 @@ const PAGES: Record<StatusPageKind, PageSpec> = {
     retryAfterSeconds: 60,
     title: 'This Odoo is stopped',
     message: '{host} is stopped. Its owner can start it again from the dashboard.',
+    namesHost: true,
+  },
+  maintenance: {
+    status: 503,
+    retryAfterSeconds: 30,
+    refreshSeconds: 15,
+    title: 'This Odoo is under maintenance',
+    message: '{host} is being restored from a backup. This page reloads by itself as soon as it is back.',
     namesHost: true,
   },
   suspended: {
@@ -198,6 +208,8 @@ export function pageForTenantState(state: string): StatusPageKind {
     case 'stopping':
     case 'stopped':
       return 'stopped';
+    case 'restoring':
+      return 'maintenance';
     case 'suspended':
       return 'suspended';
     case 'error':

@@ -135,6 +135,19 @@ export const JOB_CATALOG = {
     timeoutSeconds: 12 * 60 * 60,
     schedule: '0 4 * * 0',
   }),
+  /**
+   * One restore of a backup in place (restores/): maintenance page, backup of the current data,
+   * archive loaded beside the live database, verified, swapped in. The restore's row is the
+   * journal of its steps, so a retried attempt (a killed platform) resumes where it was. A
+   * restore refused for what it restores (a corrupted archive, a failed check) is not retried.
+   */
+  restore: queue({
+    payload: z.object({ restoreId: id }),
+    concurrency: 1,
+    retryLimit: 2,
+    retryDelaySeconds: 2,
+    timeoutSeconds: 6 * 60 * 60,
+  }),
   /** Retention (backups/retention.ts): deletes from storage first, then the record. Hourly; idempotent. */
   'backup-purge': queue({
     payload: z.object({}),

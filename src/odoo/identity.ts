@@ -10,7 +10,8 @@ import type pg from 'pg';
  */
 export interface TenantIdentity {
   baseUrl: string;
-  companyName: string;
+  /** Left as it is when undefined (restored data keeps its own company). */
+  companyName: string | undefined;
   adminLogin: string;
   adminEmail: string;
   /** A `$pbkdf2-sha512$...` hash (odoo/password.ts), never the plain password. */
@@ -44,11 +45,13 @@ export async function applyTenantIdentity(client: pg.Client, identity: TenantIde
         [key, value],
       );
     }
-    await client.query('UPDATE res_company SET name = $1 WHERE id = $2', [identity.companyName, ODOO_MAIN_COMPANY_ID]);
-    await client.query('UPDATE res_partner SET name = $1 WHERE id = (SELECT partner_id FROM res_company WHERE id = $2)', [
-      identity.companyName,
-      ODOO_MAIN_COMPANY_ID,
-    ]);
+    if (identity.companyName !== undefined) {
+      await client.query('UPDATE res_company SET name = $1 WHERE id = $2', [identity.companyName, ODOO_MAIN_COMPANY_ID]);
+      await client.query('UPDATE res_partner SET name = $1 WHERE id = (SELECT partner_id FROM res_company WHERE id = $2)', [
+        identity.companyName,
+        ODOO_MAIN_COMPANY_ID,
+      ]);
+    }
     const updated = await client.query('UPDATE res_users SET login = $1, password = $2, active = true WHERE id = $3', [
       identity.adminLogin,
       identity.adminPasswordHash,

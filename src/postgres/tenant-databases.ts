@@ -216,8 +216,18 @@ function operationsOver(connections: ServerConnections, session: DatabaseServerO
 
     async renameDatabase(from, to) {
       await admin(async (client) => {
-        await terminate(client, from);
-        await client.query(`ALTER DATABASE ${quoteIdentifier(from)} RENAME TO ${quoteIdentifier(to)}`);
+        // A connection sneaking in between terminate and ALTER (an Odoo pool's cron, a reconnect)
+        // makes ALTER fail with 55006: end the sessions again and retry a few times.
+        for (let attempt = 1; ; attempt++) {
+          await terminate(client, from);
+          try {
+            await client.query(`ALTER DATABASE ${quoteIdentifier(from)} RENAME TO ${quoteIdentifier(to)}`);
+            return;
+          } catch (error) {
+            if ((error as { code?: string }).code !== '55006' || attempt >= 5) throw error;
+            await new Promise((r) => setTimeout(r, 50 * attempt));
+          }
+        }
       });
     },
 

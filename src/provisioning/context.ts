@@ -21,7 +21,9 @@ export type CloneSource =
   /** A live tenant (a staging copy is made on its source's server). */
   | { kind: 'tenant-copy'; source: TenantRow }
   /** A template build on another server, dumped and restored: dedicated servers have no builds of their own. */
-  | { kind: 'dedicated-copy'; sourceServerId: string; templateDatabase: string };
+  | { kind: 'dedicated-copy'; sourceServerId: string; templateDatabase: string }
+  /** An Odoo backup zip (a backup restored into a new tenant, an imported zip): tenants.restore_id names it. */
+  | { kind: 'archive'; restoreId: string };
 
 /** Before placement: the tenant as created, and its plan. Placement fills in the server. */
 export interface PlacementContext {
@@ -51,7 +53,7 @@ export interface ProvisioningContext {
 }
 
 /** The database a copy is made from: its filestore is copied too, and its owner hands its objects over. */
-export function copiedDatabase(source: CloneSource): string {
+export function copiedDatabase(source: Exclude<CloneSource, { kind: 'archive' }>): string {
   return source.kind === 'tenant-copy' ? source.source.database_name : source.templateDatabase;
 }
 
@@ -62,6 +64,7 @@ export function copiedOwner(source: CloneSource): string {
 
 async function cloneSourceOf(deps: ProvisioningDependencies, tenant: PlacedTenant): Promise<CloneSource> {
   const { templates, servers } = deps;
+  if (tenant.restore_id) return { kind: 'archive', restoreId: tenant.restore_id };
   if (tenant.source_tenant_id) {
     const source = await loadTenant(deps.db, tenant.source_tenant_id);
     if (!source) throw new Error('The tenant to duplicate has no database any more.');

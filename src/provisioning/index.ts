@@ -1,9 +1,9 @@
 export type { TenantOperation } from '../jobs/index.js';
-export type { CloneSource, PlacementContext, ProvisioningContext } from './context.js';
-export type { ProvisioningDependencies } from './dependencies.js';
+export { type CloneSource, type PlacementContext, type ProvisioningContext, TENANT_CONNECTION_LIMIT } from './context.js';
+export type { ArchiveLoader, ProvisioningDependencies } from './dependencies.js';
 export { createTenantOperations, TENANT_OPS_QUEUE, type TenantOperationJob, type TenantOperations } from './operations.js';
 export { type PoolReport, poolReportSchema, poolReports } from './pool-report.js';
-export { runAttempt, runSteps, type Step, type StepJournal, type StepOutcome } from './runner.js';
+export { createCrashInjection, runAttempt, runSteps, type Step, type StepJournal, type StepOutcome } from './runner.js';
 export { createLifecycleSweep, LIFECYCLE_SWEEP_QUEUE } from './schedules.js';
 export { desiredTenantsLoader, loadServeSpec } from './serve-spec.js';
 export { createSpareDatabases, SPARE_REFILL_QUEUE, type SpareDatabases } from './spares.js';

@@ -2,7 +2,7 @@ import type { Transaction } from 'kysely';
 import type { Database, TenantRow } from '../db/index.js';
 import { JOB_CATALOG, type JobAttempt, type JobPayload, type QueueName, type TenantOperation } from '../jobs/index.js';
 import { changeTenantState, recordTenantEvent, updateTenant } from '../tenants/index.js';
-import { loadTenant, type ProvisioningDependencies } from './dependencies.js';
+import { type ArchiveLoader, loadTenant, type ProvisioningDependencies } from './dependencies.js';
 import { provision, undoProvisioning } from './provision.js';
 import { removeTenantResources } from './resources.js';
 import { runAttempt } from './runner.js';
@@ -120,5 +120,10 @@ export function createTenantOperations(deps: ProvisioningDependencies) {
 
     usage: (tenantId: string) => tenantUsage(deps, tenantId),
     deactivateExcessUsers: (tenantId: string, limit: number) => deactivateExcessUsers(deps, tenantId, limit),
+
+    /** Tenants made from backup zips are filled by this loader (restores/, composed after provisioning). */
+    fillFromArchives(loader: ArchiveLoader): void {
+      deps.archives = loader;
+    },
   };
 }

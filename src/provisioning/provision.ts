@@ -58,6 +58,7 @@ export async function provision(deps: ProvisioningDependencies, tenantId: string
     reason: 'admin login checked',
     extra: { admin_password_check_encrypted: null, provision_finished_at: new Date(), job_id: null },
   });
+  if (tenant.restore_id) await deps.archives?.settle(tenant.restore_id, { state: 'succeeded' });
 }
 
 /** After the last failed attempt: nothing half-made is left, and a retry starts over. */
@@ -67,4 +68,9 @@ export async function undoProvisioning(deps: ProvisioningDependencies, tenant: T
     deps.logger.error({ err: error, tenant: tenant.name }, 'cleanup after failed provisioning failed'),
   );
   await updateTenant(tenant.id, { server_id: null, provisioning_step: null, spare_database: null }, db);
+  if (tenant.restore_id)
+    await deps.archives?.settle(tenant.restore_id, {
+      state: 'failed',
+      reason: 'the tenant could not be made from the archive (see its timeline)',
+    });
 }

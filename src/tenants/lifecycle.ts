@@ -21,6 +21,8 @@ export const TENANT_STATES = [
   'running',
   'stopping',
   'stopped',
+  /** A backup is being restored over it: the gateway shows the maintenance page. */
+  'restoring',
   'suspended',
   'scheduled_for_deletion',
   'terminated',
@@ -45,6 +47,7 @@ export const TENANT_REQUESTS = [
   'change_plan',
   'retry',
   'terminate',
+  'restore',
 ] as const;
 export type TenantRequest = (typeof TENANT_REQUESTS)[number];
 
@@ -58,6 +61,7 @@ export const TENANT_EVENTS = [
   'operation_failed',
   'deletion_grace_expired',
   'retention_expired',
+  'restore_finished',
 ] as const;
 export type TenantEvent = (typeof TENANT_EVENTS)[number];
 
@@ -209,6 +213,18 @@ function retryFailedOperation(context: TransitionContext): Resolution {
   return { next };
 }
 
+/**
+ * A restore in place ends (restored, or refused before anything was swapped) where the tenant
+ * was: a running tenant is started again, a stopped one stays stopped.
+ */
+const STATE_AFTER_RESTORE: Partial<Record<TenantState, TenantState>> = { running: 'starting', stopped: 'stopped' };
+
+function returnFromRestore(context: TransitionContext): Resolution {
+  const previous = context.previousState;
+  if (!previous) return { code: 'missing_context', reason: 'restore_finished needs context.previousState.' };
+  return { next: STATE_AFTER_RESTORE[previous] ?? 'starting' };
+}
+
 // ----- the table ----------------------------------------------------------------------------
 
 /**
@@ -243,6 +259,7 @@ export const TRANSITION_TABLE: Readonly<Record<TenantState, Readonly<Partial<Rec
     duplicate: 'running',
     change_plan: 'running',
     terminate: 'terminated',
+    restore: 'restoring',
     operation_failed: 'error',
     force_delete: 'deleted',
   },
@@ -258,6 +275,12 @@ export const TRANSITION_TABLE: Readonly<Record<TenantState, Readonly<Partial<Rec
     duplicate: 'stopped',
     change_plan: 'stopped',
     terminate: 'terminated',
+    restore: 'restoring',
+    force_delete: 'deleted',
+  },
+  restoring: {
+    restore_finished: returnFromRestore,
+    operation_failed: 'error',
     force_delete: 'deleted',
   },
   suspended: {
@@ -327,6 +350,7 @@ const READABLE_STATE: Record<TenantState, string> = {
   running: 'running',
   stopping: 'stopping',
   stopped: 'stopped',
+  restoring: 'being restored',
   suspended: 'suspended',
   scheduled_for_deletion: 'scheduled for deletion',
   terminated: 'terminated',

@@ -173,6 +173,9 @@ export function createTenantService(deps: {
       adminPassword: string;
       /** The tenant this is a staging copy of (its placement and data, no template needed). */
       copyOf?: TenantRow;
+      /** The restore that fills it from a backup zip, recorded by `afterInsert` in the same transaction. */
+      restoreId?: string;
+      afterInsert?: (trx: Transaction<Database>, tenant: TenantRow) => Promise<void>;
       awaitingPayment?: boolean | undefined;
     },
     firstMessage: string,
@@ -203,6 +206,7 @@ export function createTenantService(deps: {
       // Kept (encrypted) only until the login check passed, then erased.
       admin_password_check_encrypted: secretBox.encrypt(wanted.adminPassword),
       source_tenant_id: copyOf?.id ?? null,
+      restore_id: wanted.restoreId ?? null,
       created_by: principal.userId,
     };
     const { tenant, jobId } = await db.transaction().execute(async (trx) => {
@@ -218,12 +222,24 @@ export function createTenantService(deps: {
           throw error;
         },
       );
+      await wanted.afterInsert?.(trx, inserted);
       // A tenant awaiting payment is provisioned when billing reports the payment.
       if (inserted.state === 'pending_payment') return { tenant: inserted, jobId: null };
       return { tenant: inserted, jobId: await operations.enqueue(inserted.id, 'provision', trx) };
     });
     deps.crashPoint?.('create:committed');
     return { tenant: await view({ ...tenant, job_id: jobId }, principal.role), jobId };
+  }
+
+  /** The account a new tenant belongs to: the customer's own; the one an operator names (checked). */
+  async function accountFor(principal: Principal, wanted: string | undefined): Promise<string> {
+    const accountId = principal.role === 'operator' ? (wanted ?? principal.accountId) : principal.accountId;
+    if (!accountId) throw new ValidationError('Operators must name the account the tenant belongs to.', { field: 'accountId' });
+    if (principal.role === 'operator' && wanted) {
+      const account = await db.selectFrom('accounts').select('id').where('id', '=', wanted).executeTakeFirst();
+      if (!account) throw new ValidationError('No such account.', { field: 'accountId' });
+    }
+    return accountId;
   }
 
   return {
@@ -238,12 +254,7 @@ export function createTenantService(deps: {
     },
 
     async create(principal: Principal, input: CreateTenantInput): Promise<{ tenant: TenantView; jobId: string | null }> {
-      const accountId = principal.role === 'operator' ? (input.accountId ?? principal.accountId) : principal.accountId;
-      if (!accountId) throw new ValidationError('Operators must name the account the tenant belongs to.', { field: 'accountId' });
-      if (principal.role === 'operator' && input.accountId) {
-        const account = await db.selectFrom('accounts').select('id').where('id', '=', input.accountId).executeTakeFirst();
-        if (!account) throw new ValidationError('No such account.', { field: 'accountId' });
-      }
+      const accountId = await accountFor(principal, input.accountId);
       return requestNewTenant(principal, { ...input, accountId, adminLogin: input.adminEmail }, 'tenant requested');
     },
 
@@ -270,7 +281,7 @@ export function createTenantService(deps: {
     ): Promise<{ tenant: TenantView; jobId: string | null }> {
       const tenant = await findVisible(principal, name);
       if (!mayRequest(principal.role, action)) throw new ForbiddenError(`Only operators may ${action.replaceAll('_', ' ')} a tenant.`);
-      if (action === 'duplicate' || action === 'create' || action === 'change_plan') {
+      if (action === 'duplicate' || action === 'create' || action === 'change_plan' || action === 'restore') {
         throw new ValidationError(`Use the dedicated endpoint for ${action}.`, { field: 'action' });
       }
       const now = new Date();
@@ -340,6 +351,31 @@ export function createTenantService(deps: {
           });
         },
       );
+    },
+
+    /**
+     * A new tenant filled from an Odoo backup zip (a backup restored into a new tenant, an import):
+     * checked and counted like any new tenant; `recordRestore` writes the restore in the same
+     * transaction as the tenant and its provisioning job.
+     */
+    async createFromArchive(
+      principal: Principal,
+      input: {
+        name: string;
+        /** Customers: always their own account; operators name one. */
+        accountId: string | undefined;
+        plan: string;
+        template: string;
+        adminEmail: string;
+        adminLogin: string;
+        adminPassword: string;
+      },
+      restoreId: string,
+      recordRestore: (trx: Transaction<Database>, tenant: TenantRow) => Promise<void>,
+      firstMessage: string,
+    ): Promise<{ tenant: TenantView; jobId: string | null }> {
+      const accountId = await accountFor(principal, input.accountId);
+      return requestNewTenant(principal, { ...input, accountId, restoreId, afterInsert: recordRestore }, firstMessage);
     },
 
     async events(principal: Principal, name: string, options: { afterId?: number; limit?: number } = {}): Promise<TenantEventView[]> {

@@ -414,6 +414,33 @@ describe('dashboard in a real browser (Chromium)', { timeout: 300_000 }, () => {
     expect(await download.failure()).toBeNull();
   });
 
+  it('restores that backup over the instance from the Backups tab, after a confirmation, following its steps', async () => {
+    const page = customerPage;
+    await page.goto(`/instances/${instance}?tab=backups`);
+    const row = page.locator('tr[data-backup]').first();
+    await poll(() => row.getByRole('button', { name: /^Restore/ }).isVisible()).toBe(true);
+    await row.getByRole('button', { name: /^Restore/ }).click();
+    const dialog = page.getByRole('dialog');
+    await poll(() => dialog.getByText(/maintenance page/).isVisible()).toBe(true);
+    await shot(page, 'instance-restore-confirm-desktop');
+    await dialog.getByRole('button', { name: 'Restore' }).click();
+    await poll(() => page.getByText('The backup was restored.', { exact: false }).isVisible(), 90_000).toBe(true);
+    await shot(page, 'instance-restored-desktop');
+    // The data it replaced was backed up first, and the instance runs again.
+    await poll(() => page.getByText('Before restore').first().isVisible()).toBe(true);
+    await poll(() => page.locator('h1 [data-state]').getAttribute('data-state'), 60_000).toBe('running');
+  });
+
+  it('shows the import form for an Odoo backup made elsewhere', async () => {
+    const page = customerPage;
+    await page.goto('/instances');
+    await page.getByRole('link', { name: 'Import a backup' }).click();
+    await page.waitForURL(/\/instances\/import$/);
+    await poll(() => page.getByLabel('Backup file (.zip)').isVisible()).toBe(true);
+    expect(await page.getByLabel('Admin password').isVisible()).toBe(true);
+    await shot(page, 'instance-import-desktop');
+  });
+
   it('draws the usage of the instance with its plan limit; an operator sees it flagged at its user limit', async () => {
     const view = (await test.http.get(`/api/v1/tenants/${instance}`, { token: operator.accessToken })).body;
     expect(view.plan).toBe('basic');

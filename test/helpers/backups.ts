@@ -42,3 +42,15 @@ export async function insertStoredBackup(test: TestPlatform, tenantName: string,
   const linkKey = createSecretBox(test.config.secretKey as string).deriveKey('backup-download-links');
   return { id, token: signDownloadLink(linkKey, { backupId: id, userId, expiresAt: Math.floor(Date.now() / 1000) + 3600 }) };
 }
+
+/** A finished restore of a tenant written directly (the target of /tenants/{name}/restores/{id} in route walks). */
+export async function insertFinishedRestore(test: TestPlatform, tenantName: string, backupId: string): Promise<string> {
+  const db = test.platform.database.db;
+  const tenant = await db.selectFrom('tenants').select('id').where('name', '=', tenantName).executeTakeFirstOrThrow();
+  const restore = await db
+    .insertInto('restores')
+    .values({ tenant_id: tenant.id, kind: 'in_place', backup_id: backupId, state: 'succeeded', step: 'finish', finished_at: new Date() })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  return restore.id;
+}

@@ -1,7 +1,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { insertStoredBackup } from '../helpers/backups.js';
+import { insertFinishedRestore, insertStoredBackup } from '../helpers/backups.js';
 import { fillPath, listOperations, type OpenApiDocument, type Operation, paramKey, problemDeviations } from '../helpers/openapi.js';
 import { insertOutboundFixtures } from '../helpers/outbound.js';
 import { createOperator, type HttpResponse, registerCustomer, startTestPlatform, type TestPlatform } from '../helpers/platform.js';
@@ -35,6 +35,7 @@ const ownerOwnedParams = new Set([
   'tenants/{name}',
   'jobs/{id}',
   'backups/{id}',
+  'restores/{id}',
   'subscriptions/{id}',
   'invoices/{id}',
   'domains/{domain}',
@@ -155,6 +156,7 @@ beforeAll(async () => {
   paramValues = {
     'backups/{id}': backup.id,
     'backup-downloads/{token}': backup.token,
+    'restores/{id}': await insertFinishedRestore(test, ownerTenant, backup.id),
     'subscriptions/{id}': subscription.id,
     'invoices/{id}': invoice?.id ?? '',
     'accounts/{id}': owner.accountId,

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { insertStoredBackup } from '../helpers/backups.js';
+import { insertFinishedRestore, insertStoredBackup } from '../helpers/backups.js';
 import {
   fillPath,
   type JsonSchema,
@@ -97,6 +97,16 @@ const sampleBodies: Record<string, () => Record<string, unknown>> = {
   'POST /api/v1/templates/{code}/build': () => ({ serverId: sampleIds.serverId }),
   'POST /api/v1/tenants/{name}/backups': () => ({}),
   'POST /api/v1/tenants/{name}/backups/{id}/download-link': () => ({}),
+  'POST /api/v1/tenants/{name}/backups/{id}/restore': () => ({ newTenant: { name: 'badinputrestored', adminPassword: GOOD_PASSWORD } }),
+  'POST /api/v1/imports/tenants': () => ({
+    uploadToken: 'not-a-real-upload-token',
+    name: 'badinputimport',
+    plan: 'basic',
+    template: 'blank',
+    adminEmail: 'admin@example.com',
+    adminPassword: GOOD_PASSWORD,
+    accountId: sampleIds.accountId,
+  }),
   'POST /api/v1/database-servers': () => ({
     name: 'bad-input-server',
     url: 'postgres://nobody:secret@127.0.0.1:1/postgres',
@@ -217,6 +227,7 @@ beforeAll(async () => {
     'identities/{id}': '00000000-0000-4000-8000-000000000000',
     'backups/{id}': backup.id,
     'backup-downloads/{token}': backup.token,
+    'restores/{id}': await insertFinishedRestore(test, 'badinputtarget', backup.id),
     'domains/{domain}': 'erp.badinput-example.net',
   };
   const outbound = await insertOutboundFixtures(test, customer.accountId);

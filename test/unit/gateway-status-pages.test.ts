@@ -12,6 +12,7 @@ import { TENANT_STATES } from '../../src/tenants/lifecycle.js';
 const KINDS: StatusPageKind[] = [
   'preparing',
   'stopped',
+  'maintenance',
   'suspended',
   'unavailable',
   'error',
@@ -32,6 +33,7 @@ describe('renderStatusPage', () => {
       starting: [503, '3'],
       wake_failed: [503, '60'],
       stopped: [503, '60'],
+      maintenance: [503, '30'],
       suspended: [403, undefined],
       unavailable: [404, undefined],
       error: [503, '60'],
@@ -101,6 +103,7 @@ describe('pageForTenantState', () => {
       running: 'preparing',
       stopping: 'stopped',
       stopped: 'stopped',
+      restoring: 'maintenance',
       suspended: 'suspended',
       scheduled_for_deletion: 'unavailable',
       terminated: 'unavailable',

@@ -29,6 +29,7 @@ const STATES: TenantState[] = [
   'running',
   'stopping',
   'stopped',
+  'restoring',
   'suspended',
   'scheduled_for_deletion',
   'terminated',
@@ -51,6 +52,7 @@ const ACTIONS: TenantAction[] = [
   'change_plan',
   'retry',
   'terminate',
+  'restore',
   'payment_received',
   'payment_window_expired',
   'provisioning_succeeded',
@@ -59,6 +61,7 @@ const ACTIONS: TenantAction[] = [
   'operation_failed',
   'deletion_grace_expired',
   'retention_expired',
+  'restore_finished',
 ];
 
 // Abbreviations only to keep the grid readable.
@@ -73,22 +76,24 @@ const SD = 'scheduled_for_deletion';
 const TE = 'terminated';
 const DE = 'deleted';
 const ER = 'error';
+const RS = 'restoring';
 
 // biome-ignore format: the grid is the point
 const EXPECTED: Record<TenantState, Record<TenantAction, Expected>> = {
-  //                 create start stop restart suspend resume sched_del cancel_del force_del reactivate duplicate change_plan retry terminate | paid  pay_expired provisioned started stopped failed grace_expired retention_expired
-  pending_payment: row('-', '-', '-', '-', '-', '-', DE, '-', DE, '-', '-', PP, '-', '-', PR, 'ctx', '-', '-', '-', '-', '-', '-'),
-  provisioning:    row('-', '-', '-', '-', '-', '-', '-', '-', DE, '-', '-', '-', '-', '-', '-', '-', SG, '-', '-', ER, '-', '-'),
-  starting:        row('-', '-', '-', '-', '-', '-', '-', '-', DE, '-', '-', '-', '-', '-', '-', '-', '-', RU, '-', ER, '-', '-'),
-  running:         row('-', '-', SP, SG, SU, '-', SD, '-', DE, '-', RU, RU, '-', TE, '-', '-', '-', '-', '-', ER, '-', '-'),
-  stopping:        row('-', '-', '-', '-', '-', '-', '-', '-', DE, '-', '-', '-', '-', '-', '-', '-', '-', '-', ST, ER, '-', '-'),
-  stopped:         row('-', SG, '-', '-', SU, '-', SD, '-', DE, '-', ST, ST, '-', TE, '-', '-', '-', '-', '-', '-', '-', '-'),
-  suspended:       row('-', '-', '-', '-', '-', SG, SD, '-', DE, '-', '-', SU, '-', TE, '-', '-', '-', '-', '-', '-', '-', '-'),
+  //                 create start stop restart suspend resume sched_del cancel_del force_del reactivate duplicate change_plan retry terminate restore | paid  pay_expired provisioned started stopped failed grace_expired retention_expired restore_finished
+  pending_payment: row('-', '-', '-', '-', '-', '-', DE, '-', DE, '-', '-', PP, '-', '-', '-', PR, 'ctx', '-', '-', '-', '-', '-', '-', '-'),
+  provisioning:    row('-', '-', '-', '-', '-', '-', '-', '-', DE, '-', '-', '-', '-', '-', '-', '-', '-', SG, '-', '-', ER, '-', '-', '-'),
+  starting:        row('-', '-', '-', '-', '-', '-', '-', '-', DE, '-', '-', '-', '-', '-', '-', '-', '-', '-', RU, '-', ER, '-', '-', '-'),
+  running:         row('-', '-', SP, SG, SU, '-', SD, '-', DE, '-', RU, RU, '-', TE, RS, '-', '-', '-', '-', '-', ER, '-', '-', '-'),
+  stopping:        row('-', '-', '-', '-', '-', '-', '-', '-', DE, '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', ST, ER, '-', '-', '-'),
+  stopped:         row('-', SG, '-', '-', SU, '-', SD, '-', DE, '-', ST, ST, '-', TE, RS, '-', '-', '-', '-', '-', '-', '-', '-', '-'),
+  suspended:       row('-', '-', '-', '-', '-', SG, SD, '-', DE, '-', '-', SU, '-', TE, '-', '-', '-', '-', '-', '-', '-', '-', '-', '-'),
   scheduled_for_deletion:
-                   row('-', '-', '-', '-', '-', '-', '-', 'ctx', DE, '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', 'ctx', '-'),
-  terminated:      row('-', '-', '-', '-', '-', '-', '-', '-', DE, 'ctx', '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', 'ctx'),
-  deleted:         row('-', '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', '-'),
-  error:           row('-', '-', '-', '-', '-', '-', SD, '-', DE, '-', '-', '-', 'ctx', TE, '-', '-', '-', '-', '-', '-', '-', '-'),
+                   row('-', '-', '-', '-', '-', '-', '-', 'ctx', DE, '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', 'ctx', '-', '-'),
+  terminated:      row('-', '-', '-', '-', '-', '-', '-', '-', DE, 'ctx', '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', 'ctx', '-'),
+  deleted:         row('-', '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', '-'),
+  restoring:       row('-', '-', '-', '-', '-', '-', '-', '-', DE, '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', ER, '-', '-', 'ctx'),
+  error:           row('-', '-', '-', '-', '-', '-', SD, '-', DE, '-', '-', '-', 'ctx', TE, '-', '-', '-', '-', '-', '-', '-', '-', '-', '-'),
 };
 
 function row(...cells: Expected[]): Record<TenantAction, Expected> {
@@ -305,7 +310,7 @@ describe('tenant lifecycle: roles', () => {
   });
 
   it('lists the buttons a role sees in a state', () => {
-    expect(allowedActions('running', 'customer')).toEqual(['stop', 'restart', 'schedule_delete', 'duplicate', 'change_plan']);
+    expect(allowedActions('running', 'customer')).toEqual(['stop', 'restart', 'schedule_delete', 'duplicate', 'change_plan', 'restore']);
     expect(allowedActions('running', 'operator')).toEqual([
       'stop',
       'restart',
@@ -315,6 +320,7 @@ describe('tenant lifecycle: roles', () => {
       'duplicate',
       'change_plan',
       'terminate',
+      'restore',
     ]);
     expect(allowedActions('suspended', 'customer')).toEqual(['schedule_delete', 'change_plan']);
     expect(allowedActions('deleted', 'operator')).toEqual([]);
@@ -336,5 +342,16 @@ describe('tenant lifecycle: requireTransition', () => {
     expect((thrown as ConflictError).details).toEqual({ state: 'provisioning', action: 'stop', code: 'not_allowed_in_state' });
     expect(() => requireTransition('error', 'retry')).toThrow(/previousState/);
     expect(() => requireTransition('error', 'retry')).not.toThrow(ConflictError);
+  });
+});
+
+describe('tenant lifecycle: the end of a restore in place', () => {
+  it('returns a tenant that was running to starting, and a stopped one to stopped', () => {
+    expect(transition('restoring', 'restore_finished', { previousState: 'running' })).toMatchObject({ ok: true, next: 'starting' });
+    expect(transition('restoring', 'restore_finished', { previousState: 'stopped' })).toMatchObject({ ok: true, next: 'stopped' });
+  });
+
+  it('needs to know where the tenant came from', () => {
+    expect(transition('restoring', 'restore_finished', {})).toMatchObject({ ok: false, code: 'missing_context' });
   });
 });

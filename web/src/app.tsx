@@ -19,6 +19,7 @@ import { AccountPage } from './pages/portal/account';
 import { BillingPage } from './pages/portal/billing';
 import { CreateInstancePage } from './pages/portal/create-instance';
 import { OpsDomainsPage } from './pages/portal/domains';
+import { ImportInstancePage } from './pages/portal/import-instance';
 import { InstancePage } from './pages/portal/instance';
 import { InstancesPage } from './pages/portal/instances';
 import { PlansPage } from './pages/portal/plans';
@@ -44,6 +45,7 @@ interface RouteDef {
 const ROUTES: RouteDef[] = [
   { path: '/instances', render: () => <InstancesPage /> },
   { path: '/instances/new', render: (_p, user) => <CreateInstancePage user={user} /> },
+  { path: '/instances/import', render: () => <ImportInstancePage /> },
   { path: '/instances/:name', render: (p, user) => <InstancePage key={p.name} name={p.name ?? ''} user={user} basePath="/instances" /> },
   { path: '/plans', render: (_p, user) => <PlansPage user={user} /> },
   { path: '/account', render: (_p, user) => <AccountPage user={user} /> },

@@ -1,3 +1,4 @@
+import { filestorePath } from '../../odoo/index.js';
 import type { DatabaseOwnership, DatabaseServerOperations } from '../../postgres/index.js';
 import { TEMPLATE_OWNER_ROLE } from '../../templates/index.js';
 import { copiedOwner, type ProvisioningContext, TENANT_CONNECTION_LIMIT } from '../context.js';
@@ -71,6 +72,18 @@ async function copy(context: ProvisioningContext, ops: DatabaseServerOperations)
     }
     case 'spare':
       return; // claimed already: the clone step adopts it
+    case 'archive': {
+      if (!deps.archives) throw new Error('Restores are not available in this process.');
+      await deps.archives.load({
+        restoreId: source.restoreId,
+        ops,
+        adminUrl: await deps.servers.adminUrl(tenant.server_id),
+        database: tenant.database_name,
+        role: tenant.role_name,
+        filestoreDirectory: filestorePath(deps.odooDataDir, tenant.database_name),
+      });
+      return;
+    }
   }
 }
 

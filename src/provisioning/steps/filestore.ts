@@ -9,7 +9,10 @@ import type { Step } from '../runner.js';
  */
 export const filestoreStep: Step<ProvisioningContext, 'filestore'> = {
   name: 'filestore',
+  // An archive's filestore is written with its database (the clone step).
+  appliesTo: ({ source }) => source.kind !== 'archive',
   async run({ deps, tenant, source }) {
+    if (source.kind === 'archive') return;
     await copyFilestore(deps.odooDataDir, copiedDatabase(source), tenant.database_name);
   },
 };

@@ -5,13 +5,14 @@ import type { Step } from '../runner.js';
 /** The copy becomes the tenant's: its own uuid and secret, base URL, company name, admin login and password. */
 export const identityStep: Step<ProvisioningContext, 'identity'> = {
   name: 'identity',
-  async run({ deps, tenant, ops, admin }) {
+  async run({ deps, tenant, ops, admin, source }) {
     const account = await deps.db.selectFrom('accounts').select('name').where('id', '=', tenant.account_id).executeTakeFirstOrThrow();
     const adminPasswordHash = await admin.passwordHash;
     await ops.withDatabase(tenant.database_name, (client) =>
       applyTenantIdentity(client, {
         baseUrl: deps.tenantBaseUrl(tenant.name),
-        companyName: account.name,
+        // Restored data keeps its own company; a template's gets the account's name.
+        companyName: source.kind === 'archive' ? undefined : account.name,
         adminLogin: admin.login,
         adminEmail: tenant.admin_email,
         adminPasswordHash,

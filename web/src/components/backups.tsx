@@ -1,8 +1,9 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useState } from 'react';
 import { api, errorMessage } from '../lib/api';
 import { formatDateTime, formatRelative, formatSeconds, humanize } from '../lib/format';
-import type { Backup, Role, Tenant } from '../lib/types';
-import { EmptyState, Notice, QueryStatus, StateBadge } from './ui';
+import type { Backup, Restore, Role, Tenant } from '../lib/types';
+import { ConfirmDialog, EmptyState, Notice, QueryStatus, StateBadge } from './ui';
 
 /** How a backup's state reads as a badge: running is work in progress, verified is good. */
 const BADGE: Record<Backup['state'], string> = { running: 'building', verified: 'completed', failed: 'failed' };
@@ -42,6 +43,31 @@ export function Backups({ tenant, role }: { tenant: Tenant; role: Role }) {
     },
   });
   const canBackUp = BACKED_UP_STATES.has(tenant.state);
+  const canRestore = tenant.allowedActions.includes('restore');
+  const [restoring, setRestoring] = useState<Backup | undefined>();
+  const [restoreId, setRestoreId] = useState<string | undefined>();
+  const restore = useMutation({
+    mutationFn: (id: string) => api.post<{ restore: Restore }>(`${path}/${id}/restore`, {}),
+    onSuccess: (accepted) => {
+      setRestoring(undefined);
+      setRestoreId(accepted.restore.id);
+      void client.invalidateQueries({ queryKey: ['tenant', tenant.name] });
+    },
+  });
+  // The restore's progress, step by step, until it ends (then the instance and its backups refresh).
+  const progress = useQuery({
+    queryKey: ['tenant-restore', tenant.name, restoreId],
+    enabled: restoreId !== undefined,
+    queryFn: () => api.get<Restore>(`/tenants/${encodeURIComponent(tenant.name)}/restores/${restoreId}`),
+    refetchInterval: (query) => {
+      if (query.state.data && query.state.data.state !== 'running') {
+        void client.invalidateQueries({ queryKey: key });
+        void client.invalidateQueries({ queryKey: ['tenant', tenant.name] });
+        return false;
+      }
+      return 1500;
+    },
+  });
 
   return (
     <section className="card" aria-labelledby="backups-title">
@@ -63,6 +89,8 @@ export function Backups({ tenant, role }: { tenant: Tenant; role: Role }) {
         marked verified only after the stored archive was read back and its checksum matched. Daily backups run automatically.
       </p>
       {create.isError ? <Notice tone="error">{errorMessage(create.error)}</Notice> : null}
+      {restore.isError ? <Notice tone="error">{errorMessage(restore.error)}</Notice> : null}
+      {progress.data ? <RestoreProgress restore={progress.data} /> : null}
       {download.isError ? <Notice tone="error">{errorMessage(download.error)}</Notice> : null}
       <QueryStatus query={backups} loading="Loading backups…" />
       {backups.data && backups.data.length === 0 ? (
@@ -125,6 +153,16 @@ export function Backups({ tenant, role }: { tenant: Tenant; role: Role }) {
                         Download<span className="visually-hidden"> the backup of {formatDateTime(backup.startedAt)}</span>
                       </button>
                     ) : null}
+                    {backup.state === 'verified' && canRestore ? (
+                      <button
+                        type="button"
+                        className="button button--small button--ghost"
+                        disabled={restore.isPending}
+                        onClick={() => setRestoring(backup)}
+                      >
+                        Restore<span className="visually-hidden"> the backup of {formatDateTime(backup.startedAt)}</span>
+                      </button>
+                    ) : null}
                   </td>
                 </tr>
               ))}
@@ -132,6 +170,39 @@ export function Backups({ tenant, role }: { tenant: Tenant; role: Role }) {
           </table>
         </div>
       ) : null}
+      {restoring ? (
+        <ConfirmDialog
+          open
+          danger
+          title={`Restore the backup of ${formatDateTime(restoring.startedAt)}?`}
+          body={
+            <p>
+              {tenant.name} shows a maintenance page while the backup is restored; everything changed since{' '}
+              {formatDateTime(restoring.startedAt)} is replaced. The current data is backed up first, so this restore can be undone by
+              restoring that backup.
+            </p>
+          }
+          confirmLabel="Restore"
+          busy={restore.isPending}
+          onConfirm={() => restore.mutate(restoring.id)}
+          onCancel={() => setRestoring(undefined)}
+        />
+      ) : null}
     </section>
+  );
+}
+
+/** Where a restore is: its steps done out of all, or how it ended. */
+function RestoreProgress({ restore }: { restore: Restore }) {
+  if (restore.state === 'succeeded')
+    return <Notice tone="ok">The backup was restored. The data it replaced is in the newest “before restore” backup below.</Notice>;
+  if (restore.state === 'failed') return <Notice tone="error">{restore.failureReason ?? 'The restore could not be completed.'}</Notice>;
+  const done = restore.step ? restore.steps.indexOf(restore.step) + 1 : 0;
+  return (
+    <Notice tone="info">
+      Restoring: step {done} of {restore.steps.length}
+      {restore.step ? ` (${humanize(restore.step)} done)` : ''}. Visitors see a maintenance page meanwhile.
+      <progress className="progress" max={restore.steps.length} value={done} aria-label="Restore progress" />
+    </Notice>
   );
 }

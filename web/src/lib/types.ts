@@ -11,6 +11,8 @@ type Schemas = components['schemas'];
 export type Backup = Schemas['Backup'];
 export type OdooInstallation = Schemas['OdooInstallation'];
 export type PlatformReadiness = Schemas['PlatformReadiness'];
+export type Restore = Schemas['Restore'];
+export type ImportUpload = Schemas['ImportUpload'];
 export type User = Schemas['User'];
 export type Role = User['role'];
 export type Me = Schemas['Me'];
@@ -26,6 +28,7 @@ export const TRANSITIONAL_STATES: ReadonlySet<TenantState> = new Set<TenantState
   'provisioning',
   'starting',
   'stopping',
+  'restoring',
   'pending_payment',
 ]);
 

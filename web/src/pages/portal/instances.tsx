@@ -19,6 +19,9 @@ export function InstancesPage() {
   return (
     <>
       <PageHeader title="Instances" subtitle="Your Odoo instances. Status updates live.">
+        <Link to="/instances/import" className="button button--secondary">
+          Import a backup
+        </Link>
         <Link to="/instances/new" className="button button--primary">
           Create instance
         </Link>
