@@ -43,6 +43,7 @@ import {
 import { createSecretBox } from './secrets/index.js';
 import { closeListeners } from './shutdown.js';
 import { createTemplateService } from './templates/index.js';
+import { tenantUrlBuilder } from './tenant-urls.js';
 import {
   createTenantService,
   POOL_DBFILTER,
@@ -74,16 +75,6 @@ export interface Platform {
   /** Usage sampling and limit enforcement (tests sample with their own clock). */
   usage: UsageSampler;
   stop(): Promise<void>;
-}
-
-/** `http://acme.example.com:8080`: the scheme and port of PUBLIC_URL (or of the gateway's own port). */
-export function tenantUrlBuilder(config: Pick<Config, 'publicUrl' | 'baseDomain' | 'gatewayPort'>) {
-  const publicUrl = new URL(config.publicUrl);
-  const port = config.gatewayPort ? String(config.gatewayPort) : publicUrl.port;
-  return {
-    hostName: (name: string) => `${name}.${config.baseDomain}`,
-    baseUrl: (name: string) => `${publicUrl.protocol}//${name}.${config.baseDomain}${port ? `:${port}` : ''}`,
-  };
 }
 
 /** Composition root: builds every service from the config and wires them into the API, workers and gateway. */

@@ -4,10 +4,10 @@ import { createAccountService } from '../../src/accounts/index.js';
 import type { Db } from '../../src/db/index.js';
 import { createJobQueue } from '../../src/jobs/index.js';
 import { createLogger } from '../../src/logging/index.js';
-import { tenantUrlBuilder } from '../../src/main.js';
 import { createMailer } from '../../src/notifications/index.js';
 import { startNotificationsAndWebhooks } from '../../src/outbound.js';
 import { createSecretBox } from '../../src/secrets/index.js';
+import { tenantUrlBuilder } from '../../src/tenant-urls.js';
 import { waitFor } from './gateway-client.js';
 import type { TestPlatform } from './platform.js';
 

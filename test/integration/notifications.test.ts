@@ -5,7 +5,6 @@ import { delimiter, dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createJobQueue } from '../../src/jobs/index.js';
 import { createLogger } from '../../src/logging/index.js';
-import { tenantUrlBuilder } from '../../src/main.js';
 import {
   createMailer,
   createNotificationRules,
@@ -13,6 +12,7 @@ import {
   NOTIFICATION_CRASH_POINTS,
   type NotificationService,
 } from '../../src/notifications/index.js';
+import { tenantUrlBuilder } from '../../src/tenant-urls.js';
 import { changeTenantState } from '../../src/tenants/index.js';
 import { cliEnvironment, repositoryRoot } from '../helpers/cli.js';
 import { waitFor } from '../helpers/gateway-client.js';
