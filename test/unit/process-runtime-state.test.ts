@@ -42,14 +42,38 @@ describe('port allocation', () => {
     expect(new Set(taken).size).toBe(20);
   });
 
-  it('skips ports another program listens on, and reuses released ones', async () => {
-    const busy = await new Promise<number>((resolve) => {
-      const server = createServer().listen(0, '127.0.0.1', () => {
-        const address = server.address();
-        resolve(typeof address === 'object' && address ? address.port : 0);
-      });
-      servers.push(server);
+  /** Listens on `port` on loopback, or answers undefined when something else holds it. */
+  function listenOn(port: number): Promise<Server | undefined> {
+    return new Promise((resolve) => {
+      const server = createServer();
+      server.once('error', () => resolve(undefined));
+      server.listen(port, '127.0.0.1', () => resolve(server));
     });
+  }
+
+  /**
+   * A port held by "another program", followed by two free ones. Searched below the kernel's
+   * ephemeral range (32768 and up), where no connection of a parallel test is given a port, so the
+   * two stay free while the test runs (a port next to a kernel-chosen one may not).
+   */
+  async function busyPortBeforeTwoFree(): Promise<number> {
+    for (let attempt = 0; attempt < 100; attempt++) {
+      const base = 20_000 + Math.floor(Math.random() * 12_000);
+      const busy = await listenOn(base);
+      if (!busy) continue;
+      const probes = await Promise.all([listenOn(base + 1), listenOn(base + 2)]);
+      await Promise.all(probes.map((probe) => probe && new Promise((resolve) => probe.close(resolve))));
+      if (probes.every(Boolean)) {
+        servers.push(busy);
+        return base;
+      }
+      await new Promise((resolve) => busy.close(resolve));
+    }
+    throw new Error('no port below 32768 with two free ports after it');
+  }
+
+  it('skips ports another program listens on, and reuses released ones', async () => {
+    const busy = await busyPortBeforeTwoFree();
     const ports = new PortAllocator('127.0.0.1', { from: busy, to: busy + 2 });
     const first = await ports.allocate();
     expect(first).not.toBe(busy);
