@@ -1,15 +1,14 @@
-import type { ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import pg from 'pg';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { exited, spawnServe } from '../helpers/cli.js';
+import { exited } from '../helpers/cli.js';
 import { odooLogin, waitFor } from '../helpers/gateway-client.js';
-import { createHttpClient, GOOD_PASSWORD, uniqueEmail } from '../helpers/platform.js';
+import { GOOD_PASSWORD, uniqueEmail } from '../helpers/platform.js';
 import { freeTestPort } from '../helpers/ports.js';
-import { createTestDatabase, postgresAdminUrl, type TestDatabase } from '../helpers/postgres.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/postgres.js';
+import { servedPlatform } from '../helpers/served-platform.js';
 
 /**
  * Crash safety of backups: the platform runs as a real child process and is killed (SIGKILL,
@@ -17,49 +16,12 @@ import { createTestDatabase, postgresAdminUrl, type TestDatabase } from '../help
  * after it is stored but before it is read back. A new platform process on the same data must
  * finish the backup (verified, one whole archive, no partial file) and the tenant keeps serving.
  */
-const fakeOdoo = resolve('test/fixtures/fake-odoo/odoo-bin');
 let database: TestDatabase;
 let dataDir: string;
 let port: number;
-const children = new Set<ChildProcess>();
-const http = () => createHttpClient(`http://127.0.0.1:${port}`);
+const platform = servedPlatform(() => ({ databaseUrl: database.url, dataDir, port, env: { SPARE_DATABASES: '0' } }));
+const http = platform.http;
 const ADMIN_PASSWORD = 'Odoo-Admin-Pass-1';
-
-function startPlatformProcess(extraEnv: Record<string, string> = {}): ChildProcess {
-  const env = {
-    DATABASE_URL: database.url,
-    DATA_DIR: dataDir,
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    SECRET_KEY: 'crash-test-secret-key-that-is-at-least-32-chars',
-    TENANT_DATABASE_URL: postgresAdminUrl(),
-    ODOO_BIN: fakeOdoo,
-    TEMPLATES_AUTOBUILD: 'blank',
-    SPARE_DATABASES: '0',
-    LOGIN_RATE_LIMIT_PER_MINUTE: '1000',
-    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
-    ...extraEnv,
-  };
-  const started = spawnServe(env);
-  children.add(started);
-  return started;
-}
-
-async function startReadyPlatform(env: Record<string, string> = {}): Promise<ChildProcess> {
-  const started = startPlatformProcess(env);
-  await waitFor('the platform to be ready', async () => ((await http().get('/readyz')).status === 200 ? true : undefined), 60_000);
-  return started;
-}
-
-async function platformQuery<T extends pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<T[]> {
-  const client = new pg.Client({ connectionString: database.url });
-  await client.connect();
-  try {
-    return (await client.query<T>(text, values)).rows;
-  } finally {
-    await client.end();
-  }
-}
 
 beforeAll(async () => {
   database = await createTestDatabase('backupcrash');
@@ -67,15 +29,7 @@ beforeAll(async () => {
   port = await freeTestPort();
 });
 
-afterEach(async () => {
-  for (const child of children) {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM');
-      await exited(child);
-    }
-  }
-  children.clear();
-});
+afterEach(platform.stopAll);
 
 afterAll(async () => {
   await database?.drop();
@@ -87,7 +41,7 @@ describe('a backup survives a crash of the platform', () => {
   let name: string;
 
   beforeAll(async () => {
-    await startReadyPlatform();
+    await platform.startReady();
     const email = uniqueEmail('backup-crash');
     await http().post('/api/v1/auth/register', { email, password: GOOD_PASSWORD, name: 'Crash', organization: 'Crash Ltd' });
     token = (await http().post('/api/v1/auth/login', { email, password: GOOD_PASSWORD })).body.accessToken;
@@ -111,24 +65,20 @@ describe('a backup survives a crash of the platform', () => {
       async () => ((await http().get(`/api/v1/tenants/${name}`, { token })).body.state === 'running' ? true : undefined),
       90_000,
     );
-    for (const child of children) {
-      child.kill('SIGTERM');
-      await exited(child);
-    }
-    children.clear();
+    await platform.stopAll();
   }, 240_000);
 
   for (const point of ['backup:uploading', 'backup:stored']) {
     it(`finishes a backup whose platform was killed at ${point}, leaving one whole archive and the tenant serving`, async () => {
-      const first = await startReadyPlatform({ SAAS_TEST_CRASH_AT: point });
+      const first = await platform.startReady({ SAAS_TEST_CRASH_AT: point });
       const accepted = await http().post(`/api/v1/tenants/${name}/backups`, {}, { token });
       expect(accepted.status, accepted.text).toBe(202);
       const id = accepted.body.backup.id as string;
       expect((await exited(first)).signal).toBe('SIGKILL');
-      const [killed] = await platformQuery<{ state: string }>('SELECT state FROM backups WHERE id = $1', [id]);
+      const [killed] = await platform.query<{ state: string }>('SELECT state FROM backups WHERE id = $1', [id]);
       expect(killed?.state).toBe('running'); // never reported good without proof
 
-      await startReadyPlatform();
+      await platform.startReady();
       const backup = await waitFor(
         `backup ${id} to settle after the restart`,
         async () => {

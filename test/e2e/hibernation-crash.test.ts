@@ -1,17 +1,17 @@
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createJobQueue, type JobQueue } from '../../src/jobs/index.js';
 import { createLogger } from '../../src/logging/index.js';
-import { exited, spawnServe } from '../helpers/cli.js';
+import { exited } from '../helpers/cli.js';
 import { hostRequest, waitFor } from '../helpers/gateway-client.js';
 import { createHttpClient, GOOD_PASSWORD, uniqueEmail } from '../helpers/platform.js';
 import { freeTestPort } from '../helpers/ports.js';
-import { createTestDatabase, postgresAdminUrl, type TestDatabase } from '../helpers/postgres.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/postgres.js';
+import { servedPlatform } from '../helpers/served-platform.js';
 
 /**
  * Crash safety of the hibernation sweep: `saasctl serve` runs as a real child process and kills
@@ -24,7 +24,7 @@ let database: TestDatabase;
 let dataDir: string;
 let port: number;
 let jobs: JobQueue;
-const children = new Set<ChildProcess>();
+const served = servedPlatform(() => ({ databaseUrl: database.url, dataDir, port, env: { BASE_DOMAIN: 'lvh.me' } }));
 
 interface Platform {
   child: ChildProcess;
@@ -33,24 +33,7 @@ interface Platform {
 }
 
 function startPlatform(extraEnv: Record<string, string> = {}): Platform {
-  const child = spawnServe(
-    {
-      DATABASE_URL: database.url,
-      DATA_DIR: dataDir,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      BASE_DOMAIN: 'lvh.me',
-      SECRET_KEY: 'hibernation-crash-secret-key-at-least-32-chars',
-      TENANT_DATABASE_URL: postgresAdminUrl(),
-      ODOO_BIN: resolve('test/fixtures/fake-odoo/odoo-bin'),
-      TEMPLATES_AUTOBUILD: 'blank',
-      LOGIN_RATE_LIMIT_PER_MINUTE: '1000',
-      LOG_LEVEL: 'info',
-      ...extraEnv,
-    },
-    ['ignore', 'pipe', 'inherit'],
-  );
-  children.add(child);
+  const child = served.start({ LOG_LEVEL: 'info', ...extraEnv }, ['ignore', 'pipe', 'inherit']);
   const restored = new Promise<number>((resolvePromise, reject) => {
     const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
     lines.on('line', (line) => {
@@ -64,31 +47,13 @@ function startPlatform(extraEnv: Record<string, string> = {}): Platform {
   return { child, restored };
 }
 
-async function platformQuery<T extends pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<T[]> {
-  const client = new pg.Client({ connectionString: database.url });
-  await client.connect();
-  try {
-    return (await client.query<T>(text, values)).rows;
-  } finally {
-    await client.end();
-  }
-}
-
 beforeAll(async () => {
   database = await createTestDatabase('hibernation-crash');
   dataDir = mkdtempSync(join(tmpdir(), 'saas-hibernation-crash-'));
   port = await freeTestPort();
 });
 
-afterEach(async () => {
-  for (const child of children) {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM');
-      await exited(child);
-    }
-  }
-  children.clear();
-});
+afterEach(served.stopAll);
 
 afterAll(async () => {
   await jobs?.stop();
@@ -101,8 +66,8 @@ describe('the hibernation sweep survives a crash of the platform', () => {
 
   /** Makes the tenant look idle for an hour (no request was ever recorded) and runs the sweep job. */
   async function sweepAfterAnHourIdle(tenantId: string): Promise<void> {
-    await platformQuery(`UPDATE tenants SET state_changed_at = now() - interval '1 hour' WHERE id = $1`, [tenantId]);
-    await platformQuery('DELETE FROM tenant_hibernation WHERE tenant_id = $1 AND hibernated_at IS NULL', [tenantId]);
+    await served.query(`UPDATE tenants SET state_changed_at = now() - interval '1 hour' WHERE id = $1`, [tenantId]);
+    await served.query('DELETE FROM tenant_hibernation WHERE tenant_id = $1 AND hibernated_at IS NULL', [tenantId]);
     await jobs.send('tenant-hibernation-sweep', {});
   }
 
@@ -145,17 +110,17 @@ describe('the hibernation sweep survives a crash of the platform', () => {
     await sweepAfterAnHourIdle(tenantId);
     expect(await exited(platform.child)).toEqual({ code: null, signal: 'SIGKILL' });
     expect(
-      await platformQuery('SELECT tenant_id FROM tenant_hibernation WHERE tenant_id = $1 AND hibernated_at IS NOT NULL', [tenantId]),
+      await served.query('SELECT tenant_id FROM tenant_hibernation WHERE tenant_id = $1 AND hibernated_at IS NOT NULL', [tenantId]),
     ).toEqual([]);
     platform = startPlatform();
     expect(await platform.restored).toBe(1);
     // Served again (recorded where it answers) without a request: one would count as activity.
     await waitFor('the restored upstream', async () => {
-      const rows = await platformQuery('SELECT tenant_id FROM tenant_upstreams WHERE tenant_id = $1', [tenantId]);
+      const rows = await served.query('SELECT tenant_id FROM tenant_upstreams WHERE tenant_id = $1', [tenantId]);
       return rows.length === 1 ? true : undefined;
     });
     expect(
-      (await platformQuery<{ message: string }>('SELECT message FROM tenant_events WHERE tenant_id = $1', [tenantId])).filter((e) =>
+      (await served.query<{ message: string }>('SELECT message FROM tenant_events WHERE tenant_id = $1', [tenantId])).filter((e) =>
         e.message?.startsWith('Woken from hibernation'),
       ),
     ).toEqual([]);
@@ -163,7 +128,7 @@ describe('the hibernation sweep survives a crash of the platform', () => {
     // 2. A committed hibernation outlives a kill: the restarted runtime leaves the tenant stopped.
     await sweepAfterAnHourIdle(tenantId);
     await waitFor('the hibernation to commit', async () => {
-      const [row] = await platformQuery<{ hibernated_at: Date | null }>(
+      const [row] = await served.query<{ hibernated_at: Date | null }>(
         'SELECT hibernated_at FROM tenant_hibernation WHERE tenant_id = $1',
         [tenantId],
       );
@@ -173,11 +138,11 @@ describe('the hibernation sweep survives a crash of the platform', () => {
     await exited(platform.child);
     platform = startPlatform();
     expect(await platform.restored).toBe(0);
-    expect(await platformQuery('SELECT tenant_id FROM tenant_upstreams WHERE tenant_id = $1', [tenantId])).toEqual([]);
+    expect(await served.query('SELECT tenant_id FROM tenant_upstreams WHERE tenant_id = $1', [tenantId])).toEqual([]);
     const woken = await hostRequest(port, `${name}.lvh.me:${port}`, 'POST', '/web/webclient/version_info', { jsonrpc: '2.0', params: {} });
     expect(woken.status).toBe(200);
     expect(woken.json().result.server_serie).toBe('16.0');
-    const wakes = (await platformQuery<{ message: string }>('SELECT message FROM tenant_events WHERE tenant_id = $1', [tenantId])).filter(
+    const wakes = (await served.query<{ message: string }>('SELECT message FROM tenant_events WHERE tenant_id = $1', [tenantId])).filter(
       (e) => e.message?.startsWith('Woken from hibernation'),
     );
     expect(wakes).toHaveLength(1);

@@ -1,16 +1,15 @@
-import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import pg from 'pg';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { filestorePath } from '../../src/odoo/index.js';
 import { withConnection } from '../../src/postgres/index.js';
-import { exited, spawnServe } from '../helpers/cli.js';
+import { exited } from '../helpers/cli.js';
 import { odooLogin, waitFor } from '../helpers/gateway-client.js';
-import { createHttpClient, GOOD_PASSWORD, uniqueEmail } from '../helpers/platform.js';
+import { GOOD_PASSWORD, uniqueEmail } from '../helpers/platform.js';
 import { freeTestPort } from '../helpers/ports.js';
-import { createTestDatabase, postgresAdminUrl, type TestDatabase } from '../helpers/postgres.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/postgres.js';
+import { servedPlatform } from '../helpers/served-platform.js';
 import { databasesStartingWith, tenantData, tenantDatabaseUrl } from '../helpers/tenant-data.js';
 
 /**
@@ -20,59 +19,13 @@ import { databasesStartingWith, tenantData, tenantDatabaseUrl } from '../helpers
  * platform process on the same data must finish the restore: the tenant serves exactly the data
  * of the backup, and no side or previous database is left.
  */
-const fakeOdoo = resolve('test/fixtures/fake-odoo/odoo-bin');
 let database: TestDatabase;
 let dataDir: string;
 let port: number;
-const children = new Set<ChildProcess>();
-const http = () => createHttpClient(`http://127.0.0.1:${port}`);
+const platform = servedPlatform(() => ({ databaseUrl: database.url, dataDir, port, env: { SPARE_DATABASES: '0' } }));
+const http = platform.http;
 const ADMIN_PASSWORD = 'Odoo-Admin-Pass-1';
 const odooDataDir = () => join(dataDir, 'odoo');
-
-function startPlatformProcess(extraEnv: Record<string, string> = {}): ChildProcess {
-  const started = spawnServe({
-    DATABASE_URL: database.url,
-    DATA_DIR: dataDir,
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    SECRET_KEY: 'crash-test-secret-key-that-is-at-least-32-chars',
-    TENANT_DATABASE_URL: postgresAdminUrl(),
-    ODOO_BIN: fakeOdoo,
-    TEMPLATES_AUTOBUILD: 'blank',
-    SPARE_DATABASES: '0',
-    LOGIN_RATE_LIMIT_PER_MINUTE: '1000',
-    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
-    ...extraEnv,
-  });
-  children.add(started);
-  return started;
-}
-
-async function startReadyPlatform(env: Record<string, string> = {}): Promise<ChildProcess> {
-  const started = startPlatformProcess(env);
-  await waitFor('the platform to be ready', async () => ((await http().get('/readyz')).status === 200 ? true : undefined), 60_000);
-  return started;
-}
-
-async function stopAll(): Promise<void> {
-  for (const child of children) {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM');
-      await exited(child);
-    }
-  }
-  children.clear();
-}
-
-async function platformQuery<T extends pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<T[]> {
-  const client = new pg.Client({ connectionString: database.url });
-  await client.connect();
-  try {
-    return (await client.query<T>(text, values)).rows;
-  } finally {
-    await client.end();
-  }
-}
 
 beforeAll(async () => {
   database = await createTestDatabase('restorecrash');
@@ -80,7 +33,7 @@ beforeAll(async () => {
   port = await freeTestPort();
 });
 
-afterEach(stopAll);
+afterEach(platform.stopAll);
 
 afterAll(async () => {
   await database?.drop();
@@ -93,7 +46,7 @@ describe('a restore in place survives a crash of the platform', () => {
   let databaseName: string;
 
   beforeAll(async () => {
-    await startReadyPlatform();
+    await platform.startReady();
     const email = uniqueEmail('restore-crash');
     await http().post('/api/v1/auth/register', { email, password: GOOD_PASSWORD, name: 'Crash', organization: 'Crash Ltd' });
     token = (await http().post('/api/v1/auth/login', { email, password: GOOD_PASSWORD })).body.accessToken;
@@ -118,12 +71,12 @@ describe('a restore in place survives a crash of the platform', () => {
       async () => ((await http().get(`/api/v1/tenants/${name}`, { token })).body.state === 'running' ? true : undefined),
       90_000,
     );
-    await stopAll();
+    await platform.stopAll();
   }, 240_000);
 
   for (const point of ['restore:load', 'restore:swapping', 'restore:swap']) {
     it(`finishes a restore whose platform was killed at ${point}: the backup's data served, nothing left beside it`, async () => {
-      const first = await startReadyPlatform({ SAAS_TEST_CRASH_AT: point });
+      const first = await platform.startReady({ SAAS_TEST_CRASH_AT: point });
       // Data of this round, backed up, then changed.
       await withConnection(tenantDatabaseUrl(databaseName), (client) =>
         client.query(`INSERT INTO res_partner (name) SELECT 'Before ${point} ' || i FROM generate_series(1, 30) AS i`),
@@ -150,12 +103,12 @@ describe('a restore in place survives a crash of the platform', () => {
       expect(restore.status, restore.text).toBe(202);
       const restoreId = restore.body.restore.id as string;
       expect((await exited(first)).signal).toBe('SIGKILL');
-      const [killed] = await platformQuery<{ state: string }>('SELECT state FROM restores WHERE id = $1', [restoreId]);
+      const [killed] = await platform.query<{ state: string }>('SELECT state FROM restores WHERE id = $1', [restoreId]);
       expect(killed?.state).toBe('running');
-      const [tenant] = await platformQuery<{ state: string }>('SELECT state FROM tenants WHERE name = $1', [name]);
+      const [tenant] = await platform.query<{ state: string }>('SELECT state FROM tenants WHERE name = $1', [name]);
       expect(tenant?.state).toBe('restoring'); // the maintenance page, until the restore is finished
 
-      await startReadyPlatform();
+      await platform.startReady();
       const settled = await waitFor(
         `restore ${restoreId} to settle after the restart`,
         async () => {
