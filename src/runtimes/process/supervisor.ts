@@ -262,6 +262,8 @@ export class SupervisedProcess {
       // already is moved along (children inherit the group only from the moment of fork).
       for (const member of processTree(pid)) cgroup.addProcess(member);
     } catch (error) {
+      // A process that already exited (a failed start) cannot be moved; its exit is reported.
+      if ((error as NodeJS.ErrnoException).code === 'ESRCH') return;
       this.options.logger.warn(
         { process: this.options.label, pid, err: error },
         'could not move Odoo into its cgroup; OS limits do not apply to it',
