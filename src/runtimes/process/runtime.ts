@@ -221,6 +221,9 @@ class ProcessRuntimeImpl implements ProcessRuntime {
         this.served.delete(spec.tenantId);
         throw error;
       }
+      // stop() (the platform shutting down) does not wait for this lock and may have stopped the
+      // pool during the grant: say so instead of failing on the missing workload.
+      if (!pool.workload) throw new Error(`Odoo pool ${pool.name} was stopped while tenant ${spec.tenantId} was being attached`);
       const upstream = await pool.workload.ensureRunning();
       served.ready = true;
       return upstream;
