@@ -112,6 +112,9 @@ describe('the hibernation sweep survives a crash of the platform', () => {
     expect(
       await served.query('SELECT tenant_id FROM tenant_hibernation WHERE tenant_id = $1 AND hibernated_at IS NOT NULL', [tenantId]),
     ).toEqual([]);
+    // Not idle any more: the once-a-minute sweep may run before the restarted runtime restores,
+    // and would then rightly hibernate a tenant idle for an hour (and restore none).
+    await served.query('UPDATE tenants SET state_changed_at = now() WHERE id = $1', [tenantId]);
     platform = startPlatform();
     expect(await platform.restored).toBe(1);
     // Served again (recorded where it answers) without a request: one would count as activity.
