@@ -118,10 +118,17 @@ export async function startPlatform(
   const jobs = createJobQueue({ connectionString: database.url, logger });
   await jobs.start();
 
+  /** Test-only fault injection (SAAS_TEST_CRASH_AFTER_STEP): dies at the named point. */
+  const crashPoint = (point: string): void => {
+    if (config.crashAfterStep !== point) return;
+    logger.fatal({ point }, 'SAAS_TEST_CRASH_AFTER_STEP: killing this process on purpose');
+    process.kill(process.pid, 'SIGKILL');
+  };
   const servers = createDatabaseServerRegistry({
     db,
     secretBox,
     logger,
+    crashPoint,
     dataDir: config.dataDir,
     dedicatedMaxConnections: Math.max(100, requiredMaxConnections(1, odooConnectionCosts)),
     tenantPlacements: {
@@ -176,12 +183,6 @@ export async function startPlatform(
   await spares.registerJobs(config.runWorkers);
   const runtimes = createRuntimeRegistry([odoo.processRuntime], { recordIn: db });
 
-  /** Test-only fault injection (SAAS_TEST_CRASH_AFTER_STEP): dies at the named point. */
-  const crashPoint = (point: string): void => {
-    if (config.crashAfterStep !== point) return;
-    logger.fatal({ point }, 'SAAS_TEST_CRASH_AFTER_STEP: killing this process on purpose');
-    process.kill(process.pid, 'SIGKILL');
-  };
   const operations = createTenantOperations({
     db,
     jobs,
@@ -231,7 +232,6 @@ export async function startPlatform(
     platformReadiness: odoo.readiness,
     crashPoint,
   });
-
   const restores = await startRestores({
     config,
     db,
