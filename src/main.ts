@@ -23,7 +23,12 @@ import { startPlatformOdoo } from './odoo-wiring.js';
 import { startNotificationsAndWebhooks } from './outbound.js';
 import { createPlanService } from './plans/index.js';
 import { databaseReadiness, openPlatformDatabase, type PlatformDatabase } from './platform-database.js';
-import { createDatabaseServerRegistry, createPoolAccess, DEFAULT_SHARED_SERVER_CAPACITY } from './postgres/index.js';
+import {
+  createDatabaseServerRegistry,
+  createPoolAccess,
+  type DatabaseServerRegistry,
+  DEFAULT_SHARED_SERVER_CAPACITY,
+} from './postgres/index.js';
 import {
   createLifecycleSweep,
   createSpareDatabases,
@@ -58,6 +63,8 @@ export interface Platform {
   app: Api;
   database: PlatformDatabase;
   runtimes: RuntimeRegistry;
+  /** The database servers (tests watch dedicated servers sleep and wake, and hold them awake). */
+  servers: DatabaseServerRegistry;
   /** Where the API (and, without GATEWAY_PORT, the gateway) listens, once `listen` was asked for. */
   url: string | undefined;
   /** Where the gateway listens when it has a port of its own. */
@@ -232,19 +239,8 @@ export async function startPlatform(
     platformReadiness: odoo.readiness,
     crashPoint,
   });
-  const restores = await startRestores({
-    config,
-    db,
-    jobs,
-    backups,
-    servers,
-    runtimes,
-    operations,
-    tenants,
-    secretBox,
-    odooDataDir,
-    logger,
-  });
+  const restoreDeps = { config, db, jobs, backups, servers, runtimes, operations, tenants, secretBox, odooDataDir, logger };
+  const restores = await startRestores(restoreDeps);
   const accounts = createAccountService({ db });
   const { notifier, webhooks } = await startNotificationsAndWebhooks({
     config,
@@ -373,6 +369,7 @@ export async function startPlatform(
     app,
     database,
     runtimes,
+    servers,
     domains,
     url,
     gatewayUrl,
