@@ -1,5 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -64,6 +64,8 @@ function listening(serverPort: number): Promise<boolean> {
 beforeAll(async () => {
   database = await createTestDatabase('dbserver-hibernation-crash');
   dataDir = mkdtempSync(join(tmpdir(), 'saas-dbserver-hibernation-crash-'));
+  // The dedicated PostgreSQL server runs as the postgres user when tests run as root: let it walk in.
+  chmodSync(dataDir, 0o755);
   port = await freeTestPort();
 });
 
