@@ -188,8 +188,13 @@ export function createHibernation(deps: HibernationDependencies & { jobs: JobQue
     /** The gateway tells of every HTTP request to a tenant (websockets and long polling excluded). */
     requestSeen: activity.seen,
     async view(tenantId: string, planCode: string): Promise<HibernationView> {
-      const [row, idleMinutes] = await Promise.all([hibernationRow(db, tenantId), idleMinutesOf(planCode)]);
-      return toHibernationView(row, idleMinutes ?? null);
+      const [row, plan, tenant] = await Promise.all([hibernationRow(db, tenantId), deps.plans.get(planCode), tenantById(tenantId, db)]);
+      const serverIdleMinutes = plan.placement.hibernateDatabaseServerAfterIdleMinutes ?? null;
+      const serverHibernatedAt = serverIdleMinutes !== null && tenant?.server_id ? await deps.servers.hibernatedAt(tenant.server_id) : null;
+      return toHibernationView(row, plan.placement.hibernateAfterIdleMinutes ?? null, {
+        afterIdleMinutes: serverIdleMinutes,
+        hibernatedAt: serverHibernatedAt,
+      });
     },
     async register(work: boolean): Promise<void> {
       await deps.jobs.define(HIBERNATION_SWEEP_QUEUE, async () => void (await sweep()), work);

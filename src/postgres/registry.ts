@@ -288,6 +288,8 @@ export function createDatabaseServerRegistry(deps: {
 
     /** Whether a server is stopped by hibernation (users that must not wake it skip it). */
     isAsleep: sleep.isAsleep,
+    /** Since when a server is stopped by hibernation (null: awake). */
+    hibernatedAt: sleep.hibernatedAt,
     /** Runs `fn` with the server awake, woken first if it slept, and not put to sleep meanwhile. */
     whileAwake: sleep.whileAwake,
     /** Wakes a hibernated server (a tenant's wake, before its Odoo). */

@@ -69,6 +69,11 @@ export function createServerSleep(deps: ServerSleepDependencies) {
     });
   }
 
+  async function hibernatedAt(id: string): Promise<Date | null> {
+    const row = await db.selectFrom('database_servers').select('hibernated_at').where('id', '=', id).executeTakeFirst();
+    return row?.hibernated_at ?? null;
+  }
+
   function wake(id: string): Promise<ServerWake> {
     let pending = waking.get(id);
     if (!pending) {
@@ -82,9 +87,10 @@ export function createServerSleep(deps: ServerSleepDependencies) {
     wake,
 
     async isAsleep(id: string): Promise<boolean> {
-      const row = await db.selectFrom('database_servers').select('hibernated_at').where('id', '=', id).executeTakeFirst();
-      return Boolean(row?.hibernated_at);
+      return (await hibernatedAt(id)) !== null;
     },
+
+    hibernatedAt,
 
     /**
      * Runs `fn` with the server awake and kept awake: woken first if it slept, and the sleeper

@@ -96,6 +96,8 @@ describe('database server hibernation and wake on request', () => {
   const versionInfo = () => hostRequest(port, tenant.host, 'POST', '/web/webclient/version_info', VERSION_INFO);
   const timeline = async (): Promise<Array<{ type: string; message: string | null }>> =>
     (await test.http.get(`/api/v1/tenants/${tenant.name}/events`, { token: operator.accessToken })).body;
+  const hibernationView = async () =>
+    (await test.http.get(`/api/v1/tenants/${tenant.name}/hibernation`, { token: operator.accessToken })).body;
   const serverView = async () => (await test.http.get(`/api/v1/database-servers/${tenant.serverId}`, { token: operator.accessToken })).body;
   /** Whether the dedicated server accepts a connection right now. */
   const serverAnswers = async (): Promise<boolean> =>
@@ -128,12 +130,15 @@ describe('database server hibernation and wake on request', () => {
     expect(test.platform.servers.serverStarts()).toBe(startsBefore);
     await hibernateBoth();
     expect((await serverView()).hibernatedAt).not.toBeNull();
+    expect(await hibernationView()).toMatchObject({ state: 'hibernated', databaseServerAfterIdleMinutes: 1440 });
+    expect((await hibernationView()).databaseServerHibernatedAt).not.toBeNull();
 
     const cold = await versionInfo();
     expect(cold.status).toBe(200);
     expect(cold.text).toBe(warm.text);
     expect(await serverAnswers()).toBe(true);
     expect((await serverView()).hibernatedAt).toBeNull();
+    expect(await hibernationView()).toMatchObject({ state: 'awake', databaseServerHibernatedAt: null });
     // The login page reads the tenant's database through the woken server.
     expect((await hostRequest(port, tenant.host, 'GET', '/web/login', undefined, { accept: 'text/html' })).status).toBe(200);
     const events = await timeline();
