@@ -74,7 +74,11 @@ export function createServerSleep(deps: ServerSleepDependencies) {
     return row?.hibernated_at ?? null;
   }
 
-  function wake(id: string): Promise<ServerWake> {
+  async function wake(id: string): Promise<ServerWake> {
+    // Unlocked first look: every caller holds either the tenant's hibernation row or a lease, so a
+    // server seen awake here cannot be put to sleep before the caller is done. Spares the shared
+    // servers' rows a lock at every tenant wake.
+    if ((await hibernatedAt(id)) === null) return { startMs: 0, woke: false };
     let pending = waking.get(id);
     if (!pending) {
       pending = wakeNow(id).finally(() => waking.delete(id));
