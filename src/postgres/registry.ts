@@ -65,8 +65,9 @@ export function createDatabaseServerRegistry(deps: {
     start: (row, trx) => startLocal(row, trx),
     async stop(row) {
       const server = managedServers.get(row.id) ?? (row.managed_directory ? localServer(row.managed_directory) : undefined);
-      managedServers.delete(row.id);
       await server?.stopIfRunning();
+      // Forgotten only once stopped: a server that refused to stop is still stopped at shutdown.
+      managedServers.delete(row.id);
     },
     ...(deps.crashPoint ? { crashPoint: deps.crashPoint } : {}),
   });
