@@ -6,11 +6,17 @@
  * right after. Prints p50/p95/max of both and the wake's parts from the tenant's timeline. Not
  * part of the test suite.
  *
+ * BENCH_MODE=database-server: a `premium` tenant instead (its own dedicated PostgreSQL server),
+ * and each sweep a day ahead stops its Odoo *and* its server; the first request then starts the
+ * server, then Odoo (the timeline's parts include the server's start).
+ *
  *   .tools/node/node_modules/node/bin/node --import tsx bench/wake.ts            # fake Odoo
+ *   BENCH_MODE=database-server .tools/node/node_modules/node/bin/node --import tsx bench/wake.ts
  *   ODOO_BIN=/opt/odoo-check/odoo-bin-16 .tools/node/node_modules/node/bin/node --import tsx bench/wake.ts
  *
- * Environment: ODOO_BIN (default: the fake Odoo test double), BENCH_WAKES (20), BENCH_PATH
- * (`/web/login`: the login page, what a visitor opens first), LOG_LEVEL (warn).
+ * Environment: ODOO_BIN (default: the fake Odoo test double), BENCH_MODE (`process` or
+ * `database-server`), BENCH_WAKES (20), BENCH_PATH (`/web/login`: the login page, what a visitor
+ * opens first), LOG_LEVEL (warn).
  */
 
 import { hostRequest } from '../test/helpers/gateway-client.js';
@@ -18,7 +24,9 @@ import { loadAverage, odooBin, percentile, provisionTenant, startBenchPlatform, 
 
 const wakes = Number(process.env.BENCH_WAKES ?? 20);
 const path = process.env.BENCH_PATH ?? '/web/login';
-const IDLE_MS = 31 * 60_000;
+const databaseServerMode = process.env.BENCH_MODE === 'database-server';
+/** Past the plan's idle minutes: standard's 30 (Odoo), or premium's 1440 (its database server too). */
+const IDLE_MS = (databaseServerMode ? 1500 : 31) * 60_000;
 const BROWSER = { accept: 'text/html,application/xhtml+xml' };
 
 function summary(label: string, times: number[]): string {
@@ -37,8 +45,11 @@ async function waitUntilServed(timed: () => Promise<{ status: number }>): Promis
 }
 
 async function main(): Promise<void> {
-  console.log(`Odoo: ${usingFake ? 'the fake Odoo test double' : odooBin}; ${wakes} wakes of GET ${path}; load average ${loadAverage()}`);
-  const bench = await startBenchPlatform('standard');
+  console.log(
+    `Odoo: ${usingFake ? 'the fake Odoo test double' : odooBin}; ${wakes} wakes of GET ${path}` +
+      `${databaseServerMode ? ' (Odoo and its dedicated PostgreSQL server hibernated)' : ''}; load average ${loadAverage()}`,
+  );
+  const bench = await startBenchPlatform(databaseServerMode ? 'premium' : 'standard');
   const { platform, port } = bench;
   try {
     const tenant = await provisionTenant(bench, 'wake');
@@ -56,8 +67,10 @@ async function main(): Promise<void> {
     const cold: number[] = [];
     const warm: number[] = [];
     for (let i = 0; i < wakes; i++) {
-      const { hibernated } = await platform.hibernation.sweep(new Date(Date.now() + IDLE_MS));
+      const { hibernated, serversHibernated } = await platform.hibernation.sweep(new Date(Date.now() + IDLE_MS));
       if (hibernated !== 1) throw new Error(`wake ${i + 1}: the sweep hibernated ${hibernated} tenants, not 1`);
+      if (databaseServerMode && serversHibernated !== 1)
+        throw new Error(`wake ${i + 1}: the sweep hibernated ${serversHibernated} database servers, not 1`);
       const first = await timed();
       // A failed wake is reported, not hidden: the run goes on and the failures are counted.
       if (first.status !== 200) {
@@ -85,17 +98,25 @@ async function main(): Promise<void> {
       )
       .where('message', 'like', 'Woken from hibernation%')
       .execute();
-    const parts = { total: [] as number[], queue: [] as number[], lock: [] as number[], spec: [] as number[], start: [] as number[] };
+    const patterns = {
+      total: /in (\d+) ms:/,
+      queue: /waited (\d+) ms for a wake slot/,
+      lock: /(\d+) ms for the tenant's lock/,
+      pgsql: /(\d+) ms to start its PostgreSQL server/,
+      spec: /(\d+) ms to load the serve spec/,
+      odoo: /(\d+) ms for Odoo to start/,
+    };
+    const parts = Object.fromEntries(Object.keys(patterns).map((name) => [name, [] as number[]])) as Record<
+      keyof typeof patterns,
+      number[]
+    >;
     for (const { message } of events) {
-      const numbers = [...(message ?? '').matchAll(/(\d+) ms/g)].map((match) => Number(match[1]));
-      const [total, queue, lock, spec, start] = numbers;
-      if (start === undefined) continue;
-      parts.total.push(total as number);
-      parts.queue.push(queue as number);
-      parts.lock.push(lock as number);
-      parts.spec.push(spec as number);
-      parts.start.push(start);
+      for (const [name, pattern] of Object.entries(patterns) as Array<[keyof typeof patterns, RegExp]>) {
+        const found = pattern.exec(message ?? '')?.[1];
+        if (found !== undefined) parts[name].push(Number(found));
+      }
     }
+    if (!databaseServerMode) delete (parts as Partial<typeof parts>).pgsql;
     console.log('wake parts from the timeline (p50 / p95):');
     for (const [name, values] of Object.entries(parts)) {
       const sorted = values.sort((a, b) => a - b);

@@ -23,7 +23,12 @@ import { startPlatformOdoo } from './odoo-wiring.js';
 import { startNotificationsAndWebhooks } from './outbound.js';
 import { createPlanService } from './plans/index.js';
 import { databaseReadiness, openPlatformDatabase, type PlatformDatabase } from './platform-database.js';
-import { createDatabaseServerRegistry, createPoolAccess, DEFAULT_SHARED_SERVER_CAPACITY } from './postgres/index.js';
+import {
+  createDatabaseServerRegistry,
+  createPoolAccess,
+  type DatabaseServerRegistry,
+  DEFAULT_SHARED_SERVER_CAPACITY,
+} from './postgres/index.js';
 import {
   createLifecycleSweep,
   createSpareDatabases,
@@ -58,6 +63,8 @@ export interface Platform {
   app: Api;
   database: PlatformDatabase;
   runtimes: RuntimeRegistry;
+  /** The database servers (tests watch dedicated servers sleep and wake, and hold them awake). */
+  servers: DatabaseServerRegistry;
   /** Where the API (and, without GATEWAY_PORT, the gateway) listens, once `listen` was asked for. */
   url: string | undefined;
   /** Where the gateway listens when it has a port of its own. */
@@ -118,10 +125,17 @@ export async function startPlatform(
   const jobs = createJobQueue({ connectionString: database.url, logger });
   await jobs.start();
 
+  /** Test-only fault injection (SAAS_TEST_CRASH_AFTER_STEP): dies at the named point. */
+  const crashPoint = (point: string): void => {
+    if (config.crashAfterStep !== point) return;
+    logger.fatal({ point }, 'SAAS_TEST_CRASH_AFTER_STEP: killing this process on purpose');
+    process.kill(process.pid, 'SIGKILL');
+  };
   const servers = createDatabaseServerRegistry({
     db,
     secretBox,
     logger,
+    crashPoint,
     dataDir: config.dataDir,
     dedicatedMaxConnections: Math.max(100, requiredMaxConnections(1, odooConnectionCosts)),
     tenantPlacements: {
@@ -176,12 +190,6 @@ export async function startPlatform(
   await spares.registerJobs(config.runWorkers);
   const runtimes = createRuntimeRegistry([odoo.processRuntime], { recordIn: db });
 
-  /** Test-only fault injection (SAAS_TEST_CRASH_AFTER_STEP): dies at the named point. */
-  const crashPoint = (point: string): void => {
-    if (config.crashAfterStep !== point) return;
-    logger.fatal({ point }, 'SAAS_TEST_CRASH_AFTER_STEP: killing this process on purpose');
-    process.kill(process.pid, 'SIGKILL');
-  };
   const operations = createTenantOperations({
     db,
     jobs,
@@ -231,20 +239,8 @@ export async function startPlatform(
     platformReadiness: odoo.readiness,
     crashPoint,
   });
-
-  const restores = await startRestores({
-    config,
-    db,
-    jobs,
-    backups,
-    servers,
-    runtimes,
-    operations,
-    tenants,
-    secretBox,
-    odooDataDir,
-    logger,
-  });
+  const restoreDeps = { config, db, jobs, backups, servers, runtimes, operations, tenants, secretBox, odooDataDir, logger };
+  const restores = await startRestores(restoreDeps);
   const accounts = createAccountService({ db });
   const { notifier, webhooks } = await startNotificationsAndWebhooks({
     config,
@@ -373,6 +369,7 @@ export async function startPlatform(
     app,
     database,
     runtimes,
+    servers,
     domains,
     url,
     gatewayUrl,

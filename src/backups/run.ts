@@ -90,21 +90,26 @@ export type StoredArchive = Omit<VerifiedBackup, 'durationMs'>;
 
 async function storeArchive(deps: BackupRunDependencies, backup: BackupRow): Promise<StoredArchive> {
   const tenant = await tenantById(backup.tenant_id, deps.db);
-  if (!tenant?.server_id) throw new Error('the tenant has no database to back up (it was never placed or is deleted)');
-  const [ops, adminUrl, installedSeries] = await Promise.all([
-    deps.servers.operations(tenant.server_id),
-    deps.servers.adminUrl(tenant.server_id),
-    deps.installedOdooSeries(),
-  ]);
-  return writeBackupArchive({
-    ops,
-    adminUrl,
-    database: backup.database_name,
-    odooDataDir: deps.odooDataDir,
-    installedSeries,
-    storage: deps.storage,
-    key: backup.storage_key,
-    onUploading: () => crashPoint(deps, 'backup:uploading'),
+  const serverId = tenant?.server_id;
+  if (!serverId) throw new Error('the tenant has no database to back up (it was never placed or is deleted)');
+  // A hibernated dedicated server is woken for the dump and kept awake until it is written; the
+  // hibernation sweep puts it back to sleep afterwards (the tenant's Odoo stays hibernated).
+  return deps.servers.whileAwake(serverId, async () => {
+    const [ops, adminUrl, installedSeries] = await Promise.all([
+      deps.servers.operations(serverId),
+      deps.servers.adminUrl(serverId),
+      deps.installedOdooSeries(),
+    ]);
+    return writeBackupArchive({
+      ops,
+      adminUrl,
+      database: backup.database_name,
+      odooDataDir: deps.odooDataDir,
+      installedSeries,
+      storage: deps.storage,
+      key: backup.storage_key,
+      onUploading: () => crashPoint(deps, 'backup:uploading'),
+    });
   });
 }
 

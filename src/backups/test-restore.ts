@@ -1,6 +1,6 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { BackupRow } from '../db/index.js';
+import type { BackupRow, TenantRow } from '../db/index.js';
 import { recordTenantEvent, tenantById } from '../tenants/index.js';
 import { fetchVerifiedArchive, loadBackupArchive, restoredDatabaseProblems } from './archive-load.js';
 import type { BackupRunDependencies } from './run.js';
@@ -42,6 +42,17 @@ export async function testRestoreBackup(deps: BackupRunDependencies & { scratchD
 async function restoreAndCheck(deps: BackupRunDependencies & { scratchDir: string }, backup: BackupRow): Promise<string[]> {
   const tenant = await tenantById(backup.tenant_id, deps.db);
   if (!tenant?.server_id) throw new Error('the tenant has no database server any more');
+  // On the tenant's own server: woken if it hibernates, and kept awake until the scratch database is gone.
+  return deps.servers.whileAwake(tenant.server_id, () =>
+    restoreAndCheckOn(deps, backup, { ...tenant, server_id: tenant.server_id as string }),
+  );
+}
+
+async function restoreAndCheckOn(
+  deps: BackupRunDependencies & { scratchDir: string },
+  backup: BackupRow,
+  tenant: TenantRow & { server_id: string },
+): Promise<string[]> {
   const [ops, adminUrl] = await Promise.all([deps.servers.operations(tenant.server_id), deps.servers.adminUrl(tenant.server_id)]);
   const scratch = testRestoreDatabaseName(backup.id);
   const file = join(deps.scratchDir, `${scratch}.zip`);

@@ -137,6 +137,8 @@ export interface DatabaseServersTable {
   is_default: Generated<boolean>;
   managed_directory: string | null;
   created_at: Generated<Date>;
+  /** Set while a dedicated server is stopped by hibernation (postgres/server-sleep.ts). */
+  hibernated_at: Generated<Date | null>;
 }
 
 export interface TemplatesTable {

@@ -41,7 +41,7 @@ export const MAX_DOMAINS_PER_TENANT = 20;
 export interface DomainServiceDependencies {
   db: Db;
   jobs: Pick<JobQueue, 'send' | 'define'>;
-  servers: Pick<DatabaseServerRegistry, 'operations'>;
+  servers: Pick<DatabaseServerRegistry, 'operations' | 'whileAwake'>;
   lookup: DnsLookup;
   /** The HTTP proof (http-proof.ts); without it, only the TXT record proves a domain. */
   fetchHttpProof?: HttpProofFetch;
@@ -284,10 +284,13 @@ export function createDomainService(deps: DomainServiceDependencies) {
       if (!tenant?.server_id || tenant.state === 'deleted') return undefined;
       const primary = await primaryDomainOf(db, tenantId);
       const url = primary ? `${deps.publicScheme}//${primary}` : deps.tenantBaseUrl(tenant.name);
-      const ops = await deps.servers.operations(tenant.server_id);
-      if (!(await ops.databaseExists(tenant.database_name))) return undefined;
-      await ops.withDatabase(tenant.database_name, (client) => applyBaseUrl(client, url));
-      return url;
+      // A hibernated dedicated server is woken for the write (the tenant's Odoo stays hibernated).
+      return deps.servers.whileAwake(tenant.server_id, async () => {
+        const ops = await deps.servers.operations(tenant.server_id as string);
+        if (!(await ops.databaseExists(tenant.database_name))) return undefined;
+        await ops.withDatabase(tenant.database_name, (client) => applyBaseUrl(client, url));
+        return url;
+      });
     },
 
     async registerJobs(work: boolean): Promise<void> {

@@ -9,7 +9,7 @@ export interface HibernationDependencies {
   db: Db;
   runtimes: RuntimeRegistry;
   plans: Pick<PlanService, 'get' | 'list'>;
-  servers: Pick<DatabaseServerRegistry, 'operations'>;
+  servers: Pick<DatabaseServerRegistry, 'operations' | 'wake' | 'sleep' | 'isAsleep' | 'hibernatedAt'>;
   /** The serve spec of a placed tenant (provisioning's, so a wake serves it exactly as a start does). */
   serveSpecOf(tenant: TenantRow): Promise<TenantServeSpec>;
   logger: Logger;

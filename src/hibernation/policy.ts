@@ -33,6 +33,27 @@ export function hibernationDue(candidate: HibernationCandidate, now: Date): bool
   return now.getTime() - idleFrom >= allowedIdleMs;
 }
 
+export interface DatabaseServerSleepCandidate {
+  /** The plan's `placement.hibernateDatabaseServerAfterIdleMinutes` (undefined or null: never). */
+  idleMinutes: number | null | undefined;
+  runningSince: Date;
+  row: Pick<TenantHibernationRow, 'last_request_at' | 'hibernated_at' | 'last_woken_at' | 'last_wake_reason'> | undefined;
+}
+
+/**
+ * Whether a hibernated tenant's dedicated PostgreSQL server is stopped too. Idle time counts from
+ * the newest of the last request, the last wake *for a request* and the moment the tenant became
+ * `running`: a cron wake (or a backup's lease) does not restart the count, so a server woken for
+ * those sleeps again at the next sweep once the tenant's Odoo is hibernated again.
+ */
+export function databaseServerSleepDue(candidate: DatabaseServerSleepCandidate, now: Date): boolean {
+  const { idleMinutes, row } = candidate;
+  if (idleMinutes == null || !row?.hibernated_at) return false;
+  const lastRequestWake = row.last_wake_reason === 'request' ? row.last_woken_at : null;
+  const idleFrom = newest(row.last_request_at, lastRequestWake, candidate.runningSince);
+  return now.getTime() - idleFrom >= idleMinutes * 60_000;
+}
+
 /** When a hibernated tenant is woken for its crons: its earliest `nextcall`, never in the past. */
 export function cronWakeTime(earliestNextcall: Date | null, now: Date): Date | null {
   if (!earliestNextcall) return null;

@@ -11,11 +11,11 @@
  */
 import type { Db, TenantRow } from '../db/index.js';
 import type { JobQueue, QueueName } from '../jobs/index.js';
-import { recordedUpstreams, type TenantServeSpec } from '../runtimes/index.js';
+import { recordedUpstream, recordedUpstreams, type TenantServeSpec } from '../runtimes/index.js';
 import { placedTenantsIn, recordTenantEvent, tenantById } from '../tenants/index.js';
 import { createActivityRecorder } from './activity.js';
 import type { HibernationDependencies } from './dependencies.js';
-import { cronWakeTime, hibernationDue } from './policy.js';
+import { cronWakeTime, databaseServerSleepDue, hibernationDue } from './policy.js';
 import {
   clearHibernated,
   cronWakesDue,
@@ -85,7 +85,61 @@ export function createHibernation(deps: HibernationDependencies & { jobs: JobQue
     });
   }
 
-  async function sweep(now = new Date()): Promise<{ hibernated: number; cronWakes: number }> {
+  /**
+   * Stops the tenant's dedicated PostgreSQL server if the tenant is (still) hibernated and idle
+   * long enough, its Odoo is not served (a start or restart would have recorded it) and nobody
+   * holds the server awake. The tenant's row is locked first, as a wake locks it.
+   */
+  async function hibernateServer(tenantId: string, serverId: string, idleMinutes: number, now: Date): Promise<boolean> {
+    return deps.servers.sleep(
+      serverId,
+      async (trx) => {
+        const row = await lockHibernationRow(trx, tenantId);
+        const tenant = await tenantById(tenantId, trx);
+        if (tenant?.state !== 'running' || tenant.server_id !== serverId) return false;
+        if (!databaseServerSleepDue({ idleMinutes, runningSince: tenant.state_changed_at, row }, now)) return false;
+        return (await recordedUpstream(trx, tenantId)) === undefined;
+      },
+      async (trx) =>
+        void (await recordTenantEvent(trx, tenantId, {
+          type: 'info',
+          message: `Database server hibernated: no request for ${idleMinutes} minutes, its dedicated PostgreSQL server is stopped until the next request`,
+        })),
+      now,
+    );
+  }
+
+  /** Second pass of a sweep: dedicated servers of hibernated tenants idle long enough go to sleep too. */
+  async function sweepServers(
+    running: readonly TenantRow[],
+    plans: Map<string, { placement: { hibernateDatabaseServerAfterIdleMinutes?: number | null | undefined } }>,
+    now: Date,
+  ): Promise<number> {
+    const candidates = running.filter(
+      (tenant) => tenant.server_id && plans.get(tenant.plan_code)?.placement.hibernateDatabaseServerAfterIdleMinutes != null,
+    );
+    if (candidates.length === 0) return 0;
+    // Read again: the first pass may just have hibernated some of them.
+    const rows = await hibernationRows(
+      db,
+      candidates.map((tenant) => tenant.id),
+    );
+    let slept = 0;
+    for (const tenant of candidates) {
+      const idleMinutes = plans.get(tenant.plan_code)?.placement.hibernateDatabaseServerAfterIdleMinutes as number;
+      const serverId = tenant.server_id as string;
+      if (!databaseServerSleepDue({ idleMinutes, runningSince: tenant.state_changed_at, row: rows.get(tenant.id) }, now)) continue;
+      try {
+        if (await deps.servers.isAsleep(serverId)) continue;
+        if (await hibernateServer(tenant.id, serverId, idleMinutes, now)) slept += 1;
+      } catch (error) {
+        logger.error({ err: error, tenantId: tenant.id, serverId }, 'hibernating a database server failed; the next sweep tries again');
+      }
+    }
+    return slept;
+  }
+
+  async function sweep(now = new Date()): Promise<{ hibernated: number; cronWakes: number; serversHibernated: number }> {
     await activity.flush();
     const plans = new Map((await deps.plans.list({ includeArchived: true })).map((plan) => [plan.code, plan]));
     const running = (await placedTenantsIn(['running'], db)).filter((tenant) => tenant.process_strategy === 'dedicated');
@@ -116,23 +170,31 @@ export function createHibernation(deps: HibernationDependencies & { jobs: JobQue
         logger.error({ err: error, tenantId: tenant.id }, 'hibernating a tenant failed; the next sweep tries again');
       }
     }
+    const serversHibernated = await sweepServers(running, plans, now);
     const due = await cronWakesDue(db, now);
     // Each in the wake line like a request's; a failure is on the tenant's timeline already.
     await Promise.all(due.map((tenantId) => waker.wake(tenantId, 'cron')));
-    if (hibernated + due.length > 0) logger.info({ hibernated, cronWakes: due.length }, 'hibernation sweep');
-    return { hibernated, cronWakes: due.length };
+    if (hibernated + due.length + serversHibernated > 0)
+      logger.info({ hibernated, cronWakes: due.length, serversHibernated }, 'hibernation sweep');
+    return { hibernated, cronWakes: due.length, serversHibernated };
   }
 
   return {
     sweep,
     hibernate,
+    hibernateServer,
     wake: waker.wake,
     wakesStarted: waker.wakesStarted,
     /** The gateway tells of every HTTP request to a tenant (websockets and long polling excluded). */
     requestSeen: activity.seen,
     async view(tenantId: string, planCode: string): Promise<HibernationView> {
-      const [row, idleMinutes] = await Promise.all([hibernationRow(db, tenantId), idleMinutesOf(planCode)]);
-      return toHibernationView(row, idleMinutes ?? null);
+      const [row, plan, tenant] = await Promise.all([hibernationRow(db, tenantId), deps.plans.get(planCode), tenantById(tenantId, db)]);
+      const serverIdleMinutes = plan.placement.hibernateDatabaseServerAfterIdleMinutes ?? null;
+      const serverHibernatedAt = serverIdleMinutes !== null && tenant?.server_id ? await deps.servers.hibernatedAt(tenant.server_id) : null;
+      return toHibernationView(row, plan.placement.hibernateAfterIdleMinutes ?? null, {
+        afterIdleMinutes: serverIdleMinutes,
+        hibernatedAt: serverHibernatedAt,
+      });
     },
     async register(work: boolean): Promise<void> {
       await deps.jobs.define(HIBERNATION_SWEEP_QUEUE, async () => void (await sweep()), work);

@@ -16,6 +16,10 @@ export const hibernationViewSchema = z
     lastWakeReason: z.enum(['request', 'cron']).nullable(),
     /** The last wake failed (the tenant's timeline says why). */
     lastWakeFailed: z.boolean(),
+    /** The plan's idle minutes before the tenant's dedicated PostgreSQL server sleeps too; null: never. */
+    databaseServerAfterIdleMinutes: z.number().nullable(),
+    /** Set while its dedicated PostgreSQL server is stopped (the next request starts it, then Odoo). */
+    databaseServerHibernatedAt: z.string().nullable(),
   })
   .meta({ id: 'TenantHibernation' });
 
@@ -23,7 +27,11 @@ export type HibernationView = z.infer<typeof hibernationViewSchema>;
 
 const iso = (date: Date | null | undefined) => date?.toISOString() ?? null;
 
-export function toHibernationView(row: TenantHibernationRow | undefined, afterIdleMinutes: number | null): HibernationView {
+export function toHibernationView(
+  row: TenantHibernationRow | undefined,
+  afterIdleMinutes: number | null,
+  databaseServer: { afterIdleMinutes: number | null; hibernatedAt: Date | null } = { afterIdleMinutes: null, hibernatedAt: null },
+): HibernationView {
   return {
     afterIdleMinutes,
     state: row?.hibernated_at ? 'hibernated' : 'awake',
@@ -34,5 +42,7 @@ export function toHibernationView(row: TenantHibernationRow | undefined, afterId
     lastWakeMs: row?.last_wake_ms ?? null,
     lastWakeReason: row?.last_wake_reason ?? null,
     lastWakeFailed: (row?.last_wake_error ?? null) !== null,
+    databaseServerAfterIdleMinutes: databaseServer.afterIdleMinutes,
+    databaseServerHibernatedAt: iso(databaseServer.hibernatedAt),
   };
 }

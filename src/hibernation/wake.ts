@@ -54,6 +54,9 @@ export function createWaker(deps: HibernationDependencies): Waker {
       const tenant = await tenantById(tenantId, trx);
       if (!row.hibernated_at || !tenant || tenant.state !== 'running') return { kind: 'not_hibernated' } as const;
       started += 1;
+      // Its dedicated PostgreSQL server first (when it sleeps too): Odoo cannot start without it,
+      // and the serve spec carries the server's address, which a start may change.
+      const server = tenant.server_id ? await deps.servers.wake(tenant.server_id) : { startMs: 0, woke: false };
       const spec = await deps.serveSpecOf(tenant);
       const specAt = performance.now();
       const runtime = deps.runtimes.for(tenant);
@@ -75,7 +78,8 @@ export function createWaker(deps: HibernationDependencies): Waker {
         message:
           `Woken from hibernation (${reason === 'cron' ? 'a cron was due' : 'first request'}) in ${totalMs} ms: ` +
           `waited ${queuedMs} ms for a wake slot, ${Math.round(lockedAt - askedAt) - queuedMs} ms for the tenant's lock, ` +
-          `${Math.round(specAt - lockedAt)} ms to load the serve spec, ${Math.round(servedAt - specAt)} ms for Odoo to start and answer its health check`,
+          (server.woke ? `${server.startMs} ms to start its PostgreSQL server, ` : '') +
+          `${Math.round(specAt - lockedAt) - server.startMs} ms to load the serve spec, ${Math.round(servedAt - specAt)} ms for Odoo to start and answer its health check`,
       });
       return { kind: 'awake', upstream } as const;
     });

@@ -82,8 +82,31 @@ export const planPlacementSchema = z
       .describe(
         "minutes without an HTTP request after which a dedicated tenant's Odoo is stopped until its next request (omitted or null: never)",
       ),
+    hibernateDatabaseServerAfterIdleMinutes: z
+      .number()
+      .int()
+      .min(1)
+      .max(30 * 24 * 60)
+      .nullable()
+      .optional()
+      .describe(
+        "minutes without an HTTP request after which a hibernated tenant's dedicated PostgreSQL server is stopped too (dedicated database servers only; at least hibernateAfterIdleMinutes; omitted or null: never)",
+      ),
   })
   .strict()
+  .refine((p) => p.hibernateDatabaseServerAfterIdleMinutes == null || p.databaseStrategy === 'dedicated', {
+    message: 'only a dedicated database server hibernates (a shared one serves other tenants)',
+    path: ['hibernateDatabaseServerAfterIdleMinutes'],
+  })
+  .refine(
+    (p) =>
+      p.hibernateDatabaseServerAfterIdleMinutes == null ||
+      (p.hibernateAfterIdleMinutes != null && p.hibernateDatabaseServerAfterIdleMinutes >= p.hibernateAfterIdleMinutes),
+    {
+      message: "must be at least hibernateAfterIdleMinutes: the database server sleeps only after the tenant's Odoo does",
+      path: ['hibernateDatabaseServerAfterIdleMinutes'],
+    },
+  )
   .refine((p) => p.processStrategy === 'dedicated' || p.hibernateAfterIdleMinutes == null, {
     message: 'only dedicated processes hibernate (a pool serves other tenants)',
     path: ['hibernateAfterIdleMinutes'],

@@ -111,6 +111,20 @@ export class LocalPostgresServer {
     this.options.logger.info({ directory: this.directory }, 'PostgreSQL server stopped');
   }
 
+  /**
+   * Stops the server if it runs, whoever started it (a hibernating server adopted or started by
+   * an earlier run of the platform): `stop` alone knows only a server this object started.
+   */
+  async stopIfRunning(): Promise<void> {
+    if (!this.binaries) {
+      const binaries = this.options.binaries ?? findPostgresBinaries();
+      if (!binaries) return; // no binaries: nothing of ours can be running
+      this.binaries = binaries;
+      this.runAs = process.getuid?.() === 0 ? ensureServiceUser() : undefined;
+    }
+    if (this.runningPostmaster()) await this.stop();
+  }
+
   /** The postmaster's pid when it is running for our data directory. */
   get pid(): number | undefined {
     return this.runningPostmaster()?.pid;

@@ -5,6 +5,7 @@ import type { Logger } from '../logging/index.js';
 import type { SecretBox } from '../secrets/index.js';
 import { withConnection } from './admin.js';
 import { LocalPostgresServer } from './local-server.js';
+import { createServerSleep } from './server-sleep.js';
 import type { DatabaseServerKind, DatabaseServerStatus, DatabaseServerView } from './server-view.js';
 import { type DatabaseServerOperations, databaseServerOperations } from './tenant-databases.js';
 
@@ -35,9 +36,41 @@ export function createDatabaseServerRegistry(deps: {
   tenantPlacements: TenantPlacements;
   /** max_connections of each dedicated managed server (the composition derives it from the connection budget). */
   dedicatedMaxConnections?: number;
+  /** Test-only fault injection (SAAS_TEST_CRASH_AFTER_STEP). */
+  crashPoint?: (point: string) => void;
 }) {
   const { db, secretBox, logger } = deps;
   const managedServers = new Map<string, LocalPostgresServer>();
+
+  function localServer(directory: string): LocalPostgresServer {
+    return new LocalPostgresServer({ directory, logger, maxConnections: deps.dedicatedMaxConnections ?? 100 });
+  }
+
+  /** Starts (or adopts) a managed server and keeps its stored URL true: the port may have changed. */
+  async function startLocal(row: DatabaseServerRow, executor: Pick<Db, 'updateTable'>): Promise<void> {
+    if (!row.managed_directory || row.is_default || managedServers.has(row.id)) return;
+    const server = localServer(row.managed_directory);
+    const connection = await server.start();
+    managedServers.set(row.id, server);
+    await executor
+      .updateTable('database_servers')
+      .set({ admin_url_encrypted: secretBox.encrypt(connection.url), port: connection.port })
+      .where('id', '=', row.id)
+      .execute();
+  }
+
+  const sleep = createServerSleep({
+    db,
+    logger,
+    start: (row, trx) => startLocal(row, trx),
+    async stop(row) {
+      const server = managedServers.get(row.id) ?? (row.managed_directory ? localServer(row.managed_directory) : undefined);
+      await server?.stopIfRunning();
+      // Forgotten only once stopped: a server that refused to stop is still stopped at shutdown.
+      managedServers.delete(row.id);
+    },
+    ...(deps.crashPoint ? { crashPoint: deps.crashPoint } : {}),
+  });
 
   async function tenantCounts(): Promise<Map<string, number>> {
     return deps.tenantPlacements.countsPerServer();
@@ -55,6 +88,7 @@ export function createDatabaseServerRegistry(deps: {
       isDefault: row.is_default,
       managed: row.managed_directory !== null,
       tenantCount: counts.get(row.id) ?? 0,
+      hibernatedAt: row.hibernated_at?.toISOString() ?? null,
       createdAt: row.created_at.toISOString(),
     };
   }
@@ -222,7 +256,8 @@ export function createDatabaseServerRegistry(deps: {
       const name = `dedicated-${tenantName}`;
       const existing = await db.selectFrom('database_servers').selectAll().where('name', '=', name).executeTakeFirst();
       if (existing) {
-        await this.startManaged(existing);
+        if (existing.hibernated_at) await sleep.wake(existing.id);
+        else await this.startManaged(existing);
         return existing;
       }
       const directory = join(deps.dataDir, 'servers', name);
@@ -234,23 +269,13 @@ export function createDatabaseServerRegistry(deps: {
     },
 
     async startManaged(row: DatabaseServerRow): Promise<void> {
-      if (!row.managed_directory || row.is_default || managedServers.has(row.id)) return;
-      const server = new LocalPostgresServer({
-        directory: row.managed_directory,
-        logger,
-        maxConnections: deps.dedicatedMaxConnections ?? 100,
-      });
-      const connection = await server.start();
-      managedServers.set(row.id, server);
-      // The port may have changed since last time: keep the stored URL true.
-      await db
-        .updateTable('database_servers')
-        .set({ admin_url_encrypted: secretBox.encrypt(connection.url), port: connection.port })
-        .where('id', '=', row.id)
-        .execute();
+      await startLocal(row, db);
     },
 
-    /** Starts every managed dedicated server (platform start). */
+    /**
+     * Starts every managed dedicated server (platform start), except hibernated ones: they stay
+     * stopped (and are stopped, when a wake was cut short) until their first user wakes them.
+     */
     async startAllManaged(): Promise<void> {
       const rows = await db
         .selectFrom('database_servers')
@@ -258,8 +283,21 @@ export function createDatabaseServerRegistry(deps: {
         .where('managed_directory', 'is not', null)
         .where('is_default', '=', false)
         .execute();
-      for (const row of rows) await this.startManaged(row);
+      await sleep.settleAtBoot(rows);
+      for (const row of rows) if (!row.hibernated_at) await this.startManaged(row);
     },
+
+    /** Whether a server is stopped by hibernation (users that must not wake it skip it). */
+    isAsleep: sleep.isAsleep,
+    /** Since when a server is stopped by hibernation (null: awake). */
+    hibernatedAt: sleep.hibernatedAt,
+    /** Runs `fn` with the server awake, woken first if it slept, and not put to sleep meanwhile. */
+    whileAwake: sleep.whileAwake,
+    /** Wakes a hibernated server (a tenant's wake, before its Odoo). */
+    wake: sleep.wake,
+    /** Puts a dedicated server to sleep if `check` still agrees and nobody holds a lease (hibernation's sweep). */
+    sleep: sleep.sleep,
+    serverStarts: sleep.starts,
 
     async stopAllManaged(): Promise<void> {
       for (const server of managedServers.values()) await server.stop();

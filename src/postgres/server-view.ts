@@ -22,6 +22,10 @@ export const databaseServerViewSchema = z
     isDefault: z.boolean(),
     managed: z.boolean().describe('a server the platform runs itself (a dedicated server under DATA_DIR)'),
     tenantCount: z.number(),
+    hibernatedAt: z
+      .string()
+      .nullable()
+      .describe("set while a dedicated server is stopped by hibernation (its tenant's next request, or a backup, wakes it)"),
     createdAt: z.string(),
   })
   .meta({ id: 'DatabaseServer' });

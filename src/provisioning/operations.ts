@@ -27,7 +27,10 @@ export function createTenantOperations(deps: ProvisioningDependencies) {
   const { db, logger } = deps;
 
   async function serve(tenant: TenantRow): Promise<void> {
-    await deps.runtimes.for(tenant).serve(await loadServeSpec(deps, tenant));
+    const start = async () => deps.runtimes.for(tenant).serve(await loadServeSpec(deps, tenant));
+    // A hibernated dedicated server is woken first and kept awake until Odoo is served (from then on
+    // the served tenant keeps it awake).
+    await (tenant.server_id ? deps.servers.whileAwake(tenant.server_id, start) : start());
   }
 
   const operations: Record<TenantOperation, OperationDefinition> = {
@@ -67,7 +70,9 @@ export function createTenantOperations(deps: ProvisioningDependencies) {
     deprovision: {
       async run(tenant) {
         if (tenant.state !== 'deleted') return;
-        await removeTenantResources(deps, tenant);
+        // Dropping its database and role needs its server up, even a hibernated one.
+        const remove = () => removeTenantResources(deps, tenant);
+        await (tenant.server_id ? deps.servers.whileAwake(tenant.server_id, remove) : remove());
         await updateTenant(
           tenant.id,
           { deleted_at: new Date(), admin_password_check_encrypted: null, pending_admin_password_hash: null },

@@ -16,6 +16,9 @@ export async function tenantUsage(deps: ProvisioningDependencies, tenantId: stri
   if (!tenant) throw new Error('no such tenant');
   const filestoreBytes = await filestoreSize(deps.odooDataDir, tenant.database_name);
   if (!tenant.server_id) return { odooUsers: null, databaseBytes: null, filestoreBytes };
+  // A hibernated server is not woken to be measured (the sampler visits every tenant every few
+  // minutes and would keep it awake for good): its database did not change while it slept.
+  if (await deps.servers.isAsleep(tenant.server_id)) return { odooUsers: null, databaseBytes: null, filestoreBytes };
   // One admin connection for the existence check and the size (the sampler measures every tenant).
   return (await deps.servers.operations(tenant.server_id)).session(async (ops) => {
     if (!(await ops.databaseExists(tenant.database_name))) return { odooUsers: null, databaseBytes: null, filestoreBytes };

@@ -54,6 +54,12 @@ async function loadInPlaceContext(
   };
 }
 
+/** Runs `fn` with the tenant's database server awake (a hibernated dedicated one is woken and kept awake). */
+async function awake<T>(deps: RestoreDependencies, tenantId: string, fn: () => Promise<T>): Promise<T> {
+  const serverId = (await tenantById(tenantId, deps.db))?.server_id;
+  return serverId ? deps.servers.whileAwake(serverId, fn) : fn();
+}
+
 /**
  * One attempt of a restore in place. A failure is retried (the steps resume from the journal)
  * unless the restore was refused for what it restores; after the last attempt the restore fails
@@ -64,9 +70,11 @@ export async function runInPlaceRestore(deps: RestoreDependencies, restoreId: st
   if (restore?.state !== 'running' || restore.kind !== 'in_place') return;
   const crashPoint = createCrashInjection(deps.crashAt, deps.logger);
   try {
-    const context = await loadInPlaceContext(deps, restore, crashPoint);
-    const order = IN_PLACE_STEPS.map((step) => step.name);
-    await runSteps(IN_PLACE_STEPS, context, restoreJournal(deps.db, restore, order), (step) => crashPoint(`restore:${step}`));
+    await awake(deps, restore.tenant_id, async () => {
+      const context = await loadInPlaceContext(deps, restore, crashPoint);
+      const order = IN_PLACE_STEPS.map((step) => step.name);
+      await runSteps(IN_PLACE_STEPS, context, restoreJournal(deps.db, restore, order), (step) => crashPoint(`restore:${step}`));
+    });
   } catch (caught) {
     const error = caught instanceof Error ? caught : new Error(String(caught));
     deps.logger.warn({ err: error, restoreId, attempt: attempt.retryCount }, 'restore attempt failed');
@@ -94,7 +102,7 @@ export async function failInPlaceRestore(deps: RestoreDependencies, restoreId: s
   const names = tenant ? restoreNames(tenant.database_name, restore.id) : undefined;
   if (!restore.swapped_at && tenant?.server_id && names) {
     const ops = await deps.servers.operations(tenant.server_id);
-    await ops.dropDatabase(names.side).catch(() => undefined);
+    await deps.servers.whileAwake(tenant.server_id, () => ops.dropDatabase(names.side)).catch(() => undefined);
     await removeFilestore(deps.odooDataDir, names.side).catch(() => undefined);
   }
   await rm(archiveFileOf(deps, restore.id), { force: true });

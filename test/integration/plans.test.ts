@@ -55,7 +55,13 @@ describe('the default catalog', () => {
     });
     expect(plans.premium).toMatchObject({
       limits: { cpu: 4, memoryMiB: 4096, storageGiB: 20, odooUsers: 25 },
-      placement: { databaseStrategy: 'dedicated', processStrategy: 'dedicated', replicas: 1 },
+      placement: {
+        databaseStrategy: 'dedicated',
+        processStrategy: 'dedicated',
+        replicas: 1,
+        hibernateAfterIdleMinutes: 240,
+        hibernateDatabaseServerAfterIdleMinutes: 1440,
+      },
       free: false,
     });
     expect(plans.premium?.prices).toEqual(
@@ -198,6 +204,47 @@ describe('plan validation', () => {
       'unknown policy',
       { placement: { databaseStrategy: 'shared', processStrategy: 'pool', replicas: 1, limitPolicy: 'ignore' } },
       'placement.limitPolicy',
+    ],
+    [
+      'a database server sleeping on a shared server',
+      {
+        placement: {
+          databaseStrategy: 'shared',
+          processStrategy: 'dedicated',
+          replicas: 1,
+          limitPolicy: 'block',
+          hibernateAfterIdleMinutes: 30,
+          hibernateDatabaseServerAfterIdleMinutes: 60,
+        },
+      },
+      'placement.hibernateDatabaseServerAfterIdleMinutes',
+    ],
+    [
+      'a database server sleeping before its Odoo',
+      {
+        placement: {
+          databaseStrategy: 'dedicated',
+          processStrategy: 'dedicated',
+          replicas: 1,
+          limitPolicy: 'block',
+          hibernateAfterIdleMinutes: 240,
+          hibernateDatabaseServerAfterIdleMinutes: 60,
+        },
+      },
+      'placement.hibernateDatabaseServerAfterIdleMinutes',
+    ],
+    [
+      'a database server sleeping while its Odoo never does',
+      {
+        placement: {
+          databaseStrategy: 'dedicated',
+          processStrategy: 'dedicated',
+          replicas: 1,
+          limitPolicy: 'block',
+          hibernateDatabaseServerAfterIdleMinutes: 60,
+        },
+      },
+      'placement.hibernateDatabaseServerAfterIdleMinutes',
     ],
     ['lowercase currency', { prices: [{ interval: 'month', amountCents: 100, currency: 'usd' }] }, 'prices.0.currency'],
     ['negative price', { prices: [{ interval: 'month', amountCents: -1, currency: 'USD' }] }, 'prices.0.amountCents'],

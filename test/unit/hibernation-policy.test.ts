@@ -3,6 +3,7 @@ import {
   CRON_WAKE_GRACE_MS,
   createFairLimiter,
   cronWakeTime,
+  databaseServerSleepDue,
   hibernationDue,
   MIN_CRON_WAKE_DELAY_MS,
 } from '../../src/hibernation/index.js';
@@ -94,5 +95,29 @@ describe('createFairLimiter', () => {
     const limiter = createFairLimiter(1);
     await expect(limiter.run(() => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
     expect(await limiter.run(async () => 'next')).toBe('next');
+  });
+});
+
+describe('databaseServerSleepDue', () => {
+  const asleep = { ...awake, hibernated_at: ago(60) };
+  const base = { idleMinutes: 1440, runningSince: ago(3000), row: { ...asleep, last_request_at: ago(1440) } };
+
+  it("stops a hibernated tenant's server once it is idle for the plan's minutes since its last request", () => {
+    expect(databaseServerSleepDue(base, now)).toBe(true);
+    expect(databaseServerSleepDue({ ...base, row: { ...asleep, last_request_at: ago(1439) } }, now)).toBe(false);
+    expect(databaseServerSleepDue({ ...base, runningSince: ago(100), row: { ...asleep } }, now)).toBe(false);
+  });
+
+  it('counts a wake for a request as activity, not a cron wake', () => {
+    const woken = { ...base.row, last_woken_at: ago(10) };
+    expect(databaseServerSleepDue({ ...base, row: { ...woken, last_wake_reason: 'request' } }, now)).toBe(false);
+    expect(databaseServerSleepDue({ ...base, row: { ...woken, last_wake_reason: 'cron' } }, now)).toBe(true);
+  });
+
+  it('never stops the server of an awake tenant, or of a plan without the policy', () => {
+    expect(databaseServerSleepDue({ ...base, row: { ...base.row, hibernated_at: null } }, now)).toBe(false);
+    expect(databaseServerSleepDue({ ...base, row: undefined }, now)).toBe(false);
+    expect(databaseServerSleepDue({ ...base, idleMinutes: null }, now)).toBe(false);
+    expect(databaseServerSleepDue({ ...base, idleMinutes: undefined }, now)).toBe(false);
   });
 });

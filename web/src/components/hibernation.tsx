@@ -33,6 +33,13 @@ export function HibernationCard({ tenant }: { tenant: Tenant }) {
     ['Last visit', h.lastRequestAt ? formatRelative(h.lastRequestAt) : '—'],
     ['Last wake', wakeText(h)],
   ];
+  if (h.databaseServerAfterIdleMinutes !== null)
+    items.push([
+      'Its database server',
+      h.databaseServerHibernatedAt
+        ? `asleep since ${formatDateTime(h.databaseServerHibernatedAt)} (starts with the next visit, before Odoo)`
+        : `running; sleeps too after ${h.databaseServerAfterIdleMinutes} minutes without a visit`,
+    ]);
   if (h.state === 'hibernated' && h.cronWakeAt)
     items.push(['Next scheduled wake', `${formatDateTime(h.cronWakeAt)} (its scheduled actions)`]);
   return (

@@ -55,11 +55,15 @@ export function ServersPage() {
                 <div className="server__head">
                   <h2 className="server__name">{server.name}</h2>
                   <StateBadge state={server.status} />
+                  {server.hibernatedAt ? <StateBadge state="hibernated" label="Hibernated" /> : null}
                 </div>
                 <p className="muted small server__where">
                   {server.host}:{server.port} · {server.kind}
                   {server.isDefault ? ' · default' : ''}
                   {server.managed ? ' · managed by the platform' : ''}
+                  {server.hibernatedAt
+                    ? ` · stopped by hibernation since ${new Date(server.hibernatedAt).toLocaleString()} (the next request or backup wakes it)`
+                    : ''}
                 </p>
                 <CapacityBar used={server.tenantCount} total={server.capacity} label={`Tenants on ${server.name}`} />
                 <div className="server__foot">
