@@ -14,6 +14,7 @@ export {
 export { decide, type StartRequest, startSubscription, trialDaysOf } from './engine.js';
 export {
   type CollectRequest,
+  createPaystackGateway,
   createStripeGateway,
   type GatewayEvent,
   type GatewayPayment,

@@ -233,19 +233,28 @@ export function registerBillingRoutes(api: Api, deps: Pick<ApiDependencies, 'bil
   // Gateway webhooks read the raw body: the signature is over the exact bytes sent.
   api.register(async (raw) => {
     raw.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
-    raw.post(
-      '/billing/webhooks/stripe',
-      routeOptions('public', {
+    const receipt = z.object({ received: z.boolean(), duplicate: z.boolean() }).meta({ id: 'WebhookReceipt' });
+    const hooks = [
+      {
+        name: 'stripe',
         summary: 'Stripe webhooks: verified with the Stripe-Signature header, kept once per event id, applied by a durable job',
-        tags,
-        response: { 200: z.object({ received: z.boolean(), duplicate: z.boolean() }).meta({ id: 'WebhookReceipt' }) },
-      }),
-      async (request) => {
-        if (!Buffer.isBuffer(request.body)) throw new ValidationError('Send the event as the JSON body.', { field: 'body' });
-        const { duplicate } = await provider.receiveWebhook(request.body, request.headers);
-        return { received: true, duplicate };
       },
-    );
+      {
+        name: 'paystack',
+        summary:
+          'Paystack webhooks: verified with x-paystack-signature (HMAC-SHA512), kept once per event, re-read from Paystack and applied by a durable job',
+      },
+    ] as const;
+    for (const hook of hooks)
+      raw.post(
+        `/billing/webhooks/${hook.name}`,
+        routeOptions('public', { summary: hook.summary, tags, response: { 200: receipt } }),
+        async (request) => {
+          if (!Buffer.isBuffer(request.body)) throw new ValidationError('Send the event as the JSON body.', { field: 'body' });
+          const { duplicate } = await provider.receiveWebhook(hook.name, request.body, request.headers);
+          return { received: true, duplicate };
+        },
+      );
   });
 
   api.post(

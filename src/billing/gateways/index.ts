@@ -1,6 +1,7 @@
-/** Payment gateways: the port (types.ts), `manual`, and Stripe (stripe.ts). */
+/** Payment gateways: the port (types.ts), `manual`, Stripe (stripe.ts) and Paystack (paystack.ts). */
 import type { PaymentGateway } from './types.js';
 
+export { createPaystackGateway, PaystackApiError, type PaystackGatewayOptions } from './paystack.js';
 export { createStripeGateway, type StripeGatewayOptions } from './stripe.js';
 export {
   type CollectRequest,

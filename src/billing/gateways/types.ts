@@ -40,8 +40,13 @@ export interface PaymentGateway {
   ): Promise<{ id: string; url: string }>;
   /** Verifies a webhook on its raw body (throws WebhookRefusedError) and answers the event. */
   verifyWebhook?(rawBody: Buffer, headers: Record<string, string | string[] | undefined>): GatewayEvent;
-  /** The payment an event reports, or null for events that report none. */
-  paymentOf?(event: GatewayEvent): GatewayPayment | null;
+  /**
+   * The payment an event reports, or null for events that report none. A gateway whose webhooks
+   * are only hints (Paystack) re-reads the payment from its API here, so this may be async; it
+   * throws WebhookRefusedError when the gateway's own answer contradicts the event (kept with
+   * the reason, never applied).
+   */
+  paymentOf?(event: GatewayEvent): GatewayPayment | null | Promise<GatewayPayment | null>;
 }
 
 /** A webhook whose signature, timestamp or shape is wrong: refused with 400, never applied. */

@@ -353,6 +353,10 @@ export async function insertGatewayEvent(
   return row !== undefined;
 }
 
+export async function gatewayEvent(db: Executor, gateway: string, id: string) {
+  return db.selectFrom('billing_gateway_events').selectAll().where('gateway', '=', gateway).where('event_id', '=', id).executeTakeFirst();
+}
+
 /** The event, locked until the transaction ends (one processing at a time). */
 export async function lockGatewayEvent(trx: Transaction<Database>, gateway: string, id: string) {
   return trx
