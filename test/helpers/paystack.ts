@@ -26,6 +26,7 @@ export interface LoopbackTransaction {
 export interface LoopbackRefund {
   id: number;
   transaction: string;
+  merchant_note: string | null;
   amount: number;
   currency: string;
   status: 'pending' | 'processed';
@@ -129,6 +130,26 @@ export async function startPaystackServer(secretKey = `sk_test_${randomBytes(12)
           },
         });
       }
+      if (request.method === 'GET' && url.pathname === '/refund') {
+        // List refunds, optionally of one transaction (its numeric id), newest first.
+        const of = url.searchParams.get('transaction');
+        const ids = new Map([...transactions.values()].map((t) => [t.reference, t.id]));
+        const listed = refunds.filter((r) => of === null || String(ids.get(r.transaction)) === of).reverse();
+        return send(response, 200, {
+          status: true,
+          message: 'Refunds retrieved',
+          data: listed.map((r) => ({
+            id: r.id,
+            transaction: ids.get(r.transaction),
+            amount: r.amount,
+            currency: r.currency,
+            status: r.status,
+            merchant_note: r.merchant_note,
+            domain: 'test',
+          })),
+          meta: { total: listed.length, skipped: 0, perPage: 50, page: 1, pageCount: 1 },
+        });
+      }
       if (request.method === 'POST' && url.pathname === '/refund') {
         const body = await readJson(request);
         const key = String(body.transaction ?? '');
@@ -143,6 +164,7 @@ export async function startPaystackServer(secretKey = `sk_test_${randomBytes(12)
         const refund: LoopbackRefund = {
           id: nextId++,
           transaction: transaction.reference,
+          merchant_note: typeof body.merchant_note === 'string' ? body.merchant_note : null,
           amount,
           currency: transaction.currency,
           status: 'pending',

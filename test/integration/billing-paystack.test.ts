@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/gateway-client.js';
 import { chargeSuccess, type PaystackServer, signedPaystackEvent, startPaystackServer } from '../helpers/paystack.js';
-import { registerCustomer, startTestPlatform, type TestPlatform } from '../helpers/platform.js';
+import { fetchPdfText } from '../helpers/pdf.js';
+import { createOperator, registerCustomer, startTestPlatform, type TestPlatform } from '../helpers/platform.js';
 import { postgresAdminUrl } from '../helpers/postgres.js';
 
 /**
@@ -13,6 +14,7 @@ import { postgresAdminUrl } from '../helpers/postgres.js';
 let paystack: PaystackServer;
 let test: TestPlatform;
 let customer: Awaited<ReturnType<typeof registerCustomer>>;
+let operatorToken: string;
 
 beforeAll(async () => {
   paystack = await startPaystackServer();
@@ -24,6 +26,7 @@ beforeAll(async () => {
     PAYSTACK_API_URL: paystack.url,
   });
   customer = await registerCustomer(test.http, 'paystack');
+  operatorToken = (await createOperator(test)).accessToken;
 }, 120_000);
 
 afterAll(async () => {
@@ -187,5 +190,108 @@ describe('webhooks', () => {
       headers: { 'content-type': 'application/json', 'stripe-signature': 't=1,v1=00' },
     });
     expect(response.status).toBe(404);
+  });
+});
+
+/** An invoice paid through Paystack (checkout, settled, charge.success applied). */
+async function paidInvoice() {
+  const paid = await checkedOut();
+  paystack.settle(paid.transaction.reference, 'success');
+  const signed = signedPaystackEvent('charge.success', chargeSuccess(paid.transaction), paystack.secretKey);
+  expect((await deliver(signed)).status).toBe(200);
+  expect(await outcomeOf(`charge.success:${paid.transaction.reference}`)).toBe('payment succeeded');
+  return paid;
+}
+
+function refund(invoiceId: string, body: Record<string, unknown>, token = operatorToken) {
+  return test.http.post(`/api/v1/billing/invoices/${invoiceId}/refund`, body, { token });
+}
+
+/** The credit note once its refund job settled it (issued or failed). */
+async function settled(id: string) {
+  return waitFor(`refund ${id} to settle`, async () => {
+    const note = await test.http.get(`/api/v1/billing/credit-notes/${id}`, { token: operatorToken });
+    return note.body.status === 'requested' ? undefined : note.body;
+  });
+}
+
+const sequenceOf = (number: string) => Number(number.split('-')[2]);
+
+describe('refunds and credit notes', () => {
+  it('a partial then the remaining refund go to Paystack /refund and issue consecutive credit notes', async () => {
+    const { invoice, transaction } = await paidInvoice();
+    const first = await refund(invoice.id, { amountMinor: 500, reason: 'Goodwill: two days of outage' });
+    expect(first.status, first.text).toBe(202);
+    expect(first.body).toMatchObject({ status: 'requested', number: null, amountMinor: 500, invoiceNumber: invoice.number });
+    const issued = await settled(first.body.id);
+    expect(issued).toMatchObject({ status: 'issued', amountMinor: 500, currency: 'USD', gateway: 'paystack' });
+    expect(issued.number).toMatch(/^CN-\d{4}-\d{6}$/);
+
+    const rest = await refund(invoice.id, { reason: 'Customer left' });
+    expect(rest.status, rest.text).toBe(202);
+    expect(rest.body.amountMinor).toBe(invoice.totalMinor - 500);
+    const second = await settled(rest.body.id);
+    expect(second.status).toBe('issued');
+    expect(sequenceOf(second.number)).toBe(sequenceOf(issued.number) + 1);
+
+    const atPaystack = paystack.refunds.filter((r) => r.transaction === transaction.reference);
+    expect(atPaystack.map((r) => [r.amount, r.merchant_note])).toEqual([
+      [500, `refund ${first.body.id}`],
+      [invoice.totalMinor - 500, `refund ${rest.body.id}`],
+    ]);
+
+    const again = await refund(invoice.id, { amountMinor: 1, reason: 'once more' });
+    expect(again.status).toBe(409);
+    expect(again.body.detail).toMatch(/already refunded in full/);
+
+    // The customer sees its credit notes and reads the PDF; another customer does not.
+    const mine = await test.http.get(`/api/v1/billing/credit-notes?invoiceId=${invoice.id}`, auth());
+    expect(mine.body.map((n: { number: string }) => n.number)).toEqual([second.number, issued.number]);
+    const text = await fetchPdfText(`${test.url}/api/v1/billing/credit-notes/${first.body.id}/pdf`, customer.accessToken);
+    expect(text).toContain(`Credit note ${issued.number}`);
+    expect(text).toContain(`Credits invoice: ${invoice.number}`);
+    expect(text).toContain('Goodwill: two days of outage');
+    expect(text).toMatch(/Total credited\s+USD 5\.00/);
+    const other = await registerCustomer(test.http, 'paystack-other');
+    expect((await test.http.get(`/api/v1/billing/credit-notes/${first.body.id}`, { token: other.accessToken })).status).toBe(404);
+    expect((await test.http.get('/api/v1/billing/credit-notes', { token: other.accessToken })).body).toEqual([]);
+  });
+
+  it('refuses clearly: more than was paid (400 naming the field), an open invoice (409), a customer (403)', async () => {
+    const { invoice } = await paidInvoice();
+    const tooMuch = await refund(invoice.id, { amountMinor: invoice.totalMinor + 1, reason: 'x' });
+    expect(tooMuch.status).toBe(400);
+    expect(tooMuch.body.field).toBe('amountMinor');
+    const noReason = await refund(invoice.id, { amountMinor: 1 });
+    expect(noReason.status).toBe(400);
+    expect(noReason.body.field).toBe('reason');
+    expect((await refund(invoice.id, { reason: 'mine' }, customer.accessToken)).status).toBe(403);
+    const open = await checkedOut();
+    const unpaid = await refund(open.invoice.id, { reason: 'nothing paid' });
+    expect(unpaid.status).toBe(409);
+    expect(unpaid.body.detail).toMatch(/only a paid invoice can be refunded/);
+    const notes = await test.http.get(`/api/v1/billing/credit-notes?invoiceId=${invoice.id}`, { token: operatorToken });
+    expect(notes.body).toEqual([]);
+  });
+
+  it('a refund Paystack refuses is marked failed, takes no number, and leaves no gap', async () => {
+    const { invoice, transaction } = await paidInvoice();
+    paystack.settle(transaction.reference, 'failed'); // Paystack will now refuse to refund it
+    const refused = await refund(invoice.id, { reason: 'will be refused' });
+    expect(refused.status).toBe(202);
+    const failed = await settled(refused.body.id);
+    expect(failed).toMatchObject({ status: 'failed', number: null });
+    expect(failed.failureReason).toMatch(/Paystack refused the refund/);
+    const pdf = await test.http.get(`/api/v1/billing/credit-notes/${refused.body.id}/pdf`, { token: operatorToken });
+    expect(pdf.status).toBe(409);
+
+    const before = await test.platform.database.db
+      .selectFrom('billing_refunds')
+      .select((eb) => eb.fn.max('sequence').as('last'))
+      .executeTakeFirstOrThrow();
+    paystack.settle(transaction.reference, 'success');
+    const next = await settled((await refund(invoice.id, { amountMinor: 100, reason: 'now it works' })).body.id);
+    expect(next.status).toBe('issued');
+    expect(sequenceOf(next.number)).toBe(Number(before.last) + 1);
   });
 });

@@ -1,6 +1,12 @@
 import { z } from 'zod';
 import type { Principal } from '../../auth/index.js';
-import { type BillingScope, billingOverviewSchema, invoiceViewSchema, subscriptionViewSchema } from '../../billing/index.js';
+import {
+  type BillingScope,
+  billingOverviewSchema,
+  creditNoteViewSchema,
+  invoiceViewSchema,
+  subscriptionViewSchema,
+} from '../../billing/index.js';
 import { ValidationError } from '../../errors/index.js';
 import { PRICE_INTERVALS, planCodeSchema } from '../../plans/index.js';
 import { type Api, principalOf, routeOptions } from '../route.js';
@@ -34,6 +40,7 @@ export function registerBillingRoutes(api: Api, deps: Pick<ApiDependencies, 'bil
     if (!request.principal || request.principal.role === 'operator' || typeof id !== 'string' || !uuidParam.safeParse(id).success) return;
     if (url.includes('/billing/subscriptions/:id')) await visible(request.principal, id);
     if (url.includes('/billing/invoices/:id')) await reads.invoice(scopeOf(request.principal), id);
+    if (url.includes('/billing/credit-notes/:id')) await reads.creditNote(scopeOf(request.principal), id);
   });
 
   api.get(
@@ -277,6 +284,66 @@ export function registerBillingRoutes(api: Api, deps: Pick<ApiDependencies, 'bil
         currency: invoice.currency,
       });
       return reads.invoice({ accountId: null }, invoice.id);
+    },
+  );
+
+  api.post(
+    '/billing/invoices/:id/refund',
+    routeOptions('operator', {
+      summary:
+        'Refund a paid invoice, in full or in part, through the gateway that collected it: answers the credit note, issued once refunded (202)',
+      tags,
+      params: idParams,
+      body: z
+        .object({
+          amountMinor: z
+            .number()
+            .int()
+            .min(1)
+            .optional()
+            .describe("how much to refund, tax included, in the currency's minor unit (default: all that is left)"),
+          reason: z.string().trim().min(1).max(500).describe('printed on the credit note'),
+        })
+        .strict(),
+      response: { 202: creditNoteViewSchema },
+    }),
+    async (request, reply) => {
+      const principal = principalOf(request);
+      const invoice = await reads.invoice({ accountId: null }, request.params.id);
+      const refund = await provider.refunds.request({
+        invoiceId: invoice.id,
+        amountMinor: request.body.amountMinor,
+        reason: request.body.reason,
+        requestedBy: principal.email,
+      });
+      request.auditTarget = { type: 'invoice', id: invoice.id, accountId: invoice.accountId };
+      return reply.code(202).send(await reads.creditNote({ accountId: null }, refund.id));
+    },
+  );
+
+  api.get(
+    '/billing/credit-notes',
+    routeOptions('user', {
+      summary: "Credit notes (refunds), newest first (customers: their account's)",
+      tags,
+      querystring: paginationQuery.extend({ invoiceId: uuidParam.optional(), accountId: uuidParam.optional() }).strict(),
+      response: { 200: z.array(creditNoteViewSchema) },
+    }),
+    async (request) => reads.creditNotes(scopeOf(principalOf(request)), request.query),
+  );
+
+  api.get(
+    '/billing/credit-notes/:id',
+    routeOptions('user', { summary: 'One credit note', tags, params: idParams, response: { 200: creditNoteViewSchema } }),
+    async (request) => reads.creditNote(scopeOf(principalOf(request)), request.params.id),
+  );
+
+  api.get(
+    '/billing/credit-notes/:id/pdf',
+    routeOptions('user', { summary: 'The credit note as a PDF (409 until the refund is issued)', tags, params: idParams }),
+    async (request, reply) => {
+      const { number, pdf } = await reads.creditNotePdf(scopeOf(principalOf(request)), request.params.id);
+      return reply.type('application/pdf').header('content-disposition', `attachment; filename="${number}.pdf"`).send(pdf);
     },
   );
 }

@@ -7,7 +7,9 @@ export {
   type CollectRequest,
   type GatewayEvent,
   type GatewayPayment,
+  GatewayRefusalError,
   type PaymentGateway,
+  type RefundRequest,
   WebhookRefusedError,
 } from './types.js';
 

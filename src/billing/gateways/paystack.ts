@@ -9,7 +9,7 @@
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { ConflictError } from '../../errors/index.js';
-import { type GatewayEvent, type GatewayPayment, type PaymentGateway, WebhookRefusedError } from './types.js';
+import { type GatewayEvent, type GatewayPayment, GatewayRefusalError, type PaymentGateway, WebhookRefusedError } from './types.js';
 
 export interface PaystackGatewayOptions {
   secretKey: string;
@@ -173,6 +173,34 @@ export function createPaystackGateway(options: PaystackGatewayOptions): PaymentG
       if (httpStatus !== 200 || !envelope.status || !envelope.data?.authorization_url)
         throw new PaystackApiError(`Paystack refused to start the payment: ${envelope.message}`, httpStatus);
       return { id: envelope.data.reference, url: envelope.data.authorization_url };
+    },
+
+    async refund(request) {
+      // Paystack's /refund takes no idempotency key: the refund carries our id in its merchant
+      // note, and every attempt first looks for it among the transaction's refunds, so a retry
+      // after a crash (Paystack answered, we had not recorded it) finds it instead of refunding twice.
+      const transaction = await verifyTransaction(request.paymentReference);
+      if (!transaction) throw new GatewayRefusalError(`Paystack knows no transaction ${request.paymentReference}.`);
+      const note = `refund ${request.refundId}`;
+      const listed = await call<Array<{ id: number; merchant_note?: string | null }>>('GET', `/refund?transaction=${transaction.id}`);
+      if (listed.httpStatus !== 200 || !listed.envelope.status)
+        throw new PaystackApiError(
+          `Paystack could not list the refunds of ${request.paymentReference}: ${listed.envelope.message}`,
+          listed.httpStatus,
+        );
+      const earlier = (listed.envelope.data ?? []).find((r) => r.merchant_note === note);
+      if (earlier) return { reference: String(earlier.id) };
+      const { httpStatus, envelope } = await call<{ id: number }>('POST', '/refund', {
+        transaction: request.paymentReference,
+        amount: request.amountMinor,
+        currency: request.currency,
+        merchant_note: note,
+      });
+      if (httpStatus >= 400 && httpStatus < 500 && httpStatus !== 429)
+        throw new GatewayRefusalError(`Paystack refused the refund: ${envelope.message}`);
+      if (httpStatus !== 200 || !envelope.status || !envelope.data)
+        throw new PaystackApiError(`Paystack could not refund ${request.paymentReference}: ${envelope.message}`, httpStatus);
+      return { reference: String(envelope.data.id) };
     },
 
     verifyWebhook(rawBody, headers) {

@@ -16,6 +16,7 @@ import { decide, startSubscription, trialDaysOf } from '../../engine.js';
 import { type GatewayEvent, type GatewayPayment, type PaymentGateway, WebhookRefusedError } from '../../gateways/index.js';
 import type { BillingEvent, BillingPrice, Decision, RefusalCode, Subscription } from '../../subscription.js';
 import { applyEffects, publishInvoice, type TenantControl } from './effects.js';
+import { createRefunds, type RefundCrashPoint } from './refunds.js';
 import {
   accountHadTrial,
   closeInvoice,
@@ -45,7 +46,7 @@ export interface BuiltinBillingDeps {
   gateway: PaymentGateway;
   logger: Logger;
   /** Test-only fault injection: called at points of gateway event processing (kill -9 tests). */
-  crashPoint?: (point: 'gateway-event:before-apply' | 'gateway-event:applied') => void;
+  crashPoint?: (point: 'gateway-event:before-apply' | 'gateway-event:applied' | RefundCrashPoint) => void;
 }
 
 export interface SubscribeInput {
@@ -353,6 +354,9 @@ export function createBuiltinBilling(deps: BuiltinBillingDeps) {
 
   return {
     ...api,
+
+    /** Refunds of paid invoices and their credit notes (refunds.ts). */
+    refunds: createRefunds({ db, clock, jobs: deps.jobs, gateway: deps.gateway, crashPoint: deps.crashPoint }),
 
     /**
      * The billing clocks: every subscription with a due timer is ticked, each in its own
