@@ -44,6 +44,22 @@ export function registerBillingRoutes(api: Api, deps: Pick<ApiDependencies, 'bil
   });
 
   api.get(
+    '/billing/settings',
+    routeOptions('user', {
+      summary:
+        "How this platform takes payments: its gateway, and whether customers can pay online (the dashboard's Create instance offers trial or pay-now for paid plans then)",
+      tags,
+      response: {
+        200: z.object({ gateway: z.enum(['manual', 'stripe', 'paystack']), onlinePayment: z.boolean() }).meta({ id: 'BillingSettings' }),
+      },
+    }),
+    async () => ({
+      gateway: provider.gatewayName as 'manual' | 'stripe' | 'paystack',
+      onlinePayment: provider.gatewayName !== 'manual',
+    }),
+  );
+
+  api.get(
     '/billing/overview',
     routeOptions('operator', {
       summary: 'Billing overview: subscriptions per state, MRR, churn, failed payments to look at',

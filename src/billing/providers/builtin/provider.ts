@@ -134,6 +134,8 @@ export function createBuiltinBilling(deps: BuiltinBillingDeps) {
   const api = {
     act,
     priceFor,
+    /** The installation's payment gateway (`manual`, `stripe`, `paystack`). */
+    gatewayName: deps.gateway.name,
 
     /**
      * What a plan change would do, decided but not stored: whether it applies now (an upgrade,
