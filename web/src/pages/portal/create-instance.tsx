@@ -345,8 +345,11 @@ function CreationProgress({ name }: { name: string }) {
   return (
     <>
       <PageHeader title={t.state === 'running' ? t.name : `Creating ${t.name}`} subtitle={t.hostName} />
-      {t.state === 'pending_payment' ? <PendingPayment tenantId={t.id} /> : null}
-      <ProvisioningProgress tenant={t} events={stream.events} status={stream.status} />
+      {t.state === 'pending_payment' ? (
+        <PendingPayment tenantId={t.id} />
+      ) : (
+        <ProvisioningProgress tenant={t} events={stream.events} status={stream.status} />
+      )}
       <div className="form-actions form-actions--start">
         {t.state === 'running' ? (
           <a className="button button--primary button--large" href={t.url} target="_blank" rel="noopener noreferrer">
