@@ -4,6 +4,7 @@ import {
   type BuiltinBilling,
   createBillingReads,
   createBuiltinBilling,
+  createPaystackGateway,
   createStripeGateway,
   manualGateway,
   registerBillingJobs,
@@ -34,7 +35,15 @@ export async function startBilling(deps: {
   crashPoint: (point: string) => void;
 }): Promise<{ provider: BuiltinBilling; reads: BillingReads }> {
   const { config, db, clock, jobs, accounts, logger } = deps;
-  const gateway = config.billingGateway === 'stripe' && config.stripe ? createStripeGateway(config.stripe) : manualGateway;
+  const gateway =
+    config.billingGateway === 'stripe' && config.stripe
+      ? createStripeGateway(config.stripe)
+      : config.billingGateway === 'paystack' && config.paystack
+        ? createPaystackGateway({
+            ...config.paystack,
+            emailOf: async (accountId) => (await accounts.billingContact(accountId)).emails[0] ?? null,
+          })
+        : manualGateway;
   const provider = createBuiltinBilling({
     db,
     clock,

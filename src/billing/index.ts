@@ -2,6 +2,8 @@
  * Billing: the subscription engine (pure: engine.ts, subscription.ts, dunning.ts, money.ts,
  * periods.ts), the built-in provider (providers/) and the payment gateways (gateways/).
  */
+
+export { type CreditNoteDocument, renderCreditNotePdf } from './credit-note-pdf.js';
 export {
   DEFAULT_TRIAL_DAYS,
   DUNNING,
@@ -14,11 +16,14 @@ export {
 export { decide, type StartRequest, startSubscription, trialDaysOf } from './engine.js';
 export {
   type CollectRequest,
+  createPaystackGateway,
   createStripeGateway,
   type GatewayEvent,
   type GatewayPayment,
+  GatewayRefusalError,
   manualGateway,
   type PaymentGateway,
+  type RefundRequest,
   WebhookRefusedError,
 } from './gateways/index.js';
 export { type InvoiceDocument, renderInvoicePdf } from './invoice-pdf.js';
@@ -51,10 +56,12 @@ export {
   type BillingReads,
   type BillingScope,
   createBillingReads,
+  creditNoteView,
   invoiceView,
   subscriptionView,
 } from './providers/builtin/reads.js';
-export { formatInvoiceNumber } from './providers/builtin/store.js';
+export type { RefundInput, Refunds } from './providers/builtin/refunds.js';
+export { formatCreditNoteNumber, formatInvoiceNumber } from './providers/builtin/store.js';
 export {
   BILLING_EVENTS,
   BILLING_MAILS,
@@ -80,6 +87,8 @@ export {
 export {
   type BillingOverview,
   billingOverviewSchema,
+  type CreditNoteView,
+  creditNoteViewSchema,
   type InvoiceView,
   invoiceViewSchema,
   type SubscriptionView,

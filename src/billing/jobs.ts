@@ -60,6 +60,14 @@ export async function registerBillingJobs(
     work,
   );
   await deps.jobs.define(
+    'billing-refund',
+    async ({ refundId }) => {
+      const outcome = await deps.billing.refunds.process(refundId);
+      logger.info({ refundId, outcome }, 'refund processed');
+    },
+    work,
+  );
+  await deps.jobs.define(
     'billing-mail',
     async ({ subscriptionId, mail }) => {
       const row = await subscriptionById(db, subscriptionId);

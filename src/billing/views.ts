@@ -66,6 +66,26 @@ export const invoiceViewSchema = z
   .meta({ id: 'Invoice' });
 export type InvoiceView = z.infer<typeof invoiceViewSchema>;
 
+export const creditNoteViewSchema = z
+  .object({
+    id: z.string(),
+    number: z.string().nullable().describe('CN-<year>-<sequence>, sequential per year without gaps; null until issued'),
+    status: z.enum(['requested', 'issued', 'failed']).describe('requested: the refund is on its way to the gateway'),
+    invoiceId: z.string(),
+    invoiceNumber: z.string(),
+    accountId: z.string(),
+    gateway: z.string(),
+    amountMinor: z.number().int().describe('refunded, tax included'),
+    taxMinor: z.number().int(),
+    currency: z.string(),
+    reason: z.string(),
+    failureReason: z.string().nullable(),
+    requestedAt: z.string(),
+    issuedAt: z.string().nullable(),
+  })
+  .meta({ id: 'CreditNote' });
+export type CreditNoteView = z.infer<typeof creditNoteViewSchema>;
+
 export const billingOverviewSchema = z
   .object({
     counts: z.record(subscriptionStateSchema, z.number().int()),

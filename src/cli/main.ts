@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import { ConfigError } from '../errors/index.js';
 import type { Plan } from '../plans/index.js';
 import { registerBackupCommands } from './backup-commands.js';
+import { registerBillingCommands } from './billing-commands.js';
 import { ApiError, createApiClient } from './client.js';
 import { credentialsPath, readCredentials } from './credentials.js';
 import type { DoctorPool } from './doctor.js';
@@ -189,6 +190,12 @@ registerTenantCommands(program, {
 registerBackupCommands(program, {
   client: () => createApiClient({ url: apiUrl(), credentials: readCredentials() }),
   url: apiUrl,
+  printJson,
+  printTable,
+});
+
+registerBillingCommands(program, {
+  client: () => createApiClient({ url: apiUrl(), credentials: readCredentials() }),
   printJson,
   printTable,
 });

@@ -185,8 +185,8 @@ export const configSchema = z
     NODE_ENV: z.string().optional(),
     /** Where subscriptions and invoices live; only the built-in provider exists so far (Kill Bill later). */
     BILLING_PROVIDER: z.enum(['builtin']).default('builtin'),
-    /** How invoices are paid: `manual` (operators mark them paid) or `stripe`. */
-    BILLING_GATEWAY: z.enum(['manual', 'stripe']).default('manual'),
+    /** How invoices are paid: `manual` (operators mark them paid), `stripe` or `paystack`. */
+    BILLING_GATEWAY: z.enum(['manual', 'stripe', 'paystack']).default('manual'),
     STRIPE_SECRET_KEY: z
       .string()
       .regex(/^(sk|rk)_(test|live)_/, 'must be a Stripe secret key (sk_test_..., sk_live_...)')
@@ -197,14 +197,22 @@ export const configSchema = z
       .optional(),
     /** Another Stripe API base (stripe-mock in tests). */
     STRIPE_API_URL: z.url().optional(),
+    /** Paystack's secret key: it calls the API and signs the webhooks (Paystack has no separate webhook secret). */
+    PAYSTACK_SECRET_KEY: z
+      .string()
+      .regex(/^sk_(test|live)_/, 'must be a Paystack secret key (sk_test_..., sk_live_...)')
+      .optional(),
+    /** Another Paystack API base (the loopback server in tests). */
+    PAYSTACK_API_URL: z.url().optional(),
     /** The seller printed on invoices. */
     BILLING_SELLER_NAME: z.string().trim().min(1).max(200).default('Odoo SaaS'),
   })
   .strip()
   .superRefine((env, context) => {
-    if (env.BILLING_GATEWAY !== 'stripe') return;
-    for (const variable of ['STRIPE_SECRET_KEY', 'STRIPE_WEBHOOK_SECRET'] as const)
-      if (!env[variable]) context.addIssue({ code: 'custom', path: [variable], message: 'is required with BILLING_GATEWAY=stripe' });
+    const required = { manual: [], stripe: ['STRIPE_SECRET_KEY', 'STRIPE_WEBHOOK_SECRET'], paystack: ['PAYSTACK_SECRET_KEY'] } as const;
+    for (const variable of required[env.BILLING_GATEWAY])
+      if (!env[variable])
+        context.addIssue({ code: 'custom', path: [variable], message: `is required with BILLING_GATEWAY=${env.BILLING_GATEWAY}` });
   });
 
 export type ConfigInput = z.input<typeof configSchema>;
@@ -233,8 +241,9 @@ export interface Config {
   trustProxy: boolean;
   billingProvider: 'builtin';
   billingSellerName: string;
-  billingGateway: 'manual' | 'stripe';
+  billingGateway: 'manual' | 'stripe' | 'paystack';
   stripe: { secretKey: string; webhookSecret: string; apiUrl: string | undefined } | undefined;
+  paystack: { secretKey: string; apiUrl: string | undefined } | undefined;
   /** Bearer token Prometheus sends for `/metrics`; unset: `/metrics` answers 404. */
   metricsToken: string | undefined;
   /** Tenant traffic on its own listener; unset: the gateway shares the API port. */

@@ -477,7 +477,36 @@ export interface BillingGatewayEventsTable {
   outcome: string | null;
 }
 
+export interface BillingCreditNoteCountersTable {
+  year: number;
+  last_number: number;
+}
+
+/** A refund of a paid invoice; once `issued`, it is a credit note numbered CN-<year>-<sequence>. */
+export interface BillingRefundsTable {
+  id: Generated<string>;
+  invoice_id: string;
+  account_id: string;
+  payment_id: string;
+  gateway: string;
+  status: 'requested' | 'issued' | 'failed';
+  amount_minor: number;
+  tax_minor: number;
+  currency: string;
+  reason: string;
+  requested_by: string | null;
+  requested_at: Date;
+  gateway_reference: string | null;
+  failure_reason: string | null;
+  number: string | null;
+  year: number | null;
+  sequence: number | null;
+  issued_at: Date | null;
+}
+
 export interface Database {
+  billing_credit_note_counters: BillingCreditNoteCountersTable;
+  billing_refunds: BillingRefundsTable;
   billing_gateway_events: BillingGatewayEventsTable;
   billing_subscriptions: BillingSubscriptionsTable;
   billing_invoice_counters: BillingInvoiceCountersTable;
@@ -490,6 +519,7 @@ export type BillingSubscriptionRow = Selectable<BillingSubscriptionsTable>;
 export type BillingInvoiceRow = Selectable<BillingInvoicesTable>;
 export type BillingInvoiceLineRow = Selectable<BillingInvoiceLinesTable>;
 export type BillingPaymentRow = Selectable<BillingPaymentsTable>;
+export type BillingRefundRow = Selectable<BillingRefundsTable>;
 /** Custom domains of tenants (domains/store.ts is its only reader and writer). */
 export interface CustomDomainsTable {
   id: Generated<string>;

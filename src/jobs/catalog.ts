@@ -193,6 +193,18 @@ export const JOB_CATALOG = {
     retryDelaySeconds: 1,
     timeoutSeconds: 60,
   }),
+  /**
+   * One refund of a paid invoice (billing/providers/builtin/refunds.ts): refunded at the gateway
+   * under the refund's id (once, however often retried), then its credit note issued in one
+   * transaction. A gateway that cannot be reached is retried; one that refuses marks it failed.
+   */
+  'billing-refund': queue({
+    payload: z.object({ refundId: id }),
+    concurrency: 2,
+    retryLimit: 10,
+    retryDelaySeconds: 5,
+    timeoutSeconds: 2 * 60,
+  }),
   /** A billing mail to an account (trial ending, payment failed, suspended...). */
   'billing-mail': queue({
     payload: z.object({ subscriptionId: id, mail: z.string().min(1).max(64) }),

@@ -50,6 +50,11 @@ export interface CreateTenantInput {
    * billing reports the first payment (or deletes it when the payment window closes).
    */
   awaitingPayment?: boolean;
+  /**
+   * More writes of the creating transaction, given the inserted tenant (the API subscribes a
+   * paid plan's tenant here): a failure rolls the tenant back, never a half-made one.
+   */
+  afterInsert?: ((trx: Transaction<Database>, tenant: TenantRow) => Promise<void>) | undefined;
 }
 
 export interface TenantListQuery {

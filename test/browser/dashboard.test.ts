@@ -650,6 +650,45 @@ describe('dashboard in a real browser (Chromium)', { timeout: 300_000 }, () => {
         .isVisible(),
     ).toBe(true);
     await shot(page, 'ops-billing-desktop');
+
+    // Operator actions: a partial refund of the paid invoice issues a credit note.
+    const invoiceRow = page.getByRole('row', { name: new RegExp(invoice.number) });
+    await invoiceRow.getByRole('button', { name: 'Refund' }).click();
+    const dialog = page.getByRole('dialog', { name: `Refund ${invoice.number}` });
+    await dialog.getByLabel(/Amount/).fill('5.50');
+    await dialog.getByLabel(/Reason/).fill('Outage on the 3rd');
+    await dialog.getByRole('button', { name: 'Refund' }).click();
+    const noteRow = page.getByRole('row', { name: /Outage on the 3rd/ });
+    await poll(() => noteRow.getByText('issued').isVisible()).toBe(true);
+    await poll(async () => /CN-\d{4}-\d{6}/.test((await noteRow.textContent()) ?? '')).toBe(true);
+    const refunded = await db
+      .selectFrom('billing_refunds')
+      .select(['amount_minor', 'status'])
+      .where('invoice_id', '=', invoice.id)
+      .execute();
+    expect(refunded).toEqual([{ amount_minor: 550, status: 'issued' }]);
+
+    // Extending a trial moves its end by the days asked.
+    const trialCustomer = await registerCustomer(test.http, 'trial');
+    const trialAccount = await db
+      .selectFrom('users')
+      .select('account_id as accountId')
+      .where('email', '=', trialCustomer.email)
+      .executeTakeFirstOrThrow();
+    const trial = await provider.subscribe({
+      accountId: trialAccount.accountId as string,
+      tenantId: null,
+      plan: 'standard',
+      interval: 'month',
+      trial: true,
+    });
+    await page.reload();
+    const trialItem = page.getByRole('listitem', { name: `Trial ${trial.id}` });
+    await trialItem.getByLabel('Days').fill('10');
+    await trialItem.getByRole('button', { name: 'Extend trial' }).click();
+    await poll(async () => (await reads.subscription({ accountId: null }, trial.id)).trialEndsAt).toBe(
+      new Date((trial.trialEndsAt?.getTime() ?? 0) + 10 * 86_400_000).toISOString(),
+    );
     await context.close();
   });
 

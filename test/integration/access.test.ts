@@ -38,6 +38,7 @@ const ownerOwnedParams = new Set([
   'restores/{id}',
   'subscriptions/{id}',
   'invoices/{id}',
+  'credit-notes/{id}',
   'domains/{domain}',
   'webhooks/{id}',
   'webhook-deliveries/{id}',
@@ -148,6 +149,25 @@ beforeAll(async () => {
     trial: false,
   });
   const [invoice] = await reads.invoices({ accountId: owner.accountId }, { limit: 1, offset: 0 });
+  // A credit note of the owner's: another invoice, paid by hand and refunded in part.
+  const refunded = await provider.subscribe({
+    accountId: owner.accountId,
+    tenantId: null,
+    plan: 'premium',
+    interval: 'month',
+    trial: false,
+  });
+  const [paid] = await reads.invoices({ accountId: null }, { subscriptionId: refunded.id, limit: 1, offset: 0 });
+  if (!paid) throw new Error('no invoice to refund');
+  await provider.recordPayment({
+    invoiceId: paid.id,
+    gateway: 'manual',
+    reference: 'access-walk',
+    status: 'succeeded',
+    amountMinor: paid.totalMinor,
+    currency: paid.currency,
+  });
+  const creditNote = await provider.refunds.request({ invoiceId: paid.id, amountMinor: 100, reason: 'access walk', requestedBy: null });
   const ownerDomain = `walk-${Date.now().toString(36)}.owner-example.net`;
   const added = await test.http.post(`/api/v1/tenants/${ownerTenant}/domains`, { domain: ownerDomain }, { token: owner.accessToken });
   if (added.status !== 201) throw new Error(`could not add the owner's domain: ${added.text}`);
@@ -159,6 +179,7 @@ beforeAll(async () => {
     'restores/{id}': await insertFinishedRestore(test, ownerTenant, backup.id),
     'subscriptions/{id}': subscription.id,
     'invoices/{id}': invoice?.id ?? '',
+    'credit-notes/{id}': creditNote.id,
     'accounts/{id}': owner.accountId,
     'api-keys/{id}': targetKey.id,
     'plans/{code}': 'basic',

@@ -90,6 +90,7 @@ const sampleBodies: Record<string, () => Record<string, unknown>> = {
     adminEmail: 'admin@example.com',
     adminPassword: GOOD_PASSWORD,
     accountId: sampleIds.accountId,
+    billing: { interval: 'month', trial: false },
   }),
   'POST /api/v1/tenants/{name}/duplicate': () => ({ name: 'badinputcopy', adminPassword: GOOD_PASSWORD }),
   'POST /api/v1/tenants/{name}/domains': () => ({ domain: 'erp.badinput-example.net' }),
@@ -126,6 +127,7 @@ const sampleBodies: Record<string, () => Record<string, unknown>> = {
   'POST /api/v1/billing/subscriptions/{id}/reactivate': () => ({ plan: 'standard', interval: 'month' }),
   'POST /api/v1/billing/subscriptions/{id}/extend-trial': () => ({ days: 7 }),
   'POST /api/v1/billing/invoices/{id}/mark-paid': () => ({ reference: 'bad input transfer' }),
+  'POST /api/v1/billing/invoices/{id}/refund': () => ({ amountMinor: 100, reason: 'bad input refund' }),
   'POST /api/v1/webhooks': () => ({ url: 'https://203.0.113.5/hook', events: ['tenant.created'], description: 'bad input suite' }),
   'PATCH /api/v1/webhooks/{id}': () => ({ events: ['*'], description: 'bad input suite', enabled: true }),
   ...Object.fromEntries(
@@ -211,7 +213,35 @@ beforeAll(async () => {
     { accountId: null },
     { subscriptionId: subscription.id, limit: 1, offset: 0 },
   );
+  // A credit note of its own invoice (paid by hand, refunded), so the invoice above stays open.
+  const refunded = await test.platform.billing.provider.subscribe({
+    accountId: customer.accountId,
+    tenantId: null,
+    plan: 'premium',
+    interval: 'month',
+    trial: false,
+  });
+  const [paidInvoice] = await test.platform.billing.reads.invoices(
+    { accountId: null },
+    { subscriptionId: refunded.id, limit: 1, offset: 0 },
+  );
+  if (!paidInvoice) throw new Error('no invoice to refund');
+  await test.platform.billing.provider.recordPayment({
+    invoiceId: paidInvoice.id,
+    gateway: 'manual',
+    reference: 'bad-input-paid',
+    status: 'succeeded',
+    amountMinor: paidInvoice.totalMinor,
+    currency: paidInvoice.currency,
+  });
+  const creditNote = await test.platform.billing.provider.refunds.request({
+    invoiceId: paidInvoice.id,
+    amountMinor: 100,
+    reason: 'bad input suite',
+    requestedBy: null,
+  });
   paramValues = {
+    'credit-notes/{id}': creditNote.id,
     'subscriptions/{id}': subscription.id,
     'invoices/{id}': invoice?.id ?? '',
     'accounts/{id}': customer.accountId,

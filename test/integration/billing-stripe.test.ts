@@ -179,6 +179,32 @@ describe('webhooks', () => {
     expect(outcome).toBe('nothing to apply');
   });
 
+  it('an operator refunds a Checkout payment through Stripe (stripe-mock) and a credit note is issued', async () => {
+    const { subscriptionId, invoice } = await pendingInvoice();
+    expect((await deliver(signedStripeEvent(checkoutCompleted(invoice), WEBHOOK_SECRET))).status).toBe(200);
+    await waitFor('the subscription to turn active', async () =>
+      (await subscriptionState(subscriptionId)) === 'active' ? true : undefined,
+    );
+    const asked = await test.http.post(
+      `/api/v1/billing/invoices/${invoice.id}/refund`,
+      { amountMinor: 700, reason: 'Charged twice' },
+      { token: operatorToken },
+    );
+    expect(asked.status, asked.text).toBe(202);
+    const note = await waitFor('the refund to settle', async () => {
+      const read = await test.http.get(`/api/v1/billing/credit-notes/${asked.body.id}`, auth());
+      return read.body.status === 'requested' ? undefined : read.body;
+    });
+    expect(note).toMatchObject({ status: 'issued', gateway: 'stripe', amountMinor: 700, invoiceNumber: invoice.number });
+    expect(note.number).toMatch(/^CN-\d{4}-\d{6}$/);
+    const row = await test.platform.database.db
+      .selectFrom('billing_refunds')
+      .select('gateway_reference')
+      .where('id', '=', asked.body.id)
+      .executeTakeFirstOrThrow();
+    expect(row.gateway_reference).toMatch(/^re_/);
+  });
+
   it('operators see gateway payments like any other', async () => {
     const overview = await test.http.get('/api/v1/billing/overview', { token: operatorToken });
     expect(overview.status).toBe(200);

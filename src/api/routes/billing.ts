@@ -1,6 +1,12 @@
 import { z } from 'zod';
 import type { Principal } from '../../auth/index.js';
-import { type BillingScope, billingOverviewSchema, invoiceViewSchema, subscriptionViewSchema } from '../../billing/index.js';
+import {
+  type BillingScope,
+  billingOverviewSchema,
+  creditNoteViewSchema,
+  invoiceViewSchema,
+  subscriptionViewSchema,
+} from '../../billing/index.js';
 import { ValidationError } from '../../errors/index.js';
 import { PRICE_INTERVALS, planCodeSchema } from '../../plans/index.js';
 import { type Api, principalOf, routeOptions } from '../route.js';
@@ -34,7 +40,24 @@ export function registerBillingRoutes(api: Api, deps: Pick<ApiDependencies, 'bil
     if (!request.principal || request.principal.role === 'operator' || typeof id !== 'string' || !uuidParam.safeParse(id).success) return;
     if (url.includes('/billing/subscriptions/:id')) await visible(request.principal, id);
     if (url.includes('/billing/invoices/:id')) await reads.invoice(scopeOf(request.principal), id);
+    if (url.includes('/billing/credit-notes/:id')) await reads.creditNote(scopeOf(request.principal), id);
   });
+
+  api.get(
+    '/billing/settings',
+    routeOptions('user', {
+      summary:
+        "How this platform takes payments: its gateway, and whether customers can pay online (the dashboard's Create instance offers trial or pay-now for paid plans then)",
+      tags,
+      response: {
+        200: z.object({ gateway: z.enum(['manual', 'stripe', 'paystack']), onlinePayment: z.boolean() }).meta({ id: 'BillingSettings' }),
+      },
+    }),
+    async () => ({
+      gateway: provider.gatewayName as 'manual' | 'stripe' | 'paystack',
+      onlinePayment: provider.gatewayName !== 'manual',
+    }),
+  );
 
   api.get(
     '/billing/overview',
@@ -233,19 +256,28 @@ export function registerBillingRoutes(api: Api, deps: Pick<ApiDependencies, 'bil
   // Gateway webhooks read the raw body: the signature is over the exact bytes sent.
   api.register(async (raw) => {
     raw.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
-    raw.post(
-      '/billing/webhooks/stripe',
-      routeOptions('public', {
+    const receipt = z.object({ received: z.boolean(), duplicate: z.boolean() }).meta({ id: 'WebhookReceipt' });
+    const hooks = [
+      {
+        name: 'stripe',
         summary: 'Stripe webhooks: verified with the Stripe-Signature header, kept once per event id, applied by a durable job',
-        tags,
-        response: { 200: z.object({ received: z.boolean(), duplicate: z.boolean() }).meta({ id: 'WebhookReceipt' }) },
-      }),
-      async (request) => {
-        if (!Buffer.isBuffer(request.body)) throw new ValidationError('Send the event as the JSON body.', { field: 'body' });
-        const { duplicate } = await provider.receiveWebhook(request.body, request.headers);
-        return { received: true, duplicate };
       },
-    );
+      {
+        name: 'paystack',
+        summary:
+          'Paystack webhooks: verified with x-paystack-signature (HMAC-SHA512), kept once per event, re-read from Paystack and applied by a durable job',
+      },
+    ] as const;
+    for (const hook of hooks)
+      raw.post(
+        `/billing/webhooks/${hook.name}`,
+        routeOptions('public', { summary: hook.summary, tags, response: { 200: receipt } }),
+        async (request) => {
+          if (!Buffer.isBuffer(request.body)) throw new ValidationError('Send the event as the JSON body.', { field: 'body' });
+          const { duplicate } = await provider.receiveWebhook(hook.name, request.body, request.headers);
+          return { received: true, duplicate };
+        },
+      );
   });
 
   api.post(
@@ -268,6 +300,66 @@ export function registerBillingRoutes(api: Api, deps: Pick<ApiDependencies, 'bil
         currency: invoice.currency,
       });
       return reads.invoice({ accountId: null }, invoice.id);
+    },
+  );
+
+  api.post(
+    '/billing/invoices/:id/refund',
+    routeOptions('operator', {
+      summary:
+        'Refund a paid invoice, in full or in part, through the gateway that collected it: answers the credit note, issued once refunded (202)',
+      tags,
+      params: idParams,
+      body: z
+        .object({
+          amountMinor: z
+            .number()
+            .int()
+            .min(1)
+            .optional()
+            .describe("how much to refund, tax included, in the currency's minor unit (default: all that is left)"),
+          reason: z.string().trim().min(1).max(500).describe('printed on the credit note'),
+        })
+        .strict(),
+      response: { 202: creditNoteViewSchema },
+    }),
+    async (request, reply) => {
+      const principal = principalOf(request);
+      const invoice = await reads.invoice({ accountId: null }, request.params.id);
+      const refund = await provider.refunds.request({
+        invoiceId: invoice.id,
+        amountMinor: request.body.amountMinor,
+        reason: request.body.reason,
+        requestedBy: principal.email,
+      });
+      request.auditTarget = { type: 'invoice', id: invoice.id, accountId: invoice.accountId };
+      return reply.code(202).send(await reads.creditNote({ accountId: null }, refund.id));
+    },
+  );
+
+  api.get(
+    '/billing/credit-notes',
+    routeOptions('user', {
+      summary: "Credit notes (refunds), newest first (customers: their account's)",
+      tags,
+      querystring: paginationQuery.extend({ invoiceId: uuidParam.optional(), accountId: uuidParam.optional() }).strict(),
+      response: { 200: z.array(creditNoteViewSchema) },
+    }),
+    async (request) => reads.creditNotes(scopeOf(principalOf(request)), request.query),
+  );
+
+  api.get(
+    '/billing/credit-notes/:id',
+    routeOptions('user', { summary: 'One credit note', tags, params: idParams, response: { 200: creditNoteViewSchema } }),
+    async (request) => reads.creditNote(scopeOf(principalOf(request)), request.params.id),
+  );
+
+  api.get(
+    '/billing/credit-notes/:id/pdf',
+    routeOptions('user', { summary: 'The credit note as a PDF (409 until the refund is issued)', tags, params: idParams }),
+    async (request, reply) => {
+      const { number, pdf } = await reads.creditNotePdf(scopeOf(principalOf(request)), request.params.id);
+      return reply.type('application/pdf').header('content-disposition', `attachment; filename="${number}.pdf"`).send(pdf);
     },
   );
 }

@@ -26,6 +26,24 @@ const tenantSchema = z
 
 const acceptedSchema = z.object({ tenant: tenantSchema, jobId: z.string().nullable() }).meta({ id: 'Accepted' });
 
+const createdSchema = z
+  .object({
+    tenant: tenantSchema,
+    jobId: z.string().nullable(),
+    subscription: z
+      .object({
+        id: z.string(),
+        state: z.string(),
+        invoiceId: z
+          .string()
+          .nullable()
+          .describe('the first invoice to pay (POST /billing/invoices/{id}/checkout answers its payment page)'),
+      })
+      .nullable()
+      .describe('the subscription a paid plan started (null without `billing`)'),
+  })
+  .meta({ id: 'TenantCreated' });
+
 /** Lifecycle requests with their URL segment and who may make them. */
 const ACTION_ROUTES: Array<{ segment: string; action: TenantRequest; access: 'user' | 'operator'; summary: string }> = [
   { segment: 'start', action: 'start', access: 'user', summary: 'Start a stopped tenant' },
@@ -56,7 +74,7 @@ const LOG_SEARCH_WINDOW = 10_000;
 
 export function registerTenantRoutes(
   api: Api,
-  deps: Pick<ApiDependencies, 'tenants' | 'runtimes' | 'domainEvents' | 'tenantHibernation'>,
+  deps: Pick<ApiDependencies, 'tenants' | 'runtimes' | 'domainEvents' | 'tenantHibernation' | 'billing'>,
 ): void {
   const tags = ['tenants'];
   const { tenants } = deps;
@@ -83,14 +101,52 @@ export function registerTenantRoutes(
           adminEmail: emailSchema,
           adminPassword: passwordInputSchema,
           accountId: uuidParam.optional().describe('operators only: the account to create it for'),
+          billing: z
+            .object({
+              interval: z.enum(['month', 'year']),
+              trial: z.boolean().describe("start with the plan's free trial (one per account); false: pay first"),
+            })
+            .strict()
+            .optional()
+            .describe(
+              'a paid plan: the subscription that pays for the tenant, made with it. Without a trial the tenant waits in pending_payment, unprovisioned, until its first invoice is paid (deleted after 24 h unpaid)',
+            ),
         })
         .strict(),
-      response: { 202: acceptedSchema },
+      response: { 202: createdSchema },
     }),
     async (request, reply) => {
-      const result = await tenants.create(principalOf(request), request.body);
+      const { billing, ...input } = request.body;
+      let subscription: { id: string; state: string } | null = null;
+      const result = await tenants.create(principalOf(request), {
+        ...input,
+        ...(billing
+          ? {
+              awaitingPayment: !billing.trial,
+              afterInsert: async (trx, tenant) => {
+                const sub = await deps.billing.provider.subscribe(
+                  {
+                    accountId: tenant.account_id,
+                    tenantId: tenant.id,
+                    plan: tenant.plan_code,
+                    interval: billing.interval,
+                    trial: billing.trial,
+                  },
+                  trx,
+                );
+                subscription = { id: sub.id, state: sub.state };
+              },
+            }
+          : {}),
+      });
       request.auditTarget = { type: 'tenant', id: result.tenant.name, accountId: result.tenant.accountId };
-      return reply.code(202).send(result);
+      const made = subscription as { id: string; state: string } | null;
+      const invoiceId = made
+        ? ((await deps.billing.reads.invoices({ accountId: null }, { subscriptionId: made.id, limit: 1, offset: 0 })).find(
+            (i) => i.status === 'open',
+          )?.id ?? null)
+        : null;
+      return reply.code(202).send({ ...result, subscription: made ? { ...made, invoiceId } : null });
     },
   );
 

@@ -1,12 +1,15 @@
-/** Payment gateways: the port (types.ts), `manual`, and Stripe (stripe.ts). */
+/** Payment gateways: the port (types.ts), `manual`, Stripe (stripe.ts) and Paystack (paystack.ts). */
 import type { PaymentGateway } from './types.js';
 
+export { createPaystackGateway, PaystackApiError, type PaystackGatewayOptions } from './paystack.js';
 export { createStripeGateway, type StripeGatewayOptions } from './stripe.js';
 export {
   type CollectRequest,
   type GatewayEvent,
   type GatewayPayment,
+  GatewayRefusalError,
   type PaymentGateway,
+  type RefundRequest,
   WebhookRefusedError,
 } from './types.js';
 

@@ -5,7 +5,7 @@
  * names the invoice it pays.
  */
 import Stripe from 'stripe';
-import { type GatewayEvent, type GatewayPayment, type PaymentGateway, WebhookRefusedError } from './types.js';
+import { type GatewayEvent, type GatewayPayment, GatewayRefusalError, type PaymentGateway, WebhookRefusedError } from './types.js';
 
 export interface StripeGatewayOptions {
   secretKey: string;
@@ -68,6 +68,26 @@ export function createStripeGateway(options: StripeGatewayOptions): PaymentGatew
       );
       if (!session.url) throw new Error('Stripe created a Checkout Session without a URL');
       return { id: session.id, url: session.url };
+    },
+
+    async refund(request) {
+      // Payments are recorded under their payment intent (Checkout) or charge id.
+      const ref = request.paymentReference;
+      const target = ref.startsWith('pi_') ? { payment_intent: ref } : ref.startsWith('ch_') ? { charge: ref } : null;
+      if (!target)
+        throw new GatewayRefusalError(`Stripe payment ${ref} names no payment intent or charge; refund it in the Stripe dashboard.`);
+      try {
+        const refund = await stripe.refunds.create(
+          { ...target, amount: request.amountMinor, metadata: { refundId: request.refundId } },
+          // The same refund however often the job retries (a crash after Stripe answered included).
+          { idempotencyKey: `refund-${request.refundId}` },
+        );
+        return { reference: refund.id };
+      } catch (error) {
+        if (error instanceof Stripe.errors.StripeInvalidRequestError)
+          throw new GatewayRefusalError(`Stripe refused the refund: ${error.message}`);
+        throw error;
+      }
     },
 
     verifyWebhook(rawBody, headers) {

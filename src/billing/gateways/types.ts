@@ -12,6 +12,16 @@ export interface CollectRequest {
   currency: string;
 }
 
+/** Money back on a payment the gateway collected. */
+export interface RefundRequest {
+  /** Our refund's id: the idempotency key, so a retried request refunds once. */
+  refundId: string;
+  /** The gateway's reference of the payment (as recorded with it). */
+  paymentReference: string;
+  amountMinor: number;
+  currency: string;
+}
+
 /** A verified webhook event, as the gateway sent it. */
 export interface GatewayEvent {
   id: string;
@@ -38,10 +48,20 @@ export interface PaymentGateway {
   checkout?(
     request: CollectRequest & { successUrl: string; cancelUrl: string; email: string | null },
   ): Promise<{ id: string; url: string }>;
+  /**
+   * Refunds (part of) a collected payment, once per `refundId` however often it is called.
+   * Throws GatewayRefusalError when the gateway refuses for good (nothing to retry).
+   */
+  refund?(request: RefundRequest): Promise<{ reference: string }>;
   /** Verifies a webhook on its raw body (throws WebhookRefusedError) and answers the event. */
   verifyWebhook?(rawBody: Buffer, headers: Record<string, string | string[] | undefined>): GatewayEvent;
-  /** The payment an event reports, or null for events that report none. */
-  paymentOf?(event: GatewayEvent): GatewayPayment | null;
+  /**
+   * The payment an event reports, or null for events that report none. A gateway whose webhooks
+   * are only hints (Paystack) re-reads the payment from its API here, so this may be async; it
+   * throws WebhookRefusedError when the gateway's own answer contradicts the event (kept with
+   * the reason, never applied).
+   */
+  paymentOf?(event: GatewayEvent): GatewayPayment | null | Promise<GatewayPayment | null>;
 }
 
 /** A webhook whose signature, timestamp or shape is wrong: refused with 400, never applied. */
@@ -49,5 +69,13 @@ export class WebhookRefusedError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'WebhookRefusedError';
+  }
+}
+
+/** The gateway refused a request for good (a refund of an unrefundable payment): not retried. */
+export class GatewayRefusalError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'GatewayRefusalError';
   }
 }

@@ -40,6 +40,20 @@ export function formatMinor(amountMinor: number, currency: string): string {
   return format.format(amountMinor / 10 ** digits);
 }
 
+/**
+ * An amount typed in the currency's major unit ("9.50") as an integer count of its minor unit
+ * (950), read digit by digit (no float touches money); null when it is not a plain amount.
+ */
+export function parseMinor(text: string, currency: string): number | null {
+  const digits = new Intl.NumberFormat(undefined, { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ?? 2;
+  const match = /^(\d+)(?:[.,](\d*))?$/.exec(text.trim());
+  if (!match) return null;
+  const fraction = match[2] ?? '';
+  if (fraction.length > digits) return null;
+  const value = Number(match[1]) * 10 ** digits + Number(fraction.padEnd(digits, '0') || '0');
+  return Number.isSafeInteger(value) ? value : null;
+}
+
 export function formatPrice(price: PlanPrice): string {
   return `${formatMinor(price.amountCents, price.currency)} / ${price.interval}`;
 }

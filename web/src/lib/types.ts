@@ -83,6 +83,8 @@ export type Subscription = Schemas['Subscription'];
 export type SubscriptionState = Schemas['SubscriptionState'];
 export type Invoice = Schemas['Invoice'];
 export type BillingOverview = Schemas['BillingOverview'];
+export type CreditNote = Schemas['CreditNote'];
+export type BillingSettings = Schemas['BillingSettings'];
 export type PlanChangePreview = Schemas['PlanChangePreview'];
 /** A custom domain of an instance, with the DNS records to set and its verification state. */
 export type CustomDomain = Schemas['CustomDomain'];

@@ -13,13 +13,15 @@ import type { JobQueue } from '../../../jobs/index.js';
 import type { Logger } from '../../../logging/index.js';
 import type { Plan, PriceInterval } from '../../../plans/index.js';
 import { decide, startSubscription, trialDaysOf } from '../../engine.js';
-import { type GatewayEvent, type PaymentGateway, WebhookRefusedError } from '../../gateways/index.js';
+import { type GatewayEvent, type GatewayPayment, type PaymentGateway, WebhookRefusedError } from '../../gateways/index.js';
 import type { BillingEvent, BillingPrice, Decision, RefusalCode, Subscription } from '../../subscription.js';
 import { applyEffects, publishInvoice, type TenantControl } from './effects.js';
+import { createRefunds, type RefundCrashPoint } from './refunds.js';
 import {
   accountHadTrial,
   closeInvoice,
   dueSubscriptionIds,
+  gatewayEvent,
   insertGatewayEvent,
   insertPayment,
   insertSubscription,
@@ -44,7 +46,7 @@ export interface BuiltinBillingDeps {
   gateway: PaymentGateway;
   logger: Logger;
   /** Test-only fault injection: called at points of gateway event processing (kill -9 tests). */
-  crashPoint?: (point: 'gateway-event:before-apply' | 'gateway-event:applied') => void;
+  crashPoint?: (point: 'gateway-event:before-apply' | 'gateway-event:applied' | RefundCrashPoint) => void;
 }
 
 export interface SubscribeInput {
@@ -132,6 +134,8 @@ export function createBuiltinBilling(deps: BuiltinBillingDeps) {
   const api = {
     act,
     priceFor,
+    /** The installation's payment gateway (`manual`, `stripe`, `paystack`). */
+    gatewayName: deps.gateway.name,
 
     /**
      * What a plan change would do, decided but not stored: whether it applies now (an upgrade,
@@ -209,11 +213,14 @@ export function createBuiltinBilling(deps: BuiltinBillingDeps) {
      * transaction. A redelivered event answers `duplicate: true` and queues nothing.
      */
     async receiveWebhook(
+      gatewayName: string,
       rawBody: Buffer,
       headers: Record<string, string | string[] | undefined>,
     ): Promise<{ duplicate: boolean; eventId: string }> {
       const { gateway } = deps;
-      if (!gateway.verifyWebhook) throw new NotFoundError(`Webhooks of the ${gateway.name} gateway`);
+      // Only the installation's gateway is listened to: another's endpoint does not exist here.
+      if (gateway.name !== gatewayName || !gateway.verifyWebhook)
+        throw new NotFoundError(`Webhooks of ${gatewayName} (this platform's payment gateway is ${gateway.name})`);
       let event: GatewayEvent;
       try {
         event = gateway.verifyWebhook(rawBody, headers);
@@ -229,19 +236,32 @@ export function createBuiltinBilling(deps: BuiltinBillingDeps) {
     },
 
     /**
-     * Applies a kept gateway event exactly once: the event row is locked, the payment it reports
-     * recorded, and the row marked processed, in one transaction. A crash anywhere rolls all of
-     * it back and the job's retry applies it; a processed event is skipped.
+     * Applies a kept gateway event exactly once. What the event reports is worked out first,
+     * outside the transaction (a gateway may read it back from its API: no row lock is held over
+     * the network); then the event row is locked, the payment recorded and the row marked
+     * processed in one transaction. A crash anywhere rolls that back and the job's retry applies
+     * it; a processed event is skipped. A gateway that cannot be reached fails the job, retried.
      */
     async processGatewayEvent(gatewayName: string, eventId: string): Promise<string> {
       const { gateway } = deps;
+      const kept = await gatewayEvent(db, gatewayName, eventId);
+      if (!kept) return 'unknown event';
+      if (kept.processed_at) return kept.outcome ?? 'processed';
+      let payment: GatewayPayment | null = null;
+      let refusal: string | null = null;
+      if (gatewayName === gateway.name && gateway.paymentOf) {
+        try {
+          payment = await gateway.paymentOf({ id: kept.event_id, type: kept.type, payload: kept.payload });
+        } catch (error) {
+          if (!(error instanceof WebhookRefusedError)) throw error;
+          refusal = `refused: ${error.message}`;
+        }
+      }
       return db.transaction().execute(async (trx) => {
         const row = await lockGatewayEvent(trx, gatewayName, eventId);
         if (!row) return 'unknown event';
         if (row.processed_at) return row.outcome ?? 'processed';
-        const payment =
-          gatewayName === gateway.name ? (gateway.paymentOf?.({ id: row.event_id, type: row.type, payload: row.payload }) ?? null) : null;
-        let outcome = 'nothing to apply';
+        let outcome = refusal ?? 'nothing to apply';
         if (payment) {
           const invoice = await invoiceById(trx, payment.invoiceId);
           if (!invoice) outcome = `no invoice ${payment.invoiceId}`;
@@ -336,6 +356,9 @@ export function createBuiltinBilling(deps: BuiltinBillingDeps) {
 
   return {
     ...api,
+
+    /** Refunds of paid invoices and their credit notes (refunds.ts). */
+    refunds: createRefunds({ db, clock, jobs: deps.jobs, gateway: deps.gateway, crashPoint: deps.crashPoint }),
 
     /**
      * The billing clocks: every subscription with a due timer is ticked, each in its own

@@ -3,21 +3,24 @@
  * is its account (another account's subscription or invoice is "not found", like a missing one);
  * an operator's scope is every account.
  */
-import type { BillingInvoiceRow, BillingSubscriptionRow, Db } from '../../../db/index.js';
-import { NotFoundError } from '../../../errors/index.js';
+import type { BillingInvoiceRow, BillingRefundRow, BillingSubscriptionRow, Db } from '../../../db/index.js';
+import { ConflictError, NotFoundError } from '../../../errors/index.js';
+import { renderCreditNotePdf } from '../../credit-note-pdf.js';
 import { dunningStatus } from '../../dunning.js';
 import { renderInvoicePdf } from '../../invoice-pdf.js';
 import { divideRounded } from '../../money.js';
 import { DAY_MS } from '../../periods.js';
 import { currentPeriod, SUBSCRIPTION_STATES, type SubscriptionState } from '../../subscription.js';
-import type { BillingOverview, InvoiceView, SubscriptionView } from '../../views.js';
+import type { BillingOverview, CreditNoteView, InvoiceView, SubscriptionView } from '../../views.js';
 import {
   endedSince,
   invoiceById,
   invoicesWithFailedPayments,
   listInvoices,
+  listRefunds,
   paymentsOf,
   recurringPrices,
+  refundWithInvoice,
   type StoredInvoice,
   subscriptionById,
   subscriptionCounts,
@@ -86,6 +89,25 @@ export function invoiceView(row: BillingInvoiceRow & { lines?: StoredInvoice['li
   };
 }
 
+export function creditNoteView(row: BillingRefundRow & { invoice_number: string }): CreditNoteView {
+  return {
+    id: row.id,
+    number: row.number,
+    status: row.status,
+    invoiceId: row.invoice_id,
+    invoiceNumber: row.invoice_number,
+    accountId: row.account_id,
+    gateway: row.gateway,
+    amountMinor: row.amount_minor,
+    taxMinor: row.tax_minor,
+    currency: row.currency,
+    reason: row.reason,
+    failureReason: row.failure_reason,
+    requestedAt: row.requested_at.toISOString(),
+    issuedAt: row.issued_at?.toISOString() ?? null,
+  };
+}
+
 function visible<T extends { account_id: string }>(row: T | undefined, scope: BillingScope, what: string, field: string): T {
   if (!row || (scope.accountId !== null && row.account_id !== scope.accountId)) throw new NotFoundError(what, { field });
   return row;
@@ -147,6 +169,42 @@ export function createBillingReads(deps: {
           failedAt: new Date(f.failed_at).toISOString(),
         })),
       };
+    },
+
+    async creditNotes(
+      scope: BillingScope,
+      query: { accountId?: string | undefined; invoiceId?: string | undefined; limit: number; offset: number },
+    ): Promise<CreditNoteView[]> {
+      const rows = await listRefunds(db, { ...query, accountId: scope.accountId ?? query.accountId });
+      return rows.map(creditNoteView);
+    },
+
+    async creditNote(scope: BillingScope, id: string): Promise<CreditNoteView> {
+      return creditNoteView(visible(await refundWithInvoice(db, id), scope, 'Credit note', 'id'));
+    },
+
+    /** The credit note as a PDF; 409 while its refund is not issued (there is no credit note yet). */
+    async creditNotePdf(scope: BillingScope, id: string): Promise<{ number: string; pdf: Buffer }> {
+      const note = visible(await refundWithInvoice(db, id), scope, 'Credit note', 'id');
+      if (note.status !== 'issued' || !note.number || !note.issued_at)
+        throw new ConflictError(
+          note.status === 'failed'
+            ? `This refund failed (${note.failure_reason ?? 'see the gateway'}): no credit note was issued.`
+            : 'This refund is still on its way to the payment gateway: its credit note is issued once it is refunded.',
+        );
+      const pdf = await renderCreditNotePdf({
+        number: note.number,
+        issuedAt: note.issued_at,
+        invoiceNumber: note.invoice_number,
+        reason: note.reason,
+        currency: note.currency,
+        taxRateBasisPoints: note.tax_rate_basis_points,
+        totalMinor: note.amount_minor,
+        taxMinor: note.tax_minor,
+        seller: { name: deps.sellerName },
+        buyer: await deps.buyerOf(note.account_id),
+      });
+      return { number: note.number, pdf };
     },
 
     async invoicePdf(scope: BillingScope, id: string): Promise<{ number: string; pdf: Buffer }> {

@@ -1,9 +1,17 @@
 /**
  * The built-in provider's tables: the only module that reads or writes billing_subscriptions,
- * billing_invoices (+ lines and the per-year counters) and billing_payments.
+ * billing_invoices (+ lines and the per-year counters), billing_payments, billing_gateway_events
+ * and billing_refunds (credit notes, + their per-year counters).
  */
 import { sql, type Transaction } from 'kysely';
-import type { BillingInvoiceLineRow, BillingInvoiceRow, BillingSubscriptionRow, Database, Db } from '../../../db/index.js';
+import type {
+  BillingInvoiceLineRow,
+  BillingInvoiceRow,
+  BillingRefundRow,
+  BillingSubscriptionRow,
+  Database,
+  Db,
+} from '../../../db/index.js';
 import { nextTimer } from '../../dunning.js';
 import type { BillingPrice, InvoiceDraft, Subscription } from '../../subscription.js';
 
@@ -353,6 +361,10 @@ export async function insertGatewayEvent(
   return row !== undefined;
 }
 
+export async function gatewayEvent(db: Executor, gateway: string, id: string) {
+  return db.selectFrom('billing_gateway_events').selectAll().where('gateway', '=', gateway).where('event_id', '=', id).executeTakeFirst();
+}
+
 /** The event, locked until the transaction ends (one processing at a time). */
 export async function lockGatewayEvent(trx: Transaction<Database>, gateway: string, id: string) {
   return trx
@@ -371,4 +383,136 @@ export async function markGatewayEventProcessed(trx: Transaction<Database>, gate
     .where('gateway', '=', gateway)
     .where('event_id', '=', id)
     .execute();
+}
+
+// ----- refunds and credit notes -------------------------------------------------------------------
+
+export function formatCreditNoteNumber(year: number, sequence: number): string {
+  return `CN-${year}-${String(sequence).padStart(6, '0')}`;
+}
+
+/** The invoice row, locked until the transaction ends (refunds of one invoice one at a time). */
+export async function lockInvoice(trx: Transaction<Database>, id: string): Promise<BillingInvoiceRow | undefined> {
+  return trx.selectFrom('billing_invoices').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
+}
+
+/** The payment that paid the invoice (the latest successful one). */
+export async function succeededPaymentOf(db: Executor, invoiceId: string) {
+  return db
+    .selectFrom('billing_payments')
+    .selectAll()
+    .where('invoice_id', '=', invoiceId)
+    .where('status', '=', 'succeeded')
+    .orderBy('recorded_at', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+}
+
+/** What is refunded or being refunded of an invoice (failed refunds give nothing back). */
+export async function refundedSoFar(db: Executor, invoiceId: string): Promise<number> {
+  const row = await db
+    .selectFrom('billing_refunds')
+    .select(sql<number>`coalesce(sum(amount_minor), 0)::bigint`.as('total'))
+    .where('invoice_id', '=', invoiceId)
+    .where('status', 'in', ['requested', 'issued'])
+    .executeTakeFirstOrThrow();
+  return Number(row.total);
+}
+
+export async function insertRefund(
+  trx: Transaction<Database>,
+  refund: {
+    invoiceId: string;
+    accountId: string;
+    paymentId: string;
+    gateway: string;
+    amountMinor: number;
+    taxMinor: number;
+    currency: string;
+    reason: string;
+    requestedBy: string | null;
+    requestedAt: Date;
+  },
+): Promise<BillingRefundRow> {
+  return trx
+    .insertInto('billing_refunds')
+    .values({
+      invoice_id: refund.invoiceId,
+      account_id: refund.accountId,
+      payment_id: refund.paymentId,
+      gateway: refund.gateway,
+      status: 'requested',
+      amount_minor: refund.amountMinor,
+      tax_minor: refund.taxMinor,
+      currency: refund.currency,
+      reason: refund.reason,
+      requested_by: refund.requestedBy,
+      requested_at: refund.requestedAt,
+    })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}
+
+export async function refundById(db: Executor, id: string): Promise<BillingRefundRow | undefined> {
+  return db.selectFrom('billing_refunds').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+export async function lockRefund(trx: Transaction<Database>, id: string): Promise<BillingRefundRow | undefined> {
+  return trx.selectFrom('billing_refunds').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
+}
+
+export async function markRefundFailed(db: Executor, id: string, reason: string): Promise<void> {
+  await db
+    .updateTable('billing_refunds')
+    .set({ status: 'failed', failure_reason: reason })
+    .where('id', '=', id)
+    .where('status', '=', 'requested')
+    .execute();
+}
+
+/**
+ * Issues the credit note of a requested refund (the caller holds its lock): the next number of
+ * the year, gapless like invoice numbers (the counter row stays locked until the transaction
+ * ends; a rollback gives the number back). Answers the number.
+ */
+export async function issueCreditNote(trx: Transaction<Database>, refundId: string, gatewayReference: string, at: Date): Promise<string> {
+  const year = at.getUTCFullYear();
+  const { last_number: sequence } = await trx
+    .insertInto('billing_credit_note_counters')
+    .values({ year, last_number: 1 })
+    .onConflict((oc) => oc.column('year').doUpdateSet({ last_number: sql`billing_credit_note_counters.last_number + 1` }))
+    .returning('last_number')
+    .executeTakeFirstOrThrow();
+  const number = formatCreditNoteNumber(year, sequence);
+  await trx
+    .updateTable('billing_refunds')
+    .set({ status: 'issued', number, year, sequence, issued_at: at, gateway_reference: gatewayReference })
+    .where('id', '=', refundId)
+    .execute();
+  return number;
+}
+
+export async function listRefunds(
+  db: Executor,
+  filter: { accountId?: string | undefined; invoiceId?: string | undefined; limit: number; offset: number },
+) {
+  let query = db
+    .selectFrom('billing_refunds as r')
+    .innerJoin('billing_invoices as i', 'i.id', 'r.invoice_id')
+    .selectAll('r')
+    .select('i.number as invoice_number')
+    .orderBy('r.requested_at', 'desc');
+  if (filter.accountId) query = query.where('r.account_id', '=', filter.accountId);
+  if (filter.invoiceId) query = query.where('r.invoice_id', '=', filter.invoiceId);
+  return query.limit(filter.limit).offset(filter.offset).execute();
+}
+
+export async function refundWithInvoice(db: Executor, id: string) {
+  return db
+    .selectFrom('billing_refunds as r')
+    .innerJoin('billing_invoices as i', 'i.id', 'r.invoice_id')
+    .selectAll('r')
+    .select(['i.number as invoice_number', 'i.tax_rate_basis_points'])
+    .where('r.id', '=', id)
+    .executeTakeFirst();
 }

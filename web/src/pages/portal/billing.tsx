@@ -1,10 +1,11 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import type { ReactNode } from 'react';
 import { useState } from 'react';
 import { ConfirmDialog, DefinitionList, EmptyState, Notice, PageHeader, QueryStatus, StateBadge } from '../../components/ui';
 import { api, errorMessage, query } from '../../lib/api';
 import { formatDateTime, formatMinor, humanize } from '../../lib/format';
 import { useTitle } from '../../lib/title';
-import type { Invoice, Plan, PlanChangePreview, Subscription } from '../../lib/types';
+import type { CreditNote, Invoice, Plan, PlanChangePreview, Subscription } from '../../lib/types';
 
 /** The customer's billing: subscriptions (with the past-due banner), plan changes, invoices. */
 export function BillingPage() {
@@ -43,7 +44,61 @@ export function BillingPage() {
         {invoices.data?.length === 0 ? <p className="muted">No invoices yet.</p> : null}
         {invoices.data && invoices.data.length > 0 ? <InvoiceTable invoices={invoices.data} /> : null}
       </section>
+      <CreditNotesSection />
     </>
+  );
+}
+
+/** Credit notes (refunds), with their PDFs once issued; shown only when there are any. */
+export function CreditNotesSection() {
+  const notes = useQuery({
+    queryKey: ['credit-notes'],
+    queryFn: () => api.get<CreditNote[]>(`/billing/credit-notes${query({ limit: 100 })}`),
+    // A refund turns from requested to issued once the gateway answered.
+    refetchInterval: (q) => (q.state.data?.some((n) => n.status === 'requested') ? 1000 : false),
+  });
+  if (!notes.data || notes.data.length === 0) return null;
+  return (
+    <section className="card" aria-labelledby="credit-notes-title">
+      <h2 id="credit-notes-title" className="card__title">
+        Credit notes
+      </h2>
+      <div className="table-wrap">
+        <table className="table table--cards">
+          <caption className="visually-hidden">Credit notes</caption>
+          <thead>
+            <tr>
+              <th scope="col">Number</th>
+              <th scope="col">Invoice</th>
+              <th scope="col">Amount</th>
+              <th scope="col">Reason</th>
+              <th scope="col">Status</th>
+              <th scope="col">PDF</th>
+            </tr>
+          </thead>
+          <tbody>
+            {notes.data.map((n) => (
+              <tr key={n.id}>
+                <td data-label="Number">{n.number ?? '—'}</td>
+                <td data-label="Invoice">{n.invoiceNumber}</td>
+                <td data-label="Amount">{formatMinor(n.amountMinor, n.currency)}</td>
+                <td data-label="Reason">{n.reason}</td>
+                <td data-label="Status">
+                  <StateBadge state={n.status} label={n.status === 'failed' ? `failed: ${n.failureReason ?? ''}` : n.status} />
+                </td>
+                <td data-label="PDF">
+                  {n.status === 'issued' && n.number ? (
+                    <a href={`/api/v1/billing/credit-notes/${n.id}/pdf`} download={`${n.number}.pdf`}>
+                      Download
+                    </a>
+                  ) : null}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    </section>
   );
 }
 
@@ -177,7 +232,7 @@ function ChangePlan({ subscription: s }: { subscription: Subscription }) {
   );
 }
 
-export function InvoiceTable({ invoices }: { invoices: Invoice[] }) {
+export function InvoiceTable({ invoices, actions }: { invoices: Invoice[]; actions?: (invoice: Invoice) => ReactNode }) {
   return (
     <div className="table-wrap">
       <table className="table table--cards">
@@ -190,6 +245,7 @@ export function InvoiceTable({ invoices }: { invoices: Invoice[] }) {
             <th scope="col">Total</th>
             <th scope="col">Status</th>
             <th scope="col">PDF</th>
+            {actions ? <th scope="col">Actions</th> : null}
           </tr>
         </thead>
         <tbody>
@@ -207,6 +263,7 @@ export function InvoiceTable({ invoices }: { invoices: Invoice[] }) {
                   Download
                 </a>
               </td>
+              {actions ? <td data-label="Actions">{actions(invoice)}</td> : null}
             </tr>
           ))}
         </tbody>

@@ -3,13 +3,13 @@ import { useEffect, useState } from 'react';
 import { ProvisioningProgress } from '../../components/provisioning';
 import { usePlatformReadiness } from '../../components/readiness';
 import { ErrorState, Loading, Notice, PageHeader } from '../../components/ui';
-import { api } from '../../lib/api';
-import { planPriceLabel } from '../../lib/format';
+import { api, errorMessage } from '../../lib/api';
+import { formatPrice, planPriceLabel } from '../../lib/format';
 import { Field, FormError, PasswordChecklist, useForm, validateEmail, validatePassword } from '../../lib/forms';
 import { Link, useLocation } from '../../lib/router';
 import { storeTenant, useTenant, useTenantStream } from '../../lib/tenants';
 import { useTitle } from '../../lib/title';
-import type { Accepted, NameCheck, Plan, Template, TenantQuota, User } from '../../lib/types';
+import type { Accepted, BillingSettings, Invoice, NameCheck, Plan, Subscription, Template, TenantQuota, User } from '../../lib/types';
 
 /** The platform's subdomain rules, checked before asking the server (which also checks reserved names and uniqueness). */
 export function validateSubdomain(name: string): string | undefined {
@@ -83,6 +83,9 @@ function CreateForm({ user, onCreated }: { user: User; onCreated: (name: string)
     enabled: limited,
   });
   const planIsFull = (plan: Plan) => planRoom(plan, quota.data)?.full === true;
+  // Paid plans are paid online when the platform has a gateway: trial or pay now, chosen here.
+  const billingSettings = useQuery({ queryKey: ['billing-settings'], queryFn: () => api.get<BillingSettings>('/billing/settings') });
+  const [payment, setPayment] = useState<string>('');
   const form = useForm({ name: '', template: '', plan: search.get('plan') ?? '', adminEmail: user.email, adminPassword: '' }, (v) => ({
     name: validateSubdomain(v.name),
     template: v.template ? undefined : 'Choose a template.',
@@ -123,6 +126,15 @@ function CreateForm({ user, onCreated }: { user: User; onCreated: (name: string)
   const nameError = form.error('name') ?? (name && nameProblem && name.length >= 3 ? nameProblem : undefined) ?? taken;
   const suffix = tenantSuffix();
 
+  const chosenPlan = plans.data?.find((p) => p.code === form.values.plan);
+  const paymentChoices: Array<{ value: string; label: string }> =
+    chosenPlan && !chosenPlan.free && billingSettings.data?.onlinePayment
+      ? [
+          ...(chosenPlan.trialDays > 0 ? [{ value: 'trial', label: `Start with the free ${chosenPlan.trialDays}-day trial` }] : []),
+          ...chosenPlan.prices.map((price) => ({ value: price.interval, label: `Pay now: ${formatPrice(price)}` })),
+        ]
+      : [];
+  const paymentChoice = paymentChoices.find((c) => c.value === payment)?.value ?? paymentChoices[0]?.value;
   const create = useMutation({
     mutationFn: (values: typeof form.values) =>
       api.post<Accepted>('/tenants', {
@@ -131,6 +143,14 @@ function CreateForm({ user, onCreated }: { user: User; onCreated: (name: string)
         plan: values.plan,
         adminEmail: values.adminEmail.trim(),
         adminPassword: values.adminPassword,
+        ...(paymentChoice
+          ? {
+              billing:
+                paymentChoice === 'trial'
+                  ? { interval: chosenPlan?.prices[0]?.interval ?? 'month', trial: true }
+                  : { interval: paymentChoice, trial: false },
+            }
+          : {}),
       }),
   });
 
@@ -257,6 +277,29 @@ function CreateForm({ user, onCreated }: { user: User; onCreated: (name: string)
           ) : null}
         </fieldset>
 
+        {paymentChoices.length > 0 ? (
+          <fieldset className="choice-group">
+            <legend>Payment</legend>
+            {paymentChoices.map((choice) => (
+              <label key={choice.value} className="choice">
+                <input
+                  type="radio"
+                  name="payment"
+                  value={choice.value}
+                  checked={paymentChoice === choice.value}
+                  onChange={() => setPayment(choice.value)}
+                />
+                <span className="choice__body">
+                  <span className="choice__title">{choice.label}</span>
+                  {choice.value !== 'trial' ? (
+                    <span className="choice__text">You pay on the payment page next; the instance is set up once paid.</span>
+                  ) : null}
+                </span>
+              </label>
+            ))}
+          </fieldset>
+        ) : null}
+
         <div className="form-grid">
           <Field
             label="Odoo admin email"
@@ -302,7 +345,11 @@ function CreationProgress({ name }: { name: string }) {
   return (
     <>
       <PageHeader title={t.state === 'running' ? t.name : `Creating ${t.name}`} subtitle={t.hostName} />
-      <ProvisioningProgress tenant={t} events={stream.events} status={stream.status} />
+      {t.state === 'pending_payment' ? (
+        <PendingPayment tenantId={t.id} />
+      ) : (
+        <ProvisioningProgress tenant={t} events={stream.events} status={stream.status} />
+      )}
       <div className="form-actions form-actions--start">
         {t.state === 'running' ? (
           <a className="button button--primary button--large" href={t.url} target="_blank" rel="noopener noreferrer">
@@ -320,5 +367,38 @@ function CreationProgress({ name }: { name: string }) {
         </p>
       ) : null}
     </>
+  );
+}
+
+/**
+ * A tenant waiting for its first payment: what happens, and the way to the payment page (the
+ * open invoice of its subscription, paid through the platform's gateway).
+ */
+export function PendingPayment({ tenantId }: { tenantId: string }) {
+  const subscriptions = useQuery({ queryKey: ['subscriptions'], queryFn: () => api.get<Subscription[]>('/billing/subscriptions') });
+  const subscription = subscriptions.data?.find((s) => s.tenantId === tenantId);
+  const invoices = useQuery({
+    queryKey: ['invoices', subscription?.id],
+    queryFn: () => api.get<Invoice[]>(`/billing/invoices?subscriptionId=${subscription?.id}`),
+    enabled: subscription !== undefined,
+  });
+  const open = invoices.data?.find((i) => i.status === 'open');
+  const pay = useMutation({
+    mutationFn: () => api.post<{ url: string }>(`/billing/invoices/${open?.id}/checkout`),
+    onSuccess: ({ url }) => window.location.assign(url),
+  });
+  return (
+    <Notice tone="warn">
+      <p>
+        Waiting for payment: the instance is set up as soon as its first invoice{open ? ` (${open.number})` : ''} is paid. Unpaid after 24
+        hours, it is deleted.
+      </p>
+      {open ? (
+        <button type="button" className="button button--primary" onClick={() => pay.mutate()} disabled={pay.isPending}>
+          Pay now
+        </button>
+      ) : null}
+      {pay.isError ? <p className="field__error">{errorMessage(pay.error)}</p> : null}
+    </Notice>
   );
 }

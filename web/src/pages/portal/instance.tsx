@@ -14,7 +14,7 @@ import { Link, navigate, useLocation } from '../../lib/router';
 import { type StreamStatus, storeTenant, tenantEventsKey, useTenant, useTenantStream } from '../../lib/tenants';
 import { useTitle } from '../../lib/title';
 import type { Accepted, DatabaseServer, Tenant, TenantEvent, User } from '../../lib/types';
-import { validateSubdomain } from './create-instance';
+import { PendingPayment, validateSubdomain } from './create-instance';
 import { DomainsTab } from './domains';
 
 /**
@@ -112,7 +112,10 @@ export function InstancePage({ name, user, basePath }: { name: string; user: Use
       </nav>
       {tab === 'overview' ? (
         <>
-          {inFlight ? <ProvisioningProgress tenant={t} events={stream.events} status={stream.status} /> : null}
+          {t.state === 'pending_payment' && user.role !== 'operator' ? <PendingPayment tenantId={t.id} /> : null}
+          {inFlight && t.state !== 'pending_payment' ? (
+            <ProvisioningProgress tenant={t} events={stream.events} status={stream.status} />
+          ) : null}
           <Overview tenant={t} user={user} />
           {t.processStrategy === 'dedicated' ? <HibernationCard tenant={t} /> : null}
         </>

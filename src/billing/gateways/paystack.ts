@@ -1,0 +1,243 @@
+/**
+ * Paystack, through its REST API (it publishes no SDK of its own worth depending on): a hosted
+ * payment page from `/transaction/initialize` for a payment, and webhooks signed with
+ * `x-paystack-signature` (HMAC-SHA512 of the raw body with the secret key). Paystack's
+ * signature carries no timestamp and its events no id, so an event is only a hint: it is kept
+ * once per (event, object) and, before it changes anything, the transaction is read back with
+ * `/transaction/verify/{reference}`; the amount, currency, status and our invoice id applied are
+ * Paystack's answer, never the webhook's body.
+ */
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { ConflictError } from '../../errors/index.js';
+import { type GatewayEvent, type GatewayPayment, GatewayRefusalError, type PaymentGateway, WebhookRefusedError } from './types.js';
+
+export interface PaystackGatewayOptions {
+  secretKey: string;
+  /** Another API base (the loopback server in tests); default https://api.paystack.co. */
+  apiUrl?: string | undefined;
+  /** The email Paystack requires for a payment, when the caller has none (the account's first customer). */
+  emailOf?: (accountId: string) => Promise<string | null>;
+}
+
+/** A transaction as `/transaction/verify/{reference}` answers it (the fields we read). */
+interface PaystackTransaction {
+  id: number;
+  status: string;
+  reference: string;
+  amount: number;
+  currency: string;
+  gateway_response?: string | null;
+  metadata?: unknown;
+}
+
+interface PaystackEnvelope<T> {
+  status: boolean;
+  message: string;
+  data: T;
+}
+
+/** A failure of Paystack's API (network, 5xx, or `status: false`): the job retries it. */
+export class PaystackApiError extends Error {
+  constructor(
+    message: string,
+    readonly httpStatus: number | null,
+  ) {
+    super(message);
+    this.name = 'PaystackApiError';
+  }
+}
+
+/** Our invoice id, from metadata Paystack gives back as an object or as a JSON string. */
+function invoiceIdOf(metadata: unknown): string | undefined {
+  let value = metadata;
+  if (typeof value === 'string') {
+    try {
+      value = JSON.parse(value);
+    } catch {
+      return undefined;
+    }
+  }
+  const id = (value as { invoiceId?: unknown } | null | undefined)?.invoiceId;
+  return typeof id === 'string' ? id : undefined;
+}
+
+/**
+ * The key an event is kept under. Paystack sends no event id: the event name with the object it
+ * is about (a transaction's reference, a subscription's or invoice's code) names one event, so a
+ * redelivery (Paystack retries for 72 h) or a replay finds its row. A body without any of these
+ * is kept under the hash of its bytes.
+ */
+function eventIdOf(rawBody: Buffer, event: string, data: Record<string, unknown>): string {
+  const about =
+    (event.startsWith('charge.') || event.startsWith('refund.')) && typeof data.reference === 'string'
+      ? data.reference
+      : event.startsWith('subscription.') && typeof data.subscription_code === 'string'
+        ? data.subscription_code
+        : event.startsWith('invoice.') && typeof data.invoice_code === 'string'
+          ? data.invoice_code
+          : `sha256:${createHash('sha256').update(rawBody).digest('hex')}`;
+  return `${event}:${about}`.slice(0, 255);
+}
+
+export function createPaystackGateway(options: PaystackGatewayOptions): PaymentGateway & {
+  verifyTransaction(reference: string): Promise<PaystackTransaction | null>;
+} {
+  const base = (options.apiUrl ?? 'https://api.paystack.co').replace(/\/+$/, '');
+
+  async function call<T>(
+    method: 'GET' | 'POST',
+    path: string,
+    body?: unknown,
+  ): Promise<{ httpStatus: number; envelope: PaystackEnvelope<T> }> {
+    let response: Response;
+    try {
+      response = await fetch(`${base}${path}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${options.secretKey}`,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        signal: AbortSignal.timeout(20_000),
+      });
+    } catch (error) {
+      throw new PaystackApiError(`Paystack could not be reached (${method} ${path}): ${(error as Error).message}`, null);
+    }
+    const text = await response.text();
+    let envelope: PaystackEnvelope<T>;
+    try {
+      envelope = JSON.parse(text) as PaystackEnvelope<T>;
+    } catch {
+      throw new PaystackApiError(`Paystack answered ${method} ${path} with ${response.status} and no JSON`, response.status);
+    }
+    return { httpStatus: response.status, envelope };
+  }
+
+  async function verifyTransaction(reference: string): Promise<PaystackTransaction | null> {
+    const { httpStatus, envelope } = await call<PaystackTransaction>('GET', `/transaction/verify/${encodeURIComponent(reference)}`);
+    // Paystack answers an unknown reference with 400/404 and status false: no such transaction.
+    if ((httpStatus === 400 || httpStatus === 404) && envelope.status === false) return null;
+    if (httpStatus !== 200 || !envelope.status)
+      throw new PaystackApiError(`Paystack could not verify transaction ${reference}: ${envelope.message}`, httpStatus);
+    return envelope.data;
+  }
+
+  /** The payment a transaction is, read back from Paystack; refused when it contradicts the event. */
+  async function verifiedPayment(reference: string, claimed: 'succeeded' | 'failed'): Promise<GatewayPayment | null> {
+    const transaction = await verifyTransaction(reference);
+    if (!transaction) throw new WebhookRefusedError(`Paystack knows no transaction ${reference}.`);
+    const invoiceId = invoiceIdOf(transaction.metadata);
+    if (!invoiceId) return null; // Not one of our invoices (a payment made elsewhere on the same Paystack account).
+    const status = transaction.status === 'success' ? 'succeeded' : transaction.status === 'failed' ? 'failed' : null;
+    if (status !== claimed)
+      throw new WebhookRefusedError(`the event reports ${claimed}, Paystack reports transaction ${reference} as ${transaction.status}.`);
+    return {
+      invoiceId,
+      reference: transaction.reference,
+      status,
+      amountMinor: transaction.amount,
+      currency: transaction.currency.toUpperCase(),
+      ...(status === 'failed' ? { failureReason: `Paystack: ${transaction.gateway_response ?? 'payment failed'}` } : {}),
+    };
+  }
+
+  return {
+    name: 'paystack',
+    verifyTransaction,
+
+    // Renewals would charge a saved authorization (charge_authorization); not built yet, so a
+    // renewal waits for the customer's checkout or an operator, as with Stripe.
+    async collect() {},
+
+    async checkout(request) {
+      const email = request.email ?? (await options.emailOf?.(request.accountId)) ?? null;
+      if (!email)
+        throw new ConflictError(
+          'Online payment needs an email address on the account; please add one to your profile or contact the operator.',
+        );
+      // A fresh reference per attempt: Paystack refuses a reference used before, and a customer
+      // may abandon one page and come back. Every attempt names the invoice in its metadata.
+      const reference = `inv_${request.invoiceId.replaceAll('-', '')}_${randomBytes(4).toString('hex')}`;
+      const { httpStatus, envelope } = await call<{ authorization_url: string; access_code: string; reference: string }>(
+        'POST',
+        '/transaction/initialize',
+        {
+          email,
+          amount: request.amountMinor,
+          currency: request.currency,
+          reference,
+          callback_url: request.successUrl,
+          metadata: { invoiceId: request.invoiceId, invoiceNumber: request.invoiceNumber, cancel_action: request.cancelUrl },
+        },
+      );
+      if (httpStatus !== 200 || !envelope.status || !envelope.data?.authorization_url)
+        throw new PaystackApiError(`Paystack refused to start the payment: ${envelope.message}`, httpStatus);
+      return { id: envelope.data.reference, url: envelope.data.authorization_url };
+    },
+
+    async refund(request) {
+      // Paystack's /refund takes no idempotency key: the refund carries our id in its merchant
+      // note, and every attempt first looks for it among the transaction's refunds, so a retry
+      // after a crash (Paystack answered, we had not recorded it) finds it instead of refunding twice.
+      const transaction = await verifyTransaction(request.paymentReference);
+      if (!transaction) throw new GatewayRefusalError(`Paystack knows no transaction ${request.paymentReference}.`);
+      const note = `refund ${request.refundId}`;
+      const listed = await call<Array<{ id: number; merchant_note?: string | null }>>('GET', `/refund?transaction=${transaction.id}`);
+      if (listed.httpStatus !== 200 || !listed.envelope.status)
+        throw new PaystackApiError(
+          `Paystack could not list the refunds of ${request.paymentReference}: ${listed.envelope.message}`,
+          listed.httpStatus,
+        );
+      const earlier = (listed.envelope.data ?? []).find((r) => r.merchant_note === note);
+      if (earlier) return { reference: String(earlier.id) };
+      const { httpStatus, envelope } = await call<{ id: number }>('POST', '/refund', {
+        transaction: request.paymentReference,
+        amount: request.amountMinor,
+        currency: request.currency,
+        merchant_note: note,
+      });
+      if (httpStatus >= 400 && httpStatus < 500 && httpStatus !== 429)
+        throw new GatewayRefusalError(`Paystack refused the refund: ${envelope.message}`);
+      if (httpStatus !== 200 || !envelope.status || !envelope.data)
+        throw new PaystackApiError(`Paystack could not refund ${request.paymentReference}: ${envelope.message}`, httpStatus);
+      return { reference: String(envelope.data.id) };
+    },
+
+    verifyWebhook(rawBody, headers) {
+      const header = headers['x-paystack-signature'];
+      const signature = Array.isArray(header) ? header[0] : header;
+      if (!signature) throw new WebhookRefusedError('The x-paystack-signature header is missing.');
+      const expected = createHmac('sha512', options.secretKey).update(rawBody).digest();
+      const given = Buffer.from(signature, 'hex');
+      // Same length first: timingSafeEqual throws on a length mismatch, and the length is no secret.
+      if (given.length !== expected.length || !timingSafeEqual(given, expected))
+        throw new WebhookRefusedError('The Paystack signature does not verify (x-paystack-signature).');
+      let body: { event?: unknown; data?: unknown };
+      try {
+        body = JSON.parse(rawBody.toString('utf8'));
+      } catch {
+        throw new WebhookRefusedError('The Paystack event is not JSON.');
+      }
+      if (typeof body.event !== 'string' || typeof body.data !== 'object' || body.data === null)
+        throw new WebhookRefusedError('The Paystack event has no event name or data.');
+      return { id: eventIdOf(rawBody, body.event, body.data as Record<string, unknown>), type: body.event, payload: body };
+    },
+
+    async paymentOf(event: GatewayEvent): Promise<GatewayPayment | null> {
+      const data = ((event.payload as { data?: unknown }).data ?? {}) as Record<string, unknown>;
+      if (event.type === 'charge.success') {
+        if (typeof data.reference !== 'string') return null;
+        return verifiedPayment(data.reference, 'succeeded');
+      }
+      if (event.type === 'invoice.payment_failed') {
+        // A failed charge of a Paystack invoice: the transaction it names, read back.
+        const transaction = data.transaction as { reference?: unknown } | undefined;
+        if (typeof transaction?.reference !== 'string') return null;
+        return verifiedPayment(transaction.reference, 'failed');
+      }
+      // subscription.create|disable|not_renew: the built-in provider owns subscriptions and
+      // creates no Paystack subscriptions, so these are kept and acknowledged, not applied.
+      return null;
+    },
+  };
+}

@@ -1,0 +1,252 @@
+import { createHmac, randomBytes } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/**
+ * A loopback Paystack API: Paystack publishes no mock server, so this one follows the request
+ * and response shapes of its documentation (https://paystack.com/docs/api/) for the calls the
+ * gateway makes: `POST /transaction/initialize`, `GET /transaction/verify/:reference` and
+ * `POST /refund`, each behind `Authorization: Bearer <secret key>`, answering
+ * `{ status, message, data }`. Tests settle transactions (`settle`) as a customer paying on the
+ * hosted page would, and sign webhook bodies as Paystack does (`signedPaystackEvent`).
+ */
+export interface LoopbackTransaction {
+  id: number;
+  reference: string;
+  amount: number;
+  currency: string;
+  email: string;
+  status: 'ongoing' | 'success' | 'failed' | 'abandoned' | 'reversed';
+  gateway_response: string;
+  metadata: unknown;
+  paid_at: string | null;
+  created_at: string;
+}
+
+export interface LoopbackRefund {
+  id: number;
+  transaction: string;
+  merchant_note: string | null;
+  amount: number;
+  currency: string;
+  status: 'pending' | 'processed';
+}
+
+export interface PaystackServer {
+  url: string;
+  secretKey: string;
+  transactions: Map<string, LoopbackTransaction>;
+  refunds: LoopbackRefund[];
+  /** Every request's method and path, in order (what the gateway asked). */
+  requests: Array<{ method: string; path: string }>;
+  /** The customer paid (or failed to) on the hosted page. */
+  settle(reference: string, status: 'success' | 'failed' | 'abandoned', options?: { amount?: number }): LoopbackTransaction;
+  /** A transaction made directly (not through initialize), e.g. one an attacker paid for less. */
+  add(transaction: Partial<LoopbackTransaction> & { reference: string; amount: number; metadata: unknown }): LoopbackTransaction;
+  stop(): Promise<void>;
+}
+
+function send(response: ServerResponse, status: number, body: unknown): void {
+  response.writeHead(status, { 'content-type': 'application/json' });
+  response.end(JSON.stringify(body));
+}
+
+async function readJson(request: IncomingMessage): Promise<Record<string, unknown>> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of request) chunks.push(chunk as Buffer);
+  const text = Buffer.concat(chunks).toString('utf8');
+  return text ? (JSON.parse(text) as Record<string, unknown>) : {};
+}
+
+export async function startPaystackServer(secretKey = `sk_test_${randomBytes(12).toString('hex')}`): Promise<PaystackServer> {
+  const transactions = new Map<string, LoopbackTransaction>();
+  const refunds: LoopbackRefund[] = [];
+  const requests: PaystackServer['requests'] = [];
+  let nextId = 1000;
+
+  function add(t: Partial<LoopbackTransaction> & { reference: string; amount: number; metadata: unknown }): LoopbackTransaction {
+    const transaction: LoopbackTransaction = {
+      id: nextId++,
+      currency: 'USD',
+      email: 'customer@example.com',
+      status: 'ongoing',
+      gateway_response: 'Pending',
+      paid_at: null,
+      created_at: new Date().toISOString(),
+      ...t,
+    };
+    transactions.set(transaction.reference, transaction);
+    return transaction;
+  }
+
+  const server = createServer((request, response) => {
+    void (async () => {
+      const url = new URL(request.url ?? '/', 'http://paystack.local');
+      requests.push({ method: request.method ?? '', path: url.pathname });
+      if (request.headers.authorization !== `Bearer ${secretKey}`) return send(response, 401, { status: false, message: 'Invalid key' });
+      if (request.method === 'POST' && url.pathname === '/transaction/initialize') {
+        const body = await readJson(request);
+        const amount = Number(body.amount);
+        if (typeof body.email !== 'string' || !Number.isInteger(amount) || amount <= 0)
+          return send(response, 400, { status: false, message: 'Invalid Email Address or Amount' });
+        const reference = typeof body.reference === 'string' ? body.reference : randomBytes(10).toString('hex');
+        if (transactions.has(reference)) return send(response, 400, { status: false, message: 'Duplicate Transaction Reference' });
+        add({
+          reference,
+          amount,
+          currency: typeof body.currency === 'string' ? body.currency : 'NGN',
+          email: body.email,
+          metadata: body.metadata ?? null,
+        });
+        const accessCode = randomBytes(6).toString('hex');
+        return send(response, 200, {
+          status: true,
+          message: 'Authorization URL created',
+          data: { authorization_url: `https://checkout.paystack.com/${accessCode}`, access_code: accessCode, reference },
+        });
+      }
+      const verify = /^\/transaction\/verify\/([^/]+)$/.exec(url.pathname);
+      if (request.method === 'GET' && verify) {
+        const transaction = transactions.get(decodeURIComponent(verify[1] ?? ''));
+        if (!transaction) return send(response, 400, { status: false, message: 'Transaction reference not found' });
+        return send(response, 200, {
+          status: true,
+          message: 'Verification successful',
+          data: {
+            id: transaction.id,
+            domain: 'test',
+            status: transaction.status,
+            reference: transaction.reference,
+            amount: transaction.amount,
+            message: null,
+            gateway_response: transaction.gateway_response,
+            paid_at: transaction.paid_at,
+            created_at: transaction.created_at,
+            channel: 'card',
+            currency: transaction.currency,
+            metadata: transaction.metadata,
+            customer: { id: 1, email: transaction.email, customer_code: 'CUS_loopback' },
+            requested_amount: transaction.amount,
+          },
+        });
+      }
+      if (request.method === 'GET' && url.pathname === '/refund') {
+        // List refunds, optionally of one transaction (its numeric id), newest first.
+        const of = url.searchParams.get('transaction');
+        const ids = new Map([...transactions.values()].map((t) => [t.reference, t.id]));
+        const listed = refunds.filter((r) => of === null || String(ids.get(r.transaction)) === of).reverse();
+        return send(response, 200, {
+          status: true,
+          message: 'Refunds retrieved',
+          data: listed.map((r) => ({
+            id: r.id,
+            transaction: ids.get(r.transaction),
+            amount: r.amount,
+            currency: r.currency,
+            status: r.status,
+            merchant_note: r.merchant_note,
+            domain: 'test',
+          })),
+          meta: { total: listed.length, skipped: 0, perPage: 50, page: 1, pageCount: 1 },
+        });
+      }
+      if (request.method === 'POST' && url.pathname === '/refund') {
+        const body = await readJson(request);
+        const key = String(body.transaction ?? '');
+        const transaction = transactions.get(key) ?? [...transactions.values()].find((t) => String(t.id) === key);
+        if (!transaction) return send(response, 404, { status: false, message: 'Transaction not found' });
+        if (transaction.status !== 'success' && transaction.status !== 'reversed')
+          return send(response, 400, { status: false, message: 'Cannot refund a transaction that was not successful' });
+        const refunded = refunds.filter((r) => r.transaction === transaction.reference).reduce((sum, r) => sum + r.amount, 0);
+        const amount = body.amount === undefined ? transaction.amount - refunded : Number(body.amount);
+        if (!Number.isInteger(amount) || amount <= 0 || refunded + amount > transaction.amount)
+          return send(response, 400, { status: false, message: 'Refund amount cannot be greater than transaction amount' });
+        const refund: LoopbackRefund = {
+          id: nextId++,
+          transaction: transaction.reference,
+          merchant_note: typeof body.merchant_note === 'string' ? body.merchant_note : null,
+          amount,
+          currency: transaction.currency,
+          status: 'pending',
+        };
+        refunds.push(refund);
+        if (refunded + amount === transaction.amount) transaction.status = 'reversed';
+        return send(response, 200, {
+          status: true,
+          message: 'Refund has been queued for processing',
+          data: {
+            transaction: {
+              id: transaction.id,
+              reference: transaction.reference,
+              amount: transaction.amount,
+              currency: transaction.currency,
+            },
+            integration: 1,
+            deducted_amount: 0,
+            channel: null,
+            merchant_note: body.merchant_note ?? null,
+            customer_note: body.customer_note ?? null,
+            status: refund.status,
+            refunded_by: 'loopback',
+            expected_at: new Date(Date.now() + 5 * 86_400_000).toISOString(),
+            currency: refund.currency,
+            domain: 'test',
+            amount: refund.amount,
+            fully_deducted: false,
+            id: refund.id,
+            createdAt: new Date().toISOString(),
+          },
+        });
+      }
+      return send(response, 404, { status: false, message: `No route ${request.method} ${url.pathname}` });
+    })().catch((error: unknown) => send(response, 500, { status: false, message: String(error) }));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    secretKey,
+    transactions,
+    refunds,
+    requests,
+    add,
+    settle(reference, status, options = {}) {
+      const transaction = transactions.get(reference);
+      if (!transaction) throw new Error(`no loopback transaction ${reference}`);
+      transaction.status = status;
+      transaction.gateway_response = status === 'success' ? 'Successful' : status === 'failed' ? 'Declined' : 'Abandoned';
+      if (options.amount !== undefined) transaction.amount = options.amount;
+      if (status === 'success') transaction.paid_at = new Date().toISOString();
+      return transaction;
+    },
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** A webhook body and its x-paystack-signature header (HMAC-SHA512 of the body with the secret key), as Paystack signs it. */
+export function signedPaystackEvent(event: string, data: Record<string, unknown>, secretKey: string): { body: string; signature: string } {
+  const body = JSON.stringify({ event, data });
+  return { body, signature: createHmac('sha512', secretKey).update(body).digest('hex') };
+}
+
+/** The `charge.success` body Paystack sends for a settled transaction. */
+export function chargeSuccess(transaction: LoopbackTransaction, overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    id: transaction.id,
+    domain: 'test',
+    status: 'success',
+    reference: transaction.reference,
+    amount: transaction.amount,
+    gateway_response: 'Successful',
+    paid_at: transaction.paid_at ?? new Date().toISOString(),
+    channel: 'card',
+    currency: transaction.currency,
+    metadata: transaction.metadata,
+    customer: { id: 1, email: transaction.email, customer_code: 'CUS_loopback' },
+    ...overrides,
+  };
+}

@@ -1,0 +1,297 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '../helpers/gateway-client.js';
+import { chargeSuccess, type PaystackServer, signedPaystackEvent, startPaystackServer } from '../helpers/paystack.js';
+import { fetchPdfText } from '../helpers/pdf.js';
+import { createOperator, registerCustomer, startTestPlatform, type TestPlatform } from '../helpers/platform.js';
+import { postgresAdminUrl } from '../helpers/postgres.js';
+
+/**
+ * The Paystack gateway against a loopback server that follows Paystack's documented API
+ * (Paystack publishes no mock). Webhooks are signed as Paystack signs them; the platform runs
+ * its job workers, so an event is kept, re-read from the (loopback) API and applied by the
+ * durable `billing-gateway-event` job.
+ */
+let paystack: PaystackServer;
+let test: TestPlatform;
+let customer: Awaited<ReturnType<typeof registerCustomer>>;
+let operatorToken: string;
+
+beforeAll(async () => {
+  paystack = await startPaystackServer();
+  test = await startTestPlatform({
+    TENANT_DATABASE_URL: postgresAdminUrl(),
+    TEMPLATES_AUTOBUILD: '',
+    BILLING_GATEWAY: 'paystack',
+    PAYSTACK_SECRET_KEY: paystack.secretKey,
+    PAYSTACK_API_URL: paystack.url,
+  });
+  customer = await registerCustomer(test.http, 'paystack');
+  operatorToken = (await createOperator(test)).accessToken;
+}, 120_000);
+
+afterAll(async () => {
+  await test?.stop();
+  await paystack?.stop();
+});
+
+const auth = () => ({ token: customer.accessToken });
+
+/** A pending subscription, its open first invoice, and the Paystack transaction its checkout started. */
+async function checkedOut() {
+  const created = await test.http.post('/api/v1/billing/subscriptions', { plan: 'standard', interval: 'month' }, auth());
+  expect(created.status, created.text).toBe(201);
+  const invoice = (await test.http.get(`/api/v1/billing/invoices?subscriptionId=${created.body.id}`, auth())).body[0];
+  const checkout = await test.http.post(`/api/v1/billing/invoices/${invoice.id}/checkout`, undefined, auth());
+  expect(checkout.status, checkout.text).toBe(200);
+  const transaction = [...paystack.transactions.values()].find(
+    (t) => (t.metadata as { invoiceId?: string } | null)?.invoiceId === invoice.id,
+  );
+  if (!transaction) throw new Error('checkout initialized no Paystack transaction');
+  return { subscriptionId: created.body.id as string, invoice, transaction, url: checkout.body.url as string };
+}
+
+function deliver(signed: { body: string; signature?: string }) {
+  return test.http.post('/api/v1/billing/webhooks/paystack', undefined, {
+    raw: signed.body,
+    headers: { 'content-type': 'application/json', ...(signed.signature ? { 'x-paystack-signature': signed.signature } : {}) },
+  });
+}
+
+async function subscriptionState(id: string): Promise<string> {
+  return (await test.http.get(`/api/v1/billing/subscriptions/${id}`, auth())).body.state;
+}
+
+async function outcomeOf(eventId: string): Promise<string> {
+  return waitFor('the event to be processed', async () => {
+    const row = await test.platform.database.db
+      .selectFrom('billing_gateway_events')
+      .select(['outcome', 'processed_at'])
+      .where('gateway', '=', 'paystack')
+      .where('event_id', '=', eventId)
+      .executeTakeFirst();
+    return row?.processed_at ? (row.outcome ?? '') : undefined;
+  });
+}
+
+async function paymentsOf(invoiceId: string) {
+  return test.platform.database.db
+    .selectFrom('billing_payments')
+    .select(['status', 'gateway', 'reference', 'amount_minor'])
+    .where('invoice_id', '=', invoiceId)
+    .execute();
+}
+
+async function keptEvents(): Promise<number> {
+  const row = await test.platform.database.db
+    .selectFrom('billing_gateway_events')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+describe('checkout', () => {
+  it('initializes a Paystack transaction for the invoice total, with the customer email, and answers its page', async () => {
+    const { invoice, transaction, url } = await checkedOut();
+    expect(url).toMatch(/^https:\/\/checkout\.paystack\.com\/[0-9a-f]+$/);
+    expect(transaction).toMatchObject({ amount: invoice.totalMinor, currency: 'USD', email: customer.email, status: 'ongoing' });
+  });
+});
+
+describe('webhooks', () => {
+  it('a signed charge.success, re-verified, pays the invoice and activates the subscription exactly once', async () => {
+    const { subscriptionId, invoice, transaction } = await checkedOut();
+    paystack.settle(transaction.reference, 'success');
+    const signed = signedPaystackEvent('charge.success', chargeSuccess(transaction), paystack.secretKey);
+    // Paystack retries deliveries; five at once stand for a retry racing the first.
+    const answers = await Promise.all(Array.from({ length: 5 }, () => deliver(signed)));
+    expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 200, 200]);
+    expect(answers.filter((a) => a.body.duplicate === false)).toHaveLength(1);
+    expect(await outcomeOf(`charge.success:${transaction.reference}`)).toBe('payment succeeded');
+    expect(await subscriptionState(subscriptionId)).toBe('active');
+    expect(paystack.requests).toContainEqual({ method: 'GET', path: `/transaction/verify/${transaction.reference}` });
+    expect(await paymentsOf(invoice.id)).toEqual([
+      { status: 'succeeded', gateway: 'paystack', reference: transaction.reference, amount_minor: invoice.totalMinor },
+    ]);
+
+    // A replay later (Paystack signs no timestamp): acknowledged, not applied again.
+    const replay = await deliver(signed);
+    expect(replay.body).toEqual({ received: true, duplicate: true });
+    expect(await paymentsOf(invoice.id)).toHaveLength(1);
+  });
+
+  it('refuses a wrong signature, a tampered body and a missing header with 400, keeping nothing', async () => {
+    const { subscriptionId, transaction } = await checkedOut();
+    paystack.settle(transaction.reference, 'success');
+    const before = await keptEvents();
+    const wrongKey = await deliver(signedPaystackEvent('charge.success', chargeSuccess(transaction), 'sk_test_not_ours'));
+    expect(wrongKey.status).toBe(400);
+    expect(wrongKey.body.field).toBe('signature');
+    const signed = signedPaystackEvent('charge.success', chargeSuccess(transaction), paystack.secretKey);
+    const tampered = await deliver({
+      body: signed.body.replace(`"amount":${transaction.amount}`, '"amount":1'),
+      signature: signed.signature,
+    });
+    expect(tampered.status).toBe(400);
+    const short = await deliver({ body: signed.body, signature: signed.signature.slice(0, 64) });
+    expect(short.status).toBe(400);
+    const unsigned = await deliver({ body: signed.body });
+    expect(unsigned.status).toBe(400);
+    expect(unsigned.body.detail).toMatch(/x-paystack-signature/);
+    expect(await keptEvents()).toBe(before);
+    expect(await subscriptionState(subscriptionId)).toBe('pending_payment');
+  });
+
+  it('re-verifies: a charge.success Paystack does not confirm (abandoned) is kept, refused, and applies nothing', async () => {
+    const { subscriptionId, invoice, transaction } = await checkedOut();
+    paystack.settle(transaction.reference, 'abandoned');
+    const signed = signedPaystackEvent('charge.success', chargeSuccess(transaction), paystack.secretKey);
+    expect((await deliver(signed)).status).toBe(200);
+    expect(await outcomeOf(`charge.success:${transaction.reference}`)).toMatch(/^refused: .*as abandoned/);
+    expect(await subscriptionState(subscriptionId)).toBe('pending_payment');
+    expect(await paymentsOf(invoice.id)).toEqual([]);
+  });
+
+  it('re-verifies: the amount applied is what Paystack charged, not what the event claims', async () => {
+    const { subscriptionId, invoice } = await checkedOut();
+    // A transaction for the invoice paid with 1 minor unit; its event claims the full total.
+    const cheap = paystack.add({ reference: `cheap_${invoice.id}`, amount: 1, metadata: { invoiceId: invoice.id }, status: 'success' });
+    const signed = signedPaystackEvent('charge.success', chargeSuccess(cheap, { amount: invoice.totalMinor }), paystack.secretKey);
+    expect((await deliver(signed)).status).toBe(200);
+    expect(await outcomeOf(`charge.success:${cheap.reference}`)).toMatch(/^refused: The payment of 1 does not match the invoice total/);
+    expect(await subscriptionState(subscriptionId)).toBe('pending_payment');
+  });
+
+  it('invoice.payment_failed records the failed payment Paystack confirms', async () => {
+    const { invoice, transaction } = await checkedOut();
+    paystack.settle(transaction.reference, 'failed');
+    const signed = signedPaystackEvent(
+      'invoice.payment_failed',
+      { invoice_code: 'INV_loopback1', status: 'failed', paid: false, transaction: { reference: transaction.reference, status: 'failed' } },
+      paystack.secretKey,
+    );
+    expect((await deliver(signed)).status).toBe(200);
+    expect(await outcomeOf('invoice.payment_failed:INV_loopback1')).toBe('payment failed');
+    expect(await paymentsOf(invoice.id)).toEqual([
+      { status: 'failed', gateway: 'paystack', reference: transaction.reference, amount_minor: invoice.totalMinor },
+    ]);
+  });
+
+  it('keeps and acknowledges subscription events without applying anything', async () => {
+    for (const event of ['subscription.create', 'subscription.disable', 'subscription.not_renew']) {
+      const signed = signedPaystackEvent(event, { subscription_code: 'SUB_loopback', status: 'active' }, paystack.secretKey);
+      expect((await deliver(signed)).status).toBe(200);
+      expect(await outcomeOf(`${event}:SUB_loopback`)).toBe('nothing to apply');
+    }
+  });
+
+  it('the Stripe endpoint does not exist on a Paystack platform', async () => {
+    const response = await test.http.post('/api/v1/billing/webhooks/stripe', undefined, {
+      raw: '{}',
+      headers: { 'content-type': 'application/json', 'stripe-signature': 't=1,v1=00' },
+    });
+    expect(response.status).toBe(404);
+  });
+});
+
+/** An invoice paid through Paystack (checkout, settled, charge.success applied). */
+async function paidInvoice() {
+  const paid = await checkedOut();
+  paystack.settle(paid.transaction.reference, 'success');
+  const signed = signedPaystackEvent('charge.success', chargeSuccess(paid.transaction), paystack.secretKey);
+  expect((await deliver(signed)).status).toBe(200);
+  expect(await outcomeOf(`charge.success:${paid.transaction.reference}`)).toBe('payment succeeded');
+  return paid;
+}
+
+function refund(invoiceId: string, body: Record<string, unknown>, token = operatorToken) {
+  return test.http.post(`/api/v1/billing/invoices/${invoiceId}/refund`, body, { token });
+}
+
+/** The credit note once its refund job settled it (issued or failed). */
+async function settled(id: string) {
+  return waitFor(`refund ${id} to settle`, async () => {
+    const note = await test.http.get(`/api/v1/billing/credit-notes/${id}`, { token: operatorToken });
+    return note.body.status === 'requested' ? undefined : note.body;
+  });
+}
+
+const sequenceOf = (number: string) => Number(number.split('-')[2]);
+
+describe('refunds and credit notes', () => {
+  it('a partial then the remaining refund go to Paystack /refund and issue consecutive credit notes', async () => {
+    const { invoice, transaction } = await paidInvoice();
+    const first = await refund(invoice.id, { amountMinor: 500, reason: 'Goodwill: two days of outage' });
+    expect(first.status, first.text).toBe(202);
+    expect(first.body).toMatchObject({ status: 'requested', number: null, amountMinor: 500, invoiceNumber: invoice.number });
+    const issued = await settled(first.body.id);
+    expect(issued).toMatchObject({ status: 'issued', amountMinor: 500, currency: 'USD', gateway: 'paystack' });
+    expect(issued.number).toMatch(/^CN-\d{4}-\d{6}$/);
+
+    const rest = await refund(invoice.id, { reason: 'Customer left' });
+    expect(rest.status, rest.text).toBe(202);
+    expect(rest.body.amountMinor).toBe(invoice.totalMinor - 500);
+    const second = await settled(rest.body.id);
+    expect(second.status).toBe('issued');
+    expect(sequenceOf(second.number)).toBe(sequenceOf(issued.number) + 1);
+
+    const atPaystack = paystack.refunds.filter((r) => r.transaction === transaction.reference);
+    expect(atPaystack.map((r) => [r.amount, r.merchant_note])).toEqual([
+      [500, `refund ${first.body.id}`],
+      [invoice.totalMinor - 500, `refund ${rest.body.id}`],
+    ]);
+
+    const again = await refund(invoice.id, { amountMinor: 1, reason: 'once more' });
+    expect(again.status).toBe(409);
+    expect(again.body.detail).toMatch(/already refunded in full/);
+
+    // The customer sees its credit notes and reads the PDF; another customer does not.
+    const mine = await test.http.get(`/api/v1/billing/credit-notes?invoiceId=${invoice.id}`, auth());
+    expect(mine.body.map((n: { number: string }) => n.number)).toEqual([second.number, issued.number]);
+    const text = await fetchPdfText(`${test.url}/api/v1/billing/credit-notes/${first.body.id}/pdf`, customer.accessToken);
+    expect(text).toContain(`Credit note ${issued.number}`);
+    expect(text).toContain(`Credits invoice: ${invoice.number}`);
+    expect(text).toContain('Goodwill: two days of outage');
+    expect(text).toMatch(/Total credited\s+USD 5\.00/);
+    const other = await registerCustomer(test.http, 'paystack-other');
+    expect((await test.http.get(`/api/v1/billing/credit-notes/${first.body.id}`, { token: other.accessToken })).status).toBe(404);
+    expect((await test.http.get('/api/v1/billing/credit-notes', { token: other.accessToken })).body).toEqual([]);
+  });
+
+  it('refuses clearly: more than was paid (400 naming the field), an open invoice (409), a customer (403)', async () => {
+    const { invoice } = await paidInvoice();
+    const tooMuch = await refund(invoice.id, { amountMinor: invoice.totalMinor + 1, reason: 'x' });
+    expect(tooMuch.status).toBe(400);
+    expect(tooMuch.body.field).toBe('amountMinor');
+    const noReason = await refund(invoice.id, { amountMinor: 1 });
+    expect(noReason.status).toBe(400);
+    expect(noReason.body.field).toBe('reason');
+    expect((await refund(invoice.id, { reason: 'mine' }, customer.accessToken)).status).toBe(403);
+    const open = await checkedOut();
+    const unpaid = await refund(open.invoice.id, { reason: 'nothing paid' });
+    expect(unpaid.status).toBe(409);
+    expect(unpaid.body.detail).toMatch(/only a paid invoice can be refunded/);
+    const notes = await test.http.get(`/api/v1/billing/credit-notes?invoiceId=${invoice.id}`, { token: operatorToken });
+    expect(notes.body).toEqual([]);
+  });
+
+  it('a refund Paystack refuses is marked failed, takes no number, and leaves no gap', async () => {
+    const { invoice, transaction } = await paidInvoice();
+    paystack.settle(transaction.reference, 'failed'); // Paystack will now refuse to refund it
+    const refused = await refund(invoice.id, { reason: 'will be refused' });
+    expect(refused.status).toBe(202);
+    const failed = await settled(refused.body.id);
+    expect(failed).toMatchObject({ status: 'failed', number: null });
+    expect(failed.failureReason).toMatch(/Paystack refused the refund/);
+    const pdf = await test.http.get(`/api/v1/billing/credit-notes/${refused.body.id}/pdf`, { token: operatorToken });
+    expect(pdf.status).toBe(409);
+
+    const before = await test.platform.database.db
+      .selectFrom('billing_refunds')
+      .select((eb) => eb.fn.max('sequence').as('last'))
+      .executeTakeFirstOrThrow();
+    paystack.settle(transaction.reference, 'success');
+    const next = await settled((await refund(invoice.id, { amountMinor: 100, reason: 'now it works' })).body.id);
+    expect(next.status).toBe('issued');
+    expect(sequenceOf(next.number)).toBe(Number(before.last) + 1);
+  });
+});
