@@ -143,10 +143,9 @@ export async function startPlatform(
     servers,
     odooDataDir,
     logger,
-    createProcessRuntime: (installation) =>
+    createProcessRuntime: (odooFor) =>
       createProcessRuntime({
-        odooBin: installation.bin,
-        ...(installation.addonsPath ? { addonsPath: installation.addonsPath } : {}),
+        odooFor,
         workDir: join(config.dataDir, 'runtime'),
         odooDataDir,
         logger,
@@ -163,7 +162,7 @@ export async function startPlatform(
     db,
     jobs,
     servers,
-    odoo: odoo.current,
+    odooFor: odoo.seriesOdoo,
     odooDataDir,
     logDir: join(config.dataDir, 'logs'),
     logger,
@@ -191,7 +190,7 @@ export async function startPlatform(
     runtimes,
     spares,
     secretBox,
-    odoo: odoo.current,
+    odooFor: odoo.seriesOdoo,
     odooDataDir,
     workDir: join(config.dataDir, 'runtime'),
     tenantBaseUrl: urls.baseUrl,
@@ -229,6 +228,7 @@ export async function startPlatform(
     tenantBaseUrl: urls.baseUrl,
     creationRateLimitPerHour: config.tenantCreateRateLimitPerHour,
     platformReadiness: odoo.readiness,
+    odooSeries: odoo.registry,
     crashPoint,
   });
 
