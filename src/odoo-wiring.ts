@@ -94,13 +94,15 @@ export async function startPlatformOdoo(deps: {
     configuredDefault: config.odooInstall.defaultSeries,
     addonsPath: config.odooAddonsPath,
     detectSeries: detectOdooVersion,
-    installations: async () => (await installs.list()).flatMap((i) => (i.status === 'ready' && i.bin ? [{ series: i.series, bin: i.bin }] : [])),
+    installations: () => installs.ready(),
   });
   async function odooFor(series: string | undefined): Promise<OdooCommand> {
     const odoo = await registry.resolve(series);
     if (odoo) return odoo;
     const wanted = series ?? (await registry.defaultSeries());
-    throw new Error(`Odoo ${wanted} is not installed on this platform: install it with \`saasctl odoo install ${wanted}\` (docs/operations/odoo.md)`);
+    throw new Error(
+      `Odoo ${wanted} is not installed on this platform: install it with \`saasctl odoo install ${wanted}\` (docs/operations/odoo.md)`,
+    );
   }
   // One process runtime for every series (it starts each tenant with its series' odoo-bin), there once any Odoo can run.
   const provideRuntime = () => processRuntime.provide(deps.createProcessRuntime(odooFor));
@@ -120,8 +122,14 @@ export async function startPlatformOdoo(deps: {
 
   const series: OdooSeries = config.odooInstall.defaultSeries;
   const anyOdoo = async () => (await registry.available()).length > 0;
+  // What operators read: the series the override runs, and what uses each series.
+  const seriesView = async () => ({ overrideSeries: await registry.overrideSeries(), defaultSeries: await registry.defaultSeries() });
   return {
-    installs,
+    installs: {
+      ...installs,
+      list: async () => installs.list(await seriesView()),
+      get: async (wanted) => installs.get(wanted, await seriesView()),
+    },
     registry,
     seriesOdoo: (wanted) => registry.resolve(wanted),
     async series(tenantSeries) {

@@ -16,6 +16,8 @@ export interface OdooSeriesRegistry {
   resolve(series?: string | null): Promise<SeriesOdoo | undefined>;
   /** Every series that can run now, the override's first. */
   available(): Promise<string[]>;
+  /** The series the override (ODOO_BIN, an odoo on PATH) runs; undefined without one. */
+  overrideSeries(): Promise<string | undefined>;
 }
 
 /**
@@ -45,6 +47,7 @@ export function createSeriesRegistry(deps: {
 
   return {
     defaultSeries,
+    overrideSeries: ofOverride,
     async resolve(wanted) {
       const fallback = await defaultSeries();
       const series = wanted ?? fallback;

@@ -85,7 +85,10 @@ export interface OdooCommand {
 
 export interface ResolvedProcessRuntimeOptions
   extends Required<
-    Omit<ProcessRuntimeOptions, 'odooBin' | 'odooFor' | 'addonsPath' | 'poolOsLimits' | 'portRange' | 'healthCheck' | 'backoff' | 'cgroups' | 'env'>
+    Omit<
+      ProcessRuntimeOptions,
+      'odooBin' | 'odooFor' | 'addonsPath' | 'poolOsLimits' | 'portRange' | 'healthCheck' | 'backoff' | 'cgroups' | 'env'
+    >
   > {
   odooBin: string | undefined;
   odooFor: ((series: string | undefined) => Promise<OdooCommand>) | undefined;

@@ -332,7 +332,12 @@ class ProcessRuntimeImpl implements ProcessRuntime {
       await this.lock.run(`server:${pool.databaseServerId}`, async () => {
         for (const member of [...pool.tenants.values()]) {
           const spec = wanted.get(member.tenantId);
-          const specSeries = spec ? await this.commandFor(spec.odooSeries).then((o) => o.series, () => undefined) : undefined;
+          const specSeries = spec
+            ? await this.commandFor(spec.odooSeries).then(
+                (o) => o.series,
+                () => undefined,
+              )
+            : undefined;
           const stillWanted =
             this.served.has(member.tenantId) ||
             (spec?.processStrategy === 'pool' &&
