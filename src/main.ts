@@ -243,6 +243,7 @@ export async function startPlatform(
     tenants,
     secretBox,
     odooDataDir,
+    odooSeries: odoo.registry,
     logger,
   });
   const accounts = createAccountService({ db });
@@ -360,8 +361,6 @@ export async function startPlatform(
   // default templates the first time; both in the background so the API answers at once.
   if (config.runWorkers) {
     runtimes.start().catch((error: unknown) => logger.error({ err: error }, 'restoring tenant processes failed'));
-  }
-  if (config.runWorkers) {
     // Top up spare databases (a crash may have left half-made ones, a rebuild stale ones).
     for (const server of await servers.list()) if (server.kind === 'shared') await spares.requestRefill(server.id);
   }

@@ -4,6 +4,7 @@ import type { Principal } from '../auth/index.js';
 import { checkPasswordPolicy } from '../auth/index.js';
 import type { Database, Db, TenantRow } from '../db/index.js';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../errors/index.js';
+import { majorSeries } from '../odoo/index.js';
 import { DEFAULT_RUNTIME_KIND, type PlanPlacement, storedPlanLimits, storedPlanPlacement } from '../plans/index.js';
 import type { SecretBox } from '../secrets/index.js';
 import { eventForCustomer } from './customer-view.js';
@@ -218,6 +219,8 @@ export function createTenantService(deps: {
       copyOf?: TenantRow;
       /** The restore that fills it from a backup zip, recorded by `afterInsert` in the same transaction. */
       restoreId?: string;
+      /** The Odoo major version of that archive: the new tenant's series must be it. */
+      archiveSeries?: string;
       afterInsert?: (trx: Transaction<Database>, tenant: TenantRow) => Promise<void>;
       awaitingPayment?: boolean | undefined;
     },
@@ -232,6 +235,12 @@ export function createTenantService(deps: {
       { name: wanted.name, plan: wanted.plan, ...(copyOf ? { series: copyOf.odoo_series } : { template: wanted.template }) },
       principal.role,
     );
+    if (wanted.archiveSeries && series && majorSeries(wanted.archiveSeries) !== series)
+      throw new ConflictError(
+        `The archive was made with Odoo ${majorSeries(wanted.archiveSeries)}, and template ${wanted.template} makes instances of Odoo ${series}: ` +
+          `choose a template of Odoo ${majorSeries(wanted.archiveSeries)}, or upgrade the database to Odoo ${series} first (Odoo's upgrade service).`,
+        { field: 'template' },
+      );
     const names = tenantPostgresNames(name);
     const values: NewTenant = {
       name,
@@ -414,6 +423,8 @@ export function createTenantService(deps: {
         adminEmail: string;
         adminLogin: string;
         adminPassword: string;
+        /** The Odoo major version the archive was made with: the new tenant's series must be it. */
+        archiveSeries?: string;
       },
       restoreId: string,
       recordRestore: (trx: Transaction<Database>, tenant: TenantRow) => Promise<void>,
