@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { describePools } from '../../src/cli/doctor.js';
 import { majorSeries } from '../../src/odoo/index.js';
 import { createSeriesRegistry } from '../../src/odoo-installs/index.js';
 import { requireSameSeries } from '../../src/restores/series.js';
@@ -58,5 +59,21 @@ describe('restores keep the Odoo major version', () => {
     expect(() => requireSameSeries({ version: '17.0+e', what: 'Backup b1' }, { name: 'acme', series: '17.0' })).not.toThrow();
     expect(() => requireSameSeries({ version: null, what: 'Backup b1' }, { name: 'acme', series: '17.0' })).not.toThrow();
     expect(() => requireSameSeries({ version: '16.0', what: 'Backup b1' }, { name: 'acme', series: null })).not.toThrow();
+  });
+});
+
+describe('saasctl doctor: pools of several series', () => {
+  it("names each pool's series", () => {
+    const pool = {
+      name: 'pool-abc-2',
+      databaseServer: 'default',
+      tenants: 1,
+      processes: [],
+      memoryBytes: null,
+      connections: { used: 0, budget: 16, serverMax: 300 },
+      cron: { oldestDueAt: null, lagSeconds: null, unreadable: 0 },
+    };
+    expect(describePools([{ ...pool, odooSeries: '17.0' }])[0]).toBe('  pool-abc-2 (Odoo 17.0) on default: 1 tenant(s), memory unknown');
+    expect(describePools([pool])[0]).toBe('  pool-abc-2 on default: 1 tenant(s), memory unknown');
   });
 });
