@@ -174,14 +174,18 @@ export function createTenantService(deps: {
       const template = await db.selectFrom('templates').select(['code', 'series']).where('code', '=', input.template).executeTakeFirst();
       if (!template)
         throw new ValidationError(`Template ${input.template} does not exist; see GET /api/v1/templates.`, { field: 'template' });
-      series = await seriesOfNewTenant({ plan: input.plan, template: input.template, series: template.series }, placement, role);
       // A build running is enough: the tenant waits for it in provisioning (the `template` step).
       const usable = await db
         .selectFrom('template_builds')
-        .select('id')
+        .select(['id', 'odoo_version'])
         .where('template_code', '=', input.template)
         .where((eb) => eb.or([eb.and([eb('odoo_version', 'is not', null), eb('database_name', '<>', '')]), eb('status', '=', 'building')]))
+        .orderBy('odoo_version') // a ready build (its version) before one still building (nulls last)
         .executeTakeFirst();
+      // A template naming no series: the series its build was made with is what the clone holds
+      // (a replica without Odoo, whose default series may differ, creates tenants too).
+      const built = usable?.odoo_version ? majorSeries(usable.odoo_version) : null;
+      series = await seriesOfNewTenant({ plan: input.plan, template: input.template, series: template.series ?? built }, placement, role);
       if (!usable) {
         const readiness = await deps.platformReadiness?.(role);
         if (readiness && !readiness.canCreateInstances)

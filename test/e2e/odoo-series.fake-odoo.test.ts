@@ -1,12 +1,13 @@
 import { createHash } from 'node:crypto';
-import { rmSync } from 'node:fs';
-import { delimiter, dirname, resolve } from 'node:path';
+import { readFileSync, rmSync } from 'node:fs';
+import { delimiter, dirname, join, resolve } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/logging/index.js';
 import { type Platform, startPlatform } from '../../src/main.js';
 import { hostRequest, waitFor } from '../helpers/gateway-client.js';
 import { type ArchiveServer, fakeOdooSourceArchive, startArchiveServer } from '../helpers/odoo-archive.js';
+import { makeOdooBackupZip, odooManifest } from '../helpers/odoo-zip.js';
 import {
   createHttpClient,
   createOperator,
@@ -231,6 +232,48 @@ describe('two Odoo series side by side', () => {
     expect(asOperator.status).toBe(409);
     expect(asOperator.body.detail).toContain('saasctl odoo install 18.0');
   });
+
+  it('imports a zip only into a tenant of its own series, naming both versions otherwise', async () => {
+    const source = (await test.http.get(`/api/v1/tenants/${tenants.t16}`, { token: operator.accessToken })).body;
+    const upload = async (series: string) => {
+      const zip = join(test.config.dataDir, `made-with-${series}.zip`);
+      makeOdooBackupZip({
+        databaseName: source.databaseName,
+        odooDataDir: join(test.config.dataDir, 'odoo'),
+        manifest: odooManifest('elsewhere', series),
+        target: zip,
+      });
+      const response = await fetch(`${test.url}/api/v1/imports`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${customer.accessToken}`, 'content-type': 'application/zip' },
+        body: readFileSync(zip),
+      });
+      return { status: response.status, body: (await response.json()) as { detail?: string; uploadToken?: string } };
+    };
+    const of18 = await upload('18.0');
+    expect(of18.status).toBe(400);
+    expect(of18.body.detail).toContain('this platform runs Odoo 16.0 and 17.0');
+    const of16 = await upload('16.0');
+    expect(of16.status).toBe(201);
+    const name = `imp${Date.now().toString(36)}`;
+    const wrongTemplate = await test.http.post(
+      '/api/v1/imports/tenants',
+      {
+        uploadToken: of16.body.uploadToken,
+        name,
+        plan: 'basic',
+        template: 'blank17',
+        adminEmail: `owner@${name}.example.com`,
+        adminPassword: GOOD_PASSWORD,
+      },
+      { token: customer.accessToken },
+    );
+    expect(wrongTemplate.status).toBe(409);
+    expect(wrongTemplate.body.field).toBe('template');
+    expect(wrongTemplate.body.detail).toContain('made with Odoo 16.0');
+    expect(wrongTemplate.body.detail).toContain('template blank17 makes instances of Odoo 17.0');
+    expect((await test.http.get(`/api/v1/tenants/${name}`, { token: operator.accessToken })).status).toBe(404);
+  }, 60_000);
 
   it('keeps each tenant on its series after a restart of the platform', async () => {
     await test.platform.stop();
