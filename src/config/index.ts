@@ -82,6 +82,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         '18.0': { url: e.ODOO_SOURCE_URL_18 ?? nightlyArchive('18.0'), sha256: e.ODOO_SOURCE_SHA256_18 },
       },
       pipIndexUrl: e.ODOO_PIP_INDEX_URL,
+      downloadIdleSeconds: e.ODOO_DOWNLOAD_IDLE_SECONDS,
       python: e.ODOO_PYTHON,
       autoInstall: e.ODOO_AUTO_INSTALL,
     },

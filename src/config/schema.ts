@@ -68,6 +68,8 @@ export const configSchema = z
     ODOO_SOURCE_SHA256_18: sha256.optional(),
     /** pip's --index-url for Odoo's requirements (default: pip's own configuration). */
     ODOO_PIP_INDEX_URL: z.url().optional(),
+    /** A source download that receives nothing for this long is abandoned (a stalled mirror). */
+    ODOO_DOWNLOAD_IDLE_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
     /** The Python that makes each installation's virtual environment. */
     ODOO_PYTHON: z.string().min(1).default('python3'),
     /** `serve` installs ODOO_SERIES at start when no Odoo is installed (and the network allows it). */
@@ -283,6 +285,8 @@ export interface OdooInstallConfig {
   defaultSeries: OdooSeries;
   sources: Record<OdooSeries, { url: string; sha256: string | undefined }>;
   pipIndexUrl: string | undefined;
+  /** Seconds without a byte after which a source download is abandoned. */
+  downloadIdleSeconds: number;
   python: string;
   autoInstall: boolean;
 }

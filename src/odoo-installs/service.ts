@@ -10,7 +10,7 @@ import { detectOdooVersion, initialiseDatabase, type OdooInstallation, writeOdoo
 import type { DatabaseServerRegistry } from '../postgres/index.js';
 import { installationLayout } from './layout.js';
 import { INSTALLER_STEPS, type InstallContext, installedOdoo } from './steps.js';
-import { claimInstallation, installationRow, installationRows, updateInstallation } from './store.js';
+import { claimInstallation, failAbandonedInstallation, installationRow, installationRows, updateInstallation } from './store.js';
 import { INSTALL_STEPS, type InstallStep, type OdooInstallationView } from './views.js';
 
 export const ODOO_INSTALL_QUEUE = 'odoo-install' as const;
@@ -151,6 +151,7 @@ export function createOdooInstallService(deps: {
       source: { url: row.source_url, sha256: row.expected_sha256 ?? undefined },
       pipIndexUrl: config.pipIndexUrl,
       python: config.python,
+      downloadIdleMs: config.downloadIdleSeconds * 1000,
       archiveSha256: row.archive_sha256,
       progress(detail) {
         // At most twice a second: a download reports every chunk.
@@ -198,6 +199,27 @@ export function createOdooInstallService(deps: {
     }
   }
 
+  /**
+   * An installation stays `installing` while its job runs. When the job has ended without the
+   * installation finishing (its retries used up by processes that died, or its time limit passed),
+   * nothing would ever move it on, and a new install request would be answered with it forever:
+   * such a row is failed here, saying why, so the operator can install again.
+   */
+  async function settled(row: OdooInstallationRow | undefined): Promise<OdooInstallationRow | undefined> {
+    if (row?.status !== 'installing' || !row.job_id) return row;
+    const job = await jobs.find(ODOO_INSTALL_QUEUE, row.job_id);
+    if (job && !['completed', 'failed', 'cancelled'].includes(job.state)) return row;
+    const attempts = job ? ` after ${job.retryCount + 1} attempt(s)` : '';
+    const error =
+      `the installation stopped at ${row.step ? `the step after "${row.step}"` : 'its first step'} without finishing: ` +
+      `its job ended (${job?.state ?? 'gone'}${attempts}), as when the platform process running it dies or the job passes its ` +
+      `time limit. Install the series again to retry; the installation log is ${installationLayout(deps.odooDataDir, row.series).log}.`;
+    if (await failAbandonedInstallation(row.series, row.job_id, error, db)) {
+      logger.warn({ series: row.series, jobId: row.job_id, jobState: job?.state ?? 'gone' }, 'Odoo installation abandoned by its job');
+    }
+    return installationRow(row.series, db);
+  }
+
   return {
     async registerJobs(work: boolean): Promise<void> {
       await jobs.define(ODOO_INSTALL_QUEUE, (data, job) => install(data.series, job.id), work);
@@ -205,6 +227,7 @@ export function createOdooInstallService(deps: {
 
     /** Queues the installation of a series (a ready or running one is answered as it is). */
     async requestInstall(series: OdooSeries): Promise<OdooInstallationView> {
+      await settled(await installationRow(series, db));
       const source = config.sources[series];
       const jobId = randomUUID();
       const row = await claimInstallation(
@@ -220,19 +243,22 @@ export function createOdooInstallService(deps: {
     /** Every series, with what uses it (without `view`, the override counts for every series). */
     async list(view: SeriesView = {}): Promise<OdooInstallationView[]> {
       const [rows, used] = await Promise.all([installationRows(db), usage(db, view.defaultSeries)]);
-      return ODOO_SERIES.map((series) =>
-        toView(
-          series,
-          rows.find((r) => r.series === series),
-          view.overrideSeries === undefined ? deps.overridden : view.overrideSeries === series,
-          used.get(series),
+      return Promise.all(
+        ODOO_SERIES.map(async (series) =>
+          toView(
+            series,
+            await settled(rows.find((r) => r.series === series)),
+            view.overrideSeries === undefined ? deps.overridden : view.overrideSeries === series,
+            used.get(series),
+          ),
         ),
       );
     },
 
     async get(series: OdooSeries, view: SeriesView = {}): Promise<OdooInstallationView> {
       const [row, used] = await Promise.all([installationRow(series, db), usage(db, view.defaultSeries)]);
-      return toView(series, row, view.overrideSeries === undefined ? deps.overridden : view.overrideSeries === series, used.get(series));
+      const overridden = view.overrideSeries === undefined ? deps.overridden : view.overrideSeries === series;
+      return toView(series, await settled(row), overridden, used.get(series));
     },
 
     /** The ready installations: series and odoo-bin (what the runtime and the template builds start). */

@@ -17,6 +17,8 @@ export interface InstallContext {
   source: { url: string; sha256: string | undefined };
   pipIndexUrl: string | undefined;
   python: string;
+  /** Milliseconds without a byte after which the download is abandoned. */
+  downloadIdleMs: number;
   /** The SHA-256 of the archive the download step kept (the row's `archive_sha256`). */
   archiveSha256: string | null;
   /** Tells the operator what the step is doing now (written to the row, throttled by the caller). */
@@ -74,30 +76,54 @@ const download: InstallStepDefinition = {
     await mkdir(layout.root, { recursive: true });
     const partial = `${layout.archive}.partial`;
     await rm(partial, { force: true });
-    let response: Response;
-    try {
-      response = await fetch(source.url, { redirect: 'follow' });
-    } catch (error) {
-      throw unreachable(source.url, error);
-    }
-    if (!response.ok || !response.body) {
-      throw new Error(
-        `downloading ${source.url} answered HTTP ${response.status}: check the URL of Odoo ${context.series}'s source archive`,
+    // A mirror that stops sending would otherwise hold the job (and the one install slot) until
+    // its hour-long timeout: every byte re-arms the timer, silence aborts the request.
+    const stalled = new AbortController();
+    let idleTimer: NodeJS.Timeout | undefined;
+    const rearm = () => {
+      clearTimeout(idleTimer);
+      idleTimer = setTimeout(() => stalled.abort(), context.downloadIdleMs);
+    };
+    const stallError = () =>
+      new Error(
+        `the download from ${source.url} stalled: nothing received for ${Math.round(context.downloadIdleMs / 1000)} s. ` +
+          'Install again to retry, or set ODOO_SOURCE_URL_<16|17|18> to a mirror that answers (see docs/operations/odoo.md).',
       );
-    }
-    const total = Number(response.headers.get('content-length') ?? 0);
-    const hash = createHash('sha256');
+    rearm();
     let received = 0;
-    const counter = new Transform({
-      transform(chunk: Buffer, _encoding, callback) {
-        hash.update(chunk);
-        received += chunk.length;
-        context.progress(total > 0 ? `${mib(received)} of ${mib(total)} downloaded` : `${mib(received)} downloaded`);
-        callback(null, chunk);
-      },
-    });
-    // biome-ignore lint/suspicious/noExplicitAny: the DOM ReadableStream type of fetch and Node's differ only in name
-    await pipeline(Readable.fromWeb(response.body as any), counter, createWriteStream(partial));
+    const hash = createHash('sha256');
+    try {
+      let response: Response;
+      try {
+        response = await fetch(source.url, { redirect: 'follow', signal: stalled.signal });
+      } catch (error) {
+        throw stalled.signal.aborted ? stallError() : unreachable(source.url, error);
+      }
+      if (!response.ok || !response.body) {
+        throw new Error(
+          `downloading ${source.url} answered HTTP ${response.status}: check the URL of Odoo ${context.series}'s source archive`,
+        );
+      }
+      const total = Number(response.headers.get('content-length') ?? 0);
+      const counter = new Transform({
+        transform(chunk: Buffer, _encoding, callback) {
+          rearm();
+          hash.update(chunk);
+          received += chunk.length;
+          context.progress(total > 0 ? `${mib(received)} of ${mib(total)} downloaded` : `${mib(received)} downloaded`);
+          callback(null, chunk);
+        },
+      });
+      try {
+        // biome-ignore lint/suspicious/noExplicitAny: the DOM ReadableStream type of fetch and Node's differ only in name
+        await pipeline(Readable.fromWeb(response.body as any), counter, createWriteStream(partial));
+      } catch (error) {
+        await rm(partial, { force: true });
+        throw stalled.signal.aborted ? stallError() : error;
+      }
+    } finally {
+      clearTimeout(idleTimer);
+    }
     const sha = hash.digest('hex');
     if (source.sha256 && sha !== source.sha256) {
       await rm(partial, { force: true });

@@ -15,6 +15,21 @@ export async function updateInstallation(series: string, changes: Updateable<Odo
 }
 
 /**
+ * Marks an installation failed when the job it waits for has ended without finishing it, unless
+ * it finished (or was claimed again) meanwhile: answers whether it did.
+ */
+export async function failAbandonedInstallation(series: string, jobId: string, error: string, db: Db): Promise<boolean> {
+  const result = await db
+    .updateTable('odoo_installations')
+    .set({ status: 'failed', error, step_detail: null, finished_at: new Date() })
+    .where('series', '=', series)
+    .where('job_id', '=', jobId)
+    .where('status', '=', 'installing')
+    .executeTakeFirst();
+  return result.numUpdatedRows > 0n;
+}
+
+/**
  * Starts (or restarts) an installation of a series under a new job id, unless one is ready or
  * running: answers the row and whether a job must be sent. Row-locked, so two requests make one job.
  */

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -81,6 +81,8 @@ export interface ArchiveServer {
   url: string;
   /** What `/archives/<name>` serves now (absent: 404). */
   archives: Map<string, Buffer>;
+  /** Archive names served as a stalled mirror does: headers and half the bytes, then nothing. */
+  stalled: Set<string>;
   /** Requests, in order: `GET /archives/odoo_17.tar.gz`. */
   requests: string[];
   close(): Promise<void>;
@@ -95,12 +97,18 @@ export async function startArchiveServer(): Promise<ArchiveServer> {
   const wheel = await fakeRequirementWheel();
   const wheelSha = createHash('sha256').update(wheel.bytes).digest('hex');
   const archives = new Map<string, Buffer>();
+  const stalled = new Set<string>();
+  const stalledResponses = new Set<ServerResponse>();
   const requests: string[] = [];
   const server: Server = createServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
     requests.push(`${req.method} ${path}`);
     const archive = path.startsWith('/archives/') ? archives.get(path.slice('/archives/'.length)) : undefined;
-    if (archive) {
+    if (archive && stalled.has(path.slice('/archives/'.length))) {
+      res.writeHead(200, { 'content-type': 'application/gzip', 'content-length': archive.length });
+      res.write(archive.subarray(0, archive.length >> 1));
+      stalledResponses.add(res);
+    } else if (archive) {
       res.writeHead(200, { 'content-type': 'application/gzip', 'content-length': archive.length });
       res.end(req.method === 'HEAD' ? undefined : archive);
     } else if (path === `/simple/${FAKE_REQUIREMENT.name}/`) {
@@ -119,7 +127,11 @@ export async function startArchiveServer(): Promise<ArchiveServer> {
   return {
     url: `http://127.0.0.1:${port}`,
     archives,
+    stalled,
     requests,
-    close: () => new Promise((r) => server.close(() => r())),
+    close: () => {
+      for (const res of stalledResponses) res.destroy();
+      return new Promise((r) => server.close(() => r()));
+    },
   };
 }

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { delimiter, dirname, join } from 'node:path';
 import pg from 'pg';
@@ -77,6 +77,7 @@ beforeAll(async () => {
     ODOO_SOURCE_SHA256_16: 'a'.repeat(64),
     ODOO_SOURCE_URL_18: `${archives.url}/archives/odoo_18.tar.gz`,
     ODOO_PIP_INDEX_URL: `${archives.url}/simple/`,
+    ODOO_DOWNLOAD_IDLE_SECONDS: '3',
     TEMPLATES_AUTOBUILD: 'blank',
     SPARE_DATABASES: '0',
   });
@@ -227,6 +228,41 @@ describe('an installation that cannot be made', () => {
     const failed = await settled('18.0');
     expect(failed.status).toBe('failed');
     expect(failed.error).toContain('the archive is Odoo 17.0, not 18.0');
+  }, 120_000);
+
+  it('abandons a download that stalls, says so, and keeps no partial archive', async () => {
+    archives.archives.set('odoo_18.tar.gz', fakeOdooSourceArchive({ series: '18.0' }));
+    archives.stalled.add('odoo_18.tar.gz');
+    try {
+      await install('18.0');
+      const failed = await settled('18.0');
+      expect(failed.status).toBe('failed');
+      expect(failed.error).toContain(`the download from ${archives.url}/archives/odoo_18.tar.gz stalled: nothing received for 3 s`);
+      expect(existsSync(join(test.config.dataDir, 'odoo', '18.0', 'source.tar.gz.partial'))).toBe(false);
+      expect(failed.bin).toBeNull();
+    } finally {
+      archives.stalled.delete('odoo_18.tar.gz');
+    }
+  }, 60_000);
+
+  it('fails an installation whose job ended without finishing it, and installs again on request', async () => {
+    // What a job whose every attempt died leaves behind: the row still waits for a job that is over.
+    const client = new pg.Client({ connectionString: test.database.url });
+    await client.connect();
+    try {
+      await client.query("UPDATE odoo_installations SET status = 'installing', step = 'venv', job_id = $1 WHERE series = '18.0'", [
+        randomUUID(),
+      ]);
+    } finally {
+      await client.end();
+    }
+    const abandoned = (await test.http.get('/api/v1/odoo/installations/18.0', { token: operator.accessToken })).body as Installation;
+    expect(abandoned.status).toBe('failed');
+    expect(abandoned.error).toContain('the installation stopped at the step after "venv" without finishing: its job ended (gone)');
+    expect(abandoned.error).toContain('Install the series again');
+    archives.archives.set('odoo_18.tar.gz', fakeOdooSourceArchive({ series: '17.0' }));
+    expect((await install('18.0')).body.status).toBe('installing');
+    expect((await settled('18.0')).error).toContain('the archive is Odoo 17.0, not 18.0');
   }, 120_000);
 
   it('keeps the platform on the Odoo it had', async () => {
