@@ -110,6 +110,36 @@ export function runDoctor(env: NodeJS.ProcessEnv = process.env): DoctorCheck[] {
   return checks;
 }
 
+/** An Odoo series as GET /api/v1/odoo/installations reports it. */
+export interface DoctorSeries {
+  series: string;
+  status: string;
+  bin: string | null;
+  overridden: boolean;
+  error: string | null;
+  usedBy: { templates: string[]; tenants: number };
+}
+
+/**
+ * The lines `saasctl doctor` prints for each Odoo series of the running platform: what runs it,
+ * what uses it, and a warning for a series templates declare but nothing runs (no instance of
+ * them can be created until it is installed).
+ */
+export function describeSeries(series: DoctorSeries[]): string[] {
+  return series.flatMap((s) => {
+    const runs = s.overridden ? 'ODOO_BIN override' : s.status === 'ready' ? (s.bin ?? 'ready') : s.status.replace('_', ' ');
+    const templates = s.usedBy.templates.length > 0 ? `; templates ${s.usedBy.templates.join(', ')}` : '';
+    const line = `  Odoo ${s.series}: ${runs}; ${s.usedBy.tenants} tenant(s)${templates}`;
+    const usable = s.overridden || s.status === 'ready';
+    if (usable || s.usedBy.templates.length === 0) return [line];
+    return [
+      `! ${line.trimStart()}`,
+      `      no instance of ${s.usedBy.templates.join(', ')} can be created: install it with saasctl odoo install ${s.series}` +
+        `${s.error ? ` (last attempt failed: ${s.error.slice(0, 200)})` : ''}`,
+    ];
+  });
+}
+
 /** A pool as GET /api/v1/pools reports it (provisioning/poolReportSchema). */
 export interface DoctorPool {
   name: string;

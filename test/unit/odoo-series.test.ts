@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { describePools } from '../../src/cli/doctor.js';
+import { describePools, describeSeries } from '../../src/cli/doctor.js';
 import { majorSeries } from '../../src/odoo/index.js';
 import { createSeriesRegistry } from '../../src/odoo-installs/index.js';
 import { requireSameSeries } from '../../src/restores/series.js';
@@ -75,5 +75,23 @@ describe('saasctl doctor: pools of several series', () => {
     };
     expect(describePools([{ ...pool, odooSeries: '17.0' }])[0]).toBe('  pool-abc-2 (Odoo 17.0) on default: 1 tenant(s), memory unknown');
     expect(describePools([pool])[0]).toBe('  pool-abc-2 on default: 1 tenant(s), memory unknown');
+  });
+});
+
+describe('saasctl doctor: each Odoo series', () => {
+  it('says what runs each series, what uses it, and what to install for templates that wait for a series', () => {
+    const used = (templates: string[], tenants: number) => ({ templates, tenants });
+    expect(
+      describeSeries([
+        { series: '16.0', status: 'not_installed', bin: null, overridden: true, error: null, usedBy: used(['blank'], 2) },
+        { series: '17.0', status: 'ready', bin: '/data/odoo/17.0/odoo-bin', overridden: false, error: null, usedBy: used([], 1) },
+        { series: '18.0', status: 'failed', bin: null, overridden: false, error: 'pip failed', usedBy: used(['blank18'], 0) },
+      ]),
+    ).toEqual([
+      '  Odoo 16.0: ODOO_BIN override; 2 tenant(s); templates blank',
+      '  Odoo 17.0: /data/odoo/17.0/odoo-bin; 1 tenant(s)',
+      '! Odoo 18.0: failed; 0 tenant(s); templates blank18',
+      '      no instance of blank18 can be created: install it with saasctl odoo install 18.0 (last attempt failed: pip failed)',
+    ]);
   });
 });
