@@ -157,10 +157,9 @@ export async function startPlatform(
     servers,
     odooDataDir,
     logger,
-    createProcessRuntime: (installation) =>
+    createProcessRuntime: (odooFor) =>
       createProcessRuntime({
-        odooBin: installation.bin,
-        ...(installation.addonsPath ? { addonsPath: installation.addonsPath } : {}),
+        odooFor,
         workDir: join(config.dataDir, 'runtime'),
         odooDataDir,
         logger,
@@ -177,7 +176,7 @@ export async function startPlatform(
     db,
     jobs,
     servers,
-    odoo: odoo.current,
+    odooFor: odoo.seriesOdoo,
     odooDataDir,
     logDir: join(config.dataDir, 'logs'),
     logger,
@@ -199,7 +198,7 @@ export async function startPlatform(
     runtimes,
     spares,
     secretBox,
-    odoo: odoo.current,
+    odooFor: odoo.seriesOdoo,
     odooDataDir,
     workDir: join(config.dataDir, 'runtime'),
     tenantBaseUrl: urls.baseUrl,
@@ -237,10 +236,11 @@ export async function startPlatform(
     tenantBaseUrl: urls.baseUrl,
     creationRateLimitPerHour: config.tenantCreateRateLimitPerHour,
     platformReadiness: odoo.readiness,
+    odooSeries: odoo.registry,
     crashPoint,
   });
   const restoreDeps = { config, db, jobs, backups, servers, runtimes, operations, tenants, secretBox, odooDataDir, logger };
-  const restores = await startRestores(restoreDeps);
+  const restores = await startRestores({ ...restoreDeps, odooSeries: odoo.registry });
   const accounts = createAccountService({ db });
   const { notifier, webhooks } = await startNotificationsAndWebhooks({
     config,
@@ -356,8 +356,6 @@ export async function startPlatform(
   // default templates the first time; both in the background so the API answers at once.
   if (config.runWorkers) {
     runtimes.start().catch((error: unknown) => logger.error({ err: error }, 'restoring tenant processes failed'));
-  }
-  if (config.runWorkers) {
     // Top up spare databases (a crash may have left half-made ones, a rebuild stale ones).
     for (const server of await servers.list()) if (server.kind === 'shared') await spares.requestRefill(server.id);
   }

@@ -2,24 +2,36 @@ import type { Config, OdooSeries } from './config/index.js';
 import type { Db } from './db/index.js';
 import type { JobQueue } from './jobs/index.js';
 import type { Logger } from './logging/index.js';
-import { detectOdooVersion, findOdoo, type OdooInstallation } from './odoo/index.js';
+import { detectOdooVersion, findOdoo } from './odoo/index.js';
 import {
   createOdooInstallService,
+  createSeriesRegistry,
   NOT_READY_FOR_CUSTOMERS,
   type OdooInstallService,
+  type OdooSeriesRegistry,
   type PlatformReadiness,
+  type SeriesOdoo,
 } from './odoo-installs/index.js';
 import type { DatabaseServerRegistry } from './postgres/index.js';
-import { deferredRuntime, ODOO_MISSING, type Runtime, type RuntimeRegistry, unavailableRuntime } from './runtimes/index.js';
+import {
+  deferredRuntime,
+  ODOO_MISSING,
+  type OdooCommand,
+  type Runtime,
+  type RuntimeRegistry,
+  unavailableRuntime,
+} from './runtimes/index.js';
 import type { TemplateService } from './templates/index.js';
 
 /** The platform's Odoo: what runs now, the installations, and whether instances can be created. */
 export interface PlatformOdoo {
   installs: OdooInstallService;
-  /** The Odoo the platform runs now (ODOO_BIN/PATH override, else a registered installation). */
-  current(): OdooInstallation | undefined;
-  /** The series of the Odoo the platform runs (`odoo-bin --version`, asked once: it takes a second). */
-  series(): Promise<string | undefined>;
+  /** The installations by series (the override serving the series it reports). */
+  registry: OdooSeriesRegistry;
+  /** The Odoo of a series (null/undefined: the default series), if it can run now. */
+  seriesOdoo(series?: string | null): Promise<SeriesOdoo | undefined>;
+  /** The series a tenant's backups and imports are checked against: its own, else the default (undefined: none can run). */
+  series(tenantSeries?: string | null): Promise<string | undefined>;
   /** The process runtime (a placeholder saying what is missing until an Odoo is there). */
   processRuntime: Runtime;
   readiness(role: 'customer' | 'operator'): Promise<PlatformReadiness>;
@@ -53,42 +65,49 @@ export async function startPlatformOdoo(deps: {
   servers: DatabaseServerRegistry;
   odooDataDir: string;
   logger: Logger;
-  createProcessRuntime: (odoo: OdooInstallation) => Runtime;
+  /** The process runtime, given the Odoo of each series (it rejects, saying what to install, for one that cannot run). */
+  createProcessRuntime: (odooFor: (series: string | undefined) => Promise<OdooCommand>) => Runtime;
 }): Promise<PlatformOdoo> {
   const { config, logger } = deps;
   const override = findOdoo({ ...process.env, ...(config.odooBin ? { ODOO_BIN: config.odooBin } : {}) });
-  if (override && config.odooAddonsPath) override.addonsPath = config.odooAddonsPath;
-  let current: OdooInstallation | undefined = override;
   let later: { runtimes: RuntimeRegistry; templates: TemplateService } | undefined;
   const processRuntime = deferredRuntime('process', unavailableRuntime('process', ODOO_MISSING));
 
-  const adopt = (odoo: OdooInstallation) => {
-    current = { ...odoo, ...(config.odooAddonsPath ? { addonsPath: config.odooAddonsPath } : {}) };
-    processRuntime.provide(deps.createProcessRuntime(current));
-  };
   const installs = createOdooInstallService({
     ...deps,
     config: config.odooInstall,
     overridden: override !== undefined,
     crashAt: config.crashAt,
     onReady: (series, odoo) => {
-      if (current) return;
-      logger.info({ series, bin: odoo.bin }, `Odoo ${series} is installed: the platform uses it from now on`);
-      adopt(odoo);
+      logger.info({ series, bin: odoo.bin }, `Odoo ${series} is installed: its templates and tenants can run from now on`);
+      const first = !processRuntime.provided;
+      if (first) provideRuntime();
       if (later) {
         const { runtimes, templates } = later;
-        runtimes.start().catch((error: unknown) => logger.error({ err: error }, 'starting the process runtime failed'));
+        if (first) runtimes.start().catch((error: unknown) => logger.error({ err: error }, 'starting the process runtime failed'));
         autobuild(templates).catch((error: unknown) => logger.error({ err: error }, 'automatic template build failed to start'));
       }
     },
   });
+  const registry = createSeriesRegistry({
+    override,
+    configuredDefault: config.odooInstall.defaultSeries,
+    addonsPath: config.odooAddonsPath,
+    detectSeries: detectOdooVersion,
+    installations: () => installs.ready(),
+  });
+  async function odooFor(series: string | undefined): Promise<OdooCommand> {
+    const odoo = await registry.resolve(series);
+    if (odoo) return odoo;
+    const wanted = series ?? (await registry.defaultSeries());
+    throw new Error(
+      `Odoo ${wanted} is not installed on this platform: install it with \`saasctl odoo install ${wanted}\` (docs/operations/odoo.md)`,
+    );
+  }
+  // One process runtime for every series (it starts each tenant with its series' odoo-bin), there once any Odoo can run.
+  const provideRuntime = () => processRuntime.provide(deps.createProcessRuntime(odooFor));
   await installs.registerJobs(config.runWorkers);
-  if (!current) {
-    const preferred = await installs.installed(config.odooInstall.defaultSeries);
-    const any = (await installs.list()).find((i) => i.status === 'ready' && i.bin);
-    const found = preferred ?? (any?.bin ? { bin: any.bin } : undefined);
-    if (found) adopt(found);
-  } else processRuntime.provide(deps.createProcessRuntime(current));
+  if ((await registry.available()).length > 0) provideRuntime();
 
   async function autobuild(templates: TemplateService): Promise<void> {
     if (!config.runWorkers || config.templatesAutobuild.length === 0) return;
@@ -102,18 +121,23 @@ export async function startPlatformOdoo(deps: {
   }
 
   const series: OdooSeries = config.odooInstall.defaultSeries;
-  let runningSeries: Promise<string | undefined> | undefined;
+  const anyOdoo = async () => (await registry.available()).length > 0;
+  // What operators read: the series the override runs, and what uses each series.
+  const seriesView = async () => ({ overrideSeries: await registry.overrideSeries(), defaultSeries: await registry.defaultSeries() });
   return {
-    installs,
-    current: () => current,
-    series() {
-      if (!current) return Promise.resolve(undefined);
-      runningSeries ??= detectOdooVersion(current).catch(() => undefined);
-      return runningSeries;
+    installs: {
+      ...installs,
+      list: async () => installs.list(await seriesView()),
+      get: async (wanted) => installs.get(wanted, await seriesView()),
+    },
+    registry,
+    seriesOdoo: (wanted) => registry.resolve(wanted),
+    async series(tenantSeries) {
+      return tenantSeries ?? ((await anyOdoo()) ? registry.defaultSeries() : undefined);
     },
     processRuntime,
     async readiness(role) {
-      if (current) return { canCreateInstances: true, operatorMessage: null, customerMessage: null, defaultSeries: series };
+      if (await anyOdoo()) return { canCreateInstances: true, operatorMessage: null, customerMessage: null, defaultSeries: series };
       const installation = await installs.get(series);
       const operatorMessage =
         installation.status === 'installing'
@@ -129,7 +153,7 @@ export async function startPlatformOdoo(deps: {
     },
     async afterStart(input) {
       later = input;
-      if (current) {
+      if (await anyOdoo()) {
         await autobuild(input.templates);
         return;
       }

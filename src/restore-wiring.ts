@@ -4,6 +4,7 @@ import type { Config } from './config/index.js';
 import type { Db } from './db/index.js';
 import type { JobQueue } from './jobs/index.js';
 import type { Logger } from './logging/index.js';
+import type { OdooSeriesRegistry } from './odoo-installs/index.js';
 import type { DatabaseServerRegistry } from './postgres/index.js';
 import type { TenantOperations } from './provisioning/index.js';
 import { archiveLoader, createRestoreService, type RestoreService } from './restores/index.js';
@@ -26,6 +27,8 @@ export async function startRestores(deps: {
   tenants: TenantService;
   secretBox: SecretBox;
   odooDataDir: string;
+  /** The series that can run: an import must be of one of them. */
+  odooSeries: Pick<OdooSeriesRegistry, 'available'>;
   logger: Logger;
 }): Promise<RestoreService> {
   const { config } = deps;
@@ -39,7 +42,7 @@ export async function startRestores(deps: {
       scratchDir,
       maxBytes: config.backups.importMaxBytes,
       uploadKey: deps.secretBox.deriveKey('backup-import-uploads'),
-      installedOdooSeries: deps.backups.installedOdooSeries,
+      availableOdooSeries: () => deps.odooSeries.available(),
     },
   };
   const restores = createRestoreService(restoreDeps);

@@ -18,8 +18,8 @@ export interface BackupRunDependencies {
   storage: BackupStorage;
   servers: DatabaseServerRegistry;
   odooDataDir: string;
-  /** The installed Odoo's series, for a database that does not name its own (`undefined` without Odoo). */
-  installedOdooSeries: () => Promise<string | undefined>;
+  /** The series of the tenant's Odoo (its own, else the default; `undefined` without Odoo), for a database that does not name its own. */
+  installedOdooSeries: (tenantSeries?: string | null) => Promise<string | undefined>;
   metrics: Metrics;
   logger: Logger;
   /** Test-only: the process is killed (SIGKILL) at this point (`backup:uploading`, `backup:stored`). */
@@ -98,7 +98,7 @@ async function storeArchive(deps: BackupRunDependencies, backup: BackupRow): Pro
     const [ops, adminUrl, installedSeries] = await Promise.all([
       deps.servers.operations(serverId),
       deps.servers.adminUrl(serverId),
-      deps.installedOdooSeries(),
+      deps.installedOdooSeries(tenant.odoo_series),
     ]);
     return writeBackupArchive({
       ops,

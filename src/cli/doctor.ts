@@ -54,17 +54,24 @@ export function runDoctor(env: NodeJS.ProcessEnv = process.env): DoctorCheck[] {
   });
 
   // The override (ODOO_BIN, an odoo on PATH), else what `saasctl odoo install` registered under DATA_DIR/odoo/<series>/.
-  const installed = ODOO_SERIES.map((series) => installationLayout(join(env.DATA_DIR ?? './data', 'odoo'), series).bin).filter((bin) =>
-    existsSync(bin),
-  );
-  const odoo = env.ODOO_BIN ?? onPath('odoo', env) ?? onPath('odoo-bin', env) ?? installed.at(-1);
+  // Several series run side by side: each one installed is listed with its odoo-bin.
+  const installed = ODOO_SERIES.flatMap((series) => {
+    const bin = installationLayout(join(env.DATA_DIR ?? './data', 'odoo'), series).bin;
+    return existsSync(bin) ? [{ series, bin }] : [];
+  });
+  const override = env.ODOO_BIN ?? onPath('odoo', env) ?? onPath('odoo-bin', env);
+  const odoo = override ?? installed.at(-1)?.bin;
   const odooVersion = odoo ? versionOf(odoo, ['--version']) : undefined;
   const series = env.ODOO_SERIES ?? '17.0';
+  const bySeries = [
+    ...(override ? [`override ${override} (${odooVersion ?? 'does not run'})`] : []),
+    ...installed.map((i) => `Odoo ${i.series}: ${i.bin}`),
+  ];
   checks.push({
     name: 'Odoo',
     status: odoo && odooVersion ? 'ok' : 'missing',
     found: odoo
-      ? `${odoo}${odooVersion ? ` (${odooVersion})` : ' (does not run)'}${installed.length > 1 ? `; installed: ${installed.join(', ')}` : ''}`
+      ? `${bySeries.join('; ')}${odooVersion || override ? '' : ' (does not run)'}`
       : 'NOT INSTALLED: no instance can be created (no installation under DATA_DIR/odoo, ODOO_BIN unset, no odoo on PATH)',
     enables: 'the process runtime: tenants served by local Odoo 16/17/18 processes',
     ...(odoo && odooVersion
@@ -103,10 +110,41 @@ export function runDoctor(env: NodeJS.ProcessEnv = process.env): DoctorCheck[] {
   return checks;
 }
 
+/** An Odoo series as GET /api/v1/odoo/installations reports it. */
+export interface DoctorSeries {
+  series: string;
+  status: string;
+  bin: string | null;
+  overridden: boolean;
+  error: string | null;
+  usedBy: { templates: string[]; tenants: number };
+}
+
+/**
+ * The lines `saasctl doctor` prints for each Odoo series of the running platform: what runs it,
+ * what uses it, and a warning for a series templates declare but nothing runs (no instance of
+ * them can be created until it is installed).
+ */
+export function describeSeries(series: DoctorSeries[]): string[] {
+  return series.flatMap((s) => {
+    const runs = s.overridden ? 'ODOO_BIN override' : s.status === 'ready' ? (s.bin ?? 'ready') : s.status.replace('_', ' ');
+    const templates = s.usedBy.templates.length > 0 ? `; templates ${s.usedBy.templates.join(', ')}` : '';
+    const line = `  Odoo ${s.series}: ${runs}; ${s.usedBy.tenants} tenant(s)${templates}`;
+    const usable = s.overridden || s.status === 'ready';
+    if (usable || s.usedBy.templates.length === 0) return [line];
+    return [
+      `! ${line.trimStart()}`,
+      `      no instance of ${s.usedBy.templates.join(', ')} can be created: install it with saasctl odoo install ${s.series}` +
+        `${s.error ? ` (last attempt failed: ${s.error.slice(0, 200)})` : ''}`,
+    ];
+  });
+}
+
 /** A pool as GET /api/v1/pools reports it (provisioning/poolReportSchema). */
 export interface DoctorPool {
   name: string;
   databaseServer: string;
+  odooSeries?: string | null;
   tenants: number;
   processes: Array<{ unit: string; state: string; pid: number | null; processes: number; memoryBytes: number | null }>;
   memoryBytes: number | null;
@@ -135,7 +173,7 @@ export function describePools(pools: DoctorPool[]): string[] {
       lag === null ? 'no scheduled action due' : `oldest due scheduled action waiting ${lag} s (since ${pool.cron.oldestDueAt})`;
     const warn = lag !== null && lag > CRON_LAG_WARNING_SECONDS ? '! ' : '  ';
     return [
-      `${warn}${pool.name} on ${pool.databaseServer}: ${pool.tenants} tenant(s), ${memory}`,
+      `${warn}${pool.name}${pool.odooSeries ? ` (Odoo ${pool.odooSeries})` : ''} on ${pool.databaseServer}: ${pool.tenants} tenant(s), ${memory}`,
       `      processes: ${processes || 'none running'}`,
       `      connections: ${used} used of a budget of ${pool.connections.budget} (server max_connections ${pool.connections.serverMax ?? '?'})`,
       `      cron: ${cronLine}${pool.cron.unreadable > 0 ? `; ${pool.cron.unreadable} tenant database(s) unreadable` : ''}`,

@@ -7,7 +7,7 @@ import { registerBackupCommands } from './backup-commands.js';
 import { registerBillingCommands } from './billing-commands.js';
 import { ApiError, createApiClient } from './client.js';
 import { credentialsPath, readCredentials } from './credentials.js';
-import type { DoctorPool } from './doctor.js';
+import type { DoctorPool, DoctorSeries } from './doctor.js';
 import { logIn } from './login.js';
 import { registerOdooCommands } from './odoo-commands.js';
 import { defaultPlatformUrl } from './platform-url.js';
@@ -63,21 +63,22 @@ program
   .description('Show what is installed or missing (PostgreSQL, Odoo, Docker, Kubernetes, SMTP) and what each enables')
   .option('--json', 'machine-readable output')
   .action(async (options: { json?: boolean }) => {
-    const { describePools, runDoctor } = await import('./doctor.js');
+    const { describePools, describeSeries, runDoctor } = await import('./doctor.js');
     const checks = runDoctor();
     const credentials = readCredentials();
-    // The pools live in the running platform: shown when this CLI is logged in to it as an operator.
-    const pools = credentials
-      ? await createApiClient({ url: apiUrl(), credentials })
-          .get<DoctorPool[]>('/pools')
-          .catch((error: unknown) => (error as Error).message)
+    // The pools and series live in the running platform: shown when this CLI is logged in to it as an operator.
+    const client = credentials ? createApiClient({ url: apiUrl(), credentials }) : undefined;
+    const pools = client
+      ? await client.get<DoctorPool[]>('/pools').catch((error: unknown) => (error as Error).message)
       : 'log in as an operator (saasctl login) to see the Odoo pools of the running platform';
-    if (options.json) return printJson({ checks, pools });
+    const series = client ? await client.get<DoctorSeries[]>('/odoo/installations').catch(() => undefined) : undefined;
+    if (options.json) return printJson({ checks, pools, ...(series ? { series } : {}) });
     const mark = { ok: '✔', missing: '✘', warning: '!' } as const;
     for (const check of checks) {
       process.stdout.write(`${mark[check.status]} ${check.name}: ${check.found}\n    enables: ${check.enables}\n`);
       if (check.fix) process.stdout.write(`    to fix: ${check.fix}\n`);
     }
+    if (series) process.stdout.write(`Odoo series:\n${describeSeries(series).join('\n')}\n`);
     process.stdout.write('Odoo pools:\n');
     for (const line of typeof pools === 'string' ? [`  ${pools}`] : describePools(pools)) process.stdout.write(`${line}\n`);
   });

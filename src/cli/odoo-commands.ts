@@ -19,6 +19,7 @@ function row(i: OdooInstallationView): Record<string, string | number> {
     step: i.status === 'installing' ? `${i.stepsDone}/${i.stepsTotal} ${i.detail ?? i.step ?? ''}` : (i.step ?? ''),
     version: i.version ?? '',
     bin: i.bin ?? '',
+    'used by': `${i.usedBy.tenants} tenant(s)${i.usedBy.templates.length > 0 ? `, ${i.usedBy.templates.join(' ')}` : ''}`,
     error: i.error ?? '',
   };
 }

@@ -190,6 +190,8 @@ export interface TenantsTable {
   source_tenant_id: string | null;
   /** The restore that fills this tenant from an archive (restore into a new tenant, import). */
   restore_id: ColumnType<string | null, string | null | undefined, string | null>;
+  /** The Odoo series the tenant runs (its template's, set at creation); null: the platform's default series. */
+  odoo_series: ColumnType<string | null, string | null | undefined, string | null>;
   provisioning_step: string | null;
   job_id: string | null;
   delete_after: NullableTimestamp;

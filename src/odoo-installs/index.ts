@@ -1,4 +1,5 @@
 export { type InstallationLayout, installationLayout, shellQuote, wrapperScript } from './layout.js';
+export { createSeriesRegistry, type OdooSeriesRegistry, type SeriesOdoo } from './series.js';
 export { createOdooInstallService, ODOO_INSTALL_QUEUE, type OdooInstallService } from './service.js';
 export {
   INSTALL_STEPS,

@@ -19,7 +19,14 @@ const CHECK_ROLE = 'saas_install_check';
 
 export type OdooInstallService = ReturnType<typeof createOdooInstallService>;
 
-function toView(series: OdooSeries, row: OdooInstallationRow | undefined, overridden: boolean): OdooInstallationView {
+type UsedBy = OdooInstallationView['usedBy'];
+
+function toView(
+  series: OdooSeries,
+  row: OdooInstallationRow | undefined,
+  overridden: boolean,
+  usedBy: UsedBy = { templates: [], tenants: 0 },
+): OdooInstallationView {
   const stepsDone = row?.step ? INSTALL_STEPS.indexOf(row.step as InstallStep) + 1 : 0;
   return {
     series,
@@ -37,7 +44,40 @@ function toView(series: OdooSeries, row: OdooInstallationRow | undefined, overri
     requestedAt: row?.requested_at.toISOString() ?? null,
     finishedAt: row?.finished_at?.toISOString() ?? null,
     overridden,
+    usedBy,
   };
+}
+
+/** Templates and tenants per series; those naming none count for `defaultSeries`. */
+async function usage(db: Db, defaultSeries: string | undefined): Promise<Map<string, UsedBy>> {
+  const [templates, tenants] = await Promise.all([
+    db.selectFrom('templates').select(['code', 'series']).orderBy('sort_order').orderBy('code').execute(),
+    db
+      .selectFrom('tenants')
+      .select(['odoo_series', (eb) => eb.fn.countAll<string>().as('count')])
+      .where('state', '<>', 'deleted')
+      .groupBy('odoo_series')
+      .execute(),
+  ]);
+  const bySeries = new Map<string, UsedBy>();
+  const of = (series: string | null) => {
+    const key = series ?? defaultSeries ?? '';
+    let entry = bySeries.get(key);
+    if (!entry) {
+      entry = { templates: [], tenants: 0 };
+      bySeries.set(key, entry);
+    }
+    return entry;
+  };
+  for (const template of templates) of(template.series).templates.push(template.code);
+  for (const row of tenants) of(row.odoo_series).tenants += Number(row.count);
+  return bySeries;
+}
+
+/** Which series the override runs, and the default series: the composition knows them. */
+export interface SeriesView {
+  overrideSeries?: string | undefined;
+  defaultSeries?: string;
 }
 
 /**
@@ -200,15 +240,30 @@ export function createOdooInstallService(deps: {
       return toView(series, row, deps.overridden);
     },
 
-    async list(): Promise<OdooInstallationView[]> {
-      const rows = await installationRows(db);
+    /** Every series, with what uses it (without `view`, the override counts for every series). */
+    async list(view: SeriesView = {}): Promise<OdooInstallationView[]> {
+      const [rows, used] = await Promise.all([installationRows(db), usage(db, view.defaultSeries)]);
       return Promise.all(
-        ODOO_SERIES.map(async (series) => toView(series, await settled(rows.find((r) => r.series === series)), deps.overridden)),
+        ODOO_SERIES.map(async (series) =>
+          toView(
+            series,
+            await settled(rows.find((r) => r.series === series)),
+            view.overrideSeries === undefined ? deps.overridden : view.overrideSeries === series,
+            used.get(series),
+          ),
+        ),
       );
     },
 
-    async get(series: OdooSeries): Promise<OdooInstallationView> {
-      return toView(series, await settled(await installationRow(series, db)), deps.overridden);
+    async get(series: OdooSeries, view: SeriesView = {}): Promise<OdooInstallationView> {
+      const [row, used] = await Promise.all([installationRow(series, db), usage(db, view.defaultSeries)]);
+      const overridden = view.overrideSeries === undefined ? deps.overridden : view.overrideSeries === series;
+      return toView(series, await settled(row), overridden, used.get(series));
+    },
+
+    /** The ready installations: series and odoo-bin (what the runtime and the template builds start). */
+    async ready(): Promise<Array<{ series: string; bin: string }>> {
+      return (await installationRows(db)).flatMap((r) => (r.status === 'ready' && r.bin ? [{ series: r.series, bin: r.bin }] : []));
     },
 
     /** The registered installation of a series, if ready. */

@@ -26,8 +26,14 @@ export const odooInstallationViewSchema = z
     jobId: z.string().nullable(),
     requestedAt: z.string().nullable(),
     finishedAt: z.string().nullable(),
-    /** True when ODOO_BIN (or an odoo on PATH) is used instead of the installations. */
+    /** True when ODOO_BIN (or an odoo on PATH) runs this series instead of its installation. */
     overridden: z.boolean(),
+    usedBy: z
+      .object({
+        templates: z.array(z.string()).describe('templates built with this series (those naming none: the default series)'),
+        tenants: z.number().int().describe('tenants (not deleted) that run this series'),
+      })
+      .describe('what runs this series: an installation in use cannot simply go away'),
   })
   .meta({ id: 'OdooInstallation' });
 export type OdooInstallationView = z.infer<typeof odooInstallationViewSchema>;

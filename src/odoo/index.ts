@@ -72,3 +72,4 @@ export {
   odooHealthy,
   odooVersion,
 } from './rpc-client.js';
+export { majorSeries } from './series.js';

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ODOO_SERIES } from '../config/index.js';
 import type { TenantRow } from '../db/index.js';
 
 /** Plan codes are short lowercase identifiers used in URLs, the CLI and billing. */
@@ -92,6 +93,11 @@ export const planPlacementSchema = z
       .describe(
         "minutes without an HTTP request after which a hibernated tenant's dedicated PostgreSQL server is stopped too (dedicated database servers only; at least hibernateAfterIdleMinutes; omitted or null: never)",
       ),
+    odooSeries: z
+      .array(z.enum(ODOO_SERIES))
+      .min(1)
+      .optional()
+      .describe("the Odoo series this plan's tenants may run (a template of another series is refused; omitted: any)"),
   })
   .strict()
   .refine((p) => p.hibernateDatabaseServerAfterIdleMinutes == null || p.databaseStrategy === 'dedicated', {

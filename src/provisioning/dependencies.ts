@@ -40,8 +40,8 @@ export interface ProvisioningDependencies {
   runtimes: RuntimeRegistry;
   spares: SpareDatabases;
   secretBox: SecretBox;
-  /** The Odoo the platform runs now (it may be installed while the platform runs). */
-  odoo: () => OdooInstallation | undefined;
+  /** The Odoo of a series (null: the default series), if it can run now (it may be installed while the platform runs). */
+  odooFor: (series?: string | null) => Promise<OdooInstallation | undefined>;
   odooDataDir: string;
   workDir: string;
   tenantBaseUrl: (tenantName: string) => string;

@@ -14,6 +14,7 @@ export const poolReportSchema = z
     runtime: z.string(),
     databaseServerId: z.string(),
     databaseServer: z.string().describe('name of the database server'),
+    odooSeries: z.string().nullable().describe('the Odoo series its processes run (a pool serves one series)'),
     tenants: z.number().int(),
     processes: z.array(
       z.object({
@@ -90,6 +91,7 @@ export async function poolReports(deps: Pick<ProvisioningDependencies, 'runtimes
         runtime: runtime.kind,
         databaseServerId: pool.databaseServerId,
         databaseServer: server.name,
+        odooSeries: pool.odooSeries ?? null,
         tenants: pool.tenants.length,
         processes: pool.processes.map((process) => ({
           unit: process.unit,

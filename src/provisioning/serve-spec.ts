@@ -27,6 +27,7 @@ export function serveSpecOf(
     },
     limits: { cpu: plan.limits.cpu, memoryMiB: plan.limits.memoryMiB },
     replicas: plan.placement.replicas,
+    ...(tenant.odoo_series ? { odooSeries: tenant.odoo_series } : {}),
   };
 }
 

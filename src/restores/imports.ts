@@ -18,7 +18,8 @@ export interface ImportUploadDependencies {
   maxBytes: number;
   /** Signs upload tokens (derived from the secret key for this purpose only). */
   uploadKey: Buffer;
-  installedOdooSeries: () => Promise<string | undefined>;
+  /** The Odoo series that can run here (several side by side): an import must be of one of them. */
+  availableOdooSeries: () => Promise<string[]>;
 }
 
 export interface ReceivedUpload {
@@ -60,7 +61,7 @@ export async function receiveImportUpload(deps: ImportUploadDependencies, body: 
   });
   try {
     await pipeline(body, limit, createWriteStream(file, { mode: 0o600 }));
-    const manifest = await checkUploadedArchive(file, await deps.installedOdooSeries());
+    const manifest = await checkUploadedArchive(file, await deps.availableOdooSeries());
     const expiresAt = Math.floor(Date.now() / 1000) + UPLOAD_TTL_SECONDS;
     return {
       uploadToken: signDownloadLink(deps.uploadKey, { backupId: uploadId, userId, expiresAt }),
@@ -74,7 +75,7 @@ export async function receiveImportUpload(deps: ImportUploadDependencies, body: 
   }
 }
 
-async function checkUploadedArchive(file: string, installed: string | undefined): Promise<ReceivedUpload['manifest']> {
+async function checkUploadedArchive(file: string, installed: string[]): Promise<ReceivedUpload['manifest']> {
   const contents = await readArchiveManifest(file).catch((error: Error) => {
     throw new ValidationError(`The upload is not a readable zip file (${error.message}). Upload the .zip Odoo's database manager made.`, {
       field: 'body',
@@ -94,12 +95,13 @@ async function checkUploadedArchive(file: string, installed: string | undefined)
     throw new ValidationError(`manifest.json is not an Odoo backup manifest (wrong or missing: ${fields}).`, { field: 'manifest' });
   }
   const manifest = parsed.data;
-  if (!installed)
-    throw new ValidationError('This platform has no Odoo installed to check the backup against; an operator must set ODOO_BIN.');
-  if (manifest.major_version !== installed) {
+  if (installed.length === 0)
+    throw new ValidationError('This platform has no Odoo installed to check the backup against; an operator must install one.');
+  if (!installed.includes(manifest.major_version)) {
+    const runs = installed.join(' and ');
     throw new ValidationError(
-      `This backup was made with Odoo ${manifest.major_version} (${manifest.version}); this platform runs Odoo ${installed}. ` +
-        `Upgrade the database to Odoo ${installed} first (Odoo's upgrade service), then import the upgraded backup.`,
+      `This backup was made with Odoo ${manifest.major_version} (${manifest.version}); this platform runs Odoo ${runs}. ` +
+        `Upgrade the database to Odoo ${installed.at(-1)} first (Odoo's upgrade service), then import the upgraded backup.`,
       { field: 'manifest.major_version' },
     );
   }
@@ -110,6 +112,18 @@ async function checkUploadedArchive(file: string, installed: string | undefined)
     pgVersion: manifest.pg_version,
     modules: Object.keys(manifest.modules).length,
   };
+}
+
+/** The Odoo series an upload was made with (its manifest's major version); undefined when unreadable. */
+export async function uploadSeries(file: string): Promise<string | undefined> {
+  const contents = await readArchiveManifest(file).catch(() => undefined);
+  if (!contents?.manifest) return undefined;
+  try {
+    const parsed = odooDumpManifestSchema.safeParse(JSON.parse(contents.manifest));
+    return parsed.success ? parsed.data.major_version : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The upload a token names, for the user it was given to; 404 for anything else, expired ones included. */

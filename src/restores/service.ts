@@ -8,8 +8,9 @@ import { ConflictError, NotFoundError } from '../errors/index.js';
 import type { JobQueue } from '../jobs/index.js';
 import { changeTenantState, type TenantService } from '../tenants/index.js';
 import type { RestoreDependencies } from './context.js';
-import { type ImportUploadDependencies, receiveImportUpload, uploadFileOf, uploadOf } from './imports.js';
+import { type ImportUploadDependencies, receiveImportUpload, uploadFileOf, uploadOf, uploadSeries } from './imports.js';
 import { archiveFileOf, runInPlaceRestore } from './run.js';
+import { requireSameSeries } from './series.js';
 import { insertRestore, restoreById, restoresOfTenant, updateRestore } from './store.js';
 
 export interface RestoreServiceDependencies extends RestoreDependencies {
@@ -37,6 +38,7 @@ export function createRestoreService(deps: RestoreServiceDependencies) {
      */
     async inPlace(tenant: TenantRow, backup: BackupRow, actorUserId: string | null) {
       requireVerified(tenant, backup);
+      requireSameSeries({ version: backup.odoo_version, what: `Backup ${backup.id}` }, { name: tenant.name, series: tenant.odoo_series });
       return db.transaction().execute(async (trx) => {
         await changeTenantState(trx, tenant.id, 'restore', {
           actorUserId,
@@ -69,6 +71,7 @@ export function createRestoreService(deps: RestoreServiceDependencies) {
     async intoNewTenant(principal: Principal, source: TenantRow, backup: BackupRow, input: { name: string; adminPassword: string }) {
       requireVerified(source, backup);
       const restoreId = randomUUID();
+      const archiveSeries = backup.odoo_version ?? source.odoo_series;
       const created = await deps.tenants.createFromArchive(
         principal,
         {
@@ -79,6 +82,7 @@ export function createRestoreService(deps: RestoreServiceDependencies) {
           adminEmail: source.admin_email,
           adminLogin: source.admin_login,
           adminPassword: input.adminPassword,
+          ...(archiveSeries ? { archiveSeries } : {}),
         },
         restoreId,
         async (trx, tenant) => {
@@ -128,6 +132,7 @@ export function createRestoreService(deps: RestoreServiceDependencies) {
         throw new NotFoundError('The uploaded archive (it was used already or removed; upload it again)', { field: 'uploadToken' });
       const restoreId = randomUUID();
       const archive = archiveFileOf(deps, restoreId);
+      const archiveSeries = await uploadSeries(upload);
       let moved = false;
       try {
         const created = await deps.tenants.createFromArchive(
@@ -140,6 +145,7 @@ export function createRestoreService(deps: RestoreServiceDependencies) {
             adminEmail: input.adminEmail,
             adminLogin: input.adminEmail,
             adminPassword: input.adminPassword,
+            ...(archiveSeries ? { archiveSeries } : {}),
           },
           restoreId,
           async (trx, tenant) => {

@@ -5,6 +5,7 @@ export {
   connectionCosts,
   connectionShapeOf,
   createProcessRuntime,
+  type OdooCommand,
   type ProcessRuntime,
   type ProcessRuntimeOptions,
   requiredMaxConnections,

@@ -32,6 +32,11 @@ export interface TenantServeSpec {
   /** Limits from the plan; the runtime applies what it can (Odoo's limit_memory_*, OS limits). */
   limits: { cpu: number; memoryMiB: number };
   replicas: number;
+  /**
+   * The Odoo series the tenant runs (its template's): the runtime starts that series' Odoo, and
+   * pools serve tenants of one series only. Omitted: the runtime's default series.
+   */
+  odooSeries?: string | undefined;
 }
 
 /**
@@ -91,6 +96,8 @@ export interface SharedProcessView {
 export interface SharedWorkloadView {
   name: string;
   databaseServerId: string;
+  /** The Odoo series its processes run (pools serve one series each). */
+  odooSeries?: string;
   /** The PostgreSQL role its processes connect as. */
   databaseRole: string;
   tenants: Array<{ tenantId: string; databaseName: string }>;

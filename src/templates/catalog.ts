@@ -11,7 +11,7 @@ export const templateDefinitionSchema = z
     description: z.string().max(1000).default(''),
     modules: z.array(moduleName).min(1).max(200),
     sortOrder: z.number().int().min(0).default(0),
-    /** The Odoo series the template is built with; omitted: the series the platform runs. */
+    /** The Odoo series the template is built with (its tenants run it); omitted: the default series (ODOO_SERIES, or what ODOO_BIN reports). */
     series: z.enum(ODOO_SERIES).optional(),
   })
   .strict();

@@ -83,8 +83,8 @@ export function createTemplateService(deps: {
   db: Db;
   jobs: JobQueue;
   servers: DatabaseServerRegistry;
-  /** The Odoo the platform runs now (it may be installed while the platform runs). */
-  odoo: () => OdooInstallation | undefined;
+  /** The Odoo of a series (null: the default series), if it can run now (it may be installed while the platform runs). */
+  odooFor: (series?: string | null) => Promise<(OdooInstallation & { series: string }) | undefined>;
   odooDataDir: string;
   logDir: string;
   logger: Logger;
@@ -107,7 +107,6 @@ export function createTemplateService(deps: {
   }
 
   async function buildOn(code: string, serverId: string, jobId: string): Promise<void> {
-    const odoo = deps.odoo();
     const build = await findBuild(code, serverId);
     if (!build || build.job_id !== jobId) return; // superseded by a newer build request
     const fail = async (error: unknown) => {
@@ -123,13 +122,18 @@ export function createTemplateService(deps: {
         .where('id', '=', build.id)
         .execute();
     };
+    const template = await definition(code);
+    // Each template is built with its own series' Odoo (none named: the default series).
+    const odoo = await deps.odooFor(template.series);
     if (!odoo) {
+      const series = template.series ?? 'the default series (ODOO_SERIES)';
       await fail(
-        new Error('Odoo is not installed: install it with saasctl odoo install <series> (or set ODOO_BIN), then rebuild the template.'),
+        new Error(
+          `Odoo ${series} is not installed: install it with saasctl odoo install ${template.series ?? '<series>'}, then rebuild the template.`,
+        ),
       );
       return;
     }
-    const template = await definition(code);
     const ops = await servers.operations(serverId);
     const adminUrl = new URL(await servers.adminUrl(serverId));
     // The database of the previous successful build stays in use until this one is ready.
@@ -157,10 +161,10 @@ export function createTemplateService(deps: {
         ...(odoo.addonsPath ? { addons_path: odoo.addonsPath } : {}),
       });
       const version = await detectOdooVersion(odoo);
-      if (template.series && template.series !== version)
+      if (odoo.series !== version)
         throw new Error(
-          `template ${code} is for Odoo ${template.series} and this platform runs Odoo ${version}: ` +
-            `install ${template.series} (saasctl odoo install ${template.series}) and run the platform with it (ODOO_SERIES)`,
+          `the odoo-bin registered for Odoo ${odoo.series} (${odoo.bin}) reports Odoo ${version}: ` +
+            `install ${odoo.series} again (saasctl odoo install ${odoo.series}) or point ODOO_BIN at an Odoo ${odoo.series}`,
         );
       logger.info({ template: code, serverId, databaseName }, 'building template');
       await initialiseDatabase(odoo, { configFile, database: databaseName, modules: template.modules }, { logFile });

@@ -4,7 +4,8 @@ import type { Principal } from '../auth/index.js';
 import { checkPasswordPolicy } from '../auth/index.js';
 import type { Database, Db, TenantRow } from '../db/index.js';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../errors/index.js';
-import { DEFAULT_RUNTIME_KIND, storedPlanLimits, storedPlanPlacement } from '../plans/index.js';
+import { majorSeries } from '../odoo/index.js';
+import { DEFAULT_RUNTIME_KIND, type PlanPlacement, storedPlanLimits, storedPlanPlacement } from '../plans/index.js';
 import type { SecretBox } from '../secrets/index.js';
 import { eventForCustomer } from './customer-view.js';
 import { initialTenantState, mayRequest, type TenantAction, type TenantRequest, type TenantState, transition } from './lifecycle.js';
@@ -97,6 +98,11 @@ export function createTenantService(deps: {
   platformReadiness?: (
     role: Principal['role'],
   ) => Promise<{ canCreateInstances: boolean; operatorMessage: string | null; customerMessage: string | null }>;
+  /**
+   * The Odoo series side by side: the series of a template that names none, and those that can run
+   * now. A tenant runs its template's series; one that cannot run yet is refused, saying so.
+   */
+  odooSeries?: { defaultSeries(): Promise<string>; available(): Promise<string[]> };
   /** Test-only fault injection (crash-safety tests): called once a new tenant's transaction committed. */
   crashPoint?: (point: 'create:committed') => void;
 }) {
@@ -122,7 +128,42 @@ export function createTenantService(deps: {
     return row;
   }
 
-  async function validateNewTenant(input: { name: string; plan: string; template?: string }, role: Principal['role']) {
+  /**
+   * The series a new tenant runs: its template's (none named: the default series). Refused (409)
+   * when the plan offers other series only, or when that series cannot run here yet: customers read
+   * that the platform is not ready for it, operators what to install.
+   */
+  async function seriesOfNewTenant(
+    input: { plan: string; template: string; series: string | null },
+    placement: PlanPlacement,
+    role: Principal['role'],
+  ): Promise<string | null> {
+    const series = input.series ?? (await deps.odooSeries?.defaultSeries()) ?? null;
+    if (!series) return null;
+    const offered = placement.odooSeries;
+    if (offered && !offered.includes(series as (typeof offered)[number]))
+      throw new ConflictError(
+        `Plan ${input.plan} offers Odoo ${offered.join(', ')} only, and template ${input.template} is Odoo ${series}: ` +
+          `choose a template of Odoo ${offered.join(' or ')}, or another plan.`,
+        { field: 'template' },
+      );
+    const available = (await deps.odooSeries?.available()) ?? [];
+    // No Odoo at all: the platform's readiness answers (below), as before series existed.
+    if (available.length > 0 && !available.includes(series))
+      throw new ConflictError(
+        role === 'operator'
+          ? `Odoo ${series} is not installed, and template ${input.template} is built with it: ` +
+              `install it with \`saasctl odoo install ${series}\` (docs/operations/odoo.md).`
+          : `The platform is not ready to create instances of Odoo ${series} yet. Please try again later or choose another template.`,
+        { field: 'template' },
+      );
+    return series;
+  }
+
+  async function validateNewTenant(
+    input: { name: string; plan: string; template?: string; series?: string | null },
+    role: Principal['role'],
+  ) {
     const checked = validateSubdomain(input.name);
     if (!checked.ok) throw new ValidationError(`Name: ${checked.reason}`, { field: 'name' });
     const plan = await db
@@ -132,17 +173,24 @@ export function createTenantService(deps: {
       .executeTakeFirst();
     if (!plan || plan.archived_at)
       throw new ValidationError(`Plan ${input.plan} is not offered; see GET /api/v1/plans.`, { field: 'plan' });
+    const placement = storedPlanPlacement(plan);
+    let series = input.series ?? null;
     if (input.template) {
-      const template = await db.selectFrom('templates').select('code').where('code', '=', input.template).executeTakeFirst();
+      const template = await db.selectFrom('templates').select(['code', 'series']).where('code', '=', input.template).executeTakeFirst();
       if (!template)
         throw new ValidationError(`Template ${input.template} does not exist; see GET /api/v1/templates.`, { field: 'template' });
       // A build running is enough: the tenant waits for it in provisioning (the `template` step).
       const usable = await db
         .selectFrom('template_builds')
-        .select('id')
+        .select(['id', 'odoo_version'])
         .where('template_code', '=', input.template)
         .where((eb) => eb.or([eb.and([eb('odoo_version', 'is not', null), eb('database_name', '<>', '')]), eb('status', '=', 'building')]))
+        .orderBy('odoo_version') // a ready build (its version) before one still building (nulls last)
         .executeTakeFirst();
+      // A template naming no series: the series its build was made with is what the clone holds
+      // (a replica without Odoo, whose default series may differ, creates tenants too).
+      const built = usable?.odoo_version ? majorSeries(usable.odoo_version) : null;
+      series = await seriesOfNewTenant({ plan: input.plan, template: input.template, series: template.series ?? built }, placement, role);
       if (!usable) {
         const readiness = await deps.platformReadiness?.(role);
         if (readiness && !readiness.canCreateInstances)
@@ -156,7 +204,7 @@ export function createTenantService(deps: {
     }
     const taken = await tenantNameTaken(checked.subdomain, db);
     if (taken) throw new ConflictError(`The name ${checked.subdomain} is taken; choose another.`, { field: 'name' });
-    return { name: checked.subdomain, placement: storedPlanPlacement(plan) };
+    return { name: checked.subdomain, placement, series };
   }
 
   /**
@@ -180,6 +228,8 @@ export function createTenantService(deps: {
       copyOf?: TenantRow;
       /** The restore that fills it from a backup zip, recorded by `afterInsert` in the same transaction. */
       restoreId?: string;
+      /** The Odoo major version of that archive: the new tenant's series must be it. */
+      archiveSeries?: string;
       afterInsert?: (trx: Transaction<Database>, tenant: TenantRow) => Promise<void>;
       awaitingPayment?: boolean | undefined;
     },
@@ -190,10 +240,16 @@ export function createTenantService(deps: {
     const issues = checkPasswordPolicy(wanted.adminPassword, { email: wanted.adminEmail }, 'adminPassword');
     if (issues.length > 0) throw new ValidationError(issues.map((i) => i.message).join(' '), { issues });
     const { copyOf } = wanted;
-    const { name, placement } = await validateNewTenant(
-      { name: wanted.name, plan: wanted.plan, ...(copyOf ? {} : { template: wanted.template }) },
+    const { name, placement, series } = await validateNewTenant(
+      { name: wanted.name, plan: wanted.plan, ...(copyOf ? { series: copyOf.odoo_series } : { template: wanted.template }) },
       principal.role,
     );
+    if (wanted.archiveSeries && series && majorSeries(wanted.archiveSeries) !== series)
+      throw new ConflictError(
+        `The archive was made with Odoo ${majorSeries(wanted.archiveSeries)}, and template ${wanted.template} makes instances of Odoo ${series}: ` +
+          `choose a template of Odoo ${majorSeries(wanted.archiveSeries)}, or upgrade the database to Odoo ${series} first (Odoo's upgrade service).`,
+        { field: 'template' },
+      );
     const names = tenantPostgresNames(name);
     const values: NewTenant = {
       name,
@@ -206,6 +262,8 @@ export function createTenantService(deps: {
       role_password_encrypted: secretBox.encrypt(randomBytes(24).toString('base64url')),
       process_strategy: copyOf?.process_strategy ?? placement.processStrategy,
       runtime: copyOf?.runtime ?? placement.runtime ?? DEFAULT_RUNTIME_KIND,
+      // A copy runs its source's series (its database is of that version).
+      odoo_series: series,
       admin_email: wanted.adminEmail,
       admin_login: wanted.adminLogin,
       // Kept (encrypted) only until the login check passed, then erased.
@@ -374,6 +432,8 @@ export function createTenantService(deps: {
         adminEmail: string;
         adminLogin: string;
         adminPassword: string;
+        /** The Odoo major version the archive was made with: the new tenant's series must be it. */
+        archiveSeries?: string;
       },
       restoreId: string,
       recordRestore: (trx: Transaction<Database>, tenant: TenantRow) => Promise<void>,

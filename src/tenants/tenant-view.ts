@@ -31,6 +31,7 @@ export function tenantView(
     stateChangedAt: row.state_changed_at.toISOString(),
     ...(operator ? { databaseName: row.database_name, databaseServerId: row.server_id } : {}),
     processStrategy: row.process_strategy,
+    odooSeries: row.odoo_series,
     adminEmail: row.admin_email,
     adminLogin: row.admin_login,
     provisioningStep: row.provisioning_step as ProvisioningStep | null,

@@ -26,6 +26,7 @@ const tenantFields = z.object({
   stateReason: z.string().nullable(),
   stateChangedAt: z.string(),
   processStrategy: z.enum(PROCESS_STRATEGIES),
+  odooSeries: z.string().nullable().describe("the Odoo series the tenant runs (its template's); null: the platform's default series"),
   adminEmail: z.string(),
   adminLogin: z.string(),
   provisioningStep: provisioningStepSchema.nullable().describe('the last provisioning step done'),

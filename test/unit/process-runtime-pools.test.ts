@@ -46,6 +46,12 @@ describe('pool placement', () => {
     expect(choosePool(pools, twin, 100)).toEqual({ kind: 'new', name: 'pool-3f2a9c1e-2' });
   });
 
+  it('never puts a tenant in a pool of another Odoo series on the same server', () => {
+    const pools = [{ name: 'pool-3f2a9c1e-1', databaseServerId: SERVER, series: '16.0', tenantCount: 1 }];
+    expect(choosePool(pools, SERVER, 100, '17.0')).toEqual({ kind: 'new', name: 'pool-3f2a9c1e-2' });
+    expect(choosePool(pools, SERVER, 100, '16.0')).toEqual({ kind: 'existing', name: 'pool-3f2a9c1e-1' });
+  });
+
   it('refuses a capacity below one', () => {
     expect(() => choosePool([], SERVER, 0)).toThrow(RangeError);
   });

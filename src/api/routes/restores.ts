@@ -152,7 +152,12 @@ export function registerImportRoutes(api: Api, deps: Pick<ApiDependencies, 'rest
             uploadToken: z.string().min(10).max(600),
             name: z.string().min(1).max(63).describe('subdomain of the new tenant'),
             plan: z.string().min(1).max(32),
-            template: z.string().min(1).max(32).default('blank').describe('decides only where it is placed (a server where it is ready)'),
+            template: z
+              .string()
+              .min(1)
+              .max(32)
+              .default('blank')
+              .describe("decides where it is placed (a server where it is ready); its Odoo series must be the zip's"),
             adminEmail: emailSchema,
             adminPassword: passwordInputSchema,
             accountId: uuidParam.optional().describe('operators only: the account to create it for'),

@@ -14,8 +14,10 @@ export const neutraliseStep: Step<ProvisioningContext, 'neutralise'> = {
   appliesTo: ({ source }) => source.kind === 'tenant-copy',
   async run({ deps, tenant, ops, serveSpec }) {
     const { workDir, odooDataDir } = deps;
-    const odoo = deps.odoo();
-    if (!odoo) throw new Error('Odoo is needed to neutralise a copy: install it with saasctl odoo install <series> (or set ODOO_BIN).');
+    // The copy runs its source's series: that series' odoo-bin neutralises it.
+    const odoo = await deps.odooFor(tenant.odoo_series);
+    const series = tenant.odoo_series ?? '<series>';
+    if (!odoo) throw new Error(`Odoo ${series} is needed to neutralise a copy: install it with saasctl odoo install ${series}.`);
     const configFile = join(workDir, 'neutralise', `${tenant.name}.conf`);
     const role = serveSpec.tenantRole;
     await writeOdooConfig(configFile, {

@@ -35,7 +35,7 @@ export {
 } from './connection-budget.js';
 export { DEFAULT_HEALTH_CHECK, type HealthCheckPolicy } from './health.js';
 export { databaseOfLogLine, lastLines, linesOfDatabase, splitTail } from './log-filter.js';
-export { connectionShapeOf, type ProcessRuntimeOptions, resolveProcessRuntimeOptions } from './options.js';
+export { connectionShapeOf, type OdooCommand, type ProcessRuntimeOptions, resolveProcessRuntimeOptions } from './options.js';
 export { linkPlatformAddons, PLATFORM_ADDONS, PLATFORM_ADDONS_DIR, SERVER_WIDE_MODULES } from './platform-addons.js';
 export { choosePool, DEFAULT_POOL_MAX_TENANTS, type PoolChoice, type PoolSummary, poolName, serverTag } from './pool-placement.js';
 export { PortAllocator, type PortRange } from './ports.js';

@@ -10,9 +10,15 @@ import { DEFAULT_POOL_MAX_TENANTS } from './pool-placement.js';
 import type { PortRange } from './ports.js';
 
 export interface ProcessRuntimeOptions {
-  /** The Odoo executable (`odoo-bin`, or a launcher that passes its arguments on). */
-  odooBin: string;
+  /** The Odoo executable (`odoo-bin`, or a launcher that passes its arguments on) of the default series. */
+  odooBin?: string;
   addonsPath?: readonly string[];
+  /**
+   * The Odoo of a series (undefined: the default series), when several run side by side: a tenant
+   * runs its spec's `odooSeries`. Rejects (saying what to install) when that series cannot run.
+   * Without it every tenant runs `odooBin`.
+   */
+  odooFor?: (series: string | undefined) => Promise<OdooCommand>;
   /** Directory of the runtime: a subdirectory per workload (config, log, pid files) and state.json. */
   workDir: string;
   /** Odoo's data_dir, shared by every workload: filestores live in `<odooDataDir>/filestore/<db>`. */
@@ -70,10 +76,22 @@ export interface ProcessRuntimeOptions {
   restoreConcurrency?: number;
 }
 
+/** The Odoo a workload runs: its executable, addons path and series. */
+export interface OdooCommand {
+  bin: string;
+  addonsPath?: readonly string[] | undefined;
+  series: string;
+}
+
 export interface ResolvedProcessRuntimeOptions
   extends Required<
-    Omit<ProcessRuntimeOptions, 'addonsPath' | 'poolOsLimits' | 'portRange' | 'healthCheck' | 'backoff' | 'cgroups' | 'env'>
+    Omit<
+      ProcessRuntimeOptions,
+      'odooBin' | 'odooFor' | 'addonsPath' | 'poolOsLimits' | 'portRange' | 'healthCheck' | 'backoff' | 'cgroups' | 'env'
+    >
   > {
+  odooBin: string | undefined;
+  odooFor: ((series: string | undefined) => Promise<OdooCommand>) | undefined;
   addonsPath: readonly string[] | undefined;
   poolOsLimits: { cpu?: number; memoryMiB?: number };
   portRange: PortRange | undefined;
@@ -99,8 +117,10 @@ export function resolveProcessRuntimeOptions(options: ProcessRuntimeOptions): Re
   positive('poolOdooMemoryMiB.hard', poolOdooMemoryMiB.hard);
   const healthCheck = { ...DEFAULT_HEALTH_CHECK, ...options.healthCheck };
   for (const [key, value] of Object.entries(healthCheck)) positive(`healthCheck.${key}`, value);
+  if (!options.odooBin && !options.odooFor) throw new RangeError('the process runtime needs odooBin or odooFor');
   return {
     odooBin: options.odooBin,
+    odooFor: options.odooFor,
     addonsPath: options.addonsPath,
     workDir: options.workDir,
     odooDataDir: options.odooDataDir,

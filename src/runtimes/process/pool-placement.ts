@@ -7,6 +7,8 @@
 export interface PoolSummary {
   name: string;
   databaseServerId: string;
+  /** The Odoo series its processes run: a pool serves tenants of one series only. */
+  series?: string;
   tenantCount: number;
 }
 
@@ -38,15 +40,15 @@ export function isPoolName(name: string): boolean {
 }
 
 /**
- * The pool of `databaseServerId` with room for one more tenant (the lowest-numbered, so gaps left
+ * The pool of `databaseServerId` and `series` with room for one more tenant (the lowest-numbered, so gaps left
  * by departed tenants are filled before anything new starts), else the name of a new pool.
  * New numbers are unique among all pools, so two servers whose ids share a tag never collide.
  */
-export function choosePool(pools: readonly PoolSummary[], databaseServerId: string, maxTenants: number): PoolChoice {
+export function choosePool(pools: readonly PoolSummary[], databaseServerId: string, maxTenants: number, series = ''): PoolChoice {
   if (!Number.isInteger(maxTenants) || maxTenants < 1) throw new RangeError(`pool capacity must be a positive integer, got ${maxTenants}`);
   const number = (name: string): number => Number(POOL_NAME.exec(name)?.[2] ?? Number.MAX_SAFE_INTEGER);
   const withRoom = pools
-    .filter((pool) => pool.databaseServerId === databaseServerId && pool.tenantCount < maxTenants)
+    .filter((pool) => pool.databaseServerId === databaseServerId && (pool.series ?? '') === series && pool.tenantCount < maxTenants)
     .sort((a, b) => number(a.name) - number(b.name) || a.name.localeCompare(b.name));
   const first = withRoom[0];
   if (first) return { kind: 'existing', name: first.name };

@@ -2,7 +2,8 @@
  * The `process` runtime: real odoo-bin processes on this host.
  *
  * - Pools (`processStrategy: 'pool'`): one multi-database Odoo per group of up to
- *   `poolMaxTenants` tenants of one database server; the request's host selects the database
+ *   `poolMaxTenants` tenants of one database server and one Odoo series (the `odooFor` option
+ *   gives each series' odoo-bin: several series run side by side); the request's host selects the database
  *   (the `poolDbfilter` option) and the pool's database role reaches only the databases of its tenants
  *   (PoolAccess). A cron-only process per pool keeps cron work off the web workers.
  * - Dedicated (`processStrategy: 'dedicated'`): one Odoo per tenant, with the tenant's own role,
@@ -23,6 +24,7 @@ import { readTailLines } from './log-file.js';
 import { lastLines, linesOfDatabase } from './log-filter.js';
 import {
   connectionShapeOf,
+  type OdooCommand,
   type ProcessRuntimeOptions,
   type ResolvedProcessRuntimeOptions,
   resolveProcessRuntimeOptions,
@@ -47,6 +49,8 @@ export interface ProcessRuntime extends Runtime {
 interface Pool {
   name: string;
   databaseServerId: string;
+  /** The series its processes run; absent for a pool recorded before series: the default series. */
+  series?: string | undefined;
   tenants: Map<string, PoolMemberRecord>;
   /** Absent while the pool has no processes (not started yet, or stopped with the platform). */
   workload?: Workload;
@@ -66,7 +70,9 @@ class ProcessRuntimeImpl implements ProcessRuntime {
   private readonly lock = new KeyedLock();
   private readonly statePath: string;
   private leftoversHandled = false;
-  private platformAddonsLinked: Promise<void> | undefined;
+  /** Per series: linked once, again after a failure. */
+  private readonly platformAddonsLinked = new Map<string, Promise<void>>();
+  private defaultOdoo: Promise<OdooCommand> | undefined;
 
   constructor(options: ProcessRuntimeOptions) {
     this.options = resolveProcessRuntimeOptions(options);
@@ -93,6 +99,7 @@ class ProcessRuntimeImpl implements ProcessRuntime {
       this.pools.set(record.name, {
         name: record.name,
         databaseServerId: record.databaseServerId,
+        series: record.series,
         tenants: new Map(record.tenants.map((member) => [member.tenantId, member])),
       });
     }
@@ -124,19 +131,22 @@ class ProcessRuntimeImpl implements ProcessRuntime {
   async serve(spec: TenantServeSpec): Promise<Upstream> {
     validateSpec(spec, this.options.poolDbfilter);
     return this.lock.run(`tenant:${spec.tenantId}`, async () => {
+      // The tenant's series decides its odoo-bin and its pool; a series that cannot run fails here, saying why.
+      const odoo = await this.commandFor(spec.odooSeries);
       const current = this.served.get(spec.tenantId);
       const member = this.poolOf(spec.tenantId);
       const samePool =
         spec.processStrategy === 'pool' &&
         member !== undefined &&
         member.pool.databaseServerId === spec.databaseServerId &&
+        (await this.seriesOf(member.pool)) === odoo.series &&
         member.record.roleName === spec.tenantRole.user &&
         member.record.databaseName === spec.databaseName;
       const sameDedicated =
-        spec.processStrategy === 'dedicated' && current?.kind === 'dedicated' && current.fingerprint === dedicatedFingerprint(spec);
+        spec.processStrategy === 'dedicated' && current?.kind === 'dedicated' && current.fingerprint === fingerprintOf(spec, odoo);
       // A tenant that moves (pool <-> dedicated, another server, another role) leaves first.
       if ((member && !samePool) || (current?.kind === 'dedicated' && !sameDedicated)) await this.detach(spec.tenantId);
-      return spec.processStrategy === 'pool' ? this.servePoolTenant(spec) : this.serveDedicated(spec);
+      return spec.processStrategy === 'pool' ? this.servePoolTenant(spec, odoo) : this.serveDedicated(spec, odoo);
     });
   }
 
@@ -175,6 +185,7 @@ class ProcessRuntimeImpl implements ProcessRuntime {
     return [...this.pools.values()].map((pool) => ({
       name: pool.name,
       databaseServerId: pool.databaseServerId,
+      ...(pool.series ? { odooSeries: pool.series } : {}),
       databaseRole: this.options.poolAccess.roleOf(pool.name),
       tenants: [...pool.tenants.values()].map((member) => ({ tenantId: member.tenantId, databaseName: member.databaseName })),
       processes: pool.workload?.processes() ?? [],
@@ -196,10 +207,10 @@ class ProcessRuntimeImpl implements ProcessRuntime {
 
   // --- pools ---
 
-  private async servePoolTenant(spec: TenantServeSpec): Promise<Upstream> {
+  private async servePoolTenant(spec: TenantServeSpec, odoo: OdooCommand): Promise<Upstream> {
     return this.lock.run(`server:${spec.databaseServerId}`, async () => {
       const { poolAccess } = this.options;
-      const pool = this.poolOf(spec.tenantId)?.pool ?? this.placeInPool(spec);
+      const pool = this.poolOf(spec.tenantId)?.pool ?? (await this.placeInPool(spec, odoo.series));
       const roleName = spec.tenantRole.user;
       // Recorded before the grant: a crash right after it leaves a record that start() revokes.
       pool.tenants.set(spec.tenantId, { tenantId: spec.tenantId, roleName, databaseName: spec.databaseName });
@@ -209,7 +220,7 @@ class ProcessRuntimeImpl implements ProcessRuntime {
       try {
         // Creating the workload asks for the pool's credentials, which creates its role: that
         // comes before the first grant to it.
-        pool.workload ??= await this.linkPlatformAddons().then(() => createPoolWorkload(this.deps, this.options, pool));
+        pool.workload ??= await this.linkPlatformAddons(odoo.series).then(() => createPoolWorkload(this.deps, this.options, pool, odoo));
         await poolAccess.grantTenant(pool.databaseServerId, pool.name, roleName);
       } catch (error) {
         pool.tenants.delete(spec.tenantId);
@@ -230,32 +241,63 @@ class ProcessRuntimeImpl implements ProcessRuntime {
     });
   }
 
-  private placeInPool(spec: TenantServeSpec): Pool {
-    const summaries = [...this.pools.values()].map((pool) => ({
-      name: pool.name,
-      databaseServerId: pool.databaseServerId,
-      tenantCount: pool.tenants.size,
-    }));
-    const choice = choosePool(summaries, spec.databaseServerId, this.options.poolMaxTenants);
+  private async placeInPool(spec: TenantServeSpec, series: string): Promise<Pool> {
+    const summaries = [];
+    for (const pool of this.pools.values()) {
+      summaries.push({
+        name: pool.name,
+        databaseServerId: pool.databaseServerId,
+        series: await this.seriesOf(pool),
+        tenantCount: pool.tenants.size,
+      });
+    }
+    const choice = choosePool(summaries, spec.databaseServerId, this.options.poolMaxTenants, series);
     const existing = this.pools.get(choice.name);
     if (existing) return existing;
-    const pool: Pool = { name: choice.name, databaseServerId: spec.databaseServerId, tenants: new Map() };
+    const pool: Pool = { name: choice.name, databaseServerId: spec.databaseServerId, series, tenants: new Map() };
     this.pools.set(pool.name, pool);
-    this.options.logger.info({ pool: pool.name, databaseServerId: pool.databaseServerId }, 'new Odoo pool');
+    this.options.logger.info({ pool: pool.name, databaseServerId: pool.databaseServerId, series }, 'new Odoo pool');
     return pool;
   }
 
-  /** Before the first Odoo process: its server-wide modules must be where Odoo looks (once; again after a failure). */
-  private linkPlatformAddons(): Promise<void> {
-    this.platformAddonsLinked ??= (async () => {
-      const series = await detectOdooVersion({ bin: this.options.odooBin });
-      const directory = await linkPlatformAddons(this.options.odooDataDir, series);
-      this.options.logger.info({ directory }, "the platform's Odoo addons are linked into Odoo's data_dir");
-    })().catch((error: unknown) => {
-      this.platformAddonsLinked = undefined;
-      throw error;
-    });
-    return this.platformAddonsLinked;
+  /**
+   * The Odoo of a series: `odooFor` when series run side by side, else `odooBin` (its series
+   * asked once with `odoo-bin --version`, again after a failure).
+   */
+  private commandFor(series: string | undefined): Promise<OdooCommand> {
+    if (this.options.odooFor) return this.options.odooFor(series);
+    const bin = this.options.odooBin as string;
+    this.defaultOdoo ??= detectOdooVersion({ bin })
+      .then((detected) => ({ bin, addonsPath: this.options.addonsPath, series: detected }))
+      .catch((error: unknown) => {
+        this.defaultOdoo = undefined;
+        throw error;
+      });
+    return this.defaultOdoo;
+  }
+
+  /** A pool's series; a pool recorded before series runs the default series. */
+  private async seriesOf(pool: Pool): Promise<string> {
+    pool.series ??= await this.commandFor(undefined)
+      .then((odoo) => odoo.series)
+      .catch(() => undefined);
+    return pool.series ?? '';
+  }
+
+  /** Before the first Odoo process of a series: its server-wide modules must be where Odoo looks (once; again after a failure). */
+  private linkPlatformAddons(series: string): Promise<void> {
+    let linked = this.platformAddonsLinked.get(series);
+    if (!linked) {
+      linked = linkPlatformAddons(this.options.odooDataDir, series).then(
+        (directory) => this.options.logger.info({ directory, series }, "the platform's Odoo addons are linked into Odoo's data_dir"),
+        (error: unknown) => {
+          this.platformAddonsLinked.delete(series);
+          throw error;
+        },
+      );
+      this.platformAddonsLinked.set(series, linked);
+    }
+    return linked;
   }
 
   private async leavePool(pool: Pool, tenantId: string): Promise<void> {
@@ -290,10 +332,18 @@ class ProcessRuntimeImpl implements ProcessRuntime {
       await this.lock.run(`server:${pool.databaseServerId}`, async () => {
         for (const member of [...pool.tenants.values()]) {
           const spec = wanted.get(member.tenantId);
+          const specSeries = spec
+            ? await this.commandFor(spec.odooSeries).then(
+                (o) => o.series,
+                () => undefined,
+              )
+            : undefined;
           const stillWanted =
             this.served.has(member.tenantId) ||
             (spec?.processStrategy === 'pool' &&
               spec.databaseServerId === pool.databaseServerId &&
+              // A series that cannot run now keeps its grant: the tenant is restored there once it can.
+              (specSeries === undefined || specSeries === (await this.seriesOf(pool))) &&
               spec.tenantRole.user === member.roleName &&
               spec.databaseName === member.databaseName);
           if (stillWanted) continue;
@@ -313,7 +363,7 @@ class ProcessRuntimeImpl implements ProcessRuntime {
 
   // --- dedicated processes ---
 
-  private async serveDedicated(spec: TenantServeSpec): Promise<Upstream> {
+  private async serveDedicated(spec: TenantServeSpec, odoo: OdooCommand): Promise<Upstream> {
     const current = this.served.get(spec.tenantId);
     if (current?.kind === 'dedicated') {
       current.spec = spec;
@@ -327,8 +377,8 @@ class ProcessRuntimeImpl implements ProcessRuntime {
         'the process runtime runs one process per dedicated tenant; replicas are honoured by the kubernetes runtime only',
       );
     }
-    const workload = await this.linkPlatformAddons().then(() => createDedicatedWorkload(this.deps, this.options, spec));
-    const served: Served = { kind: 'dedicated', spec, workload, fingerprint: dedicatedFingerprint(spec), ready: false };
+    const workload = await this.linkPlatformAddons(odoo.series).then(() => createDedicatedWorkload(this.deps, this.options, spec, odoo));
+    const served: Served = { kind: 'dedicated', spec, workload, fingerprint: fingerprintOf(spec, odoo), ready: false };
     this.served.set(spec.tenantId, served);
     const upstream = await workload.ensureRunning();
     served.ready = true;
@@ -371,10 +421,16 @@ class ProcessRuntimeImpl implements ProcessRuntime {
     const pools: PoolRecord[] = [...this.pools.values()].map((pool) => ({
       name: pool.name,
       databaseServerId: pool.databaseServerId,
+      ...(pool.series ? { series: pool.series } : {}),
       tenants: [...pool.tenants.values()],
     }));
     saveRuntimeState(this.statePath, { version: 1, pools });
   }
+}
+
+/** What a dedicated process is made from, its Odoo included: another series (or odoo-bin) restarts it. */
+function fingerprintOf(spec: TenantServeSpec, odoo: OdooCommand): string {
+  return `${dedicatedFingerprint(spec)}|${odoo.series}|${odoo.bin}`;
 }
 
 /** The `process` runtime (see the module comment). Call start() before serving. */

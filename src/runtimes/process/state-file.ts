@@ -17,6 +17,8 @@ export interface PoolMemberRecord {
 export interface PoolRecord {
   name: string;
   databaseServerId: string;
+  /** The Odoo series its processes run; absent in files written before series: the default series. */
+  series?: string;
   tenants: PoolMemberRecord[];
 }
 
@@ -37,6 +39,7 @@ function isPool(value: unknown): value is PoolRecord {
   return (
     typeof record.name === 'string' &&
     typeof record.databaseServerId === 'string' &&
+    (record.series === undefined || typeof record.series === 'string') &&
     Array.isArray(record.tenants) &&
     record.tenants.every(isMember)
   );

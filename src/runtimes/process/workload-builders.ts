@@ -4,7 +4,7 @@
  */
 import type { TenantServeSpec, Upstream } from '../types.js';
 import { dedicatedConfig, type PoolProcessSettings, poolCronConfig, poolWebConfig } from './config.js';
-import type { ResolvedProcessRuntimeOptions } from './options.js';
+import type { OdooCommand, ResolvedProcessRuntimeOptions } from './options.js';
 import { randomAdminPassword, releaseWorkload, reserveWorkload, type UnitDefinition, Workload, type WorkloadDeps } from './workload.js';
 
 const MIB = 1024 * 1024;
@@ -26,6 +26,7 @@ export async function createPoolWorkload(
   deps: WorkloadDeps,
   options: ResolvedProcessRuntimeOptions,
   pool: PoolIdentity,
+  odoo: OdooCommand,
 ): Promise<Workload> {
   const credentials = await options.poolAccess.poolCredentials(pool.databaseServerId, pool.name);
   const workers = options.poolWorkers;
@@ -51,11 +52,11 @@ export async function createPoolWorkload(
       adminPassword: randomAdminPassword(),
       cronInWebProcess: !options.poolCronProcess,
       cronWorkers: options.poolCronWorkers,
-      files: { dataDir: options.odooDataDir, logFile: resources.paths.logFile, addonsPath: options.addonsPath },
+      files: { dataDir: options.odooDataDir, logFile: resources.paths.logFile, addonsPath: odoo.addonsPath },
     };
-    const units: UnitDefinition[] = [{ unit: 'web', config: poolWebConfig(settings), healthCheck: true }];
+    const units: UnitDefinition[] = [{ unit: 'web', config: poolWebConfig(settings), healthCheck: true, command: odoo.bin }];
     if (options.poolCronProcess && resources.ports.cronHttp !== undefined) {
-      units.push({ unit: 'cron', config: poolCronConfig(settings, resources.ports.cronHttp), healthCheck: false });
+      units.push({ unit: 'cron', config: poolCronConfig(settings, resources.ports.cronHttp), healthCheck: false, command: odoo.bin });
     }
     return new Workload(
       pool.name,
@@ -75,6 +76,7 @@ export async function createDedicatedWorkload(
   deps: WorkloadDeps,
   options: ResolvedProcessRuntimeOptions,
   spec: TenantServeSpec,
+  odoo: OdooCommand,
 ): Promise<Workload> {
   const name = `tenant-${spec.tenantName}`;
   const workers = options.dedicatedWorkers;
@@ -92,10 +94,10 @@ export async function createDedicatedWorkload(
       workers,
       dbMaxconn: options.dedicatedDbMaxconn,
       adminPassword: randomAdminPassword(),
-      files: { dataDir: options.odooDataDir, logFile: resources.paths.logFile, addonsPath: options.addonsPath },
+      files: { dataDir: options.odooDataDir, logFile: resources.paths.logFile, addonsPath: odoo.addonsPath },
     });
     return new Workload(name, deps, resources, upstreamFor(options.httpInterface, resources.ports.http, resources.ports.gevent), [
-      { unit: 'web', config, healthCheck: true },
+      { unit: 'web', config, healthCheck: true, command: odoo.bin },
     ]);
   } catch (error) {
     releaseWorkload(deps, resources);

@@ -109,6 +109,8 @@ export interface UnitDefinition {
   config: OdooServerOptions;
   /** Units without HTTP (a pool's cron process) count as running while alive. */
   healthCheck: boolean;
+  /** The odoo-bin of the workload's series. */
+  command: string;
 }
 
 export class Workload {
@@ -132,7 +134,7 @@ export class Workload {
         definition.unit,
         new SupervisedProcess({
           label: `${name} ${definition.unit}`,
-          command: options.odooBin,
+          command: definition.command,
           args: ['-c', configPath],
           env: deps.env,
           cwd: paths.dir,

@@ -46,7 +46,10 @@ export function OdooPage() {
       />
       <QueryStatus query={installations} loading="Loading installations…" />
       {installations.data?.some((i) => i.overridden) ? (
-        <p className="muted">ODOO_BIN (or an odoo on PATH) is set: the platform runs that Odoo, whatever is installed here.</p>
+        <p className="muted">
+          ODOO_BIN (or an odoo on PATH) is set: it runs Odoo {installations.data.find((i) => i.overridden)?.series}, whatever is installed
+          for that series here. Every other series runs its own installation, side by side.
+        </p>
       ) : null}
       <ul className="template-list">
         {installations.data?.map((i) => (
@@ -81,6 +84,17 @@ export function OdooPage() {
               </p>
             ) : null}
             {i.error ? <p className="field__error small">{i.error}</p> : null}
+            <p className="small" data-used-by>
+              <span className="muted">used by:</span> {i.usedBy.tenants} tenant{i.usedBy.tenants === 1 ? '' : 's'}
+              {i.usedBy.templates.length > 0 ? ` · templates ${i.usedBy.templates.join(', ')}` : ''}
+              {i.overridden ? ' · runs the ODOO_BIN override' : ''}
+            </p>
+            {i.status !== 'ready' && !i.overridden && i.usedBy.templates.length > 0 ? (
+              <p className="field__error small" role="status">
+                Not installed: no instance of template{i.usedBy.templates.length === 1 ? '' : 's'} {i.usedBy.templates.join(', ')} can be
+                created until Odoo {i.series} is installed (customers read that the platform is not ready for it yet).
+              </p>
+            ) : null}
             <p className="small">
               {i.bin ? (
                 <>

@@ -36,7 +36,8 @@ export function PoolsPage() {
                   <StateBadge state={pool.processes.every((p) => p.state === 'running') ? 'running' : 'failed'} />
                 </div>
                 <p className="muted small server__where">
-                  {pool.tenants} tenant{pool.tenants === 1 ? '' : 's'} · on {pool.databaseServer} · {mib(pool.memoryBytes)}
+                  {pool.tenants} tenant{pool.tenants === 1 ? '' : 's'} · on {pool.databaseServer}
+                  {pool.odooSeries ? ` · Odoo ${pool.odooSeries}` : ''} · {mib(pool.memoryBytes)}
                 </p>
                 <ul className="small">
                   {pool.processes.map((p) => (

@@ -197,6 +197,7 @@ function Overview({ tenant, user }: { tenant: Tenant; user: User }) {
       ['Database', tenant.databaseName ?? '—'],
       ['Database server', server ? `${server.name} (${server.host}:${server.port})` : (tenant.databaseServerId ?? '—')],
       ['Odoo process', tenant.processStrategy === 'pool' ? 'shared pool' : 'dedicated'],
+      ['Odoo series', tenant.odooSeries ?? 'default series'],
       [
         'Last job',
         tenant.jobId ? (
