@@ -66,6 +66,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         ? { secretKey: e.STRIPE_SECRET_KEY, webhookSecret: e.STRIPE_WEBHOOK_SECRET, apiUrl: e.STRIPE_API_URL }
         : undefined,
     metricsToken: e.METRICS_TOKEN,
+    metricsAddress: e.METRICS_ADDRESS
+      ? {
+          host: e.METRICS_ADDRESS.slice(0, e.METRICS_ADDRESS.lastIndexOf(':')).replace(/^\[(.*)\]$/, '$1'),
+          port: Number(e.METRICS_ADDRESS.slice(e.METRICS_ADDRESS.lastIndexOf(':') + 1)),
+        }
+      : undefined,
+    metricsTenantLabelLimit: e.METRICS_TENANT_LABEL_LIMIT,
     gatewayPort: e.GATEWAY_PORT,
     tenantDatabaseUrl: e.TENANT_DATABASE_URL,
     odooBin: e.ODOO_BIN,

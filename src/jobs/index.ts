@@ -15,7 +15,9 @@ export {
   type JobAttempt,
   type JobHandler,
   type JobListQuery,
+  type JobObserver,
   type JobQueue,
   type JobRecord,
   type JobState,
+  type QueueCounts,
 } from './queue.js';

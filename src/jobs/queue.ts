@@ -77,7 +77,23 @@ export interface JobListQuery {
 
 export type JobQueue = ReturnType<typeof createJobQueue>;
 
-export function createJobQueue(options: { connectionString: string; logger: Logger; superviseIntervalSeconds?: number }) {
+/** How many jobs of a queue wait, run, and failed for good (still retained), for metrics. */
+export interface QueueCounts {
+  queue: string;
+  queued: number;
+  active: number;
+  failed: number;
+}
+
+/** Told of every attempt this replica ran: its queue, how long it took and how it ended (metrics). */
+export type JobObserver = (queue: string, seconds: number, outcome: 'completed' | 'failed') => void;
+
+export function createJobQueue(options: {
+  connectionString: string;
+  logger: Logger;
+  superviseIntervalSeconds?: number;
+  observe?: JobObserver;
+}) {
   const boss = new PgBoss({
     connectionString: options.connectionString,
     schema: 'pgboss',
@@ -179,9 +195,12 @@ export function createJobQueue(options: { connectionString: string; logger: Logg
           async ([job]) => {
             if (!job) return;
             const attempt: JobAttempt = { id: job.id, retryCount: job.retryCount };
+            const started = performance.now();
             try {
               await runClaimed(queue, attempt, () => handler(parseJobPayload(queue, job.data), attempt));
+              options.observe?.(queue, (performance.now() - started) / 1000, 'completed');
             } catch (error) {
+              options.observe?.(queue, (performance.now() - started) / 1000, 'failed');
               options.logger.warn({ err: error, queue, jobId: job.id }, 'job failed');
               throw error;
             } finally {
@@ -244,6 +263,14 @@ export function createJobQueue(options: { connectionString: string; logger: Logg
         values,
       );
       return (rows as StoredJob[]).map(toJobRecord);
+    },
+
+    /** Per queue: jobs queued, active and failed (as pg-boss's monitor last counted them). */
+    async counts(): Promise<QueueCounts[]> {
+      const stored = await boss.getQueues();
+      return stored
+        .filter((q) => !q.name.startsWith('__pgboss'))
+        .map((q) => ({ queue: q.name, queued: q.queuedCount, active: q.activeCount, failed: q.failedCount }));
     },
 
     queues(): string[] {

@@ -20,6 +20,7 @@ export type {
   SharedWorkloadView,
   TenantServeSpec,
   Upstream,
+  WorkloadMetrics,
   WorkloadState,
   WorkloadStatus,
 } from './types.js';
