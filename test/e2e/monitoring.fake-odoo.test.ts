@@ -1,0 +1,245 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { delimiter, dirname, join, resolve } from 'node:path';
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { hostRequest, waitFor } from '../helpers/gateway-client.js';
+import { createOperator, registerCustomer, startTestPlatform, type TestPlatform } from '../helpers/platform.js';
+import { postgresAdminUrl } from '../helpers/postgres.js';
+
+/**
+ * Monitoring end to end: three tenants on the fake Odoo behind the real gateway, a label limit of
+ * two, and live scrapes of `/metrics` (with the token) and of the internal listener
+ * (METRICS_ADDRESS, no token). Every metric the operator guide documents, and every metric the
+ * alert rules and the Grafana dashboard in deploy/monitoring/ use, must be in the scrape, with
+ * at most two tenant labels plus `other`. The rules are loaded and unit-tested with promtool.
+ */
+process.env.PATH = `${dirname(process.execPath)}${delimiter}${process.env.PATH ?? ''}`;
+
+const METRICS_TOKEN = 'monitoring-metrics-token-0123456789';
+const ADMIN_PASSWORD = 'Odoo-Admin-Pass-1';
+const LABEL_LIMIT = 2;
+let test: TestPlatform;
+let port: number;
+const tenants: Array<{ id: string; name: string }> = [];
+
+function promtoolMissing(): string | undefined {
+  try {
+    execFileSync('promtool', ['--version'], { stdio: 'pipe' });
+    return undefined;
+  } catch (error) {
+    return `promtool cannot be run here (${(error as Error).message.split('\n')[0]}); scripts/lib.sh installs it from Debian's prometheus package`;
+  }
+}
+const noPromtool = promtoolMissing();
+if (noPromtool) console.warn(`monitoring test: the promtool checks are skipped: ${noPromtool}`);
+
+/** Metric families (`# TYPE` lines) and samples of a Prometheus text scrape. */
+function parseScrape(text: string) {
+  const families = new Set([...text.matchAll(/^# TYPE (\S+) \S+$/gm)].map((m) => m[1] ?? ''));
+  const samples = [...text.matchAll(/^([a-zA-Z_:][\w:]*)(?:\{([^}]*)\})? (\S+)$/gm)].map((m) => ({
+    name: m[1] ?? '',
+    labels: Object.fromEntries([...(m[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((l) => [l[1], l[2]])),
+    value: Number(m[3]),
+  }));
+  return { families, samples };
+}
+
+/** The metric family a name in an expression belongs to (histogram series carry suffixes). */
+function familyOf(name: string, families: Set<string>): string {
+  if (families.has(name)) return name;
+  return name.replace(/_(bucket|count|sum)$/, '');
+}
+
+const metricNamesIn = (text: string) => new Set([...text.matchAll(/\bsaas_[a-z0-9_]+/g)].map((m) => m[0]));
+
+async function scrape(): Promise<string> {
+  const metricsUrl = test.platform.metricsUrl;
+  if (!metricsUrl) throw new Error('METRICS_ADDRESS gave no listener');
+  const response = await fetch(metricsUrl);
+  expect(response.status).toBe(200);
+  return response.text();
+}
+
+beforeAll(async () => {
+  test = await startTestPlatform({
+    ODOO_BIN: resolve('test/fixtures/fake-odoo/odoo-bin'),
+    TENANT_DATABASE_URL: postgresAdminUrl(),
+    TEMPLATES_AUTOBUILD: 'blank',
+    SPARE_DATABASES: '0',
+    BASE_DOMAIN: 'lvh.me',
+    METRICS_TOKEN,
+    METRICS_ADDRESS: '127.0.0.1:0',
+    METRICS_TENANT_LABEL_LIMIT: String(LABEL_LIMIT),
+  });
+  port = Number(new URL(test.url).port);
+  const operator = await createOperator(test);
+  const customer = await registerCustomer(test.http, 'monitoring-owner');
+  const suffix = Date.now().toString(36);
+  const names = ['mona', 'monb', 'monc'].map((label) => `${label}${suffix}`);
+  for (const name of names) {
+    const created = await test.http.post(
+      '/api/v1/tenants',
+      {
+        name,
+        plan: 'basic',
+        template: 'blank',
+        adminEmail: `admin@${name}.example.com`,
+        adminPassword: ADMIN_PASSWORD,
+        accountId: customer.accountId,
+      },
+      { token: operator.accessToken },
+    );
+    expect(created.status, created.text).toBe(202);
+  }
+  for (const name of names) {
+    tenants.push(
+      await waitFor(
+        `${name} to run`,
+        async () => {
+          const view = (await test.http.get(`/api/v1/tenants/${name}`, { token: operator.accessToken })).body;
+          if (view.state === 'error') throw new Error(`${name} failed: ${view.stateReason}`);
+          return view.state === 'running' ? { id: view.id as string, name } : undefined;
+        },
+        180_000,
+        200,
+      ),
+    );
+  }
+}, 240_000);
+
+afterAll(async () => {
+  await test?.stop();
+});
+
+describe('metrics', () => {
+  it('are served with the token on the API port and without one on the internal listener only', async () => {
+    const viaToken = await test.http.get('/metrics', { token: METRICS_TOKEN });
+    expect(viaToken.status).toBe(200);
+    expect((await test.http.get('/metrics')).status).toBe(401);
+    const internal = await scrape();
+    expect(parseScrape(internal).families).toEqual(parseScrape(viaToken.text).families);
+    const other = await fetch(new URL('/api/v1/plans', test.platform.metricsUrl));
+    expect(other.status).toBe(404);
+  });
+
+  it('has every documented metric, with figures from the live platform and bounded tenant labels', async () => {
+    // Two visits per tenant through the gateway, one backup verified and one certificate known.
+    for (const tenant of tenants) {
+      for (let i = 0; i < 2; i++) expect((await hostRequest(port, `${tenant.name}.lvh.me`, 'GET', '/web/login')).status).toBe(200);
+    }
+    const [first, second] = tenants;
+    if (!first || !second) throw new Error('tenants missing');
+    const verifiedAt = new Date(Date.now() - 3600_000);
+    await sql`INSERT INTO backups (tenant_id, tenant_name, trigger, state, database_name, storage_kind, storage_key, storage_location, verified_at, finished_at)
+              VALUES (${first.id}, ${first.name}, 'on_demand', 'verified', 'db', 'local', 'k', 'l', ${verifiedAt}, ${verifiedAt})`.execute(
+      test.platform.database.db,
+    );
+    const expiresAt = new Date(Date.now() + 20 * 86_400_000);
+    await sql`INSERT INTO custom_domains (tenant_id, domain, token, status, certificate_expires_at)
+              VALUES (${second.id}, ${`erp.${second.name}.example.com`}, 't', 'verified', ${expiresAt})`.execute(test.platform.database.db);
+
+    const { families, samples } = parseScrape(await scrape());
+    const documented = readFileSync('docs/operations/monitoring.md', 'utf8')
+      .split('\n')
+      .filter((line) => line.startsWith('| `saas_'))
+      .flatMap((line) => [...metricNamesIn(line.split('|')[1] ?? '')]);
+    expect(documented.length).toBeGreaterThan(30);
+    expect(documented.filter((name) => !families.has(name))).toEqual([]);
+
+    // Bounded: at most LABEL_LIMIT tenants by id, the third in `other`.
+    const tenantLabels = new Set(samples.flatMap((s) => (s.labels.tenant === undefined ? [] : [s.labels.tenant])));
+    expect(tenantLabels.size).toBeLessThanOrEqual(LABEL_LIMIT + 1);
+    expect(tenantLabels).toContain('other');
+    const sum = (name: string, filter: (labels: Record<string, string>) => boolean = () => true) =>
+      samples.filter((s) => s.name === name && filter(s.labels)).reduce((total, s) => total + s.value, 0);
+    expect(sum('saas_gateway_requests_total', (l) => l.code === '2xx')).toBe(6);
+    expect(sum('saas_gateway_requests_total', (l) => l.tenant === 'other')).toBeGreaterThanOrEqual(2);
+    expect(sum('saas_gateway_sent_bytes_total')).toBeGreaterThan(0);
+    expect(sum('saas_gateway_request_duration_seconds_count')).toBe(6);
+
+    // Tenants, provisioning, jobs, backups, certificates, workloads, disk.
+    expect(sum('saas_tenants', (l) => l.state === 'running' && l.plan === 'basic')).toBe(3);
+    expect(sum('saas_provisioning_duration_seconds_count')).toBe(3);
+    expect(sum('saas_job_duration_seconds_count', (l) => l.queue === 'tenant-ops' && l.outcome === 'completed')).toBeGreaterThanOrEqual(3);
+    expect(samples.some((s) => s.name === 'saas_job_last_success_timestamp_seconds' && s.labels.queue === 'tenant-ops')).toBe(true);
+    expect(samples.some((s) => s.name === 'saas_jobs_queued' && s.labels.queue === 'tenant-ops')).toBe(true);
+    const backupAges = samples.filter((s) => s.name === 'saas_tenant_backup_last_verified_timestamp_seconds');
+    expect(backupAges.length).toBeLessThanOrEqual(LABEL_LIMIT + 1);
+    expect(backupAges.map((s) => s.value)).toContain(Math.floor(verifiedAt.getTime()) / 1000);
+    const certificates = samples.filter((s) => s.name === 'saas_tenant_certificate_expiry_timestamp_seconds');
+    expect(certificates.map((s) => s.value)).toEqual([expiresAt.getTime() / 1000]);
+    const up = samples.filter((s) => s.name === 'saas_workload_up');
+    expect(up.length).toBeGreaterThan(0);
+    expect(up.every((s) => s.value >= 1)).toBe(true);
+    expect(sum('saas_data_disk_size_bytes')).toBeGreaterThan(sum('saas_data_disk_free_bytes'));
+  });
+});
+
+describe('deploy/monitoring', () => {
+  const rules = readFileSync('deploy/monitoring/alerts.yml', 'utf8');
+  const dashboard = JSON.parse(readFileSync('deploy/monitoring/grafana-dashboard.json', 'utf8'));
+  const dashboardExpressions: string[] = dashboard.panels.flatMap((panel: { targets: Array<{ expr: string }> }) =>
+    panel.targets.map((target) => target.expr),
+  );
+
+  it('uses only metrics the platform serves', async () => {
+    const { families } = parseScrape(await scrape());
+    const used = new Set([...metricNamesIn(rules), ...dashboardExpressions.flatMap((expr) => [...metricNamesIn(expr)])]);
+    expect(used.size).toBeGreaterThan(15);
+    expect([...used].filter((name) => !families.has(familyOf(name, families)))).toEqual([]);
+  });
+
+  it('has a dashboard Grafana can import: unique panel ids, a grid position and a query per panel', () => {
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: Grafana's own variable syntax, not a template literal
+    const datasourceVariable = '${datasource}';
+    const dashboardSchema = z.object({
+      title: z.string().min(1),
+      uid: z.string().regex(/^[a-z0-9-]{1,40}$/),
+      schemaVersion: z.number().int().min(30),
+      templating: z.object({ list: z.array(z.object({ name: z.literal('datasource'), type: z.literal('datasource') })).length(1) }),
+      panels: z
+        .array(
+          z.object({
+            id: z.number().int().positive(),
+            type: z.enum(['timeseries', 'stat', 'gauge', 'piechart']),
+            title: z.string().min(1),
+            gridPos: z.object({
+              h: z.number().int().positive(),
+              w: z.number().int().min(1).max(24),
+              x: z.number().int().min(0),
+              y: z.number().int().min(0),
+            }),
+            datasource: z.object({ type: z.literal('prometheus'), uid: z.literal(datasourceVariable) }),
+            targets: z.array(z.object({ refId: z.string(), expr: z.string().min(1) })).min(1),
+          }),
+        )
+        .min(10),
+    });
+    const parsed = dashboardSchema.safeParse(dashboard);
+    expect(parsed.success, JSON.stringify(parsed.error?.issues)).toBe(true);
+    const ids = dashboard.panels.map((panel: { id: number }) => panel.id);
+    expect(new Set(ids).size).toBe(ids.length);
+  });
+
+  it.skipIf(noPromtool)('has alert rules and dashboard queries promtool accepts, and rules that pass their unit tests', () => {
+    const dir = 'deploy/monitoring';
+    expect(execFileSync('promtool', ['check', 'rules', 'alerts.yml'], { cwd: dir, encoding: 'utf8' })).toContain('SUCCESS: 8 rules found');
+    expect(execFileSync('promtool', ['test', 'rules', 'alerts.test.yml'], { cwd: dir, encoding: 'utf8' })).toContain('SUCCESS');
+    // promtool parses PromQL only in rules: the dashboard's queries become recording rules.
+    const scratch = mkdtempSync(join(tmpdir(), 'dashboard-queries-'));
+    try {
+      const recording = dashboardExpressions.map(
+        (expr, i) => `      - record: dashboard:query_${i}\n        expr: ${JSON.stringify(expr)}`,
+      );
+      writeFileSync(join(scratch, 'queries.yml'), `groups:\n  - name: dashboard\n    rules:\n${recording.join('\n')}\n`);
+      expect(execFileSync('promtool', ['check', 'rules', 'queries.yml'], { cwd: scratch, encoding: 'utf8' })).toContain(
+        `SUCCESS: ${dashboardExpressions.length} rules found`,
+      );
+    } finally {
+      rmSync(scratch, { recursive: true, force: true });
+    }
+  });
+});
