@@ -21,12 +21,12 @@ export function gatewayMetrics(metrics: Metrics): Pick<GatewayOptions, 'onProxie
 }
 
 /**
- * Composition of monitoring: the scrape-time metrics read from their owners (jobs, tenants,
+ * Composition of monitoring: the hourly pruning of job logs, the scrape-time metrics read from their owners (jobs, tenants,
  * backups, domains, runtimes), and the internal listener (METRICS_ADDRESS) that serves `/metrics`
  * without a token to whoever reaches that address (a private interface, a sidecar Prometheus).
  */
 export async function startMonitoring(deps: {
-  config: Pick<Config, 'metricsAddress' | 'dataDir'>;
+  config: Pick<Config, 'metricsAddress' | 'dataDir' | 'runWorkers'>;
   db: Db;
   jobs: JobQueue;
   runtimes: RuntimeRegistry;
@@ -46,6 +46,14 @@ export async function startMonitoring(deps: {
       dataDir: deps.config.dataDir,
     },
     (tenantIds) => metrics.forgetTenants(tenantIds),
+  );
+  await deps.jobs.define(
+    'job-logs-prune',
+    async () => {
+      const pruned = await deps.jobs.pruneLogs();
+      if (pruned > 0) deps.logger.info({ pruned }, 'job log records past their retention deleted');
+    },
+    deps.config.runWorkers,
   );
   const address = deps.config.metricsAddress;
   if (!address) return { url: undefined, stop: async () => {} };

@@ -7,6 +7,7 @@ import { registerBackupCommands } from './backup-commands.js';
 import { ApiError, createApiClient } from './client.js';
 import { credentialsPath, readCredentials } from './credentials.js';
 import type { DoctorPool } from './doctor.js';
+import { registerJobCommands } from './job-commands.js';
 import { logIn } from './login.js';
 import { registerOdooCommands } from './odoo-commands.js';
 import { defaultPlatformUrl } from './platform-url.js';
@@ -189,6 +190,12 @@ registerTenantCommands(program, {
 registerBackupCommands(program, {
   client: () => createApiClient({ url: apiUrl(), credentials: readCredentials() }),
   url: apiUrl,
+  printJson,
+  printTable,
+});
+
+registerJobCommands(program, {
+  client: () => createApiClient({ url: apiUrl(), credentials: readCredentials() }),
   printJson,
   printTable,
 });
