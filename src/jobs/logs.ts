@@ -137,7 +137,7 @@ export function createJobLogs(options: { executeSql: ExecuteSql; onError: (error
     async list(jobId: string, query: { after?: string | undefined; limit?: number | undefined } = {}): Promise<JobLogRecord[]> {
       const { rows } = await options.executeSql(
         `SELECT id::text AS id, attempt, at, level, message, fields FROM job_logs
-          WHERE job_id = $1 AND id > $2 ORDER BY id LIMIT $3`,
+          WHERE job_id = $1 AND job_logs.id > $2::bigint ORDER BY job_logs.id LIMIT $3`,
         [jobId, query.after ?? '0', Math.min(Math.max(query.limit ?? 500, 1), 1000)],
       );
       return (rows as Array<Omit<JobLogRecord, 'at'> & { at: Date | string }>).map((row) => ({ ...row, at: new Date(row.at) }));

@@ -5,8 +5,9 @@ import { delimiter, dirname, join, resolve } from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { runCli } from '../helpers/cli.js';
 import { hostRequest, waitFor } from '../helpers/gateway-client.js';
-import { createOperator, registerCustomer, startTestPlatform, type TestPlatform } from '../helpers/platform.js';
+import { createOperator, GOOD_PASSWORD, registerCustomer, startTestPlatform, type TestPlatform } from '../helpers/platform.js';
 import { postgresAdminUrl } from '../helpers/postgres.js';
 
 /**
@@ -23,6 +24,8 @@ const ADMIN_PASSWORD = 'Odoo-Admin-Pass-1';
 const LABEL_LIMIT = 2;
 let test: TestPlatform;
 let port: number;
+let operator: Awaited<ReturnType<typeof createOperator>>;
+let customer: Awaited<ReturnType<typeof registerCustomer>>;
 const tenants: Array<{ id: string; name: string }> = [];
 
 function promtoolMissing(): string | undefined {
@@ -75,8 +78,8 @@ beforeAll(async () => {
     METRICS_TENANT_LABEL_LIMIT: String(LABEL_LIMIT),
   });
   port = Number(new URL(test.url).port);
-  const operator = await createOperator(test);
-  const customer = await registerCustomer(test.http, 'monitoring-owner');
+  operator = await createOperator(test);
+  customer = await registerCustomer(test.http, 'monitoring-owner');
   const suffix = Date.now().toString(36);
   const names = ['mona', 'monb', 'monc'].map((label) => `${label}${suffix}`);
   for (const name of names) {
@@ -242,4 +245,55 @@ describe('deploy/monitoring', () => {
       rmSync(scratch, { recursive: true, force: true });
     }
   });
+});
+
+describe('job logs', () => {
+  it("answer a job's platform log to operators only, with a cursor, and name a bad field", async () => {
+    const list = await test.http.get('/api/v1/jobs?queue=tenant-ops', { token: operator.accessToken });
+    expect(list.status).toBe(200);
+    const job = (list.body as Array<{ id: string; state: string }>).find((j) => j.state === 'completed');
+    if (!job) throw new Error('no completed tenant-ops job');
+    const log = await test.http.get(`/api/v1/jobs/${job.id}/logs`, { token: operator.accessToken });
+    expect(log.status, log.text).toBe(200);
+    expect(log.body.state).toBe('completed');
+    const messages = (log.body.records as Array<{ message: string }>).map((r) => r.message);
+    expect(messages[0]).toBe('attempt 1 started');
+    expect(messages.at(-1)).toMatch(/^attempt 1 completed in [\d.]+ s$/);
+    const after = await test.http.get(`/api/v1/jobs/${job.id}/logs?after=${log.body.next}`, { token: operator.accessToken });
+    expect(after.body).toMatchObject({ records: [], next: log.body.next });
+
+    expect((await test.http.get(`/api/v1/jobs/${job.id}/logs`, { token: customer.accessToken })).status).toBe(403);
+    const badCursor = await test.http.get(`/api/v1/jobs/${job.id}/logs?after=yesterday`, { token: operator.accessToken });
+    expect(badCursor.status).toBe(400);
+    expect(badCursor.text).toContain('after');
+    const unknown = await test.http.get('/api/v1/jobs/00000000-0000-4000-8000-000000000000/logs', { token: operator.accessToken });
+    expect(unknown.status).toBe(404);
+  });
+
+  it('are followed by `saasctl jobs logs --follow` until the job ends, and listed by `saasctl jobs list`', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'saasctl-'));
+    const env = { SAASCTL_CONFIG: join(dir, 'credentials.json') };
+    try {
+      const login = await runCli(['--url', test.url, 'login', '--email', operator.email, '--password-stdin'], {
+        env,
+        input: GOOD_PASSWORD,
+      });
+      expect(login.code, login.stderr).toBe(0);
+      const tenant = tenants[2];
+      if (!tenant) throw new Error('tenant missing');
+      const restart = await test.http.post(`/api/v1/tenants/${tenant.name}/restart`, {}, { token: operator.accessToken });
+      expect(restart.status, restart.text).toBe(202);
+      const jobId = restart.body.jobId as string;
+      const followed = await runCli(['jobs', 'logs', jobId, '--follow', '--interval', '0.2'], { env, timeoutMs: 120_000 });
+      expect(followed.code, followed.stderr).toBe(0);
+      expect(followed.stdout).toMatch(/#1 INFO {2}attempt 1 started/);
+      expect(followed.stdout).toMatch(/#1 INFO {2}attempt 1 completed in [\d.]+ s/);
+      expect(followed.stderr).toContain(`Job ${jobId} is completed.`);
+      const listed = await runCli(['jobs', 'list', '--queue', 'tenant-ops', '--json'], { env });
+      expect(listed.code, listed.stderr).toBe(0);
+      expect(JSON.parse(listed.stdout).map((j: { id: string }) => j.id)).toContain(jobId);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 150_000);
 });
