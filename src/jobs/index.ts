@@ -9,7 +9,7 @@ export {
   TENANT_OPERATIONS,
   type TenantOperation,
 } from './catalog.js';
-export { JOB_LOG_LEVELS, JOB_LOG_RETENTION_DAYS, type JobLogLevel, type JobLogRecord, parseLogLine } from './logs.js';
+export { createJobLogs, JOB_LOG_LEVELS, JOB_LOG_RETENTION_DAYS, type JobLogLevel, type JobLogRecord, parseLogLine } from './logs.js';
 export {
   createJobQueue,
   JOB_STATES,

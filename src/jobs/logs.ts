@@ -98,11 +98,17 @@ export function createJobLogs(options: { executeSql: ExecuteSql; onError: (error
   }
 
   return {
-    /** Where an attempt's captured records go (see logging's withLogCapture). */
-    capture(jobId: string, queue: string, attempt: number): LogCapture {
+    /**
+     * Where an attempt's captured records go (see logging's withLogCapture), until `close`: work
+     * the attempt started may outlive it (an Odoo process it launched logs its restarts for days)
+     * and must not write into a finished job's log.
+     */
+    capture(jobId: string, queue: string, attempt: number): { capture: LogCapture; close(): void } {
       let kept = 0;
       let dropped = 0;
-      return (line) => {
+      let closed = false;
+      const capture: LogCapture = (line) => {
+        if (closed) return;
         const record = parseLogLine(line);
         if (!record) return;
         if (kept >= MAX_RECORDS_PER_ATTEMPT) {
@@ -123,6 +129,12 @@ export function createJobLogs(options: { executeSql: ExecuteSql; onError: (error
         }
         kept += 1;
         add({ jobId, queue, attempt, record });
+      };
+      return {
+        capture,
+        close: () => {
+          closed = true;
+        },
       };
     },
 

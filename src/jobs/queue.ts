@@ -210,9 +210,10 @@ export function createJobQueue(options: {
             const started = performance.now();
             const took = () => Math.round(performance.now() - started) / 1000;
             logs.note(job.id, queue, number, 'info', `attempt ${number} started`, owner ? { owner } : {});
+            const captured = logs.capture(job.id, queue, number);
             try {
               // Whatever the platform logs while the attempt runs is the job's log too.
-              await withLogCapture(logs.capture(job.id, queue, number), () =>
+              await withLogCapture(captured.capture, () =>
                 runClaimed(queue, attempt, () => handler(parseJobPayload(queue, job.data), attempt)),
               );
               options.observe?.(queue, took(), 'completed');
@@ -223,6 +224,7 @@ export function createJobQueue(options: {
               logs.note(job.id, queue, number, 'error', `attempt ${number} failed after ${took()} s: ${errorMessage(error)}`);
               throw error;
             } finally {
+              captured.close();
               await logs.flush();
               boss.notifyWorker(workerId);
             }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDb, migrateToLatest } from '../../src/db/index.js';
-import { createJobQueue, type JobQueue, parseLogLine } from '../../src/jobs/index.js';
+import { createJobLogs, createJobQueue, type JobQueue, parseLogLine } from '../../src/jobs/index.js';
 import { createLogger } from '../../src/logging/index.js';
 import { waitFor } from '../helpers/gateway-client.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/postgres.js';
@@ -80,6 +80,26 @@ describe('job logs', () => {
     expect(await jobs.pruneLogs(new Date(Date.now() + 13 * 86_400_000))).toBe(0);
     expect(await jobs.pruneLogs(new Date(Date.now() + 15 * 86_400_000))).toBeGreaterThan(0);
     expect(await jobs.logs(id)).toEqual([]);
+  });
+
+  it('take nothing more once the attempt ended, though work it started still logs', async () => {
+    const written: unknown[][] = [];
+    const logs = createJobLogs({
+      executeSql: async (_text, values) => {
+        written.push(values ?? []);
+        return { rows: [] };
+      },
+      onError: (error) => {
+        throw error;
+      },
+    });
+    const jobId = randomUUID();
+    const captured = logs.capture(jobId, 'tenant-ops', 1);
+    captured.capture(JSON.stringify({ level: 30, msg: 'during the attempt' }));
+    captured.close();
+    captured.capture(JSON.stringify({ level: 40, msg: 'an Odoo it started, restarting days later' }));
+    await logs.flush();
+    expect(written.map((values) => values[5])).toEqual([['during the attempt']]);
   });
 
   it('read pino lines: message with the error, scalar fields, nothing of pino itself', () => {
