@@ -1,7 +1,8 @@
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
+import { promisify } from 'node:util';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
@@ -227,10 +228,13 @@ describe('deploy/monitoring', () => {
     expect(new Set(ids).size).toBe(ids.length);
   });
 
-  it.skipIf(noPromtool)('has alert rules and dashboard queries promtool accepts, and rules that pass their unit tests', () => {
+  // Asynchronous: the platform under test runs in this process and must keep serving meanwhile.
+  const promtool = async (args: string[], cwd: string) => (await promisify(execFile)('promtool', args, { cwd, encoding: 'utf8' })).stdout;
+
+  it.skipIf(noPromtool)('has alert rules and dashboard queries promtool accepts, and rules that pass their unit tests', async () => {
     const dir = 'deploy/monitoring';
-    expect(execFileSync('promtool', ['check', 'rules', 'alerts.yml'], { cwd: dir, encoding: 'utf8' })).toContain('SUCCESS: 8 rules found');
-    expect(execFileSync('promtool', ['test', 'rules', 'alerts.test.yml'], { cwd: dir, encoding: 'utf8' })).toContain('SUCCESS');
+    expect(await promtool(['check', 'rules', 'alerts.yml'], dir)).toContain('SUCCESS: 8 rules found');
+    expect(await promtool(['test', 'rules', 'alerts.test.yml'], dir)).toContain('SUCCESS');
     // promtool parses PromQL only in rules: the dashboard's queries become recording rules.
     const scratch = mkdtempSync(join(tmpdir(), 'dashboard-queries-'));
     try {
@@ -238,9 +242,7 @@ describe('deploy/monitoring', () => {
         (expr, i) => `      - record: dashboard:query_${i}\n        expr: ${JSON.stringify(expr)}`,
       );
       writeFileSync(join(scratch, 'queries.yml'), `groups:\n  - name: dashboard\n    rules:\n${recording.join('\n')}\n`);
-      expect(execFileSync('promtool', ['check', 'rules', 'queries.yml'], { cwd: scratch, encoding: 'utf8' })).toContain(
-        `SUCCESS: ${dashboardExpressions.length} rules found`,
-      );
+      expect(await promtool(['check', 'rules', 'queries.yml'], scratch)).toContain(`SUCCESS: ${dashboardExpressions.length} rules found`);
     } finally {
       rmSync(scratch, { recursive: true, force: true });
     }
