@@ -12,7 +12,9 @@ import { histogramSamples, registerSnapshotMetric, type Sample, sharedRead } fro
 export interface PlatformMetricSources {
   jobCounts(): Promise<Array<{ queue: string; queued: number; active: number; failed: number }>>;
   /** Every tenant, deleted ones included (provisioning durations are cumulative). */
-  tenants(): Promise<Array<{ id: string; state: string; plan_code: string; created_at: Date; provision_seconds: number | null }>>;
+  tenants(): Promise<
+    Array<{ id: string; name: string; state: string; plan_code: string; created_at: Date; provision_seconds: number | null }>
+  >;
   lastVerifiedBackups(): Promise<Map<string, Date>>;
   certificateExpiries(): Promise<Map<string, Date>>;
   workloads(): Array<{
@@ -76,6 +78,17 @@ export function registerPlatformMetrics(
         counts.set(key, sample);
       }
       return [...counts.values()];
+    },
+  });
+
+  registerSnapshotMetric(registry, {
+    name: 'saas_tenant_info',
+    help: '1 for each tenant with a label of its own: its name and plan, to show names for the ids of the per-tenant metrics',
+    type: 'gauge',
+    async collect() {
+      return (await tenants()).live.flatMap((row) =>
+        labels.of(row.id) === OTHER_TENANTS ? [] : [{ labels: { tenant: row.id, name: row.name, plan: row.plan_code }, value: 1 }],
+      );
     },
   });
 

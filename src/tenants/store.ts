@@ -344,6 +344,7 @@ export async function previousStates(ids: string[], db: Executor): Promise<Map<s
 /** What metrics read of every tenant (deleted ones too: provisioning durations are cumulative). */
 export interface TenantMetricsRow {
   id: string;
+  name: string;
   state: string;
   plan_code: string;
   created_at: Date;
@@ -355,6 +356,7 @@ export async function tenantsForMetrics(db: Executor): Promise<TenantMetricsRow[
     .selectFrom('tenants')
     .select([
       'id',
+      'name',
       'state',
       'plan_code',
       'created_at',

@@ -163,6 +163,9 @@ describe('metrics', () => {
     expect(sum('saas_gateway_requests_total', (l) => l.tenant === 'other')).toBeGreaterThanOrEqual(2);
     expect(sum('saas_gateway_sent_bytes_total')).toBeGreaterThan(0);
     expect(sum('saas_gateway_request_duration_seconds_count')).toBe(6);
+    const info = samples.filter((s) => s.name === 'saas_tenant_info');
+    expect(info).toHaveLength(LABEL_LIMIT);
+    for (const series of info) expect(tenants.find((t) => t.id === series.labels.tenant)?.name).toBe(series.labels.name);
 
     // Tenants, provisioning, jobs, backups, certificates, workloads, disk.
     expect(sum('saas_tenants', (l) => l.state === 'running' && l.plan === 'basic')).toBe(3);
