@@ -236,7 +236,7 @@ describe('deploy/monitoring', () => {
 
   it.skipIf(noPromtool)('has alert rules and dashboard queries promtool accepts, and rules that pass their unit tests', async () => {
     const dir = 'deploy/monitoring';
-    expect(await promtool(['check', 'rules', 'alerts.yml'], dir)).toContain('SUCCESS: 8 rules found');
+    expect(await promtool(['check', 'rules', 'alerts.yml'], dir)).toContain('SUCCESS: 9 rules found');
     expect(await promtool(['test', 'rules', 'alerts.test.yml'], dir)).toContain('SUCCESS');
     // promtool parses PromQL only in rules: the dashboard's queries become recording rules.
     const scratch = mkdtempSync(join(tmpdir(), 'dashboard-queries-'));
