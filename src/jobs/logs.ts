@@ -3,7 +3,7 @@
  * attempt ran (captured from the platform logger, so already redacted), and the attempt's start
  * and end. Written in batches off the job's path; kept 14 days (the `job-logs-prune` job).
  */
-import type { LogCapture } from '../logging/index.js';
+import { type LogCapture, outsideLogCapture } from '../logging/index.js';
 
 export const JOB_LOG_RETENTION_DAYS = 14;
 /** A runaway job must not fill the table: records past this many per attempt are counted, not kept. */
@@ -93,7 +93,8 @@ export function createJobLogs(options: { executeSql: ExecuteSql; onError: (error
 
   function add(entry: Pending): void {
     pending.push(entry);
-    timer ??= setTimeout(() => void flush(), 250);
+    // Outside the attempt's capture: a failed write's warning must not become a record to write.
+    timer ??= outsideLogCapture(() => setTimeout(() => void flush(), 250));
     timer.unref?.();
   }
 

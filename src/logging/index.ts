@@ -68,6 +68,11 @@ export function withLogCapture<T>(capture: LogCapture, work: () => Promise<T>): 
   return captures.run(capture, work);
 }
 
+/** Runs `work` outside any capture (a job log's own writer must not capture its own warnings). */
+export function outsideLogCapture<T>(work: () => T): T {
+  return captures.exit(work);
+}
+
 export const CAPTURED_LEVEL = 'info';
 const captureStream = {
   write(record: string) {
