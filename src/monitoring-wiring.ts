@@ -5,10 +5,11 @@ import type { Config } from './config/index.js';
 import type { Db } from './db/index.js';
 import { certificateExpiriesPerTenant } from './domains/index.js';
 import type { GatewayOptions } from './gateway/index.js';
+import { hibernatedAmong } from './hibernation/index.js';
 import type { JobQueue } from './jobs/index.js';
 import type { Logger } from './logging/index.js';
 import { type Metrics, registerPlatformMetrics } from './metrics/index.js';
-import type { RuntimeRegistry } from './runtimes/index.js';
+import { type RuntimeRegistry, recordedUpstreams } from './runtimes/index.js';
 import { tenantsForMetrics } from './tenants/index.js';
 
 /** The gateway's hooks that count each tenant's traffic and upstream failures. */
@@ -41,6 +42,12 @@ export async function startMonitoring(deps: {
       jobCounts: () => deps.jobs.counts(),
       tenants: () => tenantsForMetrics(db),
       lastVerifiedBackups: () => lastVerifiedPerTenant(db),
+      async unservedAmong(runningIds) {
+        const served = await recordedUpstreams(db);
+        const unserved = runningIds.filter((id) => !served.has(id));
+        const asleep = unserved.length > 0 ? await hibernatedAmong(db, unserved) : new Set<string>();
+        return unserved.filter((id) => !asleep.has(id)).length;
+      },
       certificateExpiries: () => certificateExpiriesPerTenant(db),
       workloads: () => deps.runtimes.all().flatMap((runtime) => runtime.workloadMetrics?.() ?? []),
       dataDir: deps.config.dataDir,

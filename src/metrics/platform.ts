@@ -16,6 +16,8 @@ export interface PlatformMetricSources {
     Array<{ id: string; name: string; state: string; plan_code: string; created_at: Date; provision_seconds: number | null }>
   >;
   lastVerifiedBackups(): Promise<Map<string, Date>>;
+  /** Of these running tenants, those with no recorded upstream (no replica serves them) that are not hibernated. */
+  unservedAmong(runningIds: readonly string[]): Promise<number>;
   certificateExpiries(): Promise<Map<string, Date>>;
   workloads(): Array<{
     kind: 'pool' | 'dedicated';
@@ -78,6 +80,16 @@ export function registerPlatformMetrics(
         counts.set(key, sample);
       }
       return [...counts.values()];
+    },
+  });
+
+  registerSnapshotMetric(registry, {
+    name: 'saas_tenants_unserved',
+    help: 'Running tenants that no replica serves (not hibernated): their visitors get the "being prepared" page',
+    type: 'gauge',
+    async collect() {
+      const running = (await tenants()).live.filter((row) => row.state === 'running').map((row) => row.id);
+      return [{ labels: {}, value: await sources.unservedAmong(running) }];
     },
   });
 

@@ -182,6 +182,13 @@ describe('metrics', () => {
     expect(up.length).toBeGreaterThan(0);
     expect(up.every((s) => s.value >= 1)).toBe(true);
     expect(sum('saas_data_disk_size_bytes')).toBeGreaterThan(sum('saas_data_disk_free_bytes'));
+
+    // A running tenant no replica serves is counted (its upstream record gone, as after a worker died).
+    expect(sum('saas_tenants_unserved')).toBe(0);
+    const third = tenants[2];
+    if (!third) throw new Error('tenant missing');
+    await sql`DELETE FROM tenant_upstreams WHERE tenant_id = ${third.id}`.execute(test.platform.database.db);
+    expect(parseScrape(await scrape()).samples.find((s) => s.name === 'saas_tenants_unserved')?.value).toBe(1);
   });
 });
 
@@ -236,7 +243,7 @@ describe('deploy/monitoring', () => {
 
   it.skipIf(noPromtool)('has alert rules and dashboard queries promtool accepts, and rules that pass their unit tests', async () => {
     const dir = 'deploy/monitoring';
-    expect(await promtool(['check', 'rules', 'alerts.yml'], dir)).toContain('SUCCESS: 9 rules found');
+    expect(await promtool(['check', 'rules', 'alerts.yml'], dir)).toContain('SUCCESS: 10 rules found');
     expect(await promtool(['test', 'rules', 'alerts.test.yml'], dir)).toContain('SUCCESS');
     // promtool parses PromQL only in rules: the dashboard's queries become recording rules.
     const scratch = mkdtempSync(join(tmpdir(), 'dashboard-queries-'));
