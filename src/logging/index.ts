@@ -87,8 +87,19 @@ export function createLogger(level = 'info', destination?: NodeJS.WritableStream
   const levels: Record<string, number> = pino.levels.values;
   const below = (levels[level] ?? Number.POSITIVE_INFINITY) < (levels[CAPTURED_LEVEL] ?? 30);
   const streams = level === 'silent' ? [] : [output];
+  const outputLevel = levels[level] ?? Number.POSITIVE_INFINITY;
   return pino(
-    loggerOptions(below ? level : CAPTURED_LEVEL),
+    {
+      ...loggerOptions(below ? level : CAPTURED_LEVEL),
+      // A record below the output's level is only made for a capture: skipped (not even
+      // serialised) when nothing captures, so a quiet platform pays nothing for it.
+      hooks: {
+        logMethod(args, method, recordLevel) {
+          if (recordLevel < outputLevel && !captures.getStore()) return;
+          method.apply(this, args);
+        },
+      },
+    },
     pino.multistream([{ level: CAPTURED_LEVEL, stream: captureStream }, ...streams]),
   );
 }
