@@ -9,7 +9,8 @@
  *
  * Printed: the time of one full round (queueing + 500 samples), samples/s, what the round added
  * to the platform database (transactions, rows written, blocks read, from pg_stat_database), and
- * GET /api/v1/plans p50/p95/p99 idle and during the round. In production a round is spread over
+ * GET /api/v1/plans p50/p95/p99 idle and during the round, then the time of a Prometheus scrape
+ * (METRICS_ADDRESS) with every tenant, and the job log records the jobs wrote. In production a round is spread over
  * 4.5 of its 5 minutes, so the load is this round's divided by that spreading.
  *
  *   .tools/node/node_modules/node/bin/node --import tsx bench/sample.ts
@@ -45,7 +46,7 @@ async function apiLatency(base: string, during?: Promise<unknown>) {
   };
 }
 
-const bench = await startBenchPlatform('basic', { SPARE_DATABASES: '0' }, { tenants: total + 10 });
+const bench = await startBenchPlatform('basic', { SPARE_DATABASES: '0', METRICS_ADDRESS: '127.0.0.1:0' }, { tenants: total + 10 });
 try {
   const { platform } = bench;
   const db = platform.database.db;
@@ -131,6 +132,21 @@ try {
   ] as const) {
     console.log(`    ${label.padEnd(17)} ${r.requests} requests, ${r.errors} errors, p50 ${r.p50} ms, p95 ${r.p95} ms, p99 ${r.p99} ms`);
   }
+  // A Prometheus scrape with every tenant (scrape-time reads: tenants, backups, domains, queues).
+  const scrapeMs: number[] = [];
+  let scraped = '';
+  for (let i = 0; i < 10; i++) {
+    const t0 = performance.now();
+    scraped = await (await fetch(platform.metricsUrl ?? '')).text();
+    scrapeMs.push(performance.now() - t0);
+  }
+  scrapeMs.sort((a, b) => a - b);
+  const series = scraped.split('\n').filter((line) => line && !line.startsWith('#')).length;
+  const jobLogRows = await sql<{ n: number }>`SELECT count(*)::int AS n FROM job_logs`.execute(db);
+  console.log(
+    `  GET /metrics (10 scrapes after the round): p50 ${scrapeMs[4]?.toFixed(0)} ms, max ${scrapeMs.at(-1)?.toFixed(0)} ms, ${series} series, ${(scraped.length / 1024).toFixed(0)} KiB`,
+  );
+  console.log(`  job log records written so far (setup and round): ${jobLogRows.rows[0]?.n}`);
   console.log(`  load average at the end ${loadAverage()}`);
 } finally {
   await bench.stop();

@@ -116,6 +116,18 @@ ensure_pdftotext() {
   apt_install poppler-utils || log "could not install poppler-utils: the invoice PDF tests will fail and say so"
 }
 
+# promtool for the monitoring test (`promtool check rules` and `promtool test rules` on
+# deploy/monitoring/): Debian's prometheus package ships it. Without it the test says why it
+# skips those checks.
+ensure_promtool() {
+  if command -v promtool >/dev/null 2>&1; then return; fi
+  if command -v apt-cache >/dev/null 2>&1 && apt-cache policy prometheus 2>/dev/null | grep -q 'Candidate: [0-9]'; then
+    apt_install prometheus || log "could not install prometheus: the alert rule checks will be skipped and say so"
+  else
+    log "no prometheus package here (promtool): the alert rule checks will be skipped and say so"
+  fi
+}
+
 # stripe-mock (Stripe's own API mock server) for the Stripe gateway tests, built from the Go
 # module proxy into .tools/stripe-mock (STRIPE_MOCK_BIN may name another binary).
 STRIPE_MOCK_VERSION=v0.203.0

@@ -7,6 +7,7 @@ ensure_npm_packages
 ensure_chromium
 ensure_minio
 ensure_pdftotext
+ensure_promtool
 ensure_stripe_mock
 ensure_knot
 ensure_python_venv

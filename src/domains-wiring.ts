@@ -10,6 +10,7 @@ import {
   domainProofs,
 } from './domains/index.js';
 import type { DomainEventBus } from './events/index.js';
+import { type CustomDomainResolver, mayIssueCertificate, type RouteResolver } from './gateway/index.js';
 import type { JobQueue } from './jobs/index.js';
 import type { Logger } from './logging/index.js';
 import type { DatabaseServerRegistry } from './postgres/index.js';
@@ -47,4 +48,14 @@ export async function startDomains(deps: {
   await domains.registerJobs(config.runWorkers);
   const domainTable = await createDomainTable({ db, events: domainEvents });
   return { domains, domainTable, answerHttpProof: createHttpProofResponder(db) };
+}
+
+/** The TLS edge's question "may a certificate be issued for this name?": platform hosts, tenants, their domains. */
+export function tlsAskFor(
+  config: Pick<Config, 'baseDomain' | 'publicUrl'>,
+  resolveRoute: RouteResolver,
+  resolveCustomDomain: CustomDomainResolver,
+): (domain: string) => boolean {
+  const platformHosts = [config.baseDomain, `app.${config.baseDomain}`, new URL(config.publicUrl).hostname].map((h) => h.toLowerCase());
+  return (domain) => mayIssueCertificate(domain, { baseDomain: config.baseDomain, resolveRoute, resolveCustomDomain, platformHosts });
 }

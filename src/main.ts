@@ -10,14 +10,15 @@ import { startBilling } from './billing-wiring.js';
 import { type Config, resolveSecretKey } from './config/index.js';
 import { createNotificationHub } from './db/index.js';
 import type { DomainService } from './domains/index.js';
-import { startDomains } from './domains-wiring.js';
+import { startDomains, tlsAskFor } from './domains-wiring.js';
 import { createDomainEventBus, DOMAIN_EVENTS_CHANNEL } from './events/index.js';
-import { createGateway, createRouteTable, mayIssueCertificate } from './gateway/index.js';
+import { createGateway, createRouteTable } from './gateway/index.js';
 import { awakeTenantsOnly, type Hibernation, startHibernation } from './hibernation-wiring.js';
 import { createIdentityService } from './identity/index.js';
 import { createJobQueue } from './jobs/index.js';
 import { createLogger, type Logger } from './logging/index.js';
 import { createMetrics } from './metrics/index.js';
+import { gatewayMetrics, startMonitoring } from './monitoring-wiring.js';
 import { createMailer } from './notifications/index.js';
 import { startPlatformOdoo } from './odoo-wiring.js';
 import { startNotificationsAndWebhooks } from './outbound.js';
@@ -69,6 +70,8 @@ export interface Platform {
   url: string | undefined;
   /** Where the gateway listens when it has a port of its own. */
   gatewayUrl: string | undefined;
+  /** The internal metrics listener's `/metrics` (METRICS_ADDRESS). */
+  metricsUrl: string | undefined;
   /** Custom domains (the scheduled re-check and the base-URL job call it; tests call it with their own clock). */
   domains: DomainService;
   /** Runs the lifecycle timers now (as the scheduled job does), with `now` for tests. */
@@ -106,7 +109,7 @@ export async function startPlatform(
   });
   const { db } = database;
   const mailer = createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, outboxDir: join(config.dataDir, 'mail-outbox'), logger });
-  const metrics = createMetrics();
+  const metrics = createMetrics({ tenantLabelLimit: config.metricsTenantLabelLimit });
   const plans = createPlanService({ db });
   await plans.seed();
   const auth = createAuthService({
@@ -122,7 +125,7 @@ export async function startPlatform(
   const notifications = await createNotificationHub(database.url, [DOMAIN_EVENTS_CHANNEL], logger);
   // Before anything subscribes: local subscribers start at the newest event when they subscribe.
   const domainEvents = await createDomainEventBus({ db, notifications, logger });
-  const jobs = createJobQueue({ connectionString: database.url, logger });
+  const jobs = createJobQueue({ connectionString: database.url, logger, observe: metrics.observeJob });
   await jobs.start();
 
   /** Test-only fault injection (SAAS_TEST_CRASH_AFTER_STEP): dies at the named point. */
@@ -269,6 +272,7 @@ export async function startPlatform(
   });
   const { domains, domainTable, answerHttpProof } = await startDomains({ config, db, jobs, servers, domainEvents, urls, logger });
   const usage = await startUsage({ config, db, jobs, logger, domainEvents, plans, tenants, operations, audit, metrics }, options.clock);
+  const monitoring = await startMonitoring({ config, db, jobs, runtimes, metrics, logger });
 
   const routes = await createRouteTable({ db, events: domainEvents, logger });
   const gateway = createGateway({
@@ -282,15 +286,9 @@ export async function startPlatform(
     trustProxy: config.trustProxy,
     ...gatewayOptions,
     restrictionsOf: usage.limits.restrictionsOf,
+    ...gatewayMetrics(metrics),
   });
-  const platformHosts = [config.baseDomain, `app.${config.baseDomain}`, new URL(config.publicUrl).hostname].map((h) => h.toLowerCase());
-  const tlsAsk = (domain: string) =>
-    mayIssueCertificate(domain, {
-      baseDomain: config.baseDomain,
-      resolveRoute: routes.resolve,
-      resolveCustomDomain: domainTable.resolve,
-      platformHosts,
-    });
+  const tlsAsk = tlsAskFor(config, routes.resolve, domainTable.resolve);
   const sharedPortGateway: SharedPortGateway | undefined = config.gatewayPort
     ? undefined
     : {
@@ -371,6 +369,7 @@ export async function startPlatform(
     domains,
     url,
     gatewayUrl,
+    metricsUrl: monitoring.url,
     sweepLifecycle: (now) => sweep.sweep(now),
     hibernation,
     backups,
@@ -380,6 +379,7 @@ export async function startPlatform(
       stopping ??= (async () => {
         clearInterval(pruneTimer);
         await closeListeners(app, gatewayServer, gateway, logger);
+        await monitoring.stop();
         await jobs.stop();
         await hibernation.stop();
         await runtimes.stop();

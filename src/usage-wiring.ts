@@ -54,7 +54,7 @@ export async function startUsage(
     audit: deps.audit,
   });
   await sampler.registerJobs(deps.config.runWorkers);
-  registerUsageMetrics(deps.metrics.registry, db);
+  registerUsageMetrics(deps.metrics.registry, db, deps.metrics.tenantLabels);
   const limits = await createLimitTable({ db, events: deps.domainEvents });
   return { sampler, limits, reads: createUsageService({ db, clock }) };
 }

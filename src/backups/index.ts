@@ -8,4 +8,5 @@ export type { BackupRunDependencies } from './run.js';
 export { type DailySchedule, jitterSeconds, latestDueSlot } from './schedule.js';
 export { type BackupService, type BackupServiceDependencies, createBackupService } from './service.js';
 export { type BackupStorage, createBackupStorage, localBackupStorage, s3BackupStorage } from './storage/index.js';
+export { lastVerifiedPerTenant } from './store.js';
 export { BACKUP_STATES, BACKUP_TRIGGERS, type BackupView, backupViewSchema, toBackupView } from './views.js';

@@ -140,3 +140,14 @@ export async function newestVerifiedBackups(db: Executor): Promise<BackupRow[]> 
 export async function deleteBackupRecord(id: string, db: Executor): Promise<void> {
   await db.deleteFrom('backups').where('id', '=', id).execute();
 }
+
+/** When each tenant's newest verified backup was verified (metrics: backup age per tenant). */
+export async function lastVerifiedPerTenant(db: Executor): Promise<Map<string, Date>> {
+  const rows = await db
+    .selectFrom('backups')
+    .select(['tenant_id', (eb) => eb.fn.max('verified_at').as('verified_at')])
+    .where('state', '=', 'verified')
+    .groupBy('tenant_id')
+    .execute();
+  return new Map(rows.flatMap((row) => (row.verified_at ? [[row.tenant_id, new Date(row.verified_at)] as const] : [])));
+}

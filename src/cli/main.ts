@@ -8,6 +8,7 @@ import { registerBillingCommands } from './billing-commands.js';
 import { ApiError, createApiClient } from './client.js';
 import { credentialsPath, readCredentials } from './credentials.js';
 import type { DoctorPool, DoctorSeries } from './doctor.js';
+import { registerJobCommands } from './job-commands.js';
 import { logIn } from './login.js';
 import { registerOdooCommands } from './odoo-commands.js';
 import { defaultPlatformUrl } from './platform-url.js';
@@ -196,6 +197,12 @@ registerBackupCommands(program, {
 });
 
 registerBillingCommands(program, {
+  client: () => createApiClient({ url: apiUrl(), credentials: readCredentials() }),
+  printJson,
+  printTable,
+});
+
+registerJobCommands(program, {
   client: () => createApiClient({ url: apiUrl(), credentials: readCredentials() }),
   printJson,
   printTable,

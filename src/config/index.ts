@@ -67,6 +67,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         : undefined,
     paystack: e.PAYSTACK_SECRET_KEY ? { secretKey: e.PAYSTACK_SECRET_KEY, apiUrl: e.PAYSTACK_API_URL } : undefined,
     metricsToken: e.METRICS_TOKEN,
+    metricsAddress: e.METRICS_ADDRESS
+      ? {
+          host: e.METRICS_ADDRESS.slice(0, e.METRICS_ADDRESS.lastIndexOf(':')).replace(/^\[(.*)\]$/, '$1'),
+          port: Number(e.METRICS_ADDRESS.slice(e.METRICS_ADDRESS.lastIndexOf(':') + 1)),
+        }
+      : undefined,
+    metricsTenantLabelLimit: e.METRICS_TENANT_LABEL_LIMIT,
     gatewayPort: e.GATEWAY_PORT,
     tenantDatabaseUrl: e.TENANT_DATABASE_URL,
     odooBin: e.ODOO_BIN,

@@ -138,6 +138,14 @@ export const configSchema = z
     /** Test-only fault injection: exit at this point of a backup (backup:uploading, backup:stored). */
     SAAS_TEST_CRASH_AT: z.string().optional(),
     METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters (e.g. `openssl rand -hex 32`)').optional(),
+    /** `host:port` of an internal listener serving only `/metrics`, without a token (port 0: any free port). */
+    METRICS_ADDRESS: z
+      .string()
+      .regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'must be host:port, e.g. 127.0.0.1:9464 or [::1]:9464')
+      .refine((value) => Number(value.slice(value.lastIndexOf(':') + 1)) <= 65_535, 'the port must be at most 65535')
+      .optional(),
+    /** Tenants that get their own label in per-tenant metrics; the rest share `other`. */
+    METRICS_TENANT_LABEL_LIMIT: z.coerce.number().int().min(0).max(100_000).default(1000),
     /** Name servers custom domains are checked against (`ip` or `ip:port`, comma-separated); unset: the system's. */
     DNS_RESOLVERS: z
       .string()
@@ -246,6 +254,9 @@ export interface Config {
   paystack: { secretKey: string; apiUrl: string | undefined } | undefined;
   /** Bearer token Prometheus sends for `/metrics`; unset: `/metrics` answers 404. */
   metricsToken: string | undefined;
+  /** Internal listener for `/metrics` without a token; unset: none. */
+  metricsAddress: { host: string; port: number } | undefined;
+  metricsTenantLabelLimit: number;
   /** Tenant traffic on its own listener; unset: the gateway shares the API port. */
   gatewayPort: number | undefined;
   /** Admin URL of the default shared tenant server; the embedded cluster when unset. */

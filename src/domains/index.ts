@@ -29,6 +29,7 @@ export {
   MAX_DOMAINS_PER_TENANT,
   TENANT_BASE_URL_QUEUE,
 } from './service.js';
+export { certificateExpiriesPerTenant } from './store.js';
 export { createDomainTable, type DomainTable } from './table.js';
 export {
   createDnsLookup,

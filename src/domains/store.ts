@@ -117,3 +117,15 @@ export async function otherClaimExists(db: Executor, domain: string, tenantId: s
     .executeTakeFirst();
   return row !== undefined;
 }
+
+/** The soonest certificate expiry of each tenant's verified domains (metrics). */
+export async function certificateExpiriesPerTenant(db: Executor): Promise<Map<string, Date>> {
+  const rows = await db
+    .selectFrom('custom_domains')
+    .select(['tenant_id', (eb) => eb.fn.min('certificate_expires_at').as('expires_at')])
+    .where('status', '=', 'verified')
+    .where('certificate_expires_at', 'is not', null)
+    .groupBy('tenant_id')
+    .execute();
+  return new Map(rows.flatMap((row) => (row.expires_at ? [[row.tenant_id, new Date(row.expires_at)] as const] : [])));
+}

@@ -26,6 +26,12 @@ export const DEFAULT_RPC_BODY_LIMIT_BYTES = 10 * 1024 * 1024;
 export const DEFAULT_UPSTREAM_IDLE_TIMEOUT_MS = 720_000;
 export const DEFAULT_UPSTREAM_CONNECT_TIMEOUT_MS = 10_000;
 
+export interface GatewayTraffic {
+  tenantId: string;
+  bytesIn: number;
+  bytesOut: number;
+}
+
 export interface GatewayOptions {
   baseDomain: string;
   resolveRoute: RouteResolver;
@@ -34,8 +40,13 @@ export interface GatewayOptions {
   logger: Logger;
   /** Behind a TLS edge (Caddy, a load balancer): take X-Forwarded-Proto/-For from it. */
   trustProxy?: boolean;
-  /** Called once per request to a known tenant with the status sent and the time taken. */
-  onProxied?: (tenantName: string, statusCode: number, ms: number) => void;
+  /**
+   * Called once per request to a known tenant with the status sent, the time taken and the bytes
+   * of the request body and of the whole answer (websocket traffic after the upgrade is not counted).
+   */
+  onProxied?: (tenantName: string, statusCode: number, ms: number, traffic: GatewayTraffic) => void;
+  /** Called when a tenant's Odoo could not be reached (the visitor got a 502/504 or a closed connection). */
+  onUpstreamFailure?: (route: TenantRoute, failure: UpstreamFailure) => void;
   /**
    * Wakes a hibernated tenant: asked for plain HTTP requests to a `running` tenant without an
    * upstream (never for upgrades: a websocket does not wake a tenant). See wake-hold.ts.
@@ -158,6 +169,11 @@ export function createGateway(options: GatewayOptions): Gateway {
 
   function reportUpstreamFailure(route: TenantRoute, target: ProxyTarget, req: IncomingMessage) {
     return (failure: UpstreamFailure, error: unknown) => {
+      try {
+        options.onUpstreamFailure?.(route, failure);
+      } catch (callbackError) {
+        logger.error({ err: callbackError }, 'gateway onUpstreamFailure callback failed');
+      }
       logger.warn(
         { tenant: route.tenantName, upstream: `${target.host}:${target.port}`, failure, err: error, method: req.method },
         'gateway could not reach the tenant upstream',
@@ -169,10 +185,14 @@ export function createGateway(options: GatewayOptions): Gateway {
     logger.warn({ tenant: route.tenantName, method: req.method, path: req.url, reason }, 'gateway refused an RPC');
   }
 
-  function count(route: TenantRoute | undefined, status: number, started: number): void {
+  function count(route: TenantRoute | undefined, status: number, started: number, bytes = { in: 0, out: 0 }): void {
     if (!route || !options.onProxied) return;
     try {
-      options.onProxied(route.tenantName, status, performance.now() - started);
+      options.onProxied(route.tenantName, status, performance.now() - started, {
+        tenantId: route.tenantId,
+        bytesIn: bytes.in,
+        bytesOut: bytes.out,
+      });
     } catch (error) {
       logger.error({ err: error }, 'gateway onProxied callback failed');
     }
@@ -180,8 +200,19 @@ export function createGateway(options: GatewayOptions): Gateway {
 
   function countOn(res: ServerResponse, route: TenantRoute | undefined, started: number): void {
     if (!route || !options.onProxied) return;
+    // Bytes: what the visitor's connection carried while this request was answered (a keep-alive
+    // connection carries one request at a time), at least the declared request body.
+    const socket = res.req.socket;
+    const readBefore = socket.bytesRead;
+    const writtenBefore = socket.bytesWritten;
+    const declared = Number(res.req.headers['content-length'] ?? 0) || 0;
     // 499 (nginx's convention): the visitor left before any response was sent.
-    res.once('close', () => count(route, res.headersSent ? res.statusCode : 499, started));
+    res.once('close', () =>
+      count(route, res.headersSent ? res.statusCode : 499, started, {
+        in: Math.max(declared, socket.bytesRead - readBefore),
+        out: Math.max(0, socket.bytesWritten - writtenBefore),
+      }),
+    );
   }
 
   /**

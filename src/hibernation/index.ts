@@ -14,5 +14,6 @@ export {
   MIN_CRON_WAKE_DELAY_MS,
 } from './policy.js';
 export { awakeTenantsOnly, createHibernation, HIBERNATION_SWEEP_QUEUE, type Hibernation } from './service.js';
+export { hibernatedAmong } from './store.js';
 export { type HibernationView, hibernationViewSchema } from './view.js';
 export { WAKE_FAILURE_COOLDOWN_MS, type WakeOutcome, type WakeReason, type Waker } from './wake.js';

@@ -80,6 +80,15 @@ export const JOB_CATALOG = {
     retryDelaySeconds: 2,
     timeoutSeconds: 15 * 60,
   }),
+  /** Deletes job log records past their 14 days (jobs/logs.ts), hourly on one replica. */
+  'job-logs-prune': queue({
+    payload: z.object({}),
+    concurrency: 1,
+    retryLimit: 1,
+    retryDelaySeconds: 30,
+    timeoutSeconds: 10 * 60,
+    schedule: '41 * * * *',
+  }),
   /** The lifecycle timers (provisioning/schedules.ts), once a minute on one replica. */
   'tenant-lifecycle-sweep': queue({
     payload: z.object({}),

@@ -1,8 +1,10 @@
 import { CompiledQuery, type Transaction } from 'kysely';
 import { PgBoss } from 'pg-boss';
 import type { Database } from '../db/index.js';
-import type { Logger } from '../logging/index.js';
+import { type Logger, withLogCapture } from '../logging/index.js';
+import { redactCredentials } from '../secrets/index.js';
 import { JOB_CATALOG, type JobPayload, type JobPayloadInput, parseJobPayload, type QueueName } from './catalog.js';
+import { createJobLogs, JOB_LOG_RETENTION_DAYS } from './logs.js';
 import { currentProcessIdentity, isProvablyDead } from './process-identity.js';
 
 /**
@@ -77,7 +79,28 @@ export interface JobListQuery {
 
 export type JobQueue = ReturnType<typeof createJobQueue>;
 
-export function createJobQueue(options: { connectionString: string; logger: Logger; superviseIntervalSeconds?: number }) {
+/** An error's text for the job log, credentials masked as the logger masks them. */
+function errorMessage(error: unknown): string {
+  return redactCredentials(error instanceof Error ? error.message : String(error));
+}
+
+/** How many jobs of a queue wait, run, and failed for good (still retained), for metrics. */
+export interface QueueCounts {
+  queue: string;
+  queued: number;
+  active: number;
+  failed: number;
+}
+
+/** Told of every attempt this replica ran: its queue, how long it took and how it ended (metrics). */
+export type JobObserver = (queue: string, seconds: number, outcome: 'completed' | 'failed') => void;
+
+export function createJobQueue(options: {
+  connectionString: string;
+  logger: Logger;
+  superviseIntervalSeconds?: number;
+  observe?: JobObserver;
+}) {
   const boss = new PgBoss({
     connectionString: options.connectionString,
     schema: 'pgboss',
@@ -92,6 +115,10 @@ export function createJobQueue(options: { connectionString: string; logger: Logg
   let started = false;
   const owner = currentProcessIdentity();
   const sql = (text: string, values: unknown[] = []) => boss.getDb().executeSql(text, values);
+  const logs = createJobLogs({
+    executeSql: sql,
+    onError: (error) => options.logger.warn({ err: error }, 'could not write job log records'),
+  });
 
   /** Fails (so retries, as pg-boss would after the heartbeat expiry) the attempts of dead processes. */
   async function failOverJobsOfDeadProcesses(): Promise<void> {
@@ -179,12 +206,26 @@ export function createJobQueue(options: { connectionString: string; logger: Logg
           async ([job]) => {
             if (!job) return;
             const attempt: JobAttempt = { id: job.id, retryCount: job.retryCount };
+            const number = job.retryCount + 1;
+            const started = performance.now();
+            const took = () => Math.round(performance.now() - started) / 1000;
+            logs.note(job.id, queue, number, 'info', `attempt ${number} started`, owner ? { owner } : {});
+            const captured = logs.capture(job.id, queue, number);
             try {
-              await runClaimed(queue, attempt, () => handler(parseJobPayload(queue, job.data), attempt));
+              // Whatever the platform logs while the attempt runs is the job's log too.
+              await withLogCapture(captured.capture, () =>
+                runClaimed(queue, attempt, () => handler(parseJobPayload(queue, job.data), attempt)),
+              );
+              options.observe?.(queue, took(), 'completed');
+              logs.note(job.id, queue, number, 'info', `attempt ${number} completed in ${took()} s`);
             } catch (error) {
+              options.observe?.(queue, took(), 'failed');
               options.logger.warn({ err: error, queue, jobId: job.id }, 'job failed');
+              logs.note(job.id, queue, number, 'error', `attempt ${number} failed after ${took()} s: ${errorMessage(error)}`);
               throw error;
             } finally {
+              captured.close();
+              await logs.flush();
               boss.notifyWorker(workerId);
             }
           },
@@ -245,6 +286,20 @@ export function createJobQueue(options: { connectionString: string; logger: Logg
       );
       return (rows as StoredJob[]).map(toJobRecord);
     },
+
+    /** Per queue: jobs queued, active and failed (as pg-boss's monitor last counted them). */
+    async counts(): Promise<QueueCounts[]> {
+      const stored = await boss.getQueues();
+      return stored
+        .filter((q) => !q.name.startsWith('__pgboss'))
+        .map((q) => ({ queue: q.name, queued: q.queuedCount, active: q.activeCount, failed: q.failedCount }));
+    },
+
+    /** The log records of a job, after the cursor `after` (a record id), oldest first. */
+    logs: (id: string, query: { after?: string | undefined; limit?: number | undefined } = {}) => logs.list(id, query),
+
+    /** Deletes job log records older than the retention (14 days before `now`). */
+    pruneLogs: (now = new Date()) => logs.prune(new Date(now.getTime() - JOB_LOG_RETENTION_DAYS * 86_400_000)),
 
     queues(): string[] {
       return [...queues];

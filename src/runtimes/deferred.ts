@@ -35,5 +35,6 @@ export function deferredRuntime(kind: RuntimeKind, placeholder: Runtime): Deferr
     logs: (id, options) => current.logs(id, options),
     stop: () => current.stop(),
     sharedWorkloads: () => current.sharedWorkloads?.() ?? [],
+    workloadMetrics: () => current.workloadMetrics?.() ?? [],
   };
 }

@@ -21,6 +21,7 @@ export type {
   SharedWorkloadView,
   TenantServeSpec,
   Upstream,
+  WorkloadMetrics,
   WorkloadState,
   WorkloadStatus,
 } from './types.js';

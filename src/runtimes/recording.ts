@@ -39,6 +39,7 @@ export function recordingUpstreams(runtime: Runtime, db: Db): Runtime {
     status: (tenantId) => runtime.status(tenantId),
     logs: (tenantId, options) => runtime.logs(tenantId, options),
     ...(runtime.sharedWorkloads ? { sharedWorkloads: () => runtime.sharedWorkloads?.() ?? [] } : {}),
+    ...(runtime.workloadMetrics ? { workloadMetrics: () => runtime.workloadMetrics?.() ?? [] } : {}),
     async stop() {
       await runtime.stop();
       for (const [tenantId, upstream] of recordedHere)

@@ -106,6 +106,26 @@ export interface SharedWorkloadView {
   connectionBudget: number;
 }
 
+/**
+ * What a runtime reports of one workload for monitoring: the counters since the workload was
+ * made (restarts, OOM kills, CPU) and its memory now. Fields a runtime cannot read are left out.
+ */
+export interface WorkloadMetrics {
+  /** `pool` (several tenants) or `dedicated` (one tenant). */
+  kind: 'pool' | 'dedicated';
+  /** The pool's name, or the tenant id of a dedicated workload. */
+  name: string;
+  tenantIds: string[];
+  /** Its processes run (not starting, restarting, failed or stopped). */
+  up: boolean;
+  restarts: number;
+  oomKills?: number;
+  cpuSeconds?: number;
+  throttledPeriods?: number;
+  throttledSeconds?: number;
+  memoryBytes?: number;
+}
+
 export interface Runtime {
   readonly kind: RuntimeKind;
   /**
@@ -126,4 +146,6 @@ export interface Runtime {
   stop(): Promise<void>;
   /** Workloads that serve several tenants (pools), where the runtime has such. */
   sharedWorkloads?(): SharedWorkloadView[];
+  /** Every workload's counters and memory (metrics), where the runtime has them. */
+  workloadMetrics?(): WorkloadMetrics[];
 }

@@ -340,3 +340,29 @@ export async function previousStates(ids: string[], db: Executor): Promise<Map<s
     .execute();
   return new Map(rows.filter((r) => r.from_state).map((r) => [r.tenant_id, r.from_state as TenantState]));
 }
+
+/** What metrics read of every tenant (deleted ones too: provisioning durations are cumulative). */
+export interface TenantMetricsRow {
+  id: string;
+  name: string;
+  state: string;
+  plan_code: string;
+  created_at: Date;
+  provision_seconds: number | null;
+}
+
+export async function tenantsForMetrics(db: Executor): Promise<TenantMetricsRow[]> {
+  return db
+    .selectFrom('tenants')
+    .select([
+      'id',
+      'name',
+      'state',
+      'plan_code',
+      'created_at',
+      sql<number | null>`extract(epoch from provision_finished_at - provision_started_at)::float8`.as('provision_seconds'),
+    ])
+    .orderBy('created_at')
+    .orderBy('id')
+    .execute();
+}

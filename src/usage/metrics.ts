@@ -3,7 +3,8 @@
  * table, one row per tenant and limit), so every replica answers the same figures without
  * keeping state. Cardinality: `tenant` x `resource` = 2 series per sampled tenant for each of the
  * three gauges (6 per tenant: 6,000 series for 1,000 tenants), and 4 levels x 2 resources for the
- * tenant count. The label is the tenant id (stable across a rename and a name's reuse).
+ * tenant count. The label is the tenant id (stable across a rename and a name's reuse); past
+ * METRICS_TENANT_LABEL_LIMIT tenants, the rest are summed into `other` (their worst level).
  */
 import { Gauge, type Registry } from 'prom-client';
 import type { Db } from '../db/index.js';
@@ -12,7 +13,12 @@ import { standingsOf } from './store.js';
 
 const LEVEL_VALUE: Record<LimitLevel, number> = { ok: 0, warning: 1, reached: 2, over: 3 };
 
-export function registerUsageMetrics(registry: Registry, db: Db): void {
+/** Bounded tenant labels (metrics/labels.ts): the tenant's id, or `other` past the limit. */
+export interface UsageMetricLabels {
+  of(tenantId: string): string;
+}
+
+export function registerUsageMetrics(registry: Registry, db: Db, labels: UsageMetricLabels = { of: (id) => id }): void {
   let read: Promise<Awaited<ReturnType<typeof standingsOf>>> | undefined;
   // The gauges of one scrape share one read of the standings.
   const standings = () => {
@@ -26,7 +32,7 @@ export function registerUsageMetrics(registry: Registry, db: Db): void {
     registers: [registry],
     async collect() {
       this.reset();
-      for (const row of await standings()) this.set({ tenant: row.tenant_id, resource: row.resource }, row.used);
+      for (const row of await standings()) this.inc({ tenant: labels.of(row.tenant_id), resource: row.resource }, row.used);
     },
   });
   new Gauge({
@@ -36,7 +42,7 @@ export function registerUsageMetrics(registry: Registry, db: Db): void {
     registers: [registry],
     async collect() {
       this.reset();
-      for (const row of await standings()) this.set({ tenant: row.tenant_id, resource: row.resource }, row.limit_value);
+      for (const row of await standings()) this.inc({ tenant: labels.of(row.tenant_id), resource: row.resource }, row.limit_value);
     },
   });
   new Gauge({
@@ -46,7 +52,15 @@ export function registerUsageMetrics(registry: Registry, db: Db): void {
     registers: [registry],
     async collect() {
       this.reset();
-      for (const row of await standings()) this.set({ tenant: row.tenant_id, resource: row.resource }, LEVEL_VALUE[row.level]);
+      // Tenants sharing the `other` label: the worst level among them.
+      const levels = new Map<string, { tenant: string; resource: string; level: number }>();
+      for (const row of await standings()) {
+        const tenant = labels.of(row.tenant_id);
+        const key = `${tenant}\u0000${row.resource}`;
+        const level = Math.max(levels.get(key)?.level ?? 0, LEVEL_VALUE[row.level]);
+        levels.set(key, { tenant, resource: row.resource, level });
+      }
+      for (const { tenant, resource, level } of levels.values()) this.set({ tenant, resource }, level);
     },
   });
   new Gauge({

@@ -582,6 +582,12 @@ describe('dashboard in a real browser (Chromium)', { timeout: 300_000 }, () => {
     await nav(page, 'Jobs').click();
     await poll(() => page.locator('tr[data-job]').count()).toBeGreaterThan(0);
     await shot(page, 'ops-jobs-desktop');
+    // A job's platform log: what the platform logged while its attempts ran.
+    await page.locator('tr[data-job]').filter({ hasText: 'tenant-ops' }).first().getByRole('link', { name: 'tenant-ops' }).click();
+    const jobLog = page.getByRole('log', { name: /Platform log of job/ });
+    await poll(() => jobLog.textContent()).toContain('attempt 1 started');
+    await shot(page, 'ops-job-log-desktop');
+    await page.getByRole('button', { name: 'Close' }).click();
 
     await nav(page, 'Audit log').click();
     await poll(() => page.locator('tr[data-audit-action="tenant.suspend"]').count()).toBeGreaterThan(0);

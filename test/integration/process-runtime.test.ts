@@ -1,6 +1,6 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -295,6 +295,16 @@ describe('process runtime with the fake Odoo', () => {
     const root = mechanism === 'cgroup-v2' ? '/sys/fs/cgroup' : '/sys/fs/cgroup/memory';
     const limitFile = mechanism === 'cgroup-v2' ? 'memory.max' : 'memory.limit_in_bytes';
     expect(readFileSync(join(root, path, limitFile), 'utf8').trim()).toBe(String(512 * 1024 * 1024));
+    // What the metrics read of the workload: the kernel's accounting of its group.
+    const reported = (runtime.workloadMetrics?.() ?? []).find((w) => w.kind === 'dedicated' && w.name === C.tenantId);
+    expect(reported).toMatchObject({ up: true, restarts: 0, oomKills: 0, tenantIds: [C.tenantId] });
+    expect(reported?.memoryBytes).toBeGreaterThan(0);
+    const cpuAccounted =
+      mechanism === 'cgroup-v2' ||
+      existsSync('/sys/fs/cgroup/cpuacct/cpuacct.usage') ||
+      existsSync('/sys/fs/cgroup/cpu,cpuacct/cpuacct.usage');
+    if (cpuAccounted) expect(reported?.cpuSeconds).toBeGreaterThan(0);
+    else console.info('no CPU accounting hierarchy on this host: workload CPU seconds are not reported');
   });
 
   it('restarts the pool after kill -9, on the same port, and it still serves both tenants', async () => {
@@ -320,6 +330,7 @@ describe('process runtime with the fake Odoo', () => {
       return status?.state === 'running' && status.pid !== before?.pid ? status : undefined;
     });
     expect(after.restarts).toBe(1);
+    expect((runtime.workloadMetrics?.() ?? []).find((w) => w.name === C.tenantId)).toMatchObject({ up: true, restarts: 1 });
     await expectServes(upstreams.get(C.tenantId) as Upstream, C);
   });
 

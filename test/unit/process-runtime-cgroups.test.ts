@@ -2,7 +2,14 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cpuQuotaUs, detectResourceLimiter, parseOomKills, parseProcCgroup } from '../../src/runtimes/process/index.js';
+import {
+  cpuQuotaUs,
+  detectResourceLimiter,
+  parseCgroupV1Stats,
+  parseCgroupV2Stats,
+  parseOomKills,
+  parseProcCgroup,
+} from '../../src/runtimes/process/index.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'process-runtime-cgroups-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -37,6 +44,20 @@ describe('cgroup helpers', () => {
     expect(parseOomKills('low 0\nhigh 0\nmax 4\noom 2\noom_kill 2\n')).toBe(2);
     expect(parseOomKills('oom_kill_disable 0\nunder_oom 0\noom_kill 1\n')).toBe(1);
     expect(parseOomKills('oom_kill_disable 0\nunder_oom 0\n')).toBe(0);
+  });
+
+  it('reads CPU time, throttling and memory of both hierarchies, leaving out what is missing', () => {
+    expect(
+      parseCgroupV2Stats('usage_usec 2500000\nuser_usec 2000000\nnr_periods 40\nnr_throttled 7\nthrottled_usec 350000\n', '104857600\n'),
+    ).toEqual({ cpuSeconds: 2.5, throttledPeriods: 7, throttledSeconds: 0.35, memoryBytes: 104857600 });
+    expect(parseCgroupV2Stats(undefined, 'max\n')).toEqual({});
+    expect(parseCgroupV1Stats('3000000000\n', 'nr_periods 10\nnr_throttled 3\nthrottled_time 120000000\n', '2048\n')).toEqual({
+      cpuSeconds: 3,
+      throttledPeriods: 3,
+      throttledSeconds: 0.12,
+      memoryBytes: 2048,
+    });
+    expect(parseCgroupV1Stats(undefined, undefined, '4096')).toEqual({ memoryBytes: 4096 });
   });
 });
 
@@ -83,6 +104,24 @@ describe('cgroup detection', () => {
     expect(readFileSync(join(memoryDir, 'memory.limit_in_bytes'), 'utf8')).toBe(String(512 * 1024 * 1024));
     expect(readFileSync(join(cpuDir, 'cpu.cfs_quota_us'), 'utf8')).toBe('200000');
     expect(readFileSync(join(cpuDir, 'cpu.cfs_period_us'), 'utf8')).toBe('100000');
+  });
+
+  it('accounts CPU in a cpuacct hierarchy of its own when cpu is mounted without it', () => {
+    const root = fakeTree('v1-split', {
+      'memory/memory.limit_in_bytes': '9223372036854771712',
+      'cpu/cpu.cfs_quota_us': '-1',
+      'cpuacct/cpuacct.usage': '0',
+      'self-cgroup': '3:cpuacct:/\n2:cpu:/\n1:memory:/\n',
+    });
+    const limiter = detectResourceLimiter({ root, selfCgroupFile: join(root, 'self-cgroup') });
+    const group = limiter.create('tenant-acme', { cpu: 1 });
+    const cpuacctDir = join(root, 'cpuacct', 'saas-odoo', 'tenant-acme');
+    expect(group?.paths).toContain(cpuacctDir);
+    // The kernel keeps these files; the fake tree plays its part.
+    writeFileSync(join(cpuacctDir, 'cpuacct.usage'), '1500000000');
+    writeFileSync(join(root, 'cpu', 'saas-odoo', 'tenant-acme', 'cpu.stat'), 'nr_periods 5\nnr_throttled 2\nthrottled_time 40000000\n');
+    writeFileSync(join(root, 'memory', 'saas-odoo', 'tenant-acme', 'memory.usage_in_bytes'), '8192');
+    expect(group?.stats()).toEqual({ cpuSeconds: 1.5, throttledPeriods: 2, throttledSeconds: 0.04, memoryBytes: 8192 });
   });
 
   it('reports none when nothing is mounted', () => {

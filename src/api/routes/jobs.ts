@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { NotFoundError } from '../../errors/index.js';
-import { JOB_STATES, type JobRecord } from '../../jobs/index.js';
+import { JOB_LOG_LEVELS, JOB_STATES, type JobRecord } from '../../jobs/index.js';
 import { type Api, principalOf, routeOptions } from '../route.js';
 import type { ApiDependencies } from '../server.js';
 
@@ -35,6 +35,24 @@ function jobError(job: JobRecord): string | null {
   if (typeof output === 'string') return output.slice(0, 2000);
   return typeof output.message === 'string' ? output.message.slice(0, 2000) : JSON.stringify(output).slice(0, 2000);
 }
+
+const jobLogSchema = z
+  .object({
+    jobId: z.string(),
+    state: z.string().nullable().describe("the job's state now (null once the job itself was deleted; its log is kept 14 days)"),
+    records: z.array(
+      z.object({
+        id: z.string().describe('cursor: pass it as `after` to get the records that follow'),
+        attempt: z.number().int(),
+        at: z.string(),
+        level: z.enum(JOB_LOG_LEVELS),
+        message: z.string(),
+        fields: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])),
+      }),
+    ),
+    next: z.string().nullable().describe('the `after` for the next page or poll (the last record, or the `after` given)'),
+  })
+  .meta({ id: 'JobLog' });
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const jobIdParams = z.object({ id: z.string().regex(/^[0-9a-f-]{36}$/i, 'must be a job id (UUID)') }).strict();
@@ -113,6 +131,41 @@ export function registerJobRoutes(api: Api, deps: Pick<ApiDependencies, 'jobs' |
         startedOn: job.startedOn ? new Date(job.startedOn).toISOString() : null,
         completedOn: job.completedOn ? new Date(job.completedOn).toISOString() : null,
         tenant: tenant?.name ?? null,
+      };
+    },
+  );
+
+  api.get(
+    '/jobs/:id/logs',
+    routeOptions('operator', {
+      summary: "A job's platform log: what the platform logged while its attempts ran (info and above), kept 14 days",
+      description: "Follow a running job by polling with `after` set to the previous answer's `next` until `state` is final.",
+      tags,
+      params: jobIdParams,
+      querystring: z
+        .object({
+          after: z
+            .string()
+            .regex(/^\d{1,19}$/, 'must be a record id (the `next` of a previous answer)')
+            .optional(),
+          limit: z.coerce.number().int().min(1).max(1000).default(500),
+        })
+        .strict(),
+      response: { 200: jobLogSchema },
+    }),
+    async (request) => {
+      const { id } = request.params;
+      const job = await findJob(id).catch((error: unknown) => {
+        if (error instanceof NotFoundError) return undefined;
+        throw error;
+      });
+      const records = await deps.jobs.logs(id, request.query);
+      if (!job && records.length === 0 && !request.query.after) throw new NotFoundError('Job', { field: 'id' });
+      return {
+        jobId: id,
+        state: job?.state ?? null,
+        records: records.map((record) => ({ ...record, at: record.at.toISOString() })),
+        next: records.at(-1)?.id ?? request.query.after ?? null,
       };
     },
   );

@@ -26,8 +26,19 @@ export interface WorkloadCgroup {
   addProcess(pid: number): void;
   /** Processes the kernel killed in this group for exceeding its memory limit, so far. */
   oomKills(): number;
+  /** CPU and memory accounting of the group, where the kernel reports it (undefined fields: not reported). */
+  stats(): CgroupStats;
   /** Removes the group; only possible once its processes are gone (errors are ignored). */
   remove(): void;
+}
+
+/** What the kernel accounts for a group: the process runtime reports it per workload (metrics). */
+export interface CgroupStats {
+  cpuSeconds?: number;
+  /** CFS periods in which the group was held back by its CPU quota. */
+  throttledPeriods?: number;
+  throttledSeconds?: number;
+  memoryBytes?: number;
 }
 
 export interface ResourceLimiter {
@@ -70,6 +81,50 @@ export function parseOomKills(text: string): number {
   return match ? Number(match[1]) : 0;
 }
 
+/** `key value` lines (cpu.stat, memory.events) as a map of numbers. */
+function keyedNumbers(text: string): Map<string, number> {
+  const values = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    const match = /^(\w+)\s+(\d+)$/.exec(line.trim());
+    if (match?.[1] && match[2]) values.set(match[1], Number(match[2]));
+  }
+  return values;
+}
+
+/** cgroup v2: `cpu.stat` (microseconds) and `memory.current`. */
+export function parseCgroupV2Stats(cpuStat: string | undefined, memoryCurrent: string | undefined): CgroupStats {
+  const cpu = keyedNumbers(cpuStat ?? '');
+  const usage = cpu.get('usage_usec');
+  const periods = cpu.get('nr_throttled');
+  const throttled = cpu.get('throttled_usec');
+  const memory = Number.parseInt(memoryCurrent ?? '', 10);
+  return {
+    ...(usage === undefined ? {} : { cpuSeconds: usage / 1e6 }),
+    ...(periods === undefined ? {} : { throttledPeriods: periods }),
+    ...(throttled === undefined ? {} : { throttledSeconds: throttled / 1e6 }),
+    ...(Number.isFinite(memory) ? { memoryBytes: memory } : {}),
+  };
+}
+
+/** cgroup v1: `cpuacct.usage` (nanoseconds), `cpu.stat` (`throttled_time` in nanoseconds), `memory.usage_in_bytes`. */
+export function parseCgroupV1Stats(
+  cpuacctUsage: string | undefined,
+  cpuStat: string | undefined,
+  memoryUsage: string | undefined,
+): CgroupStats {
+  const cpu = keyedNumbers(cpuStat ?? '');
+  const usage = Number.parseInt(cpuacctUsage ?? '', 10);
+  const periods = cpu.get('nr_throttled');
+  const throttled = cpu.get('throttled_time');
+  const memory = Number.parseInt(memoryUsage ?? '', 10);
+  return {
+    ...(Number.isFinite(usage) ? { cpuSeconds: usage / 1e9 } : {}),
+    ...(periods === undefined ? {} : { throttledPeriods: periods }),
+    ...(throttled === undefined ? {} : { throttledSeconds: throttled / 1e9 }),
+    ...(Number.isFinite(memory) ? { memoryBytes: memory } : {}),
+  };
+}
+
 const WORKLOAD_NAME = /^[a-z0-9][a-z0-9-]{0,80}$/;
 
 function tryRead(path: string): string | undefined {
@@ -98,7 +153,12 @@ class Cgroup implements WorkloadCgroup {
   constructor(
     readonly paths: readonly string[],
     private readonly oomFile: string,
+    private readonly readStats: () => CgroupStats,
   ) {}
+
+  stats(): CgroupStats {
+    return this.readStats();
+  }
 
   addProcess(pid: number): void {
     for (const path of this.paths) writeFileSync(join(path, 'cgroup.procs'), String(pid));
@@ -147,7 +207,9 @@ function unifiedLimiter(root: string, groupName: string): ResourceLimiter {
       if (withCpu) {
         writeFileSync(join(path, 'cpu.max'), `${limits.cpu === undefined ? 'max' : cpuQuotaUs(limits.cpu)} ${CPU_PERIOD_US}`);
       }
-      return new Cgroup([path], join(path, 'memory.events'));
+      return new Cgroup([path], join(path, 'memory.events'), () =>
+        parseCgroupV2Stats(tryRead(join(path, 'cpu.stat')), tryRead(join(path, 'memory.current'))),
+      );
     },
     release: () => removeDirectories([base]),
   };
@@ -165,11 +227,23 @@ function legacyLimiter(root: string, own: Map<string, string>, groupName: string
     .find((dir) => existsSync(join(dir, 'cpu.cfs_quota_us')));
   const memoryBase = join(memoryMount, own.get('memory') ?? '/', groupName);
   const cpuBase = cpuMount ? join(cpuMount, own.get('cpu') ?? '/', groupName) : undefined;
+  // CPU accounting (for metrics only): in the cpu hierarchy when mounted together, else in a
+  // cpuacct hierarchy of its own, where a group is made too if we may (no accounting otherwise).
+  const cpuacctMount = cpuMount && existsSync(join(cpuMount, 'cpuacct.usage')) ? cpuMount : join(root, 'cpuacct');
+  let cpuacctBase: string | undefined = cpuacctMount === cpuMount ? cpuBase : join(cpuacctMount, own.get('cpuacct') ?? '/', groupName);
   try {
     mkdirSync(memoryBase, { recursive: true });
     if (cpuBase) mkdirSync(cpuBase, { recursive: true });
   } catch (error) {
     return none(`cgroup v1 at ${root} is not writable for us: ${errorText(error)}`);
+  }
+  if (cpuacctBase && cpuacctBase !== cpuBase) {
+    try {
+      if (!existsSync(join(cpuacctMount, 'cpuacct.usage'))) throw new Error('no cpuacct hierarchy');
+      mkdirSync(cpuacctBase, { recursive: true });
+    } catch {
+      cpuacctBase = undefined;
+    }
   }
   return {
     mechanism: 'cgroup-v1',
@@ -183,16 +257,29 @@ function legacyLimiter(root: string, own: Map<string, string>, groupName: string
         limits.memoryBytes === undefined ? '-1' : String(Math.round(limits.memoryBytes)),
       );
       const paths = [memoryPath];
+      let cpuPath: string | undefined;
+      const cpuacctPath = cpuacctBase && join(cpuacctBase, name);
+      if (cpuacctPath && cpuacctBase !== cpuBase) {
+        mkdirSync(cpuacctPath, { recursive: true });
+        paths.push(cpuacctPath);
+      }
       if (cpuBase) {
-        const cpuPath = join(cpuBase, name);
+        cpuPath = join(cpuBase, name);
         mkdirSync(cpuPath, { recursive: true });
         writeFileSync(join(cpuPath, 'cpu.cfs_period_us'), String(CPU_PERIOD_US));
         writeFileSync(join(cpuPath, 'cpu.cfs_quota_us'), limits.cpu === undefined ? '-1' : String(cpuQuotaUs(limits.cpu)));
         paths.push(cpuPath);
       }
-      return new Cgroup(paths, join(memoryPath, 'memory.oom_control'));
+      return new Cgroup(paths, join(memoryPath, 'memory.oom_control'), () =>
+        parseCgroupV1Stats(
+          cpuacctPath && tryRead(join(cpuacctPath, 'cpuacct.usage')),
+          cpuPath && tryRead(join(cpuPath, 'cpu.stat')),
+          tryRead(join(memoryPath, 'memory.usage_in_bytes')),
+        ),
+      );
     },
-    release: () => removeDirectories(cpuBase ? [memoryBase, cpuBase] : [memoryBase]),
+    release: () =>
+      removeDirectories([memoryBase, ...(cpuBase ? [cpuBase] : []), ...(cpuacctBase && cpuacctBase !== cpuBase ? [cpuacctBase] : [])]),
   };
 }
 

@@ -1,8 +1,11 @@
 export { type BackoffPolicy, DEFAULT_BACKOFF, failuresAfterExit, resolveBackoff, restartDelayMs } from './backoff.js';
 export {
+  type CgroupStats,
   cpuQuotaUs,
   detectResourceLimiter,
   type OsLimits,
+  parseCgroupV1Stats,
+  parseCgroupV2Stats,
   parseOomKills,
   parseProcCgroup,
   type ResourceLimiter,

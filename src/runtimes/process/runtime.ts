@@ -15,7 +15,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { detectOdooVersion, odooEnvironment } from '../../odoo/index.js';
-import type { Runtime, SharedWorkloadView, TenantServeSpec, Upstream, WorkloadStatus } from '../types.js';
+import type { Runtime, SharedWorkloadView, TenantServeSpec, Upstream, WorkloadMetrics, WorkloadStatus } from '../types.js';
 import { detectResourceLimiter, disabledResourceLimiter, type ResourceLimiter } from './cgroups.js';
 import { connectionCosts } from './connection-budget.js';
 import { KeyedLock } from './keyed-lock.js';
@@ -191,6 +191,18 @@ class ProcessRuntimeImpl implements ProcessRuntime {
       processes: pool.workload?.processes() ?? [],
       connectionBudget: perPool,
     }));
+  }
+
+  workloadMetrics(): WorkloadMetrics[] {
+    const pools = [...this.pools.values()].flatMap((pool) =>
+      pool.workload ? [{ kind: 'pool' as const, name: pool.name, tenantIds: [...pool.tenants.keys()], ...pool.workload.metrics() }] : [],
+    );
+    const dedicated = [...this.served.entries()].flatMap(([tenantId, served]) =>
+      served.kind === 'dedicated'
+        ? [{ kind: 'dedicated' as const, name: tenantId, tenantIds: [tenantId], ...served.workload.metrics() }]
+        : [],
+    );
+    return [...pools, ...dedicated];
   }
 
   async stop(): Promise<void> {

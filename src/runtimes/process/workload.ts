@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type OdooServerOptions, renderOdooConfig } from '../../odoo/index.js';
-import type { SharedProcessView, Upstream } from '../types.js';
+import type { SharedProcessView, Upstream, WorkloadMetrics } from '../types.js';
 import type { OsLimits, ResourceLimiter, WorkloadCgroup } from './cgroups.js';
 import { rotateLogIfLarge } from './log-file.js';
 import type { ResolvedProcessRuntimeOptions } from './options.js';
@@ -199,6 +199,21 @@ export class Workload {
       lastExitReason: latestExit?.lastExitReason,
       lastExitAt: latestExit?.lastExitAt,
       memoryBytes: memories.length > 0 ? memories.reduce((sum, bytes) => sum + bytes, 0) : undefined,
+    };
+  }
+
+  /** Restarts of all units, OOM kills and CPU of the workload's cgroup, memory (cgroup, else the process trees). */
+  metrics(): Omit<WorkloadMetrics, 'kind' | 'name' | 'tenantIds'> {
+    const status = this.status();
+    const { cgroup } = this.resources;
+    const stats = cgroup?.stats() ?? {};
+    const memoryBytes = stats.memoryBytes ?? status.memoryBytes;
+    return {
+      up: status.state === 'running',
+      restarts: status.restarts,
+      ...(cgroup ? { oomKills: cgroup.oomKills() } : {}),
+      ...stats,
+      ...(memoryBytes === undefined ? {} : { memoryBytes }),
     };
   }
 

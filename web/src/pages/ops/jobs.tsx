@@ -5,7 +5,7 @@ import { ApiError, api, errorMessage, query } from '../../lib/api';
 import { formatDateTime, formatRelative, formatSeconds } from '../../lib/format';
 import { Link, setSearch, useLocation } from '../../lib/router';
 import { useTitle } from '../../lib/title';
-import type { Job } from '../../lib/types';
+import type { Job, JobLog } from '../../lib/types';
 
 const JOB_STATES = ['created', 'retry', 'active', 'completed', 'cancelled', 'failed'];
 
@@ -186,6 +186,48 @@ function JobLookup({ id }: { id: string }) {
           ]}
         />
       ) : null}
+      <JobLogPanel id={id} running={!job.data || !FINAL_STATES.includes(job.data.state)} />
     </section>
+  );
+}
+
+const FINAL_STATES = ['completed', 'failed', 'cancelled'];
+
+/** The job's platform log (kept 14 days), followed while the job runs. */
+function JobLogPanel({ id, running }: { id: string; running: boolean }) {
+  const log = useQuery({
+    queryKey: ['job-log', id],
+    queryFn: () => api.get<JobLog>(`/jobs/${encodeURIComponent(id)}/logs?limit=1000`),
+    refetchInterval: running ? 2000 : false,
+    retry: false,
+  });
+  const lines = (log.data?.records ?? []).map(
+    (r) =>
+      `${formatDateTime(r.at)}  #${r.attempt} ${r.level.toUpperCase().padEnd(5)} ${r.message}` +
+      (Object.keys(r.fields).length > 0
+        ? `  ${Object.entries(r.fields)
+            .map(([k, v]) => `${k}=${String(v)}`)
+            .join(' ')}`
+        : ''),
+  );
+  return (
+    <div className="job-log">
+      <h3 className="card__title">Platform log{running ? ' (following)' : ''}</h3>
+      {log.isPending ? <Loading /> : null}
+      {log.isError ? (
+        <p className="muted">
+          {log.error instanceof ApiError && log.error.status === 404
+            ? 'No log for this job (logs are kept 14 days).'
+            : errorMessage(log.error)}
+        </p>
+      ) : null}
+      {log.data && lines.length === 0 ? <p className="muted">Nothing logged yet.</p> : null}
+      {lines.length > 0 ? (
+        // biome-ignore lint/a11y/noNoninteractiveTabindex: the log scrolls; keyboard users need to reach it.
+        <pre className="log" role="log" aria-label={`Platform log of job ${id}`} tabIndex={0}>
+          {lines.join('\n')}
+        </pre>
+      ) : null}
+    </div>
   );
 }
