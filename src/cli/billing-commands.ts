@@ -1,7 +1,6 @@
 import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
-import { formatMoney, money } from '../billing/money.js';
-import type { BillingOverview, CreditNoteView, InvoiceView, SubscriptionView } from '../billing/views.js';
+import type { BillingOverview, CreditNoteView, InvoiceView, SubscriptionView } from '../billing/index.js';
 import type { ApiClient } from './client.js';
 
 /** `saasctl billing ...`: the operator's billing tasks over the API (docs/operations/billing.md). */
@@ -11,7 +10,8 @@ interface Io {
   printTable(rows: Record<string, string | number>[]): void;
 }
 
-const amount = (minor: number, currency: string) => formatMoney(money(minor, currency));
+/** Formats an amount as invoices do; set before a billing command runs (see the preAction hook). */
+let amount: (minor: number, currency: string) => string = (minor, currency) => `${currency} ${minor}`;
 const day = (iso: string | null) => (iso ? iso.slice(0, 10) : '');
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -78,6 +78,11 @@ function noteRow(n: CreditNoteView): Record<string, string | number> {
 
 export function registerBillingCommands(program: Command, io: Io): void {
   const billing = program.command('billing').description('Subscriptions, invoices, refunds and credit notes (operators)');
+  // billing/ loads zod and Stripe's SDK: only when a billing command runs, so other commands stay fast.
+  billing.hook('preAction', async () => {
+    const { formatMoney, money } = await import('../billing/index.js');
+    amount = (minor, currency) => formatMoney(money(minor, currency));
+  });
 
   billing
     .command('overview')
