@@ -18,6 +18,8 @@ import { createIdentityService } from './identity/index.js';
 import { createJobQueue } from './jobs/index.js';
 import { createLogger, type Logger } from './logging/index.js';
 import { createMetrics } from './metrics/index.js';
+import type { MigrationService } from './migration/index.js';
+import { startMigrations } from './migration-wiring.js';
 import { createMailer } from './notifications/index.js';
 import { startPlatformOdoo } from './odoo-wiring.js';
 import { startNotificationsAndWebhooks } from './outbound.js';
@@ -70,6 +72,8 @@ export interface Platform {
   hibernation: Hibernation;
   /** Backups: the scheduler, retention and runs can be called directly by tests. */
   backups: BackupService;
+  /** Migrations between servers and live plan changes (tests drop kept sources with their own clock). */
+  migrations: MigrationService;
   /** Billing: the provider (subscriptions, payments, the billing clocks) and what it answers. */
   billing: { provider: BuiltinBilling; reads: BillingReads };
   /** Usage sampling and limit enforcement (tests sample with their own clock). */
@@ -232,19 +236,9 @@ export async function startPlatform(
     crashPoint,
   });
 
-  const restores = await startRestores({
-    config,
-    db,
-    jobs,
-    backups,
-    servers,
-    runtimes,
-    operations,
-    tenants,
-    secretBox,
-    odooDataDir,
-    logger,
-  });
+  const moveDeps = { config, db, jobs, backups, servers, runtimes, operations, secretBox, odooDataDir, logger };
+  const restores = await startRestores({ ...moveDeps, tenants });
+  const migrations = await startMigrations({ ...moveDeps, plans, tenantHostName: urls.hostName });
   const accounts = createAccountService({ db });
   const { notifier, webhooks } = await startNotificationsAndWebhooks({
     config,
@@ -325,6 +319,7 @@ export async function startPlatform(
     jobs,
     backups,
     restores,
+    migrations,
     runtimes,
     domainEvents,
     domains,
@@ -379,6 +374,7 @@ export async function startPlatform(
     sweepLifecycle: (now) => sweep.sweep(now),
     hibernation,
     backups,
+    migrations,
     billing,
     usage: usage.sampler,
     stop() {

@@ -119,4 +119,6 @@ export interface Runtime {
   stop(): Promise<void>;
   /** Workloads that serve several tenants (pools), where the runtime has such. */
   sharedWorkloads?(): SharedWorkloadView[];
+  /** Applies new CPU/memory limits to a tenant's own running processes at once (a plan change), where the runtime can. */
+  updateLimits?(tenantId: string, limits: { cpu: number; memoryMiB: number }): Promise<void>;
 }

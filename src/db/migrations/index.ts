@@ -17,6 +17,7 @@ import * as m0015 from './0015_hibernation.js';
 import * as m0016 from './0016_odoo_installations.js';
 import * as m0017 from './0017_usage.js';
 import * as m0018 from './0018_restores.js';
+import * as m0019 from './0019_migrations.js';
 
 /** Migrations are listed in code (not read from disk) so the built package carries them. */
 export const migrations: Record<string, Migration> = {
@@ -38,6 +39,7 @@ export const migrations: Record<string, Migration> = {
   '0016_odoo_installations': m0016,
   '0017_usage': m0017,
   '0018_restores': m0018,
+  '0019_migrations': m0019,
 };
 
 export const migrationProvider: MigrationProvider = {
