@@ -27,7 +27,7 @@ export interface MigrationDependencies {
   logger: Logger;
   /** Test-only: the process is killed (SIGKILL) after this migration step or at this point (`migration:switching`). */
   crashAt?: string | undefined;
-  /** Test-only: `migration:verify` makes the verification log in with a wrong password (a real refused login). */
+  /** Test-only: `migration:verify:<tenant>` makes that tenant's verification log in with a wrong password (a real refused login). */
   failAt?: string | undefined;
 }
 

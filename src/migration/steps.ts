@@ -217,7 +217,7 @@ const verifyStep: Step<MigrationContext> = {
     );
     try {
       const endpoint = { host: upstream.host, port: upstream.port, hostHeader: deps.tenantHostName(tenant.name), timeoutMs: 60_000 };
-      const password = deps.failAt === 'migration:verify' ? `${oneTime}-wrong` : oneTime;
+      const password = deps.failAt === `migration:verify:${tenant.name}` ? `${oneTime}-wrong` : oneTime;
       const session = await authenticateSession(endpoint, { database: tenant.database_name, login: tenant.admin_login, password }).catch(
         (error: Error) => {
           throw new MigrationRefused(`the admin could not log in on the target: ${error.message}`);
