@@ -128,7 +128,16 @@ const loadStep: Step<MigrationContext> = {
     await ops.restrictDatabase(sideName, tenant.role_name, TENANT_CONNECTION_LIMIT);
     await rm(archiveFile, { force: true });
   },
+  // Loaded: the side copy is there, or `check` already gave it the tenant's name (no kept source of an earlier migration left there).
+  endStateProblems: async (context) => ((await loadedCopyOnTarget(context)) ? [] : ['the backup is not loaded on the target']),
 };
+
+async function loadedCopyOnTarget(context: MigrationContext): Promise<boolean> {
+  const { ops, serverId } = targetOf(context);
+  if (await ops.databaseExists(context.sideName)) return true;
+  if (!(await ops.databaseExists(context.tenant.database_name))) return false;
+  return (await keptSourceOn(context.tenant.id, serverId, context.deps.db)) === undefined;
+}
 
 /**
  * The copy holds what was backed up (Odoo's core tables, the admin, the backup's row counts) and
@@ -152,7 +161,7 @@ const checkStep: Step<MigrationContext> = {
     }
     const { ops, serverId } = targetOf(context);
     if (!(await ops.databaseExists(sideName))) {
-      if (await ops.databaseExists(tenant.database_name)) return; // renamed by an attempt killed after it
+      if (await loadedCopyOnTarget(context)) return; // renamed by an attempt killed after it
       throw new MigrationRefused('the loaded copy is missing');
     }
     problems.push(...(await ops.withDatabase(sideName, (client) => restoredDatabaseProblems(client, backup.record_counts))));
@@ -216,6 +225,7 @@ const verifyStep: Step<MigrationContext> = {
       client.query('UPDATE res_users SET password = $1 WHERE id = $2', [await hashOdooPassword(oneTime), ODOO_ADMIN_USER_ID]),
     );
     try {
+      context.crashPoint('migration:verifying'); // the one-time hash in place: a rerun must put the real one back
       const endpoint = { host: upstream.host, port: upstream.port, hostHeader: deps.tenantHostName(tenant.name), timeoutMs: 60_000 };
       const password = deps.failAt === `migration:verify:${tenant.name}` ? `${oneTime}-wrong` : oneTime;
       const session = await authenticateSession(endpoint, { database: tenant.database_name, login: tenant.admin_login, password }).catch(
