@@ -8,6 +8,7 @@ import { ApiError, createApiClient } from './client.js';
 import { credentialsPath, readCredentials } from './credentials.js';
 import type { DoctorPool } from './doctor.js';
 import { logIn } from './login.js';
+import { registerMigrationCommands } from './migration-commands.js';
 import { registerOdooCommands } from './odoo-commands.js';
 import { defaultPlatformUrl } from './platform-url.js';
 import { readPassword, readStdin } from './prompt.js';
@@ -182,6 +183,12 @@ registerTenantCommands(program, {
   client: () => createApiClient({ url: apiUrl(), credentials: readCredentials() }),
   url: apiUrl,
   token: () => readCredentials()?.accessToken,
+  printJson,
+  printTable,
+});
+
+registerMigrationCommands(program, {
+  client: () => createApiClient({ url: apiUrl(), credentials: readCredentials() }),
   printJson,
   printTable,
 });

@@ -5,8 +5,9 @@ import { delimiter, dirname, join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/logging/index.js';
 import { LocalPostgresServer, withConnection } from '../../src/postgres/index.js';
+import { runCli } from '../helpers/cli.js';
 import { odooLogin, waitFor } from '../helpers/gateway-client.js';
-import { createOperator, registerCustomer, startTestPlatform, type TestPlatform } from '../helpers/platform.js';
+import { createOperator, GOOD_PASSWORD, registerCustomer, startTestPlatform, type TestPlatform } from '../helpers/platform.js';
 import { postgresAdminUrl } from '../helpers/postgres.js';
 import { tenantData } from '../helpers/tenant-data.js';
 
@@ -296,6 +297,49 @@ describe('migration between two PostgreSQL servers', () => {
     expect(noPlan.text).toMatch(/plan/);
     expect((await tenantView(name)).state).toBe('running');
   }, 180_000);
+});
+
+describe('saasctl migrate and tenant change-plan', () => {
+  it('dry-runs, moves and lists from the CLI, and changes a plan, each following the migration to its end', async () => {
+    const name = `cli${randomBytes(3).toString('hex')}`;
+    const tenant = await createRunningTenant(name, 'basic');
+    const dir = mkdtempSync(join(tmpdir(), 'saasctl-'));
+    const env = { SAASCTL_CONFIG: join(dir, 'credentials.json') };
+    try {
+      const login = await runCli(['--url', test.url, 'login', '--email', operator.email, '--password-stdin'], {
+        env,
+        input: GOOD_PASSWORD,
+      });
+      expect(login.code, login.stderr).toBe(0);
+      const dry = await runCli(['migrate', 'tenant', name, '--to-server', secondId, '--dry-run'], { env });
+      expect(dry.code, dry.stderr).toBe(0);
+      expect(dry.stdout).toMatch(new RegExp(`${name}: estimated downtime \\d+\\.\\d s`));
+      expect(dry.stdout).toMatch(/load the backup on/);
+      expect((await tenantView(name)).databaseServerId).toBe(defaultId);
+
+      const moved = await runCli(['migrate', 'tenant', name, '--to-server', secondId, '--json'], { env, timeoutMs: 180_000 });
+      expect(moved.code, moved.stderr).toBe(0);
+      const [final] = JSON.parse(moved.stdout) as Array<{ state: string; downtimeMs: number }>;
+      expect(final?.state).toBe('succeeded');
+      expect(final?.downtimeMs).toBeGreaterThan(0);
+      expect((await runningAgain(name)).databaseServerId).toBe(secondId);
+
+      const listed = await runCli(['migrate', 'list', '--tenant', name, '--json'], { env });
+      expect(JSON.parse(listed.stdout).map((m: { state: string }) => m.state)).toEqual(['succeeded']);
+
+      const changed = await runCli(['tenant', 'change-plan', name, 'standard'], { env, timeoutMs: 180_000 });
+      expect(changed.code, changed.stderr).toBe(0);
+      expect(changed.stdout).toMatch(new RegExp(`${name} moved \\(maintenance page for \\d+\\.\\d s\\)`));
+      expect(await runningAgain(name)).toMatchObject({ plan: 'standard', processStrategy: 'dedicated', databaseServerId: secondId });
+      expect(await adminLogsIn(name, tenant.databaseName)).toBe(2);
+
+      const refused = await runCli(['tenant', 'change-plan', name, 'standard'], { env });
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toMatch(/already on plan standard/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 400_000);
 });
 
 describe('live plan changes', () => {
