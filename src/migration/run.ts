@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Db, MigrationRow } from '../db/index.js';
 import { JOB_CATALOG, type JobAttempt } from '../jobs/index.js';
 import { createCrashInjection, runSteps, type Step, type StepJournal } from '../provisioning/index.js';
-import { changeTenantState, recordTenantEvent, tenantById } from '../tenants/index.js';
+import { changeTenantState, recordTenantEvent, tenantById, updateTenant } from '../tenants/index.js';
 import { type MigrationContext, type MigrationDependencies, movesDatabase } from './context.js';
 import { MIGRATION_STEP_NAMES, MIGRATION_STEPS, MigrationRefused, putAdminHashBack } from './steps.js';
 import { keptSourceOn, migrationById, settleMigration, sourcesDue, updateMigration } from './store.js';
@@ -147,16 +147,16 @@ export async function rollBackMigration(deps: MigrationDependencies, migrationId
   if (tenant) {
     await deps.runtimes.for(tenant).unserve(tenant.id);
     if (migration.switched_at) {
-      await deps.db
-        .updateTable('tenants')
-        .set({
+      await updateTenant(
+        tenant.id,
+        {
           server_id: migration.source_server_id,
           process_strategy: migration.source_process_strategy,
           plan_code: migration.source_plan,
           updated_at: new Date(),
-        })
-        .where('id', '=', tenant.id)
-        .execute();
+        },
+        deps.db,
+      );
     }
     const targetId = migration.target_server_id;
     const target = targetId ? await deps.servers.get(targetId).catch(() => undefined) : undefined;

@@ -1,7 +1,14 @@
 import type { TenantRow } from '../db/index.js';
 import { ConflictError, NotFoundError, ValidationError } from '../errors/index.js';
 import type { Plan } from '../plans/index.js';
-import { changeTenantState, planChangeRefusals, requireTransition, type TenantState, tenantById } from '../tenants/index.js';
+import {
+  changeTenantState,
+  placedTenantsIn,
+  planChangeRefusals,
+  requireTransition,
+  type TenantState,
+  tenantById,
+} from '../tenants/index.js';
 import type { MigrationDependencies } from './context.js';
 import { type MigrationTarget, NothingToMigrate, type Placement, planMigration } from './plan.js';
 import { dropDueSources, runMigration } from './run.js';
@@ -179,12 +186,7 @@ export function createMigrationService(deps: MigrationDependencies) {
     /** Moves every tenant off a server (to the shared servers with the most room); the server is marked draining first. */
     async drain(serverId: string, actorUserId: string | null, dryRun = false) {
       const server = await deps.servers.get(serverId);
-      const tenants = await db
-        .selectFrom('tenants')
-        .selectAll()
-        .where('server_id', '=', serverId)
-        .where('state', 'in', ['running', 'stopped'])
-        .execute();
+      const tenants = (await placedTenantsIn(['running', 'stopped'], db)).filter((tenant) => tenant.server_id === serverId);
       if (!dryRun) await deps.servers.update(serverId, { status: 'draining' });
       const results = [];
       for (const tenant of tenants) {

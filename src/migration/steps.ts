@@ -2,7 +2,7 @@ import { rm } from 'node:fs/promises';
 import { fetchVerifiedArchive, loadBackupArchive, restoredDatabaseProblems } from '../backups/index.js';
 import { authenticateSession, checkSession, filestoreFiles, hashOdooPassword, ODOO_ADMIN_USER_ID } from '../odoo/index.js';
 import { loadServeSpec, type Step, TENANT_CONNECTION_LIMIT } from '../provisioning/index.js';
-import { tenantById } from '../tenants/index.js';
+import { tenantById, updateTenant } from '../tenants/index.js';
 import { type MigrationContext, type MigrationDependencies, movesDatabase, targetOf } from './context.js';
 import { keptSourceOn, updateMigration } from './store.js';
 
@@ -188,16 +188,16 @@ const switchStep: Step<MigrationContext> = {
     const { serverId } = targetOf(context);
     context.crashPoint('migration:switching');
     await deps.db.transaction().execute(async (trx) => {
-      await trx
-        .updateTable('tenants')
-        .set({
+      await updateTenant(
+        tenant.id,
+        {
           server_id: serverId,
           process_strategy: migration.target_process_strategy,
           plan_code: migration.target_plan,
           updated_at: new Date(),
-        })
-        .where('id', '=', tenant.id)
-        .execute();
+        },
+        trx,
+      );
       await updateMigration(migration.id, { switched_at: migration.switched_at ?? new Date() }, trx);
     });
     const switched = await tenantById(tenant.id, deps.db);
