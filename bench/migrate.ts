@@ -95,6 +95,28 @@ async function main(): Promise<void> {
     }
     console.log(summary('one after another, recorded downtime', recorded));
     console.log(summary('one after another, maintenance page seen at the gateway (50 ms probe)', observed));
+    // Where the time goes: each step records "migration: <step> done in N ms" on the tenant's timeline.
+    const events = await platform.database.db
+      .selectFrom('tenant_events')
+      .select('message')
+      .where('message', 'like', 'migration: % done in % ms')
+      .execute();
+    const steps = new Map<string, number[]>();
+    for (const { message } of events) {
+      const match = /^migration: (\S+) done in (\d+) ms/.exec(message ?? '');
+      if (match?.[1]) steps.set(match[1], [...(steps.get(match[1]) ?? []), Number(match[2])]);
+    }
+    console.log(
+      `step medians: ${[...steps]
+        .map(
+          ([step, times]) =>
+            `${step} ${percentile(
+              [...times].sort((a, b) => a - b),
+              50,
+            )} ms`,
+        )
+        .join(', ')}`,
+    );
     console.log(`load average ${loadAverage()}`);
 
     // All back at once (the queue's concurrency decides how many move together).

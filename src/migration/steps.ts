@@ -218,11 +218,15 @@ const verifyStep: Step<MigrationContext> = {
   async run(context) {
     const { deps, tenant } = context;
     const { ops } = targetOf(context);
-    const upstream = await deps.runtimes.for(tenant).serve(await loadServeSpec(deps, tenant));
-    const original = await keptAdminHash(context);
     const oneTime = `${crypto.randomUUID()}-Aa1!`;
+    // The hash (a third of a second of PBKDF2 on the thread pool) is computed while Odoo starts serving: both are downtime.
+    const [upstream, oneTimeHash, original] = await Promise.all([
+      loadServeSpec(deps, tenant).then((spec) => deps.runtimes.for(tenant).serve(spec)),
+      hashOdooPassword(oneTime),
+      keptAdminHash(context),
+    ]);
     await ops.withDatabase(tenant.database_name, async (client) =>
-      client.query('UPDATE res_users SET password = $1 WHERE id = $2', [await hashOdooPassword(oneTime), ODOO_ADMIN_USER_ID]),
+      client.query('UPDATE res_users SET password = $1 WHERE id = $2', [oneTimeHash, ODOO_ADMIN_USER_ID]),
     );
     try {
       context.crashPoint('migration:verifying'); // the one-time hash in place: a rerun must put the real one back
