@@ -144,8 +144,10 @@ export async function rollBackMigration(deps: MigrationDependencies, migrationId
   const migration = await migrationById(migrationId, deps.db);
   if (migration?.state !== 'running') return;
   const tenant = await tenantById(migration.tenant_id, deps.db);
+  // Before its maintenance step the tenant kept serving from the source: it is left alone.
+  const inMaintenance = tenant?.state === 'migrating';
   if (tenant) {
-    await deps.runtimes.for(tenant).unserve(tenant.id);
+    if (inMaintenance) await deps.runtimes.for(tenant).unserve(tenant.id);
     if (migration.switched_at) {
       await updateTenant(
         tenant.id,
@@ -180,22 +182,22 @@ export async function rollBackMigration(deps: MigrationDependencies, migrationId
   await rm(archiveFileOf(deps, migration.id), { force: true });
   await deps.db.transaction().execute(async (trx) => {
     const now = new Date();
-    const downtimeMs = now.getTime() - (migration.maintenance_started_at ?? migration.started_at).getTime();
-    if (
-      !(await settleMigration(
-        migration.id,
-        { state: 'rolled_back', reason },
-        { maintenance_ended_at: now, downtime_ms: downtimeMs, admin_hash_encrypted: null },
-        trx,
-      ))
-    )
-      return;
-    if (!tenant) return;
+    const downtimeMs =
+      inMaintenance && migration.maintenance_started_at ? now.getTime() - migration.maintenance_started_at.getTime() : null;
+    const settled = await settleMigration(
+      migration.id,
+      { state: 'rolled_back', reason },
+      { maintenance_ended_at: downtimeMs === null ? null : now, downtime_ms: downtimeMs, admin_hash_encrypted: null },
+      trx,
+    );
+    if (!settled || !tenant) return;
     await recordTenantEvent(trx, tenant.id, {
       type: 'error',
-      message: `Migration ${migration.id} was rolled back: ${reason}. The tenant is served from where it was, its data unchanged (maintenance page for ${seconds(downtimeMs)}).`,
+      message:
+        `Migration ${migration.id} was rolled back: ${reason}. The tenant is served from where it was, its data unchanged` +
+        (downtimeMs === null ? ' (it was not interrupted).' : ` (maintenance page for ${seconds(downtimeMs)}).`),
     });
-    if (tenant.state !== 'migrating') return; // deleted meanwhile
+    if (!inMaintenance) return; // not interrupted yet, or deleted meanwhile
     const updated = await changeTenantState(trx, tenant.id, 'migration_finished', { reason: 'migration rolled back; data unchanged' });
     if (updated.state === 'starting') await deps.operations.enqueue(tenant.id, 'start', trx);
   });

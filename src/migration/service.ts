@@ -5,6 +5,7 @@ import {
   changeTenantState,
   placedTenantsIn,
   planChangeRefusals,
+  recordTenantEvent,
   requireTransition,
   type TenantState,
   tenantById,
@@ -50,8 +51,9 @@ export function createMigrationService(deps: MigrationDependencies) {
   }
 
   /**
-   * In one transaction the tenant becomes `migrating` (the gateway shows the maintenance page
-   * from now: the downtime's start), the migration is recorded and its job queued: all, or none.
+   * Records the migration and queues its job, in one transaction. The tenant keeps serving until
+   * the job reaches its `maintenance` step (a drain's queued tenants are not down while they
+   * wait); a second migration of the same tenant is refused while one is queued or running.
    */
   async function start(
     tenant: Placed,
@@ -61,33 +63,41 @@ export function createMigrationService(deps: MigrationDependencies) {
     trigger: 'operator' | 'drain' | 'plan_change',
     actorUserId: string | null,
   ) {
-    return db.transaction().execute(async (trx) => {
-      await changeTenantState(trx, tenant.id, 'migrate', {
-        actorUserId,
-        reason: trigger === 'plan_change' ? `moving for plan ${target.plan}` : 'moving to another server',
+    requireTransition(tenant.state as TenantState, 'migrate');
+    return db
+      .transaction()
+      .execute(async (trx) => {
+        const row = await insertMigration(
+          {
+            tenant_id: tenant.id,
+            trigger,
+            previous_state: tenant.state,
+            source_server_id: source.serverId,
+            source_process_strategy: source.processStrategy,
+            source_plan: source.plan,
+            target_server_id: target.serverId ?? null,
+            target_database_strategy: target.databaseStrategy,
+            target_process_strategy: target.processStrategy,
+            target_plan: target.plan,
+            estimated_downtime_ms: estimatedDowntimeMs,
+            created_by: actorUserId,
+          },
+          trx,
+        );
+        const jobId = await deps.jobs.send('migration', { migrationId: row.id }, { transaction: trx });
+        await updateMigration(row.id, { job_id: jobId }, trx);
+        await recordTenantEvent(trx, tenant.id, {
+          type: 'info',
+          message: `migration ${row.id} queued (${trigger.replace('_', ' ')}); estimated downtime ${(estimatedDowntimeMs / 1000).toFixed(1)} s`,
+          actorUserId,
+        });
+        return { ...row, job_id: jobId };
+      })
+      .catch((error: { code?: string }) => {
+        if (error.code === '23505')
+          throw new ConflictError(`Tenant ${tenant.name} is already being moved: wait for that migration to end.`);
+        throw error;
       });
-      const row = await insertMigration(
-        {
-          tenant_id: tenant.id,
-          trigger,
-          previous_state: tenant.state,
-          source_server_id: source.serverId,
-          source_process_strategy: source.processStrategy,
-          source_plan: source.plan,
-          target_server_id: target.serverId ?? null,
-          target_database_strategy: target.databaseStrategy,
-          target_process_strategy: target.processStrategy,
-          target_plan: target.plan,
-          estimated_downtime_ms: estimatedDowntimeMs,
-          maintenance_started_at: new Date(),
-          created_by: actorUserId,
-        },
-        trx,
-      );
-      const jobId = await deps.jobs.send('migration', { migrationId: row.id }, { transaction: trx });
-      await updateMigration(row.id, { job_id: jobId }, trx);
-      return { ...row, job_id: jobId };
-    });
   }
 
   function requireMovable(tenant: TenantRow): void {

@@ -2,7 +2,7 @@ import { rm } from 'node:fs/promises';
 import { fetchVerifiedArchive, loadBackupArchive, restoredDatabaseProblems } from '../backups/index.js';
 import { authenticateSession, checkSession, filestoreFiles, hashOdooPassword, ODOO_ADMIN_USER_ID } from '../odoo/index.js';
 import { loadServeSpec, type Step, TENANT_CONNECTION_LIMIT } from '../provisioning/index.js';
-import { tenantById, updateTenant } from '../tenants/index.js';
+import { changeTenantState, tenantById, updateTenant } from '../tenants/index.js';
 import { type MigrationContext, type MigrationDependencies, movesDatabase, targetOf } from './context.js';
 import { keptSourceOn, updateMigration } from './store.js';
 
@@ -57,8 +57,28 @@ const targetStep: Step<MigrationContext> = {
 /** Odoo stops serving the tenant: nothing writes while it is backed up (the gateway shows the maintenance page already). */
 const maintenanceStep: Step<MigrationContext> = {
   name: 'maintenance',
-  async run({ deps, tenant }) {
-    await deps.runtimes.for(tenant).unserve(tenant.id);
+  async run(context) {
+    const { deps, migration } = context;
+    if (context.tenant.state !== 'migrating') {
+      // The downtime starts here, with the state the gateway answers with its maintenance page.
+      const moved = await deps.db
+        .transaction()
+        .execute(async (trx) => {
+          const now = new Date();
+          const row = await changeTenantState(trx, context.tenant.id, 'migrate', {
+            actorUserId: migration.created_by,
+            reason: migration.trigger === 'plan_change' ? `moving for plan ${migration.target_plan}` : 'moving to another server',
+          });
+          await updateMigration(migration.id, { maintenance_started_at: now, previous_state: context.tenant.state }, trx);
+          context.migration = { ...migration, maintenance_started_at: now, previous_state: context.tenant.state };
+          return row;
+        })
+        .catch((error: Error) => {
+          throw new MigrationRefused(`the tenant cannot be moved now: ${error.message}`);
+        });
+      context.tenant = { ...context.tenant, state: moved.state };
+    }
+    await deps.runtimes.for(context.tenant).unserve(context.tenant.id);
   },
 };
 

@@ -296,6 +296,13 @@ describe('migration between two PostgreSQL servers', () => {
     expect(noPlan.status).toBe(400);
     expect(noPlan.text).toMatch(/plan/);
     expect((await tenantView(name)).state).toBe('running');
+    // One migration of a tenant at a time: a second request while the first is queued or running is a 409.
+    const first = await test.http.post(`/api/v1/tenants/${name}/migrate`, { toServerId: secondId }, { token: operator.accessToken });
+    expect(first.status, first.text).toBe(202);
+    const twice = await test.http.post(`/api/v1/tenants/${name}/migrate`, { toServerId: secondId }, { token: operator.accessToken });
+    expect(twice.status, twice.text).toBe(409);
+    expect((await settledMigration(first.body.migration.id)).state).toBe('succeeded');
+    expect((await test.http.get(`/api/v1/migrations?tenant=${name}`, { token: operator.accessToken })).body).toHaveLength(1);
   }, 180_000);
 });
 
