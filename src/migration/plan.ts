@@ -57,8 +57,8 @@ export function planMigration(
   target: MigrationTarget,
   sizes: { databaseBytes: number; filestoreBytes: number },
 ): MigrationPlan {
-  const movesDatabase =
-    target.serverId === undefined ? target.databaseStrategy !== source.databaseStrategy : target.serverId !== source.serverId;
+  // No named server: one is chosen when it runs, never the one the tenant leaves (a new dedicated one, a drain's target).
+  const movesDatabase = target.serverId === undefined || target.serverId !== source.serverId;
   const changesProcess = target.processStrategy !== source.processStrategy;
   const changesPlan = target.plan !== source.plan;
   if (!movesDatabase && !changesProcess && !changesPlan) throw new NothingToMigrate('the tenant is already there');

@@ -208,7 +208,7 @@ export function createMigrationService(deps: MigrationDependencies) {
           processStrategy: source.processStrategy,
           plan: source.plan,
         };
-        const plan = { ...(await planFor(current, source, target)), movesDatabase: true };
+        const plan = await planFor(current, source, target);
         results.push({
           plan,
           migration: dryRun ? undefined : await start(current, source, target, plan.estimatedDowntimeMs, 'drain', actorUserId),

@@ -409,3 +409,54 @@ describe('live plan changes', () => {
     expect(view).toMatchObject({ state: 'running', plan: 'standard' });
   }, 180_000);
 });
+
+describe('draining a database server', () => {
+  it('dry-runs, then moves every tenant off the server to the other shared server, each serving after', async () => {
+    const names = [`dr${randomBytes(3).toString('hex')}`, `dr${randomBytes(3).toString('hex')}`];
+    for (const name of names) {
+      await createRunningTenant(name, 'basic');
+      const accepted = await test.http.post(`/api/v1/tenants/${name}/migrate`, { toServerId: secondId }, { token: operator.accessToken });
+      expect(accepted.status, accepted.text).toBe(202);
+      expect((await settledMigration(accepted.body.migration.id)).state).toBe('succeeded');
+    }
+    const onSecond = async () =>
+      (
+        (await test.http.get('/api/v1/tenants?limit=200', { token: operator.accessToken })).body as Array<{
+          name: string;
+          databaseServerId: string | null;
+          state: string;
+        }>
+      ).filter((t) => t.databaseServerId === secondId && t.state !== 'deleted');
+    const before = (await onSecond()).map((t) => t.name).sort();
+    expect(before).toEqual(expect.arrayContaining(names));
+
+    const dry = await test.http.post(`/api/v1/database-servers/${secondId}/drain`, { dryRun: true }, { token: operator.accessToken });
+    expect(dry.status, dry.text).toBe(200);
+    expect(dry.body.map((r: { plan: { tenant: string } }) => r.plan.tenant).sort()).toEqual(before);
+    expect(dry.body.every((r: { migration: unknown }) => r.migration === null)).toBe(true);
+    expect((await onSecond()).map((t) => t.name).sort()).toEqual(before);
+
+    const drained = await test.http.post(`/api/v1/database-servers/${secondId}/drain`, {}, { token: operator.accessToken });
+    expect(drained.status, drained.text).toBe(202);
+    const server = (await test.http.get(`/api/v1/database-servers/${secondId}`, { token: operator.accessToken })).body;
+    expect(server.status).toBe('draining');
+    for (const { migration } of drained.body as Array<{ migration: { id: string; trigger: string } }>) {
+      expect(migration.trigger).toBe('drain');
+      const settled = await settledMigration(migration.id);
+      expect(settled.state, settled.failureReason).toBe('succeeded');
+    }
+    expect(await onSecond()).toEqual([]);
+    for (const name of names) {
+      const view = await runningAgain(name);
+      expect(view.databaseServerId).toBe(defaultId);
+      expect(await adminLogsIn(name, view.databaseName)).toBe(2);
+    }
+    const reopened = await test.http.request(
+      'PATCH',
+      `/api/v1/database-servers/${secondId}`,
+      { status: 'active' },
+      { token: operator.accessToken },
+    );
+    expect(reopened.status, reopened.text).toBe(200);
+  }, 400_000);
+});

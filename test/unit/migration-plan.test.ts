@@ -36,6 +36,12 @@ describe('migration planning', () => {
     expect(plan).toMatchObject({ movesDatabase: false, changesProcess: false, changesPlan: true, estimatedDowntimeMs: 0 });
   });
 
+  it('a drain (no server named, same strategy) moves the database off the server it leaves', () => {
+    const plan = planMigration(source, { ...source, serverId: undefined }, small);
+    expect(plan.movesDatabase).toBe(true);
+    expect(plan.actions.some((a) => a.includes('the least-loaded shared database server'))).toBe(true);
+  });
+
   it('refuses a move to where the tenant already is', () => {
     expect(() => planMigration(source, { ...source }, small)).toThrow(/already there/);
   });
