@@ -89,13 +89,13 @@ export function registerMigrationRoutes(api: Api, deps: Pick<ApiDependencies, 't
         summary: 'Move every tenant off a database server (to the shared servers with the most room); the server is marked draining',
         tags,
         params: idParams,
-        body: z.object({ dryRun }).strict().nullish(),
+        body: z.object({ dryRun }).strict().describe('{} to drain; {"dryRun": true} to see what would move'),
         response: { 202: z.array(acceptedMigrationSchema), 200: z.array(acceptedMigrationSchema) },
       },
       'database_server.drain',
     ),
     async (request, reply) => {
-      const dry = request.body?.dryRun ?? false;
+      const dry = request.body.dryRun ?? false;
       const { results } = await migrations.drain(request.params.id, principalOf(request).userId, dry);
       const body = results.map(({ plan, migration }) => ({ plan, migration: migration ? toMigrationView(migration) : null }));
       return reply.code(dry ? 200 : 202).send(body);
