@@ -36,7 +36,6 @@ export interface MigrationContext {
   deps: MigrationDependencies;
   migration: MigrationRow;
   tenant: TenantRow & { server_id: string };
-  sourceOps: DatabaseServerOperations;
   /** Operations on the target server (undefined until the target step). */
   targetOps: DatabaseServerOperations | undefined;
   targetAdminUrl: string | undefined;

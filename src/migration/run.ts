@@ -97,7 +97,6 @@ async function loadContext(
     deps,
     migration,
     tenant: { ...tenant, server_id: tenant.server_id },
-    sourceOps: await deps.servers.operations(migration.source_server_id),
     targetOps: targetId ? await deps.servers.operations(targetId) : undefined,
     targetAdminUrl: targetId ? await deps.servers.adminUrl(targetId) : undefined,
     archiveFile: archiveFileOf(deps, migration.id),

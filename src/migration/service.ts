@@ -8,7 +8,6 @@ import {
   recordTenantEvent,
   requireTransition,
   type TenantState,
-  tenantById,
 } from '../tenants/index.js';
 import type { MigrationDependencies } from './context.js';
 import { type MigrationTarget, NothingToMigrate, type Placement, planMigration } from './plan.js';
@@ -224,7 +223,6 @@ export function createMigrationService(deps: MigrationDependencies) {
     },
 
     list: (filter: { tenantId?: string } = {}) => listMigrations(db, filter),
-    tenantOf: (row: { tenant_id: string }) => tenantById(row.tenant_id, db),
     dropDueSources: (now?: Date) => dropDueSources(deps, now),
 
     async registerJobs(work: boolean): Promise<void> {
