@@ -17,6 +17,8 @@ export const odooBin = process.env.ODOO_BIN ?? resolve('test/fixtures/fake-odoo/
 export const usingFake = !process.env.ODOO_BIN;
 export const ADMIN_PASSWORD = 'Bench-Admin-Pass-1';
 const PASSWORD = 'Bench-Password-42';
+/** The password of the bench's own user (a bench that needs an operator promotes it and logs in again). */
+export const BENCH_USER_PASSWORD = PASSWORD;
 
 if (usingFake) process.env.PATH = `${dirname(process.execPath)}${delimiter}${process.env.PATH ?? ''}`;
 

@@ -18,6 +18,8 @@ import { createIdentityService } from './identity/index.js';
 import { createJobQueue } from './jobs/index.js';
 import { createLogger, type Logger } from './logging/index.js';
 import { createMetrics } from './metrics/index.js';
+import type { MigrationService } from './migration/index.js';
+import { startMigrations } from './migration-wiring.js';
 import { gatewayMetrics, startMonitoring } from './monitoring-wiring.js';
 import { createMailer } from './notifications/index.js';
 import { startPlatformOdoo } from './odoo-wiring.js';
@@ -80,6 +82,8 @@ export interface Platform {
   hibernation: Hibernation;
   /** Backups: the scheduler, retention and runs can be called directly by tests. */
   backups: BackupService;
+  /** Migrations between servers and live plan changes (tests drop kept sources with their own clock). */
+  migrations: MigrationService;
   /** Billing: the provider (subscriptions, payments, the billing clocks) and what it answers. */
   billing: { provider: BuiltinBilling; reads: BillingReads };
   /** Usage sampling and limit enforcement (tests sample with their own clock). */
@@ -242,34 +246,19 @@ export async function startPlatform(
     odooSeries: odoo.registry,
     crashPoint,
   });
-  const restoreDeps = { config, db, jobs, backups, servers, runtimes, operations, tenants, secretBox, odooDataDir, logger };
-  const restores = await startRestores({ ...restoreDeps, odooSeries: odoo.registry });
+  const moveDeps = { config, db, jobs, backups, servers, runtimes, operations, secretBox, odooDataDir, logger };
+  const restores = await startRestores({ ...moveDeps, tenants, odooSeries: odoo.registry });
+  const migrations = await startMigrations({ ...moveDeps, plans, tenantHostName: urls.hostName });
   const accounts = createAccountService({ db });
+  const mailingDeps = { config, db, jobs, mailer, logger, crashPoint };
   const { notifier, webhooks } = await startNotificationsAndWebhooks({
-    config,
-    db,
-    jobs,
-    mailer,
+    ...mailingDeps,
     secretBox,
     domainEvents,
     accounts,
     tenantBaseUrl: urls.baseUrl,
-    logger,
-    crashPoint,
   });
-
-  const billing = await startBilling({
-    config,
-    db,
-    clock: options.clock ?? (() => new Date()),
-    plans,
-    jobs,
-    tenants,
-    accounts,
-    mailer,
-    logger,
-    crashPoint,
-  });
+  const billing = await startBilling({ ...mailingDeps, clock: options.clock ?? (() => new Date()), plans, tenants, accounts });
   const { domains, domainTable, answerHttpProof } = await startDomains({ config, db, jobs, servers, domainEvents, urls, logger });
   const usage = await startUsage({ config, db, jobs, logger, domainEvents, plans, tenants, operations, audit, metrics }, options.clock);
   const monitoring = await startMonitoring({ config, db, jobs, runtimes, metrics, logger });
@@ -319,6 +308,7 @@ export async function startPlatform(
     jobs,
     backups,
     restores,
+    migrations,
     runtimes,
     domainEvents,
     domains,
@@ -373,6 +363,7 @@ export async function startPlatform(
     sweepLifecycle: (now) => sweep.sweep(now),
     hibernation,
     backups,
+    migrations,
     billing,
     usage: usage.sampler,
     stop() {

@@ -48,6 +48,7 @@ export async function buildOpenApiDocument() {
     jobs: unusedWhileDescribing('jobs'),
     backups: unusedWhileDescribing('backups'),
     restores: unusedWhileDescribing('restores'),
+    migrations: unusedWhileDescribing('migrations'),
     runtimes: unusedWhileDescribing('runtimes'),
     domainEvents: unusedWhileDescribing('domainEvents'),
     domains: unusedWhileDescribing('domains'),

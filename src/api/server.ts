@@ -27,6 +27,7 @@ import type { IdentityService } from '../identity/index.js';
 import type { JobQueue } from '../jobs/index.js';
 import { type Logger, loggerOptions } from '../logging/index.js';
 import type { Metrics } from '../metrics/index.js';
+import type { MigrationService } from '../migration/index.js';
 import type { NotificationService } from '../notifications/index.js';
 import type { PlanService } from '../plans/index.js';
 import type { DatabaseServerRegistry } from '../postgres/index.js';
@@ -51,6 +52,7 @@ import { registerDomainRoutes } from './routes/domains.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerIdentityRoutes } from './routes/identity.js';
 import { registerJobRoutes } from './routes/jobs.js';
+import { registerMigrationRoutes } from './routes/migrations.js';
 import { registerNotificationRoutes } from './routes/notifications.js';
 import { type PlatformOdooPort, registerOdooRoutes } from './routes/odoo.js';
 import { registerPlanRoutes } from './routes/plans.js';
@@ -98,6 +100,8 @@ export interface ApiDependencies {
   backups: BackupService;
   /** Restores of backups and imports of Odoo zips. */
   restores: RestoreService;
+  /** Migrations between servers, drains and live plan changes. */
+  migrations: MigrationService;
   runtimes: RuntimeRegistry;
   /** Domain events (tenant changes), for the live event streams. */
   domainEvents: DomainEventSubscriptions;
@@ -285,6 +289,7 @@ export async function buildApiServer(deps: ApiDependencies): Promise<Api> {
       registerUsageRoutes(api, deps);
       registerBackupRoutes(api, deps);
       registerRestoreRoutes(api, deps);
+      registerMigrationRoutes(api, deps);
       registerImportRoutes(api, { ...deps, importMaxBytes: deps.config.backups?.importMaxBytes ?? DEFAULT_IMPORT_MAX_BYTES });
       registerDomainRoutes(api, deps);
       registerTemplateRoutes(api, deps);

@@ -69,7 +69,10 @@ export function createBackupService(deps: BackupServiceDependencies) {
       queued?: boolean;
     } = {},
   ): Promise<{ backup: BackupRow; jobId: string } | undefined> {
-    if (!tenant.server_id || !(BACKED_UP_STATES as readonly string[]).concat('terminated', 'restoring').includes(tenant.state)) {
+    if (
+      !tenant.server_id ||
+      !(BACKED_UP_STATES as readonly string[]).concat('terminated', 'restoring', 'migrating').includes(tenant.state)
+    ) {
       throw new ConflictError(
         `Tenant ${tenant.name} is ${tenant.state.replaceAll('_', ' ')}: it can be backed up once it is running or stopped.`,
       );

@@ -10,6 +10,7 @@ import { credentialsPath, readCredentials } from './credentials.js';
 import type { DoctorPool, DoctorSeries } from './doctor.js';
 import { registerJobCommands } from './job-commands.js';
 import { logIn } from './login.js';
+import { registerMigrationCommands } from './migration-commands.js';
 import { registerOdooCommands } from './odoo-commands.js';
 import { defaultPlatformUrl } from './platform-url.js';
 import { readPassword, readStdin } from './prompt.js';
@@ -185,6 +186,12 @@ registerTenantCommands(program, {
   client: () => createApiClient({ url: apiUrl(), credentials: readCredentials() }),
   url: apiUrl,
   token: () => readCredentials()?.accessToken,
+  printJson,
+  printTable,
+});
+
+registerMigrationCommands(program, {
+  client: () => createApiClient({ url: apiUrl(), credentials: readCredentials() }),
   printJson,
   printTable,
 });

@@ -102,6 +102,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     identityIssuers: e.OIDC_ISSUERS ?? [],
     requireOperator2fa: e.REQUIRE_OPERATOR_2FA ? e.REQUIRE_OPERATOR_2FA === 'true' : e.NODE_ENV === 'production',
     crashAt: e.SAAS_TEST_CRASH_AT,
+    failAt: e.SAAS_TEST_FAIL_AT,
+    migrationSourceGraceMs: e.MIGRATION_SOURCE_GRACE_HOURS * 3_600_000,
     backups: backupConfig(e, resolve(e.DATA_DIR)),
     dnsResolvers: commaList(e.DNS_RESOLVERS ?? ''),
     edgeAddresses: commaList(e.EDGE_ADDRESSES),

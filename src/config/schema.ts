@@ -137,6 +137,14 @@ export const configSchema = z
     SAAS_TEST_CRASH_AFTER_STEP: z.string().optional(),
     /** Test-only fault injection: exit at this point of a backup (backup:uploading, backup:stored). */
     SAAS_TEST_CRASH_AT: z.string().optional(),
+    /** Test-only fault injection: fail at this point (migration:verify logs in with a wrong password). */
+    SAAS_TEST_FAIL_AT: z.string().optional(),
+    /** How long a migrated tenant's source database is kept before it is dropped. */
+    MIGRATION_SOURCE_GRACE_HOURS: z.coerce
+      .number()
+      .min(0)
+      .max(24 * 365)
+      .default(24),
     METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters (e.g. `openssl rand -hex 32`)').optional(),
     /** `host:port` of an internal listener serving only `/metrics`, without a token (port 0: any free port). */
     METRICS_ADDRESS: z
@@ -279,6 +287,9 @@ export interface Config {
   /** Operators log in with a second factor (TOTP); on by default in production mode. */
   requireOperator2fa: boolean;
   crashAt: string | undefined;
+  failAt: string | undefined;
+  /** MIGRATION_SOURCE_GRACE_HOURS in milliseconds. */
+  migrationSourceGraceMs: number;
   backups: BackupConfig;
   /** Name servers for custom-domain checks; empty: the system resolver's. */
   dnsResolvers: string[];

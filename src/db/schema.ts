@@ -396,6 +396,51 @@ export interface Database {
 }
 
 export type RestoreRow = Selectable<RestoresTable>;
+
+export type MigrationState = 'running' | 'succeeded' | 'rolled_back' | 'failed';
+export type MigrationTrigger = 'operator' | 'drain' | 'plan_change';
+
+/** Moves of tenants between database servers and process strategies (migration/store.ts is the only writer). */
+export interface MigrationsTable {
+  id: Generated<string>;
+  tenant_id: string;
+  trigger: MigrationTrigger;
+  state: Generated<MigrationState>;
+  /** The last step finished (the migration job's journal). */
+  step: string | null;
+  /** The tenant's state before the migration (it returns there). */
+  previous_state: string;
+  source_server_id: string;
+  source_process_strategy: 'pool' | 'dedicated';
+  source_plan: string;
+  /** Chosen by the `target` step when the request named none (a new dedicated server, the least-loaded shared one). */
+  target_server_id: string | null;
+  target_database_strategy: 'shared' | 'dedicated';
+  target_process_strategy: 'pool' | 'dedicated';
+  target_plan: string;
+  backup_id: string | null;
+  /** The admin's password hash, kept (encrypted) while the verification logs in with a temporary one. */
+  admin_hash_encrypted: string | null;
+  estimated_downtime_ms: number | null;
+  maintenance_started_at: NullableTimestamp;
+  maintenance_ended_at: NullableTimestamp;
+  /** How long the tenant's route answered the maintenance page. */
+  downtime_ms: number | null;
+  switched_at: NullableTimestamp;
+  source_drop_after: NullableTimestamp;
+  source_dropped_at: NullableTimestamp;
+  failure_reason: string | null;
+  created_by: string | null;
+  job_id: string | null;
+  started_at: Generated<Date>;
+  finished_at: NullableTimestamp;
+}
+
+export interface Database {
+  migrations: MigrationsTable;
+}
+
+export type MigrationRow = Selectable<MigrationsTable>;
 /** Billing (billing/providers/builtin/store.ts is the only writer of these tables). */
 export interface BillingSubscriptionsTable {
   id: Generated<string>;

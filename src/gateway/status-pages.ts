@@ -209,6 +209,7 @@ export function pageForTenantState(state: string): StatusPageKind {
     case 'stopped':
       return 'stopped';
     case 'restoring':
+    case 'migrating':
       return 'maintenance';
     case 'suspended':
       return 'suspended';

@@ -157,6 +157,27 @@ export const JOB_CATALOG = {
     retryDelaySeconds: 2,
     timeoutSeconds: 6 * 60 * 60,
   }),
+  /**
+   * One migration of a tenant (migration/): maintenance page, verified backup, load and check on
+   * the target, switch, admin login, finish; rolled back to the source when it cannot finish. The
+   * row is the journal of its steps, so a retried attempt (a killed platform) resumes where it was.
+   */
+  migration: queue({
+    payload: z.object({ migrationId: id }),
+    concurrency: 2,
+    retryLimit: 2,
+    retryDelaySeconds: 1,
+    timeoutSeconds: 6 * 60 * 60,
+  }),
+  /** Drops the source databases migrations kept for their grace period (migration/run.ts). Hourly; idempotent. */
+  'migration-source-drop': queue({
+    payload: z.object({}),
+    concurrency: 1,
+    retryLimit: 1,
+    retryDelaySeconds: 60,
+    timeoutSeconds: 30 * 60,
+    schedule: '23 * * * *',
+  }),
   /** Retention (backups/retention.ts): deletes from storage first, then the record. Hourly; idempotent. */
   'backup-purge': queue({
     payload: z.object({}),

@@ -148,4 +148,6 @@ export interface Runtime {
   sharedWorkloads?(): SharedWorkloadView[];
   /** Every workload's counters and memory (metrics), where the runtime has them. */
   workloadMetrics?(): WorkloadMetrics[];
+  /** Applies new CPU/memory limits to a tenant's own running processes at once (a plan change), where the runtime can. */
+  updateLimits?(tenantId: string, limits: { cpu: number; memoryMiB: number }): Promise<void>;
 }

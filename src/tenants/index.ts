@@ -23,6 +23,7 @@ export {
   type TransitionResult,
   transition,
 } from './lifecycle.js';
+export { type PlanChangeRefusal, planChangeRefusals } from './plan-change.js';
 export { PROVISIONING_STEPS, type ProvisioningStep } from './provisioning-steps.js';
 export {
   type CreateTenantInput,

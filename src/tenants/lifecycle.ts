@@ -23,6 +23,8 @@ export const TENANT_STATES = [
   'stopped',
   /** A backup is being restored over it: the gateway shows the maintenance page. */
   'restoring',
+  /** It is being moved to another database server or process strategy: the maintenance page too. */
+  'migrating',
   'suspended',
   'scheduled_for_deletion',
   'terminated',
@@ -48,6 +50,7 @@ export const TENANT_REQUESTS = [
   'retry',
   'terminate',
   'restore',
+  'migrate',
 ] as const;
 export type TenantRequest = (typeof TENANT_REQUESTS)[number];
 
@@ -62,6 +65,7 @@ export const TENANT_EVENTS = [
   'deletion_grace_expired',
   'retention_expired',
   'restore_finished',
+  'migration_finished',
 ] as const;
 export type TenantEvent = (typeof TENANT_EVENTS)[number];
 
@@ -260,6 +264,7 @@ export const TRANSITION_TABLE: Readonly<Record<TenantState, Readonly<Partial<Rec
     change_plan: 'running',
     terminate: 'terminated',
     restore: 'restoring',
+    migrate: 'migrating',
     operation_failed: 'error',
     force_delete: 'deleted',
   },
@@ -276,10 +281,17 @@ export const TRANSITION_TABLE: Readonly<Record<TenantState, Readonly<Partial<Rec
     change_plan: 'stopped',
     terminate: 'terminated',
     restore: 'restoring',
+    migrate: 'migrating',
     force_delete: 'deleted',
   },
   restoring: {
     restore_finished: returnFromRestore,
+    operation_failed: 'error',
+    force_delete: 'deleted',
+  },
+  // A migration ends (moved, or rolled back to the source) where the tenant was, like a restore.
+  migrating: {
+    migration_finished: returnFromRestore,
     operation_failed: 'error',
     force_delete: 'deleted',
   },
@@ -320,7 +332,14 @@ export const TRANSITION_TABLE: Readonly<Record<TenantState, Readonly<Partial<Rec
  * Actions only an operator (or the platform itself) may request. Suspend/resume/terminate are
  * billing and limit decisions: a customer who could resume would bypass dunning.
  */
-export const OPERATOR_ONLY_ACTIONS: ReadonlySet<TenantAction> = new Set<TenantAction>(['suspend', 'resume', 'force_delete', 'terminate']);
+export const OPERATOR_ONLY_ACTIONS: ReadonlySet<TenantAction> = new Set<TenantAction>([
+  'suspend',
+  'resume',
+  'force_delete',
+  'terminate',
+  // Moving a tenant between servers is an operator's capacity decision (customers change plans).
+  'migrate',
+]);
 
 const EVENT_SET: ReadonlySet<TenantAction> = new Set<TenantAction>(TENANT_EVENTS);
 
@@ -351,6 +370,7 @@ const READABLE_STATE: Record<TenantState, string> = {
   stopping: 'stopping',
   stopped: 'stopped',
   restoring: 'being restored',
+  migrating: 'being moved to another server',
   suspended: 'suspended',
   scheduled_for_deletion: 'scheduled for deletion',
   terminated: 'terminated',

@@ -344,7 +344,7 @@ export function createTenantService(deps: {
     ): Promise<{ tenant: TenantView; jobId: string | null }> {
       const tenant = await findVisible(principal, name);
       if (!mayRequest(principal.role, action)) throw new ForbiddenError(`Only operators may ${action.replaceAll('_', ' ')} a tenant.`);
-      if (action === 'duplicate' || action === 'create' || action === 'change_plan' || action === 'restore') {
+      if (action === 'duplicate' || action === 'create' || action === 'change_plan' || action === 'restore' || action === 'migrate') {
         throw new ValidationError(`Use the dedicated endpoint for ${action}.`, { field: 'action' });
       }
       const now = new Date();

@@ -54,3 +54,30 @@ export async function insertFinishedRestore(test: TestPlatform, tenantName: stri
     .executeTakeFirstOrThrow();
   return restore.id;
 }
+
+/** A finished migration of a tenant written directly (the target of /migrations/{id} in route walks). */
+export async function insertFinishedMigration(test: TestPlatform, tenantName: string): Promise<string> {
+  const db = test.platform.database.db;
+  const tenant = await db.selectFrom('tenants').select(['id', 'plan_code']).where('name', '=', tenantName).executeTakeFirstOrThrow();
+  const server = await db.selectFrom('database_servers').select('id').where('is_default', '=', true).executeTakeFirstOrThrow();
+  const migration = await db
+    .insertInto('migrations')
+    .values({
+      tenant_id: tenant.id,
+      trigger: 'operator',
+      state: 'succeeded',
+      step: 'finish',
+      previous_state: 'running',
+      source_server_id: server.id,
+      source_process_strategy: 'pool',
+      source_plan: tenant.plan_code,
+      target_server_id: server.id,
+      target_database_strategy: 'shared',
+      target_process_strategy: 'dedicated',
+      target_plan: tenant.plan_code,
+      finished_at: new Date(),
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  return migration.id;
+}

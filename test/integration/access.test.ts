@@ -1,7 +1,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { insertFinishedRestore, insertStoredBackup } from '../helpers/backups.js';
+import { insertFinishedMigration, insertFinishedRestore, insertStoredBackup } from '../helpers/backups.js';
 import { fillPath, listOperations, type OpenApiDocument, type Operation, paramKey, problemDeviations } from '../helpers/openapi.js';
 import { insertOutboundFixtures } from '../helpers/outbound.js';
 import { createOperator, type HttpResponse, registerCustomer, startTestPlatform, type TestPlatform } from '../helpers/platform.js';
@@ -177,6 +177,7 @@ beforeAll(async () => {
     'backups/{id}': backup.id,
     'backup-downloads/{token}': backup.token,
     'restores/{id}': await insertFinishedRestore(test, ownerTenant, backup.id),
+    'migrations/{id}': await insertFinishedMigration(test, ownerTenant),
     'subscriptions/{id}': subscription.id,
     'invoices/{id}': invoice?.id ?? '',
     'credit-notes/{id}': creditNote.id,

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { insertFinishedRestore, insertStoredBackup } from '../helpers/backups.js';
+import { insertFinishedMigration, insertFinishedRestore, insertStoredBackup } from '../helpers/backups.js';
 import {
   fillPath,
   type JsonSchema,
@@ -99,6 +99,10 @@ const sampleBodies: Record<string, () => Record<string, unknown>> = {
   'POST /api/v1/tenants/{name}/backups': () => ({}),
   'POST /api/v1/tenants/{name}/backups/{id}/download-link': () => ({}),
   'POST /api/v1/tenants/{name}/backups/{id}/restore': () => ({ newTenant: { name: 'badinputrestored', adminPassword: GOOD_PASSWORD } }),
+  // Dry runs: a valid sample changes nothing.
+  'POST /api/v1/tenants/{name}/migrate': () => ({ toServerId: sampleIds.serverId, processStrategy: 'dedicated', dryRun: true }),
+  'POST /api/v1/tenants/{name}/change-plan': () => ({ plan: 'standard', dryRun: true }),
+  'POST /api/v1/database-servers/{id}/drain': () => ({ dryRun: true }),
   'POST /api/v1/imports/tenants': () => ({
     uploadToken: 'not-a-real-upload-token',
     name: 'badinputimport',
@@ -258,6 +262,7 @@ beforeAll(async () => {
     'backups/{id}': backup.id,
     'backup-downloads/{token}': backup.token,
     'restores/{id}': await insertFinishedRestore(test, 'badinputtarget', backup.id),
+    'migrations/{id}': await insertFinishedMigration(test, 'badinputtarget'),
     'domains/{domain}': 'erp.badinput-example.net',
   };
   const outbound = await insertOutboundFixtures(test, customer.accountId);

@@ -104,6 +104,7 @@ describe('pageForTenantState', () => {
       stopping: 'stopped',
       stopped: 'stopped',
       restoring: 'maintenance',
+      migrating: 'maintenance',
       suspended: 'suspended',
       scheduled_for_deletion: 'unavailable',
       terminated: 'unavailable',

@@ -30,6 +30,7 @@ const STATES: TenantState[] = [
   'stopping',
   'stopped',
   'restoring',
+  'migrating',
   'suspended',
   'scheduled_for_deletion',
   'terminated',
@@ -53,6 +54,7 @@ const ACTIONS: TenantAction[] = [
   'retry',
   'terminate',
   'restore',
+  'migrate',
   'payment_received',
   'payment_window_expired',
   'provisioning_succeeded',
@@ -62,6 +64,7 @@ const ACTIONS: TenantAction[] = [
   'deletion_grace_expired',
   'retention_expired',
   'restore_finished',
+  'migration_finished',
 ];
 
 // Abbreviations only to keep the grid readable.
@@ -77,23 +80,25 @@ const TE = 'terminated';
 const DE = 'deleted';
 const ER = 'error';
 const RS = 'restoring';
+const MG = 'migrating';
 
 // biome-ignore format: the grid is the point
 const EXPECTED: Record<TenantState, Record<TenantAction, Expected>> = {
-  //                 create start stop restart suspend resume sched_del cancel_del force_del reactivate duplicate change_plan retry terminate restore | paid  pay_expired provisioned started stopped failed grace_expired retention_expired restore_finished
-  pending_payment: row('-', '-', '-', '-', '-', '-', DE, '-', DE, '-', '-', PP, '-', '-', '-', PR, 'ctx', '-', '-', '-', '-', '-', '-', '-'),
-  provisioning:    row('-', '-', '-', '-', '-', '-', '-', '-', DE, '-', '-', '-', '-', '-', '-', '-', '-', SG, '-', '-', ER, '-', '-', '-'),
-  starting:        row('-', '-', '-', '-', '-', '-', '-', '-', DE, '-', '-', '-', '-', '-', '-', '-', '-', '-', RU, '-', ER, '-', '-', '-'),
-  running:         row('-', '-', SP, SG, SU, '-', SD, '-', DE, '-', RU, RU, '-', TE, RS, '-', '-', '-', '-', '-', ER, '-', '-', '-'),
-  stopping:        row('-', '-', '-', '-', '-', '-', '-', '-', DE, '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', ST, ER, '-', '-', '-'),
-  stopped:         row('-', SG, '-', '-', SU, '-', SD, '-', DE, '-', ST, ST, '-', TE, RS, '-', '-', '-', '-', '-', '-', '-', '-', '-'),
-  suspended:       row('-', '-', '-', '-', '-', SG, SD, '-', DE, '-', '-', SU, '-', TE, '-', '-', '-', '-', '-', '-', '-', '-', '-', '-'),
+  //                 create start stop restart suspend resume sched_del cancel_del force_del reactivate duplicate change_plan retry terminate restore migrate | paid  pay_expired provisioned started stopped failed grace_expired retention_expired restore_finished migration_finished
+  pending_payment: row('-', '-', '-', '-', '-', '-', DE, '-', DE, '-', '-', PP, '-', '-', '-', '-', PR, 'ctx', '-', '-', '-', '-', '-', '-', '-', '-'),
+  provisioning:    row('-', '-', '-', '-', '-', '-', '-', '-', DE, '-', '-', '-', '-', '-', '-', '-', '-', '-', SG, '-', '-', ER, '-', '-', '-', '-'),
+  starting:        row('-', '-', '-', '-', '-', '-', '-', '-', DE, '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', RU, '-', ER, '-', '-', '-', '-'),
+  running:         row('-', '-', SP, SG, SU, '-', SD, '-', DE, '-', RU, RU, '-', TE, RS, MG, '-', '-', '-', '-', '-', ER, '-', '-', '-', '-'),
+  stopping:        row('-', '-', '-', '-', '-', '-', '-', '-', DE, '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', ST, ER, '-', '-', '-', '-'),
+  stopped:         row('-', SG, '-', '-', SU, '-', SD, '-', DE, '-', ST, ST, '-', TE, RS, MG, '-', '-', '-', '-', '-', '-', '-', '-', '-', '-'),
+  suspended:       row('-', '-', '-', '-', '-', SG, SD, '-', DE, '-', '-', SU, '-', TE, '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', '-'),
   scheduled_for_deletion:
-                   row('-', '-', '-', '-', '-', '-', '-', 'ctx', DE, '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', 'ctx', '-', '-'),
-  terminated:      row('-', '-', '-', '-', '-', '-', '-', '-', DE, 'ctx', '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', 'ctx', '-'),
-  deleted:         row('-', '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', '-'),
-  restoring:       row('-', '-', '-', '-', '-', '-', '-', '-', DE, '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', ER, '-', '-', 'ctx'),
-  error:           row('-', '-', '-', '-', '-', '-', SD, '-', DE, '-', '-', '-', 'ctx', TE, '-', '-', '-', '-', '-', '-', '-', '-', '-', '-'),
+                   row('-', '-', '-', '-', '-', '-', '-', 'ctx', DE, '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', 'ctx', '-', '-', '-'),
+  terminated:      row('-', '-', '-', '-', '-', '-', '-', '-', DE, 'ctx', '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', 'ctx', '-', '-'),
+  deleted:         row('-', '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', '-'),
+  restoring:       row('-', '-', '-', '-', '-', '-', '-', '-', DE, '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', ER, '-', '-', 'ctx', '-'),
+  migrating:       row('-', '-', '-', '-', '-', '-', '-', '-', DE, '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', ER, '-', '-', '-', 'ctx'),
+  error:           row('-', '-', '-', '-', '-', '-', SD, '-', DE, '-', '-', '-', 'ctx', TE, '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', '-'),
 };
 
 function row(...cells: Expected[]): Record<TenantAction, Expected> {
@@ -321,6 +326,7 @@ describe('tenant lifecycle: roles', () => {
       'change_plan',
       'terminate',
       'restore',
+      'migrate',
     ]);
     expect(allowedActions('suspended', 'customer')).toEqual(['schedule_delete', 'change_plan']);
     expect(allowedActions('deleted', 'operator')).toEqual([]);
@@ -353,5 +359,17 @@ describe('tenant lifecycle: the end of a restore in place', () => {
 
   it('needs to know where the tenant came from', () => {
     expect(transition('restoring', 'restore_finished', {})).toMatchObject({ ok: false, code: 'missing_context' });
+  });
+});
+
+describe('tenant lifecycle: the end of a migration', () => {
+  it('returns a tenant that was running to starting, and a stopped one to stopped', () => {
+    expect(transition('migrating', 'migration_finished', { previousState: 'running' })).toMatchObject({ ok: true, next: 'starting' });
+    expect(transition('migrating', 'migration_finished', { previousState: 'stopped' })).toMatchObject({ ok: true, next: 'stopped' });
+  });
+
+  it('is an operator decision, never a customer one', () => {
+    expect(mayRequest('customer', 'migrate')).toBe(false);
+    expect(mayRequest('operator', 'migrate')).toBe(true);
   });
 });

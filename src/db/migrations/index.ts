@@ -17,6 +17,7 @@ import * as m0015 from './0015_hibernation.js';
 import * as m0016 from './0016_odoo_installations.js';
 import * as m0017 from './0017_usage.js';
 import * as m0018 from './0018_restores.js';
+import * as m0019 from './0019_migrations.js';
 import * as m0020 from './0020_billing_credit_notes.js';
 import * as m0021 from './0021_database_server_hibernation.js';
 import * as m0022 from './0022_tenant_odoo_series.js';
@@ -42,6 +43,7 @@ export const migrations: Record<string, Migration> = {
   '0016_odoo_installations': m0016,
   '0017_usage': m0017,
   '0018_restores': m0018,
+  '0019_migrations': m0019,
   '0020_billing_credit_notes': m0020,
   '0021_database_server_hibernation': m0021,
   '0022_tenant_odoo_series': m0022,

@@ -93,3 +93,8 @@ export type CustomDomain = Schemas['CustomDomain'];
 export type WebhookEndpoint = Schemas['WebhookEndpoint'] & Partial<Pick<Schemas['NewWebhookEndpoint'], 'secret'>>;
 export type WebhookDelivery = Schemas['WebhookDelivery'];
 export type Notification = Schemas['Notification'];
+/** A move of a tenant to another database server or process strategy (a plan change, a drain). */
+export type Migration = Schemas['Migration'];
+/** What a migration or plan change would do (a dry run). */
+export type MigrationPlan = Schemas['MigrationPlan'];
+export type AcceptedMigration = Schemas['AcceptedMigration'];

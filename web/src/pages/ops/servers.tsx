@@ -1,5 +1,6 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
+import { DrainButton } from '../../components/drain';
 import { CapacityBar, EmptyState, PageHeader, QueryStatus, StateBadge } from '../../components/ui';
 import { api, errorMessage } from '../../lib/api';
 import { formatRelative } from '../../lib/format';
@@ -71,6 +72,7 @@ export function ServersPage() {
                     {server.tenantCount} tenant{server.tenantCount === 1 ? '' : 's'}
                   </Link>
                   <span className="muted small">added {formatRelative(server.createdAt)}</span>
+                  <DrainButton server={server} />
                   {server.status === 'active' ? (
                     <button
                       type="button"

@@ -2,6 +2,7 @@ import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { type ReactNode, useState } from 'react';
 import { Backups } from '../../components/backups';
 import { HibernationCard } from '../../components/hibernation';
+import { PlanChangeCard } from '../../components/plan-change';
 import { ProvisioningProgress } from '../../components/provisioning';
 import { TenantActions } from '../../components/tenant-actions';
 import { TenantLog } from '../../components/tenant-log';
@@ -118,6 +119,7 @@ export function InstancePage({ name, user, basePath }: { name: string; user: Use
           ) : null}
           <Overview tenant={t} user={user} />
           {t.processStrategy === 'dedicated' ? <HibernationCard tenant={t} /> : null}
+          {user.role === 'operator' ? <PlanChangeCard tenant={t} /> : null}
         </>
       ) : null}
       {tab === 'usage' ? <UsageTab name={t.name} /> : null}
