@@ -214,9 +214,12 @@ export async function dropDueSources(deps: MigrationDependencies, now = new Date
     const tenant = await tenantById(migration.tenant_id, deps.db);
     const server = await deps.servers.get(migration.source_server_id).catch(() => undefined);
     if (tenant && server && tenant.server_id !== migration.source_server_id) {
-      const ops = await deps.servers.operations(server.id);
-      await ops.dropDatabase(tenant.database_name);
-      await ops.dropRole(tenant.role_name).catch(() => undefined); // still owning something elsewhere: kept
+      // A dedicated source may have been put to sleep while the tenant was hibernated there.
+      await deps.servers.whileAwake(server.id, async () => {
+        const ops = await deps.servers.operations(server.id);
+        await ops.dropDatabase(tenant.database_name);
+        await ops.dropRole(tenant.role_name).catch(() => undefined); // still owning something elsewhere: kept
+      });
       if (server.kind === 'dedicated' && server.tenantCount === 0) await deps.servers.destroyDedicated(server.id);
     }
     await updateMigration(migration.id, { source_dropped_at: now }, deps.db);
