@@ -2,7 +2,14 @@ import { delimiter, dirname, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withConnection } from '../../src/postgres/index.js';
 import { hostRequest, waitFor } from '../helpers/gateway-client.js';
-import { createOperator, GOOD_PASSWORD, registerCustomer, startTestPlatform, type TestPlatform } from '../helpers/platform.js';
+import {
+  createOperator,
+  registerCustomer,
+  runningTenant,
+  startTestPlatform,
+  type TestPlatform,
+  templateBuilt,
+} from '../helpers/platform.js';
 import { postgresAdminUrl } from '../helpers/postgres.js';
 
 // The fake Odoo (test/fixtures/fake-odoo) runs `node` from PATH: make that the Node running the tests.
@@ -40,42 +47,10 @@ describe('database server hibernation and wake on request', () => {
     });
     port = Number(new URL(test.url).port);
     operator = await createOperator(test);
-    await waitFor(
-      'the blank template to be built',
-      async () => {
-        const templates = await test.http.get('/api/v1/templates', { token: operator.accessToken });
-        const build = templates.body.find((t: { code: string }) => t.code === 'blank')?.builds[0];
-        if (build?.status === 'failed') throw new Error(`template build failed: ${build.error}`);
-        return build?.status === 'ready' ? build : undefined;
-      },
-      120_000,
-      200,
-    );
+    await templateBuilt(test, operator.accessToken);
     const customer = await registerCustomer(test.http, 'dbhibernation');
     const name = `dbh${Date.now().toString(36)}`;
-    const created = await test.http.post(
-      '/api/v1/tenants',
-      {
-        name,
-        plan: 'premium',
-        template: 'blank',
-        adminEmail: `admin@${name}.example.com`,
-        adminPassword: GOOD_PASSWORD,
-        accountId: customer.accountId,
-      },
-      { token: operator.accessToken },
-    );
-    expect(created.status, created.text).toBe(202);
-    await waitFor(
-      'the tenant to run',
-      async () => {
-        const view = await test.http.get(`/api/v1/tenants/${name}`, { token: operator.accessToken });
-        if (view.body.state === 'error') throw new Error(`tenant went to error: ${view.body.stateReason}`);
-        return view.body.state === 'running' ? view.body : undefined;
-      },
-      180_000,
-      200,
-    );
+    await runningTenant(test, operator.accessToken, { name, plan: 'premium', accountId: customer.accountId }, 180_000);
     const row = await test.platform.database.db
       .selectFrom('tenants')
       .select(['id', 'server_id'])

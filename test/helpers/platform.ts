@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { type Config, loadConfig } from '../../src/config/index.js';
 import { createLogger } from '../../src/logging/index.js';
 import { type Platform, startPlatform } from '../../src/main.js';
+import { waitFor } from './gateway-client.js';
 import { createTestDatabase, postgresAdminUrl, type TestDatabase } from './postgres.js';
 
 export interface TestPlatform {
@@ -211,4 +212,54 @@ export async function requestTenantAsOperator(
   );
   if (created.status !== 202) throw new Error(`tenant ${name} was not accepted: ${created.status} ${created.text}`);
   return { id: created.body.tenant.id, name };
+}
+
+/** Waits until the operator sees a ready build of a template (a failed build fails at once). */
+export async function templateBuilt(test: TestPlatform, token: string, code = 'blank'): Promise<void> {
+  await waitFor(
+    `the ${code} template to be built`,
+    async () => {
+      const templates = await test.http.get('/api/v1/templates', { token });
+      const build = templates.body.find((t: { code: string }) => t.code === code)?.builds[0];
+      if (build?.status === 'failed') throw new Error(`template build failed: ${build.error}`);
+      return build?.status === 'ready' ? true : undefined;
+    },
+    120_000,
+    200,
+  );
+}
+
+/**
+ * Asks for a tenant of the blank template on a customer's account as the operator, and waits for
+ * it to run (a tenant gone to `error` fails at once): answers its view.
+ */
+export async function runningTenant(
+  test: TestPlatform,
+  token: string,
+  tenant: { name: string; plan: string; accountId: string; adminPassword?: string },
+  timeoutMs = 120_000,
+): Promise<any> {
+  const created = await test.http.post(
+    '/api/v1/tenants',
+    {
+      name: tenant.name,
+      plan: tenant.plan,
+      template: 'blank',
+      adminEmail: `admin@${tenant.name}.example.com`,
+      adminPassword: tenant.adminPassword ?? GOOD_PASSWORD,
+      accountId: tenant.accountId,
+    },
+    { token },
+  );
+  if (created.status !== 202) throw new Error(`tenant ${tenant.name} was not accepted: ${created.status} ${created.text}`);
+  return waitFor(
+    `${tenant.name} to run`,
+    async () => {
+      const view = await test.http.get(`/api/v1/tenants/${tenant.name}`, { token });
+      if (view.body.state === 'error') throw new Error(`${tenant.name} went to error: ${view.body.stateReason}`);
+      return view.body.state === 'running' ? view.body : undefined;
+    },
+    timeoutMs,
+    200,
+  );
 }
