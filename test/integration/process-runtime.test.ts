@@ -307,6 +307,37 @@ describe('process runtime with the fake Odoo', () => {
     else console.info('no CPU accounting hierarchy on this host: workload CPU seconds are not reported');
   });
 
+  it("changes a running dedicated tenant's cgroup limits at once (a live plan change), without restarting it", async () => {
+    const { mechanism } = runtime.resourceLimits;
+    if (mechanism === 'none') {
+      console.info('no cgroups on this host: live limit changes are not checked here');
+      return;
+    }
+    const before = await runtime.status(C.tenantId);
+    await runtime.updateLimits?.(C.tenantId, { cpu: 1.5, memoryMiB: 768 });
+    const groups = readFileSync(`/proc/${before?.pid}/cgroup`, 'utf8').split('\n');
+    const pathIn = (pattern: RegExp) => (groups.find((line) => pattern.test(line)) ?? '').split(':').slice(2).join(':');
+    if (mechanism === 'cgroup-v2') {
+      const dir = join('/sys/fs/cgroup', pathIn(/^0::/));
+      expect(readFileSync(join(dir, 'memory.max'), 'utf8').trim()).toBe(String(768 * 1024 * 1024));
+      if (existsSync(join(dir, 'cpu.max'))) expect(readFileSync(join(dir, 'cpu.max'), 'utf8').trim()).toBe('150000 100000');
+    } else {
+      const memoryDir = join('/sys/fs/cgroup/memory', pathIn(/:memory:/));
+      expect(readFileSync(join(memoryDir, 'memory.limit_in_bytes'), 'utf8').trim()).toBe(String(768 * 1024 * 1024));
+      const cpuLine = groups.find((line) => /:(cpu|cpu,cpuacct|cpuacct,cpu):/.test(line));
+      const cpuMount = ['cpu', 'cpu,cpuacct', 'cpuacct,cpu']
+        .map((m) => `/sys/fs/cgroup/${m}`)
+        .find((m) => existsSync(join(m, 'cpu.cfs_quota_us')));
+      if (cpuLine && cpuMount) {
+        expect(readFileSync(join(cpuMount, cpuLine.split(':').slice(2).join(':'), 'cpu.cfs_quota_us'), 'utf8').trim()).toBe('150000');
+      }
+    }
+    const after = await runtime.status(C.tenantId);
+    expect(after?.pid).toBe(before?.pid);
+    expect(after?.restarts).toBe(before?.restarts);
+    await runtime.updateLimits?.(C.tenantId, { cpu: 1, memoryMiB: 512 });
+  });
+
   it('restarts the pool after kill -9, on the same port, and it still serves both tenants', async () => {
     const before = await runtime.status(A.tenantId);
     process.kill(before?.pid as number, 'SIGKILL');

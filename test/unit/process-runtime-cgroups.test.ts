@@ -75,6 +75,27 @@ describe('cgroup detection', () => {
     expect(readFileSync(join(root, 'saas-odoo', 'tenant-acme', 'cgroup.procs'), 'utf8')).toBe('4242');
   });
 
+  it("changes a group's limits in place (cgroup v2)", () => {
+    const root = fakeTree('v2-change', { 'cgroup.controllers': 'cpu memory\n', 'cgroup.subtree_control': '' });
+    const group = detectResourceLimiter({ root }).create('tenant-acme', { cpu: 0.5, memoryBytes: 256 * 1024 * 1024 });
+    group?.setLimits({ cpu: 2, memoryBytes: 1024 * 1024 * 1024 });
+    expect(readFileSync(join(root, 'saas-odoo', 'tenant-acme', 'memory.max'), 'utf8')).toBe(String(1024 * 1024 * 1024));
+    expect(readFileSync(join(root, 'saas-odoo', 'tenant-acme', 'cpu.max'), 'utf8')).toBe('200000 100000');
+  });
+
+  it("changes a group's limits in place (cgroup v1)", () => {
+    const root = fakeTree('v1-change', {
+      'memory/memory.limit_in_bytes': '9223372036854771712',
+      'cpu,cpuacct/cpu.cfs_quota_us': '-1',
+      'self-cgroup': '5:cpu,cpuacct:/\n4:memory:/\n',
+    });
+    const group = detectResourceLimiter({ root, selfCgroupFile: join(root, 'self-cgroup') }).create('tenant-acme', { cpu: 1 });
+    expect(readFileSync(join(root, 'memory', 'saas-odoo', 'tenant-acme', 'memory.limit_in_bytes'), 'utf8')).toBe('-1');
+    group?.setLimits({ cpu: 0.25, memoryBytes: 300 * 1024 * 1024 });
+    expect(readFileSync(join(root, 'memory', 'saas-odoo', 'tenant-acme', 'memory.limit_in_bytes'), 'utf8')).toBe(String(300 * 1024 * 1024));
+    expect(readFileSync(join(root, 'cpu,cpuacct', 'saas-odoo', 'tenant-acme', 'cpu.cfs_quota_us'), 'utf8')).toBe('25000');
+  });
+
   it('writes "max" when a workload has no limit', () => {
     const root = fakeTree('v2-unlimited', { 'cgroup.controllers': 'cpu memory\n', 'cgroup.subtree_control': '' });
     detectResourceLimiter({ root }).create('pool-3f2a9c1e-1', {});

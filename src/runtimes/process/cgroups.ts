@@ -24,6 +24,8 @@ export interface WorkloadCgroup {
   /** The directories of the group (one per hierarchy with cgroup v1). */
   readonly paths: readonly string[];
   addProcess(pid: number): void;
+  /** Changes the group's limits; they hold at once for every process in it (a live plan change). */
+  setLimits(limits: OsLimits): void;
   /** Processes the kernel killed in this group for exceeding its memory limit, so far. */
   oomKills(): number;
   /** CPU and memory accounting of the group, where the kernel reports it (undefined fields: not reported). */
@@ -154,7 +156,12 @@ class Cgroup implements WorkloadCgroup {
     readonly paths: readonly string[],
     private readonly oomFile: string,
     private readonly readStats: () => CgroupStats,
+    private readonly writeLimits: (limits: OsLimits) => void,
   ) {}
+
+  setLimits(limits: OsLimits): void {
+    this.writeLimits(limits);
+  }
 
   stats(): CgroupStats {
     return this.readStats();
@@ -203,12 +210,18 @@ function unifiedLimiter(root: string, groupName: string): ResourceLimiter {
     create(workload, limits) {
       const path = join(base, checkedName(workload));
       mkdirSync(path, { recursive: true });
-      writeFileSync(join(path, 'memory.max'), limits.memoryBytes === undefined ? 'max' : String(Math.round(limits.memoryBytes)));
-      if (withCpu) {
-        writeFileSync(join(path, 'cpu.max'), `${limits.cpu === undefined ? 'max' : cpuQuotaUs(limits.cpu)} ${CPU_PERIOD_US}`);
-      }
-      return new Cgroup([path], join(path, 'memory.events'), () =>
-        parseCgroupV2Stats(tryRead(join(path, 'cpu.stat')), tryRead(join(path, 'memory.current'))),
+      const writeLimits = (wanted: OsLimits) => {
+        writeFileSync(join(path, 'memory.max'), wanted.memoryBytes === undefined ? 'max' : String(Math.round(wanted.memoryBytes)));
+        if (withCpu) {
+          writeFileSync(join(path, 'cpu.max'), `${wanted.cpu === undefined ? 'max' : cpuQuotaUs(wanted.cpu)} ${CPU_PERIOD_US}`);
+        }
+      };
+      writeLimits(limits);
+      return new Cgroup(
+        [path],
+        join(path, 'memory.events'),
+        () => parseCgroupV2Stats(tryRead(join(path, 'cpu.stat')), tryRead(join(path, 'memory.current'))),
+        writeLimits,
       );
     },
     release: () => removeDirectories([base]),
@@ -252,10 +265,6 @@ function legacyLimiter(root: string, own: Map<string, string>, groupName: string
       const name = checkedName(workload);
       const memoryPath = join(memoryBase, name);
       mkdirSync(memoryPath, { recursive: true });
-      writeFileSync(
-        join(memoryPath, 'memory.limit_in_bytes'),
-        limits.memoryBytes === undefined ? '-1' : String(Math.round(limits.memoryBytes)),
-      );
       const paths = [memoryPath];
       let cpuPath: string | undefined;
       const cpuacctPath = cpuacctBase && join(cpuacctBase, name);
@@ -267,15 +276,27 @@ function legacyLimiter(root: string, own: Map<string, string>, groupName: string
         cpuPath = join(cpuBase, name);
         mkdirSync(cpuPath, { recursive: true });
         writeFileSync(join(cpuPath, 'cpu.cfs_period_us'), String(CPU_PERIOD_US));
-        writeFileSync(join(cpuPath, 'cpu.cfs_quota_us'), limits.cpu === undefined ? '-1' : String(cpuQuotaUs(limits.cpu)));
         paths.push(cpuPath);
       }
-      return new Cgroup(paths, join(memoryPath, 'memory.oom_control'), () =>
-        parseCgroupV1Stats(
-          cpuacctPath && tryRead(join(cpuacctPath, 'cpuacct.usage')),
-          cpuPath && tryRead(join(cpuPath, 'cpu.stat')),
-          tryRead(join(memoryPath, 'memory.usage_in_bytes')),
-        ),
+      const writeLimits = (wanted: OsLimits) => {
+        // The kernel refuses a memory limit below what the group uses now (EBUSY): that error is the caller's to report.
+        writeFileSync(
+          join(memoryPath, 'memory.limit_in_bytes'),
+          wanted.memoryBytes === undefined ? '-1' : String(Math.round(wanted.memoryBytes)),
+        );
+        if (cpuPath) writeFileSync(join(cpuPath, 'cpu.cfs_quota_us'), wanted.cpu === undefined ? '-1' : String(cpuQuotaUs(wanted.cpu)));
+      };
+      writeLimits(limits);
+      return new Cgroup(
+        paths,
+        join(memoryPath, 'memory.oom_control'),
+        () =>
+          parseCgroupV1Stats(
+            cpuacctPath && tryRead(join(cpuacctPath, 'cpuacct.usage')),
+            cpuPath && tryRead(join(cpuPath, 'cpu.stat')),
+            tryRead(join(memoryPath, 'memory.usage_in_bytes')),
+          ),
+        writeLimits,
       );
     },
     release: () =>

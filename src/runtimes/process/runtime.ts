@@ -193,6 +193,23 @@ class ProcessRuntimeImpl implements ProcessRuntime {
     }));
   }
 
+  /**
+   * A plan change of a dedicated tenant: the kernel applies new cgroup limits to its running Odoo
+   * at once. Pool tenants share their pool's limits, and a tenant not served here takes the plan's
+   * limits at its next start, as do Odoo's own limit_memory_* (they are in its configuration file).
+   */
+  async updateLimits(tenantId: string, limits: { cpu: number; memoryMiB: number }): Promise<void> {
+    await this.lock.run(`tenant:${tenantId}`, async () => {
+      const served = this.served.get(tenantId);
+      if (served?.kind !== 'dedicated') return;
+      const applied = served.workload.setLimits({ cpu: limits.cpu, memoryBytes: limits.memoryMiB * 1024 * 1024 });
+      this.options.logger.info(
+        { tenantId, workload: served.workload.name, ...limits },
+        applied ? 'new OS limits applied to the running dedicated Odoo' : 'no cgroup for this Odoo: the new limits apply at its next start',
+      );
+    });
+  }
+
   workloadMetrics(): WorkloadMetrics[] {
     const pools = [...this.pools.values()].flatMap((pool) =>
       pool.workload ? [{ kind: 'pool' as const, name: pool.name, tenantIds: [...pool.tenants.keys()], ...pool.workload.metrics() }] : [],

@@ -202,6 +202,14 @@ export class Workload {
     };
   }
 
+  /** Applies new OS limits to the running processes at once; false when the workload has no cgroup. */
+  setLimits(limits: OsLimits): boolean {
+    const { cgroup } = this.resources;
+    if (!cgroup) return false;
+    cgroup.setLimits(limits);
+    return true;
+  }
+
   /** Restarts of all units, OOM kills and CPU of the workload's cgroup, memory (cgroup, else the process trees). */
   metrics(): Omit<WorkloadMetrics, 'kind' | 'name' | 'tenantIds'> {
     const status = this.status();
