@@ -7,7 +7,14 @@ import { createLogger } from '../../src/logging/index.js';
 import { LocalPostgresServer, withConnection } from '../../src/postgres/index.js';
 import { runCli } from '../helpers/cli.js';
 import { odooLogin, waitFor } from '../helpers/gateway-client.js';
-import { createOperator, GOOD_PASSWORD, registerCustomer, startTestPlatform, type TestPlatform } from '../helpers/platform.js';
+import {
+  createOperator,
+  GOOD_PASSWORD,
+  registerCustomer,
+  runningTenant,
+  startTestPlatform,
+  type TestPlatform,
+} from '../helpers/platform.js';
 import { postgresAdminUrl } from '../helpers/postgres.js';
 import { tenantData } from '../helpers/tenant-data.js';
 
@@ -48,21 +55,8 @@ async function tenantView(name: string): Promise<TenantViewBody> {
   return (await test.http.get(`/api/v1/tenants/${name}`, { token: operator.accessToken })).body as TenantViewBody;
 }
 
-async function createRunningTenant(name: string, plan: string) {
-  const created = await test.http.post(
-    '/api/v1/tenants',
-    {
-      name,
-      plan,
-      template: 'blank',
-      adminEmail: `admin@${name}.example.com`,
-      adminPassword: ADMIN_PASSWORD,
-      accountId: customer.accountId,
-    },
-    { token: operator.accessToken },
-  );
-  expect(created.status, created.text).toBe(202);
-  return runningAgain(name);
+function createRunningTenant(name: string, plan: string): Promise<TenantViewBody> {
+  return runningTenant(test, operator.accessToken, { name, plan, accountId: customer.accountId, adminPassword: ADMIN_PASSWORD });
 }
 
 async function runningAgain(name: string): Promise<TenantViewBody> {
