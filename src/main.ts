@@ -173,6 +173,8 @@ export async function startPlatform(
         poolAccess: createPoolAccess({ servers, secret: secretBox.deriveKey('pool-roles'), databaseNameOfRole: tenantDatabaseOfRole }),
         poolDbfilter: POOL_DBFILTER,
         ...odooDbMaxconn,
+        poolRegistryCacheSize: config.odooPoolMemory.registryCacheSize,
+        poolWorkerRecycleMiB: config.odooPoolMemory.workerRecycleMiB,
         desiredTenants: awakeTenantsOnly(
           db,
           desiredTenantsLoader({ db, plans, servers, secretBox, tenantHostName: urls.hostName }, 'process'),

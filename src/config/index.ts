@@ -97,6 +97,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     runWorkers: e.RUN_WORKERS,
     spareDatabases: e.SPARE_DATABASES,
     odooDbMaxconn: { pool: e.ODOO_POOL_DB_MAXCONN, dedicated: e.ODOO_DEDICATED_DB_MAXCONN },
+    odooPoolMemory: {
+      registryCacheSize: e.ODOO_POOL_REGISTRY_CACHE,
+      workerRecycleMiB: e.ODOO_POOL_WORKER_RECYCLE_MIB === 0 ? undefined : e.ODOO_POOL_WORKER_RECYCLE_MIB,
+    },
     templatesAutobuild: e.TEMPLATES_AUTOBUILD.split(',').filter(Boolean),
     crashAfterStep: e.SAAS_TEST_CRASH_AFTER_STEP,
     identityIssuers: e.OIDC_ISSUERS ?? [],

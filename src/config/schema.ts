@@ -82,6 +82,10 @@ export const configSchema = z
     /** Odoo's db_maxconn of each pool process / dedicated process (the connection budget's unit). */
     ODOO_POOL_DB_MAXCONN: z.coerce.number().int().min(2).max(1000).default(16),
     ODOO_DEDICATED_DB_MAXCONN: z.coerce.number().int().min(2).max(1000).default(16),
+    /** Tenants' registries each pool worker keeps (runtimes/process: saas_pool_memory). */
+    ODOO_POOL_REGISTRY_CACHE: z.coerce.number().int().min(1).max(1000).optional(),
+    /** Resident MiB past which a pool worker is replaced after its request; 0 = never. */
+    ODOO_POOL_WORKER_RECYCLE_MIB: z.coerce.number().int().min(0).max(65536).optional(),
     TEMPLATES_AUTOBUILD: z
       .string()
       .regex(/^[a-z0-9_,]*$/, 'must be a comma-separated list of template codes')
@@ -279,6 +283,8 @@ export interface Config {
   spareDatabases: number;
   /** Odoo's db_maxconn per process (runtimes/process/connection-budget.ts). */
   odooDbMaxconn: { pool: number; dedicated: number };
+  /** What a pool's workers keep in memory (docs/operations/pools.md). */
+  odooPoolMemory: { registryCacheSize: number | undefined; workerRecycleMiB: number | undefined };
   /** Templates built on the default server at start when not built yet. */
   templatesAutobuild: string[];
   crashAfterStep: string | undefined;

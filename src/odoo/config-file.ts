@@ -60,6 +60,10 @@ export interface OdooServerOptions {
   limit_time_real?: number;
   limit_time_real_cron?: number;
   limit_request?: number;
+  /** Databases whose registry each worker keeps (Odoo's LRU; the platform's saas_pool_memory makes it a number). */
+  registry_lru_size?: number;
+  /** Bytes of resident memory past which a worker is recycled (the platform's saas_pool_memory). */
+  saas_worker_recycle_rss?: number;
   // files and modules
   data_dir?: string;
   addons_path?: readonly string[];
@@ -115,6 +119,8 @@ const OPTION_KINDS: Readonly<Record<keyof OdooServerOptions, OptionKind>> = {
   limit_time_real: 'integer',
   limit_time_real_cron: 'integer',
   limit_request: 'integer',
+  registry_lru_size: 'integer',
+  saas_worker_recycle_rss: 'integer',
   data_dir: 'text',
   addons_path: 'texts',
   server_wide_modules: 'texts',

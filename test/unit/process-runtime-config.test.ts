@@ -8,6 +8,7 @@ import {
   dedicatedConfig,
   exactDatabaseFilter,
   linkPlatformAddons,
+  PLATFORM_ADDONS,
   PLATFORM_ADDONS_DIR,
   type PoolProcessSettings,
   planMemoryLimits,
@@ -77,9 +78,23 @@ describe('pool web process configuration', () => {
   });
 
   it("loads the platform's RPC guard server-wide and keeps the operator's addons path as given", () => {
-    expect(config.server_wide_modules).toEqual(['base', 'web', 'saas_rpc_guard']);
+    expect(config.server_wide_modules).toEqual(['base', 'web', 'saas_rpc_guard', 'saas_pool_memory']);
     expect(config.addons_path).toEqual(['/opt/addons']);
-    expect(renderOdooConfig(config)).toContain('server_wide_modules = base,web,saas_rpc_guard\n');
+    expect(renderOdooConfig(config)).toContain('server_wide_modules = base,web,saas_rpc_guard,saas_pool_memory\n');
+  });
+
+  it("leaves Odoo's own registry sizing and recycling alone unless asked", () => {
+    expect(config.registry_lru_size).toBeUndefined();
+    expect(renderOdooConfig(config)).not.toMatch(/registry_lru_size|saas_worker_recycle_rss/);
+  });
+
+  it('bounds the registries each worker keeps and recycles a worker past a resident size, in web and cron alike', () => {
+    const bounded = poolSettings({ registryCacheSize: 20, workerRecycleBytes: 700 * MIB });
+    for (const written of [poolWebConfig(bounded), poolCronConfig(bounded, 20003)]) {
+      const text = renderOdooConfig(written);
+      expect(text).toContain('registry_lru_size = 20\n');
+      expect(text).toContain(`saas_worker_recycle_rss = ${700 * MIB}\n`);
+    }
   });
 
   it('renders to a file Odoo reads', () => {
@@ -132,7 +147,7 @@ describe('pool cron process configuration', () => {
   });
 
   it('loads the same server-wide modules as the web process', () => {
-    expect(config.server_wide_modules).toEqual(['base', 'web', 'saas_rpc_guard']);
+    expect(config.server_wide_modules).toEqual(['base', 'web', 'saas_rpc_guard', 'saas_pool_memory']);
   });
 });
 
@@ -160,7 +175,7 @@ describe('dedicated process configuration', () => {
   });
 
   it("loads the platform's RPC guard server-wide and leaves Odoo's default addons path alone", () => {
-    expect(config.server_wide_modules).toEqual(['base', 'web', 'saas_rpc_guard']);
+    expect(config.server_wide_modules).toEqual(['base', 'web', 'saas_rpc_guard', 'saas_pool_memory']);
     // Writing addons_path would replace Odoo's default (a source checkout's addons/ directory).
     expect(config.addons_path).toBeUndefined();
   });
@@ -206,12 +221,16 @@ describe("the platform's Odoo addons", () => {
     for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
   });
 
-  it('ship at the package root as an Odoo module loaded server-wide, never installed by itself', () => {
+  it.each(PLATFORM_ADDONS)('%s ships at the package root as an Odoo module loaded server-wide, never installed by itself', (addon) => {
     expect(PLATFORM_ADDONS_DIR).toBe(`${resolve('odoo-addons')}/`);
-    const manifest = readFileSync(join(PLATFORM_ADDONS_DIR, 'saas_rpc_guard', '__manifest__.py'), 'utf8');
+    const manifest = readFileSync(join(PLATFORM_ADDONS_DIR, addon, '__manifest__.py'), 'utf8');
     expect(manifest).toMatch(/'installable': True/);
     expect(manifest).toMatch(/'auto_install': False/);
     expect(manifest).toMatch(/'license': 'LGPL-3'/);
+  });
+
+  it('the RPC guard wraps dispatch_rpc and the pool memory module the worker limit check', () => {
+    expect(readFileSync(join(PLATFORM_ADDONS_DIR, 'saas_pool_memory', '__init__.py'), 'utf8')).toContain('server.Worker.check_limits = ');
     expect(readFileSync(join(PLATFORM_ADDONS_DIR, 'saas_rpc_guard', '__init__.py'), 'utf8')).toContain('http.dispatch_rpc = guarded');
   });
 

@@ -42,6 +42,10 @@ export interface PoolProcessSettings extends HttpSettings {
   limitMemoryHardBytes: number;
   /** Odoo's `db_maxconn` of each of the pool's processes (connection-budget.ts). */
   dbMaxconn: number;
+  /** Tenants' registries each worker keeps (least recently used dropped); undefined: Odoo's own sizing. */
+  registryCacheSize?: number;
+  /** Resident bytes past which a worker finishes its request and is replaced; undefined: never. */
+  workerRecycleBytes?: number;
   adminPassword: string;
   /**
    * False when a separate cron process serves the pool (the default): cron jobs of a hundred
@@ -105,9 +109,15 @@ export function poolWebConfig(settings: PoolProcessSettings): OdooServerOptions 
     max_cron_threads: settings.cronInWebProcess ? 1 : 0,
     limit_memory_soft: settings.limitMemorySoftBytes,
     limit_memory_hard: settings.limitMemoryHardBytes,
+    ...poolMemory(settings),
     admin_passwd: settings.adminPassword,
     ...files(settings.files),
   };
+}
+
+/** The platform's saas_pool_memory settings (odoo-addons/saas_pool_memory): memory a pool's workers keep. */
+function poolMemory(settings: PoolProcessSettings): OdooServerOptions {
+  return { registry_lru_size: settings.registryCacheSize, saas_worker_recycle_rss: settings.workerRecycleBytes };
 }
 
 /**
@@ -140,6 +150,7 @@ export function poolCronConfig(settings: PoolProcessSettings, cronHttpPort: numb
     max_cron_threads: settings.cronWorkers,
     limit_memory_soft: settings.limitMemorySoftBytes,
     limit_memory_hard: settings.limitMemoryHardBytes,
+    ...poolMemory(settings),
     admin_passwd: settings.adminPassword,
     ...files(settings.files),
   };

@@ -49,6 +49,13 @@ export interface ProcessRuntimeOptions {
   dedicatedDbMaxconn?: number;
   /** Odoo's own per-process limits for pools (limit_memory_soft / _hard). Default Odoo's: 2048 / 2560 MiB. */
   poolOdooMemoryMiB?: { soft: number; hard: number };
+  /**
+   * Tenants' registries each pool worker keeps, least recently used dropped first (Odoo's
+   * `registry_lru_size`). Default: Odoo's own sizing, limit_memory_soft / 15 MiB (136).
+   */
+  poolRegistryCacheSize?: number;
+  /** Resident memory (MiB) past which a pool worker is replaced after its request. Default: never. */
+  poolWorkerRecycleMiB?: number;
   /** Operating-system limits of a whole pool (web and cron together), where cgroups are available. */
   poolOsLimits?: { cpu?: number; memoryMiB?: number };
   /** Odoo workers of a dedicated process (0 = threaded, the default). */
@@ -87,9 +94,21 @@ export interface ResolvedProcessRuntimeOptions
   extends Required<
     Omit<
       ProcessRuntimeOptions,
-      'odooBin' | 'odooFor' | 'addonsPath' | 'poolOsLimits' | 'portRange' | 'healthCheck' | 'backoff' | 'cgroups' | 'env'
+      | 'odooBin'
+      | 'odooFor'
+      | 'addonsPath'
+      | 'poolOsLimits'
+      | 'poolRegistryCacheSize'
+      | 'poolWorkerRecycleMiB'
+      | 'portRange'
+      | 'healthCheck'
+      | 'backoff'
+      | 'cgroups'
+      | 'env'
     >
   > {
+  poolRegistryCacheSize: number | undefined;
+  poolWorkerRecycleMiB: number | undefined;
   odooBin: string | undefined;
   odooFor: ((series: string | undefined) => Promise<OdooCommand>) | undefined;
   addonsPath: readonly string[] | undefined;
@@ -136,6 +155,10 @@ export function resolveProcessRuntimeOptions(options: ProcessRuntimeOptions): Re
     poolDbMaxconn: count('poolDbMaxconn', options.poolDbMaxconn ?? DEFAULT_POOL_DB_MAXCONN, 2),
     dedicatedDbMaxconn: count('dedicatedDbMaxconn', options.dedicatedDbMaxconn ?? DEFAULT_DEDICATED_DB_MAXCONN, 2),
     poolOsLimits: options.poolOsLimits ?? {},
+    poolRegistryCacheSize:
+      options.poolRegistryCacheSize === undefined ? undefined : count('poolRegistryCacheSize', options.poolRegistryCacheSize, 1),
+    poolWorkerRecycleMiB:
+      options.poolWorkerRecycleMiB === undefined ? undefined : positive('poolWorkerRecycleMiB', options.poolWorkerRecycleMiB),
     dedicatedWorkers: count('dedicatedWorkers', options.dedicatedWorkers ?? 0, 0),
     httpInterface: options.httpInterface ?? '127.0.0.1',
     portRange: options.portRange,

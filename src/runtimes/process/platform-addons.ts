@@ -2,7 +2,8 @@
  * The platform's own Odoo addons (`odoo-addons/` at the package root), loaded server-wide by every
  * Odoo process that serves tenants. Today one: `saas_rpc_guard`, which makes Odoo refuse RPC calls
  * naming a database the request's host may not open (the gateway cannot see RPC calls that a
- * website rewrite moved to another path; see docs/architecture.md).
+ * website rewrite moved to another path; see docs/architecture.md), and `saas_pool_memory`, which
+ * bounds the registries a pool worker keeps and recycles a worker past a resident-memory limit.
  *
  * How Odoo finds them: through its data_dir's addons directory, `<data_dir>/addons/<series>`,
  * which Odoo always puts on its addons path (odoo/modules/module.py initialize_sys_path), whatever
@@ -18,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 /** `odoo-addons/` of this package: three levels up from src/runtimes/process/ and from dist/runtimes/process/. */
 export const PLATFORM_ADDONS_DIR = fileURLToPath(new URL('../../../odoo-addons/', import.meta.url));
 
-export const PLATFORM_ADDONS = ['saas_rpc_guard'] as const;
+export const PLATFORM_ADDONS = ['saas_rpc_guard', 'saas_pool_memory'] as const;
 
 /** `server_wide_modules` of processes that serve tenants: Odoo's default two, then the platform's. */
 export const SERVER_WIDE_MODULES: readonly string[] = ['base', 'web', ...PLATFORM_ADDONS];
