@@ -10,8 +10,14 @@
  *   .tools/node/node_modules/node/bin/node --import tsx bench/density.ts            # fake Odoo
  *   ODOO_BIN=/path/to/odoo-bin .tools/node/node_modules/node/bin/node --import tsx bench/density.ts
  *
+ * Then every tenant comes back once (`/web` again with its session, in the order they were made,
+ * so the least recently used comes first) and the pool is measured again: what a day of visits
+ * costs once the workers bound what they keep (ODOO_POOL_REGISTRY_CACHE drops the least recently
+ * used registries, ODOO_POOL_WORKER_RECYCLE_MIB replaces a worker past that resident size), with
+ * the revisits' latency beside it, since a dropped registry is loaded again on the next visit.
+ *
  * Environment: ODOO_BIN (default: the fake Odoo test double), BENCH_TENANTS (100),
- * BENCH_CONCURRENCY (4), LOG_LEVEL (warn).
+ * BENCH_CONCURRENCY (4), ODOO_POOL_REGISTRY_CACHE, ODOO_POOL_WORKER_RECYCLE_MIB, LOG_LEVEL (warn).
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -23,6 +29,10 @@ const total = Number(process.env.BENCH_TENANTS ?? 100);
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 4);
 const checkpoints = [...new Set([1, 10, 30, total].filter((n) => n <= total))];
 const MIB = 1024 * 1024;
+/** The pool settings under test, passed to the platform as they are. */
+const poolSettings = Object.fromEntries(
+  ['ODOO_POOL_REGISTRY_CACHE', 'ODOO_POOL_WORKER_RECYCLE_MIB'].flatMap((key) => (process.env[key] ? [[key, process.env[key]]] : [])),
+);
 
 interface Point {
   tenants: number;
@@ -52,15 +62,62 @@ async function measure(bench: BenchPlatform, tenants: number): Promise<Point> {
   return { tenants, rss: memory.rss, pss: memory.pss, processes: pids.length, connections, postgresPss };
 }
 
+function report(point: Point, label: string, previous?: Point): string {
+  const marginal = previous
+    ? ` | marginal ${((point.rss - previous.rss) / (point.tenants - previous.tenants) / MIB).toFixed(1)} MiB RSS / ` +
+      `${((point.pss - previous.pss) / (point.tenants - previous.tenants) / MIB).toFixed(1)} MiB PSS per tenant`
+    : '';
+  return (
+    `${label}: pool ${(point.rss / MIB).toFixed(0)} MiB RSS / ${(point.pss / MIB).toFixed(0)} MiB PSS ` +
+    `in ${point.processes} processes = ${(point.pss / point.tenants / MIB).toFixed(1)} MiB PSS per tenant${marginal} | ` +
+    `PostgreSQL: ${point.connections} pool connections, ${(point.postgresPss / MIB).toFixed(0)} MiB PSS`
+  );
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
+}
+
+/** Every tenant loads `/web` once more, oldest first; prints the latency and the pool after it. */
+async function revisit(bench: BenchPlatform, tenants: { name: string; cookie: string }[]): Promise<number> {
+  const queue = [...tenants];
+  const timings: number[] = [];
+  let failures = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      for (let tenant = queue.shift(); tenant; tenant = queue.shift()) {
+        const started = performance.now();
+        const backend = await hostRequest(bench.port, `${tenant.name}.lvh.me:${bench.port}`, 'GET', '/web', undefined, {
+          cookie: tenant.cookie,
+        });
+        timings.push(performance.now() - started);
+        if (backend.status !== 200) {
+          failures += 1;
+          console.log(`failed: revisit of ${tenant.name}: HTTP ${backend.status}`);
+        }
+      }
+    }),
+  );
+  timings.sort((a, b) => a - b);
+  const point = await measure(bench, tenants.length);
+  console.log(
+    `${report(point, `after revisiting ${tenants.length}`)} | revisit /web p50 ${percentile(timings, 50).toFixed(0)} ms, ` +
+      `p95 ${percentile(timings, 95).toFixed(0)} ms | load ${loadAverage()}`,
+  );
+  return failures;
+}
+
 async function main(): Promise<void> {
   console.log(
-    `Odoo: ${usingFake ? 'the fake Odoo test double' : odooBin}; ${total} basic tenants, ${concurrency} at a time; load average ${loadAverage()}`,
+    `Odoo: ${usingFake ? 'the fake Odoo test double' : odooBin}; ${total} basic tenants, ${concurrency} at a time; ` +
+      `pool settings ${JSON.stringify(poolSettings)}; load average ${loadAverage()}`,
   );
-  const bench = await startBenchPlatform('basic', {}, { tenants: total });
+  const bench = await startBenchPlatform('basic', poolSettings, { tenants: total });
   let failures = 0;
   try {
     console.log(`blank template built in ${bench.templateSeconds.toFixed(1)} s`);
     const points: Point[] = [];
+    const made: { name: string; cookie: string }[] = [];
     let done = 0;
     const started = performance.now();
     for (const target of checkpoints) {
@@ -70,6 +127,7 @@ async function main(): Promise<void> {
             done += 1;
             try {
               const tenant = await provisionTenant(bench, 'dense');
+              made.push(tenant);
               const backend = await hostRequest(bench.port, `${tenant.name}.lvh.me:${bench.port}`, 'GET', '/web', undefined, {
                 cookie: tenant.cookie,
               });
@@ -84,18 +142,13 @@ async function main(): Promise<void> {
       const point = await measure(bench, target);
       const previous = points.at(-1);
       points.push(point);
-      const marginal = previous
-        ? ` | marginal ${((point.rss - previous.rss) / (point.tenants - previous.tenants) / MIB).toFixed(1)} MiB RSS / ` +
-          `${((point.pss - previous.pss) / (point.tenants - previous.tenants) / MIB).toFixed(1)} MiB PSS per tenant`
-        : '';
       console.log(
-        `${String(point.tenants).padStart(4)} tenants: pool ${(point.rss / MIB).toFixed(0)} MiB RSS / ${(point.pss / MIB).toFixed(0)} MiB PSS ` +
-          `in ${point.processes} processes = ${(point.pss / point.tenants / MIB).toFixed(1)} MiB PSS per tenant${marginal} | ` +
-          `PostgreSQL: ${point.connections} pool connections, ${(point.postgresPss / MIB).toFixed(0)} MiB PSS | ` +
+        `${report(point, `${String(point.tenants).padStart(4)} tenants`, previous)} | ` +
           `${((performance.now() - started) / 1000).toFixed(0)} s, load ${loadAverage()}`,
       );
     }
     const last = points.at(-1);
+    failures += await revisit(bench, made);
     if (last) {
       const aim = 2 * 1024 * MIB;
       console.log(

@@ -67,6 +67,11 @@ export interface Upstream {
   port: number;
   /** Odoo 16+ `/websocket` (and legacy long polling) when served on another port (workers mode). */
   websocketPort?: number;
+  /**
+   * Odoo web workers answering at this address (prefork mode); each loads a database's registry
+   * on its first request for it. Absent: one process answers. Not stored with the route.
+   */
+  webWorkers?: number;
 }
 
 export type WorkloadState = 'starting' | 'running' | 'restarting' | 'stopped' | 'failed';

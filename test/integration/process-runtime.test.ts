@@ -240,8 +240,11 @@ describe('process runtime with the fake Odoo', () => {
     const [a, b, c] = ALL.map((spec) => upstreams.get(spec.tenantId) as Upstream);
     expect(a).toEqual(b);
     expect(a?.websocketPort).toBeDefined();
+    // The pool's two prefork workers (the default), the login check warms each; a threaded process is one.
+    expect(a?.webWorkers).toBe(2);
     expect(c?.port).not.toBe(a?.port);
     expect(c?.websocketPort).toBeUndefined();
+    expect(c?.webWorkers).toBe(1);
     expect(runtime.upstream(A.tenantId)).toEqual(a);
 
     const [statusA, statusB, statusC] = await Promise.all(ALL.map((spec) => runtime.status(spec.tenantId)));

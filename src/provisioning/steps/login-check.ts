@@ -8,6 +8,11 @@ import type { Step } from '../runner.js';
  * answering 200): the proof that provisioning made a tenant a customer can use. A login alone
  * is not: an Odoo 18 missing one of its Python requirements accepts it and fails every later
  * request of the session.
+ *
+ * The session is used once per web worker of the upstream, all at once: each prefork worker loads
+ * the tenant's registry on its first request for it (about a second with a real Odoo), and a busy
+ * worker accepts no connection, so concurrent checks reach the others. The customer's first
+ * requests then find every worker warm instead of paying for the load in whichever they reach.
  */
 export const loginCheckStep: Step<ProvisioningContext, 'login_check'> = {
   name: 'login_check',
@@ -15,6 +20,6 @@ export const loginCheckStep: Step<ProvisioningContext, 'login_check'> = {
     const upstream = await deps.runtimes.for(tenant).serve(serveSpec);
     const endpoint = { host: upstream.host, port: upstream.port, hostHeader: serveSpec.hostName, timeoutMs: 60_000 };
     const session = await authenticateSession(endpoint, { database: tenant.database_name, login: admin.login, password: admin.password });
-    await checkSession(endpoint, session);
+    await Promise.all(Array.from({ length: upstream.webWorkers ?? 1 }, () => checkSession(endpoint, session)));
   },
 };

@@ -16,9 +16,10 @@ export interface PoolIdentity {
 }
 
 /** Where the gateway reaches a workload: loopback when Odoo listens on every interface. */
-function upstreamFor(httpInterface: string, httpPort: number, geventPort: number | undefined): Upstream {
+function upstreamFor(httpInterface: string, httpPort: number, geventPort: number | undefined, workers: number): Upstream {
   const host = httpInterface === '0.0.0.0' || httpInterface === '::' ? '127.0.0.1' : httpInterface;
-  return geventPort === undefined ? { host, port: httpPort } : { host, port: httpPort, websocketPort: geventPort };
+  const webWorkers = Math.max(1, workers);
+  return geventPort === undefined ? { host, port: httpPort, webWorkers } : { host, port: httpPort, websocketPort: geventPort, webWorkers };
 }
 
 /** A pool's web process (and its cron process, when it has one of its own). */
@@ -49,6 +50,8 @@ export async function createPoolWorkload(
       limitMemorySoftBytes: options.poolOdooMemoryMiB.soft * MIB,
       limitMemoryHardBytes: options.poolOdooMemoryMiB.hard * MIB,
       dbMaxconn: options.poolDbMaxconn,
+      registryCacheSize: options.poolRegistryCacheSize,
+      workerRecycleBytes: options.poolWorkerRecycleMiB === undefined ? undefined : Math.round(options.poolWorkerRecycleMiB * MIB),
       adminPassword: randomAdminPassword(),
       cronInWebProcess: !options.poolCronProcess,
       cronWorkers: options.poolCronWorkers,
@@ -62,7 +65,7 @@ export async function createPoolWorkload(
       pool.name,
       deps,
       resources,
-      upstreamFor(options.httpInterface, resources.ports.http, resources.ports.gevent),
+      upstreamFor(options.httpInterface, resources.ports.http, resources.ports.gevent, workers),
       units,
     );
   } catch (error) {
@@ -96,7 +99,7 @@ export async function createDedicatedWorkload(
       adminPassword: randomAdminPassword(),
       files: { dataDir: options.odooDataDir, logFile: resources.paths.logFile, addonsPath: odoo.addonsPath },
     });
-    return new Workload(name, deps, resources, upstreamFor(options.httpInterface, resources.ports.http, resources.ports.gevent), [
+    return new Workload(name, deps, resources, upstreamFor(options.httpInterface, resources.ports.http, resources.ports.gevent, workers), [
       { unit: 'web', config, healthCheck: true, command: odoo.bin },
     ]);
   } catch (error) {
