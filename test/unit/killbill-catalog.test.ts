@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import {
   type CatalogPlan,
   CatalogRefusedError,
+  catalogHasPlans,
   decimalAmount,
   killbillCatalogXml,
   killbillPlanName,
@@ -47,5 +48,15 @@ describe('Kill Bill catalog generated from the plan catalog', () => {
     expect(minorAmount(19, 'USD')).toBe(1900);
     expect(minorAmount(0.29, 'USD')).toBe(29);
     expect(minorAmount(1900, 'JPY')).toBe(1900);
+  });
+
+  it('recognises a catalog Kill Bill already has, as Kill Bill answers it (reformatted amounts), and a changed price', () => {
+    const ours = killbillCatalogXml(CATALOG_PLANS, { name: 'odoo-saas', effectiveDate: new Date('2026-01-01T00:00:00Z') });
+    const asKillbillAnswers = ours
+      .replaceAll('<plan name="standard-monthly">', '<plan name="standard-monthly" prettyName="standard-monthly">')
+      .replaceAll('<value>19.00</value>', '<value>19.000000000</value>');
+    expect(catalogHasPlans(asKillbillAnswers, ours)).toBe(true);
+    expect(catalogHasPlans(asKillbillAnswers.replace('<value>19.000000000</value>', '<value>21.000000000</value>'), ours)).toBe(false);
+    expect(catalogHasPlans('', ours)).toBe(false);
   });
 });

@@ -131,3 +131,23 @@ export function killbillCatalogXml(plans: CatalogPlan[], options: { name: string
     '',
   ].join('\n');
 }
+
+/** The plans and EVERGREEN amounts of a generated catalog: [Kill Bill plan name, amount as written]. */
+function plannedPrices(xml: string): Array<[string, string]> {
+  return [...xml.matchAll(/<plan name="([^"]+)"[^>]*>[\s\S]*?<value>([^<]+)<\/value>/g)].map((m) => [m[1] as string, m[2] as string]);
+}
+
+/** "19.000000000" and "19.00" are the same amount: compared without trailing zeros. */
+function sameAmount(a: string, b: string): boolean {
+  const canonical = (v: string) => (v.includes('.') ? v.replace(/0+$/, '').replace(/\.$/, '') : v);
+  return canonical(a.trim()) === canonical(b.trim());
+}
+
+/**
+ * Whether Kill Bill's catalog (as it answers it: reformatted, every version) already has each of
+ * our plans at its price, so that a start does not upload a new catalog version needlessly.
+ */
+export function catalogHasPlans(current: string, wanted: string): boolean {
+  const have = plannedPrices(current);
+  return plannedPrices(wanted).every(([name, value]) => have.some(([n, v]) => n === name && sameAmount(v, value)));
+}

@@ -19,6 +19,7 @@ export interface KillbillAccount {
   name: string | null;
   email: string | null;
   currency: string;
+  paymentMethodId: string | null;
 }
 
 export interface KillbillSubscription {
@@ -114,8 +115,9 @@ export function createKillbillClient(credentials: KillbillCredentials, options: 
     path: string,
     body?: { json: unknown } | { xml: string },
     tenant = true,
+    accept = 'application/json',
   ): Promise<Response> {
-    const headers: Record<string, string> = { authorization, accept: 'application/json' };
+    const headers: Record<string, string> = { authorization, accept };
     if (tenant) {
       headers['x-killbill-apikey'] = credentials.apiKey;
       headers['x-killbill-apisecret'] = credentials.apiSecret;
@@ -149,7 +151,9 @@ export function createKillbillClient(credentials: KillbillCredentials, options: 
       } catch {
         // Not JSON (a proxy's page, a 401 from Kill Bill's own filter): the text is the message.
       }
-      if (response.status === 401) message = `${message || 'unauthorized'}; check KILLBILL_USERNAME / KILLBILL_PASSWORD`.trim();
+      if (response.status === 401)
+        message =
+          'unauthorized: check KILLBILL_USERNAME and KILLBILL_PASSWORD, and the tenant keys KILLBILL_API_KEY and KILLBILL_API_SECRET';
       throw new KillbillApiError(response.status, operation, message || response.statusText);
     }
     return response;
@@ -179,7 +183,7 @@ export function createKillbillClient(credentials: KillbillCredentials, options: 
       await call('catalog upload', 'POST', '/1.0/kb/catalog/xml', { xml });
     },
     async catalogXml(): Promise<string> {
-      const response = await call('catalog read', 'GET', '/1.0/kb/catalog/xml');
+      const response = await call('catalog read', 'GET', '/1.0/kb/catalog/xml', undefined, true, 'text/xml');
       return response.text();
     },
     async uploadOverdueXml(xml: string): Promise<void> {
@@ -235,6 +239,20 @@ export function createKillbillClient(credentials: KillbillCredentials, options: 
           ...(input.phaseType ? { phaseType: input.phaseType } : {}),
         },
       });
+    },
+    /** The subscription made under `externalKey` (its bundle's key), or null. */
+    async subscriptionByExternalKey(externalKey: string): Promise<KillbillSubscription | null> {
+      try {
+        const bundle = await json<{ subscriptions?: KillbillSubscription[] } | Array<{ subscriptions?: KillbillSubscription[] }>>(
+          'bundle read',
+          `/1.0/kb/bundles?externalKey=${encodeURIComponent(externalKey)}`,
+        );
+        const bundles = Array.isArray(bundle) ? bundle : [bundle];
+        return bundles.flatMap((b) => b.subscriptions ?? [])[0] ?? null;
+      } catch (error) {
+        if (error instanceof KillbillApiError && error.status === 404) return null;
+        throw error;
+      }
     },
     subscription(subscriptionId: string): Promise<KillbillSubscription> {
       return json('subscription read', `/1.0/kb/subscriptions/${subscriptionId}`);

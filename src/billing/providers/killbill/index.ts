@@ -6,9 +6,21 @@
 export {
   type CatalogPlan,
   CatalogRefusedError,
+  catalogHasPlans,
   decimalAmount,
   killbillCatalogXml,
   killbillPlanName,
   minorAmount,
   planOfKillbillName,
 } from './catalog.js';
+export {
+  createKillbillClient,
+  KillbillApiError,
+  type KillbillClient,
+  type KillbillCredentials,
+  type KillbillInvoice,
+  type KillbillNotification,
+} from './client.js';
+export { registerKillbillJobs } from './jobs.js';
+export { handlingOf, mirrorDraft, mirrorKey, notificationKey, paymentResults, subscriptionIdsOf } from './notifications.js';
+export { createKillbillBilling, type KillbillBilling, type KillbillBillingDeps } from './provider.js';
