@@ -262,9 +262,10 @@ ensure_killbill() {
       cd "$work" && unzip -q -o killbill.war 'WEB-INF/lib/killbill-*.jar' &&
         unzip -p WEB-INF/lib/killbill-util-"$KILLBILL_VERSION".jar org/killbill/billing/util/ddl-postgresql.sql >ddl.sql &&
         for module in util account catalog entitlement invoice payment subscription tenant usage beatrix; do
-          unzip -p WEB-INF/lib/killbill-"$module"-"$KILLBILL_VERSION".jar "org/killbill/billing/$module/ddl.sql" >>ddl.sql
+          # A newline between files: one that ends in a comment must not swallow the next statement.
+          { echo; unzip -p WEB-INF/lib/killbill-"$module"-"$KILLBILL_VERSION".jar "org/killbill/billing/$module/ddl.sql"; } >>ddl.sql
         done &&
-        unzip -p WEB-INF/lib/killbill-queue-*.jar org/killbill/queue/ddl.sql >>ddl.sql
+        { echo; unzip -p WEB-INF/lib/killbill-queue-*.jar org/killbill/queue/ddl.sql; } >>ddl.sql
     ) && mv "$work/ddl.sql" "$target/ddl-postgresql.sql" && mv "$work/jetty-runner.jar" "$target/jetty-runner.jar" && mv "$work/killbill.war" "$target/killbill.war" ||
       log "could not unpack Kill Bill's DDL: the Kill Bill tests will skip and say so"
   else

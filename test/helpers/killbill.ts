@@ -1,8 +1,8 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { withConnection } from '../../src/postgres/index.js';
+import { promisify } from 'node:util';
 import { waitFor } from './gateway-client.js';
 import { freeTestPort } from './ports.js';
 import { createTestDatabase, type TestDatabase } from './postgres.js';
@@ -57,6 +57,22 @@ const JAVA_OPENS = [
   'sun.net.www.protocol.mailto',
 ].flatMap((pkg) => ['--add-opens', `java.base/${pkg}=ALL-UNNAMED`]);
 
+/**
+ * Kill Bill's DDL through psql, one statement at a time as psql sends them: its PostgreSQL
+ * compatibility script installs an event trigger that reads `current_query()` to widen serial
+ * columns, and one multi-statement query would show it the whole file instead of one CREATE.
+ */
+async function loadKillbillSchema(database: TestDatabase, file: string): Promise<void> {
+  const psql =
+    ['/usr/bin/psql', ...['17', '16', '15'].map((v) => `/usr/lib/postgresql/${v}/bin/psql`)].find((p) => existsSync(p)) ?? 'psql';
+  await promisify(execFile)(
+    psql,
+    ['-q', '-v', 'ON_ERROR_STOP=1', '-h', database.host, '-p', String(database.port), '-U', database.user, '-d', database.name, '-f', file],
+    // The password goes in the environment, never on the command line.
+    { env: { ...process.env, PGPASSWORD: database.password, PGOPTIONS: '-c client_min_messages=warning' }, maxBuffer: 16 * 1024 * 1024 },
+  );
+}
+
 /** Why Kill Bill cannot run here (the tests print it when they skip), or null when it can. */
 export function killbillUnavailable(): string | null {
   if (process.env.KILLBILL_URL) return null;
@@ -80,7 +96,7 @@ export async function startKillbill(): Promise<RunningKillbill> {
   if (reason) throw new Error(reason);
   const dir = resolve('.tools/killbill', KILLBILL_VERSION);
   const database: TestDatabase = await createTestDatabase('killbill');
-  await withConnection(database.url, (client) => client.query(readFileSync(join(dir, 'ddl-postgresql.sql'), 'utf8')));
+  await loadKillbillSchema(database, join(dir, 'ddl-postgresql.sql'));
   const work = mkdtempSync(join(tmpdir(), 'killbill-'));
   mkdirSync(join(work, 'bundles'));
   const jdbc = `jdbc:postgresql://${database.host}:${database.port}/${database.name}`;

@@ -93,7 +93,8 @@ async function subscribed(): Promise<{ id: string; killbillSubscriptionId: strin
   };
 }
 
-describe.skipIf(unavailable !== null)('Kill Bill provider against a real Kill Bill', () => {
+// Kill Bill's first calls after its start (a cold JVM, under a loaded machine) take tens of seconds.
+describe.skipIf(unavailable !== null)('Kill Bill provider against a real Kill Bill', { timeout: 180_000 }, () => {
   it('set up the tenant at start: our plans as its catalog and the callback URL registered', async () => {
     const catalog = await client.catalogXml();
     expect(catalog).toContain('standard-monthly');
