@@ -250,6 +250,13 @@ MAVEN_CENTRAL=${MAVEN_CENTRAL:-https://repo1.maven.org/maven2}
 ensure_killbill() {
   local dir="$TOOLS/killbill"
   if [ -n "${KILLBILL_URL:-}" ]; then return; fi
+  local java_found="${KILLBILL_JAVA:-${JAVA_HOME:-}}" candidate
+  for candidate in /usr/lib/jvm/java-17-openjdk-amd64/bin/java /usr/lib/jvm/temurin-17-jdk-amd64/bin/java; do
+    if [ -x "$candidate" ]; then java_found=$candidate; fi
+  done
+  if [ -z "$java_found" ]; then
+    log "no Java 17 (KILLBILL_JAVA, JAVA_HOME or /usr/lib/jvm): the Kill Bill tests will skip and say so (Debian: openjdk-17-jre-headless)"
+  fi
   if [ -f "$dir/$KILLBILL_VERSION/killbill.war" ] && [ -f "$dir/$KILLBILL_VERSION/jetty-runner.jar" ] && [ -f "$dir/$KILLBILL_VERSION/ddl-postgresql.sql" ]; then return; fi
   if ! command -v unzip >/dev/null 2>&1; then apt_install unzip || true; fi
   log "downloading Kill Bill $KILLBILL_VERSION and Jetty $KILLBILL_JETTY_RUNNER_VERSION from Maven Central into .tools/killbill (about 70 MB, once)"

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createKillbillClient, type KillbillClient } from '../../src/billing/providers/killbill/index.js';
+import { createKillbillClient, type KillbillBilling, type KillbillClient } from '../../src/billing/providers/killbill/index.js';
 import { loadConfig } from '../../src/config/index.js';
 import { ConfigError } from '../../src/errors/index.js';
 import { waitFor } from '../helpers/gateway-client.js';
@@ -51,7 +51,7 @@ beforeAll(async () => {
   const port = await freeTestPort();
   test = await startTestPlatform(killbillEnv({ PUBLIC_URL: `http://127.0.0.1:${port}` }), { port });
   customer = await registerCustomer(test.http, 'killbill');
-}, 400_000);
+}, 720_000);
 
 afterAll(async () => {
   await test?.stop();
@@ -59,6 +59,18 @@ afterAll(async () => {
 });
 
 const auth = () => ({ token: customer.accessToken });
+const killbillUrl = () => killbill.url;
+
+/** Kill Bill's own headers, for calls the provider's client does not make (admin fixes, listings). */
+function kbHeaders(): Record<string, string> {
+  return {
+    authorization: `Basic ${Buffer.from(`${KILLBILL_ADMIN.username}:${KILLBILL_ADMIN.password}`).toString('base64')}`,
+    'x-killbill-apikey': tenantKeys.apiKey,
+    'x-killbill-apisecret': tenantKeys.apiSecret,
+    'x-killbill-createdby': 'test',
+    'content-type': 'application/json',
+  };
+}
 
 async function subscriptionState(id: string): Promise<string> {
   return (await test.http.get(`/api/v1/billing/subscriptions/${id}`, auth())).body.state;
@@ -95,10 +107,13 @@ async function subscribed(): Promise<{ id: string; killbillSubscriptionId: strin
 
 // Kill Bill's first calls after its start (a cold JVM, under a loaded machine) take tens of seconds.
 describe.skipIf(unavailable !== null)('Kill Bill provider against a real Kill Bill', { timeout: 180_000 }, () => {
-  it('set up the tenant at start: our plans as its catalog and the callback URL registered', async () => {
+  it('set up the tenant at start: our plans as its catalog, our dunning days as its overdue configuration, the callback URL registered', async () => {
     const catalog = await client.catalogXml();
     expect(catalog).toContain('standard-monthly');
     expect(catalog).toMatch(/standard-monthly[\s\S]*?<value>19(\.0+)?</);
+    const overdue = await fetch(`${killbillUrl()}/1.0/kb/overdue/xml`, { headers: { ...kbHeaders(), accept: 'text/xml' } });
+    expect(overdue.status).toBe(200);
+    expect(await overdue.text()).toMatch(/SUSPENDED[\s\S]*<number>7<\/number>/);
     expect(await client.notificationCallback()).toMatch(
       new RegExp(`^${test.url.replace(/[.]/g, '\\.')}/api/v1/billing/killbill/notifications/[0-9a-f]{64}$`),
     );
@@ -145,13 +160,7 @@ describe.skipIf(unavailable !== null)('Kill Bill provider against a real Kill Bi
     // reports); Kill Bill then pushes PAYMENT_FAILED and INVOICE_PAYMENT_FAILED to the platform.
     const fixed = await fetch(`${killbill.url}/1.0/kb/admin/payments/${payment.paymentId}/transactions/${transaction.transactionId}`, {
       method: 'PUT',
-      headers: {
-        authorization: `Basic ${Buffer.from(`${KILLBILL_ADMIN.username}:${KILLBILL_ADMIN.password}`).toString('base64')}`,
-        'x-killbill-apikey': tenantKeys.apiKey,
-        'x-killbill-apisecret': tenantKeys.apiSecret,
-        'x-killbill-createdby': 'test',
-        'content-type': 'application/json',
-      },
+      headers: kbHeaders(),
       body: JSON.stringify({
         transactionStatus: 'PAYMENT_FAILURE',
         lastSuccessPaymentState: null,
@@ -187,6 +196,26 @@ describe.skipIf(unavailable !== null)('Kill Bill provider against a real Kill Bi
       }),
     });
     expect(await again.json()).toEqual({ received: true, duplicate: true });
+  });
+
+  it('killbill-sync repeated after a crash between Kill Bill creating and us recording creates nothing twice', async () => {
+    const sub = await subscribed();
+    // What a kill -9 right after Kill Bill's 201s leaves: Kill Bill has both, our link has neither id.
+    await test.platform.database.db
+      .updateTable('killbill_subscriptions')
+      .set({ killbill_account_id: null, killbill_subscription_id: null })
+      .where('subscription_id', '=', sub.id)
+      .execute();
+    const killbill = (test.platform.billing.provider as Partial<KillbillBilling>).killbill;
+    if (!killbill) throw new Error('the platform is not on the Kill Bill provider');
+    expect(await killbill.sync(sub.id)).toBe('in sync');
+    expect(await linkOf(sub.id)).toMatchObject({
+      killbill_account_id: sub.killbillAccountId,
+      killbill_subscription_id: sub.killbillSubscriptionId,
+    });
+    const bundles = await fetch(`${killbillUrl()}/1.0/kb/accounts/${sub.killbillAccountId}/bundles`, { headers: kbHeaders() });
+    const ours = ((await bundles.json()) as Array<{ externalKey: string }>).filter((b) => b.externalKey === sub.id);
+    expect(ours).toHaveLength(1);
   });
 
   it('refuses a callback with the wrong secret (404) and a body that is not a notification (400 naming the field)', async () => {

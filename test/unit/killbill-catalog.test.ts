@@ -6,6 +6,7 @@ import {
   catalogHasPlans,
   decimalAmount,
   killbillCatalogXml,
+  killbillOverdueXml,
   killbillPlanName,
   minorAmount,
   planOfKillbillName,
@@ -58,5 +59,22 @@ describe('Kill Bill catalog generated from the plan catalog', () => {
     expect(catalogHasPlans(asKillbillAnswers, ours)).toBe(true);
     expect(catalogHasPlans(asKillbillAnswers.replace('<value>19.000000000</value>', '<value>21.000000000</value>'), ours)).toBe(false);
     expect(catalogHasPlans('', ours)).toBe(false);
+  });
+});
+
+describe('Kill Bill overdue configuration generated from our dunning defaults', () => {
+  it('matches the golden XML: grace from day 1, suspended on day 7, terminated on day 30', () => {
+    expect(killbillOverdueXml()).toBe(readFileSync('test/fixtures/killbill/overdue.golden.xml', 'utf8'));
+  });
+
+  it('follows the schedule it is given and refuses one out of order', () => {
+    const xml = killbillOverdueXml({ suspendOnDay: 10, terminateOnDay: 45 });
+    expect(xml).toMatch(
+      /<state name="SUSPENDED">\s*<condition><timeSinceEarliestUnpaidInvoiceEqualsOrExceeds><unit>DAYS<\/unit><number>10</,
+    );
+    expect(xml).toMatch(
+      /<state name="TERMINATED">\s*<condition><timeSinceEarliestUnpaidInvoiceEqualsOrExceeds><unit>DAYS<\/unit><number>45</,
+    );
+    expect(() => killbillOverdueXml({ suspendOnDay: 10, terminateOnDay: 5 })).toThrow(/dunning days/);
   });
 });

@@ -234,13 +234,16 @@ export function createKillbillClient(credentials: KillbillCredentials, options: 
       return create('subscription creation', '/1.0/kb/subscriptions', {
         json: {
           accountId: input.accountId,
+          // Kill Bill keys subscriptions and their bundles apart; the bundle's key is the one it
+          // can be looked up by (subscriptionByExternalKey), so both carry ours.
           externalKey: input.externalKey,
+          bundleExternalKey: input.externalKey,
           planName: input.planName,
           ...(input.phaseType ? { phaseType: input.phaseType } : {}),
         },
       });
     },
-    /** The subscription made under `externalKey` (its bundle's key), or null. */
+    /** The subscription made under `externalKey` (looked up by its bundle's key), or null. */
     async subscriptionByExternalKey(externalKey: string): Promise<KillbillSubscription | null> {
       try {
         const bundle = await json<{ subscriptions?: KillbillSubscription[] } | Array<{ subscriptions?: KillbillSubscription[] }>>(

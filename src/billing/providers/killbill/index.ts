@@ -23,4 +23,5 @@ export {
 } from './client.js';
 export { registerKillbillJobs } from './jobs.js';
 export { handlingOf, mirrorDraft, mirrorKey, notificationKey, paymentResults, subscriptionIdsOf } from './notifications.js';
+export { killbillOverdueXml, type OverdueSchedule } from './overdue.js';
 export { createKillbillBilling, type KillbillBilling, type KillbillBillingDeps } from './provider.js';

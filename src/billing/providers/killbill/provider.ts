@@ -43,6 +43,7 @@ import {
   type KillbillNotification,
 } from './client.js';
 import { handlingOf, mirrorDraft, notificationKey, paymentResults, subscriptionIdsOf } from './notifications.js';
+import { killbillOverdueXml } from './overdue.js';
 import {
   insertLink,
   insertNotification,
@@ -340,7 +341,8 @@ export function createKillbillBilling(deps: KillbillBillingDeps) {
 
   /**
    * At start: our plans as Kill Bill's catalog (uploaded when Kill Bill lacks one of our plans or
-   * prices), and this platform's callback URL registered for the tenant.
+   * prices), our dunning days as its overdue configuration, and this platform's callback URL
+   * registered for the tenant.
    */
   async function setUp(options: { callbackBaseUrl: string; plans: CatalogPlan[] }): Promise<{ catalogUploaded: boolean }> {
     const xml = killbillCatalogXml(options.plans, { name: 'odoo-saas', effectiveDate: clock() });
@@ -352,6 +354,8 @@ export function createKillbillBilling(deps: KillbillBillingDeps) {
     }
     const missing = !catalogHasPlans(current, xml);
     if (missing) await client.uploadCatalogXml(xml);
+    // Kill Bill keeps one overdue configuration per tenant: replacing it with the same one is harmless.
+    await client.uploadOverdueXml(killbillOverdueXml());
     const url = callbackUrl(options.callbackBaseUrl);
     if ((await client.notificationCallback().catch(() => null)) !== url) await client.registerNotificationCallback(url);
     return { catalogUploaded: missing };
