@@ -237,3 +237,46 @@ ensure_python_venv() {
   fi
   apt_install python3 python3-venv || log "could not install python3-venv: the Odoo installer tests will fail and say so"
 }
+
+# Kill Bill, the open-source billing server the Kill Bill provider talks to (seeds 000 and 003):
+# its server war and a Jetty runner from Maven Central into .tools/killbill, once per version, and
+# its PostgreSQL DDL taken out of the war's own jars (the PostgreSQL compatibility script first,
+# then each module's ddl.sql), so the tests load Kill Bill's schema and not a copy of ours.
+# KILLBILL_URL (an already running Kill Bill) makes this unnecessary; without Java the Kill Bill
+# tests say why they skip.
+KILLBILL_VERSION=0.22.26
+KILLBILL_JETTY_RUNNER_VERSION=9.4.58.v20250814
+MAVEN_CENTRAL=${MAVEN_CENTRAL:-https://repo1.maven.org/maven2}
+ensure_killbill() {
+  local dir="$TOOLS/killbill"
+  if [ -n "${KILLBILL_URL:-}" ]; then return; fi
+  local java_found="${KILLBILL_JAVA:-${JAVA_HOME:-}}" candidate
+  for candidate in /usr/lib/jvm/java-17-openjdk-amd64/bin/java /usr/lib/jvm/temurin-17-jdk-amd64/bin/java; do
+    if [ -x "$candidate" ]; then java_found=$candidate; fi
+  done
+  if [ -z "$java_found" ]; then
+    log "no Java 17 (KILLBILL_JAVA, JAVA_HOME or /usr/lib/jvm): the Kill Bill tests will skip and say so (Debian: openjdk-17-jre-headless)"
+  fi
+  if [ -f "$dir/$KILLBILL_VERSION/killbill.war" ] && [ -f "$dir/$KILLBILL_VERSION/jetty-runner.jar" ] && [ -f "$dir/$KILLBILL_VERSION/ddl-postgresql.sql" ]; then return; fi
+  if ! command -v unzip >/dev/null 2>&1; then apt_install unzip || true; fi
+  log "downloading Kill Bill $KILLBILL_VERSION and Jetty $KILLBILL_JETTY_RUNNER_VERSION from Maven Central into .tools/killbill (about 70 MB, once)"
+  local target="$dir/$KILLBILL_VERSION" work
+  mkdir -p "$target"
+  work=$(mktemp -d)
+  if curl -fsSL -o "$work/killbill.war" "$MAVEN_CENTRAL/org/kill-bill/billing/killbill-profiles-killbill/$KILLBILL_VERSION/killbill-profiles-killbill-$KILLBILL_VERSION.war" &&
+    curl -fsSL -o "$work/jetty-runner.jar" "$MAVEN_CENTRAL/org/eclipse/jetty/jetty-runner/$KILLBILL_JETTY_RUNNER_VERSION/jetty-runner-$KILLBILL_JETTY_RUNNER_VERSION.jar"; then
+    (
+      cd "$work" && unzip -q -o killbill.war 'WEB-INF/lib/killbill-*.jar' &&
+        unzip -p WEB-INF/lib/killbill-util-"$KILLBILL_VERSION".jar org/killbill/billing/util/ddl-postgresql.sql >ddl.sql &&
+        for module in util account catalog entitlement invoice payment subscription tenant usage beatrix; do
+          # A newline between files: one that ends in a comment must not swallow the next statement.
+          { echo; unzip -p WEB-INF/lib/killbill-"$module"-"$KILLBILL_VERSION".jar "org/killbill/billing/$module/ddl.sql"; } >>ddl.sql
+        done &&
+        { echo; unzip -p WEB-INF/lib/killbill-queue-*.jar org/killbill/queue/ddl.sql; } >>ddl.sql
+    ) && mv "$work/ddl.sql" "$target/ddl-postgresql.sql" && mv "$work/jetty-runner.jar" "$target/jetty-runner.jar" && mv "$work/killbill.war" "$target/killbill.war" ||
+      log "could not unpack Kill Bill's DDL: the Kill Bill tests will skip and say so"
+  else
+    log "could not download Kill Bill from $MAVEN_CENTRAL: the Kill Bill tests will skip and say so"
+  fi
+  rm -rf "$work"
+}

@@ -4,12 +4,15 @@ import {
   type BuiltinBilling,
   createBillingReads,
   createBuiltinBilling,
+  createKillbillBilling,
+  createKillbillClient,
   createPaystackGateway,
   createStripeGateway,
   manualGateway,
   registerBillingJobs,
+  registerKillbillJobs,
 } from './billing/index.js';
-import type { Config } from './config/index.js';
+import { type Config, resolveSecretKey } from './config/index.js';
 import type { Db } from './db/index.js';
 import type { JobQueue } from './jobs/index.js';
 import type { Logger } from './logging/index.js';
@@ -44,7 +47,7 @@ export async function startBilling(deps: {
             emailOf: async (accountId) => (await accounts.billingContact(accountId)).emails[0] ?? null,
           })
         : manualGateway;
-  const provider = createBuiltinBilling({
+  const builtin = createBuiltinBilling({
     db,
     clock,
     plans: deps.plans,
@@ -54,6 +57,7 @@ export async function startBilling(deps: {
     logger,
     crashPoint: deps.crashPoint,
   });
+  const provider = config.killbill ? await startKillbill({ ...deps, killbill: config.killbill, builtin }) : builtin;
   const reads = createBillingReads({
     db,
     clock,
@@ -76,4 +80,48 @@ export async function startBilling(deps: {
     config.runWorkers,
   );
   return { provider, reads };
+}
+
+/**
+ * BILLING_PROVIDER=killbill: the Kill Bill provider over the built-in one, its jobs, and (on a
+ * replica that runs workers) Kill Bill set up at start: our plans as its catalog and this
+ * platform's notification callback. A Kill Bill that refuses (wrong URL, keys or password) stops
+ * the start with its answer and the setting to check.
+ */
+async function startKillbill(deps: {
+  config: Config;
+  db: Db;
+  clock: () => Date;
+  plans: PlanService;
+  jobs: JobQueue;
+  tenants: TenantService;
+  accounts: AccountService;
+  logger: Logger;
+  killbill: NonNullable<Config['killbill']>;
+  builtin: BuiltinBilling;
+}): Promise<BuiltinBilling> {
+  const { config, killbill: settings, accounts } = deps;
+  const client = createKillbillClient(settings);
+  const provider = createKillbillBilling({
+    db: deps.db,
+    clock: deps.clock,
+    client,
+    builtin: deps.builtin,
+    plans: deps.plans,
+    jobs: deps.jobs,
+    tenants: deps.tenants,
+    contactOf: async (accountId) => {
+      const contact = await accounts.billingContact(accountId);
+      return { name: contact.name, email: contact.emails[0] ?? null };
+    },
+    paymentPlugin: settings.paymentPlugin,
+    secretKey: resolveSecretKey(config),
+    logger: deps.logger,
+  });
+  await registerKillbillJobs({ jobs: deps.jobs, killbill: provider.killbill, logger: deps.logger }, config.runWorkers);
+  if (config.runWorkers) {
+    const { catalogUploaded } = await provider.killbill.setUp({ callbackBaseUrl: config.publicUrl, plans: await deps.plans.list() });
+    deps.logger.info({ url: settings.url, catalogUploaded }, 'Kill Bill set up');
+  }
+  return provider;
 }

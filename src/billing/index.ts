@@ -63,6 +63,14 @@ export {
 export type { RefundInput, Refunds } from './providers/builtin/refunds.js';
 export { formatCreditNoteNumber, formatInvoiceNumber } from './providers/builtin/store.js';
 export {
+  type CatalogPlan,
+  createKillbillBilling,
+  createKillbillClient,
+  type KillbillBilling,
+  killbillCatalogXml,
+  registerKillbillJobs,
+} from './providers/killbill/index.js';
+export {
   BILLING_EVENTS,
   BILLING_MAILS,
   type BillingEffect,

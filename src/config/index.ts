@@ -66,6 +66,22 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         ? { secretKey: e.STRIPE_SECRET_KEY, webhookSecret: e.STRIPE_WEBHOOK_SECRET, apiUrl: e.STRIPE_API_URL }
         : undefined,
     paystack: e.PAYSTACK_SECRET_KEY ? { secretKey: e.PAYSTACK_SECRET_KEY, apiUrl: e.PAYSTACK_API_URL } : undefined,
+    killbill:
+      e.BILLING_PROVIDER === 'killbill' &&
+      e.KILLBILL_URL &&
+      e.KILLBILL_USERNAME &&
+      e.KILLBILL_PASSWORD &&
+      e.KILLBILL_API_KEY &&
+      e.KILLBILL_API_SECRET
+        ? {
+            url: e.KILLBILL_URL,
+            username: e.KILLBILL_USERNAME,
+            password: e.KILLBILL_PASSWORD,
+            apiKey: e.KILLBILL_API_KEY,
+            apiSecret: e.KILLBILL_API_SECRET,
+            paymentPlugin: e.KILLBILL_PAYMENT_PLUGIN,
+          }
+        : undefined,
     metricsToken: e.METRICS_TOKEN,
     metricsAddress: e.METRICS_ADDRESS
       ? {

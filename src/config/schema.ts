@@ -203,8 +203,8 @@ export const configSchema = z
     /** Operators must use a second factor; unset: on when NODE_ENV=production. */
     REQUIRE_OPERATOR_2FA: z.enum(['true', 'false']).optional(),
     NODE_ENV: z.string().optional(),
-    /** Where subscriptions and invoices live; only the built-in provider exists so far (Kill Bill later). */
-    BILLING_PROVIDER: z.enum(['builtin']).default('builtin'),
+    /** Where subscriptions and invoices live: the platform's own database, or a Kill Bill server. */
+    BILLING_PROVIDER: z.enum(['builtin', 'killbill']).default('builtin'),
     /** How invoices are paid: `manual` (operators mark them paid), `stripe` or `paystack`. */
     BILLING_GATEWAY: z.enum(['manual', 'stripe', 'paystack']).default('manual'),
     STRIPE_SECRET_KEY: z
@@ -224,6 +224,16 @@ export const configSchema = z
       .optional(),
     /** Another Paystack API base (the loopback server in tests). */
     PAYSTACK_API_URL: z.url().optional(),
+    /** Kill Bill (BILLING_PROVIDER=killbill): its base URL, e.g. http://killbill:8080. */
+    KILLBILL_URL: z.url().optional(),
+    /** The Kill Bill user the platform calls as (basic auth). */
+    KILLBILL_USERNAME: z.string().min(1).optional(),
+    KILLBILL_PASSWORD: z.string().min(1).optional(),
+    /** The Kill Bill tenant's API key and secret (X-Killbill-ApiKey / X-Killbill-ApiSecret). */
+    KILLBILL_API_KEY: z.string().min(1).optional(),
+    KILLBILL_API_SECRET: z.string().min(1).optional(),
+    /** The payment plugin of new Kill Bill accounts' default payment method; unset: Kill Bill invoices, nothing charges. */
+    KILLBILL_PAYMENT_PLUGIN: z.string().min(1).max(100).optional(),
     /** The seller printed on invoices. */
     BILLING_SELLER_NAME: z.string().trim().min(1).max(200).default('Odoo SaaS'),
   })
@@ -233,6 +243,16 @@ export const configSchema = z
     for (const variable of required[env.BILLING_GATEWAY])
       if (!env[variable])
         context.addIssue({ code: 'custom', path: [variable], message: `is required with BILLING_GATEWAY=${env.BILLING_GATEWAY}` });
+    if (env.BILLING_PROVIDER === 'killbill') {
+      for (const variable of ['KILLBILL_URL', 'KILLBILL_USERNAME', 'KILLBILL_PASSWORD', 'KILLBILL_API_KEY', 'KILLBILL_API_SECRET'] as const)
+        if (!env[variable]) context.addIssue({ code: 'custom', path: [variable], message: 'is required with BILLING_PROVIDER=killbill' });
+      if (env.BILLING_GATEWAY !== 'manual')
+        context.addIssue({
+          code: 'custom',
+          path: ['BILLING_GATEWAY'],
+          message: 'must be manual with BILLING_PROVIDER=killbill: Kill Bill collects payments through its own payment plugins',
+        });
+    }
   });
 
 export type ConfigInput = z.input<typeof configSchema>;
@@ -259,11 +279,15 @@ export interface Config {
   passwordResetTtlMinutes: number;
   bodyLimitBytes: number;
   trustProxy: boolean;
-  billingProvider: 'builtin';
+  billingProvider: 'builtin' | 'killbill';
   billingSellerName: string;
   billingGateway: 'manual' | 'stripe' | 'paystack';
   stripe: { secretKey: string; webhookSecret: string; apiUrl: string | undefined } | undefined;
   paystack: { secretKey: string; apiUrl: string | undefined } | undefined;
+  /** Kill Bill's URL and credentials (BILLING_PROVIDER=killbill); from the environment only, never logged. */
+  killbill:
+    | { url: string; username: string; password: string; apiKey: string; apiSecret: string; paymentPlugin: string | undefined }
+    | undefined;
   /** Bearer token Prometheus sends for `/metrics`; unset: `/metrics` answers 404. */
   metricsToken: string | undefined;
   /** Internal listener for `/metrics` without a token; unset: none. */

@@ -745,3 +745,31 @@ export interface Database {
   usage_rollups: UsageRollupsTable;
   usage_limit_states: UsageLimitStatesTable;
 }
+
+/** Which Kill Bill account and subscription each of our subscriptions is (billing/providers/killbill). */
+export interface KillbillSubscriptionsTable {
+  subscription_id: string;
+  account_id: string;
+  killbill_account_id: string | null;
+  killbill_subscription_id: string | null;
+  synced_at: Date | null;
+  created_at: Generated<Date>;
+}
+
+/** Kill Bill's push notifications, kept once each until processed (billing/providers/killbill). */
+export interface KillbillNotificationsTable {
+  key: string;
+  event_type: string;
+  object_type: string;
+  object_id: string | null;
+  killbill_account_id: string | null;
+  meta_data: string | null;
+  received_at: Generated<Date>;
+  processed_at: Date | null;
+  outcome: string | null;
+}
+
+export interface Database {
+  killbill_subscriptions: KillbillSubscriptionsTable;
+  killbill_notifications: KillbillNotificationsTable;
+}

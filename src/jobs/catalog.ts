@@ -321,6 +321,31 @@ export const JOB_CATALOG = {
     retryDelaySeconds: 5,
     timeoutSeconds: 2 * 60,
   }),
+  /**
+   * Makes Kill Bill match one of our subscriptions (billing/providers/killbill): its account and
+   * subscription created, its plan, cancellation or its undoing carried over. Idempotent: Kill
+   * Bill is read first and only what differs is sent; Kill Bill unreachable is retried.
+   */
+  'killbill-sync': queue({
+    payload: z.object({ subscriptionId: id }),
+    keyed: true,
+    concurrency: 2,
+    retryLimit: 20,
+    retryDelaySeconds: 5,
+    timeoutSeconds: 2 * 60,
+  }),
+  /**
+   * Applies one kept Kill Bill push notification (billing/providers/killbill): the object it names
+   * is re-read from Kill Bill and the result applied with the notification marked processed in
+   * one transaction, so a crash neither drops one nor applies one twice.
+   */
+  'killbill-notification': queue({
+    payload: z.object({ key: z.string().min(1).max(300) }),
+    concurrency: 4,
+    retryLimit: 10,
+    retryDelaySeconds: 2,
+    timeoutSeconds: 60,
+  }),
 } as const;
 
 export type QueueName = keyof typeof JOB_CATALOG;

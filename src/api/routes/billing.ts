@@ -5,9 +5,10 @@ import {
   billingOverviewSchema,
   creditNoteViewSchema,
   invoiceViewSchema,
+  type KillbillBilling,
   subscriptionViewSchema,
 } from '../../billing/index.js';
-import { ValidationError } from '../../errors/index.js';
+import { NotFoundError, ValidationError } from '../../errors/index.js';
 import { PRICE_INTERVALS, planCodeSchema } from '../../plans/index.js';
 import { type Api, principalOf, routeOptions } from '../route.js';
 import { paginationQuery, uuidParam } from '../schemas.js';
@@ -50,12 +51,15 @@ export function registerBillingRoutes(api: Api, deps: Pick<ApiDependencies, 'bil
         "How this platform takes payments: its gateway, and whether customers can pay online (the dashboard's Create instance offers trial or pay-now for paid plans then)",
       tags,
       response: {
-        200: z.object({ gateway: z.enum(['manual', 'stripe', 'paystack']), onlinePayment: z.boolean() }).meta({ id: 'BillingSettings' }),
+        200: z
+          .object({ gateway: z.enum(['manual', 'stripe', 'paystack', 'killbill']), onlinePayment: z.boolean() })
+          .meta({ id: 'BillingSettings' }),
       },
     }),
     async () => ({
-      gateway: provider.gatewayName as 'manual' | 'stripe' | 'paystack',
-      onlinePayment: provider.gatewayName !== 'manual',
+      gateway: provider.gatewayName as 'manual' | 'stripe' | 'paystack' | 'killbill',
+      // With Kill Bill, payments are taken by its own payment plugins: there is no checkout here.
+      onlinePayment: provider.gatewayName !== 'manual' && provider.gatewayName !== 'killbill',
     }),
   );
 
@@ -278,6 +282,31 @@ export function registerBillingRoutes(api: Api, deps: Pick<ApiDependencies, 'bil
           return { received: true, duplicate };
         },
       );
+    // Kill Bill's push notifications (BILLING_PROVIDER=killbill): unsigned, so the URL carries a
+    // secret (logs show the route pattern, never the URL); kept once, re-read by a durable job.
+    raw.post(
+      '/billing/killbill/notifications/:secret',
+      routeOptions('public', {
+        summary:
+          "Kill Bill's push notifications: the callback URL's secret checked, kept once, re-read from Kill Bill and applied by a durable job",
+        tags,
+        params: z.object({ secret: z.string().min(1).max(200) }).strict(),
+        response: { 200: receipt },
+      }),
+      async (request) => {
+        const killbill = (provider as Partial<KillbillBilling>).killbill;
+        if (!killbill) throw new NotFoundError('Kill Bill notifications (this platform bills with its built-in provider)');
+        if (!Buffer.isBuffer(request.body)) throw new ValidationError('Send the notification as the JSON body.', { field: 'body' });
+        let body: unknown;
+        try {
+          body = JSON.parse(request.body.toString('utf8'));
+        } catch {
+          throw new ValidationError('The notification is not JSON.', { field: 'body' });
+        }
+        const { duplicate } = await killbill.receiveNotification((request.params as { secret: string }).secret, body);
+        return { received: true, duplicate };
+      },
+    );
   });
 
   api.post(

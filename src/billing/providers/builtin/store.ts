@@ -236,6 +236,20 @@ export async function closeInvoice(
     .executeTakeFirst();
 }
 
+/**
+ * Opens a paid invoice again (Kill Bill provider: a payment Kill Bill reversed, its invoice owed
+ * again); answers the row when it changed.
+ */
+export async function reopenInvoice(trx: Transaction<Database>, key: string): Promise<BillingInvoiceRow | undefined> {
+  return trx
+    .updateTable('billing_invoices')
+    .set({ status: 'open', paid_at: null })
+    .where('key', '=', key)
+    .where('status', '=', 'paid')
+    .returningAll()
+    .executeTakeFirst();
+}
+
 export async function invoiceById(db: Executor, id: string): Promise<StoredInvoice | undefined> {
   const invoice = await db.selectFrom('billing_invoices').selectAll().where('id', '=', id).executeTakeFirst();
   if (!invoice) return undefined;
