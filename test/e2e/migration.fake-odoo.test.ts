@@ -35,6 +35,9 @@ let second: LocalPostgresServer;
 let secondDirectory: string;
 let secondUrl: string;
 let secondId: string;
+let tight: LocalPostgresServer | undefined;
+let tightDirectory: string | undefined;
+let tightUrl: string;
 let defaultId: string;
 const ADMIN_PASSWORD = 'Odoo-Admin-Pass-1';
 /** The one tenant whose verification this platform makes fail (SAAS_TEST_FAIL_AT). */
@@ -175,7 +178,9 @@ beforeAll(async () => {
 afterAll(async () => {
   await test?.stop();
   await second?.stop();
+  await tight?.stop();
   if (secondDirectory) rmSync(secondDirectory, { recursive: true, force: true });
+  if (tightDirectory) rmSync(tightDirectory, { recursive: true, force: true });
 });
 
 describe('migration between two PostgreSQL servers', () => {
@@ -404,8 +409,61 @@ describe('live plan changes', () => {
   }, 180_000);
 });
 
+describe('the connection budget of a migration target', () => {
+  it('refuses a move to a server whose max_connections has no room, naming the server and the budget, before anything is made', async () => {
+    // A pool tenant's pool may hold 5 processes x 16 connections, plus 20 reserved: 100 > 60.
+    // One dedicated (threaded) process holds 16: 36 fits.
+    tightDirectory = mkdtempSync(join(tmpdir(), 'saas-test-pg3-'));
+    chmodSync(tightDirectory, 0o755);
+    tight = new LocalPostgresServer({ directory: tightDirectory, logger: createLogger('warn'), unsafeFastMode: true, maxConnections: 60 });
+    tightUrl = (await tight.start()).url;
+    const added = await test.http.post(
+      '/api/v1/database-servers',
+      { name: 'tight', url: tightUrl, kind: 'shared', capacity: 20 },
+      { token: operator.accessToken },
+    );
+    expect(added.status, added.text).toBe(201);
+    const tightId = added.body.id as string;
+    const name = `cb${randomBytes(3).toString('hex')}`;
+    const tenant = await createRunningTenant(name, 'basic');
+
+    for (const dryRun of [true, false]) {
+      const refused = await test.http.post(
+        `/api/v1/tenants/${name}/migrate`,
+        { toServerId: tightId, dryRun },
+        { token: operator.accessToken },
+      );
+      expect(refused.status, refused.text).toBe(409);
+      expect(refused.body.field).toBe('toServerId');
+      expect(refused.body.detail).toMatch(
+        new RegExp(`Database server tight has no connections left for ${name} \\(pool Odoo processes\\)`),
+      );
+      expect(refused.body.detail).toMatch(
+        /max_connections \(60\) is below what its Odoo processes may hold with one more pool tenant: 100/,
+      );
+      expect(refused.body.detail).toMatch(/raise that server's max_connections/);
+    }
+    // Nothing was made: no migration, no database or role on the target, the tenant still serving where it was.
+    expect((await test.http.get(`/api/v1/migrations?tenant=${name}`, { token: operator.accessToken })).body).toEqual([]);
+    expect(await databasesOn(tightUrl, tenant.databaseName)).toEqual([]);
+    const roles = await withConnection(tightUrl, (client) => client.query('SELECT 1 FROM pg_roles WHERE starts_with(rolname, $1)', ['r_']));
+    expect(roles.rowCount).toBe(0);
+    expect(await tenantView(name)).toMatchObject({ state: 'running', databaseServerId: defaultId });
+
+    // The same server takes the tenant as one dedicated process: the budget counts processes, not tenants.
+    const fits = await test.http.post(
+      `/api/v1/tenants/${name}/migrate`,
+      { toServerId: tightId, processStrategy: 'dedicated', dryRun: true },
+      { token: operator.accessToken },
+    );
+    expect(fits.status, fits.text).toBe(200);
+    expect(fits.body.plan).toMatchObject({ movesDatabase: true, changesProcess: true });
+    // "tight" stays registered and active, with the fewest tenants: the drain below must pass it over for its budget.
+  }, 180_000);
+});
+
 describe('draining a database server', () => {
-  it('dry-runs, then moves every tenant off the server to the other shared server, each serving after', async () => {
+  it('dry-runs, then moves every tenant off the server to the other shared server with connections left, each serving after', async () => {
     const names = [`dr${randomBytes(3).toString('hex')}`, `dr${randomBytes(3).toString('hex')}`];
     for (const name of names) {
       await createRunningTenant(name, 'basic');
