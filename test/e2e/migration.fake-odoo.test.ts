@@ -346,6 +346,67 @@ describe('saasctl migrate and tenant change-plan', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   }, 400_000);
+
+  it('drains a server with saasctl migrate server: the dry run lists its tenants, the drain moves each and says so', async () => {
+    const name = `cld${randomBytes(3).toString('hex')}`;
+    const tenant = await createRunningTenant(name, 'basic');
+    const accepted = await test.http.post(`/api/v1/tenants/${name}/migrate`, { toServerId: secondId }, { token: operator.accessToken });
+    expect(accepted.status, accepted.text).toBe(202);
+    expect((await settledMigration(accepted.body.migration.id)).state).toBe('succeeded');
+    const onSecond = async () =>
+      (
+        (await test.http.get('/api/v1/tenants?limit=200', { token: operator.accessToken })).body as Array<{
+          name: string;
+          databaseServerId: string | null;
+          state: string;
+        }>
+      )
+        .filter((t) => t.databaseServerId === secondId && t.state !== 'deleted')
+        .map((t) => t.name)
+        .sort();
+    const before = await onSecond();
+    expect(before).toContain(name);
+    const dir = mkdtempSync(join(tmpdir(), 'saasctl-'));
+    const env = { SAASCTL_CONFIG: join(dir, 'credentials.json') };
+    try {
+      const login = await runCli(['--url', test.url, 'login', '--email', operator.email, '--password-stdin'], {
+        env,
+        input: GOOD_PASSWORD,
+      });
+      expect(login.code, login.stderr).toBe(0);
+
+      const dry = await runCli(['migrate', 'server', secondId, '--dry-run'], { env });
+      expect(dry.code, dry.stderr).toBe(0);
+      for (const listed of before) expect(dry.stdout).toMatch(new RegExp(`^${listed}: estimated downtime \\d+\\.\\d s`, 'm'));
+      expect(await onSecond()).toEqual(before);
+      const unchanged = (await test.http.get(`/api/v1/database-servers/${secondId}`, { token: operator.accessToken })).body;
+      expect(unchanged.status).toBe('active');
+
+      const drained = await runCli(['migrate', 'server', secondId], { env, timeoutMs: 300_000 });
+      expect(drained.code, drained.stderr).toBe(0);
+      for (const moved of before)
+        expect(drained.stdout).toMatch(new RegExp(`^${moved} moved \\(maintenance page for \\d+\\.\\d s\\)`, 'm'));
+      expect(await onSecond()).toEqual([]);
+      expect((await runningAgain(name)).databaseServerId).toBe(defaultId);
+      expect(await adminLogsIn(name, tenant.databaseName)).toBe(2);
+
+      const empty = await runCli(['migrate', 'server', secondId], { env });
+      expect(empty.code, empty.stderr).toBe(0);
+      expect(empty.stdout).toBe('No tenant to move on this server.\n');
+      const unknown = await runCli(['migrate', 'server', '00000000-0000-4000-8000-000000000000'], { env });
+      expect(unknown.code).toBe(1);
+      expect(unknown.stderr).toMatch(/not found/i);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+      const reopened = await test.http.request(
+        'PATCH',
+        `/api/v1/database-servers/${secondId}`,
+        { status: 'active' },
+        { token: operator.accessToken },
+      );
+      expect(reopened.status, reopened.text).toBe(200);
+    }
+  }, 400_000);
 });
 
 describe('live plan changes', () => {
