@@ -250,7 +250,7 @@ export async function startPlatform(
   });
   const moveDeps = { config, db, jobs, backups, servers, runtimes, operations, secretBox, odooDataDir, logger };
   const restores = await startRestores({ ...moveDeps, tenants, odooSeries: odoo.registry });
-  const migrations = await startMigrations({ ...moveDeps, plans, tenantHostName: urls.hostName });
+  const migrations = await startMigrations({ ...moveDeps, plans, tenantHostName: urls.hostName, connectionCosts: odooConnectionCosts });
   const accounts = createAccountService({ db });
   const mailingDeps = { config, db, jobs, mailer, logger, crashPoint };
   const { notifier, webhooks } = await startNotificationsAndWebhooks({

@@ -8,7 +8,7 @@ import { createMigrationService, type MigrationService } from './migration/index
 import type { PlanService } from './plans/index.js';
 import type { DatabaseServerRegistry } from './postgres/index.js';
 import type { TenantOperations } from './provisioning/index.js';
-import type { RuntimeRegistry } from './runtimes/index.js';
+import type { ConnectionCosts, RuntimeRegistry } from './runtimes/index.js';
 import type { SecretBox } from './secrets/index.js';
 
 /**
@@ -28,6 +28,7 @@ export async function startMigrations(deps: {
   secretBox: SecretBox;
   odooDataDir: string;
   tenantHostName: (tenantName: string) => string;
+  connectionCosts: ConnectionCosts;
   logger: Logger;
 }): Promise<MigrationService> {
   const { config } = deps;

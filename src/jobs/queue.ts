@@ -75,6 +75,11 @@ export interface JobListQuery {
   state?: JobState | undefined;
   queue?: string | undefined;
   limit?: number | undefined;
+  /**
+   * Only one tenant's jobs: those whose data carries its id (its operations) and those with
+   * these ids (its backups, restores and migrations, whose data names their own row instead).
+   */
+  tenant?: { id: string; jobIds: string[] } | undefined;
 }
 
 export type JobQueue = ReturnType<typeof createJobQueue>;
@@ -276,6 +281,10 @@ export function createJobQueue(options: {
       if (query.queue) {
         values.push(query.queue);
         where.push(`name = $${values.length}`);
+      }
+      if (query.tenant) {
+        values.push(query.tenant.id, query.tenant.jobIds);
+        where.push(`(data->>'tenantId' = $${values.length - 1} OR id = ANY($${values.length}::uuid[]))`);
       }
       values.push(Math.min(Math.max(query.limit ?? 50, 1), 500));
       const { rows } = await boss.getDb().executeSql(

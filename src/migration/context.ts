@@ -5,7 +5,7 @@ import type { Logger } from '../logging/index.js';
 import type { PlanService } from '../plans/index.js';
 import type { DatabaseServerOperations, DatabaseServerRegistry } from '../postgres/index.js';
 import type { TenantOperations } from '../provisioning/index.js';
-import type { RuntimeRegistry } from '../runtimes/index.js';
+import type { ConnectionCosts, RuntimeRegistry } from '../runtimes/index.js';
 import type { SecretBox } from '../secrets/index.js';
 
 export interface MigrationDependencies {
@@ -24,6 +24,8 @@ export interface MigrationDependencies {
   scratchDir: string;
   /** How long a moved tenant's source database is kept (MIGRATION_SOURCE_GRACE_HOURS). */
   sourceGraceMs: number;
+  /** What Odoo processes may hold in connections: a target server must have room for the tenant (connection-budget.ts). */
+  connectionCosts?: ConnectionCosts | undefined;
   logger: Logger;
   /** Test-only: the process is killed (SIGKILL) after this migration step or at this point (`migration:switching`). */
   crashAt?: string | undefined;

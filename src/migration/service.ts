@@ -1,6 +1,7 @@
 import type { TenantRow } from '../db/index.js';
 import { ConflictError, NotFoundError, ValidationError } from '../errors/index.js';
 import type { Plan } from '../plans/index.js';
+import { connectionRoomProblem } from '../provisioning/index.js';
 import {
   changeTenantState,
   placedTenantsIn,
@@ -47,6 +48,27 @@ export function createMigrationService(deps: MigrationDependencies) {
         throw new ConflictError(`Tenant ${tenant.name} is already there: nothing to migrate.`, { field: 'toServerId' });
       throw error;
     }
+  }
+
+  /**
+   * A named target must have connections left for the tenant before anything is made: a shared
+   * server's max_connections must hold what the tenant's Odoo processes may open there
+   * (runtimes/process/connection-budget.ts), counted without the tenant's current place. A
+   * target left to the job (the roomiest shared server, a new managed one) is chosen with room
+   * by its `target` step; a managed dedicated server is sized for its one tenant.
+   */
+  async function requireConnectionRoom(tenant: Placed, source: Placement, target: MigrationTarget, field: string): Promise<void> {
+    if (!target.serverId) return;
+    if (target.serverId === source.serverId && target.processStrategy === source.processStrategy) return;
+    const server = await deps.servers.get(target.serverId);
+    if (server.kind !== 'shared') return;
+    const problem = await connectionRoomProblem(deps, server.id, target.processStrategy, tenant.id);
+    if (problem)
+      throw new ConflictError(
+        `Database server ${server.name} has no connections left for ${tenant.name} (${target.processStrategy} Odoo processes): ${problem}. ` +
+          "Move the tenant to another server, or raise that server's max_connections first (docs/operations/migration.md).",
+        { field, details: { serverId: server.id, serverName: server.name, problem } },
+      );
   }
 
   /**
@@ -135,6 +157,7 @@ export function createMigrationService(deps: MigrationDependencies) {
       }
       if (input.processStrategy) target = { ...target, processStrategy: input.processStrategy };
       const plan = await planFor(current, source, target);
+      await requireConnectionRoom(current, source, target, input.toServerId ? 'toServerId' : 'processStrategy');
       if (input.dryRun) return { plan, migration: undefined };
       return { plan, migration: await start(current, source, target, plan.estimatedDowntimeMs, trigger, actorUserId) };
     },
@@ -172,6 +195,7 @@ export function createMigrationService(deps: MigrationDependencies) {
         plan: plan.code,
       };
       const planned = await planFor(current, source, target);
+      await requireConnectionRoom(current, source, target, 'plan');
       if (options.dryRun) return { plan: planned, migration: undefined };
       if (!planned.movesDatabase && !planned.changesProcess) {
         // Same placement: the new limits are read from the plan from now on (users, storage), and a

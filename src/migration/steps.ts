@@ -1,7 +1,8 @@
 import { rm } from 'node:fs/promises';
 import { fetchVerifiedArchive, loadBackupArchive, restoredDatabaseProblems } from '../backups/index.js';
+import type { MigrationRow } from '../db/index.js';
 import { authenticateSession, checkSession, filestoreFiles, hashOdooPassword, ODOO_ADMIN_USER_ID } from '../odoo/index.js';
-import { loadServeSpec, type Step, TENANT_CONNECTION_LIMIT } from '../provisioning/index.js';
+import { connectionRoomProblem, loadServeSpec, type Step, TENANT_CONNECTION_LIMIT } from '../provisioning/index.js';
 import { changeTenantState, tenantById, updateTenant } from '../tenants/index.js';
 import { type MigrationContext, type MigrationDependencies, movesDatabase, targetOf } from './context.js';
 import { keptSourceOn, updateMigration } from './store.js';
@@ -11,15 +12,26 @@ export class MigrationRefused extends Error {
   override name = 'MigrationRefused';
 }
 
-/** The active shared server with the most room, other than the one the tenant leaves. */
-async function roomiestSharedServer(deps: MigrationDependencies, leaving: string): Promise<string> {
+/**
+ * The active shared server with the most room, other than the one the tenant leaves, whose
+ * max_connections also has room for the tenant's Odoo processes (connection-budget.ts).
+ */
+async function roomiestSharedServer(deps: MigrationDependencies, migration: MigrationRow): Promise<string> {
   const candidates = (await deps.servers.list())
-    .filter((s) => s.kind === 'shared' && s.status === 'active' && s.id !== leaving && s.tenantCount < s.capacity)
+    .filter((s) => s.kind === 'shared' && s.status === 'active' && s.id !== migration.source_server_id && s.tenantCount < s.capacity)
     .sort((a, b) => a.tenantCount / a.capacity - b.tenantCount / b.capacity);
-  const chosen = candidates[0];
-  if (!chosen)
+  if (candidates.length === 0)
     throw new MigrationRefused('no other active shared database server has room: add one (saasctl servers add) or raise a capacity');
-  return chosen.id;
+  const refusals: string[] = [];
+  for (const candidate of candidates) {
+    const problem = await connectionRoomProblem(deps, candidate.id, migration.target_process_strategy, migration.tenant_id);
+    if (!problem) return candidate.id;
+    refusals.push(`${candidate.name}: ${problem}`);
+  }
+  throw new MigrationRefused(
+    `no other active shared database server has connections left for the tenant (${refusals.join('; ')}): ` +
+      'add one (saasctl servers add) or raise its max_connections',
+  );
 }
 
 /**
@@ -37,7 +49,7 @@ const targetStep: Step<MigrationContext> = {
       serverId =
         context.migration.target_database_strategy === 'dedicated'
           ? (await deps.servers.createDedicated(tenant.name)).id
-          : await roomiestSharedServer(deps, context.migration.source_server_id);
+          : await roomiestSharedServer(deps, context.migration);
       await updateMigration(context.migration.id, { target_server_id: serverId }, deps.db);
       context.migration = { ...context.migration, target_server_id: serverId };
     }
@@ -45,6 +57,15 @@ const targetStep: Step<MigrationContext> = {
     if (!server) throw new MigrationRefused('the target database server is no longer registered');
     if (movesDatabase(context.migration) && server.status !== 'active')
       throw new MigrationRefused(`the target database server ${server.name} is ${server.status}, not active`);
+    const changesPlace =
+      movesDatabase(context.migration) || context.migration.target_process_strategy !== context.migration.source_process_strategy;
+    if (changesPlace && server.kind === 'shared' && !context.migration.maintenance_started_at) {
+      // Checked again here (the request checked a named target): tenants placed since, or a
+      // drain's earlier moves, may have taken the room. Once the tenant is down it is not asked again.
+      const problem = await connectionRoomProblem(deps, serverId, context.migration.target_process_strategy, tenant.id);
+      if (problem)
+        throw new MigrationRefused(`the target database server ${server.name} has no connections left for the tenant: ${problem}`);
+    }
     context.targetOps = await deps.servers.operations(serverId);
     context.targetAdminUrl = await deps.servers.adminUrl(serverId);
     if (movesDatabase(context.migration)) {

@@ -1,4 +1,5 @@
 export type { TenantOperation } from '../jobs/index.js';
+export { connectionRoomProblem } from './connection-room.js';
 export { type CloneSource, type PlacementContext, type ProvisioningContext, TENANT_CONNECTION_LIMIT } from './context.js';
 export type { ArchiveLoader, ProvisioningDependencies } from './dependencies.js';
 export { createTenantOperations, TENANT_OPS_QUEUE, type TenantOperationJob, type TenantOperations } from './operations.js';

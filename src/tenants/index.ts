@@ -51,7 +51,7 @@ export {
   type TimelineEntry,
   tenantById,
   tenantByName,
-  tenantCountsPerPlanOnServer,
+  tenantCountsPerProcessOnServer,
   tenantCountsPerServer,
   tenantEventsAfter,
   tenantIdsInStateSince,

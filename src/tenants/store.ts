@@ -293,16 +293,24 @@ export async function tenantCountsPerServer(db: Executor): Promise<Map<string, n
   return new Map(rows.map((r) => [r.server_id ?? '', r.count]));
 }
 
-/** Tenants placed on one server (not deleted), per plan: what its connection budget counts. */
-export async function tenantCountsPerPlanOnServer(serverId: string, db: Executor): Promise<Map<string, number>> {
-  const rows = await db
+/**
+ * Tenants placed on one server (not deleted), by how their Odoo runs: what its connection
+ * budget counts. `exceptTenantId` leaves out a tenant moving there or within it (it is the one added).
+ */
+export async function tenantCountsPerProcessOnServer(
+  serverId: string,
+  db: Executor,
+  exceptTenantId?: string,
+): Promise<{ poolTenants: number; dedicatedTenants: number }> {
+  let query = db
     .selectFrom('tenants')
-    .select(['plan_code', sql<number>`count(*)::int`.as('count')])
+    .select(['process_strategy', sql<number>`count(*)::int`.as('count')])
     .where('state', '<>', 'deleted')
-    .where('server_id', '=', serverId)
-    .groupBy('plan_code')
-    .execute();
-  return new Map(rows.map((r) => [r.plan_code, r.count]));
+    .where('server_id', '=', serverId);
+  if (exceptTenantId) query = query.where('id', '<>', exceptTenantId);
+  const rows = await query.groupBy('process_strategy').execute();
+  const count = (strategy: string) => rows.find((r) => r.process_strategy === strategy)?.count ?? 0;
+  return { poolTenants: count('pool'), dedicatedTenants: count('dedicated') };
 }
 
 /** Deleted tenants let go of a server that is being removed. */

@@ -35,6 +35,9 @@ let second: LocalPostgresServer;
 let secondDirectory: string;
 let secondUrl: string;
 let secondId: string;
+let tight: LocalPostgresServer | undefined;
+let tightDirectory: string | undefined;
+let tightUrl: string;
 let defaultId: string;
 const ADMIN_PASSWORD = 'Odoo-Admin-Pass-1';
 /** The one tenant whose verification this platform makes fail (SAAS_TEST_FAIL_AT). */
@@ -175,7 +178,9 @@ beforeAll(async () => {
 afterAll(async () => {
   await test?.stop();
   await second?.stop();
+  await tight?.stop();
   if (secondDirectory) rmSync(secondDirectory, { recursive: true, force: true });
+  if (tightDirectory) rmSync(tightDirectory, { recursive: true, force: true });
 });
 
 describe('migration between two PostgreSQL servers', () => {
@@ -341,6 +346,67 @@ describe('saasctl migrate and tenant change-plan', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   }, 400_000);
+
+  it('drains a server with saasctl migrate server: the dry run lists its tenants, the drain moves each and says so', async () => {
+    const name = `cld${randomBytes(3).toString('hex')}`;
+    const tenant = await createRunningTenant(name, 'basic');
+    const accepted = await test.http.post(`/api/v1/tenants/${name}/migrate`, { toServerId: secondId }, { token: operator.accessToken });
+    expect(accepted.status, accepted.text).toBe(202);
+    expect((await settledMigration(accepted.body.migration.id)).state).toBe('succeeded');
+    const onSecond = async () =>
+      (
+        (await test.http.get('/api/v1/tenants?limit=200', { token: operator.accessToken })).body as Array<{
+          name: string;
+          databaseServerId: string | null;
+          state: string;
+        }>
+      )
+        .filter((t) => t.databaseServerId === secondId && t.state !== 'deleted')
+        .map((t) => t.name)
+        .sort();
+    const before = await onSecond();
+    expect(before).toContain(name);
+    const dir = mkdtempSync(join(tmpdir(), 'saasctl-'));
+    const env = { SAASCTL_CONFIG: join(dir, 'credentials.json') };
+    try {
+      const login = await runCli(['--url', test.url, 'login', '--email', operator.email, '--password-stdin'], {
+        env,
+        input: GOOD_PASSWORD,
+      });
+      expect(login.code, login.stderr).toBe(0);
+
+      const dry = await runCli(['migrate', 'server', secondId, '--dry-run'], { env });
+      expect(dry.code, dry.stderr).toBe(0);
+      for (const listed of before) expect(dry.stdout).toMatch(new RegExp(`^${listed}: estimated downtime \\d+\\.\\d s`, 'm'));
+      expect(await onSecond()).toEqual(before);
+      const unchanged = (await test.http.get(`/api/v1/database-servers/${secondId}`, { token: operator.accessToken })).body;
+      expect(unchanged.status).toBe('active');
+
+      const drained = await runCli(['migrate', 'server', secondId], { env, timeoutMs: 300_000 });
+      expect(drained.code, drained.stderr).toBe(0);
+      for (const moved of before)
+        expect(drained.stdout).toMatch(new RegExp(`^${moved} moved \\(maintenance page for \\d+\\.\\d s\\)`, 'm'));
+      expect(await onSecond()).toEqual([]);
+      expect((await runningAgain(name)).databaseServerId).toBe(defaultId);
+      expect(await adminLogsIn(name, tenant.databaseName)).toBe(2);
+
+      const empty = await runCli(['migrate', 'server', secondId], { env });
+      expect(empty.code, empty.stderr).toBe(0);
+      expect(empty.stdout).toBe('No tenant to move on this server.\n');
+      const unknown = await runCli(['migrate', 'server', '00000000-0000-4000-8000-000000000000'], { env });
+      expect(unknown.code).toBe(1);
+      expect(unknown.stderr).toMatch(/not found/i);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+      const reopened = await test.http.request(
+        'PATCH',
+        `/api/v1/database-servers/${secondId}`,
+        { status: 'active' },
+        { token: operator.accessToken },
+      );
+      expect(reopened.status, reopened.text).toBe(200);
+    }
+  }, 400_000);
 });
 
 describe('live plan changes', () => {
@@ -404,8 +470,61 @@ describe('live plan changes', () => {
   }, 180_000);
 });
 
+describe('the connection budget of a migration target', () => {
+  it('refuses a move to a server whose max_connections has no room, naming the server and the budget, before anything is made', async () => {
+    // A pool tenant's pool may hold 5 processes x 16 connections, plus 20 reserved: 100 > 60.
+    // One dedicated (threaded) process holds 16: 36 fits.
+    tightDirectory = mkdtempSync(join(tmpdir(), 'saas-test-pg3-'));
+    chmodSync(tightDirectory, 0o755);
+    tight = new LocalPostgresServer({ directory: tightDirectory, logger: createLogger('warn'), unsafeFastMode: true, maxConnections: 60 });
+    tightUrl = (await tight.start()).url;
+    const added = await test.http.post(
+      '/api/v1/database-servers',
+      { name: 'tight', url: tightUrl, kind: 'shared', capacity: 20 },
+      { token: operator.accessToken },
+    );
+    expect(added.status, added.text).toBe(201);
+    const tightId = added.body.id as string;
+    const name = `cb${randomBytes(3).toString('hex')}`;
+    const tenant = await createRunningTenant(name, 'basic');
+
+    for (const dryRun of [true, false]) {
+      const refused = await test.http.post(
+        `/api/v1/tenants/${name}/migrate`,
+        { toServerId: tightId, dryRun },
+        { token: operator.accessToken },
+      );
+      expect(refused.status, refused.text).toBe(409);
+      expect(refused.body.field).toBe('toServerId');
+      expect(refused.body.detail).toMatch(
+        new RegExp(`Database server tight has no connections left for ${name} \\(pool Odoo processes\\)`),
+      );
+      expect(refused.body.detail).toMatch(
+        /max_connections \(60\) is below what its Odoo processes may hold with one more pool tenant: 100/,
+      );
+      expect(refused.body.detail).toMatch(/raise that server's max_connections/);
+    }
+    // Nothing was made: no migration, no database or role on the target, the tenant still serving where it was.
+    expect((await test.http.get(`/api/v1/migrations?tenant=${name}`, { token: operator.accessToken })).body).toEqual([]);
+    expect(await databasesOn(tightUrl, tenant.databaseName)).toEqual([]);
+    const roles = await withConnection(tightUrl, (client) => client.query('SELECT 1 FROM pg_roles WHERE starts_with(rolname, $1)', ['r_']));
+    expect(roles.rowCount).toBe(0);
+    expect(await tenantView(name)).toMatchObject({ state: 'running', databaseServerId: defaultId });
+
+    // The same server takes the tenant as one dedicated process: the budget counts processes, not tenants.
+    const fits = await test.http.post(
+      `/api/v1/tenants/${name}/migrate`,
+      { toServerId: tightId, processStrategy: 'dedicated', dryRun: true },
+      { token: operator.accessToken },
+    );
+    expect(fits.status, fits.text).toBe(200);
+    expect(fits.body.plan).toMatchObject({ movesDatabase: true, changesProcess: true });
+    // "tight" stays registered and active, with the fewest tenants: the drain below must pass it over for its budget.
+  }, 180_000);
+});
+
 describe('draining a database server', () => {
-  it('dry-runs, then moves every tenant off the server to the other shared server, each serving after', async () => {
+  it('dry-runs, then moves every tenant off the server to the other shared server with connections left, each serving after', async () => {
     const names = [`dr${randomBytes(3).toString('hex')}`, `dr${randomBytes(3).toString('hex')}`];
     for (const name of names) {
       await createRunningTenant(name, 'basic');

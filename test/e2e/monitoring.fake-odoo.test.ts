@@ -282,6 +282,55 @@ describe('job logs', () => {
     expect(unknown.status).toBe(404);
   });
 
+  it("are on the tenant's timeline: its jobs (operations and backups), newest first, each with its log lines and a link", async () => {
+    const tenant = tenants[1];
+    if (!tenant) throw new Error('tenant missing');
+    const accepted = await test.http.post(`/api/v1/tenants/${tenant.name}/backups`, {}, { token: operator.accessToken });
+    expect(accepted.status, accepted.text).toBe(202);
+    const backupJobId = accepted.body.jobId as string;
+    expect(backupJobId).toMatch(/^[0-9a-f-]{36}$/);
+    const jobs = await waitFor('the backup job to end with its log', async () => {
+      const answer = await test.http.get(`/api/v1/tenants/${tenant.name}/jobs`, { token: operator.accessToken });
+      expect(answer.status, answer.text).toBe(200);
+      const backup = (answer.body as Array<{ id: string; state: string; logs: unknown[] }>).find((j) => j.id === backupJobId);
+      return backup?.state === 'completed' && backup.logs.length >= 2 ? answer.body : undefined;
+    });
+    type TenantJob = {
+      id: string;
+      queue: string;
+      tenant: string;
+      createdOn: string;
+      logs: Array<{ message: string }>;
+      logsPath: string;
+      moreLogs: boolean;
+    };
+    const listed = jobs as TenantJob[];
+    // Its provisioning (a tenant-ops job carrying its id) and the backup (found through the backup's row), nobody else's.
+    expect(listed.map((j) => j.queue)).toEqual(expect.arrayContaining(['tenant-ops', 'backup']));
+    expect(listed.every((j) => j.tenant === tenant.name)).toBe(true);
+    const others = (await test.http.get('/api/v1/jobs?queue=tenant-ops&limit=500', { token: operator.accessToken })).body as Array<{
+      id: string;
+      tenant: string | null;
+    }>;
+    const foreign = others.filter((j) => j.tenant !== tenant.name).map((j) => j.id);
+    expect(foreign.length).toBeGreaterThan(0);
+    expect(listed.some((j) => foreign.includes(j.id))).toBe(false);
+    expect(listed.map((j) => j.createdOn)).toEqual([...listed.map((j) => j.createdOn)].sort().reverse());
+    const backup = listed.find((j) => j.id === backupJobId);
+    expect(backup?.logs[0]?.message).toBe('attempt 1 started');
+    expect(backup?.logs.at(-1)?.message).toMatch(/^attempt 1 completed in [\d.]+ s$/);
+    expect(backup?.moreLogs).toBe(false);
+    expect(backup?.logsPath).toBe(`/api/v1/jobs/${backupJobId}/logs`);
+    const whole = await test.http.get(backup?.logsPath ?? '', { token: operator.accessToken });
+    expect(whole.body.records.map((r: { message: string }) => r.message)).toEqual(backup?.logs.map((r) => r.message));
+
+    expect((await test.http.get(`/api/v1/tenants/${tenant.name}/jobs`, { token: customer.accessToken })).status).toBe(403);
+    expect((await test.http.get('/api/v1/tenants/no-such-tenant/jobs', { token: operator.accessToken })).status).toBe(404);
+    const bad = await test.http.get(`/api/v1/tenants/${tenant.name}/jobs?limit=0`, { token: operator.accessToken });
+    expect(bad.status).toBe(400);
+    expect(bad.text).toContain('limit');
+  }, 120_000);
+
   it('are followed by `saasctl jobs logs --follow` until the job ends, and listed by `saasctl jobs list`', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'saasctl-'));
     const env = { SAASCTL_CONFIG: join(dir, 'credentials.json') };

@@ -15,7 +15,20 @@ import { postgresAdminUrl } from '../helpers/postgres.js';
  * The tenant scenarios of issue 3, written once and run twice: against the fake Odoo (always)
  * and against a real Odoo when ODOO_BIN is set (tenants.real-odoo.test.ts).
  */
-export function defineTenantScenarios(label: string, odooBin: string, options: { templateTimeoutMs: number }) {
+/** What scenarios defined by one caller only (`options.more`) use of the suite's platform. */
+export interface TenantScenarioContext {
+  test: () => TestPlatform;
+  port: () => number;
+  operatorToken: () => string;
+  adminPassword: string;
+  tenantHost: (name: string) => string;
+}
+
+export function defineTenantScenarios(
+  label: string,
+  odooBin: string,
+  options: { templateTimeoutMs: number; more?: (context: TenantScenarioContext) => void },
+) {
   let test: TestPlatform;
   let port: number;
   let operator: Awaited<ReturnType<typeof createOperator>>;
@@ -720,6 +733,15 @@ export function defineTenantScenarios(label: string, odooBin: string, options: {
     it('serves the platform itself on localhost and app.<base domain>', async () => {
       expect((await hostRequest(port, `localhost:${port}`, 'GET', '/healthz')).status).toBe(200);
       expect((await hostRequest(port, `app.lvh.me:${port}`, 'GET', '/api/v1/plans')).status).toBe(200);
+    });
+
+    // The caller's own scenarios (the real Odoo's backup and restore), before the argv scan sees what they made the platform start.
+    options.more?.({
+      test: () => test,
+      port: () => port,
+      operatorToken: () => operator.accessToken,
+      adminPassword: ADMIN_PASSWORD,
+      tenantHost,
     });
 
     // Runs last: it checks what every scenario above made the platform start. Issue 15 item 3.

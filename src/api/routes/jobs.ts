@@ -54,10 +54,35 @@ const jobLogSchema = z
   })
   .meta({ id: 'JobLog' });
 
+const tenantJobSchema = jobListItemSchema
+  .extend({
+    logs: jobLogSchema.shape.records.describe("the job's first log records (its attempts' starts and ends, and what the platform logged)"),
+    moreLogs: z.boolean().describe('the job logged more than these: read them all at `logsPath`'),
+    logsPath: z.string().describe("the job's whole log (GET, with `after` to page or follow)"),
+  })
+  .meta({ id: 'TenantJob' });
+
+/** Log records shown with each of a tenant's jobs; the rest is one link away. */
+const TENANT_JOB_LOG_RECORDS = 200;
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const jobIdParams = z.object({ id: z.string().regex(/^[0-9a-f-]{36}$/i, 'must be a job id (UUID)') }).strict();
 
-export function registerJobRoutes(api: Api, deps: Pick<ApiDependencies, 'jobs' | 'tenants'>): void {
+function toJobListItem(job: JobRecord, tenantName: string | null) {
+  return {
+    id: job.id,
+    queue: job.queue,
+    state: job.state,
+    retryCount: job.retryCount,
+    createdOn: job.createdOn.toISOString(),
+    startedOn: job.startedOn?.toISOString() ?? null,
+    completedOn: job.completedOn?.toISOString() ?? null,
+    tenant: tenantName,
+    error: jobError(job),
+  };
+}
+
+export function registerJobRoutes(api: Api, deps: Pick<ApiDependencies, 'jobs' | 'tenants' | 'backups' | 'restores' | 'migrations'>): void {
   const tags = ['jobs'];
 
   async function findJob(id: string) {
@@ -91,18 +116,42 @@ export function registerJobRoutes(api: Api, deps: Pick<ApiDependencies, 'jobs' |
       }
       return jobs.map((job) => {
         const tenantId = tenantIdOf(job);
-        return {
-          id: job.id,
-          queue: job.queue,
-          state: job.state,
-          retryCount: job.retryCount,
-          createdOn: job.createdOn.toISOString(),
-          startedOn: job.startedOn?.toISOString() ?? null,
-          completedOn: job.completedOn?.toISOString() ?? null,
-          tenant: tenantId ? (names.get(tenantId) ?? null) : null,
-          error: jobError(job),
-        };
+        return toJobListItem(job, tenantId ? (names.get(tenantId) ?? null) : null);
       });
+    },
+  );
+
+  api.get(
+    '/tenants/:name/jobs',
+    routeOptions('operator', {
+      summary:
+        "A tenant's durable jobs, newest first (operations, backups, restores, migrations), each with its first log records: the jobs behind its timeline",
+      tags,
+      params: z.object({ name: z.string().min(1).max(63).describe('the subdomain, e.g. acme') }).strict(),
+      querystring: z.object({ limit: z.coerce.number().int().min(1).max(100).default(20) }).strict(),
+      response: { 200: z.array(tenantJobSchema) },
+    }),
+    async (request) => {
+      const tenant = await deps.tenants.visibleRow(principalOf(request), request.params.name);
+      // Backups, restores and migrations name their own row in their job's data: their rows name the job.
+      const [backups, restores, migrations] = await Promise.all([
+        deps.backups.list({ tenantId: tenant.id, limit: 100 }),
+        deps.restores.list(tenant),
+        deps.migrations.list({ tenantId: tenant.id }),
+      ]);
+      const jobIds = [...backups, ...restores, ...migrations].flatMap((row) => (row.job_id ? [row.job_id] : []));
+      const jobs = await deps.jobs.list({ tenant: { id: tenant.id, jobIds }, limit: request.query.limit });
+      return Promise.all(
+        jobs.map(async (job) => {
+          const records = await deps.jobs.logs(job.id, { limit: TENANT_JOB_LOG_RECORDS + 1 });
+          return {
+            ...toJobListItem(job, tenant.name),
+            logs: records.slice(0, TENANT_JOB_LOG_RECORDS).map((record) => ({ ...record, at: record.at.toISOString() })),
+            moreLogs: records.length > TENANT_JOB_LOG_RECORDS,
+            logsPath: `/api/v1/jobs/${job.id}/logs`,
+          };
+        }),
+      );
     },
   );
 

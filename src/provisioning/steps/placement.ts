@@ -1,8 +1,7 @@
 import { sql } from 'kysely';
 import type { TenantRow } from '../../db/index.js';
-import { withConnection } from '../../postgres/index.js';
-import { connectionBudgetProblem } from '../../runtimes/index.js';
-import { tenantCountsPerPlanOnServer, updateTenant } from '../../tenants/index.js';
+import { updateTenant } from '../../tenants/index.js';
+import { connectionRoomProblem } from '../connection-room.js';
 import type { PlacementContext } from '../context.js';
 import { loadTenant, type ProvisioningDependencies } from '../dependencies.js';
 import type { Step } from '../runner.js';
@@ -54,7 +53,7 @@ async function leastLoadedSharedServer(
   if (candidates.length === 0) throw new Error(`No shared database server has room and a ready "${templateCode}" template.`);
   const refusals: string[] = [];
   for (const candidate of candidates) {
-    const problem = await connectionProblem(deps, candidate.id, processStrategy);
+    const problem = await connectionRoomProblem(deps, candidate.id, processStrategy);
     if (!problem) return candidate.id;
     refusals.push(`${candidate.name}: ${problem}`);
   }
@@ -62,26 +61,4 @@ async function leastLoadedSharedServer(
     `No shared database server has connections left for another ${processStrategy} tenant (${refusals.join('; ')}). ` +
       'An operator must add a database server (saasctl servers add) or raise its max_connections.',
   );
-}
-
-/** Why this server's max_connections has no room for one more tenant of that kind, if so. */
-async function connectionProblem(
-  deps: ProvisioningDependencies,
-  serverId: string,
-  adding: 'pool' | 'dedicated',
-): Promise<string | undefined> {
-  const costs = deps.connectionCosts;
-  if (!costs) return undefined;
-  const tenants = { poolTenants: 0, dedicatedTenants: 0 };
-  for (const [planCode, count] of await tenantCountsPerPlanOnServer(serverId, deps.db)) {
-    const plan = await deps.plans.get(planCode);
-    if (plan.placement.processStrategy === 'pool') tenants.poolTenants += count;
-    else tenants.dedicatedTenants += count;
-  }
-  // The tenant being placed is not on any server yet: it is the one added.
-  const maxConnections = await withConnection(await deps.servers.adminUrl(serverId), async (client) => {
-    const result = await client.query<{ max_connections: string }>('SHOW max_connections');
-    return Number(result.rows[0]?.max_connections);
-  });
-  return connectionBudgetProblem({ maxConnections, tenants, adding }, costs);
 }

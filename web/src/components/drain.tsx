@@ -1,5 +1,5 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import { api, errorMessage } from '../lib/api';
 import type { AcceptedMigration, DatabaseServer, Migration } from '../lib/types';
 import { Dialog, Notice } from './ui';
@@ -13,7 +13,9 @@ const seconds = (ms: number | null) => (ms === null ? '—' : `${(ms / 1000).toF
 export function DrainButton({ server }: { server: DatabaseServer }) {
   const client = useQueryClient();
   const [open, setOpen] = useState(false);
-  const [ids, setIds] = useState<string[]>([]);
+  // Each started move with its tenant's name: a migration names its tenant only by id.
+  const [moves, setMoves] = useState<Array<{ id: string; tenant: string }>>([]);
+  const ids = moves.map((m) => m.id);
   const preview = useQuery({
     queryKey: ['drain-preview', server.id],
     queryFn: () => api.post<AcceptedMigration[]>(`/database-servers/${server.id}/drain`, { dryRun: true }),
@@ -23,7 +25,7 @@ export function DrainButton({ server }: { server: DatabaseServer }) {
   const drain = useMutation({
     mutationFn: () => api.post<AcceptedMigration[]>(`/database-servers/${server.id}/drain`, {}),
     onSuccess: (accepted) => {
-      setIds(accepted.flatMap((a) => (a.migration ? [a.migration.id] : [])));
+      setMoves(accepted.flatMap((a) => (a.migration ? [{ id: a.migration.id, tenant: a.plan.tenant }] : [])));
       void client.invalidateQueries({ queryKey: ['database-servers'] });
     },
   });
@@ -33,12 +35,20 @@ export function DrainButton({ server }: { server: DatabaseServer }) {
     enabled: ids.length > 0,
     refetchInterval: (query) => (query.state.data?.every((m) => m.state !== 'running') ? false : 1000),
   });
-  if (server.tenantCount === 0) return null;
+  const settled = progress.data?.every((m) => m.state !== 'running') ?? false;
+  useEffect(() => {
+    // The servers' tenant counts change as the moves end, not when they are queued.
+    if (settled) void client.invalidateQueries({ queryKey: ['database-servers'] });
+  }, [settled, client]);
+  // The dialog stays while it is open: the server it follows may be empty by now.
+  if (server.tenantCount === 0 && !open) return null;
   return (
     <>
-      <button type="button" className="button button--small button--secondary" onClick={() => setOpen(true)}>
-        Move tenants off<span className="visually-hidden"> {server.name}</span>
-      </button>
+      {server.tenantCount > 0 ? (
+        <button type="button" className="button button--small button--secondary" onClick={() => setOpen(true)}>
+          Move tenants off<span className="visually-hidden"> {server.name}</span>
+        </button>
+      ) : null}
       <Dialog
         open={open}
         title={`Move every tenant off ${server.name}`}
@@ -62,8 +72,9 @@ export function DrainButton({ server }: { server: DatabaseServer }) {
         }
       >
         <p className="small">
-          Each tenant is backed up, loaded on the shared server with the most room, checked, and its admin login verified before its users
-          are let back in; a failure returns it to this server untouched. The server stops taking new tenants.
+          Each tenant is backed up, loaded on the shared server with the most room (and connections left for it), checked, and its admin
+          login verified before its users are let back in; a failure returns it to this server untouched. The server stops taking new
+          tenants.
         </p>
         {preview.isError ? <Notice tone="error">{errorMessage(preview.error)}</Notice> : null}
         {drain.isError ? <Notice tone="error">{errorMessage(drain.error)}</Notice> : null}
@@ -80,7 +91,8 @@ export function DrainButton({ server }: { server: DatabaseServer }) {
           <ul className="small" aria-label="Migrations" aria-live="polite">
             {progress.data.map((m) => (
               <li key={m.id}>
-                {m.tenantId}: {m.state === 'running' ? (m.step ?? 'queued') : m.state.replace('_', ' ')}
+                {moves.find((move) => move.id === m.id)?.tenant ?? m.tenantId}:{' '}
+                {m.state === 'running' ? (m.step ?? 'queued') : m.state.replace('_', ' ')}
                 {m.downtimeMs !== null ? ` (maintenance page for ${seconds(m.downtimeMs)})` : ''}
                 {m.failureReason ? ` — ${m.failureReason}` : ''}
               </li>

@@ -65,6 +65,7 @@ export type TemplateBuild = Schemas['TemplateBuild'];
 export type DatabaseServer = Schemas['DatabaseServer'];
 export type PoolReport = Schemas['PoolReport'];
 export type Job = Schemas['JobListItem'];
+export type TenantJob = Schemas['TenantJob'];
 export type JobLog = Schemas['JobLog'];
 export type AccountSummary = Schemas['AccountSummary'];
 export type AccountDetail = Schemas['AccountDetail'];

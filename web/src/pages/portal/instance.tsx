@@ -5,6 +5,7 @@ import { HibernationCard } from '../../components/hibernation';
 import { PlanChangeCard } from '../../components/plan-change';
 import { ProvisioningProgress } from '../../components/provisioning';
 import { TenantActions } from '../../components/tenant-actions';
+import { TenantJobs } from '../../components/tenant-jobs';
 import { TenantLog } from '../../components/tenant-log';
 import { DefinitionList, Dialog, EmptyState, ErrorState, Loading, Notice, PageHeader, StateBadge } from '../../components/ui';
 import { UsageTab } from '../../components/usage';
@@ -123,7 +124,12 @@ export function InstancePage({ name, user, basePath }: { name: string; user: Use
         </>
       ) : null}
       {tab === 'usage' ? <UsageTab name={t.name} /> : null}
-      {tab === 'timeline' ? <Timeline name={t.name} live={stream.events} status={stream.status} /> : null}
+      {tab === 'timeline' ? (
+        <>
+          <Timeline name={t.name} live={stream.events} status={stream.status} />
+          {user.role === 'operator' ? <TenantJobs name={t.name} /> : null}
+        </>
+      ) : null}
       {tab === 'logs' ? <TenantLog name={t.name} /> : null}
       {tab === 'backups' ? <Backups tenant={t} role={user.role} /> : null}
       {tab === 'domains' ? <DomainsTab name={t.name} /> : null}
