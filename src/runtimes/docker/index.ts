@@ -1,0 +1,16 @@
+export { createDockerRuntime, type DockerRuntime, type DockerRuntimeOptions } from './runtime.js';
+export {
+  containerDatabaseHost,
+  type DockerSettings,
+  dedicatedContainerSpec,
+  dedicatedFingerprint,
+  dedicatedNames,
+  dedicatedOdooConfig,
+  demuxLogLines,
+  isLoopbackHost,
+  LABELS,
+  networkSpec,
+  resourceLimits,
+  singleFileTar,
+  volumeSpec,
+} from './specs.js';
