@@ -264,21 +264,21 @@ ensure_docker() {
   build_test_docker_image || log "could not build the fake Odoo image: the Docker runtime tests will skip and say so"
 }
 
-# A dockerd of the suite's own, left running between runs (its images are the cache). No default
-# bridge (--bridge=none): the runtime makes a network per tenant, and two such daemons (two
-# checkouts) would fight over docker0. No iptables rules (--iptables=false): the suite must not
-# rewrite a shared machine's firewall; published ports still work through docker-proxy and
-# containers reach the host at their network's gateway address, which is all the tests need.
+# A dockerd of the suite's own, left running between runs (its images are the cache), on one
+# socket for the whole machine (TEST_DOCKER_SOCKET): a second checkout uses the running one
+# instead of starting another, because two daemons would rewrite each other's iptables chains.
+# Docker's own iptables rules stay on: they are what keeps one tenant's network from reaching
+# another's (this host forwards between interfaces), and the tests check that isolation. No
+# default bridge (--bridge=none): the runtime makes a network per tenant.
+TEST_DOCKER_SOCKET=/run/saas-test-docker/docker.sock
 start_test_dockerd() {
-  local socket="unix://$TEST_DOCKER_DIR/docker.sock"
+  local socket="unix://$TEST_DOCKER_SOCKET"
   if docker_reachable "$socket"; then DOCKER_HOST=$socket; return; fi
   if [ "$(id -u)" != 0 ]; then log "dockerd must run as root and no Docker engine is reachable: the Docker runtime tests will skip and say so"; return 1; fi
-  mkdir -p "$TEST_DOCKER_DIR"
-  # The exec root holds containerd's socket, whose path must stay short (108 bytes).
-  local exec_root="/run/saas-test-docker-$(printf '%s' "$ROOT" | sha256sum | cut -c1-8)"
-  log "starting a dockerd of the suite's own ($TEST_DOCKER_DIR)"
-  setsid dockerd --host "$socket" --data-root "$TEST_DOCKER_DIR/data" --exec-root "$exec_root" \
-    --pidfile "$TEST_DOCKER_DIR/dockerd.pid" --bridge=none --iptables=false --ip-masq=false \
+  mkdir -p "$TEST_DOCKER_DIR" "$(dirname "$TEST_DOCKER_SOCKET")"
+  log "starting a dockerd of the suite's own ($TEST_DOCKER_DIR, $TEST_DOCKER_SOCKET)"
+  setsid dockerd --host "$socket" --data-root "$TEST_DOCKER_DIR/data" --exec-root "$(dirname "$TEST_DOCKER_SOCKET")/exec" \
+    --pidfile "$(dirname "$TEST_DOCKER_SOCKET")/dockerd.pid" --bridge=none \
     >>"$TEST_DOCKER_DIR/dockerd.log" 2>&1 </dev/null &
   local i
   for i in $(seq 1 120); do
@@ -326,8 +326,8 @@ build_test_docker_image() {
     done
   } | sha256sum | cut -c1-12)
   export SAAS_TEST_DOCKER_IMAGE="$TEST_DOCKER_IMAGE_REPO:$image_key"
-  if docker image inspect "$SAAS_TEST_DOCKER_IMAGE" >/dev/null 2>&1; then
-    docker tag "$SAAS_TEST_DOCKER_IMAGE" "$TEST_DOCKER_IMAGE_REPO:latest"
+  if docker image inspect "$SAAS_TEST_DOCKER_IMAGE-18.0" >/dev/null 2>&1; then
+    tag_test_docker_images
     return
   fi
   log "building the fake Odoo image $SAAS_TEST_DOCKER_IMAGE"
@@ -341,10 +341,24 @@ build_test_docker_image() {
     if [ -d "$ROOT/node_modules/$package" ]; then cp -rL "$ROOT/node_modules/$package" "$context/node_modules/"; fi
   done
   if ! DOCKER_BUILDKIT=0 docker build -q --build-arg "BASE=$base_tag" -f "$ROOT/test/fixtures/docker/Dockerfile.fake-odoo" \
-    -t "$SAAS_TEST_DOCKER_IMAGE" -t "$TEST_DOCKER_IMAGE_REPO:latest" "$context" >/dev/null; then
+    -t "$SAAS_TEST_DOCKER_IMAGE" "$context" >/dev/null; then
     rm -rf "$context"
     return 1
   fi
   rm -rf "$context"
+  # One tag per series (<image>-16.0 ...): the fake claims the series its tag names, as
+  # DOCKER_ODOO_IMAGE=<image>-{series} picks an official image per series.
+  local series
+  for series in 16.0 17.0 18.0; do
+    printf 'FROM %s\nENV FAKE_ODOO_VERSION=%s\n' "$SAAS_TEST_DOCKER_IMAGE" "$series" |
+      DOCKER_BUILDKIT=0 docker build -q -t "$SAAS_TEST_DOCKER_IMAGE-$series" - >/dev/null || return 1
+  done
+  tag_test_docker_images
   log "fake Odoo image built in $(($(date +%s) - started)) s"
+}
+
+tag_test_docker_images() {
+  local series
+  docker tag "$SAAS_TEST_DOCKER_IMAGE" "$TEST_DOCKER_IMAGE_REPO:latest"
+  for series in 16.0 17.0 18.0; do docker tag "$SAAS_TEST_DOCKER_IMAGE-$series" "$TEST_DOCKER_IMAGE_REPO:latest-$series"; done
 }

@@ -6,6 +6,7 @@ export {
   connectionShapeOf,
   createProcessRuntime,
   type OdooCommand,
+  PLATFORM_ADDONS_DIR,
   type ProcessRuntime,
   type ProcessRuntimeOptions,
   requiredMaxConnections,

@@ -1,13 +1,14 @@
 import { appendFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import Docker from 'dockerode';
 import { createLogger } from '../../src/logging/index.js';
 import { type LocalPostgresConnection, LocalPostgresServer, withConnection } from '../../src/postgres/index.js';
 
 /**
  * The Docker engine the suite's Docker tests run on: DOCKER_HOST, else the dockerd of the suite's
- * own that scripts/lib.sh (ensure_docker) starts under data/test-docker, else the system one. The
+ * own that scripts/lib.sh (ensure_docker) starts (socket /run/saas-test-docker/docker.sock, data
+ * under data/test-docker), else the system one. The
  * image is the fake Odoo built there (SAAS_TEST_DOCKER_IMAGE, else its `latest` tag).
  */
 export interface TestDocker {
@@ -22,7 +23,7 @@ export const FAKE_ODOO_IMAGE_REPO = 'saas-test/fake-odoo';
 
 function socketCandidates(): string[] {
   const fromEnv = process.env.DOCKER_HOST?.startsWith('unix://') ? [process.env.DOCKER_HOST.slice('unix://'.length)] : [];
-  return [...fromEnv, resolve('data/test-docker/docker.sock'), '/var/run/docker.sock'];
+  return [...fromEnv, '/run/saas-test-docker/docker.sock', '/var/run/docker.sock'];
 }
 
 /** The engine and image, or why the Docker tests cannot run here (printed by the caller). */

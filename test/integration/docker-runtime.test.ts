@@ -32,9 +32,9 @@ describe.skipIf(!found.ok)('docker runtime (real engine, fake Odoo image)', () =
     return createDockerRuntime({
       docker: testDocker.docker,
       instance,
-      imageFor: () => testDocker.image,
+      // The fake image has one tag per series, as the official one does (odoo:16, odoo:17...).
+      imageFor: (series) => `${testDocker.image}-${series}`,
       defaultSeries: '17.0',
-      environment: (series) => ({ FAKE_ODOO_VERSION: series }),
       healthCheck: [
         'CMD',
         'node',

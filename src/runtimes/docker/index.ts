@@ -7,6 +7,7 @@ export {
   dedicatedNames,
   dedicatedOdooConfig,
   demuxLogLines,
+  imageOf,
   isLoopbackHost,
   LABELS,
   networkSpec,

@@ -264,10 +264,12 @@ class DockerRuntimeImpl implements DockerRuntime {
   async updateLimits(tenantId: string, limits: { cpu: number; memoryMiB: number }): Promise<void> {
     await this.lock.run(`tenant:${tenantId}`, async () => {
       const served = this.served.get(tenantId);
-      if (!served) return;
-      await this.docker.getContainer(served.names.container).update(resourceLimits(limits));
-      served.spec = { ...served.spec, limits };
-      this.options.logger.info({ tenantId, container: served.names.container, ...limits }, 'new limits applied to the running container');
+      if (served) served.spec = { ...served.spec, limits };
+      // Found by its labels: the replica that handles the plan change need not be the one that started it.
+      for (const names of served ? [served.names] : await this.namesOfTenant(tenantId)) {
+        await this.docker.getContainer(names.container).update(resourceLimits(limits));
+        this.options.logger.info({ tenantId, container: names.container, ...limits }, 'new limits applied to the running container');
+      }
     });
   }
 

@@ -312,3 +312,9 @@ export function singleFileTar(name: string, content: string, owner: { uid: numbe
   const padding = Buffer.alloc((512 - (body.length % 512)) % 512, 0);
   return Buffer.concat([header, body, padding, Buffer.alloc(1024, 0)]);
 }
+
+/** The image of a series from a template: `{series}` -> `17.0`, `{major}` -> `17` (`odoo:{major}` -> `odoo:17`). */
+export function imageOf(template: string, series: string): string {
+  const major = series.replace(/^saas~/, '').split('.')[0] ?? series;
+  return template.replaceAll('{series}', series).replaceAll('{major}', major);
+}
