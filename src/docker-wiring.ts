@@ -1,7 +1,6 @@
 import type { Config } from './config/index.js';
 import type { Logger } from './logging/index.js';
-import { createDockerRuntime, type DockerRuntime, imageOf } from './runtimes/docker/index.js';
-import { PLATFORM_ADDONS_DIR, type TenantServeSpec } from './runtimes/index.js';
+import { createDockerRuntime, type DockerRuntime, imageOf, PLATFORM_ADDONS_DIR, type TenantServeSpec } from './runtimes/index.js';
 
 /**
  * The docker runtime when DOCKER_RUNTIME is on (docs/operations/docker.md), else none: the

@@ -1,4 +1,5 @@
 export { type DeferredRuntime, deferredRuntime } from './deferred.js';
+export { createDockerRuntime, type DockerRuntime, type DockerRuntimeOptions, imageOf } from './docker/index.js';
 export {
   type ConnectionCosts,
   connectionBudgetProblem,
