@@ -7,7 +7,14 @@ import { createLogger } from '../../src/logging/index.js';
 import { quoteIdentifier, withConnection } from '../../src/postgres/index.js';
 import { createDockerRuntime, type DockerRuntime } from '../../src/runtimes/docker/index.js';
 import type { TenantServeSpec } from '../../src/runtimes/index.js';
-import { cgroupLimitsOf, findTestDocker, removeInstance, startContainerReachablePostgres, type TestDocker } from '../helpers/docker.js';
+import {
+  cgroupLimitsOf,
+  findTestDocker,
+  hasImage,
+  removeInstance,
+  startContainerReachablePostgres,
+  type TestDocker,
+} from '../helpers/docker.js';
 import { waitFor } from '../helpers/gateway-client.js';
 
 /**
@@ -187,4 +194,61 @@ describe.skipIf(!found.ok)('docker runtime (real engine, fake Odoo image)', () =
     const left = await testDocker.docker.listContainers({ all: true, filters: { label: [`io.odoo-saas.instance=${instance}`] } });
     expect(left).toEqual([]);
   });
+});
+
+/**
+ * The same runtime with the official image, when the engine has it (this machine has no registry
+ * to pull it from: `docker pull odoo:17` on a machine with one, or `docker load` an archive).
+ */
+const OFFICIAL_IMAGE = 'odoo:17';
+const official = found.ok && (await hasImage(found.value.docker, OFFICIAL_IMAGE));
+if (found.ok && !official)
+  console.warn(
+    `SKIPPED docker runtime with the official image: ${OFFICIAL_IMAGE} is not on the engine (docker image inspect ${OFFICIAL_IMAGE} fails)`,
+  );
+
+describe.skipIf(!official)(`docker runtime with the official ${OFFICIAL_IMAGE} image`, () => {
+  it('serves a dedicated tenant whose Odoo answers /web/health', async () => {
+    const testDocker = (found.ok ? found.value : undefined) as TestDocker;
+    const instance = `official-${randomBytes(4).toString('hex')}`;
+    const postgres = await startContainerReachablePostgres();
+    const dataDir = mkdtempSync(join(tmpdir(), 'saas-test-docker-official-'));
+    try {
+      const role = `t_off_${randomBytes(3).toString('hex')}`;
+      const password = randomBytes(12).toString('hex');
+      await withConnection(postgres.connection.url, async (client) => {
+        await client.query(`CREATE ROLE ${quoteIdentifier(role)} LOGIN CREATEDB PASSWORD '${password}'`);
+      });
+      const runtime = createDockerRuntime({
+        docker: testDocker.docker,
+        instance,
+        imageFor: () => OFFICIAL_IMAGE,
+        defaultSeries: '17.0',
+        healthCheck: ['CMD-SHELL', 'curl -fsS -o /dev/null http://127.0.0.1:8069/web/health'],
+        odooDataDir: join(dataDir, 'odoo'),
+        platformAddonsDir: resolve('odoo-addons'),
+        logger: createLogger('silent'),
+        desiredTenants: async () => [],
+        healthTimeoutMs: 180_000,
+      });
+      const upstream = await runtime.serve({
+        tenantId: `tenant-${instance}`,
+        tenantName: 'official',
+        hostName: 'official.lvh.me',
+        databaseName: `tenant_${role}`,
+        processStrategy: 'dedicated',
+        databaseServerId: 'server-1',
+        tenantRole: { host: '127.0.0.1', port: postgres.connection.port, user: role, password },
+        limits: { cpu: 1, memoryMiB: 1024 },
+        replicas: 1,
+      });
+      const response = await fetch(`http://127.0.0.1:${upstream.port}/web/health`);
+      expect(response.status).toBe(200);
+      await runtime.unserve(`tenant-${instance}`);
+    } finally {
+      await removeInstance(testDocker.docker, instance);
+      await postgres.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }, 300_000);
 });
