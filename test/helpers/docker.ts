@@ -73,7 +73,7 @@ export async function hasImage(docker: Docker, image: string): Promise<boolean> 
  */
 export async function startContainerReachablePostgres(): Promise<{ connection: LocalPostgresConnection; stop(): Promise<void> }> {
   const directory = mkdtempSync(join(tmpdir(), 'saas-test-docker-pg-'));
-  const server = new LocalPostgresServer({ directory, logger: createLogger('warn'), unsafeFastMode: true, maxConnections: 200 });
+  const server = new LocalPostgresServer({ directory, logger: createLogger('warn'), unsafeFastMode: true, maxConnections: 600 });
   let connection = await server.start();
   // postgresql.auto.conf is read after the platform's own file, so this wins at the next start.
   await withConnection(connection.url, (client) => client.query("ALTER SYSTEM SET listen_addresses = '*'"));
