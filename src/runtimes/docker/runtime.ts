@@ -3,7 +3,8 @@
  * from the pure specs in specs.ts. The engine is the record: containers carry labels (tenant,
  * fingerprint), so after a platform restart start() adopts the running ones instead of keeping
  * a state file, and containers outlive the platform (Docker's restart policy keeps them up while
- * the platform is down; stop() leaves them running).
+ * the platform is down; stop() leaves them running). No `workloadMetrics` yet: the engine's
+ * counters (restarts, OOM kills) are read per tenant by status(), not for monitoring's scrape.
  */
 import { randomBytes } from 'node:crypto';
 import { chown, mkdir, readdir, stat } from 'node:fs/promises';
@@ -11,7 +12,7 @@ import Docker from 'dockerode';
 import type { Logger } from '../../logging/index.js';
 import { renderOdooConfig } from '../../odoo/index.js';
 import { KeyedLock, PortAllocator, type PortRange } from '../process/index.js';
-import type { Runtime, TenantServeSpec, Upstream, WorkloadMetrics, WorkloadStatus } from '../types.js';
+import type { Runtime, TenantServeSpec, Upstream, WorkloadStatus } from '../types.js';
 import {
   CONTAINER_PATHS,
   containerDatabaseHost,
@@ -246,18 +247,6 @@ class DockerRuntimeImpl implements DockerRuntime {
         throw error;
       });
     return demuxLogLines(buffer).slice(-count);
-  }
-
-  workloadMetrics(): WorkloadMetrics[] {
-    // Counters come from the engine asynchronously (status()); the synchronous view reports the
-    // served containers as up, which is what monitoring counts.
-    return [...this.served.entries()].map(([tenantId, served]) => ({
-      kind: 'dedicated' as const,
-      name: served.names.container,
-      tenantIds: [tenantId],
-      up: true,
-      restarts: 0,
-    }));
   }
 
   /** A plan change: Docker rewrites the container's cgroup limits at once, without a restart. */
