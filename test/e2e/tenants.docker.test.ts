@@ -24,7 +24,8 @@ if (!found.ok) console.warn(`SKIPPED docker tenant tests: ${found.reason}`);
 
 const HEALTH_CHECK = 'node -e "fetch(\'http://127.0.0.1:8069/web/health\').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"';
 
-describe.skipIf(!found.ok)('tenants on the docker runtime (real engine, fake Odoo image)', () => {
+// Tenants are created and started while the rest of the suite loads the machine: generous time per test.
+describe.skipIf(!found.ok)('tenants on the docker runtime (real engine, fake Odoo image)', { timeout: 180_000 }, () => {
   const testDocker = (found.ok ? found.value : undefined) as TestDocker;
   const instance = `e2e-${randomBytes(4).toString('hex')}`;
   let postgres: Awaited<ReturnType<typeof startContainerReachablePostgres>>;
@@ -183,7 +184,7 @@ describe.skipIf(!found.ok)('tenants on the docker runtime (real engine, fake Odo
     expect(limits.cpuQuotaUs / limits.cpuPeriodUs).toBeCloseTo(1.5, 3);
     const view = await test.http.get('/api/v1/tenants/dockone', { token: operator.accessToken });
     expect(view.body.plan ?? view.body.planCode).toBe('docker-large');
-  }, 120_000);
+  });
 
   it('deletes: the container, its network and volume are removed', async () => {
     await act('docktwo', 'force-delete');
