@@ -280,3 +280,128 @@ ensure_killbill() {
   fi
   rm -rf "$work"
 }
+
+# Docker for the Docker runtime's tests: an engine (DOCKER_HOST, else the system one at
+# /var/run/docker.sock, else a dockerd of the suite's own under data/test-docker) and the fake
+# Odoo image, built from a local debootstrap base because there is no image registry here. Both
+# images are cached, keyed by a hash of what they are made from, so only the first run pays for
+# them. Exports DOCKER_HOST and SAAS_TEST_DOCKER_IMAGE; when something is missing the Docker tests
+# say why they skip (test/helpers/docker.ts).
+TEST_DOCKER_DIR="$ROOT/data/test-docker"
+TEST_DOCKER_IMAGE_REPO=saas-test/fake-odoo
+docker_reachable() { docker ${1:+--host "$1"} version --format '{{.Server.Version}}' >/dev/null 2>&1; }
+
+ensure_docker() {
+  if ! command -v dockerd >/dev/null 2>&1 || ! command -v debootstrap >/dev/null 2>&1; then
+    if command -v apt-get >/dev/null 2>&1; then
+      apt_install docker.io debootstrap || log "could not install docker.io/debootstrap: the Docker runtime tests will skip and say so"
+    else
+      log "dockerd or debootstrap is missing and there is no apt-get: the Docker runtime tests will skip and say so"
+    fi
+  fi
+  if ! command -v docker >/dev/null 2>&1; then return; fi
+  if [ -n "${DOCKER_HOST:-}" ] && docker_reachable "$DOCKER_HOST"; then :
+  elif [ -S /var/run/docker.sock ] && docker_reachable unix:///var/run/docker.sock; then export DOCKER_HOST=unix:///var/run/docker.sock
+  else start_test_dockerd || return 0; fi
+  export DOCKER_HOST
+  build_test_docker_image || log "could not build the fake Odoo image: the Docker runtime tests will skip and say so"
+}
+
+# A dockerd of the suite's own, left running between runs (its images are the cache), on one
+# socket for the whole machine (TEST_DOCKER_SOCKET): a second checkout uses the running one
+# instead of starting another, because two daemons would rewrite each other's iptables chains.
+# Docker's own iptables rules stay on: they are what keeps one tenant's network from reaching
+# another's (this host forwards between interfaces), and the tests check that isolation. No
+# default bridge (--bridge=none): the runtime makes a network per tenant.
+TEST_DOCKER_SOCKET=/run/saas-test-docker/docker.sock
+start_test_dockerd() {
+  local socket="unix://$TEST_DOCKER_SOCKET"
+  if docker_reachable "$socket"; then DOCKER_HOST=$socket; return; fi
+  if [ "$(id -u)" != 0 ]; then log "dockerd must run as root and no Docker engine is reachable: the Docker runtime tests will skip and say so"; return 1; fi
+  mkdir -p "$TEST_DOCKER_DIR" "$(dirname "$TEST_DOCKER_SOCKET")"
+  log "starting a dockerd of the suite's own ($TEST_DOCKER_DIR, $TEST_DOCKER_SOCKET)"
+  setsid dockerd --host "$socket" --data-root "$TEST_DOCKER_DIR/data" --exec-root "$(dirname "$TEST_DOCKER_SOCKET")/exec" \
+    --pidfile "$(dirname "$TEST_DOCKER_SOCKET")/dockerd.pid" --bridge=none \
+    >>"$TEST_DOCKER_DIR/dockerd.log" 2>&1 </dev/null &
+  local i
+  for i in $(seq 1 120); do
+    if docker_reachable "$socket"; then DOCKER_HOST=$socket; return; fi
+    sleep 0.5
+  done
+  log "dockerd did not answer within 60 s (see $TEST_DOCKER_DIR/dockerd.log): the Docker runtime tests will skip and say so"
+  return 1
+}
+
+# The Debian mirror apt uses here (the base image is made from the same one).
+debian_mirror() {
+  local uri
+  uri=$(grep -rhoE '^(URIs:|deb) *\[?[^]]*\]? *https?://[^ ]+/debian/?( |$)' /etc/apt/sources.list /etc/apt/sources.list.d/ 2>/dev/null |
+    grep -oE 'https?://[^ ]+' | head -n1 || true)
+  echo "${uri:-http://deb.debian.org/debian}"
+}
+
+build_test_docker_image() {
+  local mirror base_tag base_key image_key context started
+  mirror=$(debian_mirror)
+  base_key=$(printf 'minbase bookworm %s v1' "$mirror" | sha256sum | cut -c1-12)
+  base_tag="saas-test/debian:bookworm-$base_key"
+  if ! docker image inspect "$base_tag" >/dev/null 2>&1; then
+    log "building the Debian base image from $mirror with debootstrap (once; a few minutes)"
+    started=$(date +%s)
+    local rootfs="$TEST_DOCKER_DIR/rootfs.$$"
+    rm -rf "$rootfs"
+    debootstrap --variant=minbase bookworm "$rootfs" "$mirror" >"$TEST_DOCKER_DIR/debootstrap.log" 2>&1 ||
+      { log "debootstrap failed (see $TEST_DOCKER_DIR/debootstrap.log)"; rm -rf "$rootfs"; return 1; }
+    rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
+    tar -C "$rootfs" -c . | docker import - "$base_tag" >/dev/null
+    rm -rf "$rootfs"
+    log "base image $base_tag built in $(($(date +%s) - started)) s"
+  fi
+  local node_bin
+  node_bin=$(readlink -f "$NODE")
+  image_key=$( {
+    echo "$base_tag"
+    "$node_bin" --version
+    cat "$ROOT/test/fixtures/docker/Dockerfile.fake-odoo"
+    (cd "$ROOT" && find test/fixtures/fake-odoo -type f -print0 | sort -z | xargs -0 sha256sum)
+    for package in pg pg-connection-string pg-pool pg-protocol pg-types pgpass pg-int8 postgres-array postgres-bytea postgres-date postgres-interval split2 xtend; do
+      grep -m1 '"version"' "$ROOT/node_modules/$package/package.json" 2>/dev/null || true
+    done
+  } | sha256sum | cut -c1-12)
+  export SAAS_TEST_DOCKER_IMAGE="$TEST_DOCKER_IMAGE_REPO:$image_key"
+  if docker image inspect "$SAAS_TEST_DOCKER_IMAGE-18.0" >/dev/null 2>&1; then
+    tag_test_docker_images
+    return
+  fi
+  log "building the fake Odoo image $SAAS_TEST_DOCKER_IMAGE"
+  started=$(date +%s)
+  context=$(mktemp -d)
+  cp "$node_bin" "$context/node"
+  cp -r "$ROOT/test/fixtures/fake-odoo" "$context/fake-odoo"
+  mkdir -p "$context/node_modules"
+  # pg and what it needs at run time (the fake Odoo's only package).
+  for package in pg pg-connection-string pg-pool pg-protocol pg-types pgpass pg-int8 postgres-array postgres-bytea postgres-date postgres-interval split2 xtend; do
+    if [ -d "$ROOT/node_modules/$package" ]; then cp -rL "$ROOT/node_modules/$package" "$context/node_modules/"; fi
+  done
+  if ! DOCKER_BUILDKIT=0 docker build -q --build-arg "BASE=$base_tag" -f "$ROOT/test/fixtures/docker/Dockerfile.fake-odoo" \
+    -t "$SAAS_TEST_DOCKER_IMAGE" "$context" >/dev/null; then
+    rm -rf "$context"
+    return 1
+  fi
+  rm -rf "$context"
+  # One tag per series (<image>-16.0 ...): the fake claims the series its tag names, as
+  # DOCKER_ODOO_IMAGE=<image>-{series} picks an official image per series.
+  local series
+  for series in 16.0 17.0 18.0; do
+    printf 'FROM %s\nENV FAKE_ODOO_VERSION=%s\n' "$SAAS_TEST_DOCKER_IMAGE" "$series" |
+      DOCKER_BUILDKIT=0 docker build -q -t "$SAAS_TEST_DOCKER_IMAGE-$series" - >/dev/null || return 1
+  done
+  tag_test_docker_images
+  log "fake Odoo image built in $(($(date +%s) - started)) s"
+}
+
+tag_test_docker_images() {
+  local series
+  docker tag "$SAAS_TEST_DOCKER_IMAGE" "$TEST_DOCKER_IMAGE_REPO:latest"
+  for series in 16.0 17.0 18.0; do docker tag "$SAAS_TEST_DOCKER_IMAGE-$series" "$TEST_DOCKER_IMAGE_REPO:latest-$series"; done
+}

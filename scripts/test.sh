@@ -13,6 +13,7 @@ ensure_knot
 ensure_python_venv
 ensure_caddy
 ensure_killbill
+ensure_docker
 cd "$ROOT"
 "$NODE" node_modules/typescript/bin/tsc -p tsconfig.json --noEmit
 # Before the web typecheck: the build generates the dashboard's API types (build_web).

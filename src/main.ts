@@ -9,6 +9,7 @@ import type { BillingReads, BuiltinBilling } from './billing/index.js';
 import { startBilling } from './billing-wiring.js';
 import { type Config, resolveSecretKey } from './config/index.js';
 import { createNotificationHub } from './db/index.js';
+import { dockerRuntimes } from './docker-wiring.js';
 import type { DomainService } from './domains/index.js';
 import { startDomains, tlsAskFor } from './domains-wiring.js';
 import { createDomainEventBus, DOMAIN_EVENTS_CHANNEL } from './events/index.js';
@@ -196,7 +197,13 @@ export async function startPlatform(
   await templates.seed();
   await templates.registerJobs(config.runWorkers);
   await spares.registerJobs(config.runWorkers);
-  const runtimes = createRuntimeRegistry([odoo.processRuntime], { recordIn: db });
+  const docker = dockerRuntimes({
+    config,
+    odooDataDir,
+    logger,
+    desiredTenants: awakeTenantsOnly(db, desiredTenantsLoader({ db, plans, servers, secretBox, tenantHostName: urls.hostName }, 'docker')),
+  });
+  const runtimes = createRuntimeRegistry([odoo.processRuntime, ...docker], { recordIn: db });
 
   const operations = createTenantOperations({
     db,

@@ -67,6 +67,10 @@ program
   .action(async (options: { json?: boolean }) => {
     const { describePools, describeSeries, runDoctor } = await import('./doctor.js');
     const checks = runDoctor();
+    // The engine is asked itself (runDoctor only sees whether a socket is named).
+    const { dockerEngineCheck } = await import('./doctor-docker.js');
+    const docker = checks.findIndex((check) => check.name === 'Docker engine');
+    if (docker >= 0) checks[docker] = await dockerEngineCheck();
     const credentials = readCredentials();
     // The pools and series live in the running platform: shown when this CLI is logged in to it as an operator.
     const client = credentials ? createApiClient({ url: apiUrl(), credentials }) : undefined;

@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { ConfigError } from '../errors/index.js';
 import { type BackupConfig, type Config, configSchema, type ParsedEnv } from './schema.js';
 
-export type { BackupConfig, Config, IssuerConfig, OdooInstallConfig, OdooSeries } from './schema.js';
+export type { BackupConfig, Config, DockerConfig, IssuerConfig, OdooInstallConfig, OdooSeries } from './schema.js';
 export { ODOO_SERIES } from './schema.js';
 
 /**
@@ -136,6 +136,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxConcurrentWakes: e.HIBERNATION_MAX_CONCURRENT_WAKES,
       wakeTimeoutMs: e.HIBERNATION_WAKE_TIMEOUT_SECONDS * 1000,
     },
+    docker: e.DOCKER_RUNTIME
+      ? {
+          imageTemplate: e.DOCKER_ODOO_IMAGE,
+          instance: e.DOCKER_INSTANCE,
+          databaseHost: e.DOCKER_DATABASE_HOST,
+          healthCheck: e.DOCKER_HEALTH_CHECK,
+        }
+      : undefined,
     webhookAllowedNetworks: e.WEBHOOK_ALLOWED_NETWORKS,
     webhookDisableAfterFailures: e.WEBHOOK_DISABLE_AFTER_FAILURES,
     webhookRetryBaseSeconds: e.WEBHOOK_RETRY_BASE_SECONDS,

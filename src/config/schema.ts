@@ -86,6 +86,25 @@ export const configSchema = z
     ODOO_POOL_REGISTRY_CACHE: z.coerce.number().int().min(1).max(1000).optional(),
     /** Resident MiB past which a pool worker is replaced after its request; 0 = never. */
     ODOO_POOL_WORKER_RECYCLE_MIB: z.coerce.number().int().min(0).max(65536).optional(),
+    /** The docker runtime (docs/operations/docker.md): plans with `runtime: docker` run their tenants in containers. */
+    DOCKER_RUNTIME: z
+      .enum(['true', 'false'])
+      .default('false')
+      .transform((v) => v === 'true'),
+    /** The image of a series: `{series}` is e.g. 17.0, `{major}` 17. The official image by default. */
+    DOCKER_ODOO_IMAGE: z
+      .string()
+      .regex(/^[a-z0-9][a-zA-Z0-9_./:@{}-]*$/, 'must be an image reference such as odoo:{major} or registry.example.com/odoo:{series}')
+      .default('odoo:{major}'),
+    /** Tells this platform's containers apart from another platform's on the same engine. */
+    DOCKER_INSTANCE: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9_.-]{0,39}$/, 'must be lowercase letters, digits, _ . - (at most 40)')
+      .default('saas'),
+    /** How containers reach a database server listening on loopback (default: the host's address on the tenant's network). */
+    DOCKER_DATABASE_HOST: z.string().min(1).optional(),
+    /** The containers' health check, run by the engine inside the container (a shell command). */
+    DOCKER_HEALTH_CHECK: z.string().min(1).default('curl -fsS -o /dev/null http://127.0.0.1:8069/web/health'),
     TEMPLATES_AUTOBUILD: z
       .string()
       .regex(/^[a-z0-9_,]*$/, 'must be a comma-separated list of template codes')
@@ -334,6 +353,8 @@ export interface Config {
   /** The TLS edge (`host:port`) whose certificates are checked; unset: not checked. */
   edgeTlsAddress: string | undefined;
   hibernation: { wakeHoldMs: number; maxConcurrentWakes: number; wakeTimeoutMs: number };
+  /** The docker runtime; undefined: not enabled (docker plans fail saying so). */
+  docker: DockerConfig | undefined;
   /** Private networks webhooks may be sent into (CIDRs); empty: public addresses only (SSRF). */
   webhookAllowedNetworks: string;
   /** Failed webhook attempts in a row after which an endpoint is disabled (and its owner mailed). */
@@ -350,6 +371,14 @@ export interface OdooInstallConfig {
   downloadIdleSeconds: number;
   python: string;
   autoInstall: boolean;
+}
+
+export interface DockerConfig {
+  /** The image reference of each series, `{series}` and `{major}` filled in. */
+  imageTemplate: string;
+  instance: string;
+  databaseHost: string | undefined;
+  healthCheck: string;
 }
 
 /** Where backups go and when the daily ones run (backups/). */

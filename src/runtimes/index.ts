@@ -1,4 +1,5 @@
 export { type DeferredRuntime, deferredRuntime } from './deferred.js';
+export { createDockerRuntime, type DockerRuntime, type DockerRuntimeOptions, imageOf } from './docker/index.js';
 export {
   type ConnectionCosts,
   connectionBudgetProblem,
@@ -6,6 +7,7 @@ export {
   connectionShapeOf,
   createProcessRuntime,
   type OdooCommand,
+  PLATFORM_ADDONS_DIR,
   type ProcessRuntime,
   type ProcessRuntimeOptions,
   requiredMaxConnections,

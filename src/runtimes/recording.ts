@@ -40,6 +40,8 @@ export function recordingUpstreams(runtime: Runtime, db: Db): Runtime {
     logs: (tenantId, options) => runtime.logs(tenantId, options),
     ...(runtime.sharedWorkloads ? { sharedWorkloads: () => runtime.sharedWorkloads?.() ?? [] } : {}),
     ...(runtime.workloadMetrics ? { workloadMetrics: () => runtime.workloadMetrics?.() ?? [] } : {}),
+    // A plan change reaches the runtime's live limit update through this wrapper too.
+    ...(runtime.updateLimits ? { updateLimits: (tenantId, limits) => runtime.updateLimits?.(tenantId, limits) ?? Promise.resolve() } : {}),
     async stop() {
       await runtime.stop();
       for (const [tenantId, upstream] of recordedHere)

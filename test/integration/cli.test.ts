@@ -154,7 +154,9 @@ describe('saasctl against a running platform', () => {
     writeFileSync(kubeconfig, 'apiVersion: v1\nkind: Config\n');
 
     const report = parseJson(
-      await saasctl(['doctor', '--json'], { env: { ODOO_BIN: fakeOdoo, KUBECONFIG: kubeconfig, DOCKER_HOST: 'tcp://127.0.0.1:2375' } }),
+      await saasctl(['doctor', '--json'], {
+        env: { ODOO_BIN: fakeOdoo, KUBECONFIG: kubeconfig, DOCKER_HOST: 'tcp://127.0.0.1:9', DOCKER_RUNTIME: 'true' },
+      }),
     );
     // Logged in as an operator: the running platform's Odoo pools (this one serves none).
     expect(report.pools).toEqual([]);
@@ -170,7 +172,10 @@ describe('saasctl against a running platform', () => {
     expect(byName.get('Odoo')).toMatchObject({ status: 'ok' });
     expect(byName.get('Odoo').found).toContain('Odoo Server 17.0');
     expect(byName.get('Kubernetes')).toMatchObject({ status: 'ok', found: kubeconfig });
-    expect(byName.get('Docker engine')).toMatchObject({ status: 'ok', found: 'tcp://127.0.0.1:2375' });
+    // The engine is asked: a DOCKER_HOST where nothing answers is missing, saying so.
+    expect(byName.get('Docker engine')).toMatchObject({ status: 'missing' });
+    expect(byName.get('Docker engine').found).toMatch(/^tcp:\/\/127\.0\.0\.1:9 does not answer/);
+    expect(byName.get('Docker engine').fix).toMatch(/docs\/operations\/docker\.md/);
     // The suite runs on a machine with PostgreSQL binaries (it starts its server with them).
     expect(byName.get('PostgreSQL server binaries').status).toBe('ok');
 

@@ -81,6 +81,17 @@ describe('parseCatalog', () => {
       /at plans\.0\.placement\.replicas: a pool plan runs exactly one replica/,
     ],
     [
+      'a pool plan on the docker runtime',
+      {
+        plans: [
+          plan('a1', {
+            placement: { databaseStrategy: 'shared', processStrategy: 'pool', replicas: 1, limitPolicy: 'block', runtime: 'docker' },
+          }),
+        ],
+      },
+      /at plans\.0\.placement\.processStrategy: the docker runtime runs dedicated tenants only/,
+    ],
+    [
       'a bad currency',
       { plans: [plan('a1', { prices: [{ interval: 'month', amountCents: 1, currency: 'dollars' }] })] },
       /at plans\.0\.prices\.0\.currency:/,

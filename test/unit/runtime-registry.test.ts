@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { Db } from '../../src/db/index.js';
 import { UnavailableError } from '../../src/errors/index.js';
 import {
   createRuntimeRegistry,
@@ -99,5 +100,17 @@ describe('the null runtime (Odoo cannot run here)', () => {
     expect(runtime.upstream('t-1')).toBeUndefined();
     await expect(runtime.status('t-1')).resolves.toBeUndefined();
     await expect(runtime.logs('t-1')).resolves.toEqual([]);
+  });
+
+  it('hands a plan change to the runtime through the wrapper that records upstreams', async () => {
+    const runtime = recordingRuntime('docker');
+    const updates: string[] = [];
+    runtime.updateLimits = async (tenantId, limits) => {
+      updates.push(`${tenantId} ${limits.cpu} ${limits.memoryMiB}`);
+    };
+    // The wrapper touches the database only when serving or unserving.
+    const runtimes = createRuntimeRegistry([runtime], { recordIn: {} as Db });
+    await runtimes.for({ runtime: 'docker' }).updateLimits?.('t-1', { cpu: 2, memoryMiB: 2048 });
+    expect(updates).toEqual(['t-1 2 2048']);
   });
 });

@@ -37,6 +37,7 @@ export {
   type ServerTenants,
 } from './connection-budget.js';
 export { DEFAULT_HEALTH_CHECK, type HealthCheckPolicy } from './health.js';
+export { KeyedLock } from './keyed-lock.js';
 export { databaseOfLogLine, lastLines, linesOfDatabase, splitTail } from './log-filter.js';
 export { connectionShapeOf, type OdooCommand, type ProcessRuntimeOptions, resolveProcessRuntimeOptions } from './options.js';
 export { linkPlatformAddons, PLATFORM_ADDONS, PLATFORM_ADDONS_DIR, SERVER_WIDE_MODULES } from './platform-addons.js';
