@@ -4,12 +4,14 @@ import type { PaymentGateway } from './types.js';
 export { createPaystackGateway, PaystackApiError, type PaystackGatewayOptions } from './paystack.js';
 export { createStripeGateway, type StripeGatewayOptions } from './stripe.js';
 export {
+  type ChargeRequest,
   type CollectRequest,
   type GatewayEvent,
   type GatewayPayment,
   GatewayRefusalError,
   type PaymentGateway,
   type RefundRequest,
+  type SavedMethod,
   WebhookRefusedError,
 } from './types.js';
 

@@ -1,7 +1,7 @@
 /**
  * The built-in provider's tables: the only module that reads or writes billing_subscriptions,
- * billing_invoices (+ lines and the per-year counters), billing_payments, billing_gateway_events
- * and billing_refunds (credit notes, + their per-year counters).
+ * billing_invoices (+ lines and the per-year counters), billing_payments, billing_gateway_events,
+ * billing_refunds (credit notes, + their per-year counters) and billing_payment_methods.
  */
 import { sql, type Transaction } from 'kysely';
 import type {
@@ -514,5 +514,43 @@ export async function refundWithInvoice(db: Executor, id: string) {
     .selectAll('r')
     .select(['i.number as invoice_number', 'i.tax_rate_basis_points'])
     .where('r.id', '=', id)
+    .executeTakeFirst();
+}
+
+// ----- saved payment methods ----------------------------------------------------------------------
+
+/** Saves (or replaces) the account's payment method at a gateway: the latest verified payment's card wins. */
+export async function savePaymentMethod(
+  trx: Transaction<Database>,
+  method: {
+    accountId: string;
+    gateway: string;
+    customerRef: string | null;
+    authorizationSealed: string | null;
+    email: string | null;
+    label: string | null;
+    savedAt: Date;
+  },
+): Promise<void> {
+  const values = {
+    customer_ref: method.customerRef,
+    authorization_sealed: method.authorizationSealed,
+    email: method.email,
+    label: method.label,
+    saved_at: method.savedAt,
+  };
+  await trx
+    .insertInto('billing_payment_methods')
+    .values({ account_id: method.accountId, gateway: method.gateway, ...values })
+    .onConflict((oc) => oc.columns(['account_id', 'gateway']).doUpdateSet(values))
+    .execute();
+}
+
+export async function paymentMethodOf(db: Executor, accountId: string, gateway: string) {
+  return db
+    .selectFrom('billing_payment_methods')
+    .selectAll()
+    .where('account_id', '=', accountId)
+    .where('gateway', '=', gateway)
     .executeTakeFirst();
 }
