@@ -112,6 +112,13 @@ describe('Paystack: renewals charge the saved authorization', () => {
     expect(saved).toMatchObject({ gateway: 'paystack', email: first.email, label: 'visa ending 4081' });
     expect(saved.authorization_sealed).toMatch(/^v1\./);
     expect(saved.authorization_sealed).not.toContain(first.authorization_code);
+    // The customer sees the card (never the code); Paystack has no portal, and the answer says what to do instead.
+    const method = await test.http.get('/api/v1/billing/payment-method', auth);
+    expect(method.body).toMatchObject({ gateway: 'paystack', saved: { label: 'visa ending 4081' }, portal: false });
+    expect(method.text).not.toContain(first.authorization_code);
+    const portal = await test.http.post('/api/v1/billing/payment-method/portal', {}, auth);
+    expect(portal.status).toBe(409);
+    expect(portal.body.detail).toMatch(/Paystack offers no page .* pay your next open invoice from the billing page with the new card/);
 
     // A month later: the renewal is charged to the saved card, without the customer.
     const known = new Set([invoice.id]);
@@ -210,6 +217,15 @@ describe('Stripe: renewals confirm an off-session PaymentIntent for the saved cu
     const auth = { token: customer.accessToken };
     const { subscriptionId, invoice } = await firstInvoice(test, customer);
     expect((await test.http.post(`/api/v1/billing/invoices/${invoice.id}/checkout`, undefined, auth)).status).toBe(200);
+    const none = await test.http.post('/api/v1/billing/payment-method/portal', {}, auth);
+    expect(none.status).toBe(409);
+    expect(none.body).toMatchObject({ field: 'paymentMethod', detail: expect.stringMatching(/No card is saved yet/) });
+    expect((await test.http.get('/api/v1/billing/payment-method', auth)).body).toEqual({
+      gateway: 'stripe',
+      saved: null,
+      portal: true,
+      noPortalReason: null,
+    });
     const session = seen.find((r) => r.path === '/v1/checkout/sessions');
     expect(session?.body).toContain('customer_creation=always');
     expect(session?.body).toContain('payment_intent_data[setup_future_usage]=off_session');
@@ -244,6 +260,15 @@ describe('Stripe: renewals confirm an off-session PaymentIntent for the saved cu
       .where('account_id', '=', customer.accountId)
       .executeTakeFirstOrThrow();
     expect(saved).toMatchObject({ gateway: 'stripe', customer_ref: stripeCustomer, authorization_sealed: null });
+
+    // The customer portal of the saved customer, coming back to the billing page.
+    const portal = await test.http.post('/api/v1/billing/payment-method/portal', {}, auth);
+    expect(portal.status, portal.text).toBe(200);
+    expect(portal.body.url).toMatch(/^https:\/\//);
+    const asked = seen.filter((r) => r.path === '/v1/billing_portal/sessions');
+    expect(asked).toHaveLength(1);
+    expect(asked[0]?.body).toContain(`customer=${stripeCustomer}`);
+    expect(decodeURIComponent(asked[0]?.body ?? '')).toMatch(/return_url=http:\/\/[^&]+\/billing/);
 
     travel(31);
     const renewal = await renew(test, customer, subscriptionId, new Set([invoice.id]));

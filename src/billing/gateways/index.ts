@@ -21,5 +21,6 @@ export {
  */
 export const manualGateway: PaymentGateway = {
   name: 'manual',
+  noPortalReason: 'This platform takes no online payments: invoices are paid by bank transfer. Contact the operator to change how you pay.',
   async collect() {},
 };

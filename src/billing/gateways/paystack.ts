@@ -175,6 +175,10 @@ export function createPaystackGateway(options: PaystackGatewayOptions): PaymentG
   return {
     name: 'paystack',
     verifyTransaction,
+    // Paystack's "manage subscription" link exists only for subscriptions made at Paystack, and
+    // the built-in provider makes none; a card is replaced by paying with the new one.
+    noPortalReason:
+      'Paystack offers no page to manage a saved card. The card you pay an invoice with online is the one charged for renewals: to change it, pay your next open invoice from the billing page with the new card.',
 
     // Nothing to do without a saved authorization: the customer pays the invoice at checkout.
     async collect() {},

@@ -155,6 +155,11 @@ export function createStripeGateway(options: StripeGatewayOptions): PaymentGatew
       return { id: session.id, url: session.url };
     },
 
+    async portal(request) {
+      const session = await stripe.billingPortal.sessions.create({ customer: request.customerRef, return_url: request.returnUrl });
+      return { url: session.url };
+    },
+
     async refund(request) {
       // Payments are recorded under their payment intent (Checkout) or charge id.
       const ref = request.paymentReference;

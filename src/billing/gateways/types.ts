@@ -77,6 +77,13 @@ export interface PaymentGateway {
    * reports it). A decline is a `failed` payment (dunning), not an error; errors are retried.
    */
   chargeSaved?(request: ChargeRequest): Promise<GatewayPayment | null>;
+  /**
+   * A hosted page where the customer manages the payment method saved at this gateway (Stripe's
+   * customer portal). A gateway without one leaves it out and says why in `noPortalReason`.
+   */
+  portal?(request: { customerRef: string; returnUrl: string }): Promise<{ url: string }>;
+  /** Why this gateway offers no portal, and what the customer does instead (shown to them). */
+  readonly noPortalReason?: string;
   /** A hosted page where the customer pays the invoice (first payments). */
   checkout?(
     request: CollectRequest & { successUrl: string; cancelUrl: string; email: string | null },

@@ -149,6 +149,9 @@ export function createBuiltinBilling(deps: BuiltinBillingDeps) {
     priceFor,
     /** The installation's payment gateway (`manual`, `stripe`, `paystack`). */
     gatewayName: deps.gateway.name,
+    /** Whether the gateway has a page to manage the saved payment method, and why not. */
+    portalOffered: deps.gateway.portal !== undefined,
+    noPortalReason: deps.gateway.noPortalReason,
 
     /**
      * What a plan change would do, decided but not stored: whether it applies now (an upgrade,

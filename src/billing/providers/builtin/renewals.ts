@@ -13,7 +13,7 @@
  */
 import type { Transaction } from 'kysely';
 import type { Database, Db } from '../../../db/index.js';
-import { ValidationError } from '../../../errors/index.js';
+import { ConflictError, ValidationError } from '../../../errors/index.js';
 import type { Logger } from '../../../logging/index.js';
 import type { GatewayPayment, PaymentGateway, SavedMethod } from '../../gateways/index.js';
 import type { InvoiceReason } from '../../subscription.js';
@@ -64,6 +64,24 @@ export function createRenewals(deps: RenewalDeps) {
     async methodOf(accountId: string): Promise<{ gateway: string; label: string | null; savedAt: Date } | null> {
       const row = await paymentMethodOf(db, accountId, gateway.name);
       return row ? { gateway: row.gateway, label: row.label, savedAt: row.saved_at } : null;
+    },
+
+    /**
+     * The gateway's page where the customer manages the saved payment method (Stripe's customer
+     * portal). 409 with what to do instead when the gateway has none or nothing is saved yet.
+     */
+    async portal(accountId: string, returnUrl: string): Promise<{ url: string }> {
+      if (!gateway.portal)
+        throw new ConflictError(gateway.noPortalReason ?? 'This payment gateway offers no page to manage payment methods.', {
+          field: 'gateway',
+        });
+      const saved = await paymentMethodOf(db, accountId, gateway.name);
+      if (!saved?.customer_ref)
+        throw new ConflictError(
+          'No card is saved yet: the card you pay your first invoice with online is saved for renewals, and can then be managed here.',
+          { field: 'paymentMethod' },
+        );
+      return gateway.portal({ customerRef: saved.customer_ref, returnUrl });
     },
 
     /**
