@@ -1,11 +1,15 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DAY_MS } from '../../src/billing/index.js';
+import { runCli } from '../helpers/cli.js';
 import { waitFor } from '../helpers/gateway-client.js';
 import { chargeSuccess, type PaystackServer, signedPaystackEvent, startPaystackServer } from '../helpers/paystack.js';
-import { registerCustomer, startTestPlatform, type TestPlatform } from '../helpers/platform.js';
+import { GOOD_PASSWORD, registerCustomer, startTestPlatform, type TestPlatform } from '../helpers/platform.js';
 import { postgresAdminUrl } from '../helpers/postgres.js';
 import { signedStripeEvent, startStripeMock } from '../helpers/stripe-mock.js';
 
@@ -269,6 +273,22 @@ describe('Stripe: renewals confirm an off-session PaymentIntent for the saved cu
     expect(asked).toHaveLength(1);
     expect(asked[0]?.body).toContain(`customer=${stripeCustomer}`);
     expect(decodeURIComponent(asked[0]?.body ?? '')).toMatch(/return_url=http:\/\/[^&]+\/billing/);
+    // The same link from the CLI, logged in as the customer.
+    const scratch = mkdtempSync(join(tmpdir(), 'saas-renewals-cli-'));
+    try {
+      const env = { SAASCTL_CONFIG: join(scratch, 'credentials.json'), SAASCTL_URL: test.url, HOME: scratch };
+      const login = await runCli(['login', '--email', customer.email, '--password-stdin', '--url', test.url], {
+        input: GOOD_PASSWORD,
+        env,
+      });
+      expect(login.code, login.stderr).toBe(0);
+      const printed = await runCli(['billing', 'portal'], { env });
+      expect(printed.code, printed.stderr).toBe(0);
+      expect(printed.stdout).toMatch(/^https:\/\/\S+\n$/);
+      expect(seen.filter((r) => r.path === '/v1/billing_portal/sessions')).toHaveLength(2);
+    } finally {
+      rmSync(scratch, { recursive: true, force: true });
+    }
 
     travel(31);
     const renewal = await renew(test, customer, subscriptionId, new Set([invoice.id]));
