@@ -243,6 +243,11 @@ export async function invoiceById(db: Executor, id: string): Promise<StoredInvoi
   return { ...invoice, lines };
 }
 
+export async function subscriptionIdOfInvoice(db: Executor, invoiceId: string): Promise<string> {
+  const row = await db.selectFrom('billing_invoices').select('subscription_id').where('id', '=', invoiceId).executeTakeFirstOrThrow();
+  return row.subscription_id;
+}
+
 export async function invoiceByKey(db: Executor, key: string): Promise<BillingInvoiceRow | undefined> {
   return db.selectFrom('billing_invoices').selectAll().where('key', '=', key).executeTakeFirst();
 }
@@ -461,13 +466,16 @@ export async function lockRefund(trx: Transaction<Database>, id: string): Promis
   return trx.selectFrom('billing_refunds').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
 }
 
-export async function markRefundFailed(db: Executor, id: string, reason: string): Promise<void> {
-  await db
+/** Answers whether it changed (only a requested refund fails). */
+export async function markRefundFailed(db: Executor, id: string, reason: string): Promise<boolean> {
+  const row = await db
     .updateTable('billing_refunds')
     .set({ status: 'failed', failure_reason: reason })
     .where('id', '=', id)
     .where('status', '=', 'requested')
-    .execute();
+    .returning('id')
+    .executeTakeFirst();
+  return row !== undefined;
 }
 
 /**
