@@ -18,6 +18,7 @@ import type { JobQueue } from './jobs/index.js';
 import type { Logger } from './logging/index.js';
 import type { Mailer } from './notifications/index.js';
 import type { PlanService } from './plans/index.js';
+import type { SecretBox } from './secrets/index.js';
 import type { TenantService } from './tenants/index.js';
 
 /**
@@ -35,6 +36,7 @@ export async function startBilling(deps: {
   accounts: AccountService;
   mailer: Mailer;
   logger: Logger;
+  secretBox: SecretBox;
   crashPoint: (point: string) => void;
 }): Promise<{ provider: BuiltinBilling; reads: BillingReads }> {
   const { config, db, clock, jobs, accounts, logger } = deps;
@@ -55,6 +57,7 @@ export async function startBilling(deps: {
     tenants: deps.tenants,
     gateway,
     logger,
+    sealer: deps.secretBox,
     crashPoint: deps.crashPoint,
   });
   const provider = config.killbill ? await startKillbill({ ...deps, killbill: config.killbill, builtin }) : builtin;

@@ -267,7 +267,7 @@ export async function startPlatform(
     accounts,
     tenantBaseUrl: urls.baseUrl,
   });
-  const billing = await startBilling({ ...mailingDeps, clock: options.clock ?? (() => new Date()), plans, tenants, accounts });
+  const billing = await startBilling({ ...mailingDeps, clock: options.clock ?? (() => new Date()), plans, tenants, accounts, secretBox });
   const { domains, domainTable, answerHttpProof } = await startDomains({ config, db, jobs, servers, domainEvents, urls, logger });
   const usage = await startUsage({ config, db, jobs, logger, domainEvents, plans, tenants, operations, audit, metrics }, options.clock);
   const monitoring = await startMonitoring({ config, db, jobs, runtimes, metrics, logger });

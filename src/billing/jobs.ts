@@ -11,7 +11,7 @@ import type { Mailer } from '../notifications/index.js';
 import type { PaymentGateway } from './gateways/index.js';
 import { billingMailText } from './mails.js';
 import type { BuiltinBilling } from './providers/builtin/provider.js';
-import { invoiceById, subscriptionById, toSubscription } from './providers/builtin/store.js';
+import { subscriptionById, toSubscription } from './providers/builtin/store.js';
 import { BILLING_MAILS, type BillingMail } from './subscription.js';
 
 export async function registerBillingJobs(
@@ -38,16 +38,10 @@ export async function registerBillingJobs(
   );
   await deps.jobs.define(
     'billing-collect',
-    async ({ invoiceId }) => {
-      const invoice = await invoiceById(db, invoiceId);
-      if (invoice?.status !== 'open') return;
-      await deps.gateway.collect({
-        invoiceId: invoice.id,
-        invoiceNumber: invoice.number,
-        accountId: invoice.account_id,
-        amountMinor: invoice.total_minor,
-        currency: invoice.currency,
-      });
+    async ({ invoiceId, attempt }) => {
+      // Jobs queued before attempts had keys collect under the invoice's id.
+      const outcome = await deps.billing.renewals.collect(invoiceId, attempt ?? invoiceId);
+      logger.info({ invoiceId, outcome }, 'collection');
     },
     work,
   );

@@ -188,6 +188,21 @@ export function registerBillingCommands(program: Command, io: Io): void {
     });
 
   billing
+    .command('portal')
+    .description(
+      "A link to the payment gateway's page where an account manages its saved card (Stripe's customer portal), to send to the customer",
+    )
+    .option('--account <id>', 'the account (operators; customers get their own)')
+    .option('--json', 'machine-readable output')
+    .action(async (options: { account?: string; json?: boolean }) => {
+      const portal = await io
+        .client()
+        .post<{ url: string }>('/billing/payment-method/portal', options.account ? { accountId: options.account } : {});
+      if (options.json) return io.printJson(portal);
+      process.stdout.write(`${portal.url}\n`);
+    });
+
+  billing
     .command('mark-paid <invoice>')
     .description('Record a payment made outside the gateway (bank transfer); <invoice> is its id or number')
     .requiredOption('--reference <text>', 'the transfer reference (the same reference twice records one payment)')

@@ -551,7 +551,21 @@ export interface BillingRefundsTable {
   issued_at: Date | null;
 }
 
+/** A saved payment method for renewals (one per account and gateway). */
+export interface BillingPaymentMethodsTable {
+  account_id: string;
+  gateway: string;
+  /** Stripe's customer id (its default payment method is charged). */
+  customer_ref: string | null;
+  /** Paystack's reusable authorization code, sealed with the secret box. */
+  authorization_sealed: string | null;
+  email: string | null;
+  label: string | null;
+  saved_at: Date;
+}
+
 export interface Database {
+  billing_payment_methods: BillingPaymentMethodsTable;
   billing_credit_note_counters: BillingCreditNoteCountersTable;
   billing_refunds: BillingRefundsTable;
   billing_gateway_events: BillingGatewayEventsTable;

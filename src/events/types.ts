@@ -59,6 +59,22 @@ export interface DomainEventPayloads {
     totalMinor: number;
     currency: string;
   };
+  /**
+   * A refund of a paid invoice was requested, issued (its credit note numbered) or failed (the
+   * gateway refused it): once per change, in the transaction that made it.
+   */
+  'billing.refund_changed': {
+    subscriptionId: string;
+    accountId: string;
+    invoiceId: string;
+    refundId: string;
+    status: 'requested' | 'issued' | 'failed';
+    amountMinor: number;
+    currency: string;
+    /** The credit note's number once issued. */
+    creditNoteNumber: string | null;
+    failureReason: string | null;
+  };
   /** A gateway reported a payment (once per gateway reference, however often it reports it). */
   'billing.payment_recorded': {
     subscriptionId: string;

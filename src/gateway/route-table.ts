@@ -75,6 +75,7 @@ export async function createRouteTable(deps: {
       case 'billing.subscription_changed':
       case 'billing.invoice_changed':
       case 'billing.payment_recorded':
+      case 'billing.refund_changed':
         // Billing changes a tenant's route only through the tenant's own lifecycle events.
         return;
       default:

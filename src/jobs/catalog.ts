@@ -201,12 +201,12 @@ export const JOB_CATALOG = {
     schedule: '* * * * *',
   }),
   /**
-   * Asks the payment gateway to collect an open invoice (a renewal, a dunning retry). Sent in the
-   * transaction that decided it; the gateway's answer comes back as a reported payment, recorded
-   * once per gateway reference.
+   * Asks the payment gateway to collect an open invoice (a renewal, a dunning retry): charges the
+   * account's saved payment method under `attempt`, the key fixed in the transaction that decided
+   * it (a retry after a crash charges once), and records the outcome once per gateway reference.
    */
   'billing-collect': queue({
-    payload: z.object({ invoiceId: id }),
+    payload: z.object({ invoiceId: id, attempt: id.optional() }),
     concurrency: 2,
     retryLimit: 5,
     retryDelaySeconds: 30,

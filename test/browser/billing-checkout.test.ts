@@ -78,6 +78,10 @@ describe('checkout from Create instance (Chromium, stripe-mock, fake Odoo)', { t
     await context.route('https://checkout.stripe.com/**', (route) =>
       route.fulfill({ contentType: 'text/html', body: '<title>Stripe Checkout (stand-in)</title><h1>Stripe Checkout</h1>' }),
     );
+    // Stripe's customer portal, as stripe-mock's fixture names it (a stand-in answers it too).
+    await context.route(/^https:\/\/[^/]*stripe\.me\//, (route) =>
+      route.fulfill({ contentType: 'text/html', body: '<title>Stripe customer portal (stand-in)</title><h1>Customer portal</h1>' }),
+    );
     page = await context.newPage();
     page.on('console', (message) => {
       const url = message.location().url ?? '';
@@ -135,6 +139,7 @@ describe('checkout from Create instance (Chromium, stripe-mock, fake Odoo)', { t
           amount_total: invoice.totalMinor,
           currency: 'usd',
           payment_intent: `pi_${instance}`,
+          customer: `cus_${instance}`,
         },
       },
       WEBHOOK_SECRET,
@@ -159,6 +164,12 @@ describe('checkout from Create instance (Chromium, stripe-mock, fake Odoo)', { t
     const text = await pdfText(Buffer.concat(chunks));
     expect(text).toContain(`Invoice ${invoice.number}`);
     expect(text).toMatch(/Status: Paid on \d{4}-\d{2}-\d{2}/);
+
+    // The card paid with is saved for renewals; Stripe's customer portal manages it.
+    await poll(() => page.getByText(/Renewals are charged to the card you paid with/).isVisible()).toBe(true);
+    await shot('payment-method');
+    await page.getByRole('button', { name: 'Manage payment method' }).click();
+    await page.waitForURL(/stripe\.me\/session\//);
 
     const overview = await test.http.get('/api/v1/billing/overview', { token: operatorToken });
     expect(overview.body.mrr).toEqual([{ currency: 'USD', amountMinor: 1900 }]);

@@ -21,6 +21,10 @@ export interface LoopbackTransaction {
   metadata: unknown;
   paid_at: string | null;
   created_at: string;
+  /** The card's authorization code (reusable: a renewal may charge it again). */
+  authorization_code: string;
+  /** Made by `/transaction/charge_authorization` (a renewal), not on the hosted page. */
+  charged_authorization: boolean;
 }
 
 export interface LoopbackRefund {
@@ -37,6 +41,8 @@ export interface PaystackServer {
   secretKey: string;
   transactions: Map<string, LoopbackTransaction>;
   refunds: LoopbackRefund[];
+  /** How the next `/transaction/charge_authorization` calls end (the card's bank answer). */
+  chargeOutcome: 'success' | 'failed';
   /** Every request's method and path, in order (what the gateway asked). */
   requests: Array<{ method: string; path: string }>;
   /** The customer paid (or failed to) on the hosted page. */
@@ -44,6 +50,24 @@ export interface PaystackServer {
   /** A transaction made directly (not through initialize), e.g. one an attacker paid for less. */
   add(transaction: Partial<LoopbackTransaction> & { reference: string; amount: number; metadata: unknown }): LoopbackTransaction;
   stop(): Promise<void>;
+}
+
+/** The card of a transaction as Paystack describes it (a test card: reusable). */
+function authorizationOf(t: LoopbackTransaction) {
+  return {
+    authorization_code: t.authorization_code,
+    bin: '408408',
+    last4: '4081',
+    exp_month: '12',
+    exp_year: '2030',
+    channel: 'card',
+    card_type: 'visa ',
+    bank: 'TEST BANK',
+    country_code: 'NG',
+    brand: 'visa',
+    reusable: true,
+    signature: `SIG_${t.authorization_code}`,
+  };
 }
 
 function send(response: ServerResponse, status: number, body: unknown): void {
@@ -73,12 +97,15 @@ export async function startPaystackServer(secretKey = `sk_test_${randomBytes(12)
       gateway_response: 'Pending',
       paid_at: null,
       created_at: new Date().toISOString(),
+      authorization_code: `AUTH_${randomBytes(5).toString('hex')}`,
+      charged_authorization: false,
       ...t,
     };
     transactions.set(transaction.reference, transaction);
     return transaction;
   }
 
+  const settings: { chargeOutcome: 'success' | 'failed' } = { chargeOutcome: 'success' };
   const server = createServer((request, response) => {
     void (async () => {
       const url = new URL(request.url ?? '/', 'http://paystack.local');
@@ -105,6 +132,46 @@ export async function startPaystackServer(secretKey = `sk_test_${randomBytes(12)
           data: { authorization_url: `https://checkout.paystack.com/${accessCode}`, access_code: accessCode, reference },
         });
       }
+      if (request.method === 'POST' && url.pathname === '/transaction/charge_authorization') {
+        const body = await readJson(request);
+        const amount = Number(body.amount);
+        const card = [...transactions.values()].find((t) => t.authorization_code === body.authorization_code && t.status === 'success');
+        if (!card || card.email !== body.email) return send(response, 400, { status: false, message: 'Invalid authorization code' });
+        if (!Number.isInteger(amount) || amount <= 0) return send(response, 400, { status: false, message: 'Invalid amount' });
+        const reference = typeof body.reference === 'string' ? body.reference : randomBytes(10).toString('hex');
+        if (transactions.has(reference)) return send(response, 400, { status: false, message: 'Duplicate Transaction Reference' });
+        const ok = settings.chargeOutcome === 'success';
+        const charged = add({
+          reference,
+          amount,
+          currency: typeof body.currency === 'string' ? body.currency : 'NGN',
+          email: card.email,
+          metadata: body.metadata ?? null,
+          authorization_code: card.authorization_code,
+          charged_authorization: true,
+          status: ok ? 'success' : 'failed',
+          gateway_response: ok ? 'Approved' : 'Insufficient Funds',
+          paid_at: ok ? new Date().toISOString() : null,
+        });
+        return send(response, 200, {
+          status: true,
+          message: 'Charge attempted',
+          data: {
+            amount: charged.amount,
+            currency: charged.currency,
+            transaction_date: charged.created_at,
+            status: charged.status,
+            reference: charged.reference,
+            domain: 'test',
+            metadata: charged.metadata,
+            gateway_response: charged.gateway_response,
+            channel: 'card',
+            authorization: authorizationOf(charged),
+            customer: { id: 1, email: charged.email, customer_code: 'CUS_loopback' },
+            id: charged.id,
+          },
+        });
+      }
       const verify = /^\/transaction\/verify\/([^/]+)$/.exec(url.pathname);
       if (request.method === 'GET' && verify) {
         const transaction = transactions.get(decodeURIComponent(verify[1] ?? ''));
@@ -125,6 +192,7 @@ export async function startPaystackServer(secretKey = `sk_test_${randomBytes(12)
             channel: 'card',
             currency: transaction.currency,
             metadata: transaction.metadata,
+            authorization: authorizationOf(transaction),
             customer: { id: 1, email: transaction.email, customer_code: 'CUS_loopback' },
             requested_amount: transaction.amount,
           },
@@ -209,6 +277,12 @@ export async function startPaystackServer(secretKey = `sk_test_${randomBytes(12)
     transactions,
     refunds,
     requests,
+    get chargeOutcome() {
+      return settings.chargeOutcome;
+    },
+    set chargeOutcome(outcome) {
+      settings.chargeOutcome = outcome;
+    },
     add,
     settle(reference, status, options = {}) {
       const transaction = transactions.get(reference);

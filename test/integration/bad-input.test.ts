@@ -132,6 +132,7 @@ const sampleBodies: Record<string, () => Record<string, unknown>> = {
   'POST /api/v1/billing/subscriptions/{id}/extend-trial': () => ({ days: 7 }),
   'POST /api/v1/billing/invoices/{id}/mark-paid': () => ({ reference: 'bad input transfer' }),
   'POST /api/v1/billing/invoices/{id}/refund': () => ({ amountMinor: 100, reason: 'bad input refund' }),
+  'POST /api/v1/billing/payment-method/portal': () => ({ accountId: sampleIds.accountId }),
   'POST /api/v1/webhooks': () => ({ url: 'https://203.0.113.5/hook', events: ['tenant.created'], description: 'bad input suite' }),
   'PATCH /api/v1/webhooks/{id}': () => ({ events: ['*'], description: 'bad input suite', enabled: true }),
   ...Object.fromEntries(

@@ -101,6 +101,15 @@ describe('saasctl billing', () => {
     expect(unknown.stderr).toMatch(/No invoice INV-1999-000001/);
   });
 
+  it('portal: this platform takes no online payments, and the answer says what to do instead', async () => {
+    const refused = await saasctl(['billing', 'portal', '--account', customer.accountId]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/invoices are paid by bank transfer\. Contact the operator to change how you pay\./);
+    const unnamed = await saasctl(['billing', 'portal']);
+    expect(unnamed.code).toBe(1);
+    expect(unnamed.stderr).toMatch(/Name the account \(accountId\).*\(field: accountId\)/);
+  });
+
   it('a customer cannot run operator billing commands', async () => {
     const login = await saasctl(['login', '--email', customer.email, '--password-stdin', '--url', test.url], {
       input: GOOD_PASSWORD,

@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/gateway-client.js';
 import { chargeSuccess, type PaystackServer, signedPaystackEvent, startPaystackServer } from '../helpers/paystack.js';
@@ -293,5 +294,20 @@ describe('refunds and credit notes', () => {
     const next = await settled((await refund(invoice.id, { amountMinor: 100, reason: 'now it works' })).body.id);
     expect(next.status).toBe('issued');
     expect(sequenceOf(next.number)).toBe(Number(before.last) + 1);
+
+    // Each change was told to the events port (webhooks and notifications subscribe there), once.
+    const events = await test.platform.database.db
+      .selectFrom('domain_events')
+      .select('payload')
+      .where('type', '=', 'billing.refund_changed')
+      .where(sql<boolean>`payload->>'invoiceId' = ${invoice.id}`)
+      .orderBy('id')
+      .execute();
+    expect(events.map((e) => e.payload)).toEqual([
+      expect.objectContaining({ refundId: refused.body.id, status: 'requested', creditNoteNumber: null }),
+      expect.objectContaining({ refundId: refused.body.id, status: 'failed', failureReason: expect.stringMatching(/Paystack refused/) }),
+      expect.objectContaining({ refundId: next.id, status: 'requested', amountMinor: 100 }),
+      expect.objectContaining({ refundId: next.id, status: 'issued', creditNoteNumber: next.number, currency: invoice.currency }),
+    ]);
   });
 });

@@ -134,7 +134,7 @@ describe('trial -> trial ends -> payment fails -> suspended on day 7 -> payment 
     const invoice = await openInvoiceOf(sub.id);
     expect(invoice).toMatchObject({ reason: 'first_period', subtotalMinor: 1900, taxMinor: 304, totalMinor: 2204, currency: 'USD' });
     expect(invoice.number).toMatch(/^INV-\d{4}-\d{6}$/);
-    expect(await queuedJobs('billing-collect')).toContainEqual({ invoiceId: invoice.id });
+    expect(await queuedJobs('billing-collect')).toContainEqual({ invoiceId: invoice.id, attempt: expect.any(String) });
 
     // Day 0: the payment fails (as a gateway reports it).
     await pay(invoice, 'failed', 'attempt-1');

@@ -257,6 +257,60 @@ export function registerBillingRoutes(api: Api, deps: Pick<ApiDependencies, 'bil
     },
   );
 
+  /** The account a payment-method request is about: the customer's own, or the one an operator names. */
+  function accountOf(principal: Principal, named: string | undefined): string {
+    const accountId = principal.role === 'operator' ? named : principal.accountId;
+    if (!accountId) throw new ValidationError('Name the account (accountId).', { field: 'accountId' });
+    return accountId;
+  }
+
+  api.get(
+    '/billing/payment-method',
+    routeOptions('user', {
+      summary: 'The payment method saved for renewals (no secret in it), and whether the gateway offers a page to manage it',
+      tags,
+      querystring: z.object({ accountId: uuidParam.optional().describe('operators: whose (without it: the gateway facts only)') }).strict(),
+      response: {
+        200: z
+          .object({
+            gateway: z.string(),
+            saved: z.object({ label: z.string().nullable(), savedAt: z.string() }).nullable(),
+            portal: z.boolean(),
+            noPortalReason: z.string().nullable(),
+          })
+          .meta({ id: 'PaymentMethod' }),
+      },
+    }),
+    async (request) => {
+      const principal = principalOf(request);
+      // An operator naming no account learns the gateway's facts only.
+      const accountId = principal.role === 'operator' && !request.query.accountId ? null : accountOf(principal, request.query.accountId);
+      const method = accountId ? await provider.renewals.methodOf(accountId) : null;
+      return {
+        gateway: provider.gatewayName,
+        saved: method ? { label: method.label, savedAt: method.savedAt.toISOString() } : null,
+        portal: provider.portalOffered,
+        noPortalReason: provider.portalOffered ? null : (provider.noPortalReason ?? null),
+      };
+    },
+  );
+
+  api.post(
+    '/billing/payment-method/portal',
+    routeOptions('user', {
+      summary:
+        "A link to the gateway's page where the saved payment method is managed (Stripe's customer portal); 409 saying what to do instead when the gateway has none",
+      tags,
+      body: z.object({ accountId: uuidParam.optional().describe('operators: whose (to send the link to the customer)') }).strict(),
+      response: { 200: z.object({ url: z.string() }).meta({ id: 'PaymentPortal' }) },
+    }),
+    async (request) =>
+      provider.renewals.portal(
+        accountOf(principalOf(request), request.body.accountId),
+        new URL('/billing', deps.config.publicUrl).toString(),
+      ),
+  );
+
   // Gateway webhooks read the raw body: the signature is over the exact bytes sent.
   api.register(async (raw) => {
     raw.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));

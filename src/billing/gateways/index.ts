@@ -4,12 +4,14 @@ import type { PaymentGateway } from './types.js';
 export { createPaystackGateway, PaystackApiError, type PaystackGatewayOptions } from './paystack.js';
 export { createStripeGateway, type StripeGatewayOptions } from './stripe.js';
 export {
+  type ChargeRequest,
   type CollectRequest,
   type GatewayEvent,
   type GatewayPayment,
   GatewayRefusalError,
   type PaymentGateway,
   type RefundRequest,
+  type SavedMethod,
   WebhookRefusedError,
 } from './types.js';
 
@@ -19,5 +21,6 @@ export {
  */
 export const manualGateway: PaymentGateway = {
   name: 'manual',
+  noPortalReason: 'This platform takes no online payments: invoices are paid by bank transfer. Contact the operator to change how you pay.',
   async collect() {},
 };

@@ -9,7 +9,14 @@
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { ConflictError } from '../../errors/index.js';
-import { type GatewayEvent, type GatewayPayment, GatewayRefusalError, type PaymentGateway, WebhookRefusedError } from './types.js';
+import {
+  type GatewayEvent,
+  type GatewayPayment,
+  GatewayRefusalError,
+  type PaymentGateway,
+  type SavedMethod,
+  WebhookRefusedError,
+} from './types.js';
 
 export interface PaystackGatewayOptions {
   secretKey: string;
@@ -28,6 +35,14 @@ interface PaystackTransaction {
   currency: string;
   gateway_response?: string | null;
   metadata?: unknown;
+  /** The card used; `reusable` ones can be charged again with `/transaction/charge_authorization`. */
+  authorization?: {
+    authorization_code?: string | null;
+    reusable?: boolean | null;
+    last4?: string | null;
+    card_type?: string | null;
+  } | null;
+  customer?: { email?: string | null; customer_code?: string | null } | null;
 }
 
 interface PaystackEnvelope<T> {
@@ -77,6 +92,20 @@ function eventIdOf(rawBody: Buffer, event: string, data: Record<string, unknown>
           ? data.invoice_code
           : `sha256:${createHash('sha256').update(rawBody).digest('hex')}`;
   return `${event}:${about}`.slice(0, 255);
+}
+
+/** The reusable card of a successful transaction, to charge renewals with; null when Paystack says it is not reusable. */
+function savedMethodOf(transaction: PaystackTransaction): SavedMethod | null {
+  const card = transaction.authorization;
+  const email = transaction.customer?.email ?? null;
+  if (!card?.reusable || !card.authorization_code || !email) return null;
+  const label = [card.card_type?.trim(), card.last4 ? `ending ${card.last4}` : null].filter(Boolean).join(' ') || null;
+  return { customerRef: transaction.customer?.customer_code ?? null, authorization: card.authorization_code, email, label };
+}
+
+/** What a transaction's status means for the invoice (null: not settled yet, e.g. `send_otp`, `pending`). */
+function outcomeOf(status: string): 'succeeded' | 'failed' | null {
+  return status === 'success' ? 'succeeded' : status === 'failed' || status === 'abandoned' ? 'failed' : null;
 }
 
 export function createPaystackGateway(options: PaystackGatewayOptions): PaymentGateway & {
@@ -129,6 +158,7 @@ export function createPaystackGateway(options: PaystackGatewayOptions): PaymentG
     const invoiceId = invoiceIdOf(transaction.metadata);
     if (!invoiceId) return null; // Not one of our invoices (a payment made elsewhere on the same Paystack account).
     const status = transaction.status === 'success' ? 'succeeded' : transaction.status === 'failed' ? 'failed' : null;
+    const saved = status === 'succeeded' ? savedMethodOf(transaction) : null;
     if (status !== claimed)
       throw new WebhookRefusedError(`the event reports ${claimed}, Paystack reports transaction ${reference} as ${transaction.status}.`);
     return {
@@ -138,16 +168,75 @@ export function createPaystackGateway(options: PaystackGatewayOptions): PaymentG
       amountMinor: transaction.amount,
       currency: transaction.currency.toUpperCase(),
       ...(status === 'failed' ? { failureReason: `Paystack: ${transaction.gateway_response ?? 'payment failed'}` } : {}),
+      ...(saved ? { savedMethod: saved } : {}),
     };
   }
 
   return {
     name: 'paystack',
     verifyTransaction,
+    // Paystack's "manage subscription" link exists only for subscriptions made at Paystack, and
+    // the built-in provider makes none; a card is replaced by paying with the new one.
+    noPortalReason:
+      'Paystack offers no page to manage a saved card. The card you pay an invoice with online is the one charged for renewals: to change it, pay your next open invoice from the billing page with the new card.',
 
-    // Renewals would charge a saved authorization (charge_authorization); not built yet, so a
-    // renewal waits for the customer's checkout or an operator, as with Stripe.
+    // Nothing to do without a saved authorization: the customer pays the invoice at checkout.
     async collect() {},
+
+    async chargeSaved(request) {
+      const { authorization, email } = request.method;
+      // The attempt's own reference: Paystack refuses a reference twice and /transaction/verify
+      // finds it, so a retry after a crash reads the first charge back instead of charging again.
+      const reference = `ren_${request.attemptKey.replaceAll('-', '')}`.slice(0, 100);
+      const settled = (t: PaystackTransaction): GatewayPayment | null => {
+        const status = outcomeOf(t.status);
+        if (!status) return null;
+        return {
+          invoiceId: request.invoiceId,
+          reference: t.reference,
+          status,
+          amountMinor: t.amount,
+          currency: t.currency.toUpperCase(),
+          ...(status === 'failed'
+            ? {
+                failureReason: `Paystack declined the saved card (${t.gateway_response ?? 'failed'}): pay the open invoice with another card.`,
+              }
+            : {}),
+        };
+      };
+      const earlier = await verifyTransaction(reference);
+      if (earlier) return settled(earlier);
+      if (!authorization || !email)
+        return {
+          invoiceId: request.invoiceId,
+          reference,
+          status: 'failed',
+          amountMinor: request.amountMinor,
+          currency: request.currency,
+          failureReason: 'No reusable card is saved for this account: pay the open invoice from the billing page.',
+        };
+      const { httpStatus, envelope } = await call<PaystackTransaction>('POST', '/transaction/charge_authorization', {
+        authorization_code: authorization,
+        email,
+        amount: request.amountMinor,
+        currency: request.currency,
+        reference,
+        metadata: { invoiceId: request.invoiceId, invoiceNumber: request.invoiceNumber },
+      });
+      // A 4xx (an authorization Paystack no longer accepts) is a failed attempt for dunning; 5xx and 429 are retried.
+      if (httpStatus >= 400 && httpStatus < 500 && httpStatus !== 429)
+        return {
+          invoiceId: request.invoiceId,
+          reference,
+          status: 'failed',
+          amountMinor: request.amountMinor,
+          currency: request.currency,
+          failureReason: `Paystack refused to charge the saved card (${envelope.message}): pay the open invoice with another card.`,
+        };
+      if (httpStatus !== 200 || !envelope.status || !envelope.data)
+        throw new PaystackApiError(`Paystack could not charge the saved card: ${envelope.message}`, httpStatus);
+      return settled(envelope.data);
+    },
 
     async checkout(request) {
       const email = request.email ?? (await options.emailOf?.(request.accountId)) ?? null;

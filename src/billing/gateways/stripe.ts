@@ -5,7 +5,14 @@
  * names the invoice it pays.
  */
 import Stripe from 'stripe';
-import { type GatewayEvent, type GatewayPayment, GatewayRefusalError, type PaymentGateway, WebhookRefusedError } from './types.js';
+import {
+  type ChargeRequest,
+  type GatewayEvent,
+  type GatewayPayment,
+  GatewayRefusalError,
+  type PaymentGateway,
+  WebhookRefusedError,
+} from './types.js';
 
 export interface StripeGatewayOptions {
   secretKey: string;
@@ -23,6 +30,33 @@ function invoiceIdOf(...metadata: Metadata[]): string | undefined {
   return undefined;
 }
 
+/**
+ * What an off-session PaymentIntent's status means for the invoice: `succeeded` is paid;
+ * `processing` (bank debits) is not known yet (null: left to the customer or the next attempt);
+ * anything else is a failed attempt for dunning, with a reason a customer can act on.
+ */
+export function stripeChargeOutcome(
+  intent: Pick<Stripe.PaymentIntent, 'id' | 'status' | 'amount' | 'currency'>,
+  request: Pick<ChargeRequest, 'invoiceId'>,
+): GatewayPayment | null {
+  const base = { invoiceId: request.invoiceId, reference: intent.id, amountMinor: intent.amount, currency: intent.currency.toUpperCase() };
+  switch (intent.status) {
+    case 'succeeded':
+      return { ...base, status: 'succeeded' };
+    case 'processing':
+      return null;
+    case 'requires_action':
+    case 'requires_confirmation':
+      return {
+        ...base,
+        status: 'failed',
+        failureReason: 'The bank asks the card holder to confirm this payment: pay the open invoice from the billing page.',
+      };
+    default:
+      return { ...base, status: 'failed', failureReason: 'The saved card was declined: pay the open invoice with another card.' };
+  }
+}
+
 export function createStripeGateway(options: StripeGatewayOptions): PaymentGateway {
   const api = options.apiUrl ? new URL(options.apiUrl) : undefined;
   const stripe = new Stripe(options.secretKey, {
@@ -38,9 +72,58 @@ export function createStripeGateway(options: StripeGatewayOptions): PaymentGatew
   return {
     name: 'stripe',
 
-    // Renewals charge a saved payment method; saving one (Checkout with setup_future_usage and
-    // the customer portal) is not built yet, so a renewal waits for the customer's checkout.
+    // Nothing to do without a saved payment method: the customer pays the invoice at checkout.
     async collect() {},
+
+    async chargeSaved(request) {
+      const failed = (reason: string): GatewayPayment => ({
+        invoiceId: request.invoiceId,
+        reference: `charge-${request.attemptKey}`,
+        status: 'failed',
+        amountMinor: request.amountMinor,
+        currency: request.currency,
+        failureReason: reason,
+      });
+      const customer = request.method.customerRef;
+      if (!customer) return failed('No Stripe customer is saved for this account: pay the open invoice from the billing page.');
+      // The customer's default payment method when it has one (set in the customer portal), else
+      // its first card: read at charge time, so the card the customer changed last is charged.
+      const found = await stripe.customers.retrieve(customer);
+      if (found.deleted) return failed('The saved Stripe customer was deleted: pay the open invoice from the billing page.');
+      const preferred = found.invoice_settings?.default_payment_method;
+      const paymentMethod =
+        (typeof preferred === 'string' ? preferred : preferred?.id) ??
+        (await stripe.paymentMethods.list({ customer, type: 'card', limit: 1 })).data[0]?.id;
+      if (!paymentMethod) return failed('No saved card: pay the open invoice from the billing page.');
+      try {
+        const intent = await stripe.paymentIntents.create(
+          {
+            amount: request.amountMinor,
+            currency: request.currency.toLowerCase(),
+            customer,
+            payment_method: paymentMethod,
+            off_session: true,
+            confirm: true,
+            description: `Invoice ${request.invoiceNumber}`,
+            metadata: { invoiceId: request.invoiceId },
+          },
+          // Stripe answers a repeated key with the first request's result: a retry after a crash
+          // between Stripe's answer and our record charges once.
+          { idempotencyKey: `charge-${request.attemptKey}` },
+        );
+        return stripeChargeOutcome(intent, request);
+      } catch (error) {
+        // A decline of an off-session confirmation is a card error carrying the payment intent.
+        if (error instanceof Stripe.errors.StripeCardError) {
+          const intent = error.payment_intent;
+          return {
+            ...failed(`The saved card was declined (${error.message}): pay the open invoice with another card.`),
+            ...(intent?.id ? { reference: intent.id } : {}),
+          };
+        }
+        throw error;
+      }
+    },
 
     async checkout(request) {
       const session = await stripe.checkout.sessions.create(
@@ -57,6 +140,8 @@ export function createStripeGateway(options: StripeGatewayOptions): PaymentGatew
             },
           ],
           metadata: { invoiceId: request.invoiceId },
+          // A Stripe customer with the card saved for off-session use: renewals charge it.
+          customer_creation: 'always',
           payment_intent_data: { metadata: { invoiceId: request.invoiceId }, setup_future_usage: 'off_session' },
           client_reference_id: request.invoiceId,
           success_url: request.successUrl,
@@ -68,6 +153,11 @@ export function createStripeGateway(options: StripeGatewayOptions): PaymentGatew
       );
       if (!session.url) throw new Error('Stripe created a Checkout Session without a URL');
       return { id: session.id, url: session.url };
+    },
+
+    async portal(request) {
+      const session = await stripe.billingPortal.sessions.create({ customer: request.customerRef, return_url: request.returnUrl });
+      return { url: session.url };
     },
 
     async refund(request) {
@@ -108,12 +198,16 @@ export function createStripeGateway(options: StripeGatewayOptions): PaymentGatew
         const invoiceId = invoiceIdOf(session.metadata) ?? session.client_reference_id ?? undefined;
         if (!invoiceId || session.payment_status !== 'paid' || session.amount_total === null || !session.currency) return null;
         const intent = typeof session.payment_intent === 'string' ? session.payment_intent : session.payment_intent?.id;
+        const customer = typeof session.customer === 'string' ? session.customer : session.customer?.id;
         return {
           invoiceId,
           reference: intent ?? session.id,
           status: 'succeeded',
           amountMinor: session.amount_total,
           currency: session.currency.toUpperCase(),
+          ...(customer
+            ? { savedMethod: { customerRef: customer, authorization: null, email: session.customer_details?.email ?? null, label: null } }
+            : {}),
         };
       }
       if (event.type === 'invoice.paid' || event.type === 'invoice.payment_failed') {

@@ -22,6 +22,31 @@ export interface RefundRequest {
   currency: string;
 }
 
+/**
+ * A payment method the gateway lets us charge again without the customer (renewals), saved from
+ * a verified payment. Stripe: the customer (`customerRef`; its default payment method is charged).
+ * Paystack: the reusable authorization code (`authorization`, a secret: sealed at rest) and the
+ * email Paystack charges it under.
+ */
+export interface SavedMethod {
+  customerRef: string | null;
+  authorization: string | null;
+  email: string | null;
+  /** For people: "visa ending 4081". */
+  label: string | null;
+}
+
+/** A charge of a saved method (a renewal, a dunning retry), without the customer present. */
+export interface ChargeRequest extends CollectRequest {
+  method: SavedMethod;
+  /**
+   * This attempt's key, fixed when the attempt was queued: the gateway's idempotency key (Stripe)
+   * or transaction reference (Paystack), so a retry after a crash finds the first charge instead
+   * of charging again. A later attempt (a dunning retry) has its own key.
+   */
+  attemptKey: string;
+}
+
 /** A verified webhook event, as the gateway sent it. */
 export interface GatewayEvent {
   id: string;
@@ -37,6 +62,8 @@ export interface GatewayPayment {
   amountMinor: number;
   currency: string;
   failureReason?: string | undefined;
+  /** A method the payment lets us charge again (kept for renewals). */
+  savedMethod?: SavedMethod | undefined;
 }
 
 export interface PaymentGateway {
@@ -44,6 +71,19 @@ export interface PaymentGateway {
   readonly name: string;
   /** Starts collecting; resolves once the gateway accepted the request (not once paid). */
   collect(request: CollectRequest): Promise<void>;
+  /**
+   * Charges a saved payment method off-session, once per `attemptKey` however often it is called.
+   * Answers the outcome the gateway gave at once, or null when it is still pending (its webhook
+   * reports it). A decline is a `failed` payment (dunning), not an error; errors are retried.
+   */
+  chargeSaved?(request: ChargeRequest): Promise<GatewayPayment | null>;
+  /**
+   * A hosted page where the customer manages the payment method saved at this gateway (Stripe's
+   * customer portal). A gateway without one leaves it out and says why in `noPortalReason`.
+   */
+  portal?(request: { customerRef: string; returnUrl: string }): Promise<{ url: string }>;
+  /** Why this gateway offers no portal, and what the customer does instead (shown to them). */
+  readonly noPortalReason?: string;
   /** A hosted page where the customer pays the invoice (first payments). */
   checkout?(
     request: CollectRequest & { successUrl: string; cancelUrl: string; email: string | null },

@@ -22,6 +22,7 @@ import * as m0020 from './0020_billing_credit_notes.js';
 import * as m0021 from './0021_database_server_hibernation.js';
 import * as m0022 from './0022_tenant_odoo_series.js';
 import * as m0023 from './0023_job_logs.js';
+import * as m0026 from './0026_billing_payment_methods.js';
 import * as m0027 from './0027_killbill.js';
 
 /** Migrations are listed in code (not read from disk) so the built package carries them. */
@@ -49,6 +50,7 @@ export const migrations: Record<string, Migration> = {
   '0021_database_server_hibernation': m0021,
   '0022_tenant_odoo_series': m0022,
   '0023_job_logs': m0023,
+  '0026_billing_payment_methods': m0026,
   '0027_killbill': m0027,
 };
 

@@ -88,6 +88,8 @@ export type BillingOverview = Schemas['BillingOverview'];
 export type CreditNote = Schemas['CreditNote'];
 export type BillingSettings = Schemas['BillingSettings'];
 export type PlanChangePreview = Schemas['PlanChangePreview'];
+/** The card saved for renewals (no secret in it) and whether the gateway has a page to manage it. */
+export type PaymentMethod = Schemas['PaymentMethod'];
 /** A custom domain of an instance, with the DNS records to set and its verification state. */
 export type CustomDomain = Schemas['CustomDomain'];
 /** A webhook endpoint as listed; `secret` only in the answer that created it. */

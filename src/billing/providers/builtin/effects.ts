@@ -4,6 +4,7 @@
  * lifecycle, domain events written to the outbox. All of it commits with the subscription's new
  * state or none of it does, so a crash can neither lose an effect nor apply one twice.
  */
+import { randomUUID } from 'node:crypto';
 import type { Transaction } from 'kysely';
 import type { Database } from '../../../db/index.js';
 import { publishDomainEvents } from '../../../events/index.js';
@@ -57,7 +58,10 @@ export async function applyEffects(context: EffectContext, effects: BillingEffec
       }
       case 'collect_payment': {
         const invoice = await invoiceByKey(trx, effect.invoiceKey);
-        if (invoice?.status === 'open') await jobs.send('billing-collect', { invoiceId: invoice.id }, { transaction: trx });
+        // A fresh key per attempt, stored with the job: its retries reuse it (one charge), a
+        // later dunning retry is a new attempt with its own key.
+        if (invoice?.status === 'open')
+          await jobs.send('billing-collect', { invoiceId: invoice.id, attempt: randomUUID() }, { transaction: trx });
         break;
       }
       case 'void_invoice': {

@@ -17,6 +17,7 @@ import { type GatewayEvent, type GatewayPayment, type PaymentGateway, WebhookRef
 import type { BillingEvent, BillingPrice, Decision, RefusalCode, Subscription } from '../../subscription.js';
 import { applyEffects, publishInvoice, type TenantControl } from './effects.js';
 import { createRefunds, type RefundCrashPoint } from './refunds.js';
+import { createRenewals, type RenewalCrashPoint, type Sealer } from './renewals.js';
 import {
   accountHadTrial,
   closeInvoice,
@@ -45,8 +46,10 @@ export interface BuiltinBillingDeps {
   /** The installation's payment gateway (manual when none is configured). */
   gateway: PaymentGateway;
   logger: Logger;
+  /** Seals saved payment authorizations at rest (the platform's secret box). */
+  sealer: Sealer;
   /** Test-only fault injection: called at points of gateway event processing (kill -9 tests). */
-  crashPoint?: (point: 'gateway-event:before-apply' | 'gateway-event:applied' | RefundCrashPoint) => void;
+  crashPoint?: (point: 'gateway-event:before-apply' | 'gateway-event:applied' | RefundCrashPoint | RenewalCrashPoint) => void;
 }
 
 export interface SubscribeInput {
@@ -122,6 +125,16 @@ export function createBuiltinBilling(deps: BuiltinBillingDeps) {
     return trx ? run(trx) : db.transaction().execute(run);
   }
 
+  const renewals = createRenewals({
+    db,
+    clock,
+    gateway: deps.gateway,
+    sealer: deps.sealer,
+    logger: deps.logger,
+    recordPayment: (report) => recordPayment(report),
+    crashPoint: deps.crashPoint,
+  });
+
   /** The price of `plan` per `interval`, for a plan change or a reactivation (400 naming the field). */
   async function priceFor(planCode: string, interval: PriceInterval): Promise<BillingPrice> {
     const plan = await deps.plans.get(planCode).catch(() => {
@@ -136,6 +149,9 @@ export function createBuiltinBilling(deps: BuiltinBillingDeps) {
     priceFor,
     /** The installation's payment gateway (`manual`, `stripe`, `paystack`). */
     gatewayName: deps.gateway.name,
+    /** Whether the gateway has a page to manage the saved payment method, and why not. */
+    portalOffered: deps.gateway.portal !== undefined,
+    noPortalReason: deps.gateway.noPortalReason,
 
     /**
      * What a plan change would do, decided but not stored: whether it applies now (an upgrade,
@@ -270,6 +286,9 @@ export function createBuiltinBilling(deps: BuiltinBillingDeps) {
             try {
               const result = await recordPayment({ ...payment, gateway: gatewayName }, trx);
               outcome = result.duplicate ? 'payment already recorded' : `payment ${payment.status}`;
+              // The card of a verified payment charges the renewals (renewals.ts).
+              if (!result.duplicate && payment.status === 'succeeded' && payment.savedMethod)
+                await renewals.saveMethod(trx, invoice.account_id, gatewayName, payment.savedMethod);
             } catch (error) {
               // A report that can never apply (another amount or currency): kept with the reason
               // for an operator, not retried forever. recordPayment checks before it writes.
@@ -356,6 +375,9 @@ export function createBuiltinBilling(deps: BuiltinBillingDeps) {
 
   return {
     ...api,
+
+    /** Renewals charged to saved payment methods (renewals.ts). */
+    renewals,
 
     /** Refunds of paid invoices and their credit notes (refunds.ts). */
     refunds: createRefunds({ db, clock, jobs: deps.jobs, gateway: deps.gateway, crashPoint: deps.crashPoint }),

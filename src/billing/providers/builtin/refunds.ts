@@ -7,8 +7,9 @@
  * operator) goes to no gateway: the credit note records it.
  */
 import type { Transaction } from 'kysely';
-import type { Database, Db } from '../../../db/index.js';
+import type { BillingRefundRow, Database, Db } from '../../../db/index.js';
 import { ConflictError, NotFoundError, ValidationError } from '../../../errors/index.js';
+import { publishDomainEvents } from '../../../events/index.js';
 import type { JobQueue } from '../../../jobs/index.js';
 import { GatewayRefusalError, type PaymentGateway } from '../../gateways/index.js';
 import { money, shareOf } from '../../money.js';
@@ -20,6 +21,7 @@ import {
   markRefundFailed,
   refundById,
   refundedSoFar,
+  subscriptionIdOfInvoice,
   succeededPaymentOf,
 } from './store.js';
 
@@ -42,8 +44,39 @@ export interface RefundInput {
   requestedBy: string | null;
 }
 
+/** Tells the events port (webhooks, notifications) about a refund's change, in the transaction that made it. */
+async function publishRefund(
+  trx: Transaction<Database>,
+  refund: { id: string; invoice_id: string; account_id: string; amount_minor: number; currency: string },
+  change: { status: 'requested' | 'issued' | 'failed'; creditNoteNumber?: string; failureReason?: string },
+): Promise<void> {
+  const subscriptionId = await subscriptionIdOfInvoice(trx, refund.invoice_id);
+  await publishDomainEvents(trx, {
+    type: 'billing.refund_changed',
+    payload: {
+      subscriptionId,
+      accountId: refund.account_id,
+      invoiceId: refund.invoice_id,
+      refundId: refund.id,
+      status: change.status,
+      amountMinor: Number(refund.amount_minor),
+      currency: refund.currency,
+      creditNoteNumber: change.creditNoteNumber ?? null,
+      failureReason: change.failureReason ?? null,
+    },
+  });
+}
+
 export function createRefunds(deps: RefundDeps) {
   const { db, clock } = deps;
+
+  /** Marks a requested refund failed and tells the events port, once (a refund already settled stays as it is). */
+  async function failed(refund: BillingRefundRow, reason: string): Promise<void> {
+    await db.transaction().execute(async (trx) => {
+      if (await markRefundFailed(trx, refund.id, reason)) await publishRefund(trx, refund, { status: 'failed', failureReason: reason });
+    });
+  }
+
   return {
     /** Records the refund and queues it; 409 for an invoice that is not paid or already refunded, 400 naming the amount. */
     async request(input: RefundInput): Promise<{ id: string }> {
@@ -83,6 +116,7 @@ export function createRefunds(deps: RefundDeps) {
           requestedAt: clock(),
         });
         await deps.jobs.send('billing-refund', { refundId: refund.id }, { transaction: trx });
+        await publishRefund(trx, refund, { status: 'requested' });
         return refund;
       });
     },
@@ -99,7 +133,7 @@ export function createRefunds(deps: RefundDeps) {
       if (refund.gateway === 'manual') reference = `manual:${refund.id}`;
       else {
         if (refund.gateway !== deps.gateway.name || !deps.gateway.refund) {
-          await markRefundFailed(db, refund.id, `the ${refund.gateway} gateway is no longer configured; refund it there.`);
+          await failed(refund, `the ${refund.gateway} gateway is no longer configured; refund it there.`);
           return 'failed: gateway gone';
         }
         const payment = await succeededPaymentOf(db, refund.invoice_id);
@@ -113,7 +147,7 @@ export function createRefunds(deps: RefundDeps) {
           }));
         } catch (error) {
           if (!(error instanceof GatewayRefusalError)) throw error; // the job retries
-          await markRefundFailed(db, refund.id, error.message);
+          await failed(refund, error.message);
           return `failed: ${error.message}`;
         }
       }
@@ -122,6 +156,7 @@ export function createRefunds(deps: RefundDeps) {
         const locked = await lockRefund(trx, refund.id);
         if (locked?.status !== 'requested') return `already ${locked?.status ?? 'gone'}`;
         const number = await issueCreditNote(trx, refund.id, reference, clock());
+        await publishRefund(trx, refund, { status: 'issued', creditNoteNumber: number });
         deps.crashPoint?.('refund:issued');
         return `issued ${number}`;
       });

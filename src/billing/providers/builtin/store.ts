@@ -1,7 +1,7 @@
 /**
  * The built-in provider's tables: the only module that reads or writes billing_subscriptions,
- * billing_invoices (+ lines and the per-year counters), billing_payments, billing_gateway_events
- * and billing_refunds (credit notes, + their per-year counters).
+ * billing_invoices (+ lines and the per-year counters), billing_payments, billing_gateway_events,
+ * billing_refunds (credit notes, + their per-year counters) and billing_payment_methods.
  */
 import { sql, type Transaction } from 'kysely';
 import type {
@@ -257,6 +257,11 @@ export async function invoiceById(db: Executor, id: string): Promise<StoredInvoi
   return { ...invoice, lines };
 }
 
+export async function subscriptionIdOfInvoice(db: Executor, invoiceId: string): Promise<string> {
+  const row = await db.selectFrom('billing_invoices').select('subscription_id').where('id', '=', invoiceId).executeTakeFirstOrThrow();
+  return row.subscription_id;
+}
+
 export async function invoiceByKey(db: Executor, key: string): Promise<BillingInvoiceRow | undefined> {
   return db.selectFrom('billing_invoices').selectAll().where('key', '=', key).executeTakeFirst();
 }
@@ -475,13 +480,16 @@ export async function lockRefund(trx: Transaction<Database>, id: string): Promis
   return trx.selectFrom('billing_refunds').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
 }
 
-export async function markRefundFailed(db: Executor, id: string, reason: string): Promise<void> {
-  await db
+/** Answers whether it changed (only a requested refund fails). */
+export async function markRefundFailed(db: Executor, id: string, reason: string): Promise<boolean> {
+  const row = await db
     .updateTable('billing_refunds')
     .set({ status: 'failed', failure_reason: reason })
     .where('id', '=', id)
     .where('status', '=', 'requested')
-    .execute();
+    .returning('id')
+    .executeTakeFirst();
+  return row !== undefined;
 }
 
 /**
@@ -528,5 +536,43 @@ export async function refundWithInvoice(db: Executor, id: string) {
     .selectAll('r')
     .select(['i.number as invoice_number', 'i.tax_rate_basis_points'])
     .where('r.id', '=', id)
+    .executeTakeFirst();
+}
+
+// ----- saved payment methods ----------------------------------------------------------------------
+
+/** Saves (or replaces) the account's payment method at a gateway: the latest verified payment's card wins. */
+export async function savePaymentMethod(
+  trx: Transaction<Database>,
+  method: {
+    accountId: string;
+    gateway: string;
+    customerRef: string | null;
+    authorizationSealed: string | null;
+    email: string | null;
+    label: string | null;
+    savedAt: Date;
+  },
+): Promise<void> {
+  const values = {
+    customer_ref: method.customerRef,
+    authorization_sealed: method.authorizationSealed,
+    email: method.email,
+    label: method.label,
+    saved_at: method.savedAt,
+  };
+  await trx
+    .insertInto('billing_payment_methods')
+    .values({ account_id: method.accountId, gateway: method.gateway, ...values })
+    .onConflict((oc) => oc.columns(['account_id', 'gateway']).doUpdateSet(values))
+    .execute();
+}
+
+export async function paymentMethodOf(db: Executor, accountId: string, gateway: string) {
+  return db
+    .selectFrom('billing_payment_methods')
+    .selectAll()
+    .where('account_id', '=', accountId)
+    .where('gateway', '=', gateway)
     .executeTakeFirst();
 }

@@ -5,7 +5,7 @@ import { ConfirmDialog, DefinitionList, EmptyState, Notice, PageHeader, QuerySta
 import { api, errorMessage, query } from '../../lib/api';
 import { formatDateTime, formatMinor, humanize } from '../../lib/format';
 import { useTitle } from '../../lib/title';
-import type { CreditNote, Invoice, Plan, PlanChangePreview, Subscription } from '../../lib/types';
+import type { CreditNote, Invoice, PaymentMethod, Plan, PlanChangePreview, Subscription } from '../../lib/types';
 
 /** The customer's billing: subscriptions (with the past-due banner), plan changes, invoices. */
 export function BillingPage() {
@@ -36,6 +36,7 @@ export function BillingPage() {
       {(subscriptions.data ?? []).map((s) => (
         <SubscriptionCard key={s.id} subscription={s} />
       ))}
+      <PaymentMethodSection />
       <section className="card" aria-labelledby="invoices-title">
         <h2 id="invoices-title" className="card__title">
           Invoices
@@ -46,6 +47,40 @@ export function BillingPage() {
       </section>
       <CreditNotesSection />
     </>
+  );
+}
+
+/**
+ * The card renewals are charged to, and the gateway's page to change it (Stripe's customer
+ * portal); a gateway without one says what to do instead. Hidden when payments are not online.
+ */
+function PaymentMethodSection() {
+  const method = useQuery({ queryKey: ['payment-method'], queryFn: () => api.get<PaymentMethod>('/billing/payment-method') });
+  const portal = useMutation({
+    mutationFn: () => api.post<{ url: string }>('/billing/payment-method/portal', {}),
+    onSuccess: ({ url }) => window.location.assign(url),
+  });
+  const data = method.data;
+  if (!data || data.gateway === 'manual') return null;
+  return (
+    <section className="card" aria-labelledby="payment-method-title">
+      <h2 id="payment-method-title" className="card__title">
+        Payment method
+      </h2>
+      <p>
+        {data.saved
+          ? `Renewals are charged to ${data.saved.label ?? 'the card you paid with'} (saved ${formatDateTime(data.saved.savedAt)}).`
+          : 'No card is saved yet: the card you pay your first invoice with online is charged for renewals.'}
+      </p>
+      {data.portal ? (
+        <button type="button" className="button" onClick={() => portal.mutate()} disabled={portal.isPending || !data.saved}>
+          Manage payment method
+        </button>
+      ) : (
+        <p className="muted">{data.noPortalReason}</p>
+      )}
+      {portal.isError ? <p className="field__error">{errorMessage(portal.error)}</p> : null}
+    </section>
   );
 }
 
