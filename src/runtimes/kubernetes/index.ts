@@ -1,3 +1,4 @@
+export { createKubeClient, KubeApiError, type KubeClient, kubeConfigFrom, resourcePath } from './api-client.js';
 export {
   CONFIG_HASH_ANNOTATION,
   configHash,
@@ -13,6 +14,8 @@ export {
   tenantNamespace,
 } from './manifests.js';
 export { type KubeOdooConfInput, type PoolOdooConfInput, poolOdooConf, tenantOdooConf } from './odoo-conf.js';
+export { RolloutFailedError, type RolloutState, rolloutState, waitForRollout } from './rollout.js';
+export { createKubernetesRuntime, type KubernetesRuntime, type KubernetesRuntimeOptions } from './runtime.js';
 export { DEFAULT_KUBERNETES_SETTINGS, type KubernetesSettings } from './settings.js';
 export { type PlanShape, type PlanSizing, planSizing } from './sizing.js';
 export { validateKubeObject } from './validate.js';

@@ -42,6 +42,8 @@ export const LABELS = {
   tenant: 'saas.odoo/tenant',
   plan: 'saas.odoo/plan',
   pool: 'saas.odoo/pool',
+  /** On a tenant's namespace: how the runtime finds it again by tenant id (after a restart). */
+  tenantId: 'saas.odoo/tenant-id',
 } as const;
 const PART_OF = 'odoo-saas';
 /** The pod annotation whose change rolls the pods when odoo.conf changes (a Secret change alone does not). */
@@ -481,7 +483,7 @@ export function tenantManifests(input: TenantManifestInput): KubeObject[] {
   const dedicated = plan.placement.databaseStrategy === 'dedicated';
   if (dedicated && !input.dedicatedDatabase) throw new Error(`plan ${plan.code} has a dedicated database: its credentials are required`);
   return [
-    ...namespaceObjects(namespace, labels, sizing, settings, dedicated ? 'dedicated' : 'shared'),
+    ...namespaceObjects(namespace, { ...labels, [LABELS.tenantId]: tenant.tenantId }, sizing, settings, dedicated ? 'dedicated' : 'shared'),
     ...(dedicated && input.dedicatedDatabase ? dedicatedDatabaseObjects(namespace, labels, sizing, settings, input.dedicatedDatabase) : []),
     ...workloadObjects(
       {
