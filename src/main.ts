@@ -16,6 +16,7 @@ import { createGateway, createRouteTable } from './gateway/index.js';
 import { awakeTenantsOnly, type Hibernation, startHibernation } from './hibernation-wiring.js';
 import { createIdentityService } from './identity/index.js';
 import { createJobQueue } from './jobs/index.js';
+import { kubernetesRuntimes } from './kubernetes-wiring.js';
 import { createLogger, type Logger } from './logging/index.js';
 import { createMetrics } from './metrics/index.js';
 import type { MigrationService } from './migration/index.js';
@@ -194,7 +195,7 @@ export async function startPlatform(
   await templates.seed();
   await templates.registerJobs(config.runWorkers);
   await spares.registerJobs(config.runWorkers);
-  const runtimes = createRuntimeRegistry([odoo.processRuntime], { recordIn: db });
+  const runtimes = createRuntimeRegistry([odoo.processRuntime, ...kubernetesRuntimes(config)], { recordIn: db });
 
   const operations = createTenantOperations({
     db,

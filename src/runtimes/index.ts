@@ -1,5 +1,13 @@
 export { type DeferredRuntime, deferredRuntime } from './deferred.js';
 export {
+  createKubeClient,
+  createKubernetesRuntime,
+  DEFAULT_KUBERNETES_SETTINGS,
+  type KubernetesRuntime,
+  type KubernetesSettings,
+  kubeConfigFrom,
+} from './kubernetes/index.js';
+export {
   type ConnectionCosts,
   connectionBudgetProblem,
   connectionCosts,
