@@ -405,3 +405,61 @@ tag_test_docker_images() {
   docker tag "$SAAS_TEST_DOCKER_IMAGE" "$TEST_DOCKER_IMAGE_REPO:latest"
   for series in 16.0 17.0 18.0; do docker tag "$SAAS_TEST_DOCKER_IMAGE-$series" "$TEST_DOCKER_IMAGE_REPO:latest-$series"; done
 }
+
+# A Kubernetes control plane for the Kubernetes runtime's tests (test/helpers/kube-control-plane.ts):
+# etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok (fake nodes that report
+# pods Running), built from the Go module proxy into .tools/kube/<version>/ once. k8s.io/kubernetes
+# is not `go install`-able (its go.mod replaces the k8s.io/* staging modules with local paths), and
+# neither is etcd's server module, so each is built from a throwaway module that pins those
+# modules to their published versions. The first build takes ~13 min of CPU; cached, it is instant.
+KUBE_VERSION=v1.37.2
+KUBE_STAGING_VERSION=v0.37.2
+ETCD_VERSION=v3.7.3
+KWOK_VERSION=v0.8.0
+KUBE_STAGING_MODULES=(api apiextensions-apiserver apimachinery apiserver cli-runtime client-go cloud-provider
+  cluster-bootstrap code-generator component-base component-helpers controller-manager cri-api cri-client
+  cri-streaming csi-translation-lib dynamic-resource-allocation endpointslice externaljwt kms kube-aggregator
+  kube-controller-manager kube-proxy kube-scheduler kubectl kubelet metrics mount-utils pod-security-admission
+  sample-apiserver sample-controller streaming)
+ensure_kube_control_plane() {
+  local dir="$TOOLS/kube/$KUBE_VERSION"
+  export KUBE_TOOLS_DIR="$dir/bin"
+  local stamp="$KUBE_VERSION etcd-$ETCD_VERSION kwok-$KWOK_VERSION"
+  if [ "$(cat "$dir/version" 2>/dev/null)" = "$stamp" ] && [ -f "$dir/kwok-stages.yaml" ]; then return; fi
+  local go_bin
+  go_bin=$(command -v go || true)
+  if [ -z "$go_bin" ] && [ -x /usr/local/go/bin/go ]; then go_bin=/usr/local/go/bin/go; fi
+  if [ -z "$go_bin" ]; then
+    log "Go is missing: the Kubernetes control plane cannot be built, so the Kubernetes API tests will skip and say why"
+    return
+  fi
+  log "building etcd $ETCD_VERSION, Kubernetes $KUBE_VERSION and kwok $KWOK_VERSION into .tools/kube (~13 min of CPU, once)"
+  mkdir -p "$dir/bin" "$dir/src/k8s" "$dir/src/etcd" "$dir/src/kwok"
+  local module
+  {
+    printf 'module kubebuild\n\ngo 1.26.0\n\nrequire k8s.io/kubernetes %s\n\nreplace (\n' "$KUBE_VERSION"
+    for module in "${KUBE_STAGING_MODULES[@]}"; do printf '\tk8s.io/%s => k8s.io/%s %s\n' "$module" "$module" "$KUBE_STAGING_VERSION"; done
+    printf ')\n'
+  } >"$dir/src/k8s/go.mod"
+  printf 'module etcdbuild\n\ngo 1.26.0\n\nrequire go.etcd.io/etcd/server/v3 %s\n' "$ETCD_VERSION" >"$dir/src/etcd/go.mod"
+  printf 'module kwokbuild\n\ngo 1.26.0\n\nrequire sigs.k8s.io/kwok %s\n' "$KWOK_VERSION" >"$dir/src/kwok/go.mod"
+  local ok=1 cmd
+  for cmd in kube-apiserver kube-controller-manager kube-scheduler; do
+    (cd "$dir/src/k8s" && GOFLAGS="-mod=mod -buildvcs=false" "$go_bin" build -o "$dir/bin/$cmd" "k8s.io/kubernetes/cmd/$cmd") || ok=0
+  done
+  (cd "$dir/src/etcd" && GOFLAGS="-mod=mod -buildvcs=false" "$go_bin" build -o "$dir/bin/etcd" go.etcd.io/etcd/server/v3) || ok=0
+  (cd "$dir/src/kwok" && GOFLAGS="-mod=mod -buildvcs=false" "$go_bin" build -o "$dir/bin/kwok" sigs.k8s.io/kwok/cmd/kwok) || ok=0
+  # kwok has no built-in behaviour: its stages (node ready + heartbeat, pod lifecycle) come from
+  # the kwok module's own kustomize/stage files, gathered into one config file.
+  local kwok_source stage
+  kwok_source=$(cd "$dir/src/kwok" && "$go_bin" list -m -f '{{.Dir}}' sigs.k8s.io/kwok) || ok=0
+  if [ "$ok" = 1 ]; then
+    : >"$dir/kwok-stages.yaml"
+    for stage in "$kwok_source"/kustomize/stage/node/fast/node-initialize.yaml "$kwok_source"/kustomize/stage/node/heartbeat/node-heartbeat.yaml \
+      "$kwok_source"/kustomize/stage/pod/general/pod-*.yaml; do
+      { printf -- '---\n'; cat "$stage"; } >>"$dir/kwok-stages.yaml"
+    done
+  fi
+  if [ "$ok" = 1 ]; then echo "$stamp" >"$dir/version"
+  else log "building the Kubernetes control plane failed (above): the Kubernetes API tests will skip and say why"; fi
+}

@@ -17,6 +17,7 @@ import { createGateway, createRouteTable } from './gateway/index.js';
 import { awakeTenantsOnly, type Hibernation, startHibernation } from './hibernation-wiring.js';
 import { createIdentityService } from './identity/index.js';
 import { createJobQueue } from './jobs/index.js';
+import { kubernetesRuntimes } from './kubernetes-wiring.js';
 import { createLogger, type Logger } from './logging/index.js';
 import { createMetrics } from './metrics/index.js';
 import type { MigrationService } from './migration/index.js';
@@ -203,7 +204,7 @@ export async function startPlatform(
     logger,
     desiredTenants: awakeTenantsOnly(db, desiredTenantsLoader({ db, plans, servers, secretBox, tenantHostName: urls.hostName }, 'docker')),
   });
-  const runtimes = createRuntimeRegistry([odoo.processRuntime, ...docker], { recordIn: db });
+  const runtimes = createRuntimeRegistry([odoo.processRuntime, ...docker, ...kubernetesRuntimes(config)], { recordIn: db });
 
   const operations = createTenantOperations({
     db,

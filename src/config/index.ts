@@ -147,6 +147,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     webhookAllowedNetworks: e.WEBHOOK_ALLOWED_NETWORKS,
     webhookDisableAfterFailures: e.WEBHOOK_DISABLE_AFTER_FAILURES,
     webhookRetryBaseSeconds: e.WEBHOOK_RETRY_BASE_SECONDS,
+    kubernetes: e.KUBERNETES_KUBECONFIG
+      ? {
+          kubeconfigPath: e.KUBERNETES_KUBECONFIG,
+          image: e.KUBERNETES_ODOO_IMAGE,
+          ingressClassName: e.KUBERNETES_INGRESS_CLASS,
+          ingressNamespace: e.KUBERNETES_INGRESS_NAMESPACE,
+          ingressUpstream: {
+            host: e.KUBERNETES_INGRESS_UPSTREAM.slice(0, e.KUBERNETES_INGRESS_UPSTREAM.lastIndexOf(':')),
+            port: Number(e.KUBERNETES_INGRESS_UPSTREAM.slice(e.KUBERNETES_INGRESS_UPSTREAM.lastIndexOf(':') + 1)),
+          },
+        }
+      : undefined,
   };
 }
 

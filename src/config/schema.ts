@@ -156,6 +156,16 @@ export const configSchema = z
       .default(''),
     WEBHOOK_DISABLE_AFTER_FAILURES: z.coerce.number().int().min(1).max(10_000).default(30),
     WEBHOOK_RETRY_BASE_SECONDS: z.coerce.number().int().min(1).max(3600).default(30),
+    /** A kubeconfig file: set, plans placed on `runtime: kubernetes` run in that cluster (docs/kubernetes.md). */
+    KUBERNETES_KUBECONFIG: z.string().min(1).optional(),
+    KUBERNETES_ODOO_IMAGE: z.string().min(1).default('odoo:17'),
+    KUBERNETES_INGRESS_CLASS: z.string().min(1).default('traefik'),
+    KUBERNETES_INGRESS_NAMESPACE: z.string().min(1).default('traefik'),
+    /** The ingress controller's in-cluster address (host:port): where the gateway sends tenant traffic. */
+    KUBERNETES_INGRESS_UPSTREAM: z
+      .string()
+      .regex(/^[a-z0-9.-]+:\d{1,5}$/i, 'must be host:port such as traefik.traefik.svc.cluster.local:80')
+      .default('traefik.traefik.svc.cluster.local:80'),
     /** Test-only fault injection: exit right after this provisioning step. */
     SAAS_TEST_CRASH_AFTER_STEP: z.string().optional(),
     /** Test-only fault injection: exit at this point of a backup (backup:uploading, backup:stored). */
@@ -361,6 +371,16 @@ export interface Config {
   webhookDisableAfterFailures: number;
   /** First webhook retry delay; doubles up to an hour, for 24 h. */
   webhookRetryBaseSeconds: number;
+  /** The Kubernetes runtime's cluster and conventions; undefined: no Kubernetes runtime. */
+  kubernetes:
+    | {
+        kubeconfigPath: string;
+        image: string;
+        ingressClassName: string;
+        ingressNamespace: string;
+        ingressUpstream: { host: string; port: number };
+      }
+    | undefined;
 }
 
 export interface OdooInstallConfig {

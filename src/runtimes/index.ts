@@ -1,6 +1,14 @@
 export { type DeferredRuntime, deferredRuntime } from './deferred.js';
 export { createDockerRuntime, type DockerRuntime, type DockerRuntimeOptions, imageOf } from './docker/index.js';
 export {
+  createKubeClient,
+  createKubernetesRuntime,
+  DEFAULT_KUBERNETES_SETTINGS,
+  type KubernetesRuntime,
+  type KubernetesSettings,
+  kubeConfigFrom,
+} from './kubernetes/index.js';
+export {
   type ConnectionCosts,
   connectionBudgetProblem,
   connectionCosts,
