@@ -4,6 +4,7 @@
  * the subscription row, decide with the clock's `now`, store the result and carry out its
  * effects in the same transaction (effects.ts).
  */
+
 import { randomUUID } from 'node:crypto';
 import type { Transaction } from 'kysely';
 import type { Database, Db } from '../../../db/index.js';
@@ -21,7 +22,6 @@ import { createRenewals, type RenewalCrashPoint, type Sealer } from './renewals.
 import {
   accountHadTrial,
   closeInvoice,
-  dueSubscriptionIds,
   gatewayEvent,
   insertGatewayEvent,
   insertPayment,
@@ -35,6 +35,7 @@ import {
   subscriptionById,
   toSubscription,
 } from './store.js';
+import { sweepDueSubscriptions } from './sweep.js';
 
 export interface BuiltinBillingDeps {
   db: Db;
@@ -386,22 +387,6 @@ export function createBuiltinBilling(deps: BuiltinBillingDeps) {
      * The billing clocks: every subscription with a due timer is ticked, each in its own
      * transaction. Answers how many were ticked. Run by the `billing-sweep` job every minute.
      */
-    async sweep(): Promise<number> {
-      // Each subscription once per sweep: a tick settles every timer due at its `now`.
-      const handled = new Set<string>();
-      for (;;) {
-        const due = (await dueSubscriptionIds(db, clock(), 100 + handled.size)).filter((id) => !handled.has(id));
-        if (due.length === 0) return handled.size;
-        for (const id of due) {
-          handled.add(id);
-          try {
-            await act(id, { type: 'tick' });
-          } catch (error) {
-            // One broken subscription must not stop the others' renewals; it is retried next minute.
-            deps.logger.error({ err: error, subscriptionId: id }, 'billing tick failed');
-          }
-        }
-      }
-    },
+    sweep: () => sweepDueSubscriptions({ db, clock, logger: deps.logger }, (id) => act(id, { type: 'tick' })),
   };
 }

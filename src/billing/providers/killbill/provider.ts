@@ -23,7 +23,6 @@ import { applyEffects, publishInvoice, type TenantControl } from '../builtin/eff
 import { type BuiltinBilling, priceOf, type SubscribeInput } from '../builtin/provider.js';
 import {
   accountHadTrial,
-  dueSubscriptionIds,
   insertSubscription,
   invoiceByKey,
   issueInvoice,
@@ -34,6 +33,7 @@ import {
   subscriptionById,
   toSubscription,
 } from '../builtin/store.js';
+import { sweepDueSubscriptions } from '../builtin/sweep.js';
 import { type CatalogPlan, catalogHasPlans, killbillCatalogXml, killbillPlanName } from './catalog.js';
 import {
   KillbillApiError,
@@ -323,20 +323,8 @@ export function createKillbillBilling(deps: KillbillBillingDeps) {
   }
 
   /** The billing clocks, as the built-in sweep but through this provider's act (no own invoicing). */
-  async function sweep(): Promise<number> {
-    const handled = new Set<string>();
-    for (;;) {
-      const due = (await dueSubscriptionIds(db, clock(), 100 + handled.size)).filter((id) => !handled.has(id));
-      if (due.length === 0) return handled.size;
-      for (const id of due) {
-        handled.add(id);
-        try {
-          await act(id, { type: 'tick' });
-        } catch (error) {
-          deps.logger.error({ err: error, subscriptionId: id }, 'billing tick failed');
-        }
-      }
-    }
+  function sweep(): Promise<number> {
+    return sweepDueSubscriptions({ db, clock, logger: deps.logger }, (id) => act(id, { type: 'tick' }));
   }
 
   /**
