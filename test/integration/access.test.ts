@@ -193,6 +193,8 @@ beforeAll(async () => {
     'oidc/{issuer}': 'idp',
     'identities/{id}': '00000000-0000-4000-8000-000000000000',
     'domains/{domain}': ownerDomain,
+    // Kill Bill's callback: its secret is in the path; a wrong one is a 404 whatever the caller.
+    'notifications/{secret}': 'not-the-callback-secret',
   };
   outbound = await insertOutboundFixtures(test, owner.accountId);
   paramValues['webhooks/{id}'] = outbound.endpoint;
