@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import type { ContainerCreateOptions, NetworkCreateOptions, VolumeCreateOptions } from 'dockerode';
 import type { OdooServerOptions } from '../../odoo/index.js';
-import { exactDatabaseFilter, planMemoryLimits, SERVER_WIDE_MODULES } from '../process/index.js';
+import { exactDatabaseFilter, PLATFORM_ADDONS, planMemoryLimits, SERVER_WIDE_MODULES } from '../process/index.js';
 import type { DatabaseCredentials, TenantServeSpec } from '../types.js';
 
 /** Label keys; `managed` + `instance` find this platform's objects when several share an engine. */
@@ -255,7 +255,7 @@ export function dedicatedContainerSpec(
       Mounts: [
         { Type: 'volume' as const, Source: names.volume, Target: `${CONTAINER_PATHS.dataDir}/filestore/${spec.databaseName}` },
         // Odoo always has <data_dir>/addons/<series> on its addons path (see process/platform-addons.ts).
-        ...['saas_rpc_guard'].map((addon) => ({
+        ...PLATFORM_ADDONS.map((addon) => ({
           Type: 'bind' as const,
           Source: `${settings.platformAddonsDir.replace(/\/+$/, '')}/${addon}`,
           Target: `${platformAddons}/${addon}`,
