@@ -265,6 +265,7 @@ beforeAll(async () => {
     'restores/{id}': await insertFinishedRestore(test, 'badinputtarget', backup.id),
     'migrations/{id}': await insertFinishedMigration(test, 'badinputtarget'),
     'domains/{domain}': 'erp.badinput-example.net',
+    'notifications/{secret}': 'not-the-callback-secret',
   };
   const outbound = await insertOutboundFixtures(test, customer.accountId);
   paramValues['webhooks/{id}'] = outbound.endpoint;
