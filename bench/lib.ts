@@ -155,14 +155,29 @@ export async function startBenchPlatform(plan: string, env: Record<string, strin
     ) {
       await new Promise((r) => setTimeout(r, 200));
     }
-    const bench = { platform, config, base, port, token, plan, templateSeconds, stop };
-    // Access tokens last 15 minutes; a long run logs in again.
+    // Access tokens last 15 minutes; a long run logs in again (until it stops: a login after
+    // the platform stopped would fail, unhandled, and end the process with an error).
     const relogin = setInterval(() => {
-      void json<{ accessToken: string }>(base, 'POST', '/api/v1/auth/login', { email, password: PASSWORD }).then((answer) => {
-        if (answer.body?.accessToken) bench.token = answer.body.accessToken;
-      });
+      json<{ accessToken: string }>(base, 'POST', '/api/v1/auth/login', { email, password: PASSWORD })
+        .then((answer) => {
+          if (answer.body?.accessToken) bench.token = answer.body.accessToken;
+        })
+        .catch((error: unknown) => console.log(`re-login failed: ${(error as Error).message}`));
     }, 10 * 60_000);
     relogin.unref();
+    const bench = {
+      platform,
+      config,
+      base,
+      port,
+      token,
+      plan,
+      templateSeconds,
+      stop: () => {
+        clearInterval(relogin);
+        return stop();
+      },
+    };
     return bench;
   } catch (error) {
     await stop();
