@@ -371,7 +371,7 @@ export function defineTenantScenarios(
       expect(gone.status).toBe(404);
       // The name is free again.
       expect((await test.http.get(`/api/v1/tenant-names/${name}`, { token: customer.accessToken })).body.available).toBe(true);
-    });
+    }, 200_000);
 
     it('keeps tenants apart: host A cannot open database B through /web, /jsonrpc or /xmlrpc; role A reaches only database A', async () => {
       const customerA = await registerCustomer(test.http, 'iso-a');
@@ -489,7 +489,7 @@ export function defineTenantScenarios(
       expect(await canConnect(roleUrl(`t_${a}`))).toBe(true);
       expect(await canConnect(roleUrl(`t_${b}`))).toBe(false);
       expect(await canConnect(roleUrl(test.database.name))).toBe(false);
-    });
+    }, 200_000);
 
     it('refuses bad tenant requests with a 4xx naming the field and creates nothing', async () => {
       const customer = await registerCustomer(test.http, 'badtenant');
@@ -519,7 +519,7 @@ export function defineTenantScenarios(
       expect(duplicate.status).toBe(409);
       expect(duplicate.body.field).toBe('name');
       await untilState(taken, customer.accessToken, 'running');
-    });
+    }, 200_000);
 
     it('serves a standard tenant with its own Odoo process and a premium tenant on its own PostgreSQL server', async () => {
       const customer = await registerCustomer(test.http, 'dedicated');
