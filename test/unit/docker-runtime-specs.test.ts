@@ -97,7 +97,12 @@ describe('docker runtime specs', () => {
     expect(container.HostConfig?.Mounts).toEqual([
       { Type: 'volume', Source: names.volume, Target: '/var/lib/odoo/filestore/t_acme' },
       { Type: 'bind', Source: '/opt/saas/odoo-addons/saas_rpc_guard', Target: '/var/lib/odoo/addons/16.0/saas_rpc_guard', ReadOnly: true },
-      { Type: 'bind', Source: '/opt/saas/odoo-addons/saas_pool_memory', Target: '/var/lib/odoo/addons/16.0/saas_pool_memory', ReadOnly: true },
+      {
+        Type: 'bind',
+        Source: '/opt/saas/odoo-addons/saas_pool_memory',
+        Target: '/var/lib/odoo/addons/16.0/saas_pool_memory',
+        ReadOnly: true,
+      },
     ]);
   });
 
