@@ -20,15 +20,26 @@ export interface KubeOdooConfInput {
 }
 
 export function tenantOdooConf(input: KubeOdooConfInput): string {
-  const memory = planMemoryLimits(input.sizing.pod.memoryMiB);
-  const workers = input.settings.odooWorkers;
-  const options: OdooServerOptions = {
+  return renderOdooConfig({
     db_host: input.dedicatedDatabase ? `${DEDICATED_DATABASE_CLUSTER}-rw` : input.credentials.host,
     db_port: input.dedicatedDatabase ? 5432 : input.credentials.port,
     db_user: input.credentials.user,
     db_password: input.credentials.password,
     db_name: input.databaseName,
     dbfilter: exactDatabaseFilter(input.databaseName),
+    ...podOptions(input),
+  });
+}
+
+/** What every pod's odoo.conf has: HTTP in the pod, the plan's memory limits, no database list. */
+function podOptions(input: {
+  adminPassword: string;
+  sizing: PlanSizing;
+  settings: Pick<KubernetesSettings, 'odooWorkers'>;
+}): OdooServerOptions {
+  const memory = planMemoryLimits(input.sizing.pod.memoryMiB);
+  const workers = input.settings.odooWorkers;
+  return {
     list_db: false,
     http_interface: '0.0.0.0',
     http_port: 8069,
@@ -41,7 +52,6 @@ export function tenantOdooConf(input: KubeOdooConfInput): string {
     admin_passwd: input.adminPassword,
     data_dir: '/var/lib/odoo',
   };
-  return renderOdooConfig(options);
 }
 
 export interface PoolOdooConfInput {
@@ -56,23 +66,12 @@ export interface PoolOdooConfInput {
 
 /** A pool's odoo.conf: several databases, chosen by host; no database list. */
 export function poolOdooConf(input: PoolOdooConfInput): string {
-  const memory = planMemoryLimits(input.sizing.pod.memoryMiB);
-  const workers = input.settings.odooWorkers;
   return renderOdooConfig({
     db_host: input.credentials.host,
     db_port: input.credentials.port,
     db_user: input.credentials.user,
     db_password: input.credentials.password,
     dbfilter: input.dbfilter,
-    list_db: false,
-    http_interface: '0.0.0.0',
-    http_port: 8069,
-    ...(workers >= 1 ? { gevent_port: 8072 } : {}),
-    proxy_mode: true,
-    workers,
-    limit_memory_soft: memory.soft,
-    limit_memory_hard: memory.hard,
-    admin_passwd: input.adminPassword,
-    data_dir: '/var/lib/odoo',
+    ...podOptions(input),
   });
 }
