@@ -134,7 +134,6 @@ export async function startBenchPlatform(plan: string, env: Record<string, strin
       .execute();
     const email = `bench-${Date.now().toString(36)}@example.com`;
     await json(base, 'POST', '/api/v1/auth/register', { email, password: PASSWORD, name: 'Bench', organization: 'Bench Ltd' });
-    const token = (await json<{ accessToken: string }>(base, 'POST', '/api/v1/auth/login', { email, password: PASSWORD })).body.accessToken;
     const templateStart = performance.now();
     for (;;) {
       // Read from the database: customers do not see template builds.
@@ -155,7 +154,8 @@ export async function startBenchPlatform(plan: string, env: Record<string, strin
     ) {
       await new Promise((r) => setTimeout(r, 200));
     }
-    // Access tokens last 15 minutes; a long run logs in again (until it stops: a login after
+    // Logged in once the platform is ready (a template build with a real Odoo on a busy machine
+    // can outlast a token). Access tokens last 15 minutes; a long run logs in again (until it stops: a login after
     // the platform stopped would fail, unhandled, and end the process with an error).
     const relogin = setInterval(() => {
       json<{ accessToken: string }>(base, 'POST', '/api/v1/auth/login', { email, password: PASSWORD })
@@ -165,6 +165,7 @@ export async function startBenchPlatform(plan: string, env: Record<string, strin
         .catch((error: unknown) => console.log(`re-login failed: ${(error as Error).message}`));
     }, 10 * 60_000);
     relogin.unref();
+    const token = (await json<{ accessToken: string }>(base, 'POST', '/api/v1/auth/login', { email, password: PASSWORD })).body.accessToken;
     const bench = {
       platform,
       config,
