@@ -1,4 +1,5 @@
 import type { AccountService } from './accounts/index.js';
+import type { AuditLog } from './audit/index.js';
 import {
   type BillingReads,
   type BuiltinBilling,
@@ -9,6 +10,7 @@ import {
   createPaystackGateway,
   createStripeGateway,
   manualGateway,
+  type PlanChangePorts,
   registerBillingJobs,
   registerKillbillJobs,
 } from './billing/index.js';
@@ -16,15 +18,17 @@ import { type Config, resolveSecretKey } from './config/index.js';
 import type { Db } from './db/index.js';
 import type { JobQueue } from './jobs/index.js';
 import type { Logger } from './logging/index.js';
+import type { MigrationService } from './migration/index.js';
 import type { Mailer } from './notifications/index.js';
 import type { PlanService } from './plans/index.js';
 import type { SecretBox } from './secrets/index.js';
-import type { TenantService } from './tenants/index.js';
+import { recordTenantEvent, type TenantService } from './tenants/index.js';
 
 /**
  * Composition of billing: the built-in provider with the configured payment gateway, what it
  * answers (views, PDFs, the overview), and its jobs. Invoices name the account and bill mails go
- * to its customers (accounts/).
+ * to its customers (accounts/); the plans billing decides are applied to tenants by the live
+ * plan change of migrations/ (the `billing-plan-change` job).
  */
 export async function startBilling(deps: {
   config: Config;
@@ -34,6 +38,8 @@ export async function startBilling(deps: {
   jobs: JobQueue;
   tenants: TenantService;
   accounts: AccountService;
+  migrations: MigrationService;
+  audit: AuditLog;
   mailer: Mailer;
   logger: Logger;
   secretBox: SecretBox;
@@ -78,6 +84,7 @@ export async function startBilling(deps: {
       gateway,
       mailer: deps.mailer,
       recipientsOf: async (accountId) => (await accounts.billingContact(accountId)).emails,
+      planChanges: planChangePorts(deps),
       logger,
     },
     config.runWorkers,
@@ -127,4 +134,41 @@ async function startKillbill(deps: {
     deps.logger.info({ url: settings.url, catalogUploaded }, 'Kill Bill set up');
   }
   return provider;
+}
+
+/** The tenants' live plan change as billing's `billing-plan-change` job uses it. */
+function planChangePorts(deps: {
+  db: Db;
+  clock: () => Date;
+  tenants: TenantService;
+  migrations: MigrationService;
+  audit: AuditLog;
+}): PlanChangePorts {
+  const { db, tenants, migrations } = deps;
+  return {
+    tenant: (tenantId) => tenants.rowById(tenantId),
+    movingTo: (tenantId, plan) => migrations.movingTo(tenantId, plan),
+    async changePlan(tenant, plan) {
+      const row = await tenants.rowById(tenant.id);
+      if (!row) throw new Error(`tenant ${tenant.name} is gone`);
+      const { migration } = await migrations.changePlan(row, plan, null);
+      return { migrationId: migration?.id ?? null };
+    },
+    setPlanOfUnplaced: (tenantId, plan, reason) =>
+      db
+        .transaction()
+        .execute(async (trx) => (await tenants.applySystemAction(trx, tenantId, 'change_plan', { reason, now: deps.clock(), plan })).applied),
+    note: async (tenantId, message) => void (await recordTenantEvent(db, tenantId, { type: 'info', message })),
+    audit: (entry) =>
+      deps.audit.record({
+        actorType: 'system',
+        actorLabel: 'billing',
+        accountId: entry.accountId,
+        action: 'tenant.change_plan',
+        targetType: 'tenant',
+        targetId: entry.tenantId,
+        outcome: entry.outcome,
+        details: entry.details,
+      }),
+  };
 }

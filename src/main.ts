@@ -268,7 +268,16 @@ export async function startPlatform(
     accounts,
     tenantBaseUrl: urls.baseUrl,
   });
-  const billing = await startBilling({ ...mailingDeps, clock: options.clock ?? (() => new Date()), plans, tenants, accounts, secretBox });
+  const billing = await startBilling({
+    ...mailingDeps,
+    clock: options.clock ?? (() => new Date()),
+    plans,
+    tenants,
+    accounts,
+    migrations,
+    audit,
+    secretBox,
+  });
   const { domains, domainTable, answerHttpProof } = await startDomains({ config, db, jobs, servers, domainEvents, urls, logger });
   const usage = await startUsage({ config, db, jobs, logger, domainEvents, plans, tenants, operations, audit, metrics }, options.clock);
   const monitoring = await startMonitoring({ config, db, jobs, runtimes, metrics, logger });

@@ -1,4 +1,6 @@
 import type { AccountService } from './accounts/index.js';
+import { addBackupWebhookEvents } from './backups/index.js';
+import { addBillingWebhookEvents } from './billing/index.js';
 import type { Config } from './config/index.js';
 import type { Db } from './db/index.js';
 import type { DomainEventBus } from './events/index.js';
@@ -84,6 +86,8 @@ export async function startNotificationsAndWebhooks(deps: {
   const webhookEvents = createWebhookEvents();
   addTenantWebhookEvents(webhookEvents);
   addUsageWebhookEvents(webhookEvents);
+  addBackupWebhookEvents(webhookEvents);
+  addBillingWebhookEvents(webhookEvents);
   const allowedNetworks = parseNetworks(config.webhookAllowedNetworks);
   const webhookDeliveries = createWebhookDeliveries({
     db,

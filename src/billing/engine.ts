@@ -102,6 +102,7 @@ export function startSubscription(request: StartRequest): Decision {
     periodNumber: 0,
     cancelAtPeriodEnd: false,
     scheduledChange: null,
+    planAwaitingPayment: null,
     unpaidInvoices: [],
     dunningStartedAt: null,
     dunningRetries: 0,
@@ -113,12 +114,13 @@ export function startSubscription(request: StartRequest): Decision {
     if (!Number.isInteger(request.trialDays) || request.trialDays < 1 || request.trialDays > 365)
       return refuse(base, 'tick', 'invalid_input', 'A trial lasts 1 to 365 days.');
     // A trial's or a free plan's tenant is provisioned when it is created: nothing to wait for.
+    // Its tenant moves to the plan at once (an existing tenant on another plan: a live plan change).
     const trial = { ...base, state: 'trialing' as const, trialEndsAt: addDays(now, request.trialDays) };
-    return { ok: true, subscription: trial, effects: [], changed: true };
+    return { ok: true, subscription: trial, effects: [tenants(trial, 'apply_plan')], changed: true };
   }
   const first = { ...base, anchor: now, periodNumber: 1 };
   if (price.amountMinor === 0) {
-    return { ok: true, subscription: { ...first, state: 'active' }, effects: [], changed: true };
+    return { ok: true, subscription: { ...first, state: 'active' }, effects: [tenants(first, 'apply_plan')], changed: true };
   }
   const step = bill(
     { subscription: first, effects: [] },
@@ -181,6 +183,7 @@ function endRun(sub: Subscription, state: 'cancelled' | 'expired', at: Date): St
       endedAt: at,
       cancelAtPeriodEnd: false,
       scheduledChange: null,
+      planAwaitingPayment: null,
       dunningStartedAt: null,
       dunningRetries: 0,
       unpaidInvoices: [],
@@ -223,13 +226,22 @@ function tick(sub: Subscription, now: Date): Step {
 
 function paymentSucceeded(sub: Subscription, invoiceKey: string, now: Date): Step {
   const unpaid = sub.unpaidInvoices.filter((key) => key !== invoiceKey);
-  const paid: Subscription = { ...sub, unpaidInvoices: unpaid };
+  let paid: Subscription = { ...sub, unpaidInvoices: unpaid };
   const effects: BillingEffect[] = [{ type: 'mail', mail: 'payment_received' }];
   if (unpaid.length > 0) return { subscription: paid, effects };
+  if (sub.planAwaitingPayment) {
+    // The upgrade is paid for (nothing is owed any more): its tenant moves to the plan now.
+    paid = { ...paid, planAwaitingPayment: null };
+    effects.push(tenants(paid, 'apply_plan'));
+  }
   const restored = { dunningStartedAt: null, dunningRetries: 0 };
   switch (sub.state) {
     case 'pending_payment':
-      return { subscription: moveTo(paid, 'active', now, restored), effects: [...effects, tenants(sub, 'provision')] };
+      // A tenant made for this subscription is released; an existing one on another plan moves to it.
+      return {
+        subscription: moveTo(paid, 'active', now, restored),
+        effects: [...effects, tenants(sub, 'provision'), tenants(sub, 'apply_plan')],
+      };
     case 'past_due':
       return { subscription: moveTo(paid, 'active', now, restored), effects };
     case 'suspended':
@@ -280,13 +292,19 @@ function changePlan(sub: Subscription, to: BillingPrice, now: Date): Decision {
     return { ok: true, subscription: { ...sub, scheduledChange: null }, effects: [], changed: true };
   }
   if (sub.state === 'trialing') {
-    const changed = { ...sub, price: to, scheduledChange: null };
+    // Nothing is paid in a trial: the tenant moves to the new plan at once.
+    const changed = { ...sub, price: to, scheduledChange: null, planAwaitingPayment: null };
     return { ok: true, subscription: changed, effects: [tenants(changed, 'apply_plan')], changed: true };
   }
   if (to.interval === sub.price.interval && isUpgrade(sub.price, to)) {
     const invoice = prorationInvoice(sub, to, now);
     const upgraded = { ...sub, price: to, scheduledChange: null };
-    const step = bill({ subscription: upgraded, effects: [tenants(upgraded, 'apply_plan')] }, invoice);
+    if (invoice.totalMinor === 0) {
+      // Nothing to charge (the period is over to the second): the tenant moves at once.
+      return { ok: true, subscription: upgraded, effects: [tenants(upgraded, 'apply_plan')], changed: true };
+    }
+    // The tenant moves once the prorated invoice is paid (paymentSucceeded), never before.
+    const step = bill({ subscription: { ...upgraded, planAwaitingPayment: to.plan }, effects: [] }, invoice);
     return { ok: true, subscription: step.subscription, effects: step.effects, changed: true };
   }
   // Downgrades and interval changes take effect when the paid period ends.

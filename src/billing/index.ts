@@ -27,6 +27,8 @@ export {
   WebhookRefusedError,
 } from './gateways/index.js';
 export { type InvoiceDocument, renderInvoicePdf } from './invoice-pdf.js';
+export { addBillingWebhookEvents, BILLING_WEBHOOK_EVENTS } from './outbound.js';
+export { applyBilledPlan, type BilledTenant, type PlanChangePorts } from './plan-change.js';
 export { registerBillingJobs } from './jobs.js';
 export { billingMailText } from './mails.js';
 export {

@@ -1,6 +1,6 @@
 /**
  * Billing's durable jobs (queues declared in jobs/catalog.ts): the once-a-minute sweep of the
- * billing clocks, collections through the gateway, and mails. Each is idempotent: the sweep
+ * billing clocks, collections through the gateway, tenants' live plan changes, and mails. Each is idempotent: the sweep
  * decides from the stored state, a collection of an invoice no longer open does nothing, and
  * a mail sent twice after a crash is the worst case (never a lost one).
  */
@@ -10,6 +10,7 @@ import type { Logger } from '../logging/index.js';
 import type { Mailer } from '../notifications/index.js';
 import type { PaymentGateway } from './gateways/index.js';
 import { billingMailText } from './mails.js';
+import { applyBilledPlan, type PlanChangePorts } from './plan-change.js';
 import type { BuiltinBilling } from './providers/builtin/provider.js';
 import { subscriptionById, toSubscription } from './providers/builtin/store.js';
 import { BILLING_MAILS, type BillingMail } from './subscription.js';
@@ -23,6 +24,8 @@ export async function registerBillingJobs(
     mailer: Mailer;
     /** Where an account's billing mails go. */
     recipientsOf: (accountId: string) => Promise<string[]>;
+    /** The tenants' live plan change (composition: migrations and tenants). */
+    planChanges: PlanChangePorts;
     logger: Logger;
   },
   work: boolean,
@@ -58,6 +61,14 @@ export async function registerBillingJobs(
     async ({ refundId }) => {
       const outcome = await deps.billing.refunds.process(refundId);
       logger.info({ refundId, outcome }, 'refund processed');
+    },
+    work,
+  );
+  await deps.jobs.define(
+    'billing-plan-change',
+    async (job) => {
+      const outcome = await applyBilledPlan(deps.planChanges, job);
+      logger.info({ ...job, outcome }, 'billed plan change');
     },
     work,
   );

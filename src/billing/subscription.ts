@@ -49,6 +49,11 @@ export interface Subscription {
   cancelAtPeriodEnd: boolean;
   /** A downgrade (or interval change) that takes effect when the current period ends. */
   scheduledChange: BillingPrice | null;
+  /**
+   * An upgrade charged but not yet paid: its tenant moves to this plan (the live plan change)
+   * once no invoice is left unpaid. Null when nothing waits.
+   */
+  planAwaitingPayment: string | null;
   /** Keys of issued invoices not yet paid (the provider keeps the invoices themselves). */
   unpaidInvoices: string[];
   /** Day 0 of dunning: when the first payment failed. */

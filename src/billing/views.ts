@@ -28,6 +28,10 @@ export const subscriptionViewSchema = z
       .object({ plan: z.string(), interval: z.enum(PRICE_INTERVALS) })
       .nullable()
       .describe('a downgrade or interval change that starts with the next period'),
+    planAwaitingPayment: z
+      .string()
+      .nullable()
+      .describe('an upgrade charged but not paid yet: the tenant moves to this plan once its invoice is paid'),
     pastDue: z
       .object({ day: z.number().int(), suspendsAt: z.string().nullable(), terminatesAt: z.string() })
       .nullable()

@@ -450,6 +450,7 @@ export interface BillingSubscriptionsTable {
   plan_code: string;
   price: Json<Record<string, unknown>>;
   scheduled_change: Json<Record<string, unknown>> | null;
+  plan_awaiting_payment: Generated<string | null>;
   trial_ends_at: Date | null;
   trial_reminder_sent: Generated<boolean>;
   had_trial: Generated<boolean>;

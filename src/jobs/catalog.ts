@@ -235,6 +235,20 @@ export const JOB_CATALOG = {
     retryDelaySeconds: 5,
     timeoutSeconds: 2 * 60,
   }),
+  /**
+   * A tenant's live plan change that billing decided (billing/plan-change.ts): an upgrade paid
+   * for, a trial's change, a scheduled downgrade at the end of its period. Queued in the
+   * transaction of that decision, keyed per tenant; idempotent (a tenant already on the plan, or
+   * already moving to it, is left alone), so a retry after a crash starts nothing twice.
+   */
+  'billing-plan-change': queue({
+    payload: z.object({ tenantId: id, plan: z.string().min(1).max(64), subscriptionId: id }),
+    keyed: true,
+    concurrency: 2,
+    retryLimit: 10,
+    retryDelaySeconds: 30,
+    timeoutSeconds: 5 * 60,
+  }),
   /** A billing mail to an account (trial ending, payment failed, suspended...). */
   'billing-mail': queue({
     payload: z.object({ subscriptionId: id, mail: z.string().min(1).max(64) }),

@@ -121,6 +121,29 @@ export function createMigrationService(deps: MigrationDependencies) {
       });
   }
 
+  /**
+   * The plan a tenant may change to: it exists, is offered, and the tenant's usage fits its limits
+   * (else a 409 naming the limit and by how much). Asked by billing before a downgrade is
+   * scheduled, and by every live change.
+   */
+  async function requirePlanFits(tenant: TenantRow, planCode: string): Promise<Plan> {
+    let plan: Plan;
+    try {
+      plan = await deps.plans.get(planCode);
+    } catch {
+      throw new ValidationError(`There is no plan ${planCode}.`, { field: 'plan' });
+    }
+    if (plan.archived) throw new ValidationError(`Plan ${planCode} is no longer offered.`, { field: 'plan' });
+    const usage = await deps.operations.usage(tenant.id);
+    const refusals = planChangeRefusals(plan, usage);
+    if (refusals.length > 0)
+      throw new ConflictError(`Plan ${planCode} is too small for ${tenant.name} now: ${refusals.map((r) => r.message).join('; ')}.`, {
+        field: 'plan',
+        details: { refusals },
+      });
+    return plan;
+  }
+
   function requireMovable(tenant: TenantRow): void {
     if (!['running', 'stopped'].includes(tenant.state)) requireTransition(tenant.state as TenantState, 'migrate');
   }
@@ -172,20 +195,7 @@ export function createMigrationService(deps: MigrationDependencies) {
       requireTransition(current.state as TenantState, 'change_plan');
       if (current.plan_code === planCode)
         throw new ConflictError(`Tenant ${tenant.name} is already on plan ${planCode}.`, { field: 'plan' });
-      let plan: Plan;
-      try {
-        plan = await deps.plans.get(planCode);
-      } catch {
-        throw new ValidationError(`There is no plan ${planCode}.`, { field: 'plan' });
-      }
-      if (plan.archived) throw new ValidationError(`Plan ${planCode} is no longer offered.`, { field: 'plan' });
-      const usage = await deps.operations.usage(current.id);
-      const refusals = planChangeRefusals(plan, usage);
-      if (refusals.length > 0)
-        throw new ConflictError(`Plan ${planCode} is too small for ${tenant.name} now: ${refusals.map((r) => r.message).join('; ')}.`, {
-          field: 'plan',
-          details: { refusals },
-        });
+      const plan = await requirePlanFits(current, planCode);
       const source = await sourceOf(current);
       const databaseStrategy = plan.placement.databaseStrategy === 'dedicated' ? 'dedicated' : 'shared';
       const target: MigrationTarget = {
@@ -214,6 +224,13 @@ export function createMigrationService(deps: MigrationDependencies) {
           { field: 'plan' },
         );
       return { plan: planned, migration: await start(current, source, target, planned.estimatedDowntimeMs, 'plan_change', actorUserId) };
+    },
+
+    requirePlanFits,
+
+    /** Whether a migration of the tenant to `planCode` is queued or running (a plan change already under way). */
+    async movingTo(tenantId: string, planCode: string): Promise<boolean> {
+      return (await listMigrations(db, { tenantId })).some((row) => row.state === 'running' && row.target_plan === planCode);
     },
 
     /** Moves every tenant off a server (to the shared servers with the most room); the server is marked draining first. */

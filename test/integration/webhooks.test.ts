@@ -1,6 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { publishDomainEvents } from '../../src/events/index.js';
 import { changeTenantState } from '../../src/tenants/index.js';
 import { waitFor } from '../helpers/gateway-client.js';
 import { startOutboundWorker, subscriberCaughtUp } from '../helpers/outbound.js';
@@ -151,6 +152,81 @@ describe('signed deliveries', () => {
     expect((listed.body as Array<{ id: string }>).map((e) => e.id)).not.toContain(endpoint.id);
     await platform.test.http.delete(`/api/v1/webhooks/${endpoint.id}`, operator());
   });
+});
+
+describe('billing and backup events', () => {
+  it('sends billing.* and backup.verified/backup.failed to an endpoint subscribed to them, signed, with their documented payloads', async () => {
+    const types = await platform.test.http.get('/api/v1/webhooks/event-types', customer());
+    const billingAndBackup = [
+      'backup.failed',
+      'backup.verified',
+      'billing.invoice_changed',
+      'billing.payment_recorded',
+      'billing.refund_changed',
+      'billing.subscription_changed',
+    ];
+    expect(JSON.stringify(types.body)).toContain('billing.payment_recorded');
+    const endpoint = await register('/money', billingAndBackup);
+    const tenant = await requestTenantAsOperator(platform, 'money');
+    // A paid subscription: a subscription_changed (into pending_payment) and its first invoice; the
+    // operator marks the invoice paid: payment_recorded, invoice paid, subscription active.
+    const sub = await platform.test.http.post('/api/v1/billing/subscriptions', { plan: 'standard', interval: 'month', tenant: tenant.name }, customer());
+    expect(sub.status, sub.text).toBe(201);
+    const [invoice] = (await platform.test.http.get(`/api/v1/billing/invoices?subscriptionId=${sub.body.id}`, customer())).body as Array<{
+      id: string;
+      number: string;
+    }>;
+    const paid = await platform.test.http.post(`/api/v1/billing/invoices/${invoice?.id}/mark-paid`, { reference: 'wire-1' }, operator());
+    expect(paid.status, paid.text).toBe(200);
+    // Backups publish these from their job (backups/run.ts); written here the same way, in a transaction.
+    await db()
+      .transaction()
+      .execute(async (trx) => {
+        await publishDomainEvents(trx, { type: 'backup.verified', payload: { tenantId: tenant.id, backupId: '00000000-0000-4000-8000-000000000001' } });
+        await publishDomainEvents(trx, {
+          type: 'backup.failed',
+          payload: { tenantId: tenant.id, backupId: '00000000-0000-4000-8000-000000000002', reason: 'S3: connection refused' },
+        });
+      });
+    const requests = await receivedAt('/money', 7);
+    for (const request of requests) {
+      expect(signatureValid(endpoint.secret, String(request.headers['webhook-signature']), request.body)).toBe(true);
+      expect(request.headers['webhook-event']).toBe(JSON.parse(request.body).type);
+    }
+    const bodies = requests.map((r) => JSON.parse(r.body) as { type: string; data: Record<string, unknown> });
+    const accountId = platform.customer.accountId;
+    expect(bodies).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          type: 'billing.subscription_changed',
+          data: { subscriptionId: sub.body.id, accountId, fromState: null, toState: 'pending_payment', plan: 'standard' },
+        }),
+        expect.objectContaining({
+          type: 'billing.subscription_changed',
+          data: { subscriptionId: sub.body.id, accountId, fromState: 'pending_payment', toState: 'active', plan: 'standard' },
+        }),
+        expect.objectContaining({
+          type: 'billing.invoice_changed',
+          data: expect.objectContaining({ invoiceId: invoice?.id, number: invoice?.number, status: 'paid', accountId, currency: 'USD' }),
+        }),
+        expect.objectContaining({
+          type: 'billing.payment_recorded',
+          data: expect.objectContaining({ invoiceId: invoice?.id, status: 'succeeded', gateway: 'manual', accountId }),
+        }),
+        expect.objectContaining({
+          type: 'backup.verified',
+          data: { tenantId: tenant.id, name: tenant.name, backupId: '00000000-0000-4000-8000-000000000001' },
+        }),
+        expect.objectContaining({
+          type: 'backup.failed',
+          data: { tenantId: tenant.id, name: tenant.name, backupId: '00000000-0000-4000-8000-000000000002', reason: 'S3: connection refused' },
+        }),
+      ]),
+    );
+    // Subscribed to billing and backups only: none of the tenant's lifecycle events came.
+    expect(bodies.every((b) => b.type.startsWith('billing.') || b.type.startsWith('backup.'))).toBe(true);
+    await platform.test.http.delete(`/api/v1/webhooks/${endpoint.id}`, customer());
+  }, 30_000);
 });
 
 describe('retries, disabling, redelivery', () => {

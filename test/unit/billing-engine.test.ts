@@ -291,7 +291,8 @@ function travel(sub: Subscription, from: Date, hours: number) {
 describe('time travel', () => {
   it('trial of 14 days: reminder on day 11, first invoice on day 14, then the whole dunning schedule to day 30', () => {
     const trial = ok(startSubscription({ ...base, price: STANDARD, now: T0, trialDays: 14, trialUsed: false }));
-    expect(tenantActions(trial.effects)).toEqual([]);
+    // Its tenant is on the trial's plan at once (an existing tenant on another plan moves to it).
+    expect(trial.effects).toEqual([{ type: 'tenants', action: 'apply_plan', plan: 'standard' }]);
     const untilTrialEnd = travel(trial.subscription, T0, 14 * 24);
     expect(untilTrialEnd.log.map((l) => [l.day, l.state, mails(l.effects)])).toEqual([
       [11, 'trialing', ['trial_will_end']],
@@ -378,7 +379,8 @@ describe('time travel', () => {
       ),
     );
     expect(paid.subscription.state).toBe('active');
-    expect(tenantActions(paid.effects)).toEqual(['provision']);
+    // Released, and on the paid plan (a no-op for a tenant made for it; a live change for one that was on another).
+    expect(tenantActions(paid.effects)).toEqual(['provision', 'apply_plan']);
     // A payment arriving after the window closed finds the subscription expired and the invoice void.
     const late = ok(
       decide(
@@ -400,7 +402,7 @@ describe('time travel', () => {
   it('a free plan is active at once and never invoiced', () => {
     const free = ok(startSubscription({ ...base, price: price('basic', 0), now: T0, trialDays: null, trialUsed: false }));
     expect(free.subscription.state).toBe('active');
-    expect(free.effects).toEqual([]);
+    expect(free.effects).toEqual([{ type: 'tenants', action: 'apply_plan', plan: 'basic' }]);
     const year = travel(free.subscription, T0, 366 * 24);
     expect(year.log.flatMap((l) => issued(l.effects))).toEqual([]);
     expect(year.sub.periodNumber).toBe(13);
@@ -420,7 +422,7 @@ describe('periods, proration and plan changes', () => {
     ]);
   });
 
-  it('an upgrade mid-period charges the prorated difference at once and applies the new plan', () => {
+  it('an upgrade mid-period charges the prorated difference at once and applies the new plan once it is paid', () => {
     // April has 30 days: upgraded with 20 of them left.
     const start = new Date('2026-04-01T00:00:00Z');
     const pending = ok(startSubscription({ ...base, price: STANDARD, now: start, trialDays: null, trialUsed: false })).subscription;
@@ -431,11 +433,47 @@ describe('periods, proration and plan changes', () => {
     expect(invoice?.lines.map((l) => l.amountMinor)).toEqual([-1267, 2600]);
     expect(invoice).toMatchObject({ reason: 'proration', subtotalMinor: 1333, taxMinor: 213, totalMinor: 1546 });
     expect(upgraded.subscription.price.plan).toBe('premium');
-    expect(tenantActions(upgraded.effects)).toEqual(['apply_plan']);
+    // Billed for premium now; the tenant moves when the prorated invoice is paid, not before.
+    expect(tenantActions(upgraded.effects)).toEqual([]);
+    expect(upgraded.subscription.planAwaitingPayment).toBe('premium');
     expect(collected(upgraded.effects)).toEqual([invoice?.key]);
+    const failed = ok(decide(upgraded.subscription, { type: 'payment_failed', invoiceKey: invoice?.key as string }, addDays(start, 10)));
+    expect(tenantActions(failed.effects)).toEqual([]);
+    expect(failed.subscription).toMatchObject({ state: 'past_due', planAwaitingPayment: 'premium' });
+    const paid = ok(decide(failed.subscription, { type: 'payment_succeeded', invoiceKey: invoice?.key as string }, addDays(start, 11)));
+    expect(paid.effects.filter((e) => e.type === 'tenants')).toEqual([{ type: 'tenants', action: 'apply_plan', plan: 'premium' }]);
+    expect(paid.subscription).toMatchObject({ state: 'active', planAwaitingPayment: null });
+    // Reported twice, the payment changes nothing the second time: the plan change is asked for once.
+    const again = ok(decide(paid.subscription, { type: 'payment_succeeded', invoiceKey: invoice?.key as string }, addDays(start, 11)));
+    expect(again).toMatchObject({ changed: false, effects: [] });
     // The next renewal bills the new price for a whole period.
     const renewal = travel(upgraded.subscription, addDays(start, 10), 21 * 24).log.flatMap((l) => issued(l.effects));
     expect(renewal.map((i) => [i.reason, i.subtotalMinor])).toEqual([['renewal', 3900]]);
+  });
+
+  it('an upgrade during a trial, or with nothing left to charge, applies the new plan at once', () => {
+    const trialing = ok(startSubscription({ ...base, price: STANDARD, now: T0, trialDays: 14, trialUsed: false })).subscription;
+    const upgraded = ok(decide(trialing, { type: 'change_plan', price: PREMIUM }, addDays(T0, 2)));
+    expect(upgraded.effects).toEqual([{ type: 'tenants', action: 'apply_plan', plan: 'premium' }]);
+    expect(upgraded.subscription.planAwaitingPayment).toBeNull();
+    const { sub } = fixtures().active as { sub: Subscription; now: Date };
+    const end = (currentPeriod(sub) as { end: Date }).end;
+    // One second before the period ends: both shares round to nothing, so there is no invoice to wait for.
+    const last = ok(decide(sub, { type: 'change_plan', price: PREMIUM }, new Date(end.getTime() - 1000)));
+    expect(issued(last.effects)).toEqual([]);
+    expect(tenantActions(last.effects)).toEqual(['apply_plan']);
+  });
+
+  it('a subscription that ends while an upgrade waits for payment forgets it', () => {
+    const start = new Date('2026-04-01T00:00:00Z');
+    const pending = ok(startSubscription({ ...base, price: STANDARD, now: start, trialDays: null, trialUsed: false })).subscription;
+    const active = apply(pending, { type: 'payment_succeeded', invoiceKey: pending.unpaidInvoices[0] as string }, start);
+    const upgraded = apply(active, { type: 'change_plan', price: PREMIUM }, addDays(start, 10));
+    const cancelled = apply(upgraded, { type: 'cancel' }, addDays(start, 10));
+    // Unpaid past the end of the term: the run ends, the upgrade is void with its invoice.
+    const ended = travel(cancelled, addDays(start, 10), 25 * 24).sub;
+    expect(ended.state).not.toBe('active');
+    expect(ended.planAwaitingPayment).toBeNull();
   });
 
   it('a downgrade waits for the end of the term; changing back before then forgets it', () => {

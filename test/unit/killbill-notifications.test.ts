@@ -22,6 +22,7 @@ const sub: Subscription = {
   periodNumber: 0,
   cancelAtPeriodEnd: false,
   scheduledChange: null,
+  planAwaitingPayment: null,
   unpaidInvoices: [],
   dunningStartedAt: null,
   dunningRetries: 0,

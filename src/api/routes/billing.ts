@@ -23,9 +23,21 @@ function scopeOf(principal: Principal): BillingScope {
   return { accountId: principal.role === 'operator' ? null : (principal.accountId ?? '00000000-0000-0000-0000-000000000000') };
 }
 
-export function registerBillingRoutes(api: Api, deps: Pick<ApiDependencies, 'billing' | 'tenants' | 'config'>): void {
+export function registerBillingRoutes(api: Api, deps: Pick<ApiDependencies, 'billing' | 'tenants' | 'config' | 'migrations'>): void {
   const tags = ['billing'];
   const { provider, reads } = deps.billing;
+
+  /**
+   * A plan the subscription's tenant does not fit (more active Odoo users or storage than the
+   * plan allows) is refused when asked, before anything is charged or scheduled: a 409 naming
+   * the limit and by how much, the same check as the live change that follows.
+   */
+  async function requireTenantFits(subscription: { tenantId: string | null; plan: string }, plan: string): Promise<void> {
+    if (!subscription.tenantId || plan === subscription.plan) return;
+    const tenant = await deps.tenants.rowById(subscription.tenantId);
+    if (!tenant?.server_id || tenant.plan_code === plan) return; // no database yet: nothing used
+    await deps.migrations.requirePlanFits(tenant, plan);
+  }
 
   /** The subscription, if the caller may see it (another account's answers 404). */
   async function visible(principal: Principal, id: string) {
@@ -145,15 +157,18 @@ export function registerBillingRoutes(api: Api, deps: Pick<ApiDependencies, 'bil
       },
     }),
     async (request) => {
-      await visible(principalOf(request), request.params.id);
-      return provider.previewChange(request.params.id, await provider.priceFor(request.body.plan, request.body.interval));
+      const subscription = await visible(principalOf(request), request.params.id);
+      const price = await provider.priceFor(request.body.plan, request.body.interval);
+      await requireTenantFits(subscription, price.plan);
+      return provider.previewChange(request.params.id, price);
     },
   );
 
   const actions = [
     {
       path: 'change-plan',
-      summary: 'Change plan: upgrades now (prorated invoice), downgrades at the end of the period',
+      summary:
+        "Change plan: upgrades now (prorated invoice; the tenant's live plan change starts once it is paid), downgrades at the end of the period. A plan the tenant's usage does not fit answers 409 naming the limit and by how much",
       body: priceChoice,
     },
     { path: 'cancel', summary: 'Cancel at the end of the current term' },
@@ -181,6 +196,7 @@ export function registerBillingRoutes(api: Api, deps: Pick<ApiDependencies, 'bil
         request.auditTarget = { type: 'subscription', id: current.id, accountId: current.accountId };
         if (action.path === 'change-plan' || (action.path === 'reactivate' && body.plan)) {
           const price = await provider.priceFor(body.plan ?? current.plan, body.interval ?? current.interval);
+          if (action.path === 'change-plan') await requireTenantFits(current, price.plan);
           await provider.act(current.id, action.path === 'change-plan' ? { type: 'change_plan', price } : { type: 'reactivate', price });
         } else {
           await provider.act(current.id, {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ConflictError } from '../../errors/index.js';
 import { migrationPlanSchema, migrationViewSchema, toMigrationView } from '../../migration/index.js';
 import { type Api, principalOf, routeOptions } from '../route.js';
 import { uuidParam } from '../schemas.js';
@@ -21,9 +22,26 @@ const acceptedMigrationSchema = z
  * changes: operator decisions (capacity, billing), every one audited. A move answers 202 at once;
  * its progress is the migration's `step` and the tenant's timeline.
  */
-export function registerMigrationRoutes(api: Api, deps: Pick<ApiDependencies, 'tenants' | 'migrations'>): void {
+export function registerMigrationRoutes(api: Api, deps: Pick<ApiDependencies, 'tenants' | 'migrations' | 'billing'>): void {
   const { tenants, migrations } = deps;
   const tags = ['migrations'];
+
+  /**
+   * A billed tenant's plan is billing's: an operator's change to another plan than the one its
+   * subscription charges for is refused, naming the billing change that keeps invoice and tenant
+   * in step (docs/operations/billing.md). The plan billing charges for is allowed (it brings a
+   * tenant whose billed change could not run back in step).
+   */
+  async function requireNotBilledElsewhere(tenant: { id: string; name: string }, plan: string): Promise<void> {
+    const subscription = await deps.billing.reads.liveSubscriptionOfTenant(tenant.id);
+    if (!subscription || subscription.plan === plan) return;
+    throw new ConflictError(
+      `Tenant ${tenant.name} is billed by subscription ${subscription.id} (plan ${subscription.plan}, ${subscription.state.replaceAll('_', ' ')}): ` +
+        `change its plan through billing (POST /api/v1/billing/subscriptions/${subscription.id}/change-plan), which charges or schedules the ` +
+        "change and then changes the tenant; here only the plan billing charges for can be set.",
+      { field: 'plan', details: { subscriptionId: subscription.id, billedPlan: subscription.plan } },
+    );
+  }
 
   api.post(
     '/tenants/:name/migrate',
@@ -64,7 +82,7 @@ export function registerMigrationRoutes(api: Api, deps: Pick<ApiDependencies, 't
       'operator',
       {
         summary:
-          "Change a tenant's plan live: new limits at once; a different database or process strategy is a migration (202). A downgrade the tenant's usage does not fit answers 409 naming the limit and by how much",
+          "Change a tenant's plan live: new limits at once; a different database or process strategy is a migration (202). A downgrade the tenant's usage does not fit answers 409 naming the limit and by how much; a tenant billed by a subscription for another plan answers 409 naming the billing change to make instead",
         tags,
         params: tenantParams,
         body: z.object({ plan: z.string().min(1).max(64).describe('the new plan code'), dryRun }).strict(),
@@ -76,6 +94,7 @@ export function registerMigrationRoutes(api: Api, deps: Pick<ApiDependencies, 't
       const principal = principalOf(request);
       const tenant = await tenants.visibleRow(principal, request.params.name);
       request.auditTarget = { type: 'tenant', id: tenant.id, accountId: tenant.account_id };
+      await requireNotBilledElsewhere(tenant, request.body.plan);
       const { plan, migration } = await migrations.changePlan(tenant, request.body.plan, principal.userId, { dryRun: request.body.dryRun });
       return reply.code(migration ? 202 : 200).send({ plan, migration: migration ? toMigrationView(migration) : null });
     },

@@ -15,22 +15,24 @@ import { closeInvoice, invoiceByKey, issueInvoice } from './store.js';
 
 export type TenantControl = Pick<TenantService, 'applySystemAction'>;
 
-/** The tenant lifecycle action that carries out each billing action. */
-const TENANT_ACTION: Record<TenantBillingAction, Exclude<TenantAction, 'create' | 'duplicate'>> = {
+/**
+ * The tenant lifecycle action that carries out each billing action. `apply_plan` is not one: it
+ * is the tenant's live plan change (limits, and a migration when the placement differs), run by
+ * the durable `billing-plan-change` job queued with the decision (billing/plan-change.ts).
+ */
+const TENANT_ACTION: Record<Exclude<TenantBillingAction, 'apply_plan'>, Exclude<TenantAction, 'create' | 'duplicate'>> = {
   provision: 'payment_received',
   // Nothing was provisioned for a tenant awaiting payment: scheduling its deletion deletes it.
   delete_unpaid: 'schedule_delete',
-  apply_plan: 'change_plan',
   suspend: 'suspend',
   resume: 'resume',
   terminate: 'terminate',
   reactivate: 'reactivate',
 };
 
-const REASON: Record<TenantBillingAction, string> = {
+const REASON: Record<Exclude<TenantBillingAction, 'apply_plan'>, string> = {
   provision: 'billing: first payment received',
   delete_unpaid: 'billing: not paid within 24 hours',
-  apply_plan: 'billing: plan changed',
   suspend: 'billing: payment overdue for 7 days',
   resume: 'billing: overdue payment received',
   terminate: 'billing: subscription ended',
@@ -70,12 +72,22 @@ export async function applyEffects(context: EffectContext, effects: BillingEffec
         break;
       }
       case 'tenants':
-        if (context.tenantId)
-          await context.tenants.applySystemAction(trx, context.tenantId, TENANT_ACTION[effect.action], {
-            reason: REASON[effect.action],
-            now,
-            plan: effect.plan,
-          });
+        if (!context.tenantId) break;
+        if (effect.action === 'apply_plan') {
+          // Queued with the decision that paid for (or scheduled) the plan: a crash loses it or
+          // doubles it neither; keyed per tenant, so two changes of one tenant run in order.
+          await jobs.send(
+            'billing-plan-change',
+            { tenantId: context.tenantId, plan: effect.plan, subscriptionId: after.id },
+            { transaction: trx, key: context.tenantId },
+          );
+          break;
+        }
+        await context.tenants.applySystemAction(trx, context.tenantId, TENANT_ACTION[effect.action], {
+          reason: REASON[effect.action],
+          now,
+          plan: effect.plan,
+        });
         break;
       case 'mail':
         await jobs.send('billing-mail', { subscriptionId: after.id, mail: effect.mail }, { transaction: trx });

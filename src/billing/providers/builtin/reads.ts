@@ -16,6 +16,7 @@ import {
   endedSince,
   invoiceById,
   invoicesWithFailedPayments,
+  liveSubscriptionOfTenant,
   listInvoices,
   listRefunds,
   paymentsOf,
@@ -52,6 +53,7 @@ export function subscriptionView(row: BillingSubscriptionRow, now: Date): Subscr
     currentPeriodEnd: period?.end.toISOString() ?? null,
     cancelAtPeriodEnd: sub.cancelAtPeriodEnd,
     scheduledPlan: sub.scheduledChange ? { plan: sub.scheduledChange.plan, interval: sub.scheduledChange.interval } : null,
+    planAwaitingPayment: sub.planAwaitingPayment,
     pastDue: dunning
       ? { day: dunning.day, suspendsAt: dunning.suspendsAt?.toISOString() ?? null, terminatesAt: dunning.terminatesAt.toISOString() }
       : null,
@@ -125,6 +127,12 @@ export function createBillingReads(deps: {
     async subscriptions(scope: BillingScope, filter: { accountId?: string | undefined } = {}): Promise<SubscriptionView[]> {
       const rows = await subscriptionsOf(db, { accountId: scope.accountId ?? filter.accountId });
       return rows.map((row) => subscriptionView(row, deps.clock()));
+    },
+
+    /** The subscription billing a tenant now, if one does (any account: callers have checked the tenant is visible). */
+    async liveSubscriptionOfTenant(tenantId: string): Promise<SubscriptionView | undefined> {
+      const row = await liveSubscriptionOfTenant(db, tenantId);
+      return row && subscriptionView(row, deps.clock());
     },
 
     async subscription(scope: BillingScope, id: string): Promise<SubscriptionView> {

@@ -42,6 +42,7 @@ export function toSubscription(row: BillingSubscriptionRow): Subscription {
     periodNumber: row.period_number,
     cancelAtPeriodEnd: row.cancel_at_period_end,
     scheduledChange: row.scheduled_change ? toPrice(row.scheduled_change) : null,
+    planAwaitingPayment: row.plan_awaiting_payment,
     unpaidInvoices: row.unpaid_invoices,
     dunningStartedAt: row.dunning_started_at,
     dunningRetries: row.dunning_retries,
@@ -56,6 +57,7 @@ function columnsOf(sub: Subscription) {
     plan_code: sub.price.plan,
     price: JSON.stringify(sub.price),
     scheduled_change: sub.scheduledChange ? JSON.stringify(sub.scheduledChange) : null,
+    plan_awaiting_payment: sub.planAwaitingPayment,
     trial_ends_at: sub.trialEndsAt,
     trial_reminder_sent: sub.trialReminderSent,
     anchor: sub.anchor,
@@ -111,6 +113,16 @@ export async function subscriptionsOf(db: Executor, filter: { accountId?: string
   let query = db.selectFrom('billing_subscriptions').selectAll().orderBy('created_at', 'desc');
   if (filter.accountId) query = query.where('account_id', '=', filter.accountId);
   return query.execute();
+}
+
+/** The subscription billing a tenant now (at most one is live per tenant: billing_subscriptions_live_tenant). */
+export async function liveSubscriptionOfTenant(db: Executor, tenantId: string): Promise<BillingSubscriptionRow | undefined> {
+  return db
+    .selectFrom('billing_subscriptions')
+    .selectAll()
+    .where('tenant_id', '=', tenantId)
+    .where('state', 'not in', ['cancelled', 'expired'])
+    .executeTakeFirst();
 }
 
 /** Subscriptions with a timer due at `now` (renewal, trial end, dunning step, payment window). */

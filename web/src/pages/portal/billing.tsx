@@ -167,6 +167,9 @@ function SubscriptionCard({ subscription: s }: { subscription: Subscription }) {
           ...(s.scheduledPlan
             ? ([['Next period', `${humanize(s.scheduledPlan.plan)} plan, ${s.scheduledPlan.interval}ly`]] as Array<[string, string]>)
             : []),
+          ...(s.planAwaitingPayment
+            ? ([['Plan change', `${humanize(s.planAwaitingPayment)} once the open invoice is paid`]] as Array<[string, string]>)
+            : []),
           ...(s.endedAt ? ([['Ended', formatDateTime(s.endedAt)]] as Array<[string, string]>) : []),
         ]}
       />
