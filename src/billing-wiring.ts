@@ -157,7 +157,9 @@ function planChangePorts(deps: {
     setPlanOfUnplaced: (tenantId, plan, reason) =>
       db
         .transaction()
-        .execute(async (trx) => (await tenants.applySystemAction(trx, tenantId, 'change_plan', { reason, now: deps.clock(), plan })).applied),
+        .execute(
+          async (trx) => (await tenants.applySystemAction(trx, tenantId, 'change_plan', { reason, now: deps.clock(), plan })).applied,
+        ),
     note: async (tenantId, message) => void (await recordTenantEvent(db, tenantId, { type: 'info', message })),
     audit: (entry) =>
       deps.audit.record({

@@ -2,8 +2,8 @@
 export { buildBackupArchive, hashStream } from './archive.js';
 export { fetchVerifiedArchive, type LoadedArchive, loadBackupArchive, pathExists, restoredDatabaseProblems } from './archive-load.js';
 export { readArchiveManifest } from './archive-reader.js';
-export { addBackupWebhookEvents } from './outbound.js';
 export { checkDownloadLink, type DownloadGrant, signDownloadLink } from './links.js';
+export { addBackupWebhookEvents } from './outbound.js';
 export { DEFAULT_RETENTION, type RetainedBackup, type RetentionDecision, type RetentionPolicy, retentionDecisions } from './retention.js';
 export type { BackupRunDependencies } from './run.js';
 export { type DailySchedule, jitterSeconds, latestDueSlot } from './schedule.js';

@@ -27,8 +27,6 @@ export {
   WebhookRefusedError,
 } from './gateways/index.js';
 export { type InvoiceDocument, renderInvoicePdf } from './invoice-pdf.js';
-export { addBillingWebhookEvents, BILLING_WEBHOOK_EVENTS } from './outbound.js';
-export { applyBilledPlan, type BilledTenant, type PlanChangePorts } from './plan-change.js';
 export { registerBillingJobs } from './jobs.js';
 export { billingMailText } from './mails.js';
 export {
@@ -44,7 +42,9 @@ export {
   sumMoney,
   taxOn,
 } from './money.js';
+export { addBillingWebhookEvents, BILLING_WEBHOOK_EVENTS } from './outbound.js';
 export { addDays, addMonths, DAY_MS, HOUR_MS, periodEnd } from './periods.js';
+export { applyBilledPlan, type BilledTenant, type PlanChangePorts } from './plan-change.js';
 export type { TenantControl } from './providers/builtin/effects.js';
 export {
   type BuiltinBilling,

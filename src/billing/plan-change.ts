@@ -30,12 +30,7 @@ export interface PlanChangePorts {
   setPlanOfUnplaced(tenantId: string, plan: string, reason: string): Promise<boolean>;
   /** A line on the tenant's timeline. */
   note(tenantId: string, message: string): Promise<void>;
-  audit(entry: {
-    accountId: string;
-    tenantId: string;
-    outcome: 'success' | 'failure';
-    details: Record<string, unknown>;
-  }): Promise<void>;
+  audit(entry: { accountId: string; tenantId: string; outcome: 'success' | 'failure'; details: Record<string, unknown> }): Promise<void>;
 }
 
 /** States in which the tenant will never serve again under this subscription: nothing to change. */

@@ -146,6 +146,34 @@ describe.skipIf(unavailable !== null)('Kill Bill provider against a real Kill Bi
     );
   });
 
+  it("an upgrade waits for Kill Bill's prorated invoice to be paid before the tenant's plan changes, as with the built-in provider", async () => {
+    const sub = await subscribed();
+    await waitFor('active', async () => ((await subscriptionState(sub.id)) === 'active' ? true : undefined), 60_000, 200);
+    const upgraded = await test.http.post(`/api/v1/billing/subscriptions/${sub.id}/change-plan`, { plan: 'premium', interval: 'month' }, auth());
+    expect(upgraded.status, upgraded.text).toBe(200);
+    // Billed for premium at once; the plan change waits for the payment Kill Bill takes for it.
+    expect(upgraded.body).toMatchObject({ plan: 'premium', planAwaitingPayment: 'premium' });
+    const paid = await waitFor(
+      "Kill Bill's invoice of the change to be mirrored and paid",
+      async () => {
+        const view = await test.http.get(`/api/v1/billing/subscriptions/${sub.id}`, auth());
+        return view.body.planAwaitingPayment === null ? view.body : undefined;
+      },
+      90_000,
+      250,
+    );
+    expect(paid).toMatchObject({ plan: 'premium', state: 'active' });
+    expect((await client.subscription(sub.killbillSubscriptionId)).planName).toBe('premium-monthly');
+    const invoices = (await test.http.get(`/api/v1/billing/invoices?subscriptionId=${sub.id}`, auth())).body as Array<{
+      id: string;
+      status: string;
+    }>;
+    const plans = [];
+    for (const invoice of invoices.filter((i) => i.status === 'paid'))
+      plans.push(...(await test.http.get(`/api/v1/billing/invoices/${invoice.id}`, auth())).body.lines.map((l: { plan: string }) => l.plan));
+    expect(plans).toContain('premium');
+  });
+
   it('a payment Kill Bill marks failed (INVOICE_PAYMENT_FAILED) puts the subscription past_due and its invoice open again', async () => {
     const sub = await subscribed();
     await waitFor('active', async () => ((await subscriptionState(sub.id)) === 'active' ? true : undefined), 60_000, 200);

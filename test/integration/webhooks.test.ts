@@ -170,7 +170,11 @@ describe('billing and backup events', () => {
     const tenant = await requestTenantAsOperator(platform, 'money');
     // A paid subscription: a subscription_changed (into pending_payment) and its first invoice; the
     // operator marks the invoice paid: payment_recorded, invoice paid, subscription active.
-    const sub = await platform.test.http.post('/api/v1/billing/subscriptions', { plan: 'standard', interval: 'month', tenant: tenant.name }, customer());
+    const sub = await platform.test.http.post(
+      '/api/v1/billing/subscriptions',
+      { plan: 'standard', interval: 'month', tenant: tenant.name },
+      customer(),
+    );
     expect(sub.status, sub.text).toBe(201);
     const [invoice] = (await platform.test.http.get(`/api/v1/billing/invoices?subscriptionId=${sub.body.id}`, customer())).body as Array<{
       id: string;
@@ -182,7 +186,10 @@ describe('billing and backup events', () => {
     await db()
       .transaction()
       .execute(async (trx) => {
-        await publishDomainEvents(trx, { type: 'backup.verified', payload: { tenantId: tenant.id, backupId: '00000000-0000-4000-8000-000000000001' } });
+        await publishDomainEvents(trx, {
+          type: 'backup.verified',
+          payload: { tenantId: tenant.id, backupId: '00000000-0000-4000-8000-000000000001' },
+        });
         await publishDomainEvents(trx, {
           type: 'backup.failed',
           payload: { tenantId: tenant.id, backupId: '00000000-0000-4000-8000-000000000002', reason: 'S3: connection refused' },
@@ -219,7 +226,12 @@ describe('billing and backup events', () => {
         }),
         expect.objectContaining({
           type: 'backup.failed',
-          data: { tenantId: tenant.id, name: tenant.name, backupId: '00000000-0000-4000-8000-000000000002', reason: 'S3: connection refused' },
+          data: {
+            tenantId: tenant.id,
+            name: tenant.name,
+            backupId: '00000000-0000-4000-8000-000000000002',
+            reason: 'S3: connection refused',
+          },
         }),
       ]),
     );

@@ -38,7 +38,7 @@ export function registerMigrationRoutes(api: Api, deps: Pick<ApiDependencies, 't
     throw new ConflictError(
       `Tenant ${tenant.name} is billed by subscription ${subscription.id} (plan ${subscription.plan}, ${subscription.state.replaceAll('_', ' ')}): ` +
         `change its plan through billing (POST /api/v1/billing/subscriptions/${subscription.id}/change-plan), which charges or schedules the ` +
-        "change and then changes the tenant; here only the plan billing charges for can be set.",
+        'change and then changes the tenant; here only the plan billing charges for can be set.',
       { field: 'plan', details: { subscriptionId: subscription.id, billedPlan: subscription.plan } },
     );
   }

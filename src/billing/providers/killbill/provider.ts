@@ -116,7 +116,9 @@ export function createKillbillBilling(deps: KillbillBillingDeps) {
         { trx: t, now, before, after: subscription, tenantId: row.tenant_id, jobs: deps.jobs, tenants: deps.tenants },
         effects,
       );
-      if (SYNCED_EVENTS.has(event.type) && (await linkOf(t, subscriptionId))) await queueSync(t, subscriptionId);
+      // A scheduled downgrade takes effect on a tick (the end of the period): Kill Bill hears of every price change.
+      const priceChanged = before.price.plan !== subscription.price.plan || before.price.interval !== subscription.price.interval;
+      if ((SYNCED_EVENTS.has(event.type) || priceChanged) && (await linkOf(t, subscriptionId))) await queueSync(t, subscriptionId);
       return subscription;
     };
     return trx ? run(trx) : db.transaction().execute(run);
