@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { delimiter, dirname, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createJobQueue, type JobQueue } from '../../src/jobs/index.js';
+import { createLogger } from '../../src/logging/index.js';
 import { withConnection } from '../../src/postgres/index.js';
 import { odooLogin, waitFor } from '../helpers/gateway-client.js';
 import { createOperator, registerCustomer, runningTenant, startTestPlatform, type TestPlatform } from '../helpers/platform.js';
@@ -21,6 +23,8 @@ process.env.PATH = `${dirname(process.execPath)}${delimiter}${process.env.PATH ?
 let test: TestPlatform;
 let operator: Awaited<ReturnType<typeof createOperator>>;
 let customer: Awaited<ReturnType<typeof registerCustomer>>;
+/** A second handle on the platform's job queue (no workers): sends jobs as a retry after a crash would. */
+let jobs: JobQueue;
 /** The billing clock: the test moves it to the end of the period. */
 let now = new Date();
 const ADMIN_PASSWORD = 'Odoo-Admin-Pass-1';
@@ -105,6 +109,8 @@ beforeAll(async () => {
   );
   operator = await createOperator(test);
   customer = await registerCustomer(test.http, 'plan-change-owner');
+  jobs = createJobQueue({ connectionString: test.database.url, logger: createLogger('silent') });
+  await jobs.start();
   await waitFor(
     'the blank template to be built',
     async () => {
@@ -131,7 +137,23 @@ beforeAll(async () => {
   expect(starter.status, starter.text).toBe(201);
 }, 240_000);
 
+/** Queues the job billing queued for this change again, as its retry after a crash would run it, and waits for it. */
+async function planChangeJobAgain(tenantId: string, subscriptionId: string): Promise<void> {
+  const id = await jobs.send('billing-plan-change', { tenantId, plan: 'standard', subscriptionId }, { key: tenantId });
+  await waitFor(
+    'the repeated billing-plan-change job to finish',
+    async () => {
+      const job = await jobs.find('billing-plan-change', id);
+      if (job?.state === 'failed') throw new Error(`the repeated job failed: ${JSON.stringify(job.output)}`);
+      return job?.state === 'completed' ? job : undefined;
+    },
+    120_000,
+    100,
+  );
+}
+
 afterAll(async () => {
+  await jobs?.stop();
   await test?.stop();
 });
 
@@ -161,7 +183,11 @@ describe('billing drives the live plan change', () => {
     expect((await test.http.get(`/api/v1/migrations?tenant=${name}`, asOperator())).body).toEqual([]);
 
     await markPaid((await openInvoice(subscriptionId)).id, 'transfer-1');
+    // The job again while the migration it started runs (a crash before the job was marked done),
+    // and once more after: neither starts a second migration.
+    await planChangeJobAgain(tenant.id, subscriptionId);
     const moved = await runningOn('standard');
+    await planChangeJobAgain(tenant.id, subscriptionId);
     expect(moved.processStrategy).toBe('dedicated');
     const migrations = (await test.http.get(`/api/v1/migrations?tenant=${name}`, asOperator())).body as Array<{
       state: string;

@@ -149,7 +149,11 @@ describe.skipIf(unavailable !== null)('Kill Bill provider against a real Kill Bi
   it("an upgrade waits for Kill Bill's prorated invoice to be paid before the tenant's plan changes, as with the built-in provider", async () => {
     const sub = await subscribed();
     await waitFor('active', async () => ((await subscriptionState(sub.id)) === 'active' ? true : undefined), 60_000, 200);
-    const upgraded = await test.http.post(`/api/v1/billing/subscriptions/${sub.id}/change-plan`, { plan: 'premium', interval: 'month' }, auth());
+    const upgraded = await test.http.post(
+      `/api/v1/billing/subscriptions/${sub.id}/change-plan`,
+      { plan: 'premium', interval: 'month' },
+      auth(),
+    );
     expect(upgraded.status, upgraded.text).toBe(200);
     // Billed for premium at once; the plan change waits for the payment Kill Bill takes for it.
     expect(upgraded.body).toMatchObject({ plan: 'premium', planAwaitingPayment: 'premium' });
@@ -170,7 +174,9 @@ describe.skipIf(unavailable !== null)('Kill Bill provider against a real Kill Bi
     }>;
     const plans = [];
     for (const invoice of invoices.filter((i) => i.status === 'paid'))
-      plans.push(...(await test.http.get(`/api/v1/billing/invoices/${invoice.id}`, auth())).body.lines.map((l: { plan: string }) => l.plan));
+      plans.push(
+        ...(await test.http.get(`/api/v1/billing/invoices/${invoice.id}`, auth())).body.lines.map((l: { plan: string }) => l.plan),
+      );
     expect(plans).toContain('premium');
   });
 
