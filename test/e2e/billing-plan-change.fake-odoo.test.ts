@@ -5,7 +5,14 @@ import { createJobQueue, type JobQueue } from '../../src/jobs/index.js';
 import { createLogger } from '../../src/logging/index.js';
 import { withConnection } from '../../src/postgres/index.js';
 import { odooLogin, waitFor } from '../helpers/gateway-client.js';
-import { createOperator, registerCustomer, runningTenant, startTestPlatform, type TestPlatform } from '../helpers/platform.js';
+import {
+  createOperator,
+  registerCustomer,
+  runningTenant,
+  startTestPlatform,
+  type TestPlatform,
+  templateBuilt,
+} from '../helpers/platform.js';
 import { postgresAdminUrl } from '../helpers/postgres.js';
 
 /**
@@ -111,17 +118,7 @@ beforeAll(async () => {
   customer = await registerCustomer(test.http, 'plan-change-owner');
   jobs = createJobQueue({ connectionString: test.database.url, logger: createLogger('silent') });
   await jobs.start();
-  await waitFor(
-    'the blank template to be built',
-    async () => {
-      const templates = await test.http.get('/api/v1/templates', asOperator());
-      const build = templates.body.find((t: { code: string }) => t.code === 'blank')?.builds[0];
-      if (build?.status === 'failed') throw new Error(`template build failed: ${build.error}`);
-      return build?.status === 'ready' ? build : undefined;
-    },
-    120_000,
-    200,
-  );
+  await templateBuilt(test, operator.accessToken);
   // A cheaper paid plan on the same placement as standard, with room for 3 Odoo users: the downgrade target.
   const starter = await test.http.post(
     '/api/v1/plans',

@@ -256,7 +256,7 @@ describe('plan changes and the end of a term', () => {
     return sub;
   }
 
-  it('an upgrade mid-period issues a prorated invoice and gives the tenant the new plan', async () => {
+  it('an upgrade mid-period issues a prorated invoice; the tenant gets the new plan once it is paid (a billing-plan-change job)', async () => {
     const accountId = await newAccount('Upgrader');
     const tenantId = await runningTenant();
     const sub = await activeSubscription(accountId, tenantId);
@@ -272,8 +272,18 @@ describe('plan changes and the end of a term', () => {
     expect(invoice.subtotalMinor).toBeGreaterThan(0);
     expect(invoice.subtotalMinor).toBeLessThan(2000);
     expect(invoice.totalMinor).toBe(invoice.subtotalMinor + Math.round((invoice.subtotalMinor * 16) / 100));
+    // Not paid: the tenant keeps its plan and no plan change is queued for it.
+    const planChanges = async () =>
+      (await queuedJobs('billing-plan-change')).filter((d) => d.tenantId === tenantId && d.plan === 'premium');
+    expect(await planChanges()).toEqual([]);
     const tenant = await db().selectFrom('tenants').select(['plan_code', 'state']).where('id', '=', tenantId).executeTakeFirstOrThrow();
-    expect(tenant).toEqual({ plan_code: 'premium', state: 'running' });
+    expect(tenant).toEqual({ plan_code: 'taxed', state: 'running' });
+    expect((await reads.subscription({ accountId }, sub.id)).planAwaitingPayment).toBe('premium');
+    // Paid: the live plan change is queued with the payment, once (a report seen again queues nothing).
+    await pay(invoice, 'succeeded', 'upgrade-paid');
+    await pay(invoice, 'succeeded', 'upgrade-paid');
+    expect(await planChanges()).toEqual([{ tenantId, plan: 'premium', subscriptionId: sub.id }]);
+    expect((await reads.subscription({ accountId }, sub.id)).planAwaitingPayment).toBeNull();
   });
 
   it('cancellation at end of term -> terminated -> reactivated after paying upfront', async () => {
