@@ -24,6 +24,7 @@ import * as m0022 from './0022_tenant_odoo_series.js';
 import * as m0023 from './0023_job_logs.js';
 import * as m0026 from './0026_billing_payment_methods.js';
 import * as m0027 from './0027_killbill.js';
+import * as m0029 from './0029_billing_usage.js';
 
 /** Migrations are listed in code (not read from disk) so the built package carries them. */
 export const migrations: Record<string, Migration> = {
@@ -52,6 +53,7 @@ export const migrations: Record<string, Migration> = {
   '0023_job_logs': m0023,
   '0026_billing_payment_methods': m0026,
   '0027_killbill': m0027,
+  '0029_billing_usage': m0029,
 };
 
 export const migrationProvider: MigrationProvider = {
