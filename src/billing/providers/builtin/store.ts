@@ -16,7 +16,7 @@ import type {
 } from '../../../db/index.js';
 import { nextTimer } from '../../dunning.js';
 import type { BillingPrice, InvoiceDraft, Subscription } from '../../subscription.js';
-import type { PeriodUsage, PeriodUsageRecord } from '../../usage-charges.js';
+import type { PeriodUsageRecord } from '../../usage-charges.js';
 
 export type Executor = Db | Transaction<Database>;
 
@@ -618,11 +618,4 @@ export async function recordPeriodUsage(trx: Transaction<Database>, record: Peri
 
 export async function usageOfSubscription(db: Executor, subscriptionId: string): Promise<BillingUsageRow[]> {
   return db.selectFrom('billing_usage').selectAll().where('subscription_id', '=', subscriptionId).orderBy('period_start', 'desc').execute();
-}
-
-export function toPeriodUsage(row: BillingUsageRow): PeriodUsage {
-  return {
-    odoo_users: { peak: row.odoo_users_peak, peakDay: row.odoo_users_peak_day, daysSampled: row.odoo_users_days },
-    storage_gib: { peak: row.storage_gib_peak, peakDay: row.storage_gib_peak_day, daysSampled: row.storage_gib_days },
-  };
 }
