@@ -13,6 +13,7 @@ import {
   type PlanChangePorts,
   registerBillingJobs,
   registerKillbillJobs,
+  type UsagePoints,
 } from './billing/index.js';
 import { type Config, resolveSecretKey } from './config/index.js';
 import type { Db } from './db/index.js';
@@ -23,6 +24,7 @@ import type { Mailer } from './notifications/index.js';
 import type { PlanService } from './plans/index.js';
 import type { SecretBox } from './secrets/index.js';
 import { recordTenantEvent, type TenantService } from './tenants/index.js';
+import { billablePoints } from './usage/index.js';
 
 /**
  * Composition of billing: the built-in provider with the configured payment gateway, what it
@@ -55,6 +57,7 @@ export async function startBilling(deps: {
             emailOf: async (accountId) => (await accounts.billingContact(accountId)).emails[0] ?? null,
           })
         : manualGateway;
+  const usage: UsagePoints = { pointsOf: (tenantId, from, to, executor) => billablePoints(tenantId, from, to, executor) };
   const builtin = createBuiltinBilling({
     db,
     clock,
@@ -64,12 +67,14 @@ export async function startBilling(deps: {
     gateway,
     logger,
     sealer: deps.secretBox,
+    usage,
     crashPoint: deps.crashPoint,
   });
   const provider = config.killbill ? await startKillbill({ ...deps, killbill: config.killbill, builtin }) : builtin;
   const reads = createBillingReads({
     db,
     clock,
+    usage,
     sellerName: config.billingSellerName,
     buyerOf: async (accountId) => {
       const contact = await accounts.billingContact(accountId);

@@ -21,10 +21,12 @@ import {
   periodInvoice,
   prorationInvoice,
   type RefusalCode,
+  renewalInvoice,
   type Subscription,
   type SubscriptionState,
   samePrice,
 } from './subscription.js';
+import { type UsageMeter, usageCharges } from './usage-charges.js';
 
 type Step = { subscription: Subscription; effects: BillingEffect[] };
 
@@ -137,7 +139,7 @@ export function trialDaysOf(plan: { trialDays: number }): number {
 // ----- the clock ------------------------------------------------------------------------------
 
 /** Fires one due timer at its own due time. */
-function fire(sub: Subscription, timer: DueTimer): Step {
+function fire(sub: Subscription, timer: DueTimer, meter: UsageMeter | undefined): Step {
   const at = timer.at;
   switch (timer.name) {
     case 'trial_reminder':
@@ -149,7 +151,7 @@ function fire(sub: Subscription, timer: DueTimer): Step {
       return bill({ subscription: active, effects: [] }, periodInvoice(active, 'first_period', active.price, period.start, period.end));
     }
     case 'period_end':
-      return renew(sub, at);
+      return renew(sub, at, meter);
     case 'payment_window':
       return {
         subscription: moveTo(sub, 'expired', at, { endedAt: at, unpaidInvoices: [] }),
@@ -192,12 +194,37 @@ function endRun(sub: Subscription, state: 'cancelled' | 'expired', at: Date): St
   };
 }
 
-/** The end of a paid period: cancel as asked, or apply a scheduled change and bill the next period. */
-function renew(sub: Subscription, at: Date): Step {
-  if (sub.cancelAtPeriodEnd) return endRun(sub, 'cancelled', at);
+/**
+ * The end of a paid period: its usage is recorded (when metered); then the subscription is
+ * cancelled as asked, or a scheduled change applies and the next period is billed with the closed
+ * period's usage above its included amounts, at the closed period's price.
+ */
+function renew(sub: Subscription, at: Date, meter: UsageMeter | undefined): Step {
+  const closed = currentPeriod(sub) as { start: Date; end: Date };
+  const usage = meter?.(closed) ?? null;
+  // The last period of a cancelled run is not billed for usage: there is no renewal to carry it.
+  const charges = usage && !sub.cancelAtPeriodEnd ? usageCharges(sub.price, usage) : [];
+  const effects: BillingEffect[] = [];
+  if (usage)
+    effects.push({
+      type: 'record_usage',
+      usage: {
+        subscriptionId: sub.id,
+        plan: sub.price.plan,
+        interval: sub.price.interval,
+        periodStart: closed.start,
+        periodEnd: closed.end,
+        usage,
+        chargedMinor: charges.reduce((sum, charge) => sum + charge.amountMinor, 0),
+        currency: sub.price.currency,
+      },
+    });
+  if (sub.cancelAtPeriodEnd) {
+    const ended = endRun(sub, 'cancelled', at);
+    return { subscription: ended.subscription, effects: [...effects, ...ended.effects] };
+  }
   const change = sub.scheduledChange;
   let next: Subscription = { ...sub, periodNumber: sub.periodNumber + 1 };
-  const effects: BillingEffect[] = [];
   if (change) {
     // A new interval restarts the anchor; the same interval keeps the calendar.
     next =
@@ -207,16 +234,16 @@ function renew(sub: Subscription, at: Date): Step {
     effects.push(tenants(next, 'apply_plan'));
   }
   const period = currentPeriod(next) as { start: Date; end: Date };
-  return bill({ subscription: next, effects }, periodInvoice(next, 'renewal', next.price, period.start, period.end));
+  return bill({ subscription: next, effects }, renewalInvoice(next, next.price, period, { ...closed, plan: sub.price.plan }, charges));
 }
 
 /** Fires every timer due at `now`, in order; the subscription afterwards has none due. */
-function tick(sub: Subscription, now: Date): Step {
+function tick(sub: Subscription, now: Date, meter: UsageMeter | undefined): Step {
   let step: Step = { subscription: sub, effects: [] };
   for (let guard = 0; guard < 10_000; guard++) {
     const timer = nextTimer(step.subscription);
     if (!timer || timer.at > now) return step;
-    const fired = fire(step.subscription, timer);
+    const fired = fire(step.subscription, timer, meter);
     step = { subscription: fired.subscription, effects: [...step.effects, ...fired.effects] };
   }
   throw new Error(`billing timers of subscription ${sub.id} did not settle`);
@@ -362,10 +389,11 @@ function reactivate(sub: Subscription, price: BillingPrice | undefined, now: Dat
 /**
  * Applies `event` at `now`. Every event first lets the clock catch up (timers due before `now`
  * fire first), so a payment reported after the period ended is judged against the state the
- * subscription is really in.
+ * subscription is really in. `meter` measures the usage of the periods that close on the way
+ * (omitted: none is metered).
  */
-export function decide(sub: Subscription, event: BillingEvent, now: Date): Decision {
-  const caughtUp = tick(sub, now);
+export function decide(sub: Subscription, event: BillingEvent, now: Date, meter?: UsageMeter): Decision {
+  const caughtUp = tick(sub, now, meter);
   const current = caughtUp.subscription;
   const decision = decideNow(current, event, now);
   if (!decision.ok) return decision;

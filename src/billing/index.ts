@@ -53,6 +53,7 @@ export {
   type PaymentReport,
   priceOf,
   type SubscribeInput,
+  type UsagePoints,
 } from './providers/builtin/provider.js';
 export {
   type BillingReads,
@@ -95,13 +96,28 @@ export {
   type TenantBillingAction,
 } from './subscription.js';
 export {
+  type ExtraUnitPrice,
+  type PeriodUsage,
+  type PeriodUsageRecord,
+  periodUsage,
+  startedGiB,
+  USAGE_METRICS,
+  type UsageCharge,
+  type UsageMeter,
+  type UsageMetric,
+  type UsagePoint,
+  usageCharges,
+} from './usage-charges.js';
+export {
   type BillingOverview,
   billingOverviewSchema,
   type CreditNoteView,
   creditNoteViewSchema,
   type InvoiceView,
   invoiceViewSchema,
+  type SubscriptionUsageView,
   type SubscriptionView,
   subscriptionStateSchema,
+  subscriptionUsageSchema,
   subscriptionViewSchema,
 } from './views.js';

@@ -7,6 +7,7 @@
 import type { PriceInterval } from '../plans/index.js';
 import { money, shareOf, sumMoney, taxOn } from './money.js';
 import { periodEnd } from './periods.js';
+import type { ExtraUnitPrice, PeriodUsageRecord, UsageCharge } from './usage-charges.js';
 
 export const SUBSCRIPTION_STATES = ['pending_payment', 'trialing', 'active', 'past_due', 'suspended', 'cancelled', 'expired'] as const;
 export type SubscriptionState = (typeof SUBSCRIPTION_STATES)[number];
@@ -31,6 +32,10 @@ export interface BillingPrice {
   amountMinor: number;
   currency: string;
   taxRateBasisPoints: number;
+  /** Per-user pricing: users included, and the price of each further one (billed when the period closes). */
+  perUser?: ExtraUnitPrice | undefined;
+  /** Per-GiB pricing of storage above the included GiB, the same way. */
+  perStorageGiB?: ExtraUnitPrice | undefined;
 }
 
 export interface Subscription {
@@ -121,7 +126,9 @@ export type BillingEffect =
   | { type: 'collect_payment'; invoiceKey: string }
   | { type: 'void_invoice'; invoiceKey: string }
   | { type: 'tenants'; action: TenantBillingAction; plan: string }
-  | { type: 'mail'; mail: BillingMail };
+  | { type: 'mail'; mail: BillingMail }
+  /** A closed period's billable usage, recorded once per subscription and period. */
+  | { type: 'record_usage'; usage: PeriodUsageRecord };
 
 export type RefusalCode =
   | 'not_allowed_in_state'
@@ -196,6 +203,35 @@ export function periodInvoice(
 }
 
 /**
+ * A renewal: the new period at `price`, in advance, and the closed period's usage above its
+ * included amounts, in arrears (`charges`, priced at the closed period's price).
+ */
+export function renewalInvoice(
+  sub: Pick<Subscription, 'id' | 'accountId'>,
+  price: BillingPrice,
+  period: { start: Date; end: Date },
+  closed: { start: Date; end: Date; plan: string },
+  charges: readonly UsageCharge[],
+): InvoiceDraft {
+  return invoiceDraft(sub, 'renewal', price, [
+    {
+      description: describePeriod(price),
+      plan: price.plan,
+      periodStart: period.start,
+      periodEnd: period.end,
+      amountMinor: price.amountMinor,
+    },
+    ...charges.map((charge) => ({
+      description: charge.description,
+      plan: closed.plan,
+      periodStart: closed.start,
+      periodEnd: closed.end,
+      amountMinor: charge.amountMinor,
+    })),
+  ]);
+}
+
+/**
  * An upgrade mid-period: the difference between the new and the old price for the share of the
  * period still to run, charged at once. Time is counted in whole seconds (a millisecond share
  * would only add noise to the rounding).
@@ -237,6 +273,12 @@ export function samePrice(a: BillingPrice, b: BillingPrice): boolean {
     a.interval === b.interval &&
     a.amountMinor === b.amountMinor &&
     a.currency === b.currency &&
-    a.taxRateBasisPoints === b.taxRateBasisPoints
+    a.taxRateBasisPoints === b.taxRateBasisPoints &&
+    sameUnitPrice(a.perUser, b.perUser) &&
+    sameUnitPrice(a.perStorageGiB, b.perStorageGiB)
   );
+}
+
+function sameUnitPrice(a: ExtraUnitPrice | undefined, b: ExtraUnitPrice | undefined): boolean {
+  return a?.included === b?.included && a?.amountMinor === b?.amountMinor;
 }

@@ -9,6 +9,11 @@ import { INVOICE_REASONS, SUBSCRIPTION_STATES } from './subscription.js';
 
 export const subscriptionStateSchema = z.enum(SUBSCRIPTION_STATES).meta({ id: 'SubscriptionState' });
 
+const extraUnitPriceSchema = z.object({
+  included: z.number().int(),
+  amountMinor: z.number().int().describe("per unit above the included amount, per period, in the currency's minor unit"),
+});
+
 export const subscriptionViewSchema = z
   .object({
     id: z.string(),
@@ -38,6 +43,8 @@ export const subscriptionViewSchema = z
       .describe('dunning: days since the payment failed, when the tenants are suspended and terminated'),
     endedAt: z.string().nullable(),
     createdAt: z.string(),
+    perUser: extraUnitPriceSchema.nullable().describe('per-user pricing of the price: users included, price of each further one'),
+    perStorageGiB: extraUnitPriceSchema.nullable().describe('per-GiB pricing of storage above the included GiB'),
   })
   .meta({ id: 'Subscription' });
 export type SubscriptionView = z.infer<typeof subscriptionViewSchema>;
@@ -110,3 +117,43 @@ export const billingOverviewSchema = z
   })
   .meta({ id: 'BillingOverview' });
 export type BillingOverview = z.infer<typeof billingOverviewSchema>;
+
+const metricUsageSchema = z.object({
+  peak: z.number().int().nullable().describe('highest daily maximum of the period (null: nothing measured)'),
+  peakDay: z.string().nullable().describe('the first UTC day that reached the peak'),
+  daysSampled: z.number().int(),
+  included: z.number().int().nullable().describe("the price's included amount (null: not priced per unit)"),
+  extra: z.number().int().describe('units above the included amount'),
+  amountMinor: z.number().int().describe('what the extra units cost'),
+});
+
+/** Billable usage of a subscription: the current period so far (an estimate) and the closed periods as billed. */
+export const subscriptionUsageSchema = z
+  .object({
+    subscriptionId: z.string(),
+    currency: z.string(),
+    current: z
+      .object({
+        periodStart: z.string(),
+        periodEnd: z.string(),
+        measuredTo: z.string(),
+        odooUsers: metricUsageSchema,
+        storageGiB: metricUsageSchema,
+        estimatedExtraMinor: z.number().int().describe('billed with the next renewal if usage stays at its peak so far'),
+      })
+      .nullable()
+      .describe('null when the subscription has no running paid period or bills no tenant'),
+    closed: z.array(
+      z.object({
+        periodStart: z.string(),
+        periodEnd: z.string(),
+        plan: z.string(),
+        odooUsersPeak: z.number().int().nullable(),
+        storageGiBPeak: z.number().int().nullable(),
+        chargedMinor: z.number().int(),
+        currency: z.string(),
+      }),
+    ),
+  })
+  .meta({ id: 'SubscriptionUsage' });
+export type SubscriptionUsageView = z.infer<typeof subscriptionUsageSchema>;

@@ -169,7 +169,17 @@ plans
         'tenants/account': p.limits.maxTenantsPerAccount ?? 'no limit',
         database: p.placement.databaseStrategy,
         odoo: p.placement.processStrategy,
-        price: p.prices.length === 0 ? 'free' : p.prices.map((x) => `${x.amountCents / 100} ${x.currency}/${x.interval}`).join(', '),
+        price:
+          p.prices.length === 0
+            ? 'free'
+            : p.prices
+                .map(
+                  (x) =>
+                    `${x.amountCents / 100} ${x.currency}/${x.interval}` +
+                    (x.perUser ? ` + ${x.perUser.amountCents / 100}/user above ${x.perUser.included}` : '') +
+                    (x.perStorageGiB ? ` + ${x.perStorageGiB.amountCents / 100}/GiB above ${x.perStorageGiB.included}` : ''),
+                )
+                .join(', '),
         status: p.archived ? 'archived' : 'offered',
       })),
     );

@@ -565,7 +565,26 @@ export interface BillingPaymentMethodsTable {
   saved_at: Date;
 }
 
+/** The billable usage of each closed billing period (billing/providers/builtin/store.ts). */
+export interface BillingUsageTable {
+  subscription_id: string;
+  period_start: Date;
+  period_end: Date;
+  plan_code: string;
+  interval: 'month' | 'year';
+  odoo_users_peak: number | null;
+  odoo_users_peak_day: Date | null;
+  odoo_users_days: number;
+  storage_gib_peak: number | null;
+  storage_gib_peak_day: Date | null;
+  storage_gib_days: number;
+  charged_minor: number;
+  currency: string;
+  recorded_at: Generated<Date>;
+}
+
 export interface Database {
+  billing_usage: BillingUsageTable;
   billing_payment_methods: BillingPaymentMethodsTable;
   billing_credit_note_counters: BillingCreditNoteCountersTable;
   billing_refunds: BillingRefundsTable;
@@ -582,6 +601,7 @@ export type BillingInvoiceRow = Selectable<BillingInvoicesTable>;
 export type BillingInvoiceLineRow = Selectable<BillingInvoiceLinesTable>;
 export type BillingPaymentRow = Selectable<BillingPaymentsTable>;
 export type BillingRefundRow = Selectable<BillingRefundsTable>;
+export type BillingUsageRow = Selectable<BillingUsageTable>;
 /** Custom domains of tenants (domains/store.ts is its only reader and writer). */
 export interface CustomDomainsTable {
   id: Generated<string>;

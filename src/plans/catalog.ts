@@ -132,6 +132,23 @@ export const PRICE_INTERVALS = ['month', 'year'] as const;
 export type PriceInterval = (typeof PRICE_INTERVALS)[number];
 
 /**
+ * What a price charges per unit above an included amount, per period (billing/usage-charges.ts
+ * measures the units). `amountCents` is in the minor unit of the price's own currency.
+ */
+const extraUnitsSchema = (unit: string) =>
+  z
+    .object({
+      included: z.number().int().min(0).max(100_000).describe(`${unit} the base price includes`),
+      amountCents: z
+        .number()
+        .int()
+        .min(1)
+        .max(100_000_000)
+        .describe(`price per ${unit.replace(/s$/, '')} above the included amount, per period, in the minor unit of the price's currency`),
+    })
+    .strict();
+
+/**
  * A price per period. Money is an integer count of the currency's minor unit (`amountCents` is
  * cents for USD, kobo for NGN, whole yen for JPY: the name predates other currencies), never a
  * float, so sums and tax are exact. The tax rate is in basis points (1600 = 16.00 %), added on
@@ -152,6 +169,12 @@ export const planPriceSchema = z
       .max(10_000)
       .default(0)
       .describe('tax added on top, in basis points (1600 = 16.00 %); omitted: no tax'),
+    perUser: extraUnitsSchema('active internal Odoo users')
+      .optional()
+      .describe('per-user pricing: users included in the amount, and the price of each further user (peak of the period)'),
+    perStorageGiB: extraUnitsSchema('GiB of storage')
+      .optional()
+      .describe('per-GiB pricing: GiB of database + filestore included, and the price of each further started GiB (peak of the period)'),
   })
   .strict();
 
@@ -233,6 +256,28 @@ export function storedPlanPlacement(row: { code: string; placement: unknown }): 
   return parseStoredPlanColumn(planPlacementSchema, row.placement, { plan: row.code, column: 'placement' });
 }
 
+/**
+ * Usage pricing that the plan's own limits make meaningless: an included amount above the limit
+ * could never be exceeded on a plan that blocks at its limit, and is a typo on one that does not.
+ * Answers the first problem as (field, message), the field in the request body's terms; null when
+ * the plan is consistent. Pure (the catalog loader and the plan service both ask it).
+ */
+export function usagePricingProblem(plan: Pick<PlanDefinition, 'limits' | 'prices'>): { field: string; message: string } | null {
+  for (const [index, price] of plan.prices.entries()) {
+    if (price.perUser && price.perUser.included > plan.limits.odooUsers)
+      return {
+        field: `prices.${index}.perUser.included`,
+        message: `includes ${price.perUser.included} users, more than the plan's limit of ${plan.limits.odooUsers} (limits.odooUsers): raise the limit or include fewer users`,
+      };
+    if (price.perStorageGiB && price.perStorageGiB.included > plan.limits.storageGiB)
+      return {
+        field: `prices.${index}.perStorageGiB.included`,
+        message: `includes ${price.perStorageGiB.included} GiB, more than the plan's limit of ${plan.limits.storageGiB} GiB (limits.storageGiB): raise the limit or include less`,
+      };
+  }
+  return null;
+}
+
 export const catalogSchema = z.object({ plans: z.array(planSchema).min(1) }).strict();
 
 /** Validates a catalog document (such as default-catalog.json); throws naming the bad entry. */
@@ -245,5 +290,9 @@ export function parseCatalog(document: unknown): PlanDefinition[] {
   const codes = result.data.plans.map((p) => p.code);
   const duplicate = codes.find((code, index) => codes.indexOf(code) !== index);
   if (duplicate) throw new Error(`Invalid plan catalog: plan code ${duplicate} appears twice`);
+  for (const [index, plan] of result.data.plans.entries()) {
+    const problem = usagePricingProblem(plan);
+    if (problem) throw new Error(`Invalid plan catalog at plans.${index}.${problem.field}: ${problem.message}`);
+  }
   return result.data.plans;
 }

@@ -21,5 +21,6 @@ export {
   type StorageEnforcement,
   storedPlanLimits,
   storedPlanPlacement,
+  usagePricingProblem,
 } from './catalog.js';
 export { createPlanService, defaultCatalog, type PlanService } from './service.js';

@@ -1,5 +1,5 @@
 import type { Db, PlanRow } from '../db/index.js';
-import { ConflictError, NotFoundError } from '../errors/index.js';
+import { ConflictError, NotFoundError, ValidationError } from '../errors/index.js';
 import {
   type Plan,
   type PlanDefinition,
@@ -8,6 +8,7 @@ import {
   planPriceSchema,
   storedPlanLimits,
   storedPlanPlacement,
+  usagePricingProblem,
 } from './catalog.js';
 import defaultCatalogDocument from './default-catalog.json' with { type: 'json' };
 
@@ -41,6 +42,12 @@ function toColumns(plan: PlanDefinition) {
   };
 }
 
+/** A 400 naming the field when the plan's usage pricing contradicts its limits. */
+function checkUsagePricing(plan: Pick<PlanDefinition, 'limits' | 'prices'>): void {
+  const problem = usagePricingProblem(plan);
+  if (problem) throw new ValidationError(`${problem.field} ${problem.message}.`, { field: problem.field });
+}
+
 export type PlanService = ReturnType<typeof createPlanService>;
 
 export function createPlanService(deps: { db: Db }) {
@@ -70,6 +77,7 @@ export function createPlanService(deps: { db: Db }) {
     },
 
     async create(plan: PlanDefinition): Promise<Plan> {
+      checkUsagePricing(plan);
       const row = await db
         .insertInto('plans')
         .values({ code: plan.code, ...toColumns(plan) })
@@ -81,6 +89,7 @@ export function createPlanService(deps: { db: Db }) {
     },
 
     async update(code: string, changes: Omit<PlanDefinition, 'code'>): Promise<Plan> {
+      checkUsagePricing(changes);
       const row = await db
         .updateTable('plans')
         .set({ ...toColumns({ ...changes, code }), updated_at: new Date() })

@@ -29,5 +29,5 @@ export {
   type UsageSamplerDependencies,
 } from './sampler.js';
 export { createUsageService, type UsageService } from './service.js';
-export { RAW_RETENTION_DAYS, type UsageMeasure } from './store.js';
+export { billablePoints, RAW_RETENTION_DAYS, type UsageMeasure } from './store.js';
 export { type LimitStandingView, limitStandingSchema, USAGE_STEPS, type UsagePoint, usagePointSchema } from './views.js';

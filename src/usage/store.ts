@@ -176,3 +176,40 @@ export async function rollUp(now: Date, db: Executor): Promise<{ hours: number; 
     .execute();
   return { hours: Number(hours.numAffectedRows ?? 0), days: Number(days.numAffectedRows ?? 0), pruned: Number(pruned.numDeletedRows) };
 }
+
+/**
+ * Every measurement of a tenant in [from, to) that billing counts: raw samples (the last 7 days),
+ * hourly maxima (90 days) and daily maxima (kept for good), each with the start of what it
+ * measures. Overlaps are harmless to a reader taking maxima (billing/usage-charges.ts).
+ */
+export async function billablePoints(
+  tenantId: string,
+  from: Date,
+  to: Date,
+  db: Executor,
+): Promise<Array<{ at: Date; odooUsers: number | null; storageBytes: number | null }>> {
+  const [raw, rolled] = await Promise.all([
+    db
+      .selectFrom('usage_samples')
+      .select(['slot', 'odoo_users', 'database_bytes', 'filestore_bytes'])
+      .where('tenant_id', '=', tenantId)
+      .where('slot', '>=', from)
+      .where('slot', '<', to)
+      .execute(),
+    db
+      .selectFrom('usage_rollups')
+      .select(['bucket', 'odoo_users_max', 'storage_bytes_max'])
+      .where('tenant_id', '=', tenantId)
+      .where('bucket', '>=', from)
+      .where('bucket', '<', to)
+      .execute(),
+  ]);
+  return [
+    ...raw.map((r) => ({
+      at: r.slot,
+      odooUsers: r.odoo_users,
+      storageBytes: r.database_bytes === null ? null : r.database_bytes + (r.filestore_bytes ?? 0),
+    })),
+    ...rolled.map((r) => ({ at: r.bucket, odooUsers: r.odoo_users_max, storageBytes: r.storage_bytes_max })),
+  ];
+}

@@ -52,7 +52,15 @@ const planBody = (code: string) => ({
   description: 'A plan for the bad-input suite',
   limits: { ...PLAN_LIMITS },
   placement: { ...PLAN_PLACEMENT },
-  prices: [{ interval: 'month', amountCents: 1000, currency: 'USD' }],
+  prices: [
+    {
+      interval: 'month',
+      amountCents: 1000,
+      currency: 'USD',
+      perUser: { included: 1, amountCents: 100 },
+      perStorageGiB: { included: 1, amountCents: 10 },
+    },
+  ],
   trialDays: 0,
   sortOrder: 500,
 });

@@ -37,6 +37,25 @@ describe('Kill Bill catalog generated from the plan catalog', () => {
     expect(() => killbillCatalogXml([CATALOG_PLANS[0] as CatalogPlan], options)).toThrow(/No paid plan/);
   });
 
+  it('refuses a per-user or per-GiB price (the Kill Bill provider bills no usage), naming the way out', () => {
+    const seats: CatalogPlan = {
+      code: 'seats',
+      archived: false,
+      trialDays: 0,
+      prices: [
+        { interval: 'month', amountCents: 4900, currency: 'USD', taxRateBasisPoints: 0, perUser: { included: 2, amountCents: 500 } },
+      ],
+    };
+    const options = { name: 'x', effectiveDate: new Date(0) };
+    expect(() => killbillCatalogXml([seats], options)).toThrow(CatalogRefusedError);
+    expect(() => killbillCatalogXml([seats], options)).toThrow(/Plan seats prices extra users .*BILLING_PROVIDER=builtin/);
+    const storage = {
+      ...seats,
+      prices: [{ ...(seats.prices[0] as CatalogPlan['prices'][number]), perUser: undefined, perStorageGiB: {} }],
+    };
+    expect(() => killbillCatalogXml([storage], options)).toThrow(/prices extra storage/);
+  });
+
   it('names plans both ways and converts amounts exactly', () => {
     expect(killbillPlanName('standard', 'month')).toBe('standard-monthly');
     expect(killbillPlanName('pro-team', 'year')).toBe('pro-team-annual');

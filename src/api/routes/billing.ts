@@ -6,6 +6,7 @@ import {
   creditNoteViewSchema,
   invoiceViewSchema,
   type KillbillBilling,
+  subscriptionUsageSchema,
   subscriptionViewSchema,
 } from '../../billing/index.js';
 import { NotFoundError, ValidationError } from '../../errors/index.js';
@@ -136,6 +137,18 @@ export function registerBillingRoutes(api: Api, deps: Pick<ApiDependencies, 'bil
     '/billing/subscriptions/:id',
     routeOptions('user', { summary: 'One subscription', tags, params: idParams, response: { 200: subscriptionViewSchema } }),
     async (request) => visible(principalOf(request), request.params.id),
+  );
+
+  api.get(
+    '/billing/subscriptions/:id/usage',
+    routeOptions('user', {
+      summary:
+        'Billable usage: the current period so far with the estimated extra charge, and the closed periods as billed (peak of daily maxima)',
+      tags,
+      params: idParams,
+      response: { 200: subscriptionUsageSchema },
+    }),
+    async (request) => reads.usage(scopeOf(principalOf(request)), request.params.id),
   );
 
   api.post(

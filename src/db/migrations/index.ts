@@ -25,6 +25,7 @@ import * as m0023 from './0023_job_logs.js';
 import * as m0026 from './0026_billing_payment_methods.js';
 import * as m0027 from './0027_killbill.js';
 import * as m0028 from './0028_billing_plan_awaiting_payment.js';
+import * as m0029 from './0029_billing_usage.js';
 
 /** Migrations are listed in code (not read from disk) so the built package carries them. */
 export const migrations: Record<string, Migration> = {
@@ -54,6 +55,7 @@ export const migrations: Record<string, Migration> = {
   '0026_billing_payment_methods': m0026,
   '0027_killbill': m0027,
   '0028_billing_plan_awaiting_payment': m0028,
+  '0029_billing_usage': m0029,
 };
 
 export const migrationProvider: MigrationProvider = {

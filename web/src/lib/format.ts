@@ -58,6 +58,18 @@ export function formatPrice(price: PlanPrice): string {
   return `${formatMinor(price.amountCents, price.currency)} / ${price.interval}`;
 }
 
+/** "+ USD 5.00 per user above 10", "+ USD 0.25 per GiB above 20": a price's usage pricing, one line each. */
+export function usagePricingLines(price: PlanPrice): string[] {
+  const lines: string[] = [];
+  if (price.perUser)
+    lines.push(`+ ${formatMinor(price.perUser.amountCents, price.currency)} per user above ${price.perUser.included} / ${price.interval}`);
+  if (price.perStorageGiB)
+    lines.push(
+      `+ ${formatMinor(price.perStorageGiB.amountCents, price.currency)} per GiB above ${price.perStorageGiB.included} GiB / ${price.interval}`,
+    );
+  return lines;
+}
+
 export function planPriceLabel(plan: Plan): string {
   const monthly = plan.prices.find((p) => p.interval === 'month') ?? plan.prices[0];
   return plan.free || !monthly ? 'Free' : formatPrice(monthly);

@@ -82,6 +82,7 @@ export type TwoFactorStatus = Schemas['TwoFactorStatus'];
 export type LinkedIdentity = Schemas['LinkedIdentity'];
 export type SignInProvider = Schemas['SignInProvider'];
 export type Subscription = Schemas['Subscription'];
+export type SubscriptionUsage = Schemas['SubscriptionUsage'];
 export type SubscriptionState = Schemas['SubscriptionState'];
 export type Invoice = Schemas['Invoice'];
 export type BillingOverview = Schemas['BillingOverview'];

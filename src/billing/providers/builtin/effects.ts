@@ -11,7 +11,7 @@ import { publishDomainEvents } from '../../../events/index.js';
 import type { JobQueue } from '../../../jobs/index.js';
 import type { TenantAction, TenantService } from '../../../tenants/index.js';
 import type { BillingEffect, Subscription, TenantBillingAction } from '../../subscription.js';
-import { closeInvoice, invoiceByKey, issueInvoice } from './store.js';
+import { closeInvoice, invoiceByKey, issueInvoice, recordPeriodUsage } from './store.js';
 
 export type TenantControl = Pick<TenantService, 'applySystemAction'>;
 
@@ -91,6 +91,9 @@ export async function applyEffects(context: EffectContext, effects: BillingEffec
         break;
       case 'mail':
         await jobs.send('billing-mail', { subscriptionId: after.id, mail: effect.mail }, { transaction: trx });
+        break;
+      case 'record_usage':
+        await recordPeriodUsage(trx, effect.usage, now);
         break;
     }
   }

@@ -15,7 +15,15 @@ import type { Logger } from '../../../logging/index.js';
 import type { Plan, PriceInterval } from '../../../plans/index.js';
 import { decide, startSubscription, trialDaysOf } from '../../engine.js';
 import { type GatewayEvent, type GatewayPayment, type PaymentGateway, WebhookRefusedError } from '../../gateways/index.js';
-import type { BillingEvent, BillingPrice, Decision, RefusalCode, Subscription } from '../../subscription.js';
+import {
+  type BillingEvent,
+  type BillingPrice,
+  currentPeriod,
+  type Decision,
+  type RefusalCode,
+  type Subscription,
+} from '../../subscription.js';
+import { periodUsage, type UsageMeter, type UsagePoint } from '../../usage-charges.js';
 import { applyEffects, publishInvoice, type TenantControl } from './effects.js';
 import { createRefunds, type RefundCrashPoint } from './refunds.js';
 import { createRenewals, type RenewalCrashPoint, type Sealer } from './renewals.js';
@@ -49,8 +57,17 @@ export interface BuiltinBillingDeps {
   logger: Logger;
   /** Seals saved payment authorizations at rest (the platform's secret box). */
   sealer: Sealer;
+  /** The usage measurements of a tenant in [from, to) (usage/ keeps them): billable usage per period. */
+  usage?: UsagePoints;
   /** Test-only fault injection: called at points of gateway event processing (kill -9 tests). */
-  crashPoint?: (point: 'gateway-event:before-apply' | 'gateway-event:applied' | RefundCrashPoint | RenewalCrashPoint) => void;
+  crashPoint?: (
+    point: 'gateway-event:before-apply' | 'gateway-event:applied' | 'period:closed' | RefundCrashPoint | RenewalCrashPoint,
+  ) => void;
+}
+
+/** Where billing reads a tenant's measured usage (usage/'s billablePoints). */
+export interface UsagePoints {
+  pointsOf(tenantId: string, from: Date, to: Date, executor: Db | Transaction<Database>): Promise<UsagePoint[]>;
 }
 
 export interface SubscribeInput {
@@ -98,6 +115,10 @@ export function priceOf(plan: Plan, interval: PriceInterval): BillingPrice {
     amountMinor: price.amountCents,
     currency: price.currency,
     taxRateBasisPoints: price.taxRateBasisPoints,
+    ...(price.perUser ? { perUser: { included: price.perUser.included, amountMinor: price.perUser.amountCents } } : {}),
+    ...(price.perStorageGiB
+      ? { perStorageGiB: { included: price.perStorageGiB.included, amountMinor: price.perStorageGiB.amountCents } }
+      : {}),
   };
 }
 
@@ -113,7 +134,7 @@ export function createBuiltinBilling(deps: BuiltinBillingDeps) {
       if (!row) throw new NotFoundError('Subscription', { field: 'subscription' });
       const before = toSubscription(row);
       const now = clock();
-      const decision = decide(before, event, now);
+      const decision = decide(before, event, now, await meterOf(t, before, row.tenant_id, now));
       if (!decision.ok) throw refusalError(decision);
       if (!decision.changed) return before;
       await saveSubscription(t, decision.subscription, now);
@@ -121,9 +142,26 @@ export function createBuiltinBilling(deps: BuiltinBillingDeps) {
         { trx: t, now, before, after: decision.subscription, tenantId: row.tenant_id, jobs: deps.jobs, tenants: deps.tenants },
         decision.effects,
       );
+      if (decision.effects.some((effect) => effect.type === 'record_usage')) deps.crashPoint?.('period:closed');
       return decision.subscription;
     };
     return trx ? run(trx) : db.transaction().execute(run);
+  }
+
+  /**
+   * The meter of the periods that close by `now`: the tenant's measurements since the current
+   * period began, read once (and only when a period does close: most decisions close none).
+   */
+  async function meterOf(
+    trx: Transaction<Database>,
+    sub: Subscription,
+    tenantId: string | null,
+    now: Date,
+  ): Promise<UsageMeter | undefined> {
+    const period = currentPeriod(sub);
+    if (!deps.usage || !tenantId || sub.state !== 'active' || !period || period.end > now) return undefined;
+    const points = await deps.usage.pointsOf(tenantId, period.start, now, trx);
+    return (closed) => periodUsage(points, closed);
   }
 
   const renewals = createRenewals({

@@ -10,8 +10,17 @@ import { dunningStatus } from '../../dunning.js';
 import { renderInvoicePdf } from '../../invoice-pdf.js';
 import { divideRounded } from '../../money.js';
 import { DAY_MS } from '../../periods.js';
-import { currentPeriod, SUBSCRIPTION_STATES, type SubscriptionState } from '../../subscription.js';
-import type { BillingOverview, CreditNoteView, InvoiceView, SubscriptionView } from '../../views.js';
+import { currentPeriod, SUBSCRIPTION_STATES, type Subscription, type SubscriptionState } from '../../subscription.js';
+import {
+  type ExtraUnitPrice,
+  type MetricPeak,
+  type PeriodUsage,
+  periodUsage,
+  type UsageCharge,
+  usageCharges,
+} from '../../usage-charges.js';
+import type { BillingOverview, CreditNoteView, InvoiceView, SubscriptionUsageView, SubscriptionView } from '../../views.js';
+import type { UsagePoints } from './provider.js';
 import {
   endedSince,
   invoiceById,
@@ -27,6 +36,7 @@ import {
   subscriptionCounts,
   subscriptionsOf,
   toSubscription,
+  usageOfSubscription,
 } from './store.js';
 
 /** Who is asking: a customer's account, or null for an operator (every account). */
@@ -59,6 +69,36 @@ export function subscriptionView(row: BillingSubscriptionRow, now: Date): Subscr
       : null,
     endedAt: sub.endedAt?.toISOString() ?? null,
     createdAt: sub.createdAt.toISOString(),
+    perUser: sub.price.perUser ?? null,
+    perStorageGiB: sub.price.perStorageGiB ?? null,
+  };
+}
+
+/** One metric of a period's usage under `price`, for people. */
+function metricView(usage: MetricPeak, pricing: ExtraUnitPrice | undefined, charge: UsageCharge | undefined) {
+  return {
+    peak: usage.peak,
+    peakDay: usage.peakDay?.toISOString().slice(0, 10) ?? null,
+    daysSampled: usage.daysSampled,
+    included: pricing?.included ?? null,
+    extra: charge?.extra ?? 0,
+    amountMinor: charge?.amountMinor ?? 0,
+  };
+}
+
+/** The current period's usage so far and what it would add to the next renewal. */
+export function currentUsageView(sub: Subscription, usage: PeriodUsage, measuredTo: Date): SubscriptionUsageView['current'] {
+  const period = currentPeriod(sub);
+  if (!period) return null;
+  const charges = usageCharges(sub.price, usage);
+  const chargeOf = (metric: UsageCharge['metric']) => charges.find((c) => c.metric === metric);
+  return {
+    periodStart: period.start.toISOString(),
+    periodEnd: period.end.toISOString(),
+    measuredTo: measuredTo.toISOString(),
+    odooUsers: metricView(usage.odoo_users, sub.price.perUser, chargeOf('odoo_users')),
+    storageGiB: metricView(usage.storage_gib, sub.price.perStorageGiB, chargeOf('storage_gib')),
+    estimatedExtraMinor: charges.reduce((sum, c) => sum + c.amountMinor, 0),
   };
 }
 
@@ -121,9 +161,40 @@ export function createBillingReads(deps: {
   /** The buyer printed on an invoice (the account's name and billing email). */
   buyerOf: (accountId: string) => Promise<{ name: string; email: string | null }>;
   sellerName: string;
+  /** The tenants' measured usage (usage/): the current period's usage so far. */
+  usage?: UsagePoints;
 }) {
   const { db } = deps;
   return {
+    /** The subscription's billable usage: the running period so far, and the closed periods as recorded. */
+    async usage(scope: BillingScope, id: string): Promise<SubscriptionUsageView> {
+      const row = visible(await subscriptionById(db, id), scope, 'Subscription', 'id');
+      const sub = toSubscription(row);
+      const period = currentPeriod(sub);
+      const now = deps.clock();
+      let current: SubscriptionUsageView['current'] = null;
+      if (deps.usage && row.tenant_id && period && sub.state !== 'cancelled' && sub.state !== 'expired') {
+        const to = new Date(Math.min(now.getTime(), period.end.getTime()));
+        const points = await deps.usage.pointsOf(row.tenant_id, period.start, to, db);
+        current = currentUsageView(sub, periodUsage(points, period), to);
+      }
+      const closed = await usageOfSubscription(db, sub.id);
+      return {
+        subscriptionId: sub.id,
+        currency: sub.price.currency,
+        current,
+        closed: closed.map((r) => ({
+          periodStart: r.period_start.toISOString(),
+          periodEnd: r.period_end.toISOString(),
+          plan: r.plan_code,
+          odooUsersPeak: r.odoo_users_peak,
+          storageGiBPeak: r.storage_gib_peak,
+          chargedMinor: r.charged_minor,
+          currency: r.currency,
+        })),
+      };
+    },
+
     async subscriptions(scope: BillingScope, filter: { accountId?: string | undefined } = {}): Promise<SubscriptionView[]> {
       const rows = await subscriptionsOf(db, { accountId: scope.accountId ?? filter.accountId });
       return rows.map((row) => subscriptionView(row, deps.clock()));

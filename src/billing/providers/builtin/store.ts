@@ -1,7 +1,8 @@
 /**
  * The built-in provider's tables: the only module that reads or writes billing_subscriptions,
  * billing_invoices (+ lines and the per-year counters), billing_payments, billing_gateway_events,
- * billing_refunds (credit notes, + their per-year counters) and billing_payment_methods.
+ * billing_refunds (credit notes, + their per-year counters), billing_payment_methods and
+ * billing_usage (the billable usage of each closed period).
  */
 import { sql, type Transaction } from 'kysely';
 import type {
@@ -9,11 +10,13 @@ import type {
   BillingInvoiceRow,
   BillingRefundRow,
   BillingSubscriptionRow,
+  BillingUsageRow,
   Database,
   Db,
 } from '../../../db/index.js';
 import { nextTimer } from '../../dunning.js';
 import type { BillingPrice, InvoiceDraft, Subscription } from '../../subscription.js';
+import type { PeriodUsageRecord } from '../../usage-charges.js';
 
 export type Executor = Db | Transaction<Database>;
 
@@ -25,6 +28,11 @@ function toPrice(value: unknown): BillingPrice {
     amountMinor: price.amountMinor,
     currency: price.currency,
     taxRateBasisPoints: price.taxRateBasisPoints,
+    // Prices stored before usage pricing have neither.
+    ...(price.perUser ? { perUser: { included: price.perUser.included, amountMinor: price.perUser.amountMinor } } : {}),
+    ...(price.perStorageGiB
+      ? { perStorageGiB: { included: price.perStorageGiB.included, amountMinor: price.perStorageGiB.amountMinor } }
+      : {}),
   };
 }
 
@@ -587,4 +595,39 @@ export async function paymentMethodOf(db: Executor, accountId: string, gateway: 
     .where('account_id', '=', accountId)
     .where('gateway', '=', gateway)
     .executeTakeFirst();
+}
+
+// ----- usage ------------------------------------------------------------------------------------
+
+/**
+ * Records a closed period's usage; false when the period already has its row (a retried close
+ * keeps the first record).
+ */
+export async function recordPeriodUsage(trx: Transaction<Database>, record: PeriodUsageRecord, now: Date): Promise<boolean> {
+  const { odoo_users: users, storage_gib: storage } = record.usage;
+  const result = await trx
+    .insertInto('billing_usage')
+    .values({
+      subscription_id: record.subscriptionId,
+      period_start: record.periodStart,
+      period_end: record.periodEnd,
+      plan_code: record.plan,
+      interval: record.interval,
+      odoo_users_peak: users.peak,
+      odoo_users_peak_day: users.peakDay,
+      odoo_users_days: users.daysSampled,
+      storage_gib_peak: storage.peak,
+      storage_gib_peak_day: storage.peakDay,
+      storage_gib_days: storage.daysSampled,
+      charged_minor: record.chargedMinor,
+      currency: record.currency,
+      recorded_at: now,
+    })
+    .onConflict((oc) => oc.columns(['subscription_id', 'period_start']).doNothing())
+    .executeTakeFirst();
+  return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
+}
+
+export async function usageOfSubscription(db: Executor, subscriptionId: string): Promise<BillingUsageRow[]> {
+  return db.selectFrom('billing_usage').selectAll().where('subscription_id', '=', subscriptionId).orderBy('period_start', 'desc').execute();
 }

@@ -6,7 +6,10 @@
  * serves both. Free plans (no price) are left out: they need no billing at all.
  *
  * Tax is not in the catalog: Kill Bill computes none without a tax plugin, so a taxed price is
- * refused here rather than silently billed without its tax.
+ * refused here rather than silently billed without its tax. Per-user and per-GiB prices are
+ * refused the same way: Kill Bill would need them as catalog usage sections fed with usage
+ * records pushed to its usage API, and its own rule for the billed quantity; billing them here
+ * without that would drop the extra users' charges silently (docs/operations/billing.md).
  */
 import type { PriceInterval } from '../../../plans/index.js';
 import { DEFAULT_TRIAL_DAYS } from '../../dunning.js';
@@ -16,7 +19,14 @@ export interface CatalogPlan {
   code: string;
   archived: boolean;
   trialDays: number;
-  prices: Array<{ interval: PriceInterval; amountCents: number; currency: string; taxRateBasisPoints: number }>;
+  prices: Array<{
+    interval: PriceInterval;
+    amountCents: number;
+    currency: string;
+    taxRateBasisPoints: number;
+    perUser?: unknown;
+    perStorageGiB?: unknown;
+  }>;
 }
 
 const BILLING_PERIOD: Record<PriceInterval, { suffix: string; period: string }> = {
@@ -68,6 +78,12 @@ export function killbillCatalogXml(plans: CatalogPlan[], options: { name: string
       if (price.taxRateBasisPoints !== 0)
         throw new CatalogRefusedError(
           `Plan ${plan.code} has a tax rate on its ${price.interval}ly price; Kill Bill adds no tax without a tax plugin, so use the built-in provider or remove the rate.`,
+        );
+  for (const plan of paid)
+    for (const price of plan.prices)
+      if (price.perUser || price.perStorageGiB)
+        throw new CatalogRefusedError(
+          `Plan ${plan.code} prices extra ${price.perUser ? 'users' : 'storage'} on its ${price.interval}ly price; the Kill Bill provider does not bill usage, so use the built-in provider (BILLING_PROVIDER=builtin) or remove perUser and perStorageGiB from the plan.`,
         );
   const currencies = [...new Set(paid.flatMap((plan) => plan.prices.map((p) => p.currency)))].sort();
   const planNames: string[] = [];

@@ -135,6 +135,11 @@ export function createKillbillBilling(deps: KillbillBillingDeps) {
           `Plan ${plan.code} has a tax rate, and Kill Bill (this platform's billing) adds no tax; please ask the operator.`,
           { field: 'plan' },
         );
+      if (price.perUser || price.perStorageGiB)
+        throw new ValidationError(
+          `Plan ${plan.code} prices extra users or storage, and Kill Bill (this platform's billing) does not bill usage; please ask the operator.`,
+          { field: 'plan' },
+        );
       if (!(await lockAccount(t, input.accountId))) throw new ValidationError('No such account.', { field: 'accountId' });
       const now = clock();
       const decision = startSubscription({

@@ -5,7 +5,9 @@ import { ConfirmDialog, DefinitionList, EmptyState, Notice, PageHeader, QuerySta
 import { api, errorMessage, query } from '../../lib/api';
 import { formatDateTime, formatMinor, humanize } from '../../lib/format';
 import { useTitle } from '../../lib/title';
-import type { CreditNote, Invoice, PaymentMethod, Plan, PlanChangePreview, Subscription } from '../../lib/types';
+import type { CreditNote, Invoice, PaymentMethod, Plan, PlanChangePreview, Subscription, SubscriptionUsage } from '../../lib/types';
+
+type MetricUsage = NonNullable<SubscriptionUsage['current']>['odooUsers'];
 
 /** The customer's billing: subscriptions (with the past-due banner), plan changes, invoices. */
 export function BillingPage() {
@@ -173,6 +175,7 @@ function SubscriptionCard({ subscription: s }: { subscription: Subscription }) {
           ...(s.endedAt ? ([['Ended', formatDateTime(s.endedAt)]] as Array<[string, string]>) : []),
         ]}
       />
+      {running && s.state === 'active' && (s.perUser || s.perStorageGiB) ? <UsageSoFar subscription={s} /> : null}
       {running ? <ChangePlan subscription={s} /> : null}
       <div className="actions">
         {running && !s.cancelAtPeriodEnd ? (
@@ -201,6 +204,38 @@ function SubscriptionCard({ subscription: s }: { subscription: Subscription }) {
         onConfirm={() => act.mutate('cancel')}
         onCancel={() => setConfirming(false)}
       />
+    </section>
+  );
+}
+
+/** The current period's billable usage so far (peak of daily maxima) and the extra charge it would add to the renewal. */
+function UsageSoFar({ subscription: s }: { subscription: Subscription }) {
+  const usage = useQuery({
+    queryKey: ['subscription-usage', s.id],
+    queryFn: () => api.get<SubscriptionUsage>(`/billing/subscriptions/${s.id}/usage`),
+  });
+  const current = usage.data?.current;
+  const metric = (label: string, m: MetricUsage, unit: string): [string, string] => [
+    label,
+    m.peak === null
+      ? 'nothing measured yet'
+      : `peak ${m.peak} ${unit}${m.peakDay ? ` (${m.peakDay})` : ''}, ${m.included ?? 0} included${m.extra > 0 ? `: ${m.extra} extra, ${formatMinor(m.amountMinor, s.currency)}` : ''}`,
+  ];
+  return (
+    <section aria-label="Usage this period">
+      <h3 className="card__title">Usage this period</h3>
+      <QueryStatus query={usage} loading="Loading usage…" />
+      {current ? (
+        <DefinitionList
+          items={[
+            ...(s.perUser ? [metric('Active users', current.odooUsers, 'users')] : []),
+            ...(s.perStorageGiB ? [metric('Storage', current.storageGiB, 'GiB')] : []),
+            ['Estimated extra charge', `${formatMinor(current.estimatedExtraMinor, s.currency)} (billed with the renewal, plus tax)`],
+          ]}
+        />
+      ) : usage.data ? (
+        <p>No usage is metered for this subscription.</p>
+      ) : null}
     </section>
   );
 }

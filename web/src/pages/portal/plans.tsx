@@ -1,7 +1,7 @@
 import { useQuery } from '@tanstack/react-query';
 import { PageHeader, QueryStatus } from '../../components/ui';
 import { api } from '../../lib/api';
-import { formatMemory, formatPrice } from '../../lib/format';
+import { formatMemory, formatPrice, usagePricingLines } from '../../lib/format';
 import { Link } from '../../lib/router';
 import { useTitle } from '../../lib/title';
 import type { Plan, User } from '../../lib/types';
@@ -25,6 +25,11 @@ export function PlansPage({ user }: { user: User | null }) {
                   plan.prices.map((price) => (
                     <span key={price.interval} className="plan__price-line">
                       <strong>{formatPrice(price)}</strong>
+                      {usagePricingLines(price).map((line) => (
+                        <span key={line} className="plan__usage-price">
+                          {line}
+                        </span>
+                      ))}
                     </span>
                   ))
                 )}
