@@ -44,7 +44,7 @@ interface Point {
 }
 
 async function measure(bench: BenchPlatform, tenants: number): Promise<Point> {
-  const pools = bench.platform.runtimes.get('process').sharedWorkloads?.() ?? [];
+  const pools = (await bench.platform.runtimes.get('process').sharedWorkloads?.()) ?? [];
   const pids = pools.flatMap((pool) => pool.processes.flatMap((p) => (p.pid === undefined ? [] : processTree(p.pid))));
   const memory = pids.map(memoryOf).reduce((sum, m) => ({ rss: sum.rss + m.rss, pss: sum.pss + m.pss }), { rss: 0, pss: 0 });
   const adminUrl = bench.platform.database.adminUrl ?? '';

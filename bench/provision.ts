@@ -154,7 +154,7 @@ async function printFloor(bench: Awaited<ReturnType<typeof startBenchPlatform>>,
   // The default shared server is the platform's own managed cluster here.
   const adminUrl = platform.database.adminUrl;
   if (!adminUrl) throw new Error('the bench runs on the managed cluster; it has no admin URL');
-  const pool = platform.runtimes.get('process').sharedWorkloads?.()[0];
+  const pool = (await platform.runtimes.get('process').sharedWorkloads?.())?.[0];
   if (!pool) {
     console.log('floor: no pool serves the tenants (plan is not a pool plan); skipped');
     return;

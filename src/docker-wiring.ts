@@ -1,6 +1,7 @@
+import { join } from 'node:path';
 import type { Config } from './config/index.js';
 import type { Logger } from './logging/index.js';
-import { createDockerRuntime, type DockerRuntime, imageOf, PLATFORM_ADDONS_DIR, type TenantServeSpec } from './runtimes/index.js';
+import { createDockerRuntime, type DockerRuntime, imageOf, PLATFORM_ADDONS_DIR, type PoolAccess, type TenantServeSpec } from './runtimes/index.js';
 
 /**
  * The docker runtime when DOCKER_RUNTIME is on (docs/operations/docker.md), else none: the
@@ -11,6 +12,8 @@ export function dockerRuntimes(deps: {
   config: Config;
   odooDataDir: string;
   logger: Logger;
+  /** Pool plans on Docker: the pools' database access (shared with the process runtime), dbfilter and db_maxconn. */
+  pools: { poolAccess: PoolAccess; dbfilter: string; dbMaxconn: number };
   desiredTenants(): Promise<TenantServeSpec[]>;
 }): DockerRuntime[] {
   const settings = deps.config.docker;
@@ -26,6 +29,8 @@ export function dockerRuntimes(deps: {
       databaseHost: settings.databaseHost,
       logger: deps.logger.child({ runtime: 'docker' }),
       desiredTenants: deps.desiredTenants,
+      // Per instance: two platforms sharing a data directory and an engine keep their pools apart.
+      pools: { ...deps.pools, stateFile: join(deps.config.dataDir, 'runtime', `docker-pools-${settings.instance}.json`) },
     }),
   ];
 }

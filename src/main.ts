@@ -159,6 +159,8 @@ export async function startPlatform(
 
   const odooDataDir = join(config.dataDir, 'odoo');
   const urls = tenantUrlBuilder(config);
+  // One per platform: the process and docker runtimes name their pools (and so their roles) apart.
+  const poolAccess = createPoolAccess({ servers, secret: secretBox.deriveKey('pool-roles'), databaseNameOfRole: tenantDatabaseOfRole });
   const odoo = await startPlatformOdoo({
     config,
     db,
@@ -172,7 +174,7 @@ export async function startPlatform(
         workDir: join(config.dataDir, 'runtime'),
         odooDataDir,
         logger,
-        poolAccess: createPoolAccess({ servers, secret: secretBox.deriveKey('pool-roles'), databaseNameOfRole: tenantDatabaseOfRole }),
+        poolAccess,
         poolDbfilter: POOL_DBFILTER,
         ...odooDbMaxconn,
         poolRegistryCacheSize: config.odooPoolMemory.registryCacheSize,
@@ -202,6 +204,7 @@ export async function startPlatform(
     config,
     odooDataDir,
     logger,
+    pools: { poolAccess, dbfilter: POOL_DBFILTER, dbMaxconn: config.odooDbMaxconn.pool },
     desiredTenants: awakeTenantsOnly(db, desiredTenantsLoader({ db, plans, servers, secretBox, tenantHostName: urls.hostName }, 'docker')),
   });
   const runtimes = createRuntimeRegistry([odoo.processRuntime, ...docker, ...kubernetesRuntimes(config)], { recordIn: db });

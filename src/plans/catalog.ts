@@ -120,11 +120,6 @@ export const planPlacementSchema = z
   .refine((p) => p.processStrategy === 'dedicated' || p.replicas === 1, {
     message: 'a pool plan runs exactly one replica',
     path: ['replicas'],
-  })
-  // The docker runtime runs a container per tenant; shared pools run on the process runtime.
-  .refine((p) => p.runtime !== 'docker' || p.processStrategy === 'dedicated', {
-    message: 'the docker runtime runs dedicated tenants only: use processStrategy "dedicated", or the process runtime for a pool plan',
-    path: ['processStrategy'],
   });
 
 /** How often a price is charged. */

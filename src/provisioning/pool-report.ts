@@ -71,7 +71,7 @@ async function oldestDueCron(adminUrl: string, databases: string[]): Promise<{ o
 export async function poolReports(deps: Pick<ProvisioningDependencies, 'runtimes' | 'servers'>, now = new Date()): Promise<PoolReport[]> {
   const reports: PoolReport[] = [];
   for (const runtime of deps.runtimes.all()) {
-    for (const pool of runtime.sharedWorkloads?.() ?? []) {
+    for (const pool of (await runtime.sharedWorkloads?.()) ?? []) {
       const server = await deps.servers.get(pool.databaseServerId);
       const adminUrl = await deps.servers.adminUrl(pool.databaseServerId);
       const counts = await withConnection(adminUrl, async (client) => {

@@ -149,8 +149,8 @@ export interface Runtime {
   logs(tenantId: string, options?: { lines?: number }): Promise<string[]>;
   /** Stops everything this runtime started (platform shutdown). */
   stop(): Promise<void>;
-  /** Workloads that serve several tenants (pools), where the runtime has such. */
-  sharedWorkloads?(): SharedWorkloadView[];
+  /** Workloads that serve several tenants (pools), where the runtime has such (the docker runtime asks its engine). */
+  sharedWorkloads?(): SharedWorkloadView[] | Promise<SharedWorkloadView[]>;
   /** Every workload's counters and memory (metrics), where the runtime has them. */
   workloadMetrics?(): WorkloadMetrics[];
   /** Applies new CPU/memory limits to a tenant's own running processes at once (a plan change), where the runtime can. */

@@ -10,10 +10,12 @@ import { type GatewayResponse, hostRequest, odooLogin, waitFor, xmlRpcFaultCode,
 import { createOperator, GOOD_PASSWORD, registerCustomer, startTestPlatform, type TestPlatform } from '../helpers/platform.js';
 import { filesUnder, trackPlatformSecrets } from '../helpers/platform-secrets.js';
 import { postgresAdminUrl } from '../helpers/postgres.js';
+import type { RuntimeKind } from '../../src/runtimes/index.js';
 
 /**
- * The tenant scenarios of issue 3, written once and run twice: against the fake Odoo (always)
- * and against a real Odoo when ODOO_BIN is set (tenants.real-odoo.test.ts).
+ * The tenant scenarios of issue 3, written once and run several times: against the fake Odoo
+ * (always), against a real Odoo when ODOO_BIN is set (tenants.real-odoo.test.ts), and with the
+ * plans placed on another runtime than the process one (tenants.docker-scenarios.test.ts).
  */
 /** What scenarios defined by one caller only (`options.more`) use of the suite's platform. */
 export interface TenantScenarioContext {
@@ -22,13 +24,40 @@ export interface TenantScenarioContext {
   operatorToken: () => string;
   adminPassword: string;
   tenantHost: (name: string) => string;
+  /** The tenant database server's superuser URL. */
+  adminUrl: () => string;
+  /** POST /api/v1/tenants (202 expected) with the scenarios' admin password. */
+  createTenant: (token: string, name: string, plan?: string) => Promise<{ tenant: { name: string; state: string }; jobId: string }>;
+  /** Follows the tenant's events until it is in `state`; the states seen. */
+  untilState: (name: string, token: string, state: string, timeoutMs?: number) => Promise<string[]>;
+}
+
+/**
+ * Another runtime than the process one for the scenarios: the plans named are placed on it once
+ * the platform runs (the others stay on the process runtime; the caller says why).
+ */
+export interface ScenarioRuntime {
+  kind: RuntimeKind;
+  plans: readonly string[];
+  /** Before the platform starts: its settings for the runtime, and a tenant database server the runtime's Odoo reaches. */
+  setUp(): Promise<{ env: Record<string, string>; tenantDatabaseUrl: string }>;
+  tearDown(): Promise<void>;
+  /**
+   * What the runtime's workloads show other local users (container command lines, environments,
+   * labels, the processes running in them: none may hold a secret), and the secrets their Odoo
+   * configurations hold (the argv scan's list of secrets).
+   */
+  inspectWorkloads(): Promise<{ exposed: Array<{ where: string; text: string }>; configSecrets: Array<{ kind: string; value: string }> }>;
 }
 
 export function defineTenantScenarios(
   label: string,
   odooBin: string,
-  options: { templateTimeoutMs: number; more?: (context: TenantScenarioContext) => void },
+  options: { templateTimeoutMs: number; runtime?: ScenarioRuntime; more?: (context: TenantScenarioContext) => void },
 ) {
+  const runtimeKind: RuntimeKind = options.runtime?.kind ?? 'process';
+  let adminUrlValue = postgresAdminUrl();
+  const adminUrl = () => adminUrlValue;
   let test: TestPlatform;
   let port: number;
   let operator: Awaited<ReturnType<typeof createOperator>>;
@@ -117,11 +146,14 @@ export function defineTenantScenarios(
     beforeAll(async () => {
       // Before the platform starts: its first children (PostgreSQL tools, template builds) count too.
       commandLines = watchChildCommandLines();
+      const runtime = await options.runtime?.setUp();
+      if (runtime) adminUrlValue = runtime.tenantDatabaseUrl;
       test = await startTestPlatform({
         ODOO_BIN: odooBin,
-        TENANT_DATABASE_URL: postgresAdminUrl(),
+        TENANT_DATABASE_URL: adminUrl(),
         TEMPLATES_AUTOBUILD: 'blank',
         BASE_DOMAIN: 'lvh.me',
+        ...runtime?.env,
       });
       port = Number(new URL(test.url).port);
       // Secrets are snapshotted at every spawn: some (a dedicated server's) are gone by the end.
@@ -129,6 +161,7 @@ export function defineTenantScenarios(
       commandLines.onSpawn(() => platformSecrets.refresh());
       platformSecrets.refresh();
       operator = await createOperator(test);
+      for (const code of options.runtime?.plans ?? []) await placePlanOn(code, runtimeKind);
       await waitFor(
         'the blank template to be built',
         async () => {
@@ -160,7 +193,20 @@ export function defineTenantScenarios(
     afterAll(async () => {
       commandLines?.stop();
       await test?.stop();
+      await options.runtime?.tearDown();
     });
+
+    /** What an operator does to move a plan's new tenants to a runtime: PUT the plan with another placement. */
+    async function placePlanOn(code: string, kind: RuntimeKind): Promise<void> {
+      const { body: plan } = await test.http.get(`/api/v1/plans/${code}`);
+      const { code: _code, archived: _archived, free: _free, ...definition } = plan;
+      const placed = await test.http.put(
+        `/api/v1/plans/${code}`,
+        { ...definition, placement: { ...definition.placement, runtime: kind } },
+        { token: operator.accessToken },
+      );
+      expect(placed.status, placed.text).toBe(200);
+    }
 
     it('creates a tenant: 202, the events stream reaches running, the admin logs in through the gateway', async () => {
       const customer = await registerCustomer(test.http, 'e2e');
@@ -192,7 +238,7 @@ export function defineTenantScenarios(
       // The tenant took a pre-made spare: its placeholder role is gone, the tenant role owns everything.
       expect(row.spare_database).toMatch(/^spare_/);
       const ownership = await new Promise<{ owners: string[]; spareRole: number }>((resolve, reject) => {
-        const url = new URL(postgresAdminUrl());
+        const url = new URL(adminUrl());
         url.pathname = `/t_${name}`;
         const client = new pg.Client({ connectionString: url.toString() });
         client
@@ -212,7 +258,7 @@ export function defineTenantScenarios(
 
     /** Runs `sql` as the superuser in `database` (the tenant databases live on the suite's server). */
     async function asAdmin<T extends pg.QueryResultRow>(database: string, sql: string): Promise<T[]> {
-      const url = new URL(postgresAdminUrl());
+      const url = new URL(adminUrl());
       url.pathname = `/${database}`;
       const client = new pg.Client({ connectionString: url.toString() });
       await client.connect();
@@ -268,6 +314,7 @@ export function defineTenantScenarios(
       const pools = await test.http.get('/api/v1/pools', { token: operator.accessToken });
       expect(pools.status).toBe(200);
       const pool = pools.body.find((p: { tenants: number }) => p.tenants > 0);
+      expect(pool.runtime).toBe(runtimeKind);
       expect(pool.processes.map((p: { unit: string; state: string }) => [p.unit, p.state])).toEqual([
         ['web', 'running'],
         ['cron', 'running'],
@@ -354,7 +401,7 @@ export function defineTenantScenarios(
 
       await act('force-delete', operator.accessToken);
       await untilState(name, operator.accessToken, 'deleted');
-      const admin = postgresAdminUrl();
+      const admin = adminUrl();
       await waitFor('database, role and filestore to be removed', async () => {
         const client = new pg.Client({ connectionString: admin });
         await client.connect();
@@ -421,9 +468,9 @@ export function defineTenantScenarios(
       // ordinary page. So these go straight to the pool, past the gateway, with host A.
       const tenantId = async (name: string) =>
         (await test.platform.database.db.selectFrom('tenants').select('id').where('name', '=', name).executeTakeFirstOrThrow()).id;
-      const upstream = test.platform.runtimes.get('process').upstream(await tenantId(a));
+      const upstream = test.platform.runtimes.get(runtimeKind).upstream(await tenantId(a));
       if (!upstream) throw new Error(`tenant ${a} has no upstream`);
-      expect(test.platform.runtimes.get('process').upstream(await tenantId(b))?.port, 'A and B share one pool').toBe(upstream.port);
+      expect(test.platform.runtimes.get(runtimeKind).upstream(await tenantId(b))?.port, 'A and B share one pool').toBe(upstream.port);
       const direct = (host: string, path: string, body: unknown) => hostRequest(upstream.port, host, 'POST', path, body);
       const hostA = `${a}.lvh.me`;
       const jsonCall = (service: string, method: string, args: unknown[]) => ({
@@ -480,7 +527,7 @@ export function defineTenantScenarios(
       const { createSecretBox } = await import('../../src/secrets/index.js');
       const password = createSecretBox(test.config.secretKey ?? '').decrypt(rowA.role_password_encrypted);
       const roleUrl = (database: string) => {
-        const url = new URL(postgresAdminUrl());
+        const url = new URL(adminUrl());
         url.username = rowA.role_name;
         url.password = password;
         url.pathname = `/${database}`;
@@ -666,7 +713,7 @@ export function defineTenantScenarios(
         (await odooLogin(port, tenantHost(source), `t_${source}`, `admin@${source}.example.com`, ADMIN_PASSWORD)).body.result?.uid,
       ).toBe(2);
       const params = async (database: string) => {
-        const url = new URL(postgresAdminUrl());
+        const url = new URL(adminUrl());
         url.pathname = `/${database}`;
         const client = new pg.Client({ connectionString: url.toString() });
         await client.connect();
@@ -714,7 +761,7 @@ export function defineTenantScenarios(
       await test.platform.sweepLifecycle(new Date(Date.now() + 13 * hour + 31 * 24 * hour));
       await untilState(name, customer.accessToken, 'deleted');
       await waitFor('the database to be dropped', async () => {
-        const client = new pg.Client({ connectionString: postgresAdminUrl() });
+        const client = new pg.Client({ connectionString: adminUrl() });
         await client.connect();
         try {
           return (await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [`t_${name}`])).rowCount === 0 ? true : undefined;
@@ -742,6 +789,9 @@ export function defineTenantScenarios(
       operatorToken: () => operator.accessToken,
       adminPassword: ADMIN_PASSWORD,
       tenantHost,
+      adminUrl,
+      createTenant,
+      untilState,
     });
 
     // Runs last: it checks what every scenario above made the platform start. Issue 15 item 3.
@@ -772,6 +822,20 @@ export function defineTenantScenarios(
       // The default server's and the premium tenant's dedicated server's.
       expect(kinds.filter((kind) => kind === 'database server admin password').length).toBeGreaterThanOrEqual(2);
       expect(commandsLeaking(commands, secrets)).toEqual([]);
+      // The runtime's own workloads (containers: their command, environment, labels and the
+      // processes in them) are not children of the platform: the runtime shows them.
+      if (options.runtime) {
+        const workloads = await options.runtime.inspectWorkloads();
+        for (const { kind, value } of workloads.configSecrets) secrets.set(value, new Set([...(secrets.get(value) ?? []), kind]));
+        expect(workloads.configSecrets.map((secret) => secret.kind)).toEqual(
+          expect.arrayContaining(['Odoo config db_password', 'Odoo config admin_passwd']),
+        );
+        expect(workloads.exposed.length).toBeGreaterThan(0);
+        const leaks = workloads.exposed.flatMap(({ where, text }) =>
+          [...secrets.entries()].filter(([secret]) => secret.length >= 8 && text.includes(secret)).map(([, of]) => `${where}: ${[...of].join(', ')}`),
+        );
+        expect(leaks).toEqual([]);
+      }
       // Files are the other place to read secrets from: the ones holding any are the platform
       // user's only, and logs hold none.
       const holdsSecret = (file: string) => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  capToHost,
   containerDatabaseHost,
   type DockerSettings,
   dedicatedContainerSpec,
@@ -10,6 +11,12 @@ import {
   imageOf,
   isLoopbackHost,
   networkSpec,
+  poolContainerSpec,
+  poolFingerprint,
+  poolLimits,
+  poolNames,
+  poolNetworkSpec,
+  poolOdooConfig,
   resourceLimits,
   singleFileTar,
   volumeSpec,
@@ -165,5 +172,95 @@ describe('docker runtime specs', () => {
     const stored = Number.parseInt(header.subarray(148, 154).toString(), 8);
     header.fill(' ', 148, 156);
     expect(header.reduce((sum, byte) => sum + byte, 0)).toBe(stored);
+  });
+});
+
+describe('docker runtime pool specs', () => {
+  const pool = { name: 'dpool-s1-1', databaseServerId: 's-1', series: '17.0' };
+  const names = poolNames(settings, pool.name);
+  const odoo = { dbfilter: '^t_%d$', workers: 2, cronWorkers: 2, dbMaxconn: 16 };
+  const credentials = { host: '172.20.0.1', port: 5433, user: 'pool_dpool_s1_1', password: 'pool-secret-456' };
+  const web = poolContainerSpec(settings, names, pool, 'web', 'fp', { cpu: 2, memoryMiB: 2048 }, { 8069: 41001, 8072: 41002 });
+  const cron = poolContainerSpec(settings, names, pool, 'cron', 'fp', { cpu: 1, memoryMiB: 1024 }, {});
+
+  it('names a web and a cron container on one network of the pool', () => {
+    expect(names).toEqual({ web: 'saas-saas-dpool-s1-1-web', cron: 'saas-saas-dpool-s1-1-cron', network: 'saas-saas-dpool-s1-1' });
+    expect(web.HostConfig?.NetworkMode).toBe(names.network);
+    expect(cron.HostConfig?.NetworkMode).toBe(names.network);
+    expect(poolNetworkSpec(settings, names, pool).Options).toEqual({ 'com.docker.network.bridge.enable_icc': 'false' });
+  });
+
+  it('labels both containers with the pool, its server, series and unit (found again after a restart)', () => {
+    expect(web.Labels).toMatchObject({
+      'io.odoo-saas.kind': 'pool',
+      'io.odoo-saas.pool': 'dpool-s1-1',
+      'io.odoo-saas.database-server': 's-1',
+      'io.odoo-saas.series': '17.0',
+      'io.odoo-saas.unit': 'web',
+      'io.odoo-saas.fingerprint': 'fp',
+    });
+    expect(cron.Labels?.['io.odoo-saas.unit']).toBe('cron');
+    expect(web.Labels).not.toHaveProperty('io.odoo-saas.tenant');
+  });
+
+  it('publishes the web container (HTTP and websocket) on loopback; the cron container has no port and no health check', () => {
+    expect(web.HostConfig?.PortBindings).toEqual({
+      '8069/tcp': [{ HostIp: '127.0.0.1', HostPort: '41001' }],
+      '8072/tcp': [{ HostIp: '127.0.0.1', HostPort: '41002' }],
+    });
+    expect(web.Healthcheck?.Test).toEqual(settings.healthCheck);
+    expect(cron.HostConfig?.PortBindings).toEqual({});
+    expect(cron.Healthcheck?.Test).toEqual(['NONE']);
+  });
+
+  it("mounts the host's filestore directory (tenants join a running pool) and the platform addons", () => {
+    expect(web.HostConfig?.Mounts?.[0]).toEqual({ Type: 'bind', Source: '/srv/saas/odoo/filestore', Target: '/var/lib/odoo/filestore' });
+    expect(web.HostConfig?.Mounts?.map((mount) => mount.Target)).toContain('/var/lib/odoo/addons/17.0/saas_rpc_guard');
+  });
+
+  it("sizes the web container as the sum of its tenants' plans and the cron one as the largest, capped at the host's CPUs", () => {
+    expect(poolLimits([{ cpu: 1, memoryMiB: 1024 }])).toEqual({ web: { cpu: 1, memoryMiB: 1024 }, cron: { cpu: 1, memoryMiB: 1024 } });
+    expect(poolLimits([{ cpu: 1, memoryMiB: 1024 }, { cpu: 0.5, memoryMiB: 512 }, { cpu: 2, memoryMiB: 768 }])).toEqual({
+      web: { cpu: 3.5, memoryMiB: 2304 },
+      cron: { cpu: 2, memoryMiB: 1024 },
+    });
+    expect(() => poolLimits([])).toThrow(/without tenants/);
+    expect(capToHost({ cpu: 3.5, memoryMiB: 2304 }, 2)).toEqual({ cpu: 2, memoryMiB: 2304 });
+    expect(capToHost({ cpu: 1, memoryMiB: 512 }, 2)).toEqual({ cpu: 1, memoryMiB: 512 });
+    expect(web.HostConfig).toMatchObject({ NanoCpus: 2e9, Memory: 2048 * 1048576 });
+  });
+
+  it('configures the web container by host (dbfilter, no database list) and the cron one without HTTP, both logging to stdout', () => {
+    const webConfig = poolOdooConfig('web', odoo, credentials, 'master-1');
+    expect(webConfig).toMatchObject({
+      db_host: '172.20.0.1',
+      db_user: 'pool_dpool_s1_1',
+      db_password: 'pool-secret-456',
+      dbfilter: '^t_%d$',
+      list_db: false,
+      http_interface: '0.0.0.0',
+      http_port: 8069,
+      gevent_port: 8072,
+      workers: 2,
+      max_cron_threads: 0,
+      admin_passwd: 'master-1',
+      data_dir: '/var/lib/odoo',
+    });
+    expect(webConfig.db_name).toBeUndefined();
+    expect(webConfig.logfile).toBeUndefined();
+    const cronConfig = poolOdooConfig('cron', odoo, credentials, 'master-2');
+    expect(cronConfig).toMatchObject({ http_enable: false, workers: 1, max_cron_threads: 2, list_db: false, dbfilter: '^t_%d$' });
+    expect(cronConfig.logfile).toBeUndefined();
+    expect(poolOdooConfig('web', { ...odoo, workers: 0 }, credentials, 'm').gevent_port).toBeUndefined();
+  });
+
+  it('keeps the pool password off the containers; a new password or image replaces them, limits do not', () => {
+    expect(JSON.stringify([web, cron])).not.toContain(credentials.password);
+    const base = poolFingerprint(settings, pool, credentials, odoo);
+    expect(base).not.toContain(credentials.password);
+    expect(poolFingerprint(settings, pool, { ...credentials, password: 'other' }, odoo)).not.toBe(base);
+    expect(poolFingerprint(settings, { ...pool, series: '18.0' }, credentials, odoo)).not.toBe(base);
+    expect(poolFingerprint(settings, pool, credentials, { ...odoo, workers: 4 })).not.toBe(base);
+    expect(poolFingerprint(settings, pool, credentials, odoo)).toBe(base);
   });
 });

@@ -1,5 +1,7 @@
+export { DOCKER_POOL_PREFIX } from './pools.js';
 export { createDockerRuntime, type DockerRuntime, type DockerRuntimeOptions } from './runtime.js';
 export {
+  capToHost,
   containerDatabaseHost,
   type DockerSettings,
   dedicatedContainerSpec,
@@ -11,6 +13,12 @@ export {
   isLoopbackHost,
   LABELS,
   networkSpec,
+  poolContainerSpec,
+  poolFingerprint,
+  poolLimits,
+  poolNames,
+  poolNetworkSpec,
+  poolOdooConfig,
   resourceLimits,
   singleFileTar,
   volumeSpec,

@@ -6,7 +6,15 @@
 import { createHash } from 'node:crypto';
 import type { ContainerCreateOptions, NetworkCreateOptions, VolumeCreateOptions } from 'dockerode';
 import type { OdooServerOptions } from '../../odoo/index.js';
-import { exactDatabaseFilter, PLATFORM_ADDONS, planMemoryLimits, SERVER_WIDE_MODULES } from '../process/index.js';
+import {
+  exactDatabaseFilter,
+  PLATFORM_ADDONS,
+  type PoolProcessSettings,
+  planMemoryLimits,
+  poolCronConfig,
+  poolWebConfig,
+  SERVER_WIDE_MODULES,
+} from '../process/index.js';
 import type { DatabaseCredentials, TenantServeSpec } from '../types.js';
 
 /** Label keys; `managed` + `instance` find this platform's objects when several share an engine. */
@@ -19,6 +27,9 @@ export const LABELS = {
   database: 'io.odoo-saas.database',
   series: 'io.odoo-saas.series',
   fingerprint: 'io.odoo-saas.fingerprint',
+  pool: 'io.odoo-saas.pool',
+  unit: 'io.odoo-saas.unit',
+  databaseServer: 'io.odoo-saas.database-server',
 } as const;
 
 /** Where things live inside the container (the official `odoo` image's layout). */
@@ -28,6 +39,8 @@ export const CONTAINER_PATHS = {
 } as const;
 
 export const ODOO_HTTP_PORT = 8069;
+/** Odoo's websocket/long-polling port in workers mode (its `gevent_port`). */
+export const ODOO_WEBSOCKET_PORT = 8072;
 
 export interface DockerSettings {
   /** Tells this platform's containers apart from another platform's on the same engine. */
@@ -121,21 +134,25 @@ export function dedicatedFingerprint(settings: DockerSettings, spec: TenantServe
 
 /** The tenant's own network: only its container is on it; the host (gateway, database) is its gateway. */
 export function networkSpec(settings: DockerSettings, names: DedicatedNames, spec: TenantServeSpec): NetworkCreateOptions {
+  return bridgeNetwork(names.network, { ...baseLabels(settings), [LABELS.kind]: 'dedicated', [LABELS.tenant]: spec.tenantId });
+}
+
+/** A network of its own, without container-to-container traffic even if something else joined it. */
+function bridgeNetwork(name: string, labels: Record<string, string>): NetworkCreateOptions {
   return {
-    Name: names.network,
+    Name: name,
     Driver: 'bridge',
     CheckDuplicate: true,
     Internal: false,
     Attachable: false,
-    Labels: { ...baseLabels(settings), [LABELS.kind]: 'dedicated', [LABELS.tenant]: spec.tenantId },
-    // No container-to-container traffic even if something else joined it.
+    Labels: labels,
     Options: { 'com.docker.network.bridge.enable_icc': 'false' },
   };
 }
 
 /** The host directory of the tenant's filestore (where provisioning, backups and restores put it). */
 export function hostFilestoreDir(settings: Pick<DockerSettings, 'odooDataDir'>, databaseName: string): string {
-  return `${settings.odooDataDir.replace(/\/+$/, '')}/filestore/${databaseName}`;
+  return `${hostFilestoreRoot(settings)}/${databaseName}`;
 }
 
 /**
@@ -160,6 +177,11 @@ export function resourceLimits(limits: { cpu: number; memoryMiB: number }): { Na
   if (!Number.isFinite(limits.memoryMiB) || limits.memoryMiB < 6) throw new RangeError(`memoryMiB must be >= 6, got ${limits.memoryMiB}`);
   const memory = Math.round(limits.memoryMiB * MIB);
   return { NanoCpus: Math.round(limits.cpu * 1e9), Memory: memory, MemorySwap: memory };
+}
+
+/** Limits the engine accepts: no more CPUs than the host has. */
+export function capToHost(limits: { cpu: number; memoryMiB: number }, hostCpus: number): { cpu: number; memoryMiB: number } {
+  return limits.cpu > hostCpus ? { ...limits, cpu: hostCpus } : limits;
 }
 
 /** Whether a host name is a loopback address, which a container cannot use to reach the host. */
@@ -219,17 +241,10 @@ export function dedicatedContainerSpec(
   hostPort: number,
 ): ContainerCreateOptions & { name: string } {
   const series = seriesOf(settings, spec);
-  const environment = settings.environment?.(series) ?? {};
-  const platformAddons = `${CONTAINER_PATHS.dataDir}/addons/${series}`;
-  return {
+  return odooContainer(settings, {
     name: names.container,
-    Image: settings.imageFor(series),
-    Entrypoint: ['odoo'],
-    Cmd: ['-c', CONTAINER_PATHS.config],
-    User: `${settings.odooUser.uid}:${settings.odooUser.gid}`,
-    Env: Object.entries(environment).map(([key, value]) => `${key}=${value}`),
-    Labels: {
-      ...baseLabels(settings),
+    series,
+    labels: {
       [LABELS.kind]: 'dedicated',
       [LABELS.tenant]: spec.tenantId,
       [LABELS.tenantName]: spec.tenantName,
@@ -237,9 +252,43 @@ export function dedicatedContainerSpec(
       [LABELS.series]: series,
       [LABELS.fingerprint]: fingerprint,
     },
-    ExposedPorts: { [`${ODOO_HTTP_PORT}/tcp`]: {} },
+    network: names.network,
+    limits: spec.limits,
+    healthCheck: settings.healthCheck,
+    ports: { [ODOO_HTTP_PORT]: hostPort },
+    filestore: { Type: 'volume', Source: names.volume, Target: `${CONTAINER_PATHS.dataDir}/filestore/${spec.databaseName}` },
+  });
+}
+
+/** What tells one Odoo container from another; the rest (user, entrypoint, hardening) is common to all. */
+interface OdooContainerParts {
+  name: string;
+  series: string;
+  labels: Record<string, string>;
+  network: string;
+  limits: { cpu: number; memoryMiB: number };
+  /** Docker's `Healthcheck.Test`; `['NONE']` for a process without HTTP (a pool's cron). */
+  healthCheck: string[];
+  /** Container port -> host port published on the publish address. */
+  ports: Record<number, number>;
+  filestore: { Type: 'volume' | 'bind'; Source: string; Target: string };
+}
+
+function odooContainer(settings: DockerSettings, parts: OdooContainerParts): ContainerCreateOptions & { name: string } {
+  const environment = settings.environment?.(parts.series) ?? {};
+  const platformAddons = `${CONTAINER_PATHS.dataDir}/addons/${parts.series}`;
+  const published = Object.entries(parts.ports);
+  return {
+    name: parts.name,
+    Image: settings.imageFor(parts.series),
+    Entrypoint: ['odoo'],
+    Cmd: ['-c', CONTAINER_PATHS.config],
+    User: `${settings.odooUser.uid}:${settings.odooUser.gid}`,
+    Env: Object.entries(environment).map(([key, value]) => `${key}=${value}`),
+    Labels: { ...baseLabels(settings), ...parts.labels },
+    ExposedPorts: Object.fromEntries(published.map(([port]) => [`${port}/tcp`, {}])),
     Healthcheck: {
-      Test: settings.healthCheck,
+      Test: parts.healthCheck,
       Interval: 10_000_000_000,
       Timeout: 5_000_000_000,
       Retries: 3,
@@ -248,12 +297,14 @@ export function dedicatedContainerSpec(
     HostConfig: {
       Init: true,
       RestartPolicy: { Name: settings.restartPolicy },
-      ...resourceLimits(spec.limits),
+      ...resourceLimits(parts.limits),
       PidsLimit: settings.pidsLimit,
-      NetworkMode: names.network,
-      PortBindings: { [`${ODOO_HTTP_PORT}/tcp`]: [{ HostIp: settings.publishAddress, HostPort: String(hostPort) }] },
+      NetworkMode: parts.network,
+      PortBindings: Object.fromEntries(
+        published.map(([port, hostPort]) => [`${port}/tcp`, [{ HostIp: settings.publishAddress, HostPort: String(hostPort) }]]),
+      ),
       Mounts: [
-        { Type: 'volume' as const, Source: names.volume, Target: `${CONTAINER_PATHS.dataDir}/filestore/${spec.databaseName}` },
+        parts.filestore,
         // Odoo always has <data_dir>/addons/<series> on its addons path (see process/platform-addons.ts).
         ...PLATFORM_ADDONS.map((addon) => ({
           Type: 'bind' as const,
@@ -267,6 +318,160 @@ export function dedicatedContainerSpec(
       LogConfig: { Type: 'json-file', Config: { 'max-size': '10m', 'max-file': '3' } },
     },
   };
+}
+
+// --- pools: several tenants of one database server and series in one Odoo (web + cron containers) ---
+
+/** What a pool is: its name (from process/pool-placement, prefix `dpool`), server and series. */
+export interface DockerPoolIdentity {
+  name: string;
+  databaseServerId: string;
+  series: string;
+}
+
+export interface PoolNames {
+  web: string;
+  cron: string;
+  network: string;
+}
+
+export type PoolUnit = 'web' | 'cron';
+
+/** The containers (web, cron) and network of a pool. */
+export function poolNames(settings: Pick<DockerSettings, 'instance'>, poolName: string): PoolNames {
+  const base = dockerName('saas', settings.instance, poolName);
+  return { web: `${base}-web`, cron: `${base}-cron`, network: base };
+}
+
+export interface PoolOdooSettings {
+  /** Odoo's host-based `dbfilter` (tenants/ POOL_DBFILTER): the request's host picks the database. */
+  dbfilter: string;
+  /** Odoo workers of the web container (0 = threaded; else the websocket port is published too). */
+  workers: number;
+  /** Cron workers of the cron container: tenants whose scheduled actions run at once. */
+  cronWorkers: number;
+  dbMaxconn: number;
+}
+
+export function poolLabels(pool: DockerPoolIdentity): Record<string, string> {
+  return {
+    [LABELS.kind]: 'pool',
+    [LABELS.pool]: pool.name,
+    [LABELS.databaseServer]: pool.databaseServerId,
+    [LABELS.series]: pool.series,
+  };
+}
+
+/** The pool's network: its two containers, no traffic between them (they share only the database). */
+export function poolNetworkSpec(settings: DockerSettings, names: PoolNames, pool: DockerPoolIdentity): NetworkCreateOptions {
+  return bridgeNetwork(names.network, { ...baseLabels(settings), ...poolLabels(pool) });
+}
+
+/**
+ * What a pool's containers are made from, limits aside (they follow its tenants live): a
+ * different fingerprint replaces them. The pool role's password enters as a hash only.
+ */
+export function poolFingerprint(
+  settings: DockerSettings,
+  pool: DockerPoolIdentity,
+  credentials: DatabaseCredentials,
+  odoo: PoolOdooSettings,
+): string {
+  const parts = [
+    settings.imageFor(pool.series),
+    pool.series,
+    pool.databaseServerId,
+    credentials.host,
+    String(credentials.port),
+    credentials.user,
+    createHash('sha256').update(credentials.password).digest('hex'),
+    JSON.stringify(odoo),
+    JSON.stringify(settings.environment?.(pool.series) ?? {}),
+    JSON.stringify(settings.healthCheck),
+    settings.databaseHost ?? '',
+    'pool-v1',
+  ];
+  return createHash('sha256').update(parts.join('\0')).digest('hex').slice(0, 32);
+}
+
+/** Odoo's own per-worker memory limits in a pool (Odoo's defaults, as the process runtime's pools). */
+export const POOL_ODOO_MEMORY_MIB = { soft: 2048, hard: 2560 } as const;
+
+/**
+ * Odoo's configuration of a pool's web and cron containers: the process runtime's pool configs
+ * (process/config.ts: dbfilter, list_db off, a random master password, the cron container in
+ * prefork mode walking the databases its role owns), listening on all of the container's
+ * interfaces, logging to stdout.
+ */
+export function poolOdooConfig(
+  unit: PoolUnit,
+  odoo: PoolOdooSettings,
+  credentials: DatabaseCredentials,
+  adminPassword: string,
+): OdooServerOptions {
+  const settings: PoolProcessSettings = {
+    credentials,
+    dbfilter: odoo.dbfilter,
+    httpInterface: '0.0.0.0',
+    httpPort: ODOO_HTTP_PORT,
+    geventPort: odoo.workers > 0 ? ODOO_WEBSOCKET_PORT : undefined,
+    workers: odoo.workers,
+    limitMemorySoftBytes: POOL_ODOO_MEMORY_MIB.soft * MIB,
+    limitMemoryHardBytes: POOL_ODOO_MEMORY_MIB.hard * MIB,
+    dbMaxconn: odoo.dbMaxconn,
+    adminPassword,
+    cronInWebProcess: false,
+    cronWorkers: odoo.cronWorkers,
+    files: { dataDir: CONTAINER_PATHS.dataDir, logFile: '' },
+  };
+  const config = unit === 'web' ? poolWebConfig(settings) : poolCronConfig(settings, ODOO_HTTP_PORT);
+  return { ...config, logfile: undefined };
+}
+
+/**
+ * A pool's resources from its tenants' plans: the web container gets the sum of its tenants'
+ * CPU and memory (the pool grows and shrinks with them, live), the cron container the largest
+ * single tenant's (it works on one tenant per cron worker at a time).
+ */
+export function poolLimits(members: ReadonlyArray<{ cpu: number; memoryMiB: number }>): Record<PoolUnit, { cpu: number; memoryMiB: number }> {
+  if (members.length === 0) throw new RangeError('a pool without tenants has no limits');
+  const web = members.reduce((sum, limits) => ({ cpu: sum.cpu + limits.cpu, memoryMiB: sum.memoryMiB + limits.memoryMiB }), {
+    cpu: 0,
+    memoryMiB: 0,
+  });
+  const cron = { cpu: Math.max(...members.map((m) => m.cpu)), memoryMiB: Math.max(...members.map((m) => m.memoryMiB)) };
+  return { web, cron };
+}
+
+/**
+ * A pool's web or cron container. The host's whole filestore directory is mounted: a tenant
+ * joins a running pool, and a running container cannot gain mounts. Only the web container
+ * publishes ports (8069, and 8072 in workers mode); the cron container has no HTTP at all.
+ */
+export function poolContainerSpec(
+  settings: DockerSettings,
+  names: PoolNames,
+  pool: DockerPoolIdentity,
+  unit: PoolUnit,
+  fingerprint: string,
+  limits: { cpu: number; memoryMiB: number },
+  hostPorts: Record<number, number>,
+): ContainerCreateOptions & { name: string } {
+  return odooContainer(settings, {
+    name: names[unit],
+    series: pool.series,
+    labels: { ...poolLabels(pool), [LABELS.unit]: unit, [LABELS.fingerprint]: fingerprint },
+    network: names.network,
+    limits,
+    healthCheck: unit === 'web' ? settings.healthCheck : ['NONE'],
+    ports: unit === 'web' ? hostPorts : {},
+    filestore: { Type: 'bind', Source: hostFilestoreRoot(settings), Target: `${CONTAINER_PATHS.dataDir}/filestore` },
+  });
+}
+
+/** The host directory holding every tenant's filestore. */
+export function hostFilestoreRoot(settings: Pick<DockerSettings, 'odooDataDir'>): string {
+  return `${settings.odooDataDir.replace(/\/+$/, '')}/filestore`;
 }
 
 /**

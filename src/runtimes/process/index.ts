@@ -44,4 +44,5 @@ export { linkPlatformAddons, PLATFORM_ADDONS, PLATFORM_ADDONS_DIR, SERVER_WIDE_M
 export { choosePool, DEFAULT_POOL_MAX_TENANTS, type PoolChoice, type PoolSummary, poolName, serverTag } from './pool-placement.js';
 export { PortAllocator, type PortRange } from './ports.js';
 export { createProcessRuntime, DEFAULT_LOG_LINES, MAX_LOG_LINES, type ProcessRuntime } from './runtime.js';
-export { poolFilterSelects } from './serve-spec-checks.js';
+export { poolFilterSelects, validateSpec } from './serve-spec-checks.js';
+export { loadRuntimeState, type PoolMemberRecord, type PoolRecord, saveRuntimeState } from './state-file.js';

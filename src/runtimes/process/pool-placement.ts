@@ -29,14 +29,15 @@ export function serverTag(databaseServerId: string): string {
   return tag.length > 0 ? tag : 'server';
 }
 
-const POOL_NAME = /^pool-([a-z0-9]+)-([1-9][0-9]*)$/;
+const POOL_NAME = /^([a-z]+)-([a-z0-9]+)-([1-9][0-9]*)$/;
 
-export function poolName(databaseServerId: string, number: number): string {
-  return `pool-${serverTag(databaseServerId)}-${number}`;
+/** `prefix` tells runtimes' pools apart (their PostgreSQL roles are named after them): `pool` (process), `dpool` (docker). */
+export function poolName(databaseServerId: string, number: number, prefix = 'pool'): string {
+  return `${prefix}-${serverTag(databaseServerId)}-${number}`;
 }
 
-export function isPoolName(name: string): boolean {
-  return POOL_NAME.test(name);
+export function isPoolName(name: string, prefix = 'pool'): boolean {
+  return POOL_NAME.exec(name)?.[1] === prefix;
 }
 
 /**
@@ -44,9 +45,15 @@ export function isPoolName(name: string): boolean {
  * by departed tenants are filled before anything new starts), else the name of a new pool.
  * New numbers are unique among all pools, so two servers whose ids share a tag never collide.
  */
-export function choosePool(pools: readonly PoolSummary[], databaseServerId: string, maxTenants: number, series = ''): PoolChoice {
+export function choosePool(
+  pools: readonly PoolSummary[],
+  databaseServerId: string,
+  maxTenants: number,
+  series = '',
+  prefix = 'pool',
+): PoolChoice {
   if (!Number.isInteger(maxTenants) || maxTenants < 1) throw new RangeError(`pool capacity must be a positive integer, got ${maxTenants}`);
-  const number = (name: string): number => Number(POOL_NAME.exec(name)?.[2] ?? Number.MAX_SAFE_INTEGER);
+  const number = (name: string): number => Number(POOL_NAME.exec(name)?.[3] ?? Number.MAX_SAFE_INTEGER);
   const withRoom = pools
     .filter((pool) => pool.databaseServerId === databaseServerId && (pool.series ?? '') === series && pool.tenantCount < maxTenants)
     .sort((a, b) => number(a.name) - number(b.name) || a.name.localeCompare(b.name));
@@ -54,6 +61,6 @@ export function choosePool(pools: readonly PoolSummary[], databaseServerId: stri
   if (first) return { kind: 'existing', name: first.name };
   const taken = new Set(pools.map((pool) => pool.name));
   let candidate = 1;
-  while (taken.has(poolName(databaseServerId, candidate))) candidate += 1;
-  return { kind: 'new', name: poolName(databaseServerId, candidate) };
+  while (taken.has(poolName(databaseServerId, candidate, prefix))) candidate += 1;
+  return { kind: 'new', name: poolName(databaseServerId, candidate, prefix) };
 }
