@@ -1,7 +1,14 @@
 import { join } from 'node:path';
 import type { Config } from './config/index.js';
 import type { Logger } from './logging/index.js';
-import { createDockerRuntime, type DockerRuntime, imageOf, PLATFORM_ADDONS_DIR, type PoolAccess, type TenantServeSpec } from './runtimes/index.js';
+import {
+  createDockerRuntime,
+  type DockerRuntime,
+  imageOf,
+  PLATFORM_ADDONS_DIR,
+  type PoolAccess,
+  type TenantServeSpec,
+} from './runtimes/index.js';
 
 /**
  * The docker runtime when DOCKER_RUNTIME is on (docs/operations/docker.md), else none: the

@@ -4,13 +4,13 @@ import { basename, join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { followEvents } from '../../src/cli/events.js';
+import type { RuntimeKind } from '../../src/runtimes/index.js';
 import { type ChildCommandWatch, commandsLeaking, watchChildCommandLines } from '../helpers/child-command-lines.js';
 import { runCli } from '../helpers/cli.js';
 import { type GatewayResponse, hostRequest, odooLogin, waitFor, xmlRpcFaultCode, xmlRpcMethodCall } from '../helpers/gateway-client.js';
 import { createOperator, GOOD_PASSWORD, registerCustomer, startTestPlatform, type TestPlatform } from '../helpers/platform.js';
 import { filesUnder, trackPlatformSecrets } from '../helpers/platform-secrets.js';
 import { postgresAdminUrl } from '../helpers/postgres.js';
-import type { RuntimeKind } from '../../src/runtimes/index.js';
 
 /**
  * The tenant scenarios of issue 3, written once and run several times: against the fake Odoo
@@ -832,7 +832,9 @@ export function defineTenantScenarios(
         );
         expect(workloads.exposed.length).toBeGreaterThan(0);
         const leaks = workloads.exposed.flatMap(({ where, text }) =>
-          [...secrets.entries()].filter(([secret]) => secret.length >= 8 && text.includes(secret)).map(([, of]) => `${where}: ${[...of].join(', ')}`),
+          [...secrets.entries()]
+            .filter(([secret]) => secret.length >= 8 && text.includes(secret))
+            .map(([, of]) => `${where}: ${[...of].join(', ')}`),
         );
         expect(leaks).toEqual([]);
       }

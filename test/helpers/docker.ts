@@ -133,3 +133,33 @@ export async function cgroupLimitsOf(pid: number): Promise<{ memoryBytes: number
     cpuPeriodUs: Number(period),
   };
 }
+
+/** A file inside a container, through the Engine API's archive endpoint (a one-file tar); undefined when absent. */
+export async function readContainerFile(docker: Docker, container: string, path: string): Promise<string | undefined> {
+  let stream: NodeJS.ReadableStream;
+  try {
+    stream = await docker.getContainer(container).getArchive({ path });
+  } catch (error) {
+    if ((error as { statusCode?: number }).statusCode === 404) return undefined;
+    throw error;
+  }
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(Buffer.from(chunk as Buffer));
+  const tar = Buffer.concat(chunks);
+  const size = Number.parseInt(tar.subarray(124, 136).toString('utf8').replace(/\0.*$/, '').trim(), 8);
+  return tar.subarray(512, 512 + size).toString('utf8');
+}
+
+/** Runs a command in a container and answers its output (stdout and stderr, frames removed). */
+export async function execIn(docker: Docker, container: string, command: string[]): Promise<string> {
+  const exec = await docker.getContainer(container).exec({ Cmd: command, AttachStdout: true, AttachStderr: true });
+  const stream = await exec.start({});
+  const raw = await new Promise<Buffer>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+    stream.on('end', () => resolve(Buffer.concat(chunks)));
+    stream.on('error', reject);
+  });
+  const { demuxLogLines } = await import('../../src/runtimes/docker/index.js');
+  return demuxLogLines(raw).join('\n');
+}

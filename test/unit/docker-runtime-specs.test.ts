@@ -220,7 +220,13 @@ describe('docker runtime pool specs', () => {
 
   it("sizes the web container as the sum of its tenants' plans and the cron one as the largest, capped at the host's CPUs", () => {
     expect(poolLimits([{ cpu: 1, memoryMiB: 1024 }])).toEqual({ web: { cpu: 1, memoryMiB: 1024 }, cron: { cpu: 1, memoryMiB: 1024 } });
-    expect(poolLimits([{ cpu: 1, memoryMiB: 1024 }, { cpu: 0.5, memoryMiB: 512 }, { cpu: 2, memoryMiB: 768 }])).toEqual({
+    expect(
+      poolLimits([
+        { cpu: 1, memoryMiB: 1024 },
+        { cpu: 0.5, memoryMiB: 512 },
+        { cpu: 2, memoryMiB: 768 },
+      ]),
+    ).toEqual({
       web: { cpu: 3.5, memoryMiB: 2304 },
       cron: { cpu: 2, memoryMiB: 1024 },
     });

@@ -56,7 +56,10 @@ describe('parseCatalog', () => {
 
   it('takes a pool plan on the docker runtime (pools run in containers there too)', () => {
     const placement = { databaseStrategy: 'shared', processStrategy: 'pool', replicas: 1, limitPolicy: 'block', runtime: 'docker' };
-    expect(parseCatalog({ plans: [plan('a1', { placement })] })[0]?.placement).toMatchObject({ processStrategy: 'pool', runtime: 'docker' });
+    expect(parseCatalog({ plans: [plan('a1', { placement })] })[0]?.placement).toMatchObject({
+      processStrategy: 'pool',
+      runtime: 'docker',
+    });
   });
 
   it('refuses a duplicate code, naming it', () => {

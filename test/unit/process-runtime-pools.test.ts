@@ -52,6 +52,13 @@ describe('pool placement', () => {
     expect(choosePool(pools, SERVER, 100, '16.0')).toEqual({ kind: 'existing', name: 'pool-3f2a9c1e-1' });
   });
 
+  it("names another runtime's pools (and so their roles) with its own prefix", () => {
+    const pools = [{ name: 'dpool-3f2a9c1e-1', databaseServerId: SERVER, series: '17.0', tenantCount: 2 }];
+    expect(poolName(SERVER, 3, 'dpool')).toBe('dpool-3f2a9c1e-3');
+    expect(choosePool(pools, SERVER, 2, '17.0', 'dpool')).toEqual({ kind: 'new', name: 'dpool-3f2a9c1e-2' });
+    expect(choosePool(pools, SERVER, 3, '17.0', 'dpool')).toEqual({ kind: 'existing', name: 'dpool-3f2a9c1e-1' });
+  });
+
   it('refuses a capacity below one', () => {
     expect(() => choosePool([], SERVER, 0)).toThrow(RangeError);
   });

@@ -12,13 +12,13 @@ import type { PortAllocator } from '../process/index.js';
 import type { Upstream, WorkloadState } from '../types.js';
 import {
   CONTAINER_PATHS,
+  capToHost,
   type DockerSettings,
   demuxLogLines,
   hostFilestoreDir,
   hostFilestoreRoot,
   ODOO_HTTP_PORT,
   ODOO_WEBSOCKET_PORT,
-  capToHost,
   resourceLimits,
   singleFileTar,
 } from './specs.js';
@@ -179,7 +179,9 @@ export class DockerEngine {
       }
       if (upstream && (await answersHealth(upstream))) return upstream;
       if (Date.now() > deadline) {
-        throw new Error(`Odoo of ${what} did not answer /web/health within ${timeoutMs} ms; its last log lines:\n${await this.tailOf(name)}`);
+        throw new Error(
+          `Odoo of ${what} did not answer /web/health within ${timeoutMs} ms; its last log lines:\n${await this.tailOf(name)}`,
+        );
       }
       await new Promise((resolve) => setTimeout(resolve, 200));
     }

@@ -14,7 +14,15 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../../logging/index.js';
-import { choosePool, lastLines, linesOfDatabase, loadRuntimeState, type PoolMemberRecord, saveRuntimeState, validateSpec } from '../process/index.js';
+import {
+  choosePool,
+  lastLines,
+  linesOfDatabase,
+  loadRuntimeState,
+  type PoolMemberRecord,
+  saveRuntimeState,
+  validateSpec,
+} from '../process/index.js';
 import type { DatabaseCredentials, PoolAccess, SharedWorkloadView, TenantServeSpec, Upstream, WorkloadStatus } from '../types.js';
 import { containerState, type DockerEngine } from './engine.js';
 import {
@@ -109,7 +117,10 @@ export class DockerPools {
     for (const pool of [...this.pools.values()]) {
       for (const member of [...pool.members.values()]) {
         if (this.belongs(pool, member, wanted.get(member.tenantId))) continue;
-        this.logger.info({ pool: pool.identity.name, tenantId: member.tenantId }, 'revoking a pool grant of a tenant no longer served there');
+        this.logger.info(
+          { pool: pool.identity.name, tenantId: member.tenantId },
+          'revoking a pool grant of a tenant no longer served there',
+        );
         await this.leave(pool, member.tenantId).catch((error: unknown) =>
           this.logger.error({ pool: pool.identity.name, tenantId: member.tenantId, err: error }, 'could not revoke a stale pool grant'),
         );
@@ -191,7 +202,12 @@ export class DockerPools {
     if (!pool) return undefined;
     const info = await this.engine.inspectContainer(pool.names.web);
     if (!info) return { state: 'stopped', workload: pool.identity.name, restarts: 0, lastExitReason: 'the container is gone' };
-    return { ...containerState(info), workload: pool.identity.name, ...(info.State.Pid ? { pid: info.State.Pid } : {}), restarts: info.RestartCount };
+    return {
+      ...containerState(info),
+      workload: pool.identity.name,
+      ...(info.State.Pid ? { pid: info.State.Pid } : {}),
+      restarts: info.RestartCount,
+    };
   }
 
   /** The tenant's records of its pool's log (a pool's log is shared: only its own database's). */

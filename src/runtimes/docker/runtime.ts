@@ -151,7 +151,8 @@ class DockerRuntimeImpl implements DockerRuntime {
     const { logger } = this.options;
     const existing = await this.docker.listContainers({ all: true, filters: ownedFilter(this.settings) });
     // Their ports stay theirs: a new container must not be handed one while they are adopted.
-    for (const container of existing) for (const port of container.Ports ?? []) if (port.PublicPort) this.daemon.ports.reserve(port.PublicPort);
+    for (const container of existing)
+      for (const port of container.Ports ?? []) if (port.PublicPort) this.daemon.ports.reserve(port.PublicPort);
     const desired = await this.options.desiredTenants();
     const wantedDedicated = new Set(desired.filter((spec) => spec.processStrategy === 'dedicated').map((spec) => spec.tenantId));
     for (const container of existing) {

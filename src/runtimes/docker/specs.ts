@@ -433,7 +433,9 @@ export function poolOdooConfig(
  * CPU and memory (the pool grows and shrinks with them, live), the cron container the largest
  * single tenant's (it works on one tenant per cron worker at a time).
  */
-export function poolLimits(members: ReadonlyArray<{ cpu: number; memoryMiB: number }>): Record<PoolUnit, { cpu: number; memoryMiB: number }> {
+export function poolLimits(
+  members: ReadonlyArray<{ cpu: number; memoryMiB: number }>,
+): Record<PoolUnit, { cpu: number; memoryMiB: number }> {
   if (members.length === 0) throw new RangeError('a pool without tenants has no limits');
   const web = members.reduce((sum, limits) => ({ cpu: sum.cpu + limits.cpu, memoryMiB: sum.memoryMiB + limits.memoryMiB }), {
     cpu: 0,
