@@ -252,13 +252,17 @@ function defineDockerScenarios(context: TenantScenarioContext, docker: Docker, i
       const deleted = await context.test().http.post(`/api/v1/tenants/${standard}/force-delete`, undefined, { token: operator() });
       expect(deleted.status, deleted.text).toBe(202);
       await context.untilState(standard, operator(), 'deleted', 120_000);
-      const labels = { label: [`io.odoo-saas.instance=${instance}`, `io.odoo-saas.tenant-name=${standard}`] };
-      await waitFor('the container to be removed', async () =>
-        (await docker.listContainers({ all: true, filters: labels })).length === 0 ? true : undefined,
-      );
-      expect(await docker.listNetworks({ filters: { name: [dedicated(standard)] } })).toEqual([]);
-      const { Volumes } = await docker.listVolumes({ filters: { name: [`${dedicated(standard)}-filestore`] } });
-      expect(Volumes ?? []).toEqual([]);
+      // Removed in that order by the deprovision job, after the tenant shows `deleted`.
+      const left = async () => ({
+        containers: await docker.listContainers({ all: true, filters: { name: [dedicated(standard)] } }),
+        networks: await docker.listNetworks({ filters: { name: [dedicated(standard)] } }),
+        volumes: (await docker.listVolumes({ filters: { name: [`${dedicated(standard)}-filestore`] } })).Volumes ?? [],
+      });
+      await waitFor('the container, network and volume to be removed', async () => {
+        const now = await left();
+        return now.volumes.length === 0 ? now : undefined;
+      });
+      expect(await left()).toEqual({ containers: [], networks: [], volumes: [] });
       expect((await hostRequest(context.port(), context.tenantHost(standard), 'GET', '/web/login')).status).toBe(404);
     }, 200_000);
   });

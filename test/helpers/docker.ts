@@ -1,6 +1,6 @@
 import { appendFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import Docker from 'dockerode';
 import { createLogger } from '../../src/logging/index.js';
 import { type LocalPostgresConnection, LocalPostgresServer, withConnection } from '../../src/postgres/index.js';
@@ -53,6 +53,26 @@ export async function findTestDocker(): Promise<{ ok: true; value: TestDocker } 
     return { ok: true, value: { docker, socketPath, image } };
   }
   return { ok: false, reason: `no Docker engine reachable (${tried.join('; ')}); scripts/test.sh (ensure_docker) starts one` };
+}
+
+/**
+ * The docker runtime's settings for the fake Odoo image: one tag per series, as the official image
+ * has (odoo:16, odoo:17...), and a health check with the image's Node (it has no curl).
+ */
+export function fakeImageRuntimeSettings(testDocker: TestDocker, dataDir: string) {
+  return {
+    docker: testDocker.docker,
+    imageFor: (series: string) => `${testDocker.image}-${series}`,
+    defaultSeries: '17.0',
+    healthCheck: [
+      'CMD',
+      'node',
+      '-e',
+      "fetch('http://127.0.0.1:8069/web/health').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))",
+    ],
+    odooDataDir: join(dataDir, 'odoo'),
+    platformAddonsDir: resolve('odoo-addons'),
+  };
 }
 
 /** Whether the engine has the official Odoo image of a series (`odoo:17`), so real-Odoo runs can happen. */

@@ -1,13 +1,20 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/logging/index.js';
 import { poolRoleName, quoteIdentifier, withConnection } from '../../src/postgres/index.js';
 import { createDockerRuntime, type DockerRuntime } from '../../src/runtimes/docker/index.js';
 import type { PoolAccess, TenantServeSpec } from '../../src/runtimes/index.js';
-import { cgroupLimitsOf, findTestDocker, removeInstance, startContainerReachablePostgres, type TestDocker } from '../helpers/docker.js';
+import {
+  cgroupLimitsOf,
+  fakeImageRuntimeSettings,
+  findTestDocker,
+  removeInstance,
+  startContainerReachablePostgres,
+  type TestDocker,
+} from '../helpers/docker.js';
 
 /**
  * Docker pools against a real engine and a real PostgreSQL: several tenants in one pool's web and
@@ -56,18 +63,8 @@ describe.skipIf(!found.ok)('docker runtime pools (real engine, fake Odoo image)'
 
   function makeRuntime(): DockerRuntime {
     return createDockerRuntime({
-      docker: testDocker.docker,
+      ...fakeImageRuntimeSettings(testDocker, dataDir),
       instance,
-      imageFor: (series) => `${testDocker.image}-${series}`,
-      defaultSeries: '17.0',
-      healthCheck: [
-        'CMD',
-        'node',
-        '-e',
-        "fetch('http://127.0.0.1:8069/web/health').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))",
-      ],
-      odooDataDir: join(dataDir, 'odoo'),
-      platformAddonsDir: resolve('odoo-addons'),
       logger,
       desiredTenants: async () => desired,
       healthTimeoutMs: 90_000,

@@ -9,6 +9,7 @@ import { createDockerRuntime, type DockerRuntime } from '../../src/runtimes/dock
 import type { TenantServeSpec } from '../../src/runtimes/index.js';
 import {
   cgroupLimitsOf,
+  fakeImageRuntimeSettings,
   findTestDocker,
   hasImage,
   removeInstance,
@@ -37,19 +38,8 @@ describe.skipIf(!found.ok)('docker runtime (real engine, fake Odoo image)', () =
 
   function makeRuntime(): DockerRuntime {
     return createDockerRuntime({
-      docker: testDocker.docker,
+      ...fakeImageRuntimeSettings(testDocker, dataDir),
       instance,
-      // The fake image has one tag per series, as the official one does (odoo:16, odoo:17...).
-      imageFor: (series) => `${testDocker.image}-${series}`,
-      defaultSeries: '17.0',
-      healthCheck: [
-        'CMD',
-        'node',
-        '-e',
-        "fetch('http://127.0.0.1:8069/web/health').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))",
-      ],
-      odooDataDir: join(dataDir, 'odoo'),
-      platformAddonsDir: resolve('odoo-addons'),
       logger,
       desiredTenants: async () => desired,
       healthTimeoutMs: 60_000,

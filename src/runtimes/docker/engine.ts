@@ -9,7 +9,7 @@ import type { ContainerCreateOptions, NetworkCreateOptions } from 'dockerode';
 import type { Logger } from '../../logging/index.js';
 import { type OdooServerOptions, renderOdooConfig } from '../../odoo/index.js';
 import type { PortAllocator } from '../process/index.js';
-import type { Upstream, WorkloadState } from '../types.js';
+import type { Upstream, WorkloadState, WorkloadStatus } from '../types.js';
 import {
   CONTAINER_PATHS,
   capToHost,
@@ -185,6 +185,13 @@ export class DockerEngine {
       }
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
+  }
+
+  /** A workload's status from its container (the pool's web one for a pool tenant). */
+  async workloadStatus(container: string, workload: string): Promise<WorkloadStatus> {
+    const info = await this.inspectContainer(container);
+    if (!info) return { state: 'stopped', workload, restarts: 0, lastExitReason: 'the container is gone' };
+    return { ...containerState(info), workload, ...(info.State.Pid ? { pid: info.State.Pid } : {}), restarts: info.RestartCount };
   }
 
   /** Waits until a container without HTTP (a pool's cron) runs; fails with its log when it exits. */

@@ -200,14 +200,7 @@ export class DockerPools {
     const served = this.served.get(tenantId);
     const pool = served ? this.pools.get(served.pool) : undefined;
     if (!pool) return undefined;
-    const info = await this.engine.inspectContainer(pool.names.web);
-    if (!info) return { state: 'stopped', workload: pool.identity.name, restarts: 0, lastExitReason: 'the container is gone' };
-    return {
-      ...containerState(info),
-      workload: pool.identity.name,
-      ...(info.State.Pid ? { pid: info.State.Pid } : {}),
-      restarts: info.RestartCount,
-    };
+    return this.engine.workloadStatus(pool.names.web, pool.identity.name);
   }
 
   /** The tenant's records of its pool's log (a pool's log is shared: only its own database's). */

@@ -14,7 +14,7 @@ import Docker from 'dockerode';
 import type { Logger } from '../../logging/index.js';
 import { DEFAULT_POOL_DB_MAXCONN, DEFAULT_POOL_MAX_TENANTS, KeyedLock, PortAllocator, type PortRange } from '../process/index.js';
 import type { PoolAccess, Runtime, SharedWorkloadView, TenantServeSpec, Upstream, WorkloadStatus } from '../types.js';
-import { containerState, DockerEngine, ignoreNotFound, inBatches, isNotFound } from './engine.js';
+import { DockerEngine, ignoreNotFound, inBatches, isNotFound } from './engine.js';
 import { DockerPools } from './pools.js';
 import {
   containerDatabaseHost,
@@ -257,14 +257,7 @@ class DockerRuntimeImpl implements DockerRuntime {
   async status(tenantId: string): Promise<WorkloadStatus | undefined> {
     const served = this.served.get(tenantId);
     if (!served) return this.pools?.status(tenantId);
-    const info = await this.daemon.inspectContainer(served.names.container);
-    if (!info) return { state: 'stopped', workload: served.names.container, restarts: 0, lastExitReason: 'the container is gone' };
-    return {
-      ...containerState(info),
-      workload: served.names.container,
-      ...(info.State.Pid ? { pid: info.State.Pid } : {}),
-      restarts: info.RestartCount,
-    };
+    return this.daemon.workloadStatus(served.names.container, served.names.container);
   }
 
   async logs(tenantId: string, options: { lines?: number } = {}): Promise<string[]> {
