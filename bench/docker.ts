@@ -9,7 +9,9 @@
  *   bash -c 'source scripts/lib.sh; ensure_node; ensure_docker'   # once: engine and image
  *   .tools/node/node_modules/node/bin/node --import tsx bench/docker.ts
  *
- * Environment: BENCH_SEQUENTIAL (10), BENCH_PARALLEL (8), BENCH_CONCURRENCY (4), LOG_LEVEL (warn).
+ * Environment: BENCH_SEQUENTIAL (10), BENCH_PARALLEL (8), BENCH_CONCURRENCY (4), LOG_LEVEL (warn),
+ * BENCH_PROCESS_STRATEGY (`dedicated`, a container per tenant; `pool`: tenants join a pool's
+ * web + cron containers).
  */
 import { randomBytes } from 'node:crypto';
 import { findTestDocker, removeInstance, startContainerReachablePostgres } from '../test/helpers/docker.js';
@@ -18,6 +20,7 @@ import { loadAverage, percentile, provisionTenant, startBenchPlatform } from './
 const sequential = Number(process.env.BENCH_SEQUENTIAL ?? 10);
 const parallel = Number(process.env.BENCH_PARALLEL ?? 8);
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 4);
+const processStrategy = process.env.BENCH_PROCESS_STRATEGY === 'pool' ? 'pool' : 'dedicated';
 const PLAN = 'docker-bench';
 const HEALTH_CHECK = 'node -e "fetch(\'http://127.0.0.1:8069/web/health\').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"';
 
@@ -27,7 +30,7 @@ async function main(): Promise<void> {
   const { docker, socketPath, image } = found.value;
   const version = await docker.version();
   console.log(
-    `Docker ${version.Version} at ${socketPath}; image ${image} (fake Odoo); ${sequential} sequential + ${parallel} at ${concurrency} concurrent; load average ${loadAverage()}`,
+    `Docker ${version.Version} at ${socketPath}; image ${image} (fake Odoo); ${processStrategy} tenants; ${sequential} sequential + ${parallel} at ${concurrency} concurrent; load average ${loadAverage()}`,
   );
   process.env.DOCKER_HOST = `unix://${socketPath}`;
   const instance = `bench-${randomBytes(3).toString('hex')}`;
@@ -49,11 +52,11 @@ async function main(): Promise<void> {
       .values({
         code: PLAN,
         name: 'Docker bench',
-        description: 'Dedicated Odoo in a container',
+        description: processStrategy === 'pool' ? 'Odoo pools in containers' : 'Dedicated Odoo in a container',
         limits: JSON.stringify({ cpu: 1, memoryMiB: 512, storageGiB: 5, odooUsers: 10, maxTenantsPerAccount: null }),
         placement: JSON.stringify({
           databaseStrategy: 'shared',
-          processStrategy: 'dedicated',
+          processStrategy,
           replicas: 1,
           limitPolicy: 'block',
           runtime: 'docker',
@@ -89,7 +92,7 @@ async function main(): Promise<void> {
     );
     report(`create -> admin login, ${concurrency} at a time`, parallelTimes, performance.now() - parallelStart);
     const containers = await docker.listContainers({ filters: { label: [`io.odoo-saas.instance=${instance}`] } });
-    console.log(`${containers.length} tenant containers running`);
+    console.log(`${containers.length} Odoo containers running (${processStrategy})`);
   } finally {
     await bench.stop();
     await removeInstance(docker, instance);
