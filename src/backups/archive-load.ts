@@ -37,10 +37,10 @@ export interface LoadedArchive {
 
 /**
  * Loads an Odoo backup zip: `dump.sql` into `database` (which must exist, empty) by psql as
- * `role`, stopping at the first error, and the `filestore/` entries into `filestoreDirectory`
+ * `role`, stopping at the first error, and meanwhile the `filestore/` entries into `filestoreDirectory`
  * (written under a side name and renamed when whole, so a directory under that name is always
- * complete). Without `filestoreDirectory` the files are read through only (their deflate streams
- * and sizes are still checked).
+ * complete). Without `filestoreDirectory` the files are read through only (their deflate streams,
+ * sizes and CRC-32s are still checked).
  */
 export async function loadBackupArchive(input: {
   file: string;
@@ -56,6 +56,9 @@ export async function loadBackupArchive(input: {
   const contents = await readBackupArchive(input.file, {
     async dump(stream) {
       const psql = startPlainRestore(input.adminUrl, input.database, input.role);
+      // A damaged dump (its CRC-32 or size wrong) kills psql before its input is closed: an
+      // end of input would let psql commit the part it read.
+      stream.once('error', () => psql.kill());
       await Promise.all([pipeline(stream, psql.stream), psql.done]);
     },
     manifest(text) {
