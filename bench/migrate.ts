@@ -67,6 +67,7 @@ async function main(): Promise<void> {
     };
 
     // One after another, each probed from outside through the gateway.
+    const roundStart = new Date();
     const recorded: number[] = [];
     const observed: number[] = [];
     for (const name of names) {
@@ -95,32 +96,12 @@ async function main(): Promise<void> {
     }
     console.log(summary('one after another, recorded downtime', recorded));
     console.log(summary('one after another, maintenance page seen at the gateway (50 ms probe)', observed));
-    // Where the time goes: each step records "migration: <step> done in N ms" on the tenant's timeline.
-    const events = await platform.database.db
-      .selectFrom('tenant_events')
-      .select('message')
-      .where('message', 'like', 'migration: % done in % ms')
-      .execute();
-    const steps = new Map<string, number[]>();
-    for (const { message } of events) {
-      const match = /^migration: (\S+) done in (\d+) ms/.exec(message ?? '');
-      if (match?.[1]) steps.set(match[1], [...(steps.get(match[1]) ?? []), Number(match[2])]);
-    }
-    console.log(
-      `step medians: ${[...steps]
-        .map(
-          ([step, times]) =>
-            `${step} ${percentile(
-              [...times].sort((a, b) => a - b),
-              50,
-            )} ms`,
-        )
-        .join(', ')}`,
-    );
+    console.log(await stepSummary(platform, roundStart));
     console.log(`load average ${loadAverage()}`);
 
     // All back at once (the queue's concurrency decides how many move together).
     const started = performance.now();
+    const secondRoundStart = new Date();
     const ids: string[] = [];
     for (const name of names) {
       const { migration } = await platform.migrations.migrateTenant(await rowOf(name), { toServerId: defaultId }, null);
@@ -135,12 +116,33 @@ async function main(): Promise<void> {
         finals.map((m) => m.downtime_ms ?? 0),
       ),
     );
+    console.log(await stepSummary(platform, secondRoundStart));
     console.log(`all ${count} moved back in ${((performance.now() - started) / 1000).toFixed(1)} s; load average ${loadAverage()}`);
   } finally {
     await bench.stop();
     await second.stop();
     rmSync(secondDir, { recursive: true, force: true });
   }
+}
+
+/** Where the time goes: each step records "migration: <step> done in N ms" on the tenant's timeline; p50 and p95 of each since `since`. */
+async function stepSummary(platform: Awaited<ReturnType<typeof startBenchPlatform>>['platform'], since: Date): Promise<string> {
+  const events = await platform.database.db
+    .selectFrom('tenant_events')
+    .select('message')
+    .where('message', 'like', 'migration: % done in % ms')
+    .where('at', '>=', since)
+    .execute();
+  const steps = new Map<string, number[]>();
+  for (const { message } of events) {
+    const match = /^migration: (\S+) done in (\d+) ms/.exec(message ?? '');
+    if (match?.[1]) steps.set(match[1], [...(steps.get(match[1]) ?? []), Number(match[2])]);
+  }
+  const figures = [...steps].map(([step, times]) => {
+    const sorted = [...times].sort((a, b) => a - b);
+    return `${step} ${percentile(sorted, 50)}/${percentile(sorted, 95)} ms`;
+  });
+  return `step p50/p95: ${figures.join(', ')}`;
 }
 
 /** The bench's customer made an operator (moving tenants is an operator's action), logged in again. */

@@ -294,6 +294,9 @@ function operationsOver(connections: ServerConnections, session: DatabaseServerO
     },
 
     async dropDatabase(name) {
+      // Most calls find nothing to drop (a side copy no attempt left): they do not queue for the
+      // lock behind another database's drop, which waits for a checkpoint.
+      if (!(await admin((client) => exists(client, 'pg_database', name)))) return;
       await withOwnershipLock(() =>
         admin(async (client) => {
           if (!(await exists(client, 'pg_database', name))) return;

@@ -440,6 +440,21 @@ describe('live plan changes', () => {
         kind: string;
       }>;
       expect(servers.find((s) => s.id === view.databaseServerId)?.kind).toBe(step.dedicatedServer ? 'dedicated' : 'shared');
+      // Back on a server where an earlier move kept its source (premium -> standard): that copy
+      // went before the maintenance page went up, not inside the downtime.
+      const { db } = test.platform.database;
+      const row = await db.selectFrom('migrations').selectAll().where('id', '=', migration.id).executeTakeFirstOrThrow();
+      const keptHere = await db
+        .selectFrom('migrations')
+        .select(['source_dropped_at'])
+        .where('tenant_id', '=', row.tenant_id)
+        .where('id', '<>', row.id)
+        .where('source_server_id', '=', view.databaseServerId ?? '')
+        .where('source_drop_after', 'is not', null)
+        .execute();
+      if (steps.indexOf(step) === 2) expect(keptHere).toHaveLength(1);
+      for (const kept of keptHere)
+        expect(kept.source_dropped_at?.getTime()).toBeLessThanOrEqual(row.maintenance_started_at?.getTime() ?? 0);
       expect(await adminLogsIn(name, tenant.databaseName)).toBe(2);
       const adminUrl = await serverAdminUrl(view.databaseServerId ?? '');
       if (adminUrl) expect(await rowsOn(adminUrl, tenant.databaseName)).toEqual(before.rows);
