@@ -81,7 +81,7 @@ const targetStep: Step<MigrationContext> = {
  * goes before the maintenance page, while the tenant still serves from where it is: DROP
  * DATABASE waits for a checkpoint, seconds on a busy server, and done in `check` those seconds
  * were the tenant's downtime (bench/migrate.ts moving 20 tenants back: check p95 31 s).
- * `check` still drops one found there later (an attempt that was killed before this ran).
+ * A rerun after the maintenance began leaves it to `check`, which drops one still there.
  */
 async function dropKeptSource(context: MigrationContext, serverId: string): Promise<void> {
   const { deps, tenant } = context;
