@@ -414,6 +414,7 @@ describe('live plan changes', () => {
     const name = `pc${randomBytes(3).toString('hex')}`;
     const tenant = await createRunningTenant(name, 'basic');
     const before = await tenantData(odooDataDir(), tenant.databaseName);
+    const firstServerId = (await tenantView(name)).databaseServerId;
     const steps: Array<{ plan: string; processStrategy: string; dedicatedServer: boolean }> = [
       { plan: 'standard', processStrategy: 'dedicated', dedicatedServer: false },
       { plan: 'premium', processStrategy: 'dedicated', dedicatedServer: true },
@@ -452,7 +453,8 @@ describe('live plan changes', () => {
         .where('source_server_id', '=', view.databaseServerId ?? '')
         .where('source_drop_after', 'is not', null)
         .execute();
-      if (steps.indexOf(step) === 2) expect(keptHere).toHaveLength(1);
+      // (another shared server with more room may take it instead: then nothing was kept there)
+      if (view.databaseServerId === firstServerId && steps.indexOf(step) === 2) expect(keptHere).toHaveLength(1);
       for (const kept of keptHere)
         expect(kept.source_dropped_at?.getTime()).toBeLessThanOrEqual(row.maintenance_started_at?.getTime() ?? 0);
       expect(await adminLogsIn(name, tenant.databaseName)).toBe(2);
