@@ -406,6 +406,28 @@ tag_test_docker_images() {
   for series in 16.0 17.0 18.0; do docker tag "$SAAS_TEST_DOCKER_IMAGE-$series" "$TEST_DOCKER_IMAGE_REPO:latest-$series"; done
 }
 
+# Helm, for the chart test (deploy/helm/: `helm lint` and `helm template`), built from the Go module
+# proxy into .tools/helm/<version>/ once (HELM_BIN may name another binary). Without it the test
+# says why it skips the rendering checks.
+HELM_VERSION=v4.3.2
+ensure_helm() {
+  local dir="$TOOLS/helm/$HELM_VERSION"
+  if [ -n "${HELM_BIN:-}" ] && [ -x "$HELM_BIN" ]; then return; fi
+  export HELM_BIN="$dir/bin/helm"
+  if [ -x "$HELM_BIN" ]; then return; fi
+  local go_bin
+  go_bin=$(command -v go || true)
+  if [ -z "$go_bin" ] && [ -x /usr/local/go/bin/go ]; then go_bin=/usr/local/go/bin/go; fi
+  if [ -z "$go_bin" ]; then
+    log "Go is missing: Helm cannot be built, so the Helm chart test will skip and say why"
+    return
+  fi
+  log "building Helm $HELM_VERSION from the Go module proxy into .tools/helm (a few minutes, once)"
+  mkdir -p "$dir/bin"
+  GOBIN="$dir/bin" GOFLAGS=-buildvcs=false "$go_bin" install "helm.sh/helm/v4/cmd/helm@$HELM_VERSION" ||
+    log "building Helm failed (above): the Helm chart test will skip and say why"
+}
+
 # A Kubernetes control plane for the Kubernetes runtime's tests (test/helpers/kube-control-plane.ts):
 # etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok (fake nodes that report
 # pods Running), built from the Go module proxy into .tools/kube/<version>/ once. k8s.io/kubernetes

@@ -15,6 +15,7 @@ ensure_caddy
 ensure_killbill
 ensure_docker
 ensure_kube_control_plane
+ensure_helm
 cd "$ROOT"
 "$NODE" node_modules/typescript/bin/tsc -p tsconfig.json --noEmit
 # Before the web typecheck: the build generates the dashboard's API types (build_web).

@@ -1,6 +1,5 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { ODOO_SERIES } from '../config/index.js';
 import { installationLayout } from '../odoo-installs/index.js';
@@ -90,15 +89,7 @@ export function runDoctor(env: NodeJS.ProcessEnv = process.env): DoctorCheck[] {
     ...(dockerSocket ? {} : { fix: 'install and start a Docker engine, or set DOCKER_HOST' }),
   });
 
-  const kubeconfig = env.KUBECONFIG ?? (existsSync(join(homedir(), '.kube', 'config')) ? join(homedir(), '.kube', 'config') : undefined);
-  const inCluster = Boolean(env.KUBERNETES_SERVICE_HOST);
-  checks.push({
-    name: 'Kubernetes',
-    status: kubeconfig || inCluster ? 'ok' : 'missing',
-    found: inCluster ? 'in-cluster service account' : (kubeconfig ?? 'no KUBECONFIG, no ~/.kube/config'),
-    enables: 'the kubernetes runtime: namespace per tenant, quotas, network policies, ingress with TLS',
-    ...(kubeconfig || inCluster ? {} : { fix: 'set KUBECONFIG to a cluster admin config' }),
-  });
+  // Kubernetes: asked of the cluster itself, in doctor-kubernetes.ts (async).
 
   checks.push({
     name: 'SMTP',

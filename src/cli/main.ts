@@ -71,6 +71,10 @@ program
     const { dockerEngineCheck } = await import('./doctor-docker.js');
     const docker = checks.findIndex((check) => check.name === 'Docker engine');
     if (docker >= 0) checks[docker] = await dockerEngineCheck();
+    // The cluster is asked too: reachability, the runtime's permissions, the pieces it relies on.
+    const { kubernetesChecks } = await import('./doctor-kubernetes.js');
+    const smtp = checks.findIndex((check) => check.name === 'SMTP');
+    checks.splice(smtp >= 0 ? smtp : checks.length, 0, ...(await kubernetesChecks()));
     const credentials = readCredentials();
     // The pools and series live in the running platform: shown when this CLI is logged in to it as an operator.
     const client = credentials ? createApiClient({ url: apiUrl(), credentials }) : undefined;

@@ -162,7 +162,7 @@ describe('saasctl against a running platform', () => {
     expect(report.pools).toEqual([]);
     const present = report.checks;
     const byName = new Map<string, any>(present.map((check: { name: string }) => [check.name, check]));
-    for (const name of ['PostgreSQL server binaries', 'Odoo', 'Docker engine', 'Kubernetes']) {
+    for (const name of ['PostgreSQL server binaries', 'Odoo', 'Docker engine', 'Kubernetes cluster']) {
       const check = byName.get(name);
       expect(check, name).toBeDefined();
       expect(['ok', 'missing', 'warning']).toContain(check.status);
@@ -171,7 +171,9 @@ describe('saasctl against a running platform', () => {
     }
     expect(byName.get('Odoo')).toMatchObject({ status: 'ok' });
     expect(byName.get('Odoo').found).toContain('Odoo Server 17.0');
-    expect(byName.get('Kubernetes')).toMatchObject({ status: 'ok', found: kubeconfig });
+    // The kubeconfig is read and the cluster asked: this one names no cluster, and the runtime is off.
+    expect(byName.get('Kubernetes cluster')).toMatchObject({ status: 'warning' });
+    expect(byName.get('Kubernetes cluster').found).toContain(`KUBECONFIG=${kubeconfig}: the kubeconfig names no current cluster`);
     // The engine is asked: a DOCKER_HOST where nothing answers is missing, saying so.
     expect(byName.get('Docker engine')).toMatchObject({ status: 'missing' });
     expect(byName.get('Docker engine').found).toMatch(/^tcp:\/\/127\.0\.0\.1:9 does not answer/);
@@ -186,7 +188,8 @@ describe('saasctl against a running platform', () => {
     expect(absentByName.get('Odoo')).toMatchObject({ status: 'missing' });
     expect(absentByName.get('Odoo').fix).toMatch(/ODOO_BIN/);
     // HOME is the scratch directory: no ~/.kube/config there, and no KUBECONFIG.
-    expect(absentByName.get('Kubernetes')).toMatchObject({ status: 'missing' });
+    expect(absentByName.get('Kubernetes cluster')).toMatchObject({ status: 'warning' });
+    expect(absentByName.get('Kubernetes cluster').found).toMatch(/^no kubeconfig/);
   });
 
   it('login with a wrong password fails with a readable error and keeps the stored tokens', async () => {

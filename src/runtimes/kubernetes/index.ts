@@ -1,3 +1,4 @@
+export { accessResourceName, RUNTIME_ACCESS, type RuntimeAccess } from './access.js';
 export { createKubeClient, KubeApiError, type KubeClient, kubeConfigFrom, resourcePath } from './api-client.js';
 export {
   CONFIG_HASH_ANNOTATION,
