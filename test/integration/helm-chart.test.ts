@@ -215,6 +215,9 @@ describe.skipIf(helmMissing !== undefined)('Helm chart deploy/helm/odoo-saas', (
     ]);
     expect(external.code).not.toBe(0);
     expect(external.stderr).toContain('existingSecret');
+    const sameClass = await helmRun(['template', RELEASE, CHART, ...[...VALUES, 'ingress.className=traefik'].flatMap((v) => ['--set', v])]);
+    expect(sameClass.code).not.toBe(0);
+    expect(sameClass.stderr).toContain('must differ from kubernetes.ingressClass');
     const externalOk = await render([...VALUES, 'database.cnpg.enabled=false', 'database.existingSecret=platform-db']);
     expect(externalOk.some((o) => o.kind === 'Cluster')).toBe(false);
   });
