@@ -3,6 +3,9 @@
  * with the kubeconfig in KUBECONFIG (or KUBERNETES_KUBECONFIG, or ~/.kube/config). Exit 0 when the
  * check holds, 1 when it does not, 2 when it could not run.
  */
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import { checkDistribution, checkIsolation, formatDistribution } from '../src/cluster-checks/index.js';
 import { createKubeClient, DEFAULT_KUBERNETES_SETTINGS, kubeConfigFrom } from '../src/runtimes/kubernetes/index.js';
 
@@ -28,11 +31,14 @@ async function main(): Promise<number> {
     process.stderr.write(`${USAGE}\n`);
     return 2;
   }
-  const kubeconfigPath = process.env.KUBECONFIG ?? process.env.KUBERNETES_KUBECONFIG;
+  const kubeconfigPath =
+    process.env.KUBECONFIG ?? process.env.KUBERNETES_KUBECONFIG ?? (existsSync(join(homedir(), '.kube', 'config')) ? join(homedir(), '.kube', 'config') : undefined);
+  if (!kubeconfigPath && !process.env.KUBERNETES_SERVICE_HOST) throw new Error('no cluster: set KUBECONFIG to the kubeconfig of the cluster to check');
   const client = createKubeClient(kubeConfigFrom(kubeconfigPath ? { kubeconfigPath } : {}));
   if (command === 'distribution') {
     const maxSkew = Number(option(args, '--max-skew') ?? 1);
     if (!Number.isInteger(maxSkew) || maxSkew < 0) throw new Error('--max-skew must be a whole number >= 0');
+    if (args.length > 0) throw new Error(`unexpected ${args.join(' ')}\n${USAGE}`);
     const report = await checkDistribution(client, { maxSkew });
     process.stdout.write(`${formatDistribution(report).join('\n')}\n`);
     return report.problems.length === 0 ? 0 : 1;
@@ -41,6 +47,9 @@ async function main(): Promise<number> {
   const ingressNamespace =
     option(args, '--ingress-namespace') ?? process.env.KUBERNETES_INGRESS_NAMESPACE ?? DEFAULT_KUBERNETES_SETTINGS.ingressControllerNamespace;
   const timeoutSeconds = Number(option(args, '--timeout-seconds') ?? 120);
+  const unknown = args.find((a) => a.startsWith('--'));
+  if (unknown) throw new Error(`unknown option ${unknown}\n${USAGE}`);
+  if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0) throw new Error('--timeout-seconds must be a number > 0');
   const result = await checkIsolation(client, {
     image,
     ingressNamespace,
