@@ -37,7 +37,8 @@ describe.skipIf('missing' in binaries)("saasctl doctor's Kubernetes checks", () 
   it('an empty cluster: reachable, every runtime verb allowed to the admin, each missing piece reported with what it disables', async () => {
     const checks = byName(await kubernetesChecks({ KUBERNETES_KUBECONFIG: plane.kubeconfigPath }));
     expect(checks.get('Kubernetes cluster')).toMatchObject({ status: 'ok' });
-    expect(checks.get('Kubernetes cluster')?.found).toContain(`Kubernetes v1.37.2 at ${plane.server}`);
+    // (A control plane built without release stamping reports v0.0.0-master: the version is whatever /version says.)
+    expect(checks.get('Kubernetes cluster')?.found).toMatch(/^Kubernetes v\S+ at https:\/\/127\.0\.0\.1:\d+ \(KUBERNETES_KUBECONFIG=/);
     expect(checks.get('Kubernetes permissions')).toMatchObject({ status: 'ok', found: 'every verb the runtime uses is allowed' });
     // Without an ingress controller no Kubernetes tenant is reachable: missing, not a warning.
     expect(checks.get('Ingress controller (class traefik)')).toMatchObject({ status: 'missing' });
