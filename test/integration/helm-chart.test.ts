@@ -157,7 +157,7 @@ describe.skipIf(helmMissing !== undefined)('Helm chart deploy/helm/odoo-saas', (
       ].sort(),
     );
     const env = (name: string) => {
-      const deployment = objects.find((o) => o.metadata.name === name) as unknown as {
+      const deployment = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === name) as unknown as {
         spec: {
           replicas: number;
           template: { spec: { containers: Array<{ env: Array<{ name: string; value?: string; valueFrom?: unknown }> }> } };
