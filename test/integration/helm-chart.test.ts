@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { Cluster } from '@kubernetes-models/cloudnative-pg/postgresql.cnpg.io/v1/Cluster';
 import { ValidatingAdmissionPolicy } from 'kubernetes-models/admissionregistration.k8s.io/v1/ValidatingAdmissionPolicy';
@@ -30,7 +31,7 @@ import {
   tenantManifests,
   tenantOdooConf,
 } from '../../src/runtimes/kubernetes/index.js';
-import { serviceAccountKubeconfig } from '../helpers/kube-accounts.js';
+import { controlPlaneCa, serviceAccountToken } from '../helpers/kube-accounts.js';
 import { type KubeControlPlane, kubeBinaries, startKubeControlPlane } from '../helpers/kube-control-plane.js';
 
 /**
@@ -253,7 +254,19 @@ describe.skipIf(helmMissing !== undefined)('Helm chart deploy/helm/odoo-saas', (
     });
 
     it("the chart's service account passes doctor's access review, applies and deletes a tenant, and may not write outside the platform's namespaces", async () => {
-      const kubeconfig = await serviceAccountKubeconfig(plane, admin, NAMESPACE, RELEASE);
+      // The chart's own kubeconfig (its ConfigMap), with the files a pod would have: the service
+      // account's projected token and the cluster CA; only the in-cluster address is the test's.
+      const pod = mkdtempSync(join(tmpdir(), 'saas-chart-pod-'));
+      writeFileSync(join(pod, 'token'), await serviceAccountToken(admin, NAMESPACE, RELEASE));
+      writeFileSync(join(pod, 'ca.crt'), controlPlaneCa(plane));
+      const configMap = objects.find((o) => o.kind === 'ConfigMap') as unknown as { data: { kubeconfig: string } };
+      const kubeconfig = join(pod, 'kubeconfig');
+      writeFileSync(
+        kubeconfig,
+        configMap.data.kubeconfig
+          .replace('https://kubernetes.default.svc', plane.server)
+          .replaceAll('/var/run/secrets/kubernetes.io/serviceaccount/', `${pod}/`),
+      );
       const checks = await kubernetesChecks({ KUBERNETES_KUBECONFIG: kubeconfig, PATH: process.env.PATH });
       expect(checks.find((c) => c.name === 'Kubernetes permissions')).toMatchObject({ status: 'ok' });
 
