@@ -215,7 +215,8 @@ export function createMigrationService(deps: MigrationDependencies) {
           reason: `plan ${current.plan_code} -> ${plan.code}`,
           extra: { plan_code: plan.code },
         });
-        await deps.runtimes.for(current).updateLimits?.(current.id, { cpu: plan.limits.cpu, memoryMiB: plan.limits.memoryMiB });
+        const { cpu, memoryMiB, storageGiB } = plan.limits;
+        await deps.runtimes.for(current).updateLimits?.(current.id, { cpu, memoryMiB, storageGiB }, plan.code);
         return { plan: planned, migration: undefined };
       }
       if (!['running', 'stopped'].includes(current.state))

@@ -25,8 +25,9 @@ export function serveSpecOf(
       user: tenant.role_name,
       password: deps.secretBox.decrypt(tenant.role_password_encrypted),
     },
-    limits: { cpu: plan.limits.cpu, memoryMiB: plan.limits.memoryMiB },
+    limits: { cpu: plan.limits.cpu, memoryMiB: plan.limits.memoryMiB, storageGiB: plan.limits.storageGiB },
     replicas: plan.placement.replicas,
+    planCode: plan.code,
     ...(tenant.odoo_series ? { odooSeries: tenant.odoo_series } : {}),
   };
 }

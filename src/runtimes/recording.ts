@@ -41,7 +41,9 @@ export function recordingUpstreams(runtime: Runtime, db: Db): Runtime {
     ...(runtime.sharedWorkloads ? { sharedWorkloads: () => runtime.sharedWorkloads?.() ?? [] } : {}),
     ...(runtime.workloadMetrics ? { workloadMetrics: () => runtime.workloadMetrics?.() ?? [] } : {}),
     // A plan change reaches the runtime's live limit update through this wrapper too.
-    ...(runtime.updateLimits ? { updateLimits: (tenantId, limits) => runtime.updateLimits?.(tenantId, limits) ?? Promise.resolve() } : {}),
+    ...(runtime.updateLimits
+      ? { updateLimits: (tenantId, limits, planCode) => runtime.updateLimits?.(tenantId, limits, planCode) ?? Promise.resolve() }
+      : {}),
     async stop() {
       await runtime.stop();
       for (const [tenantId, upstream] of recordedHere)

@@ -30,8 +30,15 @@ export interface TenantServeSpec {
   /** Credentials of the tenant's own role (dedicated processes connect with them). */
   tenantRole: DatabaseCredentials;
   /** Limits from the plan; the runtime applies what it can (Odoo's limit_memory_*, OS limits). */
-  limits: { cpu: number; memoryMiB: number };
+  limits: {
+    cpu: number;
+    memoryMiB: number;
+    /** Database + filestore; where the runtime sizes volumes (Kubernetes: quota and PVC). Omitted: the runtime's default. */
+    storageGiB?: number | undefined;
+  };
   replicas: number;
+  /** The tenant's plan, for labels (Kubernetes namespaces carry it). */
+  planCode?: string | undefined;
   /**
    * The Odoo series the tenant runs (its template's): the runtime starts that series' Odoo, and
    * pools serve tenants of one series only. Omitted: the runtime's default series.
@@ -153,6 +160,10 @@ export interface Runtime {
   sharedWorkloads?(): SharedWorkloadView[] | Promise<SharedWorkloadView[]>;
   /** Every workload's counters and memory (metrics), where the runtime has them. */
   workloadMetrics?(): WorkloadMetrics[];
-  /** Applies new CPU/memory limits to a tenant's own running processes at once (a plan change), where the runtime can. */
-  updateLimits?(tenantId: string, limits: { cpu: number; memoryMiB: number }): Promise<void>;
+  /**
+   * Applies a new plan's limits to a tenant's own running workload at once (a plan change), where
+   * the runtime can: CPU/memory everywhere, storage and the plan label where the runtime sizes
+   * volumes (Kubernetes).
+   */
+  updateLimits?(tenantId: string, limits: TenantServeSpec['limits'], planCode?: string): Promise<void>;
 }

@@ -11,6 +11,7 @@ import {
   type KubernetesRuntime,
   type KubernetesSettings,
   kubeConfigFrom,
+  LABELS,
   planSizing,
   RolloutFailedError,
   resourcePath,
@@ -41,8 +42,9 @@ function serveSpec(name: string, replicas: number): TenantServeSpec {
     processStrategy: 'dedicated',
     databaseServerId: 'shared-1',
     tenantRole: { host: '10.1.2.3', port: 5432, user: `t_${name}`, password: 'database-password' },
-    limits: { cpu: 2, memoryMiB: 2048 },
+    limits: { cpu: 2, memoryMiB: 2048, storageGiB: 12 },
     replicas,
+    planCode: 'standard',
   };
 }
 
@@ -187,15 +189,32 @@ describe.skipIf('missing' in binaries)('Kubernetes runtime on a real API server 
     expect(new Set(nodes).size).toBe(2);
     expect(await runtime.status(spec.tenantId)).toMatchObject({ state: 'running', workload: 'namespace:t-acme' });
 
-    // A plan change: the quota and the pods' limits change in place.
-    await runtime.updateLimits?.(spec.tenantId, { cpu: 4, memoryMiB: 4096 });
-    const quota = await client.get<{ spec: { hard: Record<string, string> } }>(resourcePath('v1', 'ResourceQuota', 't-acme', 'plan'));
+    // The plan's code labels the namespace, its storage sizes the quota and the filestore volume.
+    const planLabel = async () =>
+      (await client.get<{ metadata: { labels: Record<string, string> } }>(resourcePath('v1', 'Namespace', undefined, 't-acme')))?.metadata
+        .labels[LABELS.plan];
+    const hardQuota = async () =>
+      (await client.get<{ spec: { hard: Record<string, string> } }>(resourcePath('v1', 'ResourceQuota', 't-acme', 'plan')))?.spec.hard ??
+      {};
+    expect(await planLabel()).toBe('standard');
+    expect((await hardQuota())['requests.storage']).toBe('12Gi');
+
+    // A plan change: the quota, the pods' limits and the plan label change in place.
+    await runtime.updateLimits?.(spec.tenantId, { cpu: 4, memoryMiB: 4096, storageGiB: 40 }, 'premium');
     const resized = planSizing({
       code: 'x',
-      limits: { cpu: 4, memoryMiB: 4096, storageGiB: 10 },
+      limits: { cpu: 4, memoryMiB: 4096, storageGiB: 40 },
       placement: { databaseStrategy: 'shared', processStrategy: 'dedicated', replicas: 2 },
     });
-    expect(quota?.spec.hard['limits.memory']).toBe(`${resized.quota.memoryMiB}Mi`);
+    expect(await hardQuota()).toMatchObject({ 'limits.memory': `${resized.quota.memoryMiB}Mi`, 'requests.storage': '40Gi' });
+    expect(await planLabel()).toBe('premium');
+    // The filestore claim keeps the size it was made with (the API server refuses changing it), relabelled.
+    const claim = await client.get<{
+      metadata: { labels: Record<string, string> };
+      spec: { resources: { requests: { storage: string } } };
+    }>(resourcePath('v1', 'PersistentVolumeClaim', 't-acme', 'odoo-data'));
+    expect(claim?.spec.resources.requests.storage).toBe('12Gi');
+    expect(claim?.metadata.labels[LABELS.plan]).toBe('premium');
     const after = await client.get<{ items: PodView[] }>(
       '/api/v1/namespaces/t-acme/pods?labelSelector=app.kubernetes.io%2Fcomponent%3Dweb',
     );

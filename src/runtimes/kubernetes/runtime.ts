@@ -23,7 +23,7 @@ export interface KubernetesRuntimeOptions {
   settings: KubernetesSettings;
   /** Derives each tenant's Odoo `admin_passwd` (stable, so re-serving does not roll the pods). Never logged. */
   secretKey: string;
-  /** The filestore size of tenants whose spec does not say (the serve spec carries CPU and memory only). */
+  /** The storage of tenants whose serve spec does not say (specs made by the platform carry their plan's). */
   defaultStorageGiB?: number;
   /** How long a rollout may take before serve fails (the Deployment's own deadline fails it earlier). */
   rolloutTimeoutMs?: number;
@@ -53,8 +53,12 @@ export function createKubernetesRuntime(options: KubernetesRuntimeOptions): Kube
 
   function planOf(spec: TenantServeSpec): PlanShape {
     return {
-      code: 'tenant',
-      limits: { cpu: spec.limits.cpu, memoryMiB: spec.limits.memoryMiB, storageGiB: options.defaultStorageGiB ?? 10 },
+      code: spec.planCode ?? 'tenant',
+      limits: {
+        cpu: spec.limits.cpu,
+        memoryMiB: spec.limits.memoryMiB,
+        storageGiB: spec.limits.storageGiB ?? options.defaultStorageGiB ?? 10,
+      },
       // The tenant's database is where the platform put it (its serve spec's credentials): a shared server here.
       placement: { databaseStrategy: 'shared', processStrategy: 'dedicated', replicas: spec.replicas },
     };
@@ -80,7 +84,28 @@ export function createKubernetesRuntime(options: KubernetesRuntimeOptions): Kube
 
   async function applyAll(objects: KubeObject[]): Promise<void> {
     // In order: the namespace and its quota and defaults exist before what they admit.
-    for (const object of objects) await client.apply(object);
+    for (const object of objects) {
+      await client.apply(object.kind === 'PersistentVolumeClaim' ? await asMadeClaim(object) : object);
+    }
+  }
+
+  /**
+   * A claim's size and access are fixed once made: the API server refuses a changed request on a
+   * claim not yet bound and changed access modes on any, growing a bound one needs a storage class
+   * that expands volumes, and shrinking is never allowed. So a re-apply (plan change, restart)
+   * sends an existing claim's own spec back with the new labels; the quota still follows the plan.
+   */
+  async function asMadeClaim(claim: KubeObject): Promise<KubeObject> {
+    const { apiVersion, kind, metadata } = claim;
+    const existing = await client.get<{ spec: { accessModes?: string[]; resources?: { requests?: object }; storageClassName?: string } }>(
+      resourcePath(apiVersion, kind, metadata.namespace, metadata.name),
+    );
+    if (!existing) return claim;
+    const { accessModes, resources, storageClassName } = existing.spec;
+    return {
+      ...claim,
+      spec: { accessModes, resources: { requests: resources?.requests }, ...(storageClassName ? { storageClassName } : {}) },
+    };
   }
 
   async function findNamespace(tenantId: string): Promise<string | undefined> {
@@ -188,10 +213,10 @@ export function createKubernetesRuntime(options: KubernetesRuntimeOptions): Kube
       served.clear();
     },
 
-    async updateLimits(tenantId, limits) {
+    async updateLimits(tenantId, limits, planCode) {
       const current = served.get(tenantId);
       if (!current) throw new Error(`tenant ${tenantId} is not served by this Kubernetes runtime: serve it before changing its limits`);
-      const spec = { ...current.spec, limits };
+      const spec = { ...current.spec, limits, planCode: planCode ?? current.spec.planCode };
       // Re-applying the whole set updates the quota, the LimitRange and the pods' resources in place.
       await applyAll(manifestsOf(spec));
       served.set(tenantId, { ...current, spec });
