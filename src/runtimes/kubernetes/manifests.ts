@@ -248,6 +248,9 @@ function podSpec(w: WorkloadShape, settings: KubernetesSettings, role: 'web' | '
             weight: 50,
             podAffinityTerm: {
               topologyKey: 'kubernetes.io/hostname',
+              // Every namespace: without a namespace selector a term looks at the pod's own namespace
+              // only, which holds this tenant alone, so the term matched nothing and tenants stacked.
+              namespaceSelector: {},
               labelSelector: {
                 matchExpressions: [
                   { key: LABELS.partOf, operator: 'In', values: [PART_OF] },
