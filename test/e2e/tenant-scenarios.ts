@@ -310,10 +310,21 @@ export function defineTenantScenarios(
         500,
       );
       console.info(`[${label}] due ir.cron of pool tenant ran after ${Date.now() - started} ms (lastcall ${before?.lastcall} -> ${after})`);
-      // The operator's view of the pool (saasctl doctor, the console's Pools page).
-      const pools = await test.http.get('/api/v1/pools', { token: operator.accessToken });
-      expect(pools.status).toBe(200);
-      const pool = pools.body.find((p: { tenants: number }) => p.tenants > 0);
+      // The operator's view of the pool (saasctl doctor, the console's Pools page). A Docker
+      // pool's web container reads `starting` until the engine's first health check (10 s after
+      // the container started), although it already served: wait for that rather than race it.
+      type PoolView = { tenants: number; processes: Array<{ unit: string; state: string }> };
+      const pool = await waitFor(
+        'the pool to report its processes running',
+        async () => {
+          const pools = await test.http.get('/api/v1/pools', { token: operator.accessToken });
+          expect(pools.status).toBe(200);
+          const found = pools.body.find((p: PoolView) => p.tenants > 0);
+          return found?.processes.every((p: { state: string }) => p.state !== 'starting') ? found : undefined;
+        },
+        60_000,
+        500,
+      );
       expect(pool.runtime).toBe(runtimeKind);
       expect(pool.processes.map((p: { unit: string; state: string }) => [p.unit, p.state])).toEqual([
         ['web', 'running'],
