@@ -8,7 +8,7 @@ import {
   type KubeClient,
   kubeConfigFrom,
   RUNTIME_ACCESS,
-} from '../runtimes/kubernetes/index.js';
+} from '../runtimes/index.js';
 import type { DoctorCheck } from './doctor.js';
 
 const ENABLES = 'the kubernetes runtime: plans with `runtime: kubernetes` run each tenant in a namespace of its own';

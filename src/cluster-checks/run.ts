@@ -1,6 +1,6 @@
 /** The I/O of the cluster checks: what the API server is asked, and the probe pods' lifecycle. */
 import { randomBytes } from 'node:crypto';
-import { type KubeClient, LABELS } from '../runtimes/kubernetes/index.js';
+import { type KubeClient, KUBERNETES_LABELS as LABELS } from '../runtimes/index.js';
 import { type DistributionReport, judgeDistribution, type PlacedPod } from './distribution.js';
 import { isolationProbes, judgeIsolation, type ProbeResult, probeOutcome, probePod } from './isolation.js';
 

@@ -1,12 +1,16 @@
 export { type DeferredRuntime, deferredRuntime } from './deferred.js';
 export { createDockerRuntime, type DockerRuntime, type DockerRuntimeOptions, imageOf } from './docker/index.js';
 export {
+  accessResourceName,
   createKubeClient,
   createKubernetesRuntime,
   DEFAULT_KUBERNETES_SETTINGS,
+  type KubeClient,
   type KubernetesRuntime,
   type KubernetesSettings,
   kubeConfigFrom,
+  LABELS as KUBERNETES_LABELS,
+  RUNTIME_ACCESS,
 } from './kubernetes/index.js';
 export {
   type ConnectionCosts,
