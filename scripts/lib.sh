@@ -121,7 +121,11 @@ ensure_pdftotext() {
 # skips those checks.
 ensure_promtool() {
   if command -v promtool >/dev/null 2>&1; then return; fi
-  if command -v apt-cache >/dev/null 2>&1 && apt-cache policy prometheus 2>/dev/null | grep -q 'Candidate: [0-9]'; then
+  # The policy is read whole first: `grep -q` stops at the first match, and under pipefail the
+  # SIGPIPE apt-cache then gets made the test fail on a machine that has the package.
+  local policy
+  policy=$(apt-cache policy prometheus 2>/dev/null || true)
+  if command -v apt-cache >/dev/null 2>&1 && grep -q 'Candidate: [0-9]' <<<"$policy"; then
     apt_install prometheus || log "could not install prometheus: the alert rule checks will be skipped and say so"
   else
     log "no prometheus package here (promtool): the alert rule checks will be skipped and say so"
