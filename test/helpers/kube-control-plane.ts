@@ -1,9 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import type { TenantServeSpec } from '../../src/runtimes/index.js';
 import { freeTestPort } from './ports.js';
 
 /**
@@ -300,4 +301,20 @@ export async function startKubeControlPlane(options: { zones?: string[]; volumes
     await stop();
     throw error;
   }
+}
+
+/** A dedicated tenant on a shared server as the platform would hand it to the Kubernetes runtime (its database is never reached on fake nodes). */
+export function kubeServeSpec(name: string, replicas: number): TenantServeSpec {
+  return {
+    tenantId: randomUUID(),
+    tenantName: name,
+    hostName: `${name}.example.test`,
+    databaseName: `t_${name}`,
+    processStrategy: 'dedicated',
+    databaseServerId: 'shared-1',
+    tenantRole: { host: '10.1.2.3', port: 5432, user: `t_${name}`, password: 'database-password' },
+    limits: { cpu: 2, memoryMiB: 2048, storageGiB: 12 },
+    replicas,
+    planCode: 'standard',
+  };
 }

@@ -1,5 +1,4 @@
 import { execFile } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -8,8 +7,7 @@ import {
   DEFAULT_KUBERNETES_SETTINGS,
   kubeConfigFrom,
 } from '../../src/runtimes/kubernetes/index.js';
-import type { TenantServeSpec } from '../../src/runtimes/types.js';
-import { type KubeControlPlane, kubeBinaries, startKubeControlPlane } from '../helpers/kube-control-plane.js';
+import { type KubeControlPlane, kubeBinaries, kubeServeSpec, startKubeControlPlane } from '../helpers/kube-control-plane.js';
 
 /**
  * scripts/check-distribution against the suite's control plane (the real scheduler places the
@@ -30,20 +28,6 @@ async function script(name: string, args: string[], kubeconfig: string): Promise
       stderr: error.stderr ?? '',
     }),
   );
-}
-
-function spec(name: string, replicas: number): TenantServeSpec {
-  return {
-    tenantId: randomUUID(),
-    tenantName: name,
-    hostName: `${name}.example.test`,
-    databaseName: `t_${name}`,
-    processStrategy: 'dedicated',
-    databaseServerId: 'shared-1',
-    tenantRole: { host: '10.1.2.3', port: 5432, user: `t_${name}`, password: 'database-password' },
-    limits: { cpu: 2, memoryMiB: 2048 },
-    replicas,
-  };
 }
 
 describe.skipIf('missing' in binaries)('scripts/check-distribution on the kwok control plane', () => {
@@ -74,7 +58,7 @@ describe.skipIf('missing' in binaries)('scripts/check-distribution on the kwok c
       ['spread-b', 1],
       ['spread-c', 1],
     ] as const) {
-      await runtime.serve(spec(name, replicas));
+      await runtime.serve(kubeServeSpec(name, replicas));
     }
     const result = await script('check-distribution', [], plane.kubeconfigPath);
     expect(result.stderr).toBe('');

@@ -19,8 +19,7 @@ import {
   tenantOdooConf,
   waitForRollout,
 } from '../../src/runtimes/kubernetes/index.js';
-import type { TenantServeSpec } from '../../src/runtimes/types.js';
-import { type KubeControlPlane, kubeBinaries, startKubeControlPlane } from '../helpers/kube-control-plane.js';
+import { type KubeControlPlane, kubeBinaries, kubeServeSpec, startKubeControlPlane } from '../helpers/kube-control-plane.js';
 
 /**
  * The Kubernetes runtime against a real API server: etcd + kube-apiserver + controller manager
@@ -32,21 +31,6 @@ const binaries = kubeBinaries();
 if ('missing' in binaries) console.log(`Kubernetes runtime tests skipped: ${binaries.missing}`);
 
 const settings: KubernetesSettings = { ...DEFAULT_KUBERNETES_SETTINGS, image: 'odoo:17' };
-
-function serveSpec(name: string, replicas: number): TenantServeSpec {
-  return {
-    tenantId: randomUUID(),
-    tenantName: name,
-    hostName: `${name}.example.test`,
-    databaseName: `t_${name}`,
-    processStrategy: 'dedicated',
-    databaseServerId: 'shared-1',
-    tenantRole: { host: '10.1.2.3', port: 5432, user: `t_${name}`, password: 'database-password' },
-    limits: { cpu: 2, memoryMiB: 2048, storageGiB: 12 },
-    replicas,
-    planCode: 'standard',
-  };
-}
 
 function manifestsFor(name: string, code = 'standard'): KubeObject[] {
   const plan = defaultCatalog.find((p) => p.code === code);
@@ -178,7 +162,7 @@ describe.skipIf('missing' in binaries)('Kubernetes runtime on a real API server 
   });
 
   it('serve: the Deployments become available on the fake nodes and the web replicas spread over distinct nodes', async () => {
-    const spec = serveSpec('acme', 2);
+    const spec = kubeServeSpec('acme', 2);
     const upstream = await runtime.serve(spec);
     expect(upstream).toEqual({ host: settings.ingressUpstream.host, port: settings.ingressUpstream.port });
     const web = await client.get<{ status: { availableReplicas?: number } }>(resourcePath('apps/v1', 'Deployment', 't-acme', 'odoo-web'));
@@ -234,7 +218,7 @@ describe.skipIf('missing' in binaries)('Kubernetes runtime on a real API server 
   }, 180_000);
 
   it('a restarted runtime restores the tenants that still run', async () => {
-    const spec = serveSpec('beta', 1);
+    const spec = kubeServeSpec('beta', 1);
     await runtime.serve(spec);
     const restarted = createKubernetesRuntime({ client, settings, secretKey: 'test-secret-key' });
     expect(await restarted.start()).toContainEqual({
