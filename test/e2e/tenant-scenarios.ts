@@ -856,7 +856,9 @@ export function defineTenantScenarios(
         return [...secrets.keys()].some((secret) => secret.length >= 8 && text.includes(secret));
       };
       const files = filesUnder(test.config.dataDir);
-      expect(files.filter((file) => (statSync(file).mode & 0o077) !== 0 && holdsSecret(file))).toEqual([]);
+      // Odoo removes filestore checklist entries as it goes: a file gone since the listing holds nothing.
+      const openToOthers = (file: string) => ((statSync(file, { throwIfNoEntry: false })?.mode ?? 0) & 0o077) !== 0;
+      expect(files.filter((file) => openToOthers(file) && holdsSecret(file))).toEqual([]);
       expect(files.filter((file) => file.endsWith('.log') && holdsSecret(file))).toEqual([]);
     });
   });
