@@ -217,7 +217,9 @@ export function createBackupService(deps: BackupServiceDependencies) {
         await events.subscribeDurable('backups-final-on-terminate', async (event) => {
           if (event.type !== 'tenant.state_changed' || event.payload.toState !== 'terminated') return;
           const tenant = await tenantById(event.payload.tenantId, db);
-          if (!tenant?.server_id) return;
+          // Reactivated before this delivery: nothing is to be kept for a termination undone (and
+          // a tenant starting again cannot be backed up yet, which only retried here until it ran).
+          if (!tenant?.server_id || tenant.state !== 'terminated') return;
           const already = await listBackups({ tenantId: tenant.id, limit: 20 }, db);
           if (already.some((b) => b.trigger === 'before_delete' && b.state !== 'failed')) return; // delivered again
           await request(tenant, 'before_delete', { keepUntil: new Date(Date.now() + FINAL_BACKUP_KEEP_MS) });

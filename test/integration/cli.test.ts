@@ -66,7 +66,8 @@ describe('saasctl against a running platform', () => {
     const login = await test.http.post('/api/v1/auth/login', { email: operatorEmail, password: GOOD_PASSWORD });
     expect(login.status).toBe(200);
     expect(login.body.user.role).toBe('operator');
-  });
+    // saasctl starts a whole Node process: ~15 s at load 20 on 2 cores, past the default 30 s twice.
+  }, 120_000);
 
   it('operator create refuses a weak password, says why, and creates nothing', async () => {
     const email = uniqueEmail('cli-weak');
@@ -190,7 +191,8 @@ describe('saasctl against a running platform', () => {
     // HOME is the scratch directory: no ~/.kube/config there, and no KUBECONFIG.
     expect(absentByName.get('Kubernetes cluster')).toMatchObject({ status: 'warning' });
     expect(absentByName.get('Kubernetes cluster').found).toMatch(/^no kubeconfig/);
-  });
+    // Two doctor runs, each probing every dependency: ~15 s each at load 20.
+  }, 120_000);
 
   it('login with a wrong password fails with a readable error and keeps the stored tokens', async () => {
     const before = readFileSync(credentialsFile, 'utf8');
