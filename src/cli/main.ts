@@ -162,6 +162,10 @@ plans
     const client = createApiClient({ url: apiUrl(), credentials: readCredentials() });
     const list = await client.get<Plan[]>(`/plans${options.all ? '?includeArchived=true' : ''}`);
     if (options.json) return printJson(list);
+    // Amounts are in the currency's minor unit (whole yen for JPY, cents for USD): the billing
+    // domain's formatter knows the digits; loaded here so --help stays light.
+    const { formatMoney, money } = await import('../billing/index.js');
+    const price = (minor: number, currency: string) => formatMoney(money(minor, currency));
     printTable(
       list.map((p) => ({
         code: p.code,
@@ -179,9 +183,9 @@ plans
             : p.prices
                 .map(
                   (x) =>
-                    `${x.amountCents / 100} ${x.currency}/${x.interval}` +
-                    (x.perUser ? ` + ${x.perUser.amountCents / 100}/user above ${x.perUser.included}` : '') +
-                    (x.perStorageGiB ? ` + ${x.perStorageGiB.amountCents / 100}/GiB above ${x.perStorageGiB.included}` : ''),
+                    `${price(x.amountCents, x.currency)}/${x.interval}` +
+                    (x.perUser ? ` + ${price(x.perUser.amountCents, x.currency)}/user above ${x.perUser.included}` : '') +
+                    (x.perStorageGiB ? ` + ${price(x.perStorageGiB.amountCents, x.currency)}/GiB above ${x.perStorageGiB.included}` : ''),
                 )
                 .join(', '),
         status: p.archived ? 'archived' : 'offered',

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CliResult, cliEnvironment, repositoryRoot, runCli } from '../helpers/cli.js';
-import { GOOD_PASSWORD, startTestPlatform, type TestPlatform, uniqueEmail } from '../helpers/platform.js';
+import { createOperator, GOOD_PASSWORD, startTestPlatform, type TestPlatform, uniqueEmail } from '../helpers/platform.js';
 import { freeTestPort } from '../helpers/ports.js';
 
 /**
@@ -145,7 +145,26 @@ describe('saasctl against a running platform', () => {
     const basic = lines.find((line) => line.startsWith('basic '));
     expect(basic).toBeDefined();
     expect(basic).toMatch(/\bfree\b/);
-    expect(lines.find((line) => line.startsWith('standard '))).toMatch(/19 USD\/month/);
+    expect(lines.find((line) => line.startsWith('standard '))).toMatch(/USD 19\.00\/month/);
+  });
+
+  it('plans list prices a zero-decimal currency in whole units (JPY has no minor digits)', async () => {
+    const operator = await createOperator(test);
+    const yen = {
+      code: 'cli-yen',
+      name: 'Yen',
+      limits: { cpu: 1, memoryMiB: 1024, storageGiB: 5, odooUsers: 10 },
+      placement: { databaseStrategy: 'shared', processStrategy: 'dedicated', replicas: 1, limitPolicy: 'warn' },
+      prices: [{ interval: 'month', amountCents: 1900, currency: 'JPY', perUser: { included: 2, amountCents: 350 } }],
+      trialDays: 0,
+      sortOrder: 9500,
+    };
+    const created = await test.http.post('/api/v1/plans', yen, { token: operator.accessToken });
+    expect(created.status, created.text).toBe(201);
+    const line = (await saasctl(['plans', 'list'])).stdout.split('\n').find((l) => l.startsWith('cli-yen '));
+    // 1900 minor units of JPY are 1,900 yen, not 19.
+    expect(line).toContain('JPY 1,900/month + JPY 350/user above 2');
+    await test.http.post('/api/v1/plans/cli-yen/archive', undefined, { token: operator.accessToken });
   });
 
   it('doctor --json reports each dependency with its status and what it enables', async () => {
