@@ -17,6 +17,7 @@ import {
   type BillingPrice,
   currentPeriod,
   type Decision,
+  finalUsageInvoice,
   isUpgrade,
   periodInvoice,
   prorationInvoice,
@@ -202,8 +203,7 @@ function endRun(sub: Subscription, state: 'cancelled' | 'expired', at: Date): St
 function renew(sub: Subscription, at: Date, meter: UsageMeter | undefined): Step {
   const closed = currentPeriod(sub) as { start: Date; end: Date };
   const usage = meter?.(closed) ?? null;
-  // The last period of a cancelled run is not billed for usage: there is no renewal to carry it.
-  const charges = usage && !sub.cancelAtPeriodEnd ? usageCharges(sub.price, usage) : [];
+  const charges = usage ? usageCharges(sub.price, usage) : [];
   const effects: BillingEffect[] = [];
   if (usage)
     effects.push({
@@ -221,7 +221,21 @@ function renew(sub: Subscription, at: Date, meter: UsageMeter | undefined): Step
     });
   if (sub.cancelAtPeriodEnd) {
     const ended = endRun(sub, 'cancelled', at);
-    return { subscription: ended.subscription, effects: [...effects, ...ended.effects] };
+    if (charges.length === 0) return { subscription: ended.subscription, effects: [...effects, ...ended.effects] };
+    // No renewal carries the last period's usage: a final invoice of its own does, issued and
+    // collected with the end of the run (same transaction, key of the closed period: once). It is
+    // not one the subscription waits for (not in unpaidInvoices): paying it changes no state, and
+    // an unpaid one stays open for the operator; an ended run has nothing left to dun.
+    const final = finalUsageInvoice(sub, sub.price, closed, charges);
+    return {
+      subscription: ended.subscription,
+      effects: [
+        ...effects,
+        ...ended.effects,
+        { type: 'issue_invoice', invoice: final },
+        { type: 'collect_payment', invoiceKey: final.key },
+      ],
+    };
   }
   const change = sub.scheduledChange;
   let next: Subscription = { ...sub, periodNumber: sub.periodNumber + 1 };
@@ -275,9 +289,11 @@ function paymentSucceeded(sub: Subscription, invoiceKey: string, now: Date): Ste
       return { subscription: moveTo(paid, 'active', now, restored), effects: [...effects, tenants(sub, 'resume')] };
     case 'cancelled':
     case 'expired':
+      // The tenant comes back, then follows the plan the reactivation was paid for (the live
+      // plan change; a no-op when it is the plan the tenant ended on).
       return {
         subscription: moveTo(paid, 'active', now, { ...restored, endedAt: null }),
-        effects: [...effects, tenants(sub, 'reactivate')],
+        effects: [...effects, tenants(sub, 'reactivate'), tenants(sub, 'apply_plan')],
       };
     default:
       return { subscription: paid, effects };
@@ -377,7 +393,7 @@ function reactivate(sub: Subscription, price: BillingPrice | undefined, now: Dat
     return {
       ok: true,
       subscription: moveTo(restarted, 'active', now, { endedAt: null }),
-      effects: [tenants(restarted, 'reactivate')],
+      effects: [tenants(restarted, 'reactivate'), tenants(restarted, 'apply_plan')],
       changed: true,
     };
   }

@@ -79,7 +79,8 @@ export type BillingEvent =
   | { type: 'reactivate'; price?: BillingPrice }
   | { type: 'extend_trial'; days: number };
 
-export const INVOICE_REASONS = ['first_period', 'renewal', 'proration', 'reactivation'] as const;
+/** `final_usage`: the usage of the last period of a subscription cancelled at the end of its term. */
+export const INVOICE_REASONS = ['first_period', 'renewal', 'proration', 'reactivation', 'final_usage'] as const;
 export type InvoiceReason = (typeof INVOICE_REASONS)[number];
 
 export interface InvoiceLineDraft {
@@ -229,6 +230,31 @@ export function renewalInvoice(
       amountMinor: charge.amountMinor,
     })),
   ]);
+}
+
+/**
+ * The last period's usage of a subscription that ends (cancelled at the end of its term): only
+ * the usage lines, in arrears, at the price the period closed under. Its key is the closed
+ * period's, so the sweep that closes the period twice (a crash) issues it once.
+ */
+export function finalUsageInvoice(
+  sub: Pick<Subscription, 'id' | 'accountId'>,
+  price: BillingPrice,
+  closed: { start: Date; end: Date },
+  charges: readonly UsageCharge[],
+): InvoiceDraft {
+  return invoiceDraft(
+    sub,
+    'final_usage',
+    price,
+    charges.map((charge) => ({
+      description: charge.description,
+      plan: price.plan,
+      periodStart: closed.start,
+      periodEnd: closed.end,
+      amountMinor: charge.amountMinor,
+    })),
+  );
 }
 
 /**

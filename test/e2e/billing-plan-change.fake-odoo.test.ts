@@ -288,4 +288,54 @@ describe('billing drives the live plan change', () => {
     expect(sub.body.planAwaitingPayment).toBeNull();
     expect(await adminLogsIn(databaseName)).toBe(2);
   }, 120_000);
+
+  it('a reactivation onto another plan: refused with 409 when the tenant does not fit, else the tenant comes back on it once paid', async () => {
+    const cancelled = await test.http.post(`/api/v1/billing/subscriptions/${subscriptionId}/cancel`, undefined, asCustomer());
+    expect(cancelled.status, cancelled.text).toBe(200);
+    now = new Date(new Date(cancelled.body.currentPeriodEnd).getTime() + 60_000);
+    await test.platform.billing.provider.sweep();
+    await waitFor(`${name} to be terminated`, async () => ((await tenantView()).state === 'terminated' ? true : undefined), 60_000, 100);
+    now = new Date(now.getTime() + 2 * 24 * 3_600_000);
+
+    // 6 active users (the admin and 5 clerks) do not fit starter's 3: nothing is invoiced.
+    await onTenantDatabase(databaseName, "UPDATE res_users SET active = true WHERE login LIKE 'clerk%'");
+    const refused = await test.http.post(
+      `/api/v1/billing/subscriptions/${subscriptionId}/reactivate`,
+      { plan: 'starter', interval: 'month' },
+      asCustomer(),
+    );
+    expect(refused.status, refused.text).toBe(409);
+    expect(refused.body.field).toBe('plan');
+    expect(refused.body.detail).toMatch(/6 active Odoo users, plan starter allows 3: archive 3 user\(s\) first/);
+    expect((await test.http.get(`/api/v1/billing/subscriptions/${subscriptionId}`, asCustomer())).body).toMatchObject({
+      state: 'cancelled',
+      plan: 'standard',
+    });
+
+    await onTenantDatabase(databaseName, "UPDATE res_users SET active = false WHERE login LIKE 'clerk%'");
+    const reactivated = await test.http.post(
+      `/api/v1/billing/subscriptions/${subscriptionId}/reactivate`,
+      { plan: 'starter', interval: 'month' },
+      asCustomer(),
+    );
+    expect(reactivated.status, reactivated.text).toBe(200);
+    expect(reactivated.body).toMatchObject({ state: 'cancelled', plan: 'starter' });
+    const invoice = await openInvoice(subscriptionId);
+    expect(invoice).toMatchObject({ reason: 'reactivation', totalMinor: 900 });
+    // Not paid: the tenant stays terminated, on the plan it ended on.
+    expect(await tenantView()).toMatchObject({ state: 'terminated', plan: 'standard' });
+
+    await markPaid(invoice.id, 'transfer-4');
+    // Back, then the live plan change to the plan the reactivation paid for (same placement: new limits).
+    const view = await runningOn('starter', 150_000);
+    expect(view.processStrategy).toBe('dedicated');
+    expect(await adminLogsIn(databaseName)).toBe(2);
+    const audit = (await test.http.get('/api/v1/audit-log?action=tenant.change_plan', asOperator())).body as Array<{
+      outcome: string;
+      details: Record<string, unknown> | null;
+    }>;
+    // standard -> starter twice: the scheduled downgrade earlier, and this reactivation.
+    const toStarter = audit.filter((a) => a.outcome === 'success' && a.details?.from === 'standard' && a.details?.to === 'starter');
+    expect(toStarter).toHaveLength(2);
+  }, 240_000);
 });

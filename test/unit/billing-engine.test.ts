@@ -519,10 +519,28 @@ describe('periods, proration and plan changes', () => {
     expect(invoice).toMatchObject({ reason: 'reactivation', totalMinor: 2204 });
     const back = ok(decide(asked.subscription, { type: 'payment_succeeded', invoiceKey: invoice?.key as string }, later));
     expect(back.subscription).toMatchObject({ state: 'active', endedAt: null, anchor: later, periodNumber: 1 });
-    expect(tenantActions(back.effects)).toEqual(['reactivate']);
+    expect(tenantActions(back.effects)).toEqual(['reactivate', 'apply_plan']);
     // Undoing a cancellation before the term ends keeps the subscription renewing.
     const kept = apply(cancelling, { type: 'undo_cancel' }, now);
     expect(ok(decide(kept, { type: 'tick' }, end)).subscription.state).toBe('active');
+  });
+
+  it('a reactivation onto another plan moves the tenant to that plan once paid, not before', () => {
+    const { sub, now } = fixtures().active as { sub: Subscription; now: Date };
+    const end = (currentPeriod(sub) as { end: Date }).end;
+    const ended = apply(apply(sub, { type: 'cancel' }, now), { type: 'tick' }, end);
+    const later = addDays(end, 3);
+    const asked = ok(decide(ended, { type: 'reactivate', price: PREMIUM }, later));
+    expect(asked.effects.filter((e) => e.type === 'tenants')).toEqual([]);
+    const invoice = issued(asked.effects)[0];
+    expect(invoice).toMatchObject({ reason: 'reactivation', subtotalMinor: 3900 });
+    const back = ok(decide(asked.subscription, { type: 'payment_succeeded', invoiceKey: invoice?.key as string }, later));
+    expect(back.subscription).toMatchObject({ state: 'active', price: PREMIUM });
+    // Back first (the tenant's data comes back), then the live plan change to the plan paid for.
+    expect(back.effects.filter((e) => e.type === 'tenants')).toEqual([
+      { type: 'tenants', action: 'reactivate', plan: 'premium' },
+      { type: 'tenants', action: 'apply_plan', plan: 'premium' },
+    ]);
   });
 
   it('extending a trial moves its end and sends a new reminder', () => {

@@ -245,12 +245,43 @@ describe('the renewal carries the closed period usage', () => {
     ]);
   });
 
-  it('a subscription cancelled at the end of its term records its last period but bills no usage', () => {
+  it('a subscription cancelled at the end of its term bills its last period usage on a final invoice, once', () => {
     const cancelling = ok(decide(active(), { type: 'cancel' }, at('2026-03-20T00:00:00Z'))).subscription;
     const decision = ok(decide(cancelling, { type: 'tick' }, END, meter));
+    expect(decision.subscription).toMatchObject({ state: 'cancelled', unpaidInvoices: [] });
+    const [final, ...more] = issued(decision.effects);
+    expect(more).toEqual([]);
+    // Only the usage, in arrears (no next period): 1500 + 25, tax 16 % = 244.
+    expect(final).toMatchObject({ reason: 'final_usage', subtotalMinor: 1525, taxMinor: 244, totalMinor: 1769 });
+    expect(final?.lines.map((l) => [l.plan, l.amountMinor, l.periodStart.toISOString(), l.periodEnd.toISOString()])).toEqual([
+      ['team', 1500, START.toISOString(), END.toISOString()],
+      ['team', 25, START.toISOString(), END.toISOString()],
+    ]);
+    expect(final?.key).toBe(`sub-u:final_usage:${START.toISOString()}`);
+    expect(decision.effects).toContainEqual({ type: 'collect_payment', invoiceKey: final?.key });
+    expect(recorded(decision.effects)).toEqual([expect.objectContaining({ chargedMinor: 1525 })]);
+    // Deciding the same end again (a crash before the commit) gives the same invoice key: issued once.
+    expect(issued(ok(decide(cancelling, { type: 'tick' }, END, meter)).effects)[0]?.key).toBe(final?.key);
+    // Nothing more happens to the ended run: later ticks issue nothing.
+    expect(issued(ok(decide(decision.subscription, { type: 'tick' }, at('2026-06-01T00:00:00Z'), meter)).effects)).toEqual([]);
+
+    // Paying it settles the invoice, not the subscription: no reactivation.
+    const paid = ok(
+      decide(decision.subscription, { type: 'payment_succeeded', invoiceKey: final?.key as string }, at('2026-04-03T00:00:00Z')),
+    );
+    expect(paid.subscription.state).toBe('cancelled');
+    expect(paid.effects.filter((e) => e.type === 'tenants')).toEqual([]);
+    // A reactivation is its own upfront invoice, whatever the final one's status.
+    const reactivating = ok(decide(decision.subscription, { type: 'reactivate' }, at('2026-04-03T00:00:00Z')));
+    expect(issued(reactivating.effects).map((i) => i.reason)).toEqual(['reactivation']);
+  });
+
+  it('a cancelled run without usage above the included amounts gets no final invoice', () => {
+    const cancelling = ok(decide(active(), { type: 'cancel' }, at('2026-03-20T00:00:00Z'))).subscription;
+    const decision = ok(decide(cancelling, { type: 'tick' }, END, (period) => periodUsage([users('2026-03-05T09:00:00Z', 2)], period)));
     expect(decision.subscription.state).toBe('cancelled');
     expect(issued(decision.effects)).toEqual([]);
-    expect(recorded(decision.effects)).toHaveLength(1);
+    expect(recorded(decision.effects)).toEqual([expect.objectContaining({ chargedMinor: 0 })]);
   });
 
   it('a zero base price with per-user pricing still bills the extra users', () => {

@@ -188,7 +188,8 @@ export function registerBillingRoutes(api: Api, deps: Pick<ApiDependencies, 'bil
     { path: 'undo-cancel', summary: 'Keep renewing after a cancellation at the end of the term' },
     {
       path: 'reactivate',
-      summary: 'Reactivate an ended subscription (paid upfront; its tenants come back once paid)',
+      summary:
+        "Reactivate an ended subscription (paid upfront; its tenants come back once paid, on the plan reactivated: the tenant's live plan change). A plan the tenant's usage does not fit answers 409 naming the limit",
       body: z.object({ plan: planCodeSchema, interval }).partial().strict(),
     },
   ] as const;
@@ -209,7 +210,9 @@ export function registerBillingRoutes(api: Api, deps: Pick<ApiDependencies, 'bil
         request.auditTarget = { type: 'subscription', id: current.id, accountId: current.accountId };
         if (action.path === 'change-plan' || (action.path === 'reactivate' && body.plan)) {
           const price = await provider.priceFor(body.plan ?? current.plan, body.interval ?? current.interval);
-          if (action.path === 'change-plan') await requireTenantFits(current, price.plan);
+          // A reactivation onto another plan moves the tenant to it once paid, like an upgrade:
+          // a plan the tenant does not fit is refused now, before anything is invoiced.
+          await requireTenantFits(current, price.plan);
           await provider.act(current.id, action.path === 'change-plan' ? { type: 'change_plan', price } : { type: 'reactivate', price });
         } else {
           await provider.act(current.id, {

@@ -23,10 +23,10 @@ export type RenewalCrashPoint = 'collect:charged';
 
 /**
  * The invoices a saved method pays without the customer: the periods of a subscription they run
- * and an upgrade they confirmed. A new subscription, the end of a trial and a reactivation are
+ * (and the usage of its last one), and an upgrade they confirmed. A new subscription, the end of a trial and a reactivation are
  * paid by the customer at checkout (a card saved for another subscription is not consent).
  */
-const CHARGED_OFF_SESSION: readonly InvoiceReason[] = ['renewal', 'proration'];
+const CHARGED_OFF_SESSION: readonly InvoiceReason[] = ['renewal', 'proration', 'final_usage'];
 
 /** Seals what must not be stored in clear (the platform's secret box). */
 export interface Sealer {
