@@ -168,15 +168,30 @@ describe.skipIf(unavailable !== null)('Kill Bill provider against a real Kill Bi
     );
     expect(paid).toMatchObject({ plan: 'premium', state: 'active' });
     expect((await client.subscription(sub.killbillSubscriptionId)).planName).toBe('premium-monthly');
-    const invoices = (await test.http.get(`/api/v1/billing/invoices?subscriptionId=${sub.id}`, auth())).body as Array<{
-      id: string;
-      status: string;
-    }>;
-    const plans = [];
-    for (const invoice of invoices.filter((i) => i.status === 'paid'))
-      plans.push(
-        ...(await test.http.get(`/api/v1/billing/invoices/${invoice.id}`, auth())).body.lines.map((l: { plan: string }) => l.plan),
-      );
+    // Released when Kill Bill owed nothing for the change any more: its invoice was paid (the
+    // external payment plugin pays at once); the mirror of that paid invoice follows.
+    const remote = (await client.accountInvoices(sub.killbillAccountId)).filter((i) =>
+      i.items?.some((item) => item.subscriptionId === sub.killbillSubscriptionId && item.planName === 'premium-monthly'),
+    );
+    expect(remote.length).toBeGreaterThan(0);
+    expect(remote.every((i) => i.balance === 0)).toBe(true);
+    const plans = await waitFor(
+      'the paid invoice of the change to be mirrored',
+      async () => {
+        const invoices = (await test.http.get(`/api/v1/billing/invoices?subscriptionId=${sub.id}`, auth())).body as Array<{
+          id: string;
+          status: string;
+        }>;
+        const found: string[] = [];
+        for (const invoice of invoices.filter((i) => i.status === 'paid'))
+          found.push(
+            ...(await test.http.get(`/api/v1/billing/invoices/${invoice.id}`, auth())).body.lines.map((l: { plan: string }) => l.plan),
+          );
+        return found.includes('premium') ? found : undefined;
+      },
+      60_000,
+      250,
+    );
     expect(plans).toContain('premium');
   });
 
@@ -277,6 +292,57 @@ describe.skipIf(unavailable !== null)('Kill Bill provider against a real Kill Bi
     ).toThrow(/BILLING_GATEWAY.*Kill Bill collects payments/);
     await expect(startTestPlatform(killbillEnv({ KILLBILL_API_SECRET: 'not-the-secret' }))).rejects.toThrow(
       /Kill Bill refused .*HTTP 401.*KILLBILL_API_KEY and KILLBILL_API_SECRET/,
+    );
+  });
+
+  // Last: the credit it gives stays on the customer's Kill Bill account.
+  it('an upgrade Kill Bill bills nothing for (paid from the account credit: no payment, nothing owed) goes through', async () => {
+    const sub = await subscribed();
+    await waitFor('active', async () => ((await subscriptionState(sub.id)) === 'active' ? true : undefined), 60_000, 200);
+    // A credit larger than any proration: Kill Bill takes the change's charge from it, so no
+    // payment is ever made and no payment notification comes for the upgrade to wait for.
+    const credit = await fetch(`${killbillUrl()}/1.0/kb/credits?autoCommit=true`, {
+      method: 'POST',
+      headers: kbHeaders(),
+      body: JSON.stringify([{ accountId: sub.killbillAccountId, amount: 500, currency: 'USD', description: 'goodwill' }]),
+    });
+    expect(credit.ok, await credit.text()).toBe(true);
+    const upgraded = await test.http.post(
+      `/api/v1/billing/subscriptions/${sub.id}/change-plan`,
+      { plan: 'premium', interval: 'month' },
+      auth(),
+    );
+    expect(upgraded.status, upgraded.text).toBe(200);
+    expect(upgraded.body).toMatchObject({ plan: 'premium', planAwaitingPayment: 'premium' });
+    const applied = await waitFor(
+      'the upgrade to go through without a payment',
+      async () => {
+        const view = await test.http.get(`/api/v1/billing/subscriptions/${sub.id}`, auth());
+        return view.body.planAwaitingPayment === null ? view.body : undefined;
+      },
+      90_000,
+      250,
+    );
+    expect(applied).toMatchObject({ plan: 'premium', state: 'active' });
+    // Kill Bill billed the change and took it from the credit: nothing owed, no payment for it.
+    const remoteInvoices = await client.accountInvoices(sub.killbillAccountId);
+    const change = remoteInvoices.filter((i) =>
+      i.items?.some((item) => item.subscriptionId === sub.killbillSubscriptionId && item.planName === 'premium-monthly'),
+    );
+    expect(change.length).toBeGreaterThan(0);
+    for (const invoice of change) {
+      expect(invoice.balance).toBe(0);
+      expect(await client.invoicePayments(invoice.invoiceId)).toEqual([]);
+    }
+    // And nothing of the subscription is left open on our side.
+    await waitFor(
+      'no open invoice of the subscription',
+      async () => {
+        const list = (await test.http.get(`/api/v1/billing/invoices?subscriptionId=${sub.id}`, auth())).body as Array<{ status: string }>;
+        return list.every((i) => i.status !== 'open') ? true : undefined;
+      },
+      60_000,
+      250,
     );
   });
 });

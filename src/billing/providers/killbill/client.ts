@@ -261,7 +261,11 @@ export function createKillbillClient(credentials: KillbillCredentials, options: 
       return json('subscription read', `/1.0/kb/subscriptions/${subscriptionId}`);
     },
     async changePlan(subscriptionId: string, planName: string): Promise<void> {
-      await call('plan change', 'PUT', `/1.0/kb/subscriptions/${subscriptionId}`, { json: { planName } });
+      // callCompletion: Kill Bill answers once it has invoiced the change, so what it bills for it
+      // (or that it bills nothing) can be read right after.
+      await call('plan change', 'PUT', `/1.0/kb/subscriptions/${subscriptionId}?callCompletion=true&callTimeoutSec=30`, {
+        json: { planName },
+      });
     },
     async cancelAtEndOfTerm(subscriptionId: string): Promise<void> {
       await call(

@@ -23,6 +23,7 @@ import { applyEffects, publishInvoice, type TenantControl } from '../builtin/eff
 import { type BuiltinBilling, priceOf, type SubscribeInput } from '../builtin/provider.js';
 import {
   accountHadTrial,
+  closeInvoice,
   insertSubscription,
   invoiceByKey,
   issueInvoice,
@@ -34,7 +35,7 @@ import {
   toSubscription,
 } from '../builtin/store.js';
 import { sweepDueSubscriptions } from '../builtin/sweep.js';
-import { type CatalogPlan, catalogHasPlans, killbillCatalogXml, killbillPlanName } from './catalog.js';
+import { type CatalogPlan, catalogHasPlans, killbillCatalogXml, killbillPlanName, planOfKillbillName } from './catalog.js';
 import {
   KillbillApiError,
   type KillbillClient,
@@ -224,8 +225,47 @@ export function createKillbillBilling(deps: KillbillBillingDeps) {
       await client.uncancel(killbillId);
       done.push('cancellation undone');
     }
+    if (!ended && sub.planAwaitingPayment && !(await owedFor(accountId, killbillId))) {
+      // Kill Bill billed the change at nothing (or from the account's credit), or not at all:
+      // no paid invoice will ever come for the upgrade to wait for, so it goes through now. The
+      // change above waited for Kill Bill's invoicing of it (callCompletion), so an invoice that
+      // is owed is seen here, and a retry of this job finds the same answer.
+      if (await db.transaction().execute((trx) => releaseAwaitedPlan(trx, subscriptionId)))
+        done.push('plan change applied: nothing owed for it');
+    }
     await saveLink(db, subscriptionId, { syncedAt: clock() });
     return done.length > 0 ? done.join(', ') : 'in sync';
+  }
+
+  /** Whether Kill Bill holds an invoice of this subscription that is still to be paid. */
+  async function owedFor(killbillAccountId: string, killbillSubscriptionId: string): Promise<boolean> {
+    const invoices = await client.accountInvoices(killbillAccountId);
+    return invoices.some(
+      (invoice) =>
+        invoice.status === 'COMMITTED' &&
+        invoice.balance > 0 &&
+        (invoice.items ?? []).some((item) => item.subscriptionId === killbillSubscriptionId),
+    );
+  }
+
+  /**
+   * An upgrade waiting for a payment that nothing is owed for: the tenant's live plan change is
+   * queued, as a paid invoice would have (the engine's paymentSucceeded). Only when we wait for
+   * no invoice at all (an open mirror is paid through its notification), and only once: the
+   * mark is cleared in the same transaction.
+   */
+  async function releaseAwaitedPlan(trx: Transaction<Database>, subscriptionId: string): Promise<boolean> {
+    const row = await lockSubscription(trx, subscriptionId);
+    if (!row) return false;
+    const before = toSubscription(row);
+    if (!before.planAwaitingPayment || before.unpaidInvoices.length > 0) return false;
+    const after: Subscription = { ...before, planAwaitingPayment: null };
+    const now = clock();
+    await saveSubscription(trx, after, now);
+    await applyEffects({ trx, now, before, after, tenantId: row.tenant_id, jobs: deps.jobs, tenants: deps.tenants }, [
+      { type: 'tenants', action: 'apply_plan', plan: after.price.plan },
+    ]);
+    return true;
   }
 
   /**
@@ -284,7 +324,14 @@ export function createKillbillBilling(deps: KillbillBillingDeps) {
     if (!row) return 'not an invoice of ours';
     let sub = toSubscription(row);
     const draft = mirrorDraft(invoice, sub);
-    if (!draft) return 'nothing billed';
+    if (!draft) {
+      // A zero invoice: if it bills the plan an upgrade waits for, that upgrade owes nothing.
+      const awaited = sub.planAwaitingPayment;
+      const ofAwaited =
+        awaited !== null && (invoice.items ?? []).some((item) => item.planName && planOfKillbillName(item.planName)?.plan === awaited);
+      if (ofAwaited && (await releaseAwaitedPlan(trx, subscriptionId))) return 'nothing billed; plan change applied';
+      return 'nothing billed';
+    }
     const now = clock();
     const issued = await issueInvoice(trx, draft, now);
     if (issued.created) await publishInvoice(trx, issued.invoice);
@@ -324,6 +371,15 @@ export function createKillbillBilling(deps: KillbillBillingDeps) {
       await adopt();
       await act(subscriptionId, { type: 'payment_failed', invoiceKey: draft.key, reason: last.failureReason ?? 'payment reversed' }, trx);
       recorded.push('reversed');
+    }
+    const settled = await invoiceByKey(trx, draft.key);
+    if (invoice.status === 'COMMITTED' && invoice.balance <= 0 && results.length === 0 && settled?.status === 'open') {
+      // Nothing owed and no payment taken: Kill Bill paid it from the account's credit (or its
+      // lines cancel out). Settled as paid, and what waited for it (an upgrade) goes through.
+      const closed = await closeInvoice(trx, draft.key, 'paid', now);
+      if (closed) await publishInvoice(trx, closed);
+      await act(subscriptionId, { type: 'payment_succeeded', invoiceKey: draft.key }, trx);
+      recorded.push('settled without a payment');
     }
     const state = toSubscription((await lockSubscription(trx, subscriptionId)) ?? row).state;
     return `invoice ${issued.invoice.number}${issued.created ? ' mirrored' : ''}${recorded.length ? `, payments ${recorded.join(', ')}` : ''}; subscription ${state}`;
