@@ -26,6 +26,7 @@ import {
   type Subscription,
   type SubscriptionState,
   samePrice,
+  unbilledUsageSpan,
 } from './subscription.js';
 import { type UsageMeter, usageCharges } from './usage-charges.js';
 
@@ -187,6 +188,7 @@ function endRun(sub: Subscription, state: 'cancelled' | 'expired', at: Date): St
       cancelAtPeriodEnd: false,
       scheduledChange: null,
       planAwaitingPayment: null,
+      usageFrom: null,
       dunningStartedAt: null,
       dunningRetries: 0,
       unpaidInvoices: [],
@@ -201,24 +203,12 @@ function endRun(sub: Subscription, state: 'cancelled' | 'expired', at: Date): St
  * period's usage above its included amounts, at the closed period's price.
  */
 function renew(sub: Subscription, at: Date, meter: UsageMeter | undefined): Step {
-  const closed = currentPeriod(sub) as { start: Date; end: Date };
+  // After an upgrade mid-period, the usage before it was billed with the upgrade: only the rest is.
+  const closed = unbilledUsageSpan(sub) as { start: Date; end: Date };
   const usage = meter?.(closed) ?? null;
   const charges = usage ? usageCharges(sub.price, usage) : [];
   const effects: BillingEffect[] = [];
-  if (usage)
-    effects.push({
-      type: 'record_usage',
-      usage: {
-        subscriptionId: sub.id,
-        plan: sub.price.plan,
-        interval: sub.price.interval,
-        periodStart: closed.start,
-        periodEnd: closed.end,
-        usage,
-        chargedMinor: charges.reduce((sum, charge) => sum + charge.amountMinor, 0),
-        currency: sub.price.currency,
-      },
-    });
+  if (usage) effects.push(usageRecord(sub, closed, usage, charges));
   if (sub.cancelAtPeriodEnd) {
     const ended = endRun(sub, 'cancelled', at);
     if (charges.length === 0) return { subscription: ended.subscription, effects: [...effects, ...ended.effects] };
@@ -238,7 +228,7 @@ function renew(sub: Subscription, at: Date, meter: UsageMeter | undefined): Step
     };
   }
   const change = sub.scheduledChange;
-  let next: Subscription = { ...sub, periodNumber: sub.periodNumber + 1 };
+  let next: Subscription = { ...sub, periodNumber: sub.periodNumber + 1, usageFrom: null };
   if (change) {
     // A new interval restarts the anchor; the same interval keeps the calendar.
     next =
@@ -249,6 +239,28 @@ function renew(sub: Subscription, at: Date, meter: UsageMeter | undefined): Step
   }
   const period = currentPeriod(next) as { start: Date; end: Date };
   return bill({ subscription: next, effects }, renewalInvoice(next, next.price, period, { ...closed, plan: sub.price.plan }, charges));
+}
+
+/** The record of a span's usage (a closed period, or the part of one before an upgrade) as billed at `sub`'s price. */
+function usageRecord(
+  sub: Subscription,
+  span: { start: Date; end: Date },
+  usage: NonNullable<ReturnType<UsageMeter>>,
+  charges: readonly { amountMinor: number }[],
+): BillingEffect {
+  return {
+    type: 'record_usage',
+    usage: {
+      subscriptionId: sub.id,
+      plan: sub.price.plan,
+      interval: sub.price.interval,
+      periodStart: span.start,
+      periodEnd: span.end,
+      usage,
+      chargedMinor: charges.reduce((sum, charge) => sum + charge.amountMinor, 0),
+      currency: sub.price.currency,
+    },
+  };
 }
 
 /** Fires every timer due at `now`, in order; the subscription afterwards has none due. */
@@ -313,7 +325,7 @@ function paymentFailed(sub: Subscription, now: Date): Step {
 
 // ----- requests -------------------------------------------------------------------------------
 
-function changePlan(sub: Subscription, to: BillingPrice, now: Date): Decision {
+function changePlan(sub: Subscription, to: BillingPrice, now: Date, meter: UsageMeter | undefined): Decision {
   if (sub.state === 'past_due' || sub.state === 'suspended')
     return refuse(
       sub,
@@ -340,14 +352,22 @@ function changePlan(sub: Subscription, to: BillingPrice, now: Date): Decision {
     return { ok: true, subscription: changed, effects: [tenants(changed, 'apply_plan')], changed: true };
   }
   if (to.interval === sub.price.interval && isUpgrade(sub.price, to)) {
-    const invoice = prorationInvoice(sub, to, now);
-    const upgraded = { ...sub, price: to, scheduledChange: null };
+    // The usage of the period so far is billed now, at the old price's terms (its included users
+    // and unit price), on the prorated invoice; the rest of the period is metered at the new one's.
+    const span = unbilledUsageSpan(sub);
+    const before = span && meter && now > span.start ? { start: span.start, end: now } : null;
+    const usage = before ? (meter?.(before) ?? null) : null;
+    const charges = usage ? usageCharges(sub.price, usage) : [];
+    const effects: BillingEffect[] = [];
+    if (before && usage) effects.push(usageRecord(sub, before, usage, charges));
+    const invoice = prorationInvoice(sub, to, now, charges);
+    const upgraded = { ...sub, price: to, scheduledChange: null, usageFrom: before ? now : (sub.usageFrom ?? null) };
     if (invoice.totalMinor === 0) {
       // Nothing to charge (the period is over to the second): the tenant moves at once.
-      return { ok: true, subscription: upgraded, effects: [tenants(upgraded, 'apply_plan')], changed: true };
+      return { ok: true, subscription: upgraded, effects: [...effects, tenants(upgraded, 'apply_plan')], changed: true };
     }
     // The tenant moves once the prorated invoice is paid (paymentSucceeded), never before.
-    const step = bill({ subscription: { ...upgraded, planAwaitingPayment: to.plan }, effects: [] }, invoice);
+    const step = bill({ subscription: { ...upgraded, planAwaitingPayment: to.plan }, effects }, invoice);
     return { ok: true, subscription: step.subscription, effects: step.effects, changed: true };
   }
   // Downgrades and interval changes take effect when the paid period ends.
@@ -411,13 +431,13 @@ function reactivate(sub: Subscription, price: BillingPrice | undefined, now: Dat
 export function decide(sub: Subscription, event: BillingEvent, now: Date, meter?: UsageMeter): Decision {
   const caughtUp = tick(sub, now, meter);
   const current = caughtUp.subscription;
-  const decision = decideNow(current, event, now);
+  const decision = decideNow(current, event, now, meter);
   if (!decision.ok) return decision;
   const effects = [...caughtUp.effects, ...decision.effects];
   return { ...decision, effects, changed: decision.changed || caughtUp.effects.length > 0 || current !== sub };
 }
 
-function decideNow(sub: Subscription, event: BillingEvent, now: Date): Decision {
+function decideNow(sub: Subscription, event: BillingEvent, now: Date, meter: UsageMeter | undefined): Decision {
   const done = (step: Step, changed = true): Decision => ({ ok: true, ...step, changed });
   switch (event.type) {
     case 'tick':
@@ -427,7 +447,7 @@ function decideNow(sub: Subscription, event: BillingEvent, now: Date): Decision 
       if (!sub.unpaidInvoices.includes(event.invoiceKey)) return done({ subscription: sub, effects: [] }, false);
       return done(event.type === 'payment_succeeded' ? paymentSucceeded(sub, event.invoiceKey, now) : paymentFailed(sub, now));
     case 'change_plan':
-      return changePlan(sub, event.price, now);
+      return changePlan(sub, event.price, now, meter);
     case 'cancel':
       return cancel(sub, now);
     case 'undo_cancel':

@@ -59,6 +59,11 @@ export interface Subscription {
    * once no invoice is left unpaid. Null when nothing waits.
    */
   planAwaitingPayment: string | null;
+  /**
+   * Where the current period's unbilled usage begins: set by an upgrade mid-period, which bills the
+   * usage before it at the old price's terms at once. Null or absent: the period's start.
+   */
+  usageFrom?: Date | null;
   /** Keys of issued invoices not yet paid (the provider keeps the invoices themselves). */
   unpaidInvoices: string[];
   /** Day 0 of dunning: when the first payment failed. */
@@ -149,6 +154,14 @@ export type Decision =
       changed: boolean;
     }
   | { ok: false; state: SubscriptionState; event: BillingEventType; code: RefusalCode; reason: string };
+
+/** The part of the current period whose usage is not billed yet (from an upgrade mid-period, else all of it). */
+export function unbilledUsageSpan(sub: Subscription): { start: Date; end: Date } | null {
+  const period = currentPeriod(sub);
+  if (!period) return null;
+  const from = sub.usageFrom;
+  return from && from > period.start && from < period.end ? { start: from, end: period.end } : period;
+}
 
 /** The current period, when the subscription has one. */
 export function currentPeriod(sub: Subscription): { start: Date; end: Date } | null {
@@ -259,10 +272,11 @@ export function finalUsageInvoice(
 
 /**
  * An upgrade mid-period: the difference between the new and the old price for the share of the
- * period still to run, charged at once. Time is counted in whole seconds (a millisecond share
+ * period still to run, charged at once, with the usage of the period so far (`usage`, priced at
+ * the old price's terms). Time is counted in whole seconds (a millisecond share
  * would only add noise to the rounding).
  */
-export function prorationInvoice(sub: Subscription, to: BillingPrice, now: Date): InvoiceDraft {
+export function prorationInvoice(sub: Subscription, to: BillingPrice, now: Date, usage: readonly UsageCharge[] = []): InvoiceDraft {
   const period = currentPeriod(sub);
   if (!period) throw new Error('proration needs a current period');
   const whole = Math.round((period.end.getTime() - period.start.getTime()) / 1000);
@@ -284,6 +298,14 @@ export function prorationInvoice(sub: Subscription, to: BillingPrice, now: Date)
       periodEnd: period.end,
       amountMinor: charge.amountMinor,
     },
+    // The usage of the period before the upgrade, in arrears, at the old price's terms.
+    ...usage.map((u) => ({
+      description: u.description,
+      plan: sub.price.plan,
+      periodStart: unbilledUsageSpan(sub)?.start ?? period.start,
+      periodEnd: now,
+      amountMinor: u.amountMinor,
+    })),
   ]);
 }
 

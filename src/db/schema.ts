@@ -451,6 +451,7 @@ export interface BillingSubscriptionsTable {
   price: Json<Record<string, unknown>>;
   scheduled_change: Json<Record<string, unknown>> | null;
   plan_awaiting_payment: Generated<string | null>;
+  usage_from: Generated<Date | null>;
   trial_ends_at: Date | null;
   trial_reminder_sent: Generated<boolean>;
   had_trial: Generated<boolean>;

@@ -201,3 +201,115 @@ describe('samples -> the period closes -> the renewal bills the extra users', ()
     expect(after.body.closed).toEqual([expect.objectContaining({ odooUsersPeak: 5, storageGiBPeak: 7, chargedMinor: 1550 })]);
   });
 });
+
+describe('an upgrade mid-period: the days before it are billed at the old terms', () => {
+  it('bills the usage so far on the prorated invoice at the old price, and only the rest with the renewal', async () => {
+    const plus = {
+      ...SEATS,
+      code: 'seats-plus',
+      name: 'Seats plus',
+      limits: { ...SEATS.limits, odooUsers: 20 },
+      prices: [{ ...SEATS.prices[0], amountCents: 9900, perUser: { included: 8, amountCents: 300 } }],
+    };
+    expect((await http().post('/api/v1/plans', plus, operator())).status).toBe(201);
+    const accountId = platform.customer.accountId as string;
+    const { id: tenantId } = await requestTenantAsOperator(platform, 'usageup', 'seats');
+    await changeTenantState(db(), tenantId, 'provisioning_succeeded');
+    await changeTenantState(db(), tenantId, 'start_succeeded');
+    const sub = await provider.subscribe({ accountId, tenantId, plan: 'seats', interval: 'month', trial: false });
+    const [first] = await reads.invoices({ accountId }, { subscriptionId: sub.id, limit: 10, offset: 0 });
+    if (!first) throw new Error('no first invoice');
+    await provider.recordPayment({
+      invoiceId: first.id,
+      gateway: 'test-gateway',
+      reference: `${sub.id}-first`,
+      status: 'succeeded',
+      amountMinor: first.totalMinor,
+      currency: first.currency,
+    });
+    const start = now;
+    const sample = async (day: number, odooUsers: number) => {
+      const slot = new Date(start.getTime() + day * DAY_MS + HOUR_MS);
+      await insertSample(
+        tenantId,
+        slot,
+        slot,
+        { odooUsers, databaseBytes: GIB, filestoreBytes: null, cpuSeconds: null, memoryBytes: null },
+        db(),
+      );
+      await rollUp(slot, db());
+    };
+    await sample(1, 6);
+    const upgradeAt = new Date(start.getTime() + 10 * DAY_MS);
+    now = upgradeAt;
+
+    const preview = await http().post(
+      `/api/v1/billing/subscriptions/${sub.id}/change-preview`,
+      { plan: 'seats-plus', interval: 'month' },
+      customer(),
+    );
+    expect(preview.status, preview.text).toBe(200);
+    const upgraded = await http().post(
+      `/api/v1/billing/subscriptions/${sub.id}/change-plan`,
+      { plan: 'seats-plus', interval: 'month' },
+      customer(),
+    );
+    expect(upgraded.status, upgraded.text).toBe(200);
+    const proration = (await reads.invoices({ accountId }, { subscriptionId: sub.id, limit: 10, offset: 0 })).find(
+      (i) => i.reason === 'proration',
+    );
+    if (!proration) throw new Error('no prorated invoice');
+    // The preview showed what was charged, usage included.
+    expect(preview.body.invoice.totalMinor).toBe(proration.totalMinor);
+    const lines = await db()
+      .selectFrom('billing_invoice_lines')
+      .select(['amount_minor', 'description', 'plan_code'])
+      .where('invoice_id', '=', proration.id)
+      .orderBy('position')
+      .execute();
+    // Unused seats time (credit), seats-plus time, then 6 users on seats' terms: 4 extra at 5.00.
+    expect(lines).toHaveLength(3);
+    expect(lines[2]).toMatchObject({ amount_minor: 2000, plan_code: 'seats' });
+    expect(lines[2]?.description).toMatch(/^4 extra users x USD 5\.00: peak of 6 active users on \d{4}-\d{2}-\d{2}, 2 included$/);
+    const segment = await db().selectFrom('billing_usage').selectAll().where('subscription_id', '=', sub.id).execute();
+    expect(segment).toEqual([expect.objectContaining({ plan_code: 'seats', odoo_users_peak: 6, charged_minor: 2000 })]);
+    expect(segment[0]?.period_end.toISOString()).toBe(upgradeAt.toISOString());
+    // The page's "so far" starts at the upgrade, on the new terms.
+    const usage = await http().get(`/api/v1/billing/subscriptions/${sub.id}/usage`, customer());
+    expect(usage.body.current).toMatchObject({
+      periodStart: upgradeAt.toISOString(),
+      odooUsers: { peak: null, included: 8 },
+      estimatedExtraMinor: 0,
+    });
+
+    // After the upgrade 9 users: 1 above seats-plus' 8, at 3.00, billed with the renewal; the 6 before are not billed again.
+    await sample(12, 9);
+    const period = await reads.subscription({ accountId }, sub.id);
+    now = new Date(period.currentPeriodEnd as string);
+    await provider.sweep();
+    const renewal = (await reads.invoices({ accountId }, { subscriptionId: sub.id, limit: 10, offset: 0 })).find(
+      (i) => i.reason === 'renewal',
+    );
+    if (!renewal) throw new Error('no renewal');
+    const renewalLines = await db()
+      .selectFrom('billing_invoice_lines')
+      .select(['amount_minor', 'plan_code'])
+      .where('invoice_id', '=', renewal.id)
+      .orderBy('position')
+      .execute();
+    expect(renewalLines.map((l) => [l.plan_code, l.amount_minor])).toEqual([
+      ['seats-plus', 9900],
+      ['seats-plus', 300],
+    ]);
+    const records = await db()
+      .selectFrom('billing_usage')
+      .select(['plan_code', 'period_start', 'charged_minor'])
+      .where('subscription_id', '=', sub.id)
+      .orderBy('period_start')
+      .execute();
+    expect(records.map((r) => [r.plan_code, r.period_start.toISOString(), r.charged_minor])).toEqual([
+      ['seats', period.currentPeriodStart, 2000],
+      ['seats-plus', upgradeAt.toISOString(), 300],
+    ]);
+  });
+});

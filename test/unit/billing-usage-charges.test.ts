@@ -219,7 +219,58 @@ describe('the renewal carries the closed period usage', () => {
     ]);
   });
 
-  it('limit changes: an upgrade mid-period is billed at the price the period closes under', () => {
+  it('an upgrade mid-period bills the usage so far at the old terms on the prorated invoice; the renewal only the rest, at the new', () => {
+    const bigger: BillingPrice = { ...PRICE, plan: 'business', amountMinor: 9900, perUser: { included: 12, amountMinor: 400 } };
+    const upgradeAt = at('2026-03-15T00:00:00Z');
+    const all = [...points, users('2026-03-20T09:00:00Z', 14, 1 * GIB)];
+    const metered = (period: { start: Date; end: Date }) => periodUsage(all, period);
+    const upgrade = ok(decide(active(), { type: 'change_plan', price: bigger }, upgradeAt, metered));
+    expect(upgrade.subscription).toMatchObject({ price: { plan: 'business' }, usageFrom: upgradeAt, planAwaitingPayment: 'business' });
+    const [proration] = issued(upgrade.effects);
+    expect(proration?.reason).toBe('proration');
+    // Peak 13 before the upgrade, 10 included on team: 3 extra users at 5.00, and 1 extra GiB at 0.25.
+    expect(proration?.lines.slice(2).map((l) => [l.plan, l.amountMinor, l.periodStart.toISOString(), l.periodEnd.toISOString()])).toEqual([
+      ['team', 1500, START.toISOString(), upgradeAt.toISOString()],
+      ['team', 25, START.toISOString(), upgradeAt.toISOString()],
+    ]);
+    expect(recorded(upgrade.effects)).toEqual([
+      expect.objectContaining({ plan: 'team', periodStart: START, periodEnd: upgradeAt, chargedMinor: 1525 }),
+    ]);
+    // Paid; at the period end only the days after the upgrade are billed, at business terms:
+    // peak 14, 12 included: 2 extra users at 4.00 (the 13 of 5 March is not billed twice).
+    const paid = ok(decide(upgrade.subscription, { type: 'payment_succeeded', invoiceKey: proration?.key as string }, upgradeAt));
+    const renewal = ok(decide(paid.subscription, { type: 'tick' }, END, metered));
+    const [invoice] = issued(renewal.effects);
+    expect(invoice?.lines.slice(1).map((l) => [l.plan, l.amountMinor, l.periodStart.toISOString(), l.periodEnd.toISOString()])).toEqual([
+      ['business', 800, upgradeAt.toISOString(), END.toISOString()],
+    ]);
+    expect(invoice?.lines[1]?.description).toMatch(/^2 extra users x USD 4\.00: peak of 14 active users on 2026-03-20, 12 included$/);
+    expect(recorded(renewal.effects)).toEqual([
+      expect.objectContaining({ plan: 'business', periodStart: upgradeAt, periodEnd: END, chargedMinor: 800 }),
+    ]);
+    // The next period is metered whole again.
+    expect(renewal.subscription.usageFrom).toBeNull();
+  });
+
+  it('a second upgrade in the same period bills only the usage since the first', () => {
+    const bigger: BillingPrice = { ...PRICE, plan: 'business', amountMinor: 9900, perUser: { included: 12, amountMinor: 400 } };
+    const biggest: BillingPrice = { ...PRICE, plan: 'corp', amountMinor: 19900, perUser: { included: 50, amountMinor: 300 } };
+    const all = [...points, users('2026-03-20T09:00:00Z', 14)];
+    const metered = (period: { start: Date; end: Date }) => periodUsage(all, period);
+    const first = ok(decide(active(), { type: 'change_plan', price: bigger }, at('2026-03-15T00:00:00Z'), metered));
+    const key = issued(first.effects)[0]?.key as string;
+    const paid = ok(decide(first.subscription, { type: 'payment_succeeded', invoiceKey: key }, at('2026-03-15T00:00:00Z'))).subscription;
+    const second = ok(decide(paid, { type: 'change_plan', price: biggest }, at('2026-03-25T00:00:00Z'), metered));
+    // 15 to 25 March at business terms: peak 14, 12 included: 2 x 4.00.
+    expect(
+      issued(second.effects)[0]
+        ?.lines.slice(2)
+        .map((l) => [l.plan, l.amountMinor, l.periodStart.toISOString()]),
+    ).toEqual([['business', 800, '2026-03-15T00:00:00.000Z']]);
+    expect(second.subscription.usageFrom).toEqual(at('2026-03-25T00:00:00Z'));
+  });
+
+  it('limit changes: an upgrade without a meter (no tenant) bills the closed period at the price it closes under', () => {
     const bigger: BillingPrice = { ...PRICE, plan: 'business', amountMinor: 9900, perUser: { included: 12, amountMinor: 400 } };
     const upgraded = ok(decide(active(), { type: 'change_plan', price: bigger }, at('2026-03-15T00:00:00Z'))).subscription;
     expect(upgraded.price.plan).toBe('business');

@@ -134,7 +134,7 @@ export function createBuiltinBilling(deps: BuiltinBillingDeps) {
       if (!row) throw new NotFoundError('Subscription', { field: 'subscription' });
       const before = toSubscription(row);
       const now = clock();
-      const decision = decide(before, event, now, await meterOf(t, before, row.tenant_id, now));
+      const decision = decide(before, event, now, await meterOf(t, before, row.tenant_id, now, event));
       if (!decision.ok) throw refusalError(decision);
       if (!decision.changed) return before;
       await saveSubscription(t, decision.subscription, now);
@@ -149,17 +149,20 @@ export function createBuiltinBilling(deps: BuiltinBillingDeps) {
   }
 
   /**
-   * The meter of the periods that close by `now`: the tenant's measurements since the current
-   * period began, read once (and only when a period does close: most decisions close none).
+   * The meter of the periods that close by `now`, and of the period so far for a plan change (an
+   * upgrade bills it at the old terms): the tenant's measurements since the current period began,
+   * read once (and only then: most decisions close nothing and change no plan).
    */
   async function meterOf(
-    trx: Transaction<Database>,
+    trx: Transaction<Database> | Db,
     sub: Subscription,
     tenantId: string | null,
     now: Date,
+    event: BillingEvent,
   ): Promise<UsageMeter | undefined> {
     const period = currentPeriod(sub);
-    if (!deps.usage || !tenantId || sub.state !== 'active' || !period || period.end > now) return undefined;
+    if (!deps.usage || !tenantId || sub.state !== 'active' || !period) return undefined;
+    if (period.end > now && event.type !== 'change_plan') return undefined;
     const points = await deps.usage.pointsOf(tenantId, period.start, now, trx);
     return (closed) => periodUsage(points, closed);
   }
@@ -205,7 +208,11 @@ export function createBuiltinBilling(deps: BuiltinBillingDeps) {
     }> {
       const row = await subscriptionById(db, subscriptionId);
       if (!row) throw new NotFoundError('Subscription', { field: 'id' });
-      const decision = decide(toSubscription(row), { type: 'change_plan', price }, clock());
+      const sub = toSubscription(row);
+      const now = clock();
+      const event: BillingEvent = { type: 'change_plan', price };
+      // Metered as the change itself would be: the amount shown is the amount charged.
+      const decision = decide(sub, event, now, await meterOf(db, sub, row.tenant_id, now, event));
       if (!decision.ok) throw refusalError(decision);
       const issued = decision.effects.find((e) => e.type === 'issue_invoice');
       const invoice = issued?.type === 'issue_invoice' ? issued.invoice : null;

@@ -10,7 +10,7 @@ import { dunningStatus } from '../../dunning.js';
 import { renderInvoicePdf } from '../../invoice-pdf.js';
 import { divideRounded } from '../../money.js';
 import { DAY_MS } from '../../periods.js';
-import { currentPeriod, SUBSCRIPTION_STATES, type Subscription, type SubscriptionState } from '../../subscription.js';
+import { currentPeriod, SUBSCRIPTION_STATES, type Subscription, type SubscriptionState, unbilledUsageSpan } from '../../subscription.js';
 import {
   type ExtraUnitPrice,
   type MetricPeak,
@@ -88,7 +88,8 @@ function metricView(usage: MetricPeak, pricing: ExtraUnitPrice | undefined, char
 
 /** The current period's usage so far and what it would add to the next renewal. */
 export function currentUsageView(sub: Subscription, usage: PeriodUsage, measuredTo: Date): SubscriptionUsageView['current'] {
-  const period = currentPeriod(sub);
+  // After an upgrade mid-period, the part before it is billed already: the view is of the rest.
+  const period = unbilledUsageSpan(sub);
   if (!period) return null;
   const charges = usageCharges(sub.price, usage);
   const chargeOf = (metric: UsageCharge['metric']) => charges.find((c) => c.metric === metric);
@@ -170,7 +171,7 @@ export function createBillingReads(deps: {
     async usage(scope: BillingScope, id: string): Promise<SubscriptionUsageView> {
       const row = visible(await subscriptionById(db, id), scope, 'Subscription', 'id');
       const sub = toSubscription(row);
-      const period = currentPeriod(sub);
+      const period = unbilledUsageSpan(sub);
       const now = deps.clock();
       let current: SubscriptionUsageView['current'] = null;
       if (deps.usage && row.tenant_id && period && sub.state !== 'cancelled' && sub.state !== 'expired') {
