@@ -13,7 +13,7 @@ import { freeTestPort } from '../helpers/ports.js';
  * The billing lines of the customer's Billing page in a real browser: the usage card of a
  * per-user priced subscription (peak so far, what is included, the estimated extra charge) and,
  * after an upgrade whose prorated invoice is still open, "Plan change: … once the open invoice is
- * paid". The tenant is a row (no Odoo runs: billing meters what the usage sampler recorded, and
+ * paid", and, once cancelled at the end of the term, that the usage goes on a final invoice. The tenant is a row (no Odoo runs: billing meters what the usage sampler recorded, and
  * the samples are written as the sampler writes them); payments are an operator's mark-paid
  * (the manual gateway).
  */
@@ -145,6 +145,12 @@ describe('billing lines of the dashboard (Chromium)', { timeout: 240_000 }, () =
     await page.reload();
     await poll(() => card.getByText(/Price/).isVisible()).toBe(true);
     expect(await card.getByText('once the open invoice is paid').count()).toBe(0);
+
+    // Cancelled at the end of the term: no renewal will carry this period's usage, a final invoice will.
+    await page.getByRole('button', { name: 'Cancel at end of term' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Cancel subscription' }).click();
+    await poll(() => card.getByText(/billed on a final invoice when the subscription ends/).isVisible()).toBe(true);
+    await shot('cancelling');
     expect(consoleErrors).toEqual([]);
   });
 });

@@ -230,7 +230,11 @@ function UsageSoFar({ subscription: s }: { subscription: Subscription }) {
           items={[
             ...(s.perUser ? [metric('Active users', current.odooUsers, 'users')] : []),
             ...(s.perStorageGiB ? [metric('Storage', current.storageGiB, 'GiB')] : []),
-            ['Estimated extra charge', `${formatMinor(current.estimatedExtraMinor, s.currency)} (billed with the renewal, plus tax)`],
+            [
+              'Estimated extra charge',
+              // A subscription ending at the period end has no renewal: its last usage gets a final invoice.
+              `${formatMinor(current.estimatedExtraMinor, s.currency)} (${s.cancelAtPeriodEnd ? 'billed on a final invoice when the subscription ends' : 'billed with the renewal'}, plus tax)`,
+            ],
           ]}
         />
       ) : usage.data ? (
