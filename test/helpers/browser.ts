@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { type Browser, chromium } from 'playwright-core';
 
 /** Debian's Chromium, driven by playwright-core (no browser download). */
@@ -8,9 +8,26 @@ export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const SHOTS = resolve('test-output/screenshots');
 const WEB_DIST = resolve('web/dist/index.html');
 
-/** Builds the dashboard when `npm test` did not (vitest run directly). */
+/** Whether any file of the dashboard's sources (web/ outside web/dist) is newer than `than` (ms). */
+function webSourcesNewerThan(than: number, directory = resolve('web')): boolean {
+  for (const entry of readdirSync(directory, { withFileTypes: true })) {
+    const path = join(directory, entry.name);
+    if (entry.isDirectory()) {
+      if (entry.name !== 'dist' && entry.name !== 'node_modules' && webSourcesNewerThan(than, path)) return true;
+    } else if (statSync(path).mtimeMs > than) return true;
+  }
+  return false;
+}
+
+/**
+ * Builds the dashboard when `npm test` did not (vitest run directly), or rebuilds it when a source
+ * changed since (as build_web in scripts/lib.sh decides): a stale build would test the old pages.
+ */
 export function ensureDashboardBuilt(): void {
-  if (existsSync(WEB_DIST)) return;
+  if (existsSync(WEB_DIST) && !webSourcesNewerThan(statSync(WEB_DIST).mtimeMs)) return;
+  // The pages import the API types generated from the routes (not committed).
+  const types = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/generate-api-types.ts'], { stdio: 'inherit' });
+  if (types.status !== 0) throw new Error('generating the dashboard API types (scripts/generate-api-types.ts) failed');
   const build = spawnSync(
     process.execPath,
     ['node_modules/vite/bin/vite.js', 'build', '--config', 'web/vite.config.ts', '--logLevel', 'warn'],
