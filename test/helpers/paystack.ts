@@ -25,6 +25,8 @@ export interface LoopbackTransaction {
   authorization_code: string;
   /** Made by `/transaction/charge_authorization` (a renewal), not on the hosted page. */
   charged_authorization: boolean;
+  /** The plan code of a charge Paystack made for one of its subscriptions. */
+  plan?: string | null;
 }
 
 export interface LoopbackRefund {
@@ -301,6 +303,7 @@ export async function startPaystackServer(secretKey = `sk_test_${randomBytes(12)
             authorization: authorizationOf(transaction),
             customer: { id: 1, email: transaction.email, customer_code: 'CUS_loopback' },
             requested_amount: transaction.amount,
+            plan: transaction.plan ?? null,
           },
         });
       }

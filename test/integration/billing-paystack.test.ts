@@ -277,6 +277,19 @@ describe('webhooks', () => {
       (await deliver(signedPaystackEvent('subscription.create', { subscription_code: 'SUB_unknown' }, paystack.secretKey))).status,
     ).toBe(200);
     expect(await outcomeOf('subscription.create:SUB_unknown')).toBe('refused: Paystack knows no subscription SUB_unknown.');
+    // Paystack charged for its subscription on our plan: money the platform did not bill, flagged.
+    const charged = paystack.add({
+      reference: `T${Date.now()}`,
+      amount: Number(ours.amount_minor),
+      metadata: null,
+      status: 'success',
+      plan: ours.paystack_code,
+      email: customer.email,
+    });
+    expect((await deliver(signedPaystackEvent('charge.success', chargeSuccess(charged), paystack.secretKey))).status).toBe(200);
+    expect(await outcomeOf(`charge.success:${charged.reference}`)).toBe(
+      `nothing to apply: Paystack charged ${charged.amount} USD (${charged.reference}, ${customer.email}) for a Paystack subscription on our plan standard (monthly); the platform bills its renewals itself and recorded nothing: refund it in Paystack and disable that subscription`,
+    );
     // Nothing of ours moved.
     expect(await test.platform.database.db.selectFrom('billing_subscriptions').select(['id', 'state']).execute()).toEqual(stateBefore);
   });

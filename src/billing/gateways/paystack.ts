@@ -46,6 +46,17 @@ interface PaystackTransaction {
     card_type?: string | null;
   } | null;
   customer?: { email?: string | null; customer_code?: string | null } | null;
+  /** The plan of a charge Paystack made for one of its subscriptions (a code, or the plan object). */
+  plan?: string | { plan_code?: string | null } | null;
+  plan_object?: { plan_code?: string | null } | null;
+}
+
+/** The Paystack plan a transaction charged for, if any. */
+function planCodeOf(transaction: PaystackTransaction): string | null {
+  const plan = transaction.plan;
+  if (typeof plan === 'string' && plan) return plan;
+  if (plan && typeof plan === 'object' && plan.plan_code) return plan.plan_code;
+  return transaction.plan_object?.plan_code ?? null;
 }
 
 interface PaystackEnvelope<T> {
@@ -411,8 +422,17 @@ export function createPaystackGateway(options: PaystackGatewayOptions): PaymentG
     },
 
     async noteOf(event: GatewayEvent): Promise<string | null> {
-      if (!event.type.startsWith('subscription.')) return null;
       const data = ((event.payload as { data?: unknown }).data ?? {}) as Record<string, unknown>;
+      if (event.type === 'charge.success' && typeof data.reference === 'string') {
+        // Not one of our invoices (paymentOf answered null). A charge Paystack made for its own
+        // subscription on one of our plans is money the platform did not bill: say so.
+        const transaction = await verifyTransaction(data.reference);
+        const planCode = transaction ? planCodeOf(transaction) : null;
+        const ours = planCode ? ((await options.ourPlanOf?.(planCode)) ?? null) : null;
+        if (!transaction || !ours) return null;
+        return `Paystack charged ${transaction.amount} ${transaction.currency.toUpperCase()} (${transaction.reference}, ${transaction.customer?.email ?? 'unknown customer'}) for a Paystack subscription on our plan ${ours.plan} (${ours.interval}ly); the platform bills its renewals itself and recorded nothing: refund it in Paystack and disable that subscription`;
+      }
+      if (!event.type.startsWith('subscription.')) return null;
       const code = data.subscription_code;
       if (typeof code !== 'string') return null;
       const subscription = await plans.getSubscription(code);
