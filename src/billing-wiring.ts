@@ -10,9 +10,11 @@ import {
   createPaystackGateway,
   createStripeGateway,
   manualGateway,
+  ourPaystackPlan,
   type PlanChangePorts,
   registerBillingJobs,
   registerKillbillJobs,
+  runPaystackPlanSync,
   type UsagePoints,
 } from './billing/index.js';
 import { type Config, resolveSecretKey } from './config/index.js';
@@ -48,15 +50,22 @@ export async function startBilling(deps: {
   crashPoint: (point: string) => void;
 }): Promise<{ provider: BuiltinBilling; reads: BillingReads }> {
   const { config, db, clock, jobs, accounts, logger } = deps;
-  const gateway =
-    config.billingGateway === 'stripe' && config.stripe
-      ? createStripeGateway(config.stripe)
-      : config.billingGateway === 'paystack' && config.paystack
-        ? createPaystackGateway({
-            ...config.paystack,
-            emailOf: async (accountId) => (await accounts.billingContact(accountId)).emails[0] ?? null,
-          })
-        : manualGateway;
+  const paystack =
+    config.billingGateway === 'paystack' && config.paystack
+      ? createPaystackGateway({
+          ...config.paystack,
+          emailOf: async (accountId) => (await accounts.billingContact(accountId)).emails[0] ?? null,
+          ourPlanOf: (code) => ourPaystackPlan(db, code),
+        })
+      : null;
+  const gateway = config.billingGateway === 'stripe' && config.stripe ? createStripeGateway(config.stripe) : (paystack ?? manualGateway);
+  // Our plans as Paystack plans (they name our plan in subscription events). Not needed to bill,
+  // so Paystack being unreachable logs and lets the platform start; the next start syncs again.
+  if (paystack && config.runWorkers)
+    await runPaystackPlanSync({ db, api: paystack.plans, clock }, await deps.plans.list()).then(
+      (done) => logger.info({ plans: done.map((d) => `${d.plan}/${d.interval}: ${d.code} (${d.change})`) }, 'paystack plans synced'),
+      (error: unknown) => logger.warn({ err: error }, 'paystack plans not synced; retried at the next start'),
+    );
   const usage: UsagePoints = { pointsOf: (tenantId, from, to, executor) => billablePoints(tenantId, from, to, executor) };
   const builtin = createBuiltinBilling({
     db,

@@ -23,6 +23,8 @@ export {
   GatewayRefusalError,
   manualGateway,
   type PaymentGateway,
+  type PaystackPlanApi,
+  paystackPlanSpecs,
   type RefundRequest,
   WebhookRefusedError,
 } from './gateways/index.js';
@@ -43,6 +45,7 @@ export {
   taxOn,
 } from './money.js';
 export { addBillingWebhookEvents, BILLING_WEBHOOK_EVENTS } from './outbound.js';
+export { ourPaystackPlan, runPaystackPlanSync } from './paystack-plans-sync.js';
 export { addDays, addMonths, DAY_MS, HOUR_MS, periodEnd } from './periods.js';
 export { applyBilledPlan, type BilledTenant, type PlanChangePorts } from './plan-change.js';
 export type { TenantControl } from './providers/builtin/effects.js';

@@ -566,6 +566,16 @@ export interface BillingPaymentMethodsTable {
   saved_at: Date;
 }
 
+/** Our plan prices as Paystack plans, with the code Paystack gave each (billing/paystack-plans-sync.ts). */
+export interface BillingPaystackPlansTable {
+  plan: string;
+  interval: string;
+  paystack_code: string;
+  amount_minor: ColumnType<string, number | string, number | string>;
+  currency: string;
+  synced_at: Date;
+}
+
 /** The billable usage of each closed billing period (billing/providers/builtin/store.ts). */
 export interface BillingUsageTable {
   subscription_id: string;
@@ -587,6 +597,7 @@ export interface BillingUsageTable {
 export interface Database {
   billing_usage: BillingUsageTable;
   billing_payment_methods: BillingPaymentMethodsTable;
+  billing_paystack_plans: BillingPaystackPlansTable;
   billing_credit_note_counters: BillingCreditNoteCountersTable;
   billing_refunds: BillingRefundsTable;
   billing_gateway_events: BillingGatewayEventsTable;

@@ -5,8 +5,8 @@ import type { AddressInfo } from 'node:net';
 /**
  * A loopback Paystack API: Paystack publishes no mock server, so this one follows the request
  * and response shapes of its documentation (https://paystack.com/docs/api/) for the calls the
- * gateway makes: `POST /transaction/initialize`, `GET /transaction/verify/:reference` and
- * `POST /refund`, each behind `Authorization: Bearer <secret key>`, answering
+ * gateway makes: `POST /transaction/initialize`, `GET /transaction/verify/:reference`,
+ * `POST /refund`, `/plan` (list, create, fetch, update) and `GET /subscription/:code`, each behind `Authorization: Bearer <secret key>`, answering
  * `{ status, message, data }`. Tests settle transactions (`settle`) as a customer paying on the
  * hosted page would, and sign webhook bodies as Paystack does (`signedPaystackEvent`).
  */
@@ -25,6 +25,8 @@ export interface LoopbackTransaction {
   authorization_code: string;
   /** Made by `/transaction/charge_authorization` (a renewal), not on the hosted page. */
   charged_authorization: boolean;
+  /** The plan code of a charge Paystack made for one of its subscriptions. */
+  plan?: string | null;
 }
 
 export interface LoopbackRefund {
@@ -36,11 +38,39 @@ export interface LoopbackRefund {
   status: 'pending' | 'processed';
 }
 
+/** A plan as Paystack's `/plan` holds it. */
+export interface LoopbackPlan {
+  id: number;
+  name: string;
+  plan_code: string;
+  amount: number;
+  interval: 'hourly' | 'daily' | 'weekly' | 'monthly' | 'quarterly' | 'biannually' | 'annually';
+  currency: string;
+  description: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** A subscription as Paystack's `/subscription/:code` answers it (the documented fields the gateway reads). */
+export interface LoopbackSubscription {
+  id: number;
+  subscription_code: string;
+  email_token: string;
+  status: 'active' | 'non-renewing' | 'attention' | 'complete' | 'cancelled';
+  plan_code: string;
+  email: string;
+  next_payment_date: string | null;
+}
+
 export interface PaystackServer {
   url: string;
   secretKey: string;
   transactions: Map<string, LoopbackTransaction>;
   refunds: LoopbackRefund[];
+  plans: Map<string, LoopbackPlan>;
+  subscriptions: Map<string, LoopbackSubscription>;
+  /** A subscription made at Paystack (e.g. a customer paying a plan on a Paystack page). */
+  addSubscription(s: Pick<LoopbackSubscription, 'plan_code' | 'email'> & Partial<LoopbackSubscription>): LoopbackSubscription;
   /** How the next `/transaction/charge_authorization` calls end (the card's bank answer). */
   chargeOutcome: 'success' | 'failed';
   /** Every request's method and path, in order (what the gateway asked). */
@@ -105,6 +135,10 @@ export async function startPaystackServer(secretKey = `sk_test_${randomBytes(12)
     return transaction;
   }
 
+  const plans = new Map<string, LoopbackPlan>();
+  const subscriptions = new Map<string, LoopbackSubscription>();
+  const planView = (p: LoopbackPlan) => ({ ...p, domain: 'test', integration: 1, send_invoices: true, send_sms: true, hosted_page: false });
+  const PAYSTACK_INTERVALS = ['hourly', 'daily', 'weekly', 'monthly', 'quarterly', 'biannually', 'annually'];
   const settings: { chargeOutcome: 'success' | 'failed' } = { chargeOutcome: 'success' };
   const server = createServer((request, response) => {
     void (async () => {
@@ -172,6 +206,80 @@ export async function startPaystackServer(secretKey = `sk_test_${randomBytes(12)
           },
         });
       }
+      if (url.pathname === '/plan' && request.method === 'GET') {
+        const perPage = Number(url.searchParams.get('perPage') ?? 50);
+        const page = Number(url.searchParams.get('page') ?? 1);
+        const all = [...plans.values()].reverse();
+        const listed = all.slice((page - 1) * perPage, page * perPage);
+        return send(response, 200, {
+          status: true,
+          message: 'Plans retrieved',
+          data: listed.map(planView),
+          meta: { total: all.length, skipped: (page - 1) * perPage, perPage, page, pageCount: Math.ceil(all.length / perPage) },
+        });
+      }
+      if (url.pathname === '/plan' && request.method === 'POST') {
+        const body = await readJson(request);
+        const amount = Number(body.amount);
+        if (typeof body.name !== 'string' || !body.name) return send(response, 400, { status: false, message: 'Name is required' });
+        if (!Number.isInteger(amount) || amount <= 0) return send(response, 400, { status: false, message: 'Invalid amount' });
+        if (!PAYSTACK_INTERVALS.includes(String(body.interval))) return send(response, 400, { status: false, message: 'Invalid interval' });
+        const now = new Date().toISOString();
+        const plan: LoopbackPlan = {
+          id: nextId++,
+          name: body.name,
+          plan_code: `PLN_${randomBytes(7).toString('hex')}`,
+          amount,
+          interval: body.interval as LoopbackPlan['interval'],
+          currency: typeof body.currency === 'string' ? body.currency : 'NGN',
+          description: typeof body.description === 'string' ? body.description : null,
+          createdAt: now,
+          updatedAt: now,
+        };
+        plans.set(plan.plan_code, plan);
+        return send(response, 201, { status: true, message: 'Plan created', data: planView(plan) });
+      }
+      const planPath = /^\/plan\/([^/]+)$/.exec(url.pathname);
+      if (planPath) {
+        const key = decodeURIComponent(planPath[1] ?? '');
+        const plan = plans.get(key) ?? [...plans.values()].find((p) => String(p.id) === key);
+        if (!plan) return send(response, 404, { status: false, message: 'Plan not found' });
+        if (request.method === 'GET') return send(response, 200, { status: true, message: 'Plan retrieved', data: planView(plan) });
+        if (request.method === 'PUT') {
+          const body = await readJson(request);
+          if (body.amount !== undefined) plan.amount = Number(body.amount);
+          if (typeof body.name === 'string') plan.name = body.name;
+          if (typeof body.currency === 'string') plan.currency = body.currency;
+          if (PAYSTACK_INTERVALS.includes(String(body.interval))) plan.interval = body.interval as LoopbackPlan['interval'];
+          plan.updatedAt = new Date().toISOString();
+          return send(response, 200, { status: true, message: 'Plan updated. 0 subscription(s) will be affected' });
+        }
+      }
+      const subscriptionPath = /^\/subscription\/([^/]+)$/.exec(url.pathname);
+      if (request.method === 'GET' && subscriptionPath) {
+        const key = decodeURIComponent(subscriptionPath[1] ?? '');
+        const sub = subscriptions.get(key) ?? [...subscriptions.values()].find((x) => String(x.id) === key);
+        if (!sub) return send(response, 404, { status: false, message: 'Subscription not found' });
+        const plan = plans.get(sub.plan_code);
+        return send(response, 200, {
+          status: true,
+          message: 'Subscription retrieved successfully',
+          data: {
+            id: sub.id,
+            domain: 'test',
+            status: sub.status,
+            subscription_code: sub.subscription_code,
+            email_token: sub.email_token,
+            amount: plan?.amount ?? 0,
+            cron_expression: '0 0 1 * *',
+            next_payment_date: sub.next_payment_date,
+            plan: plan ? planView(plan) : { plan_code: sub.plan_code },
+            customer: { id: 1, email: sub.email, customer_code: 'CUS_loopback' },
+            authorization: { authorization_code: 'AUTH_loopback', reusable: true },
+            createdAt: new Date().toISOString(),
+          },
+        });
+      }
       const verify = /^\/transaction\/verify\/([^/]+)$/.exec(url.pathname);
       if (request.method === 'GET' && verify) {
         const transaction = transactions.get(decodeURIComponent(verify[1] ?? ''));
@@ -195,6 +303,7 @@ export async function startPaystackServer(secretKey = `sk_test_${randomBytes(12)
             authorization: authorizationOf(transaction),
             customer: { id: 1, email: transaction.email, customer_code: 'CUS_loopback' },
             requested_amount: transaction.amount,
+            plan: transaction.plan ?? null,
           },
         });
       }
@@ -277,6 +386,20 @@ export async function startPaystackServer(secretKey = `sk_test_${randomBytes(12)
     transactions,
     refunds,
     requests,
+    plans,
+    subscriptions,
+    addSubscription(sub) {
+      const made: LoopbackSubscription = {
+        id: nextId++,
+        subscription_code: `SUB_${randomBytes(7).toString('hex')}`,
+        email_token: randomBytes(8).toString('hex'),
+        status: 'active',
+        next_payment_date: new Date(Date.now() + 30 * 86_400_000).toISOString(),
+        ...sub,
+      };
+      subscriptions.set(made.subscription_code, made);
+      return made;
+    },
     get chargeOutcome() {
       return settings.chargeOutcome;
     },

@@ -1,5 +1,7 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPaystackGateway, runPaystackPlanSync } from '../../src/billing/index.js';
+import type { Plan } from '../../src/plans/index.js';
 import { waitFor } from '../helpers/gateway-client.js';
 import { chargeSuccess, type PaystackServer, signedPaystackEvent, startPaystackServer } from '../helpers/paystack.js';
 import { fetchPdfText } from '../helpers/pdf.js';
@@ -90,6 +92,59 @@ async function keptEvents(): Promise<number> {
   return Number(row.n);
 }
 
+/** The plan catalog as the API answers it (the plans service's view). */
+async function catalog(): Promise<Plan[]> {
+  const listed = await test.http.get('/api/v1/plans');
+  expect(listed.status).toBe(200);
+  return listed.body as Plan[];
+}
+
+describe('plans', () => {
+  it('the start made our paid prices Paystack plans (tax included) and kept their codes; a second sync changes nothing', async () => {
+    const rows = await test.platform.database.db.selectFrom('billing_paystack_plans').selectAll().execute();
+    const standard = rows.find((r) => r.plan === 'standard' && r.interval === 'month');
+    expect(standard).toBeDefined();
+    const atPaystack = paystack.plans.get(standard?.paystack_code ?? '');
+    expect(atPaystack).toMatchObject({ name: 'odoo-saas standard monthly', interval: 'monthly', amount: Number(standard?.amount_minor) });
+    expect(paystack.plans.size).toBe(rows.length);
+    const plans = await catalog();
+    const api = createPaystackGateway({ secretKey: paystack.secretKey, apiUrl: paystack.url }).plans;
+    const deps = { db: test.platform.database.db, api, clock: () => new Date() };
+    const again = await runPaystackPlanSync(deps, plans);
+    expect(again.map((d) => d.change)).toEqual(rows.map(() => 'none'));
+    expect(paystack.requests.filter((r) => r.method !== 'GET' && r.path.startsWith('/plan'))).toHaveLength(rows.length);
+  });
+
+  it('a sync killed after Paystack made a plan finds it by name; a changed price updates the plan in place', async () => {
+    const db = test.platform.database.db;
+    const api = createPaystackGateway({ secretKey: paystack.secretKey, apiUrl: paystack.url }).plans;
+    const deps = { db, api, clock: () => new Date() };
+    const before = paystack.plans.size;
+    const { paystack_code: code } = await db
+      .deleteFrom('billing_paystack_plans')
+      .where('plan', '=', 'standard')
+      .where('interval', '=', 'month')
+      .returning('paystack_code')
+      .executeTakeFirstOrThrow();
+    const plans = await catalog();
+    const found = await runPaystackPlanSync(deps, plans);
+    expect(found.find((d) => d.plan === 'standard' && d.interval === 'month')).toMatchObject({ code, change: 'none' });
+    expect(paystack.plans.size).toBe(before);
+
+    const dearer = plans.map((p) =>
+      p.code === 'standard'
+        ? { ...p, prices: p.prices.map((x) => (x.interval === 'month' ? { ...x, amountCents: x.amountCents + 100 } : x)) }
+        : p,
+    );
+    const updated = await runPaystackPlanSync(deps, dearer);
+    expect(updated.find((d) => d.plan === 'standard' && d.interval === 'month')).toMatchObject({ code, change: 'update' });
+    const row = await db.selectFrom('billing_paystack_plans').selectAll().where('paystack_code', '=', code).executeTakeFirstOrThrow();
+    expect(paystack.plans.get(code)?.amount).toBe(Number(row.amount_minor));
+    expect(paystack.plans.size).toBe(before);
+    await runPaystackPlanSync(deps, plans); // back to the catalog's price for the other tests
+  });
+});
+
 describe('checkout', () => {
   it('initializes a Paystack transaction for the invoice total, with the customer email, and answers its page', async () => {
     const { invoice, transaction, url } = await checkedOut();
@@ -177,12 +232,66 @@ describe('webhooks', () => {
     ]);
   });
 
-  it('keeps and acknowledges subscription events without applying anything', async () => {
-    for (const event of ['subscription.create', 'subscription.disable', 'subscription.not_renew']) {
-      const signed = signedPaystackEvent(event, { subscription_code: 'SUB_loopback', status: 'active' }, paystack.secretKey);
-      expect((await deliver(signed)).status).toBe(200);
-      expect(await outcomeOf(`${event}:SUB_loopback`)).toBe('nothing to apply');
-    }
+  it('subscription events are re-read from /subscription/:code, described with our plan, and never applied', async () => {
+    const ours = await test.platform.database.db
+      .selectFrom('billing_paystack_plans')
+      .selectAll()
+      .where('plan', '=', 'standard')
+      .where('interval', '=', 'month')
+      .executeTakeFirstOrThrow();
+    const sub = paystack.addSubscription({ plan_code: ours.paystack_code, email: customer.email });
+    const stateBefore = await test.platform.database.db.selectFrom('billing_subscriptions').select(['id', 'state']).execute();
+
+    const created = signedPaystackEvent(
+      'subscription.create',
+      { subscription_code: sub.subscription_code, status: 'active' },
+      paystack.secretKey,
+    );
+    expect((await deliver(created)).status).toBe(200);
+    expect(await outcomeOf(`subscription.create:${sub.subscription_code}`)).toBe(
+      `nothing to apply: Paystack subscription ${sub.subscription_code} on our plan standard (monthly) for ${customer.email} is active; the platform renews subscriptions itself, so this one would charge the customer a second time each period: disable it in Paystack`,
+    );
+    // The event claims a disable Paystack does not confirm (the subscription is still active): refused.
+    const early = signedPaystackEvent('subscription.disable', { subscription_code: sub.subscription_code }, paystack.secretKey);
+    expect((await deliver(early)).status).toBe(200);
+    expect(await outcomeOf(`subscription.disable:${sub.subscription_code}`)).toBe(
+      `refused: the event reports subscription.disable, Paystack reports subscription ${sub.subscription_code} as active.`,
+    );
+    sub.status = 'non-renewing';
+    const notRenew = signedPaystackEvent('subscription.not_renew', { subscription_code: sub.subscription_code }, paystack.secretKey);
+    expect((await deliver(notRenew)).status).toBe(200);
+    expect(await outcomeOf(`subscription.not_renew:${sub.subscription_code}`)).toMatch(
+      /is non-renewing; the platform's subscriptions are unchanged$/,
+    );
+
+    // Someone else's plan on the same Paystack account, and a code Paystack does not know.
+    const foreign = paystack.addSubscription({ plan_code: 'PLN_elsewhere', email: 'x@example.com' });
+    expect(
+      (await deliver(signedPaystackEvent('subscription.create', { subscription_code: foreign.subscription_code }, paystack.secretKey)))
+        .status,
+    ).toBe(200);
+    expect(await outcomeOf(`subscription.create:${foreign.subscription_code}`)).toBe(
+      `nothing to apply: Paystack subscription ${foreign.subscription_code} (active) is on plan PLN_elsewhere, not one of ours`,
+    );
+    expect(
+      (await deliver(signedPaystackEvent('subscription.create', { subscription_code: 'SUB_unknown' }, paystack.secretKey))).status,
+    ).toBe(200);
+    expect(await outcomeOf('subscription.create:SUB_unknown')).toBe('refused: Paystack knows no subscription SUB_unknown.');
+    // Paystack charged for its subscription on our plan: money the platform did not bill, flagged.
+    const charged = paystack.add({
+      reference: `T${Date.now()}`,
+      amount: Number(ours.amount_minor),
+      metadata: null,
+      status: 'success',
+      plan: ours.paystack_code,
+      email: customer.email,
+    });
+    expect((await deliver(signedPaystackEvent('charge.success', chargeSuccess(charged), paystack.secretKey))).status).toBe(200);
+    expect(await outcomeOf(`charge.success:${charged.reference}`)).toBe(
+      `nothing to apply: Paystack charged ${charged.amount} USD (${charged.reference}, ${customer.email}) for a Paystack subscription on our plan standard (monthly); the platform bills its renewals itself and recorded nothing: refund it in Paystack and disable that subscription`,
+    );
+    // Nothing of ours moved.
+    expect(await test.platform.database.db.selectFrom('billing_subscriptions').select(['id', 'state']).execute()).toEqual(stateBefore);
   });
 
   it('the Stripe endpoint does not exist on a Paystack platform', async () => {

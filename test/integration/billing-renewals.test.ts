@@ -173,6 +173,15 @@ describe('Stripe: renewals confirm an off-session PaymentIntent for the saved cu
   let proxy: Server;
   /** What the platform asked stripe-mock: method, path and idempotency key of each request. */
   const seen: Array<{ method: string; path: string; key: string | undefined; body: string }> = [];
+  /**
+   * stripe-mock answers every PaymentIntent with one fixture status (requires_payment_method) and
+   * documents no way to ask for another (stripe/stripe-mock#473: "use your language's mocking
+   * framework to set up exact responses"). To show the success path, the proxy sets the status
+   * Stripe gives a card that pays (`succeeded`) or a bank debit in flight (`processing`) on
+   * stripe-mock's answer; null leaves stripe-mock's answer as it is.
+   */
+  let intentStatus: 'succeeded' | 'processing' | null = null;
+  const rewritten: Array<Record<string, unknown>> = [];
   let test: TestPlatform;
   let customer: Customer;
 
@@ -186,11 +195,36 @@ describe('Stripe: renewals confirm an off-session PaymentIntent for the saved cu
         const body = Buffer.concat(chunks);
         const key = req.headers['idempotency-key'];
         seen.push({ method: req.method ?? '', path: req.url ?? '', key: Array.isArray(key) ? key[0] : key, body: body.toString('utf8') });
+        const rewrite = intentStatus && req.method === 'POST' && req.url === '/v1/payment_intents' ? intentStatus : null;
         const forwarded = httpRequest(
           { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers },
           (answer) => {
-            res.writeHead(answer.statusCode ?? 502, answer.headers);
-            answer.pipe(res);
+            if (!rewrite) {
+              res.writeHead(answer.statusCode ?? 502, answer.headers);
+              answer.pipe(res);
+              return;
+            }
+            // Stripe's answer for a card that pays (stripe-mock's own fixture, with the status,
+            // amount and currency the real API would give for this request).
+            const parts: Buffer[] = [];
+            answer.on('data', (c: Buffer) => parts.push(c));
+            answer.on('end', () => {
+              const asked = new URLSearchParams(body.toString('utf8'));
+              const intent = JSON.parse(Buffer.concat(parts).toString('utf8')) as Record<string, unknown>;
+              const amount = Number(asked.get('amount'));
+              const text = JSON.stringify({
+                ...intent,
+                status: rewrite,
+                amount,
+                amount_received: rewrite === 'succeeded' ? amount : 0,
+                currency: asked.get('currency'),
+                metadata: { invoiceId: asked.get('metadata[invoiceId]'), collection: asked.get('metadata[collection]') },
+                last_payment_error: null,
+              });
+              res.writeHead(answer.statusCode ?? 502, { ...answer.headers, 'content-length': Buffer.byteLength(text) });
+              res.end(text);
+              rewritten.push(JSON.parse(text) as Record<string, unknown>);
+            });
           },
         );
         forwarded.end(body);
@@ -314,5 +348,115 @@ describe('Stripe: renewals confirm an off-session PaymentIntent for the saved cu
     const keys = seen.filter((r) => r.method === 'POST' && r.path === '/v1/payment_intents').map((r) => r.key);
     expect(keys).toHaveLength(2);
     expect(keys[1]).not.toBe(keys[0]);
+  });
+
+  /** A new customer whose first invoice was paid at Checkout: active, with a saved Stripe customer. */
+  async function paidAtCheckout(name: string) {
+    const buyer = await registerCustomer(test.http, name);
+    const { subscriptionId, invoice } = await firstInvoice(test, buyer);
+    const stripeCustomer = `cus_${randomBytes(6).toString('hex')}`;
+    const completed = signedStripeEvent(
+      {
+        id: `evt_${randomBytes(8).toString('hex')}`,
+        type: 'checkout.session.completed',
+        object: {
+          id: `cs_test_${randomBytes(6).toString('hex')}`,
+          object: 'checkout.session',
+          metadata: { invoiceId: invoice.id },
+          payment_status: 'paid',
+          amount_total: invoice.totalMinor,
+          currency: 'usd',
+          customer: stripeCustomer,
+          payment_intent: `pi_${randomBytes(8).toString('hex')}`,
+        },
+      },
+      WEBHOOK_SECRET,
+    );
+    expect((await deliverStripe(completed)).status).toBe(200);
+    await waitFor('the first payment', async () => ((await state(test, buyer, subscriptionId)) === 'active' ? true : undefined));
+    return { buyer, subscriptionId, invoice, stripeCustomer };
+  }
+
+  function deliverStripe(signed: { body: string; signature: string }) {
+    return test.http.post('/api/v1/billing/webhooks/stripe', undefined, {
+      raw: signed.body,
+      headers: { 'content-type': 'application/json', 'stripe-signature': signed.signature },
+    });
+  }
+
+  async function outcomeOf(eventId: string): Promise<string> {
+    return waitFor('the event to be processed', async () => {
+      const row = await test.platform.database.db
+        .selectFrom('billing_gateway_events')
+        .select(['outcome', 'processed_at'])
+        .where('event_id', '=', eventId)
+        .executeTakeFirst();
+      return row?.processed_at ? (row.outcome ?? '') : undefined;
+    });
+  }
+
+  const intentEvent = (type: string, intent: Record<string, unknown>) =>
+    signedStripeEvent({ id: `evt_${randomBytes(8).toString('hex')}`, type, object: intent }, WEBHOOK_SECRET);
+
+  it('a card that pays: the renewal’s PaymentIntent succeeds -> the invoice is paid once, the subscription stays active', async () => {
+    const { buyer, subscriptionId, invoice, stripeCustomer } = await paidAtCheckout('renewals-stripe-paid');
+    intentStatus = 'succeeded';
+    try {
+      travel(31);
+      const renewal = await renew(test, buyer, subscriptionId, new Set([invoice.id]));
+      await waitFor('the renewal to be paid', async () =>
+        (await invoicesOf(test, buyer, subscriptionId)).find((i) => i.id === renewal.id)?.status === 'paid' ? true : undefined,
+      );
+      expect(await state(test, buyer, subscriptionId)).toBe('active');
+      const payments = await paymentsOf(test, renewal.id);
+      expect(payments).toHaveLength(1);
+      expect(payments[0]).toMatchObject({ status: 'succeeded', gateway: 'stripe', failure_reason: null });
+      expect(payments[0]?.reference).toMatch(/^pi_/);
+      const charges = seen.filter((r) => r.path === '/v1/payment_intents' && r.body.includes(`customer=${stripeCustomer}`));
+      expect(charges).toHaveLength(1);
+      expect(charges[0]?.body).toContain('metadata[collection]=saved_card');
+
+      // Stripe's payment_intent.succeeded for the same charge: the payment is already recorded.
+      const intent = rewritten.find((i) => (i.metadata as Record<string, string>).invoiceId === renewal.id);
+      expect(intent?.id).toBe(payments[0]?.reference);
+      const event = intentEvent('payment_intent.succeeded', intent as Record<string, unknown>);
+      expect((await deliverStripe(event)).status).toBe(200);
+      expect(await outcomeOf(JSON.parse(event.body).id)).toBe('payment already recorded');
+      expect(await paymentsOf(test, renewal.id)).toHaveLength(1);
+    } finally {
+      intentStatus = null;
+    }
+  });
+
+  it('a charge still processing records nothing; Stripe’s signed payment_intent.succeeded then pays the renewal', async () => {
+    const { buyer, subscriptionId, invoice } = await paidAtCheckout('renewals-stripe-processing');
+    intentStatus = 'processing';
+    try {
+      travel(31);
+      const renewal = await renew(test, buyer, subscriptionId, new Set([invoice.id]));
+      const intent = await waitFor('the charge', async () =>
+        rewritten.find((i) => (i.metadata as Record<string, string>).invoiceId === renewal.id),
+      );
+      // A Checkout payment's intent (no `collection` marker) is left to checkout.session.completed.
+      const checkoutIntent = intentEvent('payment_intent.succeeded', {
+        ...intent,
+        id: `pi_${randomBytes(8).toString('hex')}`,
+        status: 'succeeded',
+        metadata: { invoiceId: renewal.id },
+      });
+      expect((await deliverStripe(checkoutIntent)).status).toBe(200);
+      expect(await outcomeOf(JSON.parse(checkoutIntent.body).id)).toBe('nothing to apply');
+
+      const settled = intentEvent('payment_intent.succeeded', { ...intent, status: 'succeeded', amount_received: intent.amount });
+      expect((await deliverStripe(settled)).status).toBe(200);
+      // 'payment succeeded', not 'already recorded': the processing answer recorded nothing.
+      expect(await outcomeOf(JSON.parse(settled.body).id)).toBe('payment succeeded');
+      const invoices = await invoicesOf(test, buyer, subscriptionId);
+      expect(invoices.find((i) => i.id === renewal.id)?.status).toBe('paid');
+      expect(await state(test, buyer, subscriptionId)).toBe('active');
+      expect((await paymentsOf(test, renewal.id)).map((p) => [p.reference, p.status])).toEqual([[intent.id, 'succeeded']]);
+    } finally {
+      intentStatus = null;
+    }
   });
 });

@@ -160,6 +160,29 @@ describe('webhooks', () => {
     expect(await subscriptionState(subscriptionId)).toBe('pending_payment');
   });
 
+  it('a signed invoice.paid naming our invoice pays it and activates the subscription', async () => {
+    const { subscriptionId, invoice } = await pendingInvoice();
+    const event = {
+      id: `evt_${randomBytes(8).toString('hex')}`,
+      type: 'invoice.paid',
+      object: {
+        id: `in_${randomBytes(8).toString('hex')}`,
+        object: 'invoice',
+        metadata: { invoiceId: invoice.id },
+        amount_paid: invoice.totalMinor,
+        amount_due: invoice.totalMinor,
+        currency: 'usd',
+        status: 'paid',
+      },
+    };
+    expect((await deliver(signedStripeEvent(event, WEBHOOK_SECRET))).status).toBe(200);
+    await waitFor('the subscription to turn active', async () =>
+      (await subscriptionState(subscriptionId)) === 'active' ? true : undefined,
+    );
+    const paid = await test.http.get(`/api/v1/billing/invoices/${invoice.id}`, auth());
+    expect(paid.body).toMatchObject({ status: 'paid', payments: [{ status: 'succeeded', gateway: 'stripe' }] });
+  });
+
   it('acknowledges events that report no payment (customer.subscription.updated) without applying anything', async () => {
     const event = {
       id: `evt_${randomBytes(8).toString('hex')}`,

@@ -1,7 +1,14 @@
-/** Payment gateways: the port (types.ts), `manual`, Stripe (stripe.ts) and Paystack (paystack.ts). */
+/** Payment gateways: the port (types.ts), `manual`, Stripe (stripe.ts) and Paystack (paystack.ts, its plans: paystack-plans.ts). */
 import type { PaymentGateway } from './types.js';
 
-export { createPaystackGateway, PaystackApiError, type PaystackGatewayOptions } from './paystack.js';
+export {
+  createPaystackGateway,
+  PaystackApiError,
+  type PaystackGatewayOptions,
+  type PaystackPlanApi,
+  type PaystackSubscription,
+} from './paystack.js';
+export { type PaystackPlan, type PaystackPlanSpec, paystackPlanSpecs, planChange, syncPaystackPlans } from './paystack-plans.js';
 export { createStripeGateway, type StripeGatewayOptions } from './stripe.js';
 export {
   type ChargeRequest,

@@ -9,6 +9,7 @@
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { ConflictError } from '../../errors/index.js';
+import type { PaystackPlan, PaystackPlanSpec } from './paystack-plans.js';
 import {
   type GatewayEvent,
   type GatewayPayment,
@@ -22,6 +23,8 @@ export interface PaystackGatewayOptions {
   secretKey: string;
   /** Another API base (the loopback server in tests); default https://api.paystack.co. */
   apiUrl?: string | undefined;
+  /** Which of our plan prices a Paystack plan code is (the synced plans), to describe subscription events. */
+  ourPlanOf?: (paystackPlanCode: string) => Promise<{ plan: string; interval: string } | null>;
   /** The email Paystack requires for a payment, when the caller has none (the account's first customer). */
   emailOf?: (accountId: string) => Promise<string | null>;
 }
@@ -43,6 +46,17 @@ interface PaystackTransaction {
     card_type?: string | null;
   } | null;
   customer?: { email?: string | null; customer_code?: string | null } | null;
+  /** The plan of a charge Paystack made for one of its subscriptions (a code, or the plan object). */
+  plan?: string | { plan_code?: string | null } | null;
+  plan_object?: { plan_code?: string | null } | null;
+}
+
+/** The Paystack plan a transaction charged for, if any. */
+function planCodeOf(transaction: PaystackTransaction): string | null {
+  const plan = transaction.plan;
+  if (typeof plan === 'string' && plan) return plan;
+  if (plan && typeof plan === 'object' && plan.plan_code) return plan.plan_code;
+  return transaction.plan_object?.plan_code ?? null;
 }
 
 interface PaystackEnvelope<T> {
@@ -108,13 +122,39 @@ function outcomeOf(status: string): 'succeeded' | 'failed' | null {
   return status === 'success' ? 'succeeded' : status === 'failed' || status === 'abandoned' ? 'failed' : null;
 }
 
+/** Paystack's `/plan` endpoints (the plan sync) and `/subscription/{code}` (events read back). */
+export interface PaystackPlanApi {
+  getPlan(code: string): Promise<PaystackPlan | null>;
+  listPlans(): Promise<PaystackPlan[]>;
+  createPlan(spec: PaystackPlanSpec): Promise<PaystackPlan>;
+  updatePlan(code: string, spec: PaystackPlanSpec): Promise<void>;
+  getSubscription(code: string): Promise<PaystackSubscription | null>;
+}
+
+/** The statuses Paystack gives a subscription after each event (a verified event must agree). */
+const SUBSCRIPTION_STATUSES: Record<string, readonly string[]> = {
+  'subscription.create': ['active', 'non-renewing', 'attention', 'complete', 'cancelled'],
+  'subscription.disable': ['complete', 'cancelled'],
+  'subscription.not_renew': ['non-renewing', 'complete', 'cancelled'],
+};
+
+/** A subscription as `/subscription/{code}` answers it (the fields we read). */
+export interface PaystackSubscription {
+  subscription_code: string;
+  status: string;
+  plan?: { plan_code?: string | null; name?: string | null } | null;
+  customer?: { email?: string | null; customer_code?: string | null } | null;
+  next_payment_date?: string | null;
+}
+
 export function createPaystackGateway(options: PaystackGatewayOptions): PaymentGateway & {
   verifyTransaction(reference: string): Promise<PaystackTransaction | null>;
+  plans: PaystackPlanApi;
 } {
   const base = (options.apiUrl ?? 'https://api.paystack.co').replace(/\/+$/, '');
 
   async function call<T>(
-    method: 'GET' | 'POST',
+    method: 'GET' | 'POST' | 'PUT',
     path: string,
     body?: unknown,
   ): Promise<{ httpStatus: number; envelope: PaystackEnvelope<T> }> {
@@ -172,9 +212,61 @@ export function createPaystackGateway(options: PaystackGatewayOptions): PaymentG
     };
   }
 
+  /** GET of one object: null when Paystack answers that it does not exist (400/404 with status false). */
+  async function getOne<T>(path: string, what: string): Promise<T | null> {
+    const { httpStatus, envelope } = await call<T>('GET', path);
+    if ((httpStatus === 400 || httpStatus === 404) && envelope.status === false) return null;
+    if (httpStatus !== 200 || !envelope.status)
+      throw new PaystackApiError(`Paystack could not read ${what}: ${envelope.message}`, httpStatus);
+    return envelope.data;
+  }
+
+  const plans: PaystackPlanApi = {
+    getPlan: (code) => getOne<PaystackPlan>(`/plan/${encodeURIComponent(code)}`, `plan ${code}`),
+    async listPlans() {
+      const all: PaystackPlan[] = [];
+      for (let page = 1; ; page++) {
+        const { httpStatus, envelope } = await call<PaystackPlan[]>('GET', `/plan?perPage=100&page=${page}`);
+        if (httpStatus !== 200 || !envelope.status)
+          throw new PaystackApiError(`Paystack could not list plans: ${envelope.message}`, httpStatus);
+        all.push(...(envelope.data ?? []));
+        if ((envelope.data ?? []).length < 100) return all;
+      }
+    },
+    async createPlan(spec) {
+      const { httpStatus, envelope } = await call<PaystackPlan>('POST', '/plan', {
+        name: spec.name,
+        amount: spec.amount,
+        interval: spec.paystackInterval,
+        currency: spec.currency,
+        description: `Plan ${spec.plan}, billed ${spec.interval}ly by the platform (tax included).`,
+      });
+      if (httpStatus !== 200 && httpStatus !== 201)
+        throw new PaystackApiError(`Paystack refused plan ${spec.name}: ${envelope.message}`, httpStatus);
+      if (!envelope.status || !envelope.data?.plan_code)
+        throw new PaystackApiError(`Paystack refused plan ${spec.name}: ${envelope.message}`, httpStatus);
+      return envelope.data;
+    },
+    async updatePlan(code, spec) {
+      // Existing Paystack subscriptions keep their amount: the platform makes none, and one made
+      // elsewhere should not change price behind its customer's back.
+      const { httpStatus, envelope } = await call<unknown>('PUT', `/plan/${encodeURIComponent(code)}`, {
+        name: spec.name,
+        amount: spec.amount,
+        interval: spec.paystackInterval,
+        currency: spec.currency,
+        update_existing_subscriptions: false,
+      });
+      if (httpStatus !== 200 || !envelope.status)
+        throw new PaystackApiError(`Paystack refused to update plan ${code}: ${envelope.message}`, httpStatus);
+    },
+    getSubscription: (code) => getOne<PaystackSubscription>(`/subscription/${encodeURIComponent(code)}`, `subscription ${code}`),
+  };
+
   return {
     name: 'paystack',
     verifyTransaction,
+    plans,
     // Paystack's "manage subscription" link exists only for subscriptions made at Paystack, and
     // the built-in provider makes none; a card is replaced by paying with the new one.
     noPortalReason:
@@ -324,9 +416,37 @@ export function createPaystackGateway(options: PaystackGatewayOptions): PaymentG
         if (typeof transaction?.reference !== 'string') return null;
         return verifiedPayment(transaction.reference, 'failed');
       }
-      // subscription.create|disable|not_renew: the built-in provider owns subscriptions and
-      // creates no Paystack subscriptions, so these are kept and acknowledged, not applied.
+      // subscription.create|disable|not_renew: described by noteOf, never applied (the platform
+      // renews itself; see docs/operations/billing.md on Paystack subscriptions).
       return null;
+    },
+
+    async noteOf(event: GatewayEvent): Promise<string | null> {
+      const data = ((event.payload as { data?: unknown }).data ?? {}) as Record<string, unknown>;
+      if (event.type === 'charge.success' && typeof data.reference === 'string') {
+        // Not one of our invoices (paymentOf answered null). A charge Paystack made for its own
+        // subscription on one of our plans is money the platform did not bill: say so.
+        const transaction = await verifyTransaction(data.reference);
+        const planCode = transaction ? planCodeOf(transaction) : null;
+        const ours = planCode ? ((await options.ourPlanOf?.(planCode)) ?? null) : null;
+        if (!transaction || !ours) return null;
+        return `Paystack charged ${transaction.amount} ${transaction.currency.toUpperCase()} (${transaction.reference}, ${transaction.customer?.email ?? 'unknown customer'}) for a Paystack subscription on our plan ${ours.plan} (${ours.interval}ly); the platform bills its renewals itself and recorded nothing: refund it in Paystack and disable that subscription`;
+      }
+      if (!event.type.startsWith('subscription.')) return null;
+      const code = data.subscription_code;
+      if (typeof code !== 'string') return null;
+      const subscription = await plans.getSubscription(code);
+      if (!subscription) throw new WebhookRefusedError(`Paystack knows no subscription ${code}.`);
+      const expected = SUBSCRIPTION_STATUSES[event.type];
+      if (expected && !expected.includes(subscription.status))
+        throw new WebhookRefusedError(`the event reports ${event.type}, Paystack reports subscription ${code} as ${subscription.status}.`);
+      const planCode = subscription.plan?.plan_code ?? null;
+      const ours = planCode ? ((await options.ourPlanOf?.(planCode)) ?? null) : null;
+      if (!ours) return `Paystack subscription ${code} (${subscription.status}) is on plan ${planCode ?? 'unknown'}, not one of ours`;
+      const on = `Paystack subscription ${code} on our plan ${ours.plan} (${ours.interval}ly) for ${subscription.customer?.email ?? 'an unknown customer'} is ${subscription.status}`;
+      return subscription.status === 'active'
+        ? `${on}; the platform renews subscriptions itself, so this one would charge the customer a second time each period: disable it in Paystack`
+        : `${on}; the platform's subscriptions are unchanged`;
     },
   };
 }

@@ -57,6 +57,40 @@ export function stripeChargeOutcome(
   }
 }
 
+/** The metadata `collection` of an off-session charge of the saved card (chargeSaved). */
+const SAVED_CARD = 'saved_card';
+
+/**
+ * What a `payment_intent.succeeded|payment_failed` event reports, for our off-session charges
+ * only. Their answer is usually recorded at once by chargeSaved under the same reference (the
+ * intent's id: the event is then a duplicate), but an intent still `processing` there (bank
+ * debits) is settled only by this event. A Checkout payment's intent is left alone: its
+ * `checkout.session.completed` records it with the customer to save, and a failed attempt on
+ * the Checkout page is the customer retrying there, not a failed renewal for dunning.
+ */
+export function stripeIntentEventPayment(type: string, intent: Stripe.PaymentIntent): GatewayPayment | null {
+  const invoiceId = invoiceIdOf(intent.metadata);
+  if (!invoiceId || intent.metadata?.collection !== SAVED_CARD) return null;
+  if (type === 'payment_intent.succeeded' && intent.status === 'succeeded')
+    return {
+      invoiceId,
+      reference: intent.id,
+      status: 'succeeded',
+      amountMinor: intent.amount_received,
+      currency: intent.currency.toUpperCase(),
+    };
+  if (type === 'payment_intent.payment_failed')
+    return {
+      invoiceId,
+      reference: intent.id,
+      status: 'failed',
+      amountMinor: intent.amount,
+      currency: intent.currency.toUpperCase(),
+      failureReason: `The saved card was declined (${intent.last_payment_error?.message ?? 'payment failed'}): pay the open invoice with another card.`,
+    };
+  return null;
+}
+
 export function createStripeGateway(options: StripeGatewayOptions): PaymentGateway {
   const api = options.apiUrl ? new URL(options.apiUrl) : undefined;
   const stripe = new Stripe(options.secretKey, {
@@ -105,7 +139,8 @@ export function createStripeGateway(options: StripeGatewayOptions): PaymentGatew
             off_session: true,
             confirm: true,
             description: `Invoice ${request.invoiceNumber}`,
-            metadata: { invoiceId: request.invoiceId },
+            // `collection` marks the renewal charges: their payment_intent.* events apply (paymentOf).
+            metadata: { invoiceId: request.invoiceId, collection: SAVED_CARD },
           },
           // Stripe answers a repeated key with the first request's result: a retry after a crash
           // between Stripe's answer and our record charges once.
@@ -224,6 +259,8 @@ export function createStripeGateway(options: StripeGatewayOptions): PaymentGatew
           ...(paid ? {} : { failureReason: 'Stripe reported the payment failed' }),
         };
       }
+      if (event.type === 'payment_intent.succeeded' || event.type === 'payment_intent.payment_failed')
+        return stripeIntentEventPayment(event.type, object as unknown as Stripe.PaymentIntent);
       // customer.subscription.* and the others: the built-in provider owns subscriptions; kept, not applied.
       return null;
     },

@@ -102,6 +102,12 @@ export interface PaymentGateway {
    * the reason, never applied).
    */
   paymentOf?(event: GatewayEvent): GatewayPayment | null | Promise<GatewayPayment | null>;
+  /**
+   * For an event that reports no payment: what it is about, verified with the gateway's API, for
+   * the event's kept outcome (`nothing to apply: <note>`); null when there is nothing to say.
+   * Throws WebhookRefusedError like paymentOf when the gateway contradicts the event.
+   */
+  noteOf?(event: GatewayEvent): Promise<string | null>;
 }
 
 /** A webhook whose signature, timestamp or shape is wrong: refused with 400, never applied. */

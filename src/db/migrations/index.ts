@@ -27,6 +27,7 @@ import * as m0027 from './0027_killbill.js';
 import * as m0028 from './0028_billing_plan_awaiting_payment.js';
 import * as m0029 from './0029_billing_usage.js';
 import * as m0031 from './0031_billing_usage_from.js';
+import * as m0034 from './0034_billing_paystack_plans.js';
 
 /** Migrations are listed in code (not read from disk) so the built package carries them. */
 export const migrations: Record<string, Migration> = {
@@ -58,6 +59,7 @@ export const migrations: Record<string, Migration> = {
   '0028_billing_plan_awaiting_payment': m0028,
   '0029_billing_usage': m0029,
   '0031_billing_usage_from': m0031,
+  '0034_billing_paystack_plans': m0034,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -311,9 +311,12 @@ export function createBuiltinBilling(deps: BuiltinBillingDeps) {
       if (kept.processed_at) return kept.outcome ?? 'processed';
       let payment: GatewayPayment | null = null;
       let refusal: string | null = null;
+      let note: string | null = null;
       if (gatewayName === gateway.name && gateway.paymentOf) {
         try {
-          payment = await gateway.paymentOf({ id: kept.event_id, type: kept.type, payload: kept.payload });
+          const event = { id: kept.event_id, type: kept.type, payload: kept.payload };
+          payment = await gateway.paymentOf(event);
+          if (!payment && gateway.noteOf) note = await gateway.noteOf(event);
         } catch (error) {
           if (!(error instanceof WebhookRefusedError)) throw error;
           refusal = `refused: ${error.message}`;
@@ -323,7 +326,7 @@ export function createBuiltinBilling(deps: BuiltinBillingDeps) {
         const row = await lockGatewayEvent(trx, gatewayName, eventId);
         if (!row) return 'unknown event';
         if (row.processed_at) return row.outcome ?? 'processed';
-        let outcome = refusal ?? 'nothing to apply';
+        let outcome = refusal ?? (note ? `nothing to apply: ${note}` : 'nothing to apply');
         if (payment) {
           const invoice = await invoiceById(trx, payment.invoiceId);
           if (!invoice) outcome = `no invoice ${payment.invoiceId}`;
