@@ -51,6 +51,8 @@ export interface MigrationContext {
    * and emptied for the next step: where a maintenance window goes (bench/migrate.ts sums them).
    */
   parts: string[];
+  /** The side database was made empty by this attempt's `target` step, before the maintenance page (steps.ts createSideDatabase). */
+  sideDatabaseFresh?: boolean | undefined;
   /** The one-time password of the admin's verification login and its hash, computed before the maintenance page (PBKDF2 is CPU). */
   oneTimeLogin?: Promise<{ password: string; hash: string }> | undefined;
 }

@@ -33,11 +33,14 @@ function migrationJournal(db: Db, migration: MigrationRow, context: Pick<Migrati
     async record(step, elapsedMs) {
       const parts = context.parts.splice(0);
       if (step === 'finish') return; // recorded with the outcome, in finish's own transaction
-      await updateMigration(migration.id, { step }, db);
       const detail = parts.length > 0 ? ` (${parts.join(', ')})` : '';
-      await recordTenantEvent(db, migration.tenant_id, {
-        type: 'info',
-        message: `migration: ${step} done in ${Math.round(elapsedMs)} ms${detail}`,
+      // One commit, not two: each is a WAL flush inside the tenant's maintenance window.
+      await db.transaction().execute(async (trx) => {
+        await updateMigration(migration.id, { step }, trx);
+        await recordTenantEvent(trx, migration.tenant_id, {
+          type: 'info',
+          message: `migration: ${step} done in ${Math.round(elapsedMs)} ms${detail}`,
+        });
       });
     },
   };

@@ -44,6 +44,10 @@ const targetStep: Step<MigrationContext> = {
   name: 'target',
   async run(context) {
     const { deps, tenant } = context;
+    // The verification's one-time password is hashed now, while the tenant still serves: 600,000
+    // rounds of PBKDF2 are a third of a second of a core on an idle machine and seconds on a
+    // loaded one, and paid inside the window they were everyone's downtime during a drain.
+    context.oneTimeLogin ??= oneTimeLogin();
     let serverId = context.migration.target_server_id;
     if (!serverId) {
       serverId =
@@ -71,8 +75,13 @@ const targetStep: Step<MigrationContext> = {
     if (movesDatabase(context.migration)) {
       const password = deps.secretBox.decrypt(tenant.role_password_encrypted);
       await context.targetOps.ensureRole(tenant.role_name, password, { connectionLimit: TENANT_CONNECTION_LIMIT });
-      if (!context.migration.maintenance_started_at) await dropKeptSource(context, serverId);
+      if (!context.migration.maintenance_started_at) {
+        await dropKeptSource(context, serverId);
+        await createSideDatabase(context);
+      }
     }
+    // Awaited here, so its CPU is spent before the window opens rather than beside the backup.
+    await timed(context, 'one-time-hash', () => context.oneTimeLogin as Promise<unknown>);
   },
 };
 
@@ -89,6 +98,22 @@ async function dropKeptSource(context: MigrationContext, serverId: string): Prom
   if (!kept) return;
   await timed(context, 'drop-kept', () => targetOf(context).ops.dropDatabase(tenant.database_name));
   await updateMigration(kept.id, { source_dropped_at: new Date() }, deps.db);
+}
+
+/**
+ * The empty side database the backup is loaded into, made before the maintenance page (CREATE
+ * DATABASE copies template0 and writes its WAL: a tenth of a second or more of the window on a
+ * busy server). Whatever a killed attempt left under that name is dropped first: it is never
+ * trusted. Only a side database made by this attempt, before the window, is loaded without
+ * being made again (`sideDatabaseFresh`); an attempt that starts inside the window makes it in `load`.
+ */
+async function createSideDatabase(context: MigrationContext): Promise<void> {
+  const { ops } = targetOf(context);
+  await timed(context, 'side-database', async () => {
+    await ops.dropDatabase(context.sideName);
+    await ops.createDatabase(context.sideName, context.tenant.role_name);
+  });
+  context.sideDatabaseFresh = true;
 }
 
 /** Odoo stops serving the tenant: nothing writes while it is backed up (the gateway shows the maintenance page already). */
@@ -179,10 +204,12 @@ const loadStep: Step<MigrationContext> = {
     // The archive's copy from storage to the scratch file (sha256 checked again): downtime too.
     const fetched = await timed(context, 'fetch', () => fetchVerifiedArchive(deps.storage, backup, archiveFile));
     if (fetched.length > 0) throw new MigrationRefused(fetched.join('; '));
-    await timed(context, 'create', async () => {
-      await ops.dropDatabase(sideName);
-      await ops.createDatabase(sideName, tenant.role_name);
-    });
+    if (!context.sideDatabaseFresh)
+      await timed(context, 'create', async () => {
+        await ops.dropDatabase(sideName);
+        await ops.createDatabase(sideName, tenant.role_name);
+      });
+    context.sideDatabaseFresh = false; // loading now: a retry within this attempt would find it half-loaded
     const loaded = await timed(context, 'restore', () =>
       loadBackupArchive({ file: archiveFile, adminUrl, database: sideName, role: tenant.role_name }),
     );
