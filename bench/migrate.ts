@@ -5,7 +5,10 @@
  * migration queue runs 2 per replica). For each tenant it prints the downtime the platform
  * recorded (request to answering again) and, for the one-after-another round, the downtime seen
  * from outside: how long the gateway answered the tenant's host with the maintenance page (503),
- * probed every 50 ms. Prints p50/p95 and the load average. Not part of the test suite.
+ * probed every 50 ms. Prints p50/p95 and the load average, and where the time went: each step
+ * and its parts as the timeline records them (`load.fetch` is the archive's copy from storage to
+ * the scratch file, inside the downtime; `target.*` runs before the maintenance page), and the
+ * downtime no step accounts for. Not part of the test suite.
  *
  *   .tools/node/node_modules/node/bin/node --import tsx bench/migrate.ts
  *
