@@ -5,7 +5,10 @@
  * migration queue runs 2 per replica). For each tenant it prints the downtime the platform
  * recorded (request to answering again) and, for the one-after-another round, the downtime seen
  * from outside: how long the gateway answered the tenant's host with the maintenance page (503),
- * probed every 50 ms. Prints p50/p95 and the load average. Not part of the test suite.
+ * probed every 50 ms. Prints p50/p95 and the load average, and where the time went: each step
+ * and its parts as the timeline records them (`load.fetch` is the archive's copy from storage to
+ * the scratch file, inside the downtime; `target.*` runs before the maintenance page), and the
+ * downtime no step accounts for. Not part of the test suite.
  *
  *   .tools/node/node_modules/node/bin/node --import tsx bench/migrate.ts
  *
@@ -15,6 +18,7 @@ import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger } from '../src/logging/index.js';
+import { MIGRATION_STEP_NAMES } from '../src/migration/index.js';
 import { LocalPostgresServer } from '../src/postgres/index.js';
 import { hostRequest } from '../test/helpers/gateway-client.js';
 import { BENCH_USER_PASSWORD, json, loadAverage, odooBin, percentile, provisionTenant, startBenchPlatform, usingFake } from './lib.js';
@@ -70,6 +74,7 @@ async function main(): Promise<void> {
     const roundStart = new Date();
     const recorded: number[] = [];
     const observed: number[] = [];
+    const settledRows: Array<{ tenant_id: string; downtime_ms: number | null }> = [];
     for (const name of names) {
       let maintenanceFrom: number | undefined;
       let maintenanceTo: number | undefined;
@@ -92,11 +97,12 @@ async function main(): Promise<void> {
       await probe;
       if (done.state !== 'succeeded') throw new Error(`${name}: ${done.state} ${done.failure_reason}`);
       recorded.push(done.downtime_ms ?? 0);
+      settledRows.push(done);
       observed.push(maintenanceFrom !== undefined && maintenanceTo !== undefined ? maintenanceTo - maintenanceFrom + 50 : 0);
     }
     console.log(summary('one after another, recorded downtime', recorded));
     console.log(summary('one after another, maintenance page seen at the gateway (50 ms probe)', observed));
-    console.log(await stepSummary(platform, roundStart));
+    console.log(await stepSummary(platform, roundStart, settledRows));
     console.log(`load average ${loadAverage()}`);
 
     // All back at once (the queue's concurrency decides how many move together).
@@ -116,7 +122,7 @@ async function main(): Promise<void> {
         finals.map((m) => m.downtime_ms ?? 0),
       ),
     );
-    console.log(await stepSummary(platform, secondRoundStart));
+    console.log(await stepSummary(platform, secondRoundStart, finals));
     console.log(`all ${count} moved back in ${((performance.now() - started) / 1000).toFixed(1)} s; load average ${loadAverage()}`);
   } finally {
     await bench.stop();
@@ -125,24 +131,46 @@ async function main(): Promise<void> {
   }
 }
 
-/** Where the time goes: each step records "migration: <step> done in N ms" on the tenant's timeline; p50 and p95 of each since `since`. */
-async function stepSummary(platform: Awaited<ReturnType<typeof startBenchPlatform>>['platform'], since: Date): Promise<string> {
+/**
+ * Where the time goes: each step records "migration: <step> done in N ms (<part> N ms, ...)" on
+ * the tenant's timeline; p50 and p95 of each step and part since `since`, in step order, and what
+ * of each tenant's downtime no step accounts for (the journal's writes, finish, waits between steps).
+ */
+async function stepSummary(
+  platform: Awaited<ReturnType<typeof startBenchPlatform>>['platform'],
+  since: Date,
+  migrations: Array<{ tenant_id: string; downtime_ms: number | null }>,
+): Promise<string> {
   const events = await platform.database.db
     .selectFrom('tenant_events')
-    .select('message')
-    .where('message', 'like', 'migration: % done in % ms')
+    .select(['tenant_id', 'message'])
+    .where('message', 'like', 'migration: % done in % ms%')
     .where('at', '>=', since)
     .execute();
-  const steps = new Map<string, number[]>();
-  for (const { message } of events) {
-    const match = /^migration: (\S+) done in (\d+) ms/.exec(message ?? '');
-    if (match?.[1]) steps.set(match[1], [...(steps.get(match[1]) ?? []), Number(match[2])]);
+  const figures = new Map<string, number[]>();
+  const add = (key: string, ms: number) => figures.set(key, [...(figures.get(key) ?? []), ms]);
+  const inWindow = new Map<string, number>();
+  for (const { tenant_id, message } of events) {
+    const match = /^migration: (\S+) done in (\d+) ms(?: \((.*)\))?$/.exec(message ?? '');
+    if (!match?.[1]) continue;
+    const step = match[1];
+    add(step, Number(match[2]));
+    if (step !== 'target') inWindow.set(tenant_id, (inWindow.get(tenant_id) ?? 0) + Number(match[2]));
+    for (const part of match[3]?.split(', ') ?? []) {
+      const parsed = /^(\S+) (\d+) ms$/.exec(part);
+      if (parsed?.[1]) add(`${step}.${parsed[1]}`, Number(parsed[2]));
+    }
   }
-  const figures = [...steps].map(([step, times]) => {
-    const sorted = [...times].sort((a, b) => a - b);
-    return `${step} ${percentile(sorted, 50)}/${percentile(sorted, 95)} ms`;
-  });
-  return `step p50/p95: ${figures.join(', ')}`;
+  const order = (key: string) => MIGRATION_STEP_NAMES.indexOf(key.split('.')[0] ?? '');
+  const lines = [...figures]
+    .sort(([a], [b]) => order(a) - order(b))
+    .map(([key, times]) => {
+      const sorted = [...times].sort((a, b) => a - b);
+      return `${key.includes('.') ? '    ' : '  '}${key} ${percentile(sorted, 50)}/${percentile(sorted, 95)} ms`;
+    });
+  const outside = migrations.map((m) => (m.downtime_ms ?? 0) - (inWindow.get(m.tenant_id) ?? 0)).sort((a, b) => a - b);
+  lines.push(`  downtime outside the steps (journal writes, finish) ${percentile(outside, 50)}/${percentile(outside, 95)} ms`);
+  return `step p50/p95 (target runs before the maintenance page, the others inside it):\n${lines.join('\n')}`;
 }
 
 /** The bench's customer made an operator (moving tenants is an operator's action), logged in again. */

@@ -23,7 +23,7 @@ const archiveFileOf = (deps: Pick<MigrationDependencies, 'scratchDir'>, migratio
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
-function migrationJournal(db: Db, migration: MigrationRow): StepJournal {
+function migrationJournal(db: Db, migration: MigrationRow, context: Pick<MigrationContext, 'parts'>): StepJournal {
   const finishedUpTo = migration.step ? MIGRATION_STEP_NAMES.indexOf(migration.step) : -1;
   return {
     finishedBefore: (step) => {
@@ -31,9 +31,17 @@ function migrationJournal(db: Db, migration: MigrationRow): StepJournal {
       return index >= 0 && index <= finishedUpTo;
     },
     async record(step, elapsedMs) {
+      const parts = context.parts.splice(0);
       if (step === 'finish') return; // recorded with the outcome, in finish's own transaction
-      await updateMigration(migration.id, { step }, db);
-      await recordTenantEvent(db, migration.tenant_id, { type: 'info', message: `migration: ${step} done in ${Math.round(elapsedMs)} ms` });
+      const detail = parts.length > 0 ? ` (${parts.join(', ')})` : '';
+      // One commit, not two: each is a WAL flush inside the tenant's maintenance window.
+      await db.transaction().execute(async (trx) => {
+        await updateMigration(migration.id, { step }, trx);
+        await recordTenantEvent(trx, migration.tenant_id, {
+          type: 'info',
+          message: `migration: ${step} done in ${Math.round(elapsedMs)} ms${detail}`,
+        });
+      });
     },
   };
 }
@@ -102,6 +110,7 @@ async function loadContext(
     archiveFile: archiveFileOf(deps, migration.id),
     sideName: sideDatabaseName(tenant.database_name, migration.id),
     crashPoint,
+    parts: [],
   };
 }
 
@@ -116,7 +125,7 @@ export async function runMigration(deps: MigrationDependencies, migrationId: str
   const crashPoint = createCrashInjection(deps.crashAt, deps.logger);
   try {
     const context = await loadContext(deps, migration, crashPoint);
-    await runSteps([...MIGRATION_STEPS, finishStep], context, migrationJournal(deps.db, migration), (step) =>
+    await runSteps([...MIGRATION_STEPS, finishStep], context, migrationJournal(deps.db, migration, context), (step) =>
       crashPoint(`migration:${step}`),
     );
   } catch (caught) {

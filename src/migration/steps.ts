@@ -4,7 +4,7 @@ import type { MigrationRow } from '../db/index.js';
 import { authenticateSession, checkSession, filestoreFiles, hashOdooPassword, ODOO_ADMIN_USER_ID } from '../odoo/index.js';
 import { connectionRoomProblem, loadServeSpec, type Step, TENANT_CONNECTION_LIMIT } from '../provisioning/index.js';
 import { changeTenantState, tenantById, updateTenant } from '../tenants/index.js';
-import { type MigrationContext, type MigrationDependencies, movesDatabase, targetOf } from './context.js';
+import { type MigrationContext, type MigrationDependencies, movesDatabase, targetOf, timed } from './context.js';
 import { keptSourceOn, updateMigration } from './store.js';
 
 /** A migration that must not be retried (its target or its data is wrong, not the moment): it rolls back at once. */
@@ -44,6 +44,10 @@ const targetStep: Step<MigrationContext> = {
   name: 'target',
   async run(context) {
     const { deps, tenant } = context;
+    // The verification's one-time password is hashed now, while the tenant still serves: 600,000
+    // rounds of PBKDF2 are a third of a second of a core on an idle machine and seconds on a
+    // loaded one, and paid inside the window they were everyone's downtime during a drain.
+    context.oneTimeLogin ??= oneTimeLogin();
     let serverId = context.migration.target_server_id;
     if (!serverId) {
       serverId =
@@ -71,8 +75,13 @@ const targetStep: Step<MigrationContext> = {
     if (movesDatabase(context.migration)) {
       const password = deps.secretBox.decrypt(tenant.role_password_encrypted);
       await context.targetOps.ensureRole(tenant.role_name, password, { connectionLimit: TENANT_CONNECTION_LIMIT });
-      if (!context.migration.maintenance_started_at) await dropKeptSource(context, serverId);
+      if (!context.migration.maintenance_started_at) {
+        await dropKeptSource(context, serverId);
+        await createSideDatabase(context);
+      }
     }
+    // Awaited here, so its CPU is spent before the window opens rather than beside the backup.
+    await timed(context, 'one-time-hash', () => context.oneTimeLogin as Promise<unknown>);
   },
 };
 
@@ -87,8 +96,24 @@ async function dropKeptSource(context: MigrationContext, serverId: string): Prom
   const { deps, tenant } = context;
   const kept = await keptSourceOn(tenant.id, serverId, deps.db);
   if (!kept) return;
-  await targetOf(context).ops.dropDatabase(tenant.database_name);
+  await timed(context, 'drop-kept', () => targetOf(context).ops.dropDatabase(tenant.database_name));
   await updateMigration(kept.id, { source_dropped_at: new Date() }, deps.db);
+}
+
+/**
+ * The empty side database the backup is loaded into, made before the maintenance page (CREATE
+ * DATABASE copies template0 and writes its WAL: a tenth of a second or more of the window on a
+ * busy server). Whatever a killed attempt left under that name is dropped first: it is never
+ * trusted. Only a side database made by this attempt, before the window, is loaded without
+ * being made again (`sideDatabaseFresh`); an attempt that starts inside the window makes it in `load`.
+ */
+async function createSideDatabase(context: MigrationContext): Promise<void> {
+  const { ops } = targetOf(context);
+  await timed(context, 'side-database', async () => {
+    await ops.dropDatabase(context.sideName);
+    await ops.createDatabase(context.sideName, context.tenant.role_name);
+  });
+  context.sideDatabaseFresh = true;
 }
 
 /** Odoo stops serving the tenant: nothing writes while it is backed up (the gateway shows the maintenance page already). */
@@ -98,24 +123,26 @@ const maintenanceStep: Step<MigrationContext> = {
     const { deps, migration } = context;
     if (context.tenant.state !== 'migrating') {
       // The downtime starts here, with the state the gateway answers with its maintenance page.
-      const moved = await deps.db
-        .transaction()
-        .execute(async (trx) => {
-          const now = new Date();
-          const row = await changeTenantState(trx, context.tenant.id, 'migrate', {
-            actorUserId: migration.created_by,
-            reason: migration.trigger === 'plan_change' ? `moving for plan ${migration.target_plan}` : 'moving to another server',
-          });
-          await updateMigration(migration.id, { maintenance_started_at: now, previous_state: context.tenant.state }, trx);
-          context.migration = { ...migration, maintenance_started_at: now, previous_state: context.tenant.state };
-          return row;
-        })
-        .catch((error: Error) => {
-          throw new MigrationRefused(`the tenant cannot be moved now: ${error.message}`);
-        });
+      const moved = await timed(context, 'state', () =>
+        deps.db
+          .transaction()
+          .execute(async (trx) => {
+            const now = new Date();
+            const row = await changeTenantState(trx, context.tenant.id, 'migrate', {
+              actorUserId: migration.created_by,
+              reason: migration.trigger === 'plan_change' ? `moving for plan ${migration.target_plan}` : 'moving to another server',
+            });
+            await updateMigration(migration.id, { maintenance_started_at: now, previous_state: context.tenant.state }, trx);
+            context.migration = { ...migration, maintenance_started_at: now, previous_state: context.tenant.state };
+            return row;
+          })
+          .catch((error: Error) => {
+            throw new MigrationRefused(`the tenant cannot be moved now: ${error.message}`);
+          }),
+      );
       context.tenant = { ...context.tenant, state: moved.state };
     }
-    await deps.runtimes.for(context.tenant).unserve(context.tenant.id);
+    await timed(context, 'unserve', () => deps.runtimes.for(context.tenant).unserve(context.tenant.id));
   },
 };
 
@@ -143,7 +170,7 @@ const backupStep: Step<MigrationContext> = {
       });
       context.migration = { ...migration, backup_id: backupId };
     }
-    await deps.backups.run(backupId);
+    await timed(context, 'dump+store+read-back', () => deps.backups.run(backupId));
     const backup = await deps.backups.byId(backupId);
     if (backup?.state !== 'verified')
       throw new MigrationRefused(`the backup before the migration failed (${backup?.failure_reason ?? 'no record'}); nothing was moved`);
@@ -174,11 +201,18 @@ const loadStep: Step<MigrationContext> = {
     const { tenant, sideName, archiveFile, deps } = context;
     const { ops, adminUrl } = targetOf(context);
     const backup = await verifiedBackupOf(context);
-    const fetched = await fetchVerifiedArchive(deps.storage, backup, archiveFile);
+    // The archive's copy from storage to the scratch file (sha256 checked again): downtime too.
+    const fetched = await timed(context, 'fetch', () => fetchVerifiedArchive(deps.storage, backup, archiveFile));
     if (fetched.length > 0) throw new MigrationRefused(fetched.join('; '));
-    await ops.dropDatabase(sideName);
-    await ops.createDatabase(sideName, tenant.role_name);
-    const loaded = await loadBackupArchive({ file: archiveFile, adminUrl, database: sideName, role: tenant.role_name });
+    if (!context.sideDatabaseFresh)
+      await timed(context, 'create', async () => {
+        await ops.dropDatabase(sideName);
+        await ops.createDatabase(sideName, tenant.role_name);
+      });
+    context.sideDatabaseFresh = false; // loading now: a retry within this attempt would find it half-loaded
+    const loaded = await timed(context, 'restore', () =>
+      loadBackupArchive({ file: archiveFile, adminUrl, database: sideName, role: tenant.role_name }),
+    );
     if (!loaded.hasDump) throw new MigrationRefused('the backup has no dump.sql');
     if (backup.filestore_files !== null && loaded.files !== backup.filestore_files)
       throw new MigrationRefused(`the backup holds ${loaded.files} filestore files, ${backup.filestore_files} were recorded`);
@@ -206,8 +240,11 @@ const checkStep: Step<MigrationContext> = {
   async run(context) {
     const { deps, tenant, migration, sideName } = context;
     const backup = await verifiedBackupOf(context);
-    let files = 0;
-    for await (const _file of filestoreFiles(deps.odooDataDir, tenant.database_name)) files++;
+    const files = await timed(context, 'filestore', async () => {
+      let count = 0;
+      for await (const _file of filestoreFiles(deps.odooDataDir, tenant.database_name)) count++;
+      return count;
+    });
     const problems =
       backup.filestore_files !== null && files !== backup.filestore_files
         ? [`the filestore has ${files} files, ${backup.filestore_files} were backed up`]
@@ -221,16 +258,20 @@ const checkStep: Step<MigrationContext> = {
       if (await loadedCopyOnTarget(context)) return; // renamed by an attempt killed after it
       throw new MigrationRefused('the loaded copy is missing');
     }
-    problems.push(...(await ops.withDatabase(sideName, (client) => restoredDatabaseProblems(client, backup.record_counts))));
+    problems.push(
+      ...(await timed(context, 'rows', () =>
+        ops.withDatabase(sideName, (client) => restoredDatabaseProblems(client, backup.record_counts)),
+      )),
+    );
     if (problems.length > 0) throw new MigrationRefused(`the copy on the target is not what was backed up: ${problems.join('; ')}`);
     if (await ops.databaseExists(tenant.database_name)) {
       // The source an earlier migration of this tenant kept here: the tenant now comes back, so it goes.
       const kept = await keptSourceOn(tenant.id, serverId, deps.db);
       if (!kept) throw new MigrationRefused(`the target server already has a database named ${tenant.database_name}`);
-      await ops.dropDatabase(tenant.database_name);
+      await timed(context, 'drop-kept', () => ops.dropDatabase(tenant.database_name));
       await updateMigration(kept.id, { source_dropped_at: new Date() }, deps.db);
     }
-    await ops.renameDatabase(sideName, tenant.database_name);
+    await timed(context, 'rename', () => ops.renameDatabase(sideName, tenant.database_name));
   },
 };
 
@@ -275,12 +316,12 @@ const verifyStep: Step<MigrationContext> = {
   async run(context) {
     const { deps, tenant } = context;
     const { ops } = targetOf(context);
-    const oneTime = `${crypto.randomUUID()}-Aa1!`;
-    // The hash (a third of a second of PBKDF2 on the thread pool) is computed while Odoo starts serving: both are downtime.
-    const [upstream, oneTimeHash, original] = await Promise.all([
-      loadServeSpec(deps, tenant).then((spec) => deps.runtimes.for(tenant).serve(spec)),
-      hashOdooPassword(oneTime),
-      keptAdminHash(context),
+    // Hashed by the target step before the maintenance page (an attempt that skipped it hashes here, while Odoo starts).
+    context.oneTimeLogin ??= oneTimeLogin();
+    const [upstream, { password: oneTime, hash: oneTimeHash }, original] = await Promise.all([
+      timed(context, 'serve', () => loadServeSpec(deps, tenant).then((spec) => deps.runtimes.for(tenant).serve(spec))),
+      timed(context, 'one-time-hash', () => context.oneTimeLogin as Promise<{ password: string; hash: string }>),
+      timed(context, 'admin-hash', () => keptAdminHash(context)),
     ]);
     await ops.withDatabase(tenant.database_name, async (client) =>
       client.query('UPDATE res_users SET password = $1 WHERE id = $2', [oneTimeHash, ODOO_ADMIN_USER_ID]),
@@ -289,19 +330,29 @@ const verifyStep: Step<MigrationContext> = {
       context.crashPoint('migration:verifying'); // the one-time hash in place: a rerun must put the real one back
       const endpoint = { host: upstream.host, port: upstream.port, hostHeader: deps.tenantHostName(tenant.name), timeoutMs: 60_000 };
       const password = deps.failAt === `migration:verify:${tenant.name}` ? `${oneTime}-wrong` : oneTime;
-      const session = await authenticateSession(endpoint, { database: tenant.database_name, login: tenant.admin_login, password }).catch(
-        (error: Error) => {
+      const session = await timed(context, 'login', () =>
+        authenticateSession(endpoint, { database: tenant.database_name, login: tenant.admin_login, password }).catch((error: Error) => {
           throw new MigrationRefused(`the admin could not log in on the target: ${error.message}`);
-        },
+        }),
       );
-      await checkSession(endpoint, session).catch((error: Error) => {
-        throw new MigrationRefused(`the admin's session on the target does not work: ${error.message}`);
-      });
+      await timed(context, 'session', () =>
+        checkSession(endpoint, session).catch((error: Error) => {
+          throw new MigrationRefused(`the admin's session on the target does not work: ${error.message}`);
+        }),
+      );
     } finally {
       await putAdminHashBack(context, original);
     }
   },
 };
+
+/** A random one-time password for the verification login, and its Odoo hash (started at once, awaited by `verify`). */
+function oneTimeLogin(): Promise<{ password: string; hash: string }> {
+  const password = `${crypto.randomUUID()}-Aa1!`;
+  const hashing = hashOdooPassword(password).then((hash) => ({ password, hash }));
+  hashing.catch(() => undefined); // awaited by verify, which sees the failure; not an unhandled rejection meanwhile
+  return hashing;
+}
 
 /** The admin's real hash, read once from the database and kept encrypted on the migration row. */
 async function keptAdminHash(context: MigrationContext): Promise<string> {
