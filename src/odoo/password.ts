@@ -4,7 +4,9 @@
  *
  * Odoo stores passlib `pbkdf2_sha512` hashes: `$pbkdf2-sha512$<rounds>$<salt>$<checksum>`, salt
  * (16 bytes) and checksum (64 bytes) in passlib's "adapted base64" (standard base64 with `.`
- * instead of `+` and no `=` padding). Odoo 16+ requires at least 600,000 rounds; that is about a
+ * instead of `+` and no `=` padding). Odoo hashes with at least 600,000 rounds (`MIN_ROUNDS` in
+ * `res_users.py`) and re-hashes a weaker stored hash at the login that verifies it (passlib's
+ * `needs_update`), so fewer rounds would only move the cost to the first login. That is about a
  * third of a second of CPU, so the async `pbkdf2` runs it on libuv's thread pool, not the event loop.
  */
 import { pbkdf2, randomBytes, timingSafeEqual } from 'node:crypto';
@@ -31,7 +33,7 @@ export function adaptedBase64Decode(text: string): Buffer | null {
 }
 
 export interface OdooPasswordHashOptions {
-  /** PBKDF2 iterations; Odoo 16+ refuses fewer than 600,000 on login. */
+  /** PBKDF2 iterations; below Odoo's 600,000 the first login re-hashes the password at 600,000. */
   rounds?: number;
   /** Fixed salt, only for reproducible test vectors: production hashes use a random one. */
   salt?: Buffer;
