@@ -185,6 +185,7 @@ export async function startPlatform(
         poolWorkerRecycleMiB: config.odooPoolMemory.workerRecycleMiB,
         poolWorkers: config.odooPoolWorkers.max,
         poolWorkersMin: config.odooPoolWorkers.min,
+        poolScaleDownAfterMs: config.odooPoolWorkers.scaleDownAfterMs,
         poolLoad: (upstream) => upstreamLoad.take(upstream),
         desiredTenants: awakeTenantsOnly(
           db,

@@ -90,6 +90,8 @@ export const configSchema = z
     ODOO_POOL_WORKERS: z.coerce.number().int().min(1).max(64).default(2),
     /** Web workers a pool keeps when idle; unset: ODOO_POOL_WORKERS (a fixed count, no sizing by load). */
     ODOO_POOL_WORKERS_MIN: z.coerce.number().int().min(1).max(64).optional(),
+    /** Seconds a pool worker must have been idle all along before it is removed. */
+    ODOO_POOL_SCALE_DOWN_AFTER_S: z.coerce.number().int().min(1).max(86400).default(120),
     /** The docker runtime (docs/operations/docker.md): plans with `runtime: docker` run their tenants in containers. */
     DOCKER_RUNTIME: z
       .enum(['true', 'false'])
@@ -349,7 +351,7 @@ export interface Config {
   /** What a pool's workers keep in memory (docs/operations/pools.md). */
   odooPoolMemory: { registryCacheSize: number | undefined; workerRecycleMiB: number | undefined };
   /** A pool's web workers: `min` when idle, up to `max` under load (equal: a fixed count). */
-  odooPoolWorkers: { min: number; max: number };
+  odooPoolWorkers: { min: number; max: number; scaleDownAfterMs: number };
   /** Templates built on the default server at start when not built yet. */
   templatesAutobuild: string[];
   crashAfterStep: string | undefined;
