@@ -20,7 +20,8 @@
  * tenants (its latency, and the web workers at its end), then the pool left idle until its web
  * workers are back at their minimum (ODOO_POOL_WORKERS_MIN; at most BENCH_IDLE_WAIT_S, 600 s) and
  * measured again: the idle pool with scaling, to compare with a run at a fixed count
- * (ODOO_POOL_WORKERS alone). ODOO_POOL_SCALE_DOWN_AFTER_S shortens the wait.
+ * (ODOO_POOL_WORKERS alone). ODOO_POOL_SCALE_DOWN_AFTER_S shortens the wait. A last burst hits
+ * the idle pool: the latency of growing again.
  *
  * Environment: ODOO_BIN (default: the fake Odoo test double), BENCH_TENANTS (100),
  * BENCH_CONCURRENCY (4), ODOO_POOL_REGISTRY_CACHE, ODOO_POOL_WORKER_RECYCLE_MIB, ODOO_POOL_WORKERS,
@@ -130,8 +131,8 @@ async function webWorkers(bench: BenchPlatform): Promise<{ now: number; min: num
   return { now: web ? web.processes - 2 : 0, min: undefined };
 }
 
-/** BENCH_BURST `/web` loads at once, then the pool left idle until its workers are at their minimum. */
-async function burstThenIdle(bench: BenchPlatform, tenants: { name: string; cookie: string }[]): Promise<number> {
+/** BENCH_BURST `/web` loads at once over the last tenants made: latency, and the web workers before and after. */
+async function burst(bench: BenchPlatform, tenants: { name: string; cookie: string }[], label: string): Promise<number> {
   const size = Math.min(tenants.length, Number(process.env.BENCH_BURST ?? 16));
   let failures = 0;
   const before = await webWorkers(bench);
@@ -153,9 +154,15 @@ async function burstThenIdle(bench: BenchPlatform, tenants: { name: string; cook
   timings.sort((a, b) => a - b);
   const after = await webWorkers(bench);
   console.log(
-    `burst of ${size} /web at once: p50 ${percentile(timings, 50).toFixed(0)} ms, p95 ${percentile(timings, 95).toFixed(0)} ms, ` +
+    `${label}: ${size} /web at once: p50 ${percentile(timings, 50).toFixed(0)} ms, p95 ${percentile(timings, 95).toFixed(0)} ms, ` +
       `all done in ${wall.toFixed(0)} ms | web workers ${before.now} before, ${after.now} after | load ${loadAverage()}`,
   );
+  return failures;
+}
+
+/** A burst, the pool left idle until its workers are at their minimum and measured, then a burst on the idle pool. */
+async function burstThenIdle(bench: BenchPlatform, tenants: { name: string; cookie: string }[]): Promise<number> {
+  let failures = await burst(bench, tenants, 'burst');
   const deadline = Date.now() + Number(process.env.BENCH_IDLE_WAIT_S ?? 600) * 1000;
   const idleStarted = Date.now();
   for (;;) {
@@ -168,6 +175,7 @@ async function burstThenIdle(bench: BenchPlatform, tenants: { name: string; cook
   console.log(
     `${report(point, `idle after ${((Date.now() - idleStarted) / 1000).toFixed(0)} s`)} | web workers ${workers.now} | load ${loadAverage()}`,
   );
+  failures += await burst(bench, tenants, 'burst on the idle pool');
   return failures;
 }
 
