@@ -107,7 +107,8 @@ function keepBusy(concurrency: number): { stop(): Promise<number[]> } {
   let running = true;
   const statuses: number[] = [];
   const loops = Array.from({ length: concurrency }, async () => {
-    while (running) statuses.push(await get('/web/health'));
+    // A killed Odoo drops the requests it held (0 here); the load goes on.
+    while (running) statuses.push(await get('/web/health').catch(() => 0));
   });
   return {
     async stop() {
@@ -215,6 +216,19 @@ describe('pool web workers sized by load (fake Odoo prefork)', () => {
     await waitFor('one HTTP worker again', () => httpWorkers() === 1 && poolView().webWorkers?.population === 1, 20_000);
     expect(poolView().webWorkers).toMatchObject({ target: 1, population: 1, alive: 1 });
     expect(upstream.webWorkers).toBe(1);
+  });
+
+  it("comes back to its count when Odoo's differs from the platform's (a signal not seen)", async () => {
+    await waitFor('one HTTP worker', () => httpWorkers() === 1 && poolView().webWorkers?.population === 1, 20_000);
+    // Someone else's SIGTTIN: Odoo keeps 2, the platform told it 1.
+    const master = webPid() as number;
+    process.kill(master, 'SIGTTIN');
+    await waitFor('the extra worker', () => httpWorkers() === 2);
+    await waitFor('one HTTP worker again', () => httpWorkers() === 1, 20_000);
+    // And it stays there: no worker replaced and stopped again and again.
+    const worker = preforkProcesses(master)?.httpWorkers[0];
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect(preforkProcesses(master)?.httpWorkers).toEqual([worker]);
   });
 
   it('applies the target again to a restarted Odoo', async () => {

@@ -70,8 +70,8 @@ export class WebWorkerScaler {
   private state: ScalingState;
   private population: number;
   private master: number | undefined;
-  /** A worker told to exit: no other is, until it has. */
-  private retiring: number | undefined;
+  /** A worker told to exit (and the workers alive then): no other is, until it has. */
+  private retiring: { pid: number; aliveBefore: number } | undefined;
   private cancel: (() => void) | undefined;
 
   constructor(private readonly options: WebWorkerScalerOptions) {
@@ -133,11 +133,23 @@ export class WebWorkerScaler {
       options.onWorkers(this.population);
       return;
     }
-    if (this.retiring !== undefined && prefork.httpWorkers.includes(this.retiring)) return;
+    const retired = this.retiring;
+    if (retired !== undefined && prefork.httpWorkers.includes(retired.pid)) return;
     this.retiring = undefined;
-    if (prefork.httpWorkers.length > this.population) {
+    const alive = prefork.httpWorkers.length;
+    if (retired !== undefined && alive >= retired.aliveBefore && alive > this.population) {
+      // Odoo replaced the worker: its population is above what it was told (a SIGTTOU it dropped,
+      // or someone else's SIGTTIN). Said again, rather than stopping a worker per tick for ever.
+      options.logger.warn(
+        { process: options.label, workers: alive, population: this.population },
+        'Odoo replaced a retired worker: telling its master again to keep fewer',
+      );
+      signalProcess(prefork.master, 'SIGTTOU');
+      return;
+    }
+    if (alive > this.population) {
       const largest = [...prefork.httpWorkers].sort((a, b) => residentBytes(b) - residentBytes(a))[0];
-      if (largest !== undefined && signalProcess(largest, 'SIGINT')) this.retiring = largest;
+      if (largest !== undefined && signalProcess(largest, 'SIGINT')) this.retiring = { pid: largest, aliveBefore: alive };
     }
   }
 }
