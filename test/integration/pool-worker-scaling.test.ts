@@ -233,15 +233,19 @@ describe('pool web workers sized by load (fake Odoo prefork)', () => {
 
   it('applies the target again to a restarted Odoo', async () => {
     const burst = keepBusy(8);
-    await waitFor('three HTTP workers', () => httpWorkers() === 3);
+    await waitFor('three HTTP workers', () => httpWorkers() === 3, 15_000);
     const before = webPid() as number;
     process.kill(before, 'SIGKILL');
-    await waitFor('a new web process', () => {
-      const pid = webPid();
-      return pid !== undefined && pid !== before;
-    });
-    await waitFor('three HTTP workers in the new process', () => httpWorkers() === 3 && webPid() !== before);
+    await waitFor(
+      'a new web process',
+      () => {
+        const pid = webPid();
+        return pid !== undefined && pid !== before;
+      },
+      15_000,
+    );
+    await waitFor('three HTTP workers in the new process', () => httpWorkers() === 3 && webPid() !== before, 20_000);
     await burst.stop();
     expect(poolView().webWorkers).toMatchObject({ population: 3 });
-  });
+  }, 60_000);
 });

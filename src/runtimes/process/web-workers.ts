@@ -16,6 +16,9 @@ import type { Clock } from './clock.js';
 import { commandLine, parentPid, processTree, residentBytes, signalProcess } from './proc.js';
 import { decideWorkers, initialScalingState, nextSignal, type ScalingState, type WorkerScalingPolicy } from './worker-scaling.js';
 
+/** Ticks with fewer workers alive than asked for before they are asked for again (see tick). */
+const SHORT_TICKS = 5;
+
 export interface PreforkProcesses {
   master: number;
   httpWorkers: number[];
@@ -73,6 +76,8 @@ export class WebWorkerScaler {
   /** A worker told to exit (and the workers alive then): no other is, until it has. */
   private retiring: { pid: number; aliveBefore: number } | undefined;
   private cancel: (() => void) | undefined;
+  /** Ticks in a row with fewer workers alive than the population, no signal sent. */
+  private shortTicks = 0;
 
   constructor(private readonly options: WebWorkerScalerOptions) {
     this.state = initialScalingState(options.policy, options.clock.now());
@@ -123,9 +128,22 @@ export class WebWorkerScaler {
       options.onWorkers(this.population);
     }
     this.state = decideWorkers(options.policy, this.state, { now: options.clock.now(), peak: options.load().peak });
+    // Odoo spawns a worker within a round of its loop: fewer alive for SHORT_TICKS ticks in a
+    // row means it did not act on a SIGTTIN (signals of one kind sent close together arrive as
+    // one). Counted from what runs, the missing ones are asked for again below.
+    this.shortTicks = prefork.httpWorkers.length < this.population ? this.shortTicks + 1 : 0;
+    if (this.shortTicks >= SHORT_TICKS) {
+      options.logger.warn(
+        { process: options.label, workers: prefork.httpWorkers.length, population: this.population },
+        'fewer Odoo workers than asked for: asking again',
+      );
+      this.population = prefork.httpWorkers.length;
+      this.shortTicks = 0;
+    }
     const signal = nextSignal(this.population, this.state.target);
     if (signal && signalProcess(prefork.master, signal)) {
       this.population += signal === 'SIGTTIN' ? 1 : -1;
+      this.shortTicks = 0;
       options.logger.info(
         { process: options.label, workers: this.population, target: this.state.target },
         signal === 'SIGTTIN' ? 'pool under load: one more Odoo worker' : 'pool idle: one Odoo worker fewer',
