@@ -16,8 +16,16 @@
  * used registries, ODOO_POOL_WORKER_RECYCLE_MIB replaces a worker past that resident size), with
  * the revisits' latency beside it, since a dropped registry is loaded again on the next visit.
  *
+ * Last, sizing workers by load: a burst of BENCH_BURST (16) `/web` loads at once over as many
+ * tenants (its latency, and the web workers at its end), then the pool left idle until its web
+ * workers are back at their minimum (ODOO_POOL_WORKERS_MIN; at most BENCH_IDLE_WAIT_S, 600 s) and
+ * measured again: the idle pool with scaling, to compare with a run at a fixed count
+ * (ODOO_POOL_WORKERS alone). ODOO_POOL_SCALE_DOWN_AFTER_S shortens the wait. A last burst hits
+ * the idle pool: the latency of growing again.
+ *
  * Environment: ODOO_BIN (default: the fake Odoo test double), BENCH_TENANTS (100),
- * BENCH_CONCURRENCY (4), ODOO_POOL_REGISTRY_CACHE, ODOO_POOL_WORKER_RECYCLE_MIB, LOG_LEVEL (warn).
+ * BENCH_CONCURRENCY (4), ODOO_POOL_REGISTRY_CACHE, ODOO_POOL_WORKER_RECYCLE_MIB, ODOO_POOL_WORKERS,
+ * ODOO_POOL_WORKERS_MIN, ODOO_POOL_SCALE_DOWN_AFTER_S, BENCH_BURST, BENCH_IDLE_WAIT_S, LOG_LEVEL (warn).
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -31,7 +39,13 @@ const checkpoints = [...new Set([1, 10, 30, total].filter((n) => n <= total))];
 const MIB = 1024 * 1024;
 /** The pool settings under test, passed to the platform as they are. */
 const poolSettings = Object.fromEntries(
-  ['ODOO_POOL_REGISTRY_CACHE', 'ODOO_POOL_WORKER_RECYCLE_MIB'].flatMap((key) => (process.env[key] ? [[key, process.env[key]]] : [])),
+  [
+    'ODOO_POOL_REGISTRY_CACHE',
+    'ODOO_POOL_WORKER_RECYCLE_MIB',
+    'ODOO_POOL_WORKERS',
+    'ODOO_POOL_WORKERS_MIN',
+    'ODOO_POOL_SCALE_DOWN_AFTER_S',
+  ].flatMap((key) => (process.env[key] ? [[key, process.env[key]]] : [])),
 );
 
 interface Point {
@@ -107,6 +121,64 @@ async function revisit(bench: BenchPlatform, tenants: { name: string; cookie: st
   return failures;
 }
 
+/** The pool's web workers: Odoo's population when sized by load, else its HTTP worker processes. */
+async function webWorkers(bench: BenchPlatform): Promise<{ now: number; min: number | undefined }> {
+  const pools = (await bench.platform.runtimes.get('process').sharedWorkloads?.()) ?? [];
+  const pool = pools[0];
+  if (pool?.webWorkers) return { now: pool.webWorkers.alive, min: pool.webWorkers.min };
+  const web = pool?.processes.find((p) => p.unit === 'web');
+  // The master, its evented process and its workers.
+  return { now: web ? web.processes - 2 : 0, min: undefined };
+}
+
+/** BENCH_BURST `/web` loads at once over the last tenants made: latency, and the web workers before and after. */
+async function burst(bench: BenchPlatform, tenants: { name: string; cookie: string }[], label: string): Promise<number> {
+  const size = Math.min(tenants.length, Number(process.env.BENCH_BURST ?? 16));
+  let failures = 0;
+  const before = await webWorkers(bench);
+  const started = performance.now();
+  const timings = await Promise.all(
+    tenants.slice(-size).map(async (tenant) => {
+      const start = performance.now();
+      const backend = await hostRequest(bench.port, `${tenant.name}.lvh.me:${bench.port}`, 'GET', '/web', undefined, {
+        cookie: tenant.cookie,
+      });
+      if (backend.status !== 200) {
+        failures += 1;
+        console.log(`failed: burst /web of ${tenant.name}: HTTP ${backend.status}`);
+      }
+      return performance.now() - start;
+    }),
+  );
+  const wall = performance.now() - started;
+  timings.sort((a, b) => a - b);
+  const after = await webWorkers(bench);
+  console.log(
+    `${label}: ${size} /web at once: p50 ${percentile(timings, 50).toFixed(0)} ms, p95 ${percentile(timings, 95).toFixed(0)} ms, ` +
+      `all done in ${wall.toFixed(0)} ms | web workers ${before.now} before, ${after.now} after | load ${loadAverage()}`,
+  );
+  return failures;
+}
+
+/** A burst, the pool left idle until its workers are at their minimum and measured, then a burst on the idle pool. */
+async function burstThenIdle(bench: BenchPlatform, tenants: { name: string; cookie: string }[]): Promise<number> {
+  let failures = await burst(bench, tenants, 'burst');
+  const deadline = Date.now() + Number(process.env.BENCH_IDLE_WAIT_S ?? 600) * 1000;
+  const idleStarted = Date.now();
+  for (;;) {
+    const workers = await webWorkers(bench);
+    if (workers.min === undefined || workers.now <= workers.min || Date.now() > deadline) break;
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
+  const point = await measure(bench, tenants.length);
+  const workers = await webWorkers(bench);
+  console.log(
+    `${report(point, `idle after ${((Date.now() - idleStarted) / 1000).toFixed(0)} s`)} | web workers ${workers.now} | load ${loadAverage()}`,
+  );
+  failures += await burst(bench, tenants, 'burst on the idle pool');
+  return failures;
+}
+
 async function main(): Promise<void> {
   console.log(
     `Odoo: ${usingFake ? 'the fake Odoo test double' : odooBin}; ${total} basic tenants, ${concurrency} at a time; ` +
@@ -149,6 +221,7 @@ async function main(): Promise<void> {
     }
     const last = points.at(-1);
     failures += await revisit(bench, made);
+    failures += await burstThenIdle(bench, made);
     if (last) {
       const aim = 2 * 1024 * MIB;
       console.log(

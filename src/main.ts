@@ -49,6 +49,7 @@ import {
   createRuntimeRegistry,
   type RuntimeRegistry,
   requiredMaxConnections,
+  UpstreamLoad,
 } from './runtimes/index.js';
 import { createSecretBox } from './secrets/index.js';
 import { closeListeners } from './shutdown.js';
@@ -109,7 +110,10 @@ export async function startPlatform(
   // The connections Odoo's processes may hold (runtimes/process/connection-budget.ts) size the
   // managed servers: the platform's cluster is also the default shared server (capacity 50).
   const odooDbMaxconn = { poolDbMaxconn: config.odooDbMaxconn.pool, dedicatedDbMaxconn: config.odooDbMaxconn.dedicated };
-  const odooConnectionCosts = connectionCosts(connectionShapeOf(odooDbMaxconn));
+  // The budget counts a pool at its most workers.
+  const odooConnectionCosts = connectionCosts(connectionShapeOf({ ...odooDbMaxconn, poolWorkers: config.odooPoolWorkers.max }));
+  // Counted by the gateway, read by the process runtime to size each pool's workers.
+  const upstreamLoad = new UpstreamLoad();
   const database = await openPlatformDatabase(config, logger, {
     maxConnections: Math.max(300, requiredMaxConnections(DEFAULT_SHARED_SERVER_CAPACITY, odooConnectionCosts)),
   });
@@ -179,6 +183,10 @@ export async function startPlatform(
         ...odooDbMaxconn,
         poolRegistryCacheSize: config.odooPoolMemory.registryCacheSize,
         poolWorkerRecycleMiB: config.odooPoolMemory.workerRecycleMiB,
+        poolWorkers: config.odooPoolWorkers.max,
+        poolWorkersMin: config.odooPoolWorkers.min,
+        poolScaleDownAfterMs: config.odooPoolWorkers.scaleDownAfterMs,
+        poolLoad: (upstream) => upstreamLoad.take(upstream),
         desiredTenants: awakeTenantsOnly(
           db,
           desiredTenantsLoader({ db, plans, servers, secretBox, tenantHostName: urls.hostName }, 'process'),
@@ -297,6 +305,7 @@ export async function startPlatform(
     trustProxy: config.trustProxy,
     ...gatewayOptions,
     restrictionsOf: usage.limits.restrictionsOf,
+    upstreamLoad,
     ...gatewayMetrics(metrics),
   });
   const tlsAsk = tlsAskFor(config, routes.resolve, domainTable.resolve);

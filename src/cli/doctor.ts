@@ -139,6 +139,8 @@ export interface DoctorPool {
   tenants: number;
   processes: Array<{ unit: string; state: string; pid: number | null; processes: number; memoryBytes: number | null }>;
   memoryBytes: number | null;
+  /** Absent from an older platform's answer. */
+  webWorkers?: { min: number; max: number; target: number; population: number; alive: number } | null;
   connections: { used: number | null; budget: number; serverMax: number | null };
   cron: { oldestDueAt: string | null; lagSeconds: number | null; unreadable: number };
 }
@@ -166,6 +168,11 @@ export function describePools(pools: DoctorPool[]): string[] {
     return [
       `${warn}${pool.name}${pool.odooSeries ? ` (Odoo ${pool.odooSeries})` : ''} on ${pool.databaseServer}: ${pool.tenants} tenant(s), ${memory}`,
       `      processes: ${processes || 'none running'}`,
+      ...(pool.webWorkers
+        ? [
+            `      web workers: ${pool.webWorkers.population} (sized by load between ${pool.webWorkers.min} and ${pool.webWorkers.max}; load asks ${pool.webWorkers.target}, ${pool.webWorkers.alive} alive)`,
+          ]
+        : []),
       `      connections: ${used} used of a budget of ${pool.connections.budget} (server max_connections ${pool.connections.serverMax ?? '?'})`,
       `      cron: ${cronLine}${pool.cron.unreadable > 0 ? `; ${pool.cron.unreadable} tenant database(s) unreadable` : ''}`,
       ...(warn === '! '

@@ -117,6 +117,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       registryCacheSize: e.ODOO_POOL_REGISTRY_CACHE,
       workerRecycleMiB: e.ODOO_POOL_WORKER_RECYCLE_MIB === 0 ? undefined : e.ODOO_POOL_WORKER_RECYCLE_MIB,
     },
+    odooPoolWorkers: {
+      min: e.ODOO_POOL_WORKERS_MIN ?? e.ODOO_POOL_WORKERS,
+      max: e.ODOO_POOL_WORKERS,
+      scaleDownAfterMs: e.ODOO_POOL_SCALE_DOWN_AFTER_S * 1000,
+    },
     templatesAutobuild: e.TEMPLATES_AUTOBUILD.split(',').filter(Boolean),
     crashAfterStep: e.SAAS_TEST_CRASH_AFTER_STEP,
     identityIssuers: e.OIDC_ISSUERS ?? [],

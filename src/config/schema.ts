@@ -86,6 +86,12 @@ export const configSchema = z
     ODOO_POOL_REGISTRY_CACHE: z.coerce.number().int().min(1).max(1000).optional(),
     /** Resident MiB past which a pool worker is replaced after its request; 0 = never. */
     ODOO_POOL_WORKER_RECYCLE_MIB: z.coerce.number().int().min(0).max(65536).optional(),
+    /** Web workers of a pool's Odoo: the most it grows to under load (docs/operations/tenants.md). */
+    ODOO_POOL_WORKERS: z.coerce.number().int().min(1).max(64).default(2),
+    /** Web workers a pool keeps when idle; unset: ODOO_POOL_WORKERS (a fixed count, no sizing by load). */
+    ODOO_POOL_WORKERS_MIN: z.coerce.number().int().min(1).max(64).optional(),
+    /** Seconds a pool worker must have been idle all along before it is removed. */
+    ODOO_POOL_SCALE_DOWN_AFTER_S: z.coerce.number().int().min(1).max(86400).default(120),
     /** The docker runtime (docs/operations/docker.md): plans with `runtime: docker` run their tenants in containers. */
     DOCKER_RUNTIME: z
       .enum(['true', 'false'])
@@ -268,6 +274,12 @@ export const configSchema = z
   })
   .strip()
   .superRefine((env, context) => {
+    if (env.ODOO_POOL_WORKERS_MIN !== undefined && env.ODOO_POOL_WORKERS_MIN > env.ODOO_POOL_WORKERS)
+      context.addIssue({
+        code: 'custom',
+        path: ['ODOO_POOL_WORKERS_MIN'],
+        message: `must be at most ODOO_POOL_WORKERS (${env.ODOO_POOL_WORKERS}), the most a pool grows to`,
+      });
     const required = { manual: [], stripe: ['STRIPE_SECRET_KEY', 'STRIPE_WEBHOOK_SECRET'], paystack: ['PAYSTACK_SECRET_KEY'] } as const;
     for (const variable of required[env.BILLING_GATEWAY])
       if (!env[variable])
@@ -338,6 +350,8 @@ export interface Config {
   odooDbMaxconn: { pool: number; dedicated: number };
   /** What a pool's workers keep in memory (docs/operations/pools.md). */
   odooPoolMemory: { registryCacheSize: number | undefined; workerRecycleMiB: number | undefined };
+  /** A pool's web workers: `min` when idle, up to `max` under load (equal: a fixed count). */
+  odooPoolWorkers: { min: number; max: number; scaleDownAfterMs: number };
   /** Templates built on the default server at start when not built yet. */
   templatesAutobuild: string[];
   crashAfterStep: string | undefined;

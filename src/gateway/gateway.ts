@@ -6,7 +6,7 @@
 import { Agent, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from '../logging/index.js';
-import type { Upstream } from '../runtimes/index.js';
+import type { Upstream, UpstreamLoadRecorder } from '../runtimes/index.js';
 import { decide, type GatewayDecision } from './decide.js';
 import { forwardRequestHeaders, isWebsocketUpgrade } from './headers.js';
 import { type CustomDomainResolver, classifyHost, type HostClass } from './host.js';
@@ -74,6 +74,11 @@ export interface GatewayOptions {
   agent?: Agent;
   /** The plan limits a tenant is held to now (usage/'s limit table); undefined: none. */
   restrictionsOf?: (tenantId: string) => TenantRestrictions | undefined;
+  /**
+   * Counts requests in flight per upstream (long polling excluded: it waits in Odoo's evented
+   * process, not in a worker); the process runtime sizes a pool's workers by it.
+   */
+  upstreamLoad?: UpstreamLoadRecorder;
 }
 
 export interface Gateway {
@@ -229,7 +234,9 @@ export function createGateway(options: GatewayOptions): Gateway {
     buffered: boolean,
     rerouted = false,
   ) {
-    const target = targetFor(upstream, LONG_POLLING.test(path));
+    const longPolling = LONG_POLLING.test(path);
+    const target = targetFor(upstream, longPolling);
+    if (options.upstreamLoad && !longPolling) res.once('close', options.upstreamLoad.begin(upstream));
     const headers = forwardRequestHeaders(req.rawHeaders, {
       remoteAddress: req.socket.remoteAddress ?? '',
       host: upstreamHost(req, route, baseDomain),

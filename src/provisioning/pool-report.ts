@@ -26,6 +26,16 @@ export const poolReportSchema = z
       }),
     ),
     memoryBytes: z.number().int().nullable(),
+    webWorkers: z
+      .object({
+        min: z.number().int(),
+        max: z.number().int(),
+        target: z.number().int().describe('workers the load asks for now'),
+        population: z.number().int().describe('workers Odoo was told to keep (SIGTTIN / SIGTTOU)'),
+        alive: z.number().int().describe('HTTP worker processes alive'),
+      })
+      .nullable()
+      .describe('web workers sized by load (docs/operations/tenants.md); null: a fixed count'),
     connections: z.object({
       used: z.number().int().nullable().describe("sessions of the pool's role on its server (pg_stat_activity)"),
       budget: z.number().int().describe('what its processes may hold at most: db_maxconn x processes'),
@@ -101,6 +111,7 @@ export async function poolReports(deps: Pick<ProvisioningDependencies, 'runtimes
           memoryBytes: process.memoryBytes ?? null,
         })),
         memoryBytes: memories.length > 0 ? memories.reduce((sum, bytes) => sum + bytes, 0) : null,
+        webWorkers: pool.webWorkers ?? null,
         connections: { used: counts.used, budget: pool.connectionBudget, serverMax: counts.max },
         cron: {
           oldestDueAt: cron.oldest ? cron.oldest.toISOString() : null,

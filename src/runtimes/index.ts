@@ -40,4 +40,5 @@ export type {
   WorkloadStatus,
 } from './types.js';
 export { ODOO_MISSING, unavailableRuntime } from './unavailable.js';
+export { type LoadReading, UpstreamLoad, type UpstreamLoadRecorder } from './upstream-load.js';
 export { recordedUpstream, recordedUpstreams, recordUpstream } from './upstream-store.js';

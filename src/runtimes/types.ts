@@ -116,6 +116,11 @@ export interface SharedWorkloadView {
   processes: SharedProcessView[];
   /** Connections its processes may hold at most (db_maxconn x processes: the connection budget). */
   connectionBudget: number;
+  /**
+   * Its web workers when sized by load: the range, what the load asks for (`target`), what Odoo
+   * was told (`population`) and the worker processes seen alive. Absent: a fixed count.
+   */
+  webWorkers?: { min: number; max: number; target: number; population: number; alive: number };
 }
 
 /**

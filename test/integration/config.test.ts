@@ -42,6 +42,21 @@ describe('loadConfig refuses bad values and names the variable', () => {
     });
   }
 
+  it('ODOO_POOL_WORKERS_MIN above ODOO_POOL_WORKERS', () => {
+    const error = configError({ ODOO_POOL_WORKERS: '2', ODOO_POOL_WORKERS_MIN: '3' });
+    expect(error.variables).toEqual(['ODOO_POOL_WORKERS_MIN']);
+    expect(error.message).toMatch(/ODOO_POOL_WORKERS_MIN: must be at most ODOO_POOL_WORKERS \(2\)/);
+  });
+
+  it('pool workers: a fixed 2 by default, a range when the minimum is set', () => {
+    expect(loadConfig({}).odooPoolWorkers).toEqual({ min: 2, max: 2, scaleDownAfterMs: 120_000 });
+    expect(loadConfig({ ODOO_POOL_WORKERS: '4', ODOO_POOL_WORKERS_MIN: '1', ODOO_POOL_SCALE_DOWN_AFTER_S: '30' }).odooPoolWorkers).toEqual({
+      min: 1,
+      max: 4,
+      scaleDownAfterMs: 30_000,
+    });
+  });
+
   it('names every bad variable at once', () => {
     const error = configError({ PORT: 'abc', LOG_LEVEL: 'loud', SMTP_URL: 'http://x', SECRET_KEY: 'short' });
     expect([...error.variables].sort()).toEqual(['LOG_LEVEL', 'PORT', 'SECRET_KEY', 'SMTP_URL']);

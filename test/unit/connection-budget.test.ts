@@ -73,6 +73,12 @@ describe('saasctl doctor: the pools', () => {
     ]);
   });
 
+  it('prints the web workers of a pool sized by load', () => {
+    const lines = describePools([{ ...pool, webWorkers: { min: 1, max: 4, target: 3, population: 2, alive: 2 } }]);
+    expect(lines[2]).toBe('      web workers: 2 (sized by load between 1 and 4; load asks 3, 2 alive)');
+    expect(lines[3]).toMatch(/^ {6}connections:/);
+  });
+
   it('flags a pool whose due scheduled actions wait, and says what to look at', () => {
     const lines = describePools([{ ...pool, cron: { oldestDueAt: '2026-01-01T00:00:00.000Z', lagSeconds: 3600, unreadable: 1 } }]);
     expect(lines[0]).toMatch(/^! pool-abc-1/);

@@ -46,3 +46,14 @@ export { PortAllocator, type PortRange } from './ports.js';
 export { createProcessRuntime, DEFAULT_LOG_LINES, MAX_LOG_LINES, type ProcessRuntime } from './runtime.js';
 export { poolFilterSelects, validateSpec } from './serve-spec-checks.js';
 export { loadRuntimeState, type PoolMemberRecord, type PoolRecord, saveRuntimeState } from './state-file.js';
+export { preforkProcesses, WebWorkerScaler, type WebWorkerStatus } from './web-workers.js';
+export {
+  DEFAULT_SCALE_DOWN_AFTER_MS,
+  DEFAULT_SCALING_TICK_MS,
+  decideWorkers,
+  initialScalingState,
+  nextSignal,
+  type ScalingState,
+  scalingEnabled,
+  type WorkerScalingPolicy,
+} from './worker-scaling.js';

@@ -1,6 +1,7 @@
 /** Settings of the process runtime, with their defaults. */
 import type { Logger } from '../../logging/index.js';
 import type { PoolAccess, TenantServeSpec } from '../types.js';
+import type { LoadReading } from '../upstream-load.js';
 import { type BackoffPolicy, resolveBackoff } from './backoff.js';
 import type { ResourceLimiterOptions } from './cgroups.js';
 import { type Clock, systemClock } from './clock.js';
@@ -8,6 +9,7 @@ import { type ConnectionShape, DEFAULT_DEDICATED_DB_MAXCONN, DEFAULT_POOL_DB_MAX
 import { DEFAULT_HEALTH_CHECK, type HealthCheckPolicy } from './health.js';
 import { DEFAULT_POOL_MAX_TENANTS } from './pool-placement.js';
 import type { PortRange } from './ports.js';
+import { DEFAULT_SCALE_DOWN_AFTER_MS, DEFAULT_SCALING_TICK_MS } from './worker-scaling.js';
 
 export interface ProcessRuntimeOptions {
   /** The Odoo executable (`odoo-bin`, or a launcher that passes its arguments on) of the default series. */
@@ -32,8 +34,22 @@ export interface ProcessRuntimeOptions {
   poolDbfilter: string;
   /** The tenants that should be served: what start() restores. */
   desiredTenants(): Promise<TenantServeSpec[]>;
-  /** Odoo workers of a pool's web process (0 = threaded). Default 2. */
+  /**
+   * Odoo workers of a pool's web process (0 = threaded); with `poolWorkersMin` below it, the most
+   * it grows to under load (the connection budget counts this many). Default 2.
+   */
   poolWorkers?: number;
+  /**
+   * Workers a pool's web process starts with and shrinks back to when idle (worker-scaling.ts).
+   * Default `poolWorkers`: a fixed count. Sizing by load needs `poolLoad` too.
+   */
+  poolWorkersMin?: number;
+  /** Requests in flight at a pool's address, with the peak since the previous call (the gateway counts them). */
+  poolLoad?: (upstream: { host: string; port: number }) => LoadReading;
+  /** How long a pool worker must have been idle all along before it is removed. Default 120 s. */
+  poolScaleDownAfterMs?: number;
+  /** How often a pool's load is read and its worker count moved one step. Default 1 s. */
+  poolScalingTickMs?: number;
   /** Tenants per pool before a new pool is started. Default 100. */
   poolMaxTenants?: number;
   /** A separate cron-only process per pool (default true); false runs one cron thread in the web process. */
@@ -100,6 +116,7 @@ export interface ResolvedProcessRuntimeOptions
       | 'poolOsLimits'
       | 'poolRegistryCacheSize'
       | 'poolWorkerRecycleMiB'
+      | 'poolLoad'
       | 'portRange'
       | 'healthCheck'
       | 'backoff'
@@ -109,6 +126,7 @@ export interface ResolvedProcessRuntimeOptions
   > {
   poolRegistryCacheSize: number | undefined;
   poolWorkerRecycleMiB: number | undefined;
+  poolLoad: ((upstream: { host: string; port: number }) => LoadReading) | undefined;
   odooBin: string | undefined;
   odooFor: ((series: string | undefined) => Promise<OdooCommand>) | undefined;
   addonsPath: readonly string[] | undefined;
@@ -137,6 +155,11 @@ export function resolveProcessRuntimeOptions(options: ProcessRuntimeOptions): Re
   const healthCheck = { ...DEFAULT_HEALTH_CHECK, ...options.healthCheck };
   for (const [key, value] of Object.entries(healthCheck)) positive(`healthCheck.${key}`, value);
   if (!options.odooBin && !options.odooFor) throw new RangeError('the process runtime needs odooBin or odooFor');
+  const poolWorkers = count('poolWorkers', options.poolWorkers ?? 2, 0);
+  const poolWorkersMin = count('poolWorkersMin', options.poolWorkersMin ?? poolWorkers, poolWorkers > 0 ? 1 : 0);
+  if (poolWorkersMin > poolWorkers) {
+    throw new RangeError(`poolWorkersMin (${poolWorkersMin}) must not exceed poolWorkers (${poolWorkers}), the most a pool grows to`);
+  }
   return {
     odooBin: options.odooBin,
     odooFor: options.odooFor,
@@ -147,7 +170,11 @@ export function resolveProcessRuntimeOptions(options: ProcessRuntimeOptions): Re
     poolAccess: options.poolAccess,
     poolDbfilter: options.poolDbfilter,
     desiredTenants: options.desiredTenants,
-    poolWorkers: count('poolWorkers', options.poolWorkers ?? 2, 0),
+    poolWorkers,
+    poolWorkersMin,
+    poolLoad: options.poolLoad,
+    poolScaleDownAfterMs: positive('poolScaleDownAfterMs', options.poolScaleDownAfterMs ?? DEFAULT_SCALE_DOWN_AFTER_MS),
+    poolScalingTickMs: positive('poolScalingTickMs', options.poolScalingTickMs ?? DEFAULT_SCALING_TICK_MS),
     poolMaxTenants: count('poolMaxTenants', options.poolMaxTenants ?? DEFAULT_POOL_MAX_TENANTS, 1),
     poolCronProcess: options.poolCronProcess ?? true,
     poolCronWorkers: count('poolCronWorkers', options.poolCronWorkers ?? 2, 1),

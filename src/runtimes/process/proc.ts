@@ -46,6 +46,10 @@ export function commandLine(pid: number): string[] | undefined {
   return text.split('\0').filter((arg) => arg !== '');
 }
 
+export function parentPid(pid: number): number | undefined {
+  return stat(pid)?.ppid;
+}
+
 export function processGroup(pid: number): number | undefined {
   return stat(pid)?.pgrp;
 }

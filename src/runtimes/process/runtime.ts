@@ -190,7 +190,13 @@ class ProcessRuntimeImpl implements ProcessRuntime {
       tenants: [...pool.tenants.values()].map((member) => ({ tenantId: member.tenantId, databaseName: member.databaseName })),
       processes: pool.workload?.processes() ?? [],
       connectionBudget: perPool,
+      ...this.webWorkersOf(pool),
     }));
+  }
+
+  private webWorkersOf(pool: Pool): Pick<SharedWorkloadView, 'webWorkers'> {
+    const status = pool.workload?.webWorkers();
+    return status ? { webWorkers: { min: this.options.poolWorkersMin, max: this.options.poolWorkers, ...status } } : {};
   }
 
   /**

@@ -5,6 +5,7 @@
 import type { TenantServeSpec, Upstream } from '../types.js';
 import { dedicatedConfig, type PoolProcessSettings, poolCronConfig, poolWebConfig } from './config.js';
 import type { OdooCommand, ResolvedProcessRuntimeOptions } from './options.js';
+import { scalingEnabled } from './worker-scaling.js';
 import { randomAdminPassword, releaseWorkload, reserveWorkload, type UnitDefinition, Workload, type WorkloadDeps } from './workload.js';
 
 const MIB = 1024 * 1024;
@@ -30,7 +31,11 @@ export async function createPoolWorkload(
   odoo: OdooCommand,
 ): Promise<Workload> {
   const credentials = await options.poolAccess.poolCredentials(pool.databaseServerId, pool.name);
-  const workers = options.poolWorkers;
+  const policy = { min: options.poolWorkersMin, max: options.poolWorkers, downAfterMs: options.poolScaleDownAfterMs };
+  const load = options.poolLoad;
+  const scaled = load !== undefined && scalingEnabled(policy);
+  // Sized by load: Odoo starts with the minimum and is signalled up from there.
+  const workers = scaled ? policy.min : options.poolWorkers;
   const resources = await reserveWorkload(deps, pool.name, {
     gevent: workers > 0,
     cronHttp: options.poolCronProcess,
@@ -57,6 +62,7 @@ export async function createPoolWorkload(
       cronWorkers: options.poolCronWorkers,
       files: { dataDir: options.odooDataDir, logFile: resources.paths.logFile, addonsPath: odoo.addonsPath },
     };
+    const upstream = upstreamFor(options.httpInterface, resources.ports.http, resources.ports.gevent, workers);
     const units: UnitDefinition[] = [{ unit: 'web', config: poolWebConfig(settings), healthCheck: true, command: odoo.bin }];
     if (options.poolCronProcess && resources.ports.cronHttp !== undefined) {
       units.push({ unit: 'cron', config: poolCronConfig(settings, resources.ports.cronHttp), healthCheck: false, command: odoo.bin });
@@ -65,8 +71,9 @@ export async function createPoolWorkload(
       pool.name,
       deps,
       resources,
-      upstreamFor(options.httpInterface, resources.ports.http, resources.ports.gevent, workers),
+      upstream,
       units,
+      scaled ? { policy, startWorkers: workers, tickMs: options.poolScalingTickMs, load: () => load(upstream) } : undefined,
     );
   } catch (error) {
     releaseWorkload(deps, resources);

@@ -15,6 +15,10 @@ import type { ResolvedProcessRuntimeOptions } from './options.js';
 import type { PortAllocator } from './ports.js';
 import { processTree } from './proc.js';
 import { SupervisedProcess, type SupervisedProcessStatus } from './supervisor.js';
+import { WebWorkerScaler, type WebWorkerScalerOptions, type WebWorkerStatus } from './web-workers.js';
+
+/** Sizing the web unit's workers by load (pools); see web-workers.ts. */
+export type WorkloadScaling = Pick<WebWorkerScalerOptions, 'policy' | 'startWorkers' | 'tickMs' | 'load'>;
 
 export type UnitName = 'web' | 'cron';
 
@@ -115,6 +119,7 @@ export interface UnitDefinition {
 
 export class Workload {
   readonly units = new Map<UnitName, SupervisedProcess>();
+  private readonly scaler: WebWorkerScaler | undefined;
 
   constructor(
     readonly name: string,
@@ -122,9 +127,23 @@ export class Workload {
     private readonly resources: WorkloadResources,
     readonly upstream: Upstream,
     definitions: readonly UnitDefinition[],
+    scaling?: WorkloadScaling,
   ) {
     const { options } = deps;
     const { paths } = resources;
+    if (scaling) {
+      this.scaler = new WebWorkerScaler({
+        ...scaling,
+        label: `${name} web`,
+        clock: options.clock,
+        logger: options.logger,
+        rootPid: () => this.units.get('web')?.status().pid,
+        // The login check warms each worker: it asks the upstream how many there are now.
+        onWorkers: (workers) => {
+          upstream.webWorkers = workers;
+        },
+      });
+    }
     for (const definition of definitions) {
       const configPath = paths.config(definition.unit);
       // Removed first so that mode 0600 applies even when an older file exists.
@@ -161,7 +180,13 @@ export class Workload {
   /** Starts what is not running and resolves once every unit is (the web unit: healthy). */
   async ensureRunning(): Promise<Upstream> {
     await Promise.all([...this.units.values()].map((unit) => unit.ensureRunning()));
+    this.scaler?.start();
     return this.upstream;
+  }
+
+  /** The web workers sized by load, when they are (undefined: a fixed count). */
+  webWorkers(): WebWorkerStatus | undefined {
+    return this.scaler?.status();
   }
 
   pids(): number[] {
@@ -227,6 +252,7 @@ export class Workload {
 
   /** Stops every unit and gives back ports, cgroup and config files (the log stays). */
   async stop(): Promise<void> {
+    this.scaler?.stop();
     await Promise.all([...this.units.values()].map((unit) => unit.stop()));
     releaseWorkload(this.deps, this.resources);
   }

@@ -46,6 +46,12 @@ export function PoolsPage() {
                     </li>
                   ))}
                 </ul>
+                {pool.webWorkers ? (
+                  <p className="small">
+                    {pool.webWorkers.population} web worker{pool.webWorkers.population === 1 ? '' : 's'}, sized by load between{' '}
+                    {pool.webWorkers.min} and {pool.webWorkers.max} (load asks {pool.webWorkers.target}, {pool.webWorkers.alive} alive)
+                  </p>
+                ) : null}
                 <CapacityBar
                   used={pool.connections.used ?? 0}
                   total={pool.connections.budget}
