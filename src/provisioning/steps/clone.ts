@@ -4,6 +4,7 @@ import { TEMPLATE_OWNER_ROLE } from '../../templates/index.js';
 import { copiedOwner, type ProvisioningContext, TENANT_CONNECTION_LIMIT } from '../context.js';
 import type { Step } from '../runner.js';
 import { copyTemplateToServer } from '../template-copy.js';
+import { roleStep } from './role.js';
 
 /** Points inside the clone step where a crash leaves a half-made database (crash-safety tests). */
 export const CLONE_CRASH_POINTS = ['clone:created', 'clone:claimed', 'clone:renamed'] as const;
@@ -22,8 +23,16 @@ export const cloneStep: Step<ProvisioningContext, 'clone'> = {
       if (context.source.kind !== 'spare' && !(await ops.databaseExists(tenant.database_name))) await copy(context, ops);
       const { source } = context;
       if (source.kind === 'spare') {
-        await deps.spares.adopt(ops, { spare: source.spare, database: tenant.database_name, role: tenant.role_name }, () =>
-          context.crashPoint('clone:renamed'),
+        // The role step made the tenant role already: restoreRole runs it again on the renamed one.
+        await deps.spares.adopt(
+          ops,
+          {
+            spare: source.spare,
+            database: tenant.database_name,
+            role: tenant.role_name,
+            restoreRole: () => roleStep.run({ ...context, ops }),
+          },
+          () => context.crashPoint('clone:renamed'),
         );
       }
       // A copy's objects belong to the owner of what it was copied from until handed over.
