@@ -67,6 +67,28 @@ export async function applyTenantIdentity(client: pg.Client, identity: TenantIde
     await client.query('ROLLBACK');
     throw error;
   }
+  // After the commit: an Odoo process checking between nextval (not transactional) and COMMIT
+  // would refill its caches from the old rows and never be told again.
+  await signalOdooCaches(client);
+}
+
+/**
+ * Tells every Odoo process that has this database loaded to drop its caches, as Odoo's own
+ * `Registry.signal_changes` tells the other workers (odoo/modules/registry.py): each
+ * `base_cache_signaling*` sequence moves (one in 16, one per cache in 17 and 18), and a process
+ * compares them with the values it read at its registry's load on its next request of this
+ * database, and clears its ormcaches (`ir.config_parameter.get_param`...) when they moved. A
+ * registry reads them at the *start* of its load (setup_signaling comes before load_modules),
+ * so one loaded while the identity was being written is cleared too. The registry sequence is
+ * left alone (moving it reloads the whole registry). Returns how many sequences moved (none in
+ * a database no Odoo has loaded yet).
+ */
+export async function signalOdooCaches(client: pg.Client): Promise<number> {
+  const moved = await client.query(
+    `SELECT nextval(c.oid::regclass) FROM pg_class c
+      WHERE c.relkind = 'S' AND c.relnamespace = 'public'::regnamespace AND c.relname LIKE 'base\\_cache\\_signaling%'`,
+  );
+  return moved.rowCount ?? 0;
 }
 
 /**

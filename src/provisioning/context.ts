@@ -2,7 +2,7 @@ import type { TenantRow } from '../db/index.js';
 import { hashOdooPassword } from '../odoo/index.js';
 import type { Plan } from '../plans/index.js';
 import type { DatabaseServerOperations } from '../postgres/index.js';
-import type { TenantServeSpec } from '../runtimes/index.js';
+import type { TenantServeSpec, Upstream } from '../runtimes/index.js';
 import { TEMPLATE_OWNER_ROLE } from '../templates/index.js';
 import { loadTenant, type ProvisioningDependencies } from './dependencies.js';
 import { serveSpecOf } from './serve-spec.js';
@@ -50,6 +50,8 @@ export interface ProvisioningContext {
   };
   /** Test-only crash injection inside a step (CLONE_CRASH_POINTS). */
   crashPoint(point: string): void;
+  /** This attempt's serving of the tenant (warm-up.ts servedUpstream): started by the identity step. */
+  served?: Promise<Upstream> | undefined;
 }
 
 /** The database a copy is made from: its filestore is copied too, and its owner hands its objects over. */
