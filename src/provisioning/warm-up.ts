@@ -20,8 +20,8 @@ export function servedUpstream(context: ProvisioningContext): Promise<Upstream> 
 
 /**
  * Serves the tenant and has every web worker of its upstream load the tenant's registry (about
- * half a second each with a real Odoo) while the identity step writes the identity: the login
- * check then finds them loaded instead of paying for the loads. Safe because the identity step
+ * half a second each with a real Odoo) while the identity step waits for the password hash: the
+ * login check then finds them loaded instead of paying for the loads. Safe because the identity step
  * signals Odoo's caches after its commit (signalOdooCaches): a registry reads the signaling
  * sequences when its load starts, so whatever a worker cached of the template's values is
  * dropped at its next request. A prefork worker busy with one request accepts no other, so
