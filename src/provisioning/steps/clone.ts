@@ -73,9 +73,13 @@ async function copy(context: ProvisioningContext, ops: DatabaseServerOperations)
     case 'template': {
       const spare = await deps.spares.claim({ tenantId: tenant.id, serverId: tenant.server_id, templateDatabase: source.templateDatabase });
       if (spare) context.source = { kind: 'spare', spare, templateDatabase: source.templateDatabase };
-      else await ops.cloneDatabase({ template: source.templateDatabase, name: tenant.database_name, owner: tenant.role_name });
-      // Make the next spare (or the first ones, when none was left) in the background.
-      await deps.spares.requestRefill(tenant.server_id);
+      else {
+        await ops.cloneDatabase({ template: source.templateDatabase, name: tenant.database_name, owner: tenant.role_name });
+        // None was left: make the first ones in the background now. After a claim, the next one
+        // is asked for when the tenant is done (provision.ts): its copy would compete with this
+        // provisioning for the same disk and cores.
+        await deps.spares.requestRefill(tenant.server_id);
+      }
       context.crashPoint(spare ? 'clone:claimed' : 'clone:created');
       return;
     }
