@@ -73,20 +73,22 @@ export async function applyTenantIdentity(client: pg.Client, identity: TenantIde
 }
 
 /**
- * Tells every Odoo process that has this database loaded to drop its caches, as Odoo's own
- * `Registry.signal_changes` tells the other workers (odoo/modules/registry.py): each
- * `base_cache_signaling*` sequence moves (one in 16, one per cache in 17 and 18), and a process
- * compares them with the values it read at its registry's load on its next request of this
- * database, and clears its ormcaches (`ir.config_parameter.get_param`...) when they moved. A
- * registry reads them at the *start* of its load (setup_signaling comes before load_modules),
- * so one loaded while the identity was being written is cleared too. The registry sequence is
- * left alone (moving it reloads the whole registry). Returns how many sequences moved (none in
- * a database no Odoo has loaded yet).
+ * Tells every Odoo process that has this database loaded to drop its ormcaches, as Odoo's own
+ * `Registry.signal_changes` tells the other workers (odoo/modules/registry.py): the cache
+ * signaling sequence moves (`base_cache_signaling` in 16, `base_cache_signaling_default` in 17
+ * and 18), and a process compares it on its next request of this database with the value it
+ * read when its registry's load *started* (setup_signaling comes before load_modules), and
+ * clears its caches (`ir.config_parameter.get_param`, the users' and companies'...) when it
+ * moved. Only the default cache: what the identity changes lives there, and 17's `assets`,
+ * `templates` and `routing` caches (the routing map, compiled templates: seconds to rebuild in
+ * every worker) hold none of it. The registry sequence is left alone (moving it reloads the
+ * whole registry). Returns how many sequences moved (none in a database no Odoo has loaded).
  */
 export async function signalOdooCaches(client: pg.Client): Promise<number> {
   const moved = await client.query(
     `SELECT nextval(c.oid::regclass) FROM pg_class c
-      WHERE c.relkind = 'S' AND c.relnamespace = 'public'::regnamespace AND c.relname LIKE 'base\\_cache\\_signaling%'`,
+      WHERE c.relkind = 'S' AND c.relnamespace = 'public'::regnamespace
+        AND c.relname IN ('base_cache_signaling', 'base_cache_signaling_default')`,
   );
   return moved.rowCount ?? 0;
 }
