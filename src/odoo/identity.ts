@@ -95,7 +95,8 @@ export async function signalOdooCaches(client: pg.Client): Promise<number> {
 
 /**
  * Points Odoo's base URL (links in mails, portal URLs) at `baseUrl` and keeps it frozen there, so
- * Odoo does not rewrite it from the host of the next admin login.
+ * Odoo does not rewrite it from the host of the next admin login. One autocommitted statement,
+ * then the cache signal (signalOdooCaches): never call it inside a transaction.
  */
 export async function applyBaseUrl(client: pg.Client, baseUrl: string): Promise<void> {
   await client.query(
@@ -105,6 +106,8 @@ export async function applyBaseUrl(client: pg.Client, baseUrl: string): Promise<
      ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, write_date = EXCLUDED.write_date`,
     [baseUrl],
   );
+  // A live tenant's workers have the old one cached (get_param is ormcached).
+  await signalOdooCaches(client);
 }
 
 /** Active internal users (what plans limit): not portal/public (`share`), not archived. */
