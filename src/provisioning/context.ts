@@ -49,7 +49,7 @@ export interface ProvisioningContext {
   };
   /** Test-only crash injection inside a step (CLONE_CRASH_POINTS). */
   crashPoint(point: string): void;
-  /** This attempt's serving of the tenant (warm-up.ts servedUpstream): started by the identity step. */
+  /** This attempt's serving of the tenant (warm-up.ts servedUpstream), reused by the login check. */
   served?: Promise<Upstream> | undefined;
 }
 

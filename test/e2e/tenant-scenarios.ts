@@ -228,8 +228,7 @@ export function defineTenantScenarios(
       expect(login.body.result?.uid).toBe(2);
       const wrong = await odooLogin(port, tenantHost(name), `t_${name}`, `admin@${name}.example.com`, 'wrong-password');
       expect(wrong.body.error?.data?.name).toBe('odoo.exceptions.AccessDenied');
-      // The pool's workers loaded the registry while the identity was written (the identity step's
-      // warm-up): Odoo's cache signaling after it makes them serve the tenant's values, not the template's.
+      // Odoo serves the tenant's own identity, not the template's (its workers cache get_param).
       const uid = login.body.result?.uid as number;
       for (const key of ['web.base.url', 'database.uuid']) {
         const [stored] = await asAdmin<{ value: string }>(`t_${name}`, `SELECT value FROM ir_config_parameter WHERE key = '${key}'`);

@@ -12,9 +12,8 @@ import { servedUpstream } from '../warm-up.js';
  *
  * The session is used once per web worker of the upstream, all at once: each prefork worker loads
  * the tenant's registry on its first request for it (about a second with a real Odoo), and a busy
- * worker accepts no connection, so concurrent checks reach the others. The identity step had them
- * load it already (warmUpServing); this proves each serves the tenant's identity, and the
- * customer's first requests find every worker warm.
+ * worker accepts no connection, so concurrent checks reach the others. The serve step had them
+ * load it already (warmUpWorkers); the customer's first requests find every worker warm.
  */
 export const loginCheckStep: Step<ProvisioningContext, 'login_check'> = {
   name: 'login_check',

@@ -1,14 +1,16 @@
 import type { ProvisioningContext } from '../context.js';
 import type { Step } from '../runner.js';
-import { servedUpstream } from '../warm-up.js';
+import { servedUpstream, warmUpWorkers } from '../warm-up.js';
 
 /**
  * The runtime serves the tenant (idempotent: an attempt after a crash finds it served or serves it
- * again). The identity step started it; this one waits for it, or asks again when that failed.
+ * again), then every web worker of its upstream loads the tenant's registry at once
+ * (warmUpWorkers), so the login check finds them loaded instead of loading them one after another.
  */
 export const serveStep: Step<ProvisioningContext, 'serve'> = {
   name: 'serve',
   async run(context) {
-    await servedUpstream(context);
+    const upstream = await servedUpstream(context);
+    await warmUpWorkers(context, upstream);
   },
 };
