@@ -67,11 +67,36 @@ export async function applyTenantIdentity(client: pg.Client, identity: TenantIde
     await client.query('ROLLBACK');
     throw error;
   }
+  // After the commit: an Odoo process checking between nextval (not transactional) and COMMIT
+  // would refill its caches from the old rows and never be told again.
+  await signalOdooCaches(client);
+}
+
+/**
+ * Tells every Odoo process that has this database loaded to drop its ormcaches, as Odoo's own
+ * `Registry.signal_changes` tells the other workers (odoo/modules/registry.py): the cache
+ * signaling sequence moves (`base_cache_signaling` in 16, `base_cache_signaling_default` in 17
+ * and 18), and a process compares it on its next request of this database with the value it
+ * read when its registry's load *started* (setup_signaling comes before load_modules), and
+ * clears its caches (`ir.config_parameter.get_param`, the users' and companies'...) when it
+ * moved. Only the default cache: what the identity changes lives there, and 17's `assets`,
+ * `templates` and `routing` caches (the routing map, compiled templates: seconds to rebuild in
+ * every worker) hold none of it. The registry sequence is left alone (moving it reloads the
+ * whole registry). Returns how many sequences moved (none in a database no Odoo has loaded).
+ */
+export async function signalOdooCaches(client: pg.Client): Promise<number> {
+  const moved = await client.query(
+    `SELECT nextval(c.oid::regclass) FROM pg_class c
+      WHERE c.relkind = 'S' AND c.relnamespace = 'public'::regnamespace
+        AND c.relname IN ('base_cache_signaling', 'base_cache_signaling_default')`,
+  );
+  return moved.rowCount ?? 0;
 }
 
 /**
  * Points Odoo's base URL (links in mails, portal URLs) at `baseUrl` and keeps it frozen there, so
- * Odoo does not rewrite it from the host of the next admin login.
+ * Odoo does not rewrite it from the host of the next admin login. One autocommitted statement,
+ * then the cache signal (signalOdooCaches): never call it inside a transaction.
  */
 export async function applyBaseUrl(client: pg.Client, baseUrl: string): Promise<void> {
   await client.query(
@@ -81,6 +106,8 @@ export async function applyBaseUrl(client: pg.Client, baseUrl: string): Promise<
      ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, write_date = EXCLUDED.write_date`,
     [baseUrl],
   );
+  // A live tenant's workers have the old one cached (get_param is ormcached).
+  await signalOdooCaches(client);
 }
 
 /** Active internal users (what plans limit): not portal/public (`share`), not archived. */

@@ -39,6 +39,7 @@ export {
   ODOO_ADMIN_USER_ID,
   ODOO_MAIN_COMPANY_ID,
   readConfigParameter,
+  signalOdooCaches,
   type TenantIdentity,
 } from './identity.js';
 export {
@@ -71,5 +72,6 @@ export {
   type OdooVersionInfo,
   odooHealthy,
   odooVersion,
+  touchDatabase,
 } from './rpc-client.js';
 export { majorSeries } from './series.js';

@@ -176,6 +176,15 @@ export async function checkSession(endpoint: OdooEndpoint, session: OdooSession)
   return { backendPage: backend.body };
 }
 
+/**
+ * Has the Odoo process answering load the registry of the database the host header selects, and
+ * nothing else: Odoo loads (or checks) a request's database before routing it, whatever the
+ * route's auth, and `/web/webclient/version_info` needs no login.
+ */
+export async function touchDatabase(endpoint: OdooEndpoint): Promise<void> {
+  await jsonRpc(endpoint, '/web/webclient/version_info', {});
+}
+
 /** A page as text (GET), with an optional session. */
 export async function fetchOdooPage(
   endpoint: OdooEndpoint,

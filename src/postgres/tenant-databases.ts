@@ -10,6 +10,15 @@ export interface DatabaseServerOperations {
   /** Creates the login role, or resets its password when it exists. */
   ensureRole(name: string, password: string, options?: { connectionLimit?: number }): Promise<void>;
   dropRole(name: string): Promise<void>;
+  /**
+   * Role `from` becomes role `to`: `to`, when it has nothing yet (owns nothing, holds no privilege
+   * or membership anywhere on the server), is dropped and `from` renamed to it, in one transaction.
+   * Ownership is by role id, so everything `from` owned is `to`'s at once, with none of the catalog
+   * rewrites of REASSIGN OWNED. The renamed role keeps `from`'s password, and loses it when that
+   * is an MD5 one: the caller sets `to`'s password and limits again (ensureRole). Returns false,
+   * changing nothing, when `to` has something already (then hand over with reassignOwned).
+   */
+  replaceRole(from: string, to: string): Promise<boolean>;
   roleExists(name: string): Promise<boolean>;
   databaseExists(name: string): Promise<boolean>;
   /** An empty database owned by `owner` (template builds). */
@@ -178,6 +187,35 @@ function operationsOver(connections: ServerConnections, session: DatabaseServerO
         await client.query(`DROP ROLE IF EXISTS ${quoteIdentifier(name)}`);
       });
     },
+
+    replaceRole: (from, to) =>
+      admin(async (client) => {
+        await client.query('BEGIN');
+        try {
+          const target = await client.query<{ oid: number }>('SELECT oid FROM pg_roles WHERE rolname = $1', [to]);
+          const oid = target.rows[0]?.oid;
+          if (oid !== undefined) {
+            const used = await client.query(
+              `SELECT 1 FROM pg_shdepend WHERE refclassid = 'pg_authid'::regclass AND refobjid = $1
+               UNION ALL SELECT 1 FROM pg_auth_members WHERE roleid = $1 OR member = $1 LIMIT 1`,
+              [oid],
+            );
+            if ((used.rowCount ?? 0) > 0) {
+              await client.query('ROLLBACK');
+              return false;
+            }
+            await client.query(`DROP ROLE ${quoteIdentifier(to)}`);
+          }
+          await client.query(`ALTER ROLE ${quoteIdentifier(from)} RENAME TO ${quoteIdentifier(to)}`);
+          await client.query('COMMIT');
+          return true;
+        } catch (error) {
+          await client.query('ROLLBACK');
+          // 2BP01: `to` came to own something in between; hand over the slow way.
+          if ((error as { code?: string }).code === '2BP01') return false;
+          throw error;
+        }
+      }),
 
     roleExists: (name) => admin((client) => exists(client, 'pg_roles', name)),
     databaseExists: (name) => admin((client) => exists(client, 'pg_database', name)),

@@ -1,8 +1,7 @@
 import type { TenantRow } from '../db/index.js';
-import { hashOdooPassword } from '../odoo/index.js';
 import type { Plan } from '../plans/index.js';
 import type { DatabaseServerOperations } from '../postgres/index.js';
-import type { TenantServeSpec } from '../runtimes/index.js';
+import type { TenantServeSpec, Upstream } from '../runtimes/index.js';
 import { TEMPLATE_OWNER_ROLE } from '../templates/index.js';
 import { loadTenant, type ProvisioningDependencies } from './dependencies.js';
 import { serveSpecOf } from './serve-spec.js';
@@ -45,11 +44,13 @@ export interface ProvisioningContext {
   admin: {
     login: string;
     password: string;
-    /** PBKDF2 (~0.35 s on the thread pool), started at load so it overlaps the clone. */
+    /** PBKDF2 (~0.35 s on the thread pool), started when the attempt starts so it overlaps placement and the clone. */
     passwordHash: Promise<string>;
   };
   /** Test-only crash injection inside a step (CLONE_CRASH_POINTS). */
   crashPoint(point: string): void;
+  /** This attempt's serving of the tenant (warm-up.ts servedUpstream), reused by the login check. */
+  served?: Promise<Upstream> | undefined;
 }
 
 /** The database a copy is made from: its filestore is copied too, and its owner hands its objects over. */
@@ -85,12 +86,11 @@ async function cloneSourceOf(deps: ProvisioningDependencies, tenant: PlacedTenan
 
 export async function loadProvisioningContext(
   placement: PlacementContext & { tenant: PlacedTenant },
-  admin: { password: string },
+  admin: { password: string; passwordHash: Promise<string> },
   crashPoint: (point: string) => void,
 ): Promise<ProvisioningContext> {
   const { deps, tenant, plan } = placement;
-  const passwordHash = hashOdooPassword(admin.password);
-  passwordHash.catch(() => undefined); // awaited by the identity step; a failure shows there
+  const { passwordHash } = admin;
   const [ops, source, adminUrl] = await Promise.all([
     deps.servers.operations(tenant.server_id),
     cloneSourceOf(deps, tenant),

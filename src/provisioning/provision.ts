@@ -1,4 +1,5 @@
 import type { Db, TenantRow } from '../db/index.js';
+import { hashOdooPassword } from '../odoo/index.js';
 import { changeTenantState, recordTenantEvent, updateTenant } from '../tenants/index.js';
 import { loadProvisioningContext, type PlacementContext } from './context.js';
 import { loadTenant, type ProvisioningDependencies } from './dependencies.js';
@@ -39,6 +40,9 @@ export async function provision(deps: ProvisioningDependencies, tenantId: string
   if (tenant?.state !== 'provisioning') return; // done already, or deleted meanwhile
   if (!tenant.admin_password_check_encrypted) throw new Error('The admin password is gone: delete this tenant and create it again.');
   const adminPassword = deps.secretBox.decrypt(tenant.admin_password_check_encrypted);
+  // PBKDF2 (~0.3-0.5 s on the thread pool) from the start: the identity step waits for it.
+  const passwordHash = hashOdooPassword(adminPassword);
+  passwordHash.catch(() => undefined); // awaited by the identity step; a failure shows there
   if (!tenant.provision_started_at) {
     await updateTenant(tenant.id, { provision_started_at: new Date() }, db);
   }
@@ -50,8 +54,17 @@ export async function provision(deps: ProvisioningDependencies, tenantId: string
   const serverId = placement.tenant.server_id;
   if (!serverId) throw new Error('Placement chose no database server.'); // its end-state check has failed already
   const placed = { ...placement, tenant: { ...placement.tenant, server_id: serverId } };
-  const context = await loadProvisioningContext(placed, { password: adminPassword }, crashPoint);
-  await runSteps(PLACED_STEPS, context, journal, crashPoint);
+  const loaded = await loadProvisioningContext(placed, { password: adminPassword, passwordHash }, crashPoint);
+  // One kept admin connection, and one per database, for all the steps: each new connection costs
+  // a backend start and a password handshake, more than most of the statements (the steps' own
+  // sessions nest in this one). The steps use them one at a time.
+  const context = await loaded.ops.session(async (ops) => {
+    const inSession = { ...loaded, ops };
+    await runSteps(PLACED_STEPS, inSession, journal, crashPoint);
+    return inSession;
+  });
+  // The spare this tenant took is replaced now that it is done, not while it was being made.
+  if (context.source.kind === 'spare') await deps.spares.requestRefill(serverId);
 
   await changeTenantState(db, tenant.id, 'provisioning_succeeded', { reason: 'database ready' });
   await changeTenantState(db, tenant.id, 'start_succeeded', {
@@ -68,6 +81,8 @@ export async function undoProvisioning(deps: ProvisioningDependencies, tenant: T
     deps.logger.error({ err: error, tenant: tenant.name }, 'cleanup after failed provisioning failed'),
   );
   await updateTenant(tenant.id, { server_id: null, provisioning_step: null, spare_database: null }, db);
+  // A spare it took is replaced (a successful provisioning asks at its end).
+  if (tenant.server_id && tenant.spare_database) await deps.spares.requestRefill(tenant.server_id).catch(() => undefined);
   if (tenant.restore_id)
     await deps.archives?.settle(tenant.restore_id, {
       state: 'failed',

@@ -14,9 +14,10 @@ export const SPARE_REFILL_QUEUE = 'spare-refill' satisfies QueueName;
  * Pre-made tenant databases. Copying a template is the slowest step of provisioning
  * (`CREATE DATABASE ... TEMPLATE` copies and fsyncs every page: ~0.65 s for Odoo 16's base on
  * this project's machines), so each shared server keeps a few copies of each ready template,
- * each owned by a placeholder role. Provisioning takes one by renaming it to the tenant's
- * database and handing its objects to the tenant role (~0.05 s), and a refill job makes the
- * next copy in the background. Copies of an outdated template build are dropped at refill.
+ * each owned, with every object in it, by a placeholder role (handed over at refill, in the
+ * background). Provisioning takes one by renaming it to the tenant's database and renaming the
+ * placeholder role to the tenant role (no REASSIGN OWNED, which costs about as much as the copy),
+ * and a refill job makes the next copy in the background. Copies of an outdated template build are dropped at refill.
  */
 export function createSpareDatabases(deps: {
   db: Db;
@@ -134,23 +135,31 @@ export function createSpareDatabases(deps: {
     },
 
     /**
-     * Turns a claimed spare into the tenant's database: rename, hand its objects (and itself)
-     * to the tenant role, drop the placeholder role. Idempotent: each part checks what is done.
+     * Turns a claimed spare into the tenant's database: rename, then the spare's role (owner of the
+     * database and of every object in it) becomes the tenant role by renaming it (replaceRole), so
+     * claiming costs no REASSIGN OWNED; `restoreRole` then sets the tenant role's password and
+     * limits again. When the tenant role has something already, its objects are handed over and the
+     * placeholder role dropped instead. Idempotent: each part checks what is done; the role swap is
+     * one transaction.
      */
     async adopt(
       ops: DatabaseServerOperations,
-      input: { spare: string; database: string; role: string },
+      input: { spare: string; database: string; role: string; restoreRole: () => Promise<void> },
       afterRename?: () => void,
-    ): Promise<void> {
+    ): Promise<'renamed role' | 'reassigned' | 'done before'> {
       if (!(await ops.databaseExists(input.database))) {
         if (!(await ops.databaseExists(input.spare))) throw new Error(`The spare database ${input.spare} disappeared.`);
         await ops.renameDatabase(input.spare, input.database);
         afterRename?.();
       }
-      if (await ops.roleExists(input.spare)) {
-        await ops.reassignOwned(input.database, input.spare, input.role);
-        await ops.dropRole(input.spare);
+      if (!(await ops.roleExists(input.spare))) return 'done before';
+      if (await ops.replaceRole(input.spare, input.role)) {
+        await input.restoreRole();
+        return 'renamed role';
       }
+      await ops.reassignOwned(input.database, input.spare, input.role);
+      await ops.dropRole(input.spare);
+      return 'reassigned';
     },
 
     /** Drops every spare of a server (before the server is forgotten). */

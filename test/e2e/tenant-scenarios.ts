@@ -228,6 +228,25 @@ export function defineTenantScenarios(
       expect(login.body.result?.uid).toBe(2);
       const wrong = await odooLogin(port, tenantHost(name), `t_${name}`, `admin@${name}.example.com`, 'wrong-password');
       expect(wrong.body.error?.data?.name).toBe('odoo.exceptions.AccessDenied');
+      // Odoo serves the tenant's own identity, not the template's (its workers cache get_param).
+      const uid = login.body.result?.uid as number;
+      for (const key of ['web.base.url', 'database.uuid']) {
+        const [stored] = await asAdmin<{ value: string }>(`t_${name}`, `SELECT value FROM ir_config_parameter WHERE key = '${key}'`);
+        const served = await hostRequest(port, tenantHost(name), 'POST', '/jsonrpc', {
+          jsonrpc: '2.0',
+          method: 'call',
+          id: 1,
+          params: {
+            service: 'object',
+            method: 'execute_kw',
+            args: [`t_${name}`, uid, ADMIN_PASSWORD, 'ir.config_parameter', 'get_param', [key]],
+          },
+        });
+        expect(served.json<{ result?: string }>().result, key).toBe(stored?.value);
+      }
+      expect(
+        (await asAdmin<{ value: string }>(`t_${name}`, "SELECT value FROM ir_config_parameter WHERE key = 'web.base.url'"))[0]?.value,
+      ).toContain(name);
 
       const timeline = await test.http.get(`/api/v1/tenants/${name}/events`, { token: customer.accessToken });
       const steps = timeline.body.filter((e: { type: string }) => e.type === 'step').map((e: { step: string }) => e.step);

@@ -6,7 +6,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hashOdooPassword, renderOdooConfig, verifyOdooPassword } from '../../src/odoo/index.js';
+import { hashOdooPassword, renderOdooConfig, signalOdooCaches, verifyOdooPassword } from '../../src/odoo/index.js';
 import { quoteIdentifier, quoteLiteral, withConnection } from '../../src/postgres/index.js';
 import { linkPlatformAddons, SERVER_WIDE_MODULES } from '../../src/runtimes/process/index.js';
 import { freeTestPort } from '../helpers/ports.js';
@@ -513,6 +513,27 @@ describe('fake odoo: a multi-database pool (dbfilter ^%d$, list_db False, proxy_
     expect(denied.body.error?.data.name).toBe('odoo.exceptions.AccessDenied');
     const badField = await call('res.users', 'read', [[2]], { fields: ['password_crypt'] });
     expect(badField.body.error?.data.name).toBe('builtins.ValueError');
+  });
+
+  it("serves get_param from its registry's cache until Odoo's cache signaling moves, as a worker does", async () => {
+    const getParam = async (key: string) =>
+      (
+        await postJson(port, '/jsonrpc', {
+          service: 'object',
+          method: 'execute_kw',
+          args: [dbA.name, 2, 'secret-a', 'ir.config_parameter', 'get_param', [key]],
+        })
+      ).body.result;
+    expect(await getParam('web.base.url')).toBe('http://localhost:8069');
+    // Another process (the platform's identity SQL) changes it: this one still has it cached.
+    await admin("UPDATE ir_config_parameter SET value = 'http://changed.example' WHERE key = 'web.base.url'", dbA);
+    expect(await getParam('web.base.url')).toBe('http://localhost:8069');
+    // The platform signals as Odoo's workers do: the 16.0 fake has one cache sequence.
+    expect(await withConnection(dbA.url, (client) => signalOdooCaches(client))).toBe(1);
+    expect(await getParam('web.base.url')).toBe('http://changed.example');
+    await admin("UPDATE ir_config_parameter SET value = 'http://localhost:8069' WHERE key = 'web.base.url'", dbA);
+    await withConnection(dbA.url, (client) => signalOdooCaches(client));
+    expect(await getParam('web.base.url')).toBe('http://localhost:8069');
   });
 
   it('refuses to list databases when list_db is False', async () => {

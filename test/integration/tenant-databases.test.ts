@@ -71,6 +71,52 @@ describe('handing a copied database over to its tenant role', () => {
   });
 });
 
+describe('a spare copy becoming a tenant by renaming its role', () => {
+  const spare = { role: `tdo_spare_${suffix}`, database: `tdo_spare_${suffix}` };
+  const tenant = { role: `tdo_claim_${suffix}`, database: `tdo_claim_${suffix}` };
+  const busy = { role: `tdo_busy_${suffix}`, database: `tdo_busy_${suffix}` };
+  afterAll(async () => {
+    for (const name of [spare.database, tenant.database, busy.database]) await ops.dropDatabase(name);
+    for (const name of [spare.role, tenant.role, busy.role]) await ops.dropRole(name);
+  });
+
+  it('gives the tenant role the copy and every object in it, and can log in with the password set again', async () => {
+    await ops.ensureRole(spare.role, 'spare-password');
+    await ops.cloneDatabase({ template, name: spare.database, owner: spare.role, objectsOwner: templateOwner });
+    await ops.renameDatabase(spare.database, tenant.database);
+    await ops.ensureRole(tenant.role, 'tenant-password', { connectionLimit: 64 }); // the role step, before the clone
+
+    expect(await ops.replaceRole(spare.role, tenant.role)).toBe(true);
+    await ops.ensureRole(tenant.role, 'tenant-password', { connectionLimit: 64 });
+    await ops.restrictDatabase(tenant.database, tenant.role, 64);
+
+    expect(await ops.roleExists(spare.role)).toBe(false);
+    expect(await ops.inspectDatabase(tenant.database, tenant.role)).toEqual({
+      owner: tenant.role,
+      ownerActsAsRole: true,
+      objectOwners: [tenant.role],
+      connectionLimit: 64,
+    });
+    const url = new URL(postgresAdminUrl());
+    url.username = tenant.role;
+    url.password = 'tenant-password';
+    url.pathname = `/${tenant.database}`;
+    const rows = await withConnection(url.toString(), (client) =>
+      client.query("INSERT INTO res_users (login) VALUES ('admin') RETURNING login").then((r) => r.rows),
+    );
+    expect(rows).toEqual([{ login: 'admin' }]);
+  });
+
+  it('changes nothing when the tenant role has something already', async () => {
+    await ops.ensureRole(spare.role, 'spare-password');
+    await ops.ensureRole(busy.role, 'busy-password');
+    await ops.createDatabase(busy.database, busy.role);
+    expect(await ops.replaceRole(spare.role, busy.role)).toBe(false);
+    expect(await ops.roleExists(spare.role)).toBe(true);
+    expect(await databaseOwner(busy.database)).toBe(busy.role);
+  });
+});
+
 describe('a session of operations', () => {
   const backendPid = (client: { query: (sql: string) => Promise<{ rows: Array<{ pid: number }> }> }) =>
     client.query('SELECT pg_backend_pid() AS pid').then((r) => r.rows[0]?.pid);

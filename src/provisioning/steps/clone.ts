@@ -4,6 +4,7 @@ import { TEMPLATE_OWNER_ROLE } from '../../templates/index.js';
 import { copiedOwner, type ProvisioningContext, TENANT_CONNECTION_LIMIT } from '../context.js';
 import type { Step } from '../runner.js';
 import { copyTemplateToServer } from '../template-copy.js';
+import { roleStep } from './role.js';
 
 /** Points inside the clone step where a crash leaves a half-made database (crash-safety tests). */
 export const CLONE_CRASH_POINTS = ['clone:created', 'clone:claimed', 'clone:renamed'] as const;
@@ -22,8 +23,16 @@ export const cloneStep: Step<ProvisioningContext, 'clone'> = {
       if (context.source.kind !== 'spare' && !(await ops.databaseExists(tenant.database_name))) await copy(context, ops);
       const { source } = context;
       if (source.kind === 'spare') {
-        await deps.spares.adopt(ops, { spare: source.spare, database: tenant.database_name, role: tenant.role_name }, () =>
-          context.crashPoint('clone:renamed'),
+        // The role step made the tenant role already: restoreRole runs it again on the renamed one.
+        await deps.spares.adopt(
+          ops,
+          {
+            spare: source.spare,
+            database: tenant.database_name,
+            role: tenant.role_name,
+            restoreRole: () => roleStep.run({ ...context, ops }),
+          },
+          () => context.crashPoint('clone:renamed'),
         );
       }
       // A copy's objects belong to the owner of what it was copied from until handed over.
@@ -64,9 +73,13 @@ async function copy(context: ProvisioningContext, ops: DatabaseServerOperations)
     case 'template': {
       const spare = await deps.spares.claim({ tenantId: tenant.id, serverId: tenant.server_id, templateDatabase: source.templateDatabase });
       if (spare) context.source = { kind: 'spare', spare, templateDatabase: source.templateDatabase };
-      else await ops.cloneDatabase({ template: source.templateDatabase, name: tenant.database_name, owner: tenant.role_name });
-      // Make the next spare (or the first ones, when none was left) in the background.
-      await deps.spares.requestRefill(tenant.server_id);
+      else {
+        await ops.cloneDatabase({ template: source.templateDatabase, name: tenant.database_name, owner: tenant.role_name });
+        // None was left: make the first ones in the background now. After a claim, the next one
+        // is asked for when the tenant is done (provision.ts): its copy would compete with this
+        // provisioning for the same disk and cores.
+        await deps.spares.requestRefill(tenant.server_id);
+      }
       context.crashPoint(spare ? 'clone:claimed' : 'clone:created');
       return;
     }
