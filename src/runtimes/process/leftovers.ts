@@ -3,13 +3,15 @@
  * Odoo processes, in process groups of their own, kept running). They hold ports, database
  * connections and memory, and would serve with outdated configuration, so start() ends them
  * before restoring. A pid file alone is not proof: after a reboot the pid may belong to anything,
- * so the process must also carry the workload's config file path on its command line.
+ * so the process must also carry the workload's config file path on its command line. Nor is it
+ * complete: a kill between a spawn and its pid file's write leaves a process with no pid file, so
+ * the processes started with a config file of `workDir` are looked for as well.
  */
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../../logging/index.js';
 import { type Clock, sleep } from './clock.js';
-import { commandLine, isAlive, processGroup, signalGroup, signalProcess } from './proc.js';
+import { allPids, commandLine, isAlive, processGroup, signalGroup, signalProcess } from './proc.js';
 
 export interface PidFileEntry {
   pidFile: string;
@@ -51,6 +53,29 @@ export function findPidFiles(workDir: string): PidFileEntry[] {
   return entries;
 }
 
+/** The config file below `workDir` a command line was started with (`-c <path>`, `--config=<path>`), if any. */
+export function configUnder(workDir: string, args: readonly string[]): string | undefined {
+  for (const arg of args) {
+    const path = arg.startsWith('--config=') ? arg.slice('--config='.length) : arg;
+    if (path.startsWith(`${workDir}/`) && path.endsWith('.conf')) return path;
+  }
+  return undefined;
+}
+
+/**
+ * Group leaders started with a config file of `workDir` that no pid file names (their pid file
+ * was never written, or is gone). Members of such a group go with their leader.
+ */
+function unlistedProcesses(workDir: string, listed: ReadonlySet<number>): PidFileEntry[] {
+  const found: PidFileEntry[] = [];
+  for (const pid of allPids()) {
+    if (pid === process.pid || listed.has(pid) || processGroup(pid) !== pid) continue;
+    const configPath = configUnder(workDir, commandLine(pid) ?? []);
+    if (configPath) found.push({ pidFile: `${configPath.slice(0, -'.conf'.length)}.pid`, pid, configPath });
+  }
+  return found;
+}
+
 /** Whether `pid` is alive and was started with `configPath`. */
 export function runsWithConfig(pid: number, configPath: string): boolean {
   if (!Number.isSafeInteger(pid) || pid <= 1 || !isAlive(pid)) return false;
@@ -76,11 +101,14 @@ export async function killLeftovers(
   options: { graceMs: number; clock: Clock; logger: Logger; keep?: ReadonlySet<number> },
 ): Promise<number[]> {
   const victims: Victim[] = [];
-  for (const entry of findPidFiles(workDir)) {
+  const pidFiles = findPidFiles(workDir);
+  for (const entry of pidFiles) {
     if (options.keep?.has(entry.pid)) continue;
     if (runsWithConfig(entry.pid, entry.configPath)) victims.push({ ...entry, leadsGroup: processGroup(entry.pid) === entry.pid });
     else rmSync(entry.pidFile, { force: true });
   }
+  const listed = new Set([...pidFiles.map((entry) => entry.pid), ...(options.keep ?? [])]);
+  for (const entry of unlistedProcesses(workDir, listed)) victims.push({ ...entry, leadsGroup: true });
   for (const victim of victims) {
     options.logger.warn({ pid: victim.pid, config: victim.configPath }, 'ending an Odoo process left over from a previous run');
     signal(victim, 'SIGTERM');

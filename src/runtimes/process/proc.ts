@@ -54,7 +54,8 @@ export function processGroup(pid: number): number | undefined {
   return stat(pid)?.pgrp;
 }
 
-function allPids(): number[] {
+/** Every process id in /proc. */
+export function allPids(): number[] {
   try {
     return readdirSync('/proc')
       .filter((entry) => /^\d+$/.test(entry))
